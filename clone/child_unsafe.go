@@ -1,0 +1,305 @@
+//go:build linux && (amd64 || arm64)
+
+package clone
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The runtime's fork hooks. The runtime exports them to package syscall and
+// promises to keep them for others (go.dev/issue/67401; the comment above
+// syscall_runtime_BeforeFork in runtime/proc.go).
+//
+// BeforeFork blocks every signal on this thread, stops preemption and spoils
+// the goroutine's stack guard so that any stack growth in the child throws
+// "stack growth after fork". AfterFork undoes that in the parent.
+// AfterForkInChild resets the signal handlers Go installed to SIG_DFL and
+// restores the saved signal mask; it is nosplit and only reads shared memory,
+// so a vfork child may call it.
+
+//go:linkname runtime_BeforeFork syscall.runtime_BeforeFork
+func runtime_BeforeFork()
+
+//go:linkname runtime_AfterFork syscall.runtime_AfterFork
+func runtime_AfterFork()
+
+//go:linkname runtime_AfterForkInChild syscall.runtime_AfterForkInChild
+func runtime_AfterForkInChild()
+
+// rawVfork makes a system call that may return twice on one stack: in the
+// parent, and in a CLONE_VM child. It keeps its return address in a
+// register across the call, because the child overwrites the shared stack
+// below the caller's frame before the parent resumes (trampoline_*.s).
+//
+//go:noescape
+func rawVfork(trap, a1, a2, a3 uintptr) (r1 uintptr, err syscall.Errno)
+
+// cloneArgs is struct clone_args of linux/sched.h (clone3(2)), up to and
+// including the cgroup field (CLONE_ARGS_SIZE_VER2, 88 bytes).
+type cloneArgs struct {
+	flags      uint64
+	pidfd      uint64 // *int32 the kernel writes the pidfd into
+	childTID   uint64
+	parentTID  uint64
+	exitSignal uint64
+	stack      uint64
+	stackSize  uint64
+	tls        uint64
+	setTID     uint64
+	setTIDSize uint64
+	cgroup     uint64
+}
+
+// childReport is what a failing child writes to the error pipe: 8 bytes,
+// below PIPE_BUF, so the write is atomic (pipe(7)).
+type childReport struct {
+	stage uint32
+	errno uint32
+}
+
+// ifreq is struct ifreq of linux/if.h as SIOCGIFFLAGS and SIOCSIFFLAGS use
+// it: the interface name, then the flags as a short (netdevice(7)).
+type ifreq struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
+}
+
+// childData is everything the child reads between clone and exec. The
+// parent fills it in before the clone; the child reads it and may write only
+// its scalar scratch fields (fd, ifr, report), never a pointer, so that no
+// write barrier can run in the child.
+type childData struct {
+	// Clone arguments.
+	useClone3    bool
+	clearSighand bool    // CLONE_CLEAR_SIGHAND was set: handlers are SIG_DFL already
+	cloneFlags   uintptr // flags for clone(2), exit signal in the low byte
+	args         cloneArgs
+	pidfd        int32
+
+	// What to exec.
+	path *byte
+	argv **byte
+	envp **byte
+	dir  *byte // nil: stay where the parent is
+
+	hostname    *byte // nil: leave the hostname alone
+	hostnameLen uintptr
+
+	holdFD      int // read end of the hold pipe, or -1
+	pipe        int // write end of the error pipe
+	fd          [3]int
+	nextfd      int // first fd number above every fd in use
+	nofile      uintptr
+	propagation uintptr // MS_PRIVATE, MS_SLAVE or MS_SHARED with MS_REC; 0 to leave /
+	mountProc   bool
+	loopback    bool
+
+	ifr    ifreq
+	report childReport
+	mask   uint64 // the empty signal set
+	hold   [1]byte
+}
+
+// Constant strings the child passes to mount(2), NUL-terminated.
+var (
+	strNone  = [...]byte{'n', 'o', 'n', 'e', 0}
+	strSlash = [...]byte{'/', 0}
+	strProc  = [...]byte{'p', 'r', 'o', 'c', 0}
+	strPProc = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
+)
+
+// cloneExec clones and, in the child, prepares the namespaces and execs. It
+// returns only in the parent: the child's pid, or the clone's errno.
+//
+// Preconditions: the caller runs on a locked OS thread, holds
+// syscall.ForkLock, and calls runtime_AfterFork right after this returns;
+// d and everything it points to stay alive until then.
+//
+// Everything after runtime_BeforeFork up to the return in the parent, and
+// all of the child path, calls only nosplit assembly (rawVfork,
+// unix.RawSyscall, unix.RawSyscall6) and runtime_AfterForkInChild. The
+// locals are declared before BeforeFork so that none can be moved to the
+// heap afterwards. TestChildPathCallsOnlyRawSyscalls disassembles this
+// function and fails on any other call.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
+	var (
+		i  int
+		r1 uintptr
+	)
+
+	runtime_BeforeFork()
+	if d.useClone3 {
+		pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.args)), unsafe.Sizeof(d.args), 0)
+	} else {
+		// clone(flags, stack, parent_tid, child_tid, tls) on amd64 and
+		// arm64; CLONE_PIDFD returns the pidfd through parent_tid.
+		pid, err1 = rawVfork(unix.SYS_CLONE, d.cloneFlags, 0, uintptr(unsafe.Pointer(&d.pidfd)))
+	}
+	if err1 != 0 || pid != 0 {
+		// The parent. Return at once: in a vfork-style clone the child
+		// has used this frame; only the return PC (kept in a register by
+		// rawVfork) and its results, written after we resumed, are ours.
+		return
+	}
+
+	// The child. From here on: raw system calls on memory prepared by the
+	// parent, and nothing else.
+
+	// Wait for the parent's step (uid/gid maps, Hold). One byte means go
+	// on; EOF means the parent gave up, and it will reap us.
+	if d.holdFD >= 0 {
+		r1, _, err1 = unix.RawSyscall(unix.SYS_READ, uintptr(d.holdFD), uintptr(unsafe.Pointer(&d.hold[0])), 1)
+		if err1 != 0 || r1 != 1 {
+			d.report.stage = uint32(StageHold)
+			if err1 == 0 {
+				err1 = syscall.EPIPE
+			}
+			goto childerror
+		}
+	}
+
+	// Signal handlers: clone3's CLONE_CLEAR_SIGHAND reset them in the
+	// kernel; with clone(2) the runtime resets the ones Go installed. Then
+	// unblock everything: the mask survives execve (signal(7)), and
+	// BeforeFork blocked all signals.
+	if !d.clearSighand {
+		runtime_AfterForkInChild()
+	}
+	_, _, err1 = unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
+	if err1 != 0 {
+		d.report.stage = uint32(StageSignals)
+		goto childerror
+	}
+
+	// Die with the parent's cloning thread. In a new PID namespace the
+	// child is its init, which ignores every signal it has no handler
+	// for, except SIGKILL from an ancestor namespace (pid_namespaces(7)).
+	_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
+	if err1 != 0 {
+		d.report.stage = uint32(StagePdeathsig)
+		goto childerror
+	}
+
+	// A new mount namespace starts with copies of the parent's mounts and
+	// their propagation: change / recursively before mounting anything,
+	// or mounts made here would appear on the host (mount_namespaces(7)).
+	if d.propagation != 0 {
+		_, _, err1 = unix.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strNone[0])), uintptr(unsafe.Pointer(&strSlash[0])), 0, d.propagation, 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StagePropagation)
+			goto childerror
+		}
+	}
+	if d.mountProc {
+		_, _, err1 = unix.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strPProc[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageMountProc)
+			goto childerror
+		}
+	}
+
+	// A new network namespace has only lo, and it is down (network_namespaces(7)).
+	if d.loopback {
+		r1, _, err1 = unix.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageLoopback)
+			goto childerror
+		}
+		_, _, err1 = unix.RawSyscall(unix.SYS_IOCTL, r1, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
+		if err1 == 0 {
+			d.ifr.flags |= unix.IFF_UP
+			_, _, err1 = unix.RawSyscall(unix.SYS_IOCTL, r1, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
+		}
+		unix.RawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageLoopback)
+			goto childerror
+		}
+	}
+
+	if d.hostname != nil {
+		_, _, err1 = unix.RawSyscall(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(d.hostname)), d.hostnameLen, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageHostname)
+			goto childerror
+		}
+	}
+
+	// Stdio. First move the error pipe and any fd that a lower slot would
+	// overwrite above every fd in use, then dup each onto its slot; dup3
+	// clears close-on-exec on the copy.
+	d.report.stage = uint32(StageStdio)
+	if d.pipe < d.nextfd {
+		_, _, err1 = unix.RawSyscall(unix.SYS_DUP3, uintptr(d.pipe), uintptr(d.nextfd), unix.O_CLOEXEC)
+		if err1 != 0 {
+			goto childerror
+		}
+		d.pipe = d.nextfd
+		d.nextfd++
+	}
+	for i = 0; i < len(d.fd); i++ {
+		if d.fd[i] < i {
+			if d.nextfd == d.pipe {
+				d.nextfd++
+			}
+			_, _, err1 = unix.RawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(d.nextfd), unix.O_CLOEXEC)
+			if err1 != 0 {
+				goto childerror
+			}
+			d.fd[i] = d.nextfd
+			d.nextfd++
+		}
+	}
+	for i = 0; i < len(d.fd); i++ {
+		if d.fd[i] == i {
+			// Same slot: just clear close-on-exec.
+			_, _, err1 = unix.RawSyscall(unix.SYS_FCNTL, uintptr(i), unix.F_SETFD, 0)
+		} else {
+			_, _, err1 = unix.RawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(i), 0)
+		}
+		if err1 != 0 {
+			goto childerror
+		}
+	}
+
+	// Every other fd the process inherited, close-on-exec, so that only 0,
+	// 1 and 2 reach the program; the error pipe stays open until execve.
+	// close_range(2) needs Linux 5.11; before that, one fcntl per fd.
+	_, _, err1 = unix.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err1 == unix.ENOSYS || err1 == unix.EINVAL {
+		for r1 = 3; r1 < d.nofile; r1++ {
+			unix.RawSyscall(unix.SYS_FCNTL, r1, unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+		err1 = 0
+	}
+	if err1 != 0 {
+		d.report.stage = uint32(StageCloseFDs)
+		goto childerror
+	}
+
+	if d.dir != nil {
+		_, _, err1 = unix.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(d.dir)), 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageChdir)
+			goto childerror
+		}
+	}
+
+	_, _, err1 = unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
+	d.report.stage = uint32(StageExec)
+
+childerror:
+	d.report.errno = uint32(err1)
+	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
+	for {
+		unix.RawSyscall(unix.SYS_EXIT_GROUP, 125, 0, 0)
+	}
+}

@@ -1,0 +1,104 @@
+package clone
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// Stage names the step of the child, between clone and exec, that failed.
+type Stage uint32
+
+// The child's steps, in the order it makes them.
+const (
+	StageNone Stage = iota
+	StageHold
+	StageSignals
+	StagePdeathsig
+	StagePropagation
+	StageMountProc
+	StageLoopback
+	StageHostname
+	StageStdio
+	StageCloseFDs
+	StageChdir
+	StageExec
+)
+
+var stageNames = [...]string{
+	StageNone:        "none",
+	StageHold:        "wait for the parent",
+	StageSignals:     "reset the signal mask",
+	StagePdeathsig:   "prctl(PR_SET_PDEATHSIG)",
+	StagePropagation: "make / private",
+	StageMountProc:   "mount /proc",
+	StageLoopback:    "bring up lo",
+	StageHostname:    "sethostname",
+	StageStdio:       "set up stdio",
+	StageCloseFDs:    "mark fds close-on-exec",
+	StageChdir:       "chdir",
+	StageExec:        "execve",
+}
+
+func (s Stage) String() string {
+	if int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return fmt.Sprintf("stage %d", uint32(s))
+}
+
+// ChildError is a failure of the child before its program started. The
+// child sent it over the error pipe and has been reaped.
+type ChildError struct {
+	Stage Stage
+	Errno syscall.Errno
+	// Subject is what the stage worked on: the program path for StageExec,
+	// the directory for StageChdir, the hostname for StageHostname.
+	Subject string
+}
+
+func (e *ChildError) Error() string {
+	if e.Subject != "" {
+		return fmt.Sprintf("child: %s %s: %v", e.Stage, e.Subject, e.Errno)
+	}
+	return fmt.Sprintf("child: %s: %v", e.Stage, e.Errno)
+}
+
+func (e *ChildError) Unwrap() error { return e.Errno }
+
+// CloneError is a failure of clone(2) or clone3(2) itself: nothing started.
+type CloneError struct {
+	Syscall    string // "clone" or "clone3"
+	Namespaces Namespaces
+	Errno      syscall.Errno
+}
+
+func (e *CloneError) Error() string {
+	msg := fmt.Sprintf("%s with namespaces %s: %v", e.Syscall, e.Namespaces, e.Errno)
+	switch e.Errno {
+	case syscall.EPERM:
+		if e.Namespaces&^NewUser != 0 {
+			msg += " (creating these namespaces needs root or CAP_SYS_ADMIN; run as root, or add a user namespace)"
+		} else {
+			msg += " (user namespaces may be disabled: see /proc/sys/user/max_user_namespaces and kernel.unprivileged_userns_clone)"
+		}
+	case syscall.EAGAIN:
+		msg += " (the process limit was reached: see RLIMIT_NPROC, /proc/sys/kernel/threads-max and the pids.max of the cgroup)"
+	case syscall.ENOSPC:
+		msg += " (a namespace limit was reached: see /proc/sys/user/max_*_namespaces)"
+	case syscall.EINVAL:
+		if e.Namespaces&NewTime != 0 {
+			msg += " (this kernel may lack time namespaces, CONFIG_TIME_NS)"
+		}
+	}
+	return msg
+}
+
+func (e *CloneError) Unwrap() error { return e.Errno }
+
+// ErrNoClone3 is returned when a time namespace is asked for but the kernel
+// has no clone3(2): clone(2) would ignore CLONE_NEWTIME silently.
+var ErrNoClone3 = errors.New("a time namespace needs clone3(2), which this kernel or its seccomp filter refuses (ENOSYS)")
+
+// ErrProcessDone is returned by Signal after the process has been reaped.
+var ErrProcessDone = errors.New("process already finished")

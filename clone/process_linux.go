@@ -1,0 +1,162 @@
+//go:build linux
+
+package clone
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process is a started child.
+type Process struct {
+	// Pid is the child's pid in the parent's PID namespace.
+	Pid int
+
+	mu    sync.Mutex
+	pidfd int // -1 when the kernel gave none
+	done  bool
+}
+
+// PidFD returns the child's pidfd (pidfd_open(2)), or -1 if the kernel gave
+// none. It stays open until Wait returns or Release is called.
+func (p *Process) PidFD() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pidfd
+}
+
+// ExitStatus is how a process ended: an exit code, or a signal.
+type ExitStatus struct {
+	Code       int            // the exit code, when Signal is 0
+	Signal     syscall.Signal // the terminating signal, or 0
+	CoreDumped bool
+}
+
+// ExitCode folds the status into one shell-style number: the exit code, or
+// 128+N for death by signal N (as sh, docker and runc report it).
+func (s ExitStatus) ExitCode() int {
+	if s.Signal != 0 {
+		return 128 + int(s.Signal)
+	}
+	return s.Code
+}
+
+func (s ExitStatus) String() string {
+	if s.Signal != 0 {
+		c := ""
+		if s.CoreDumped {
+			c = " (core dumped)"
+		}
+		return fmt.Sprintf("killed by signal %d (%v)%s", int(s.Signal), s.Signal, c)
+	}
+	return fmt.Sprintf("exit code %d", s.Code)
+}
+
+// si_code values of SIGCHLD (linux/signal.h; x/sys/unix lacks them).
+const (
+	cldExited = 1
+	cldKilled = 2
+	cldDumped = 3
+)
+
+// siginfo is the part of siginfo_t that waitid(2) fills in for SIGCHLD, with
+// the layout every 64-bit Linux architecture but mips uses: si_code at
+// offset 8, si_pid at 16, si_status at 24. x/sys/unix.Siginfo hides them.
+type siginfo struct {
+	signo  int32
+	errno  int32
+	code   int32
+	_      int32
+	pid    int32
+	uid    uint32
+	status int32
+	_      [100]byte
+}
+
+// Wait waits for the process to end, reaps it, and closes its pidfd.
+func (p *Process) Wait() (ExitStatus, error) {
+	var info siginfo
+	p.mu.Lock()
+	idtype, id := unix.P_PID, p.Pid
+	if p.pidfd >= 0 {
+		idtype, id = unix.P_PIDFD, p.pidfd
+	}
+	p.mu.Unlock()
+	// Wait without reaping, so that Signal never races with the reuse of the
+	// pid: the zombie keeps it until we reap it below, under the lock.
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(&info)), unix.WEXITED|unix.WNOWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, e)
+		}
+		break
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(&info)), unix.WEXITED, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, e)
+		}
+		break
+	}
+	p.done = true
+	p.closePidfd()
+	switch info.code {
+	case cldExited:
+		return ExitStatus{Code: int(info.status)}, nil
+	case cldKilled:
+		return ExitStatus{Signal: syscall.Signal(info.status)}, nil
+	case cldDumped:
+		return ExitStatus{Signal: syscall.Signal(info.status), CoreDumped: true}, nil
+	}
+	return ExitStatus{}, fmt.Errorf("waitid %d: unexpected si_code %d", p.Pid, info.code)
+}
+
+// Signal sends sig to the process: through its pidfd when there is one
+// (pidfd_send_signal(2), immune to pid reuse), else with kill(2) while the
+// process is known not to be reaped.
+func (p *Process) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return ErrProcessDone
+	}
+	if p.pidfd >= 0 {
+		return unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
+	}
+	return unix.Kill(p.Pid, sig)
+}
+
+// Release closes the pidfd without waiting. The process must then be
+// reaped by other means.
+func (p *Process) Release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = true
+	p.closePidfd()
+}
+
+func (p *Process) closePidfd() {
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+}
+
+// kill is for a child that failed or was refused before exec: SIGKILL it
+// (it may be waiting on the hold pipe) and reap it.
+func (p *Process) kill() {
+	p.Signal(unix.SIGKILL)
+	p.Wait()
+}

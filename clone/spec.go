@@ -1,0 +1,236 @@
+package clone
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Mode selects how the child's address space is made.
+type Mode int
+
+const (
+	// ModeAuto is vfork-style unless the parent must act between clone and
+	// exec (Spec.Hold or a user namespace with maps), then fork-style.
+	ModeAuto Mode = iota
+	// ModeVfork shares the parent's memory (CLONE_VM|CLONE_VFORK) and suspends
+	// the cloning thread until the child execs or dies.
+	ModeVfork
+	// ModeFork gives the child a copy-on-write copy of the parent's memory.
+	ModeFork
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeVfork:
+		return "vfork"
+	case ModeFork:
+		return "fork"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode parses "auto", "vfork" or "fork".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "auto":
+		return ModeAuto, nil
+	case "vfork":
+		return ModeVfork, nil
+	case "fork":
+		return ModeFork, nil
+	}
+	return 0, fmt.Errorf("unknown clone style %q; use vfork, fork or auto", s)
+}
+
+// Syscall selects the system call that creates the child.
+type Syscall int
+
+const (
+	// SyscallAuto uses clone3(2) and falls back to clone(2) for the rest of
+	// the process when the kernel (or a seccomp filter) answers ENOSYS.
+	SyscallAuto Syscall = iota
+	// SyscallClone3 uses clone3(2) only.
+	SyscallClone3
+	// SyscallClone uses clone(2) only; it cannot create a time namespace.
+	SyscallClone
+)
+
+func (s Syscall) String() string {
+	switch s {
+	case SyscallAuto:
+		return "auto"
+	case SyscallClone3:
+		return "clone3"
+	case SyscallClone:
+		return "clone"
+	}
+	return fmt.Sprintf("Syscall(%d)", int(s))
+}
+
+// Propagation is the mount propagation applied recursively to / in a new
+// mount namespace before anything else is mounted (mount_namespaces(7)).
+type Propagation int
+
+const (
+	// PropagationPrivate (the default, as unshare(1) does) stops mounts
+	// propagating in either direction.
+	PropagationPrivate Propagation = iota
+	// PropagationSlave receives the host's mount events but sends none.
+	PropagationSlave
+	// PropagationShared propagates both ways: mounts inside reach the host.
+	PropagationShared
+	// PropagationUnchanged leaves the propagation copied from the parent.
+	PropagationUnchanged
+)
+
+// ParsePropagation parses private, slave, shared or unchanged.
+func ParsePropagation(s string) (Propagation, error) {
+	switch s {
+	case "private":
+		return PropagationPrivate, nil
+	case "slave":
+		return PropagationSlave, nil
+	case "shared":
+		return PropagationShared, nil
+	case "unchanged":
+		return PropagationUnchanged, nil
+	}
+	return 0, fmt.Errorf("unknown propagation %q; use private, slave, shared or unchanged", s)
+}
+
+func (p Propagation) String() string {
+	return [...]string{"private", "slave", "shared", "unchanged"}[p]
+}
+
+// IDMap is one line of /proc/PID/uid_map or gid_map (user_namespaces(7)):
+// Count ids starting at Inside map to ids starting at Outside.
+type IDMap struct {
+	Inside, Outside, Count uint32
+}
+
+// Spec describes the process to start.
+type Spec struct {
+	// Path is the program to execute; it is passed to execve(2) as it is,
+	// without a PATH search (see LookPath).
+	Path string
+	// Args is argv, Args[0] included. Empty means []string{Path}.
+	Args []string
+	// Env is the exact environment of the program, KEY=VALUE each.
+	Env []string
+	// Dir, if set, is the working directory of the program.
+	Dir string
+	// Namespaces is the set of namespaces to create.
+	Namespaces Namespaces
+	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
+	Hostname string
+	// Stdio are the parent's fds that become 0, 1 and 2 in the child. Nil
+	// means 0, 1 and 2 as they are.
+	Stdio []int
+
+	// Propagation applies to / in a new mount namespace.
+	Propagation Propagation
+	// MountProc mounts a fresh proc on /proc; it needs NewMount.
+	MountProc bool
+	// UIDMap and GIDMap are written for a new user namespace while the
+	// child waits; setgroups(2) is denied first, as the kernel requires for
+	// an unprivileged gid_map.
+	UIDMap, GIDMap []IDMap
+
+	// Hold, if set, is called in the parent after the clone while the child
+	// waits before exec; the child goes on only if it returns nil, and is
+	// killed and reaped otherwise. It forces fork-style.
+	Hold func(pid int) error
+
+	// Mode and Syscall select the clone style and system call.
+	Mode    Mode
+	Syscall Syscall
+}
+
+// MaxHostname is the kernel's limit on a hostname (__NEW_UTS_LEN).
+const MaxHostname = 64
+
+// Validate checks the spec without touching the system. Its errors name the
+// field at fault.
+func (s *Spec) Validate() error {
+	if s.Path == "" {
+		return errors.New("no program to execute: Path is empty")
+	}
+	if err := noNUL("program path", s.Path); err != nil {
+		return err
+	}
+	for i, a := range s.Args {
+		if err := noNUL(fmt.Sprintf("argument %d", i), a); err != nil {
+			return err
+		}
+	}
+	for _, e := range s.Env {
+		if err := noNUL("environment entry", e); err != nil {
+			return err
+		}
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return fmt.Errorf("environment entry %q is not KEY=VALUE", e)
+		}
+	}
+	if err := noNUL("working directory", s.Dir); err != nil {
+		return err
+	}
+	if s.Namespaces&^AllNamespaces != 0 {
+		return fmt.Errorf("unknown namespace flags %#x", uint64(s.Namespaces&^AllNamespaces))
+	}
+	if s.Hostname != "" {
+		if s.Namespaces&NewUTS == 0 {
+			return errors.New("a hostname needs a new UTS namespace, or the host's hostname would change")
+		}
+		if err := ValidateHostname(s.Hostname); err != nil {
+			return err
+		}
+	}
+	if s.MountProc && s.Namespaces&NewMount == 0 {
+		return errors.New("mounting /proc needs a new mount namespace, or the host's /proc would be covered")
+	}
+	if (s.UIDMap != nil || s.GIDMap != nil) && s.Namespaces&NewUser == 0 {
+		return errors.New("uid/gid maps need a new user namespace")
+	}
+	if s.Stdio != nil && len(s.Stdio) != 3 {
+		return fmt.Errorf("Stdio has %d fds; give exactly 3 (stdin, stdout, stderr) or nil", len(s.Stdio))
+	}
+	for i, fd := range s.Stdio {
+		if fd < 0 {
+			return fmt.Errorf("Stdio[%d] is %d; give an open fd", i, fd)
+		}
+	}
+	if s.Mode == ModeVfork && s.needsParentStep() {
+		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")
+	}
+	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 {
+		return errors.New("a time namespace can only be created by clone3; clone(2) silently ignores CLONE_NEWTIME")
+	}
+	return nil
+}
+
+// ValidateHostname checks a hostname the way sethostname(2) would.
+func ValidateHostname(h string) error {
+	switch {
+	case h == "":
+		return errors.New("empty hostname; give 1 to 64 bytes")
+	case len(h) > MaxHostname:
+		return fmt.Errorf("hostname %q is %d bytes; the kernel allows at most %d", h, len(h), MaxHostname)
+	}
+	return noNUL("hostname", h)
+}
+
+func noNUL(what, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte, which execve(2) cannot pass", what, s)
+	}
+	return nil
+}
+
+// needsParentStep reports whether the parent must act between clone and
+// exec, which a vfork-style clone cannot allow.
+func (s *Spec) needsParentStep() bool {
+	return s.Hold != nil || s.UIDMap != nil || s.GIDMap != nil
+}

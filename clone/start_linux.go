@@ -1,0 +1,345 @@
+//go:build linux && (amd64 || arm64)
+
+package clone
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Start validates spec, clones, and returns once the child has exec'd the
+// program: a nil error means the program is running (or has already run).
+// A failure before exec is a *ChildError, a failure of the clone itself a
+// *CloneError; in both cases nothing is left running and nothing needs to be
+// waited for.
+func Start(spec *Spec) (*Process, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	req := spawnRequest{spec: spec, done: make(chan struct{})}
+	spawnerOnce.Do(startSpawner)
+	spawnc <- &req
+	<-req.done
+	return req.proc, req.err
+}
+
+// The spawner: one goroutine, started on first use, locked to its OS thread
+// for the life of the process. Every clone happens on that thread, so the
+// thread the kernel watches for PR_SET_PDEATHSIG lives exactly as long as
+// the process does (prctl(2): the signal fires when the parent *thread*
+// exits).
+var (
+	spawnerOnce sync.Once
+	spawnc      chan *spawnRequest
+)
+
+type spawnRequest struct {
+	spec *Spec
+	proc *Process
+	err  error
+	done chan struct{}
+}
+
+func startSpawner() {
+	spawnc = make(chan *spawnRequest)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked, never returns: see above.
+		for req := range spawnc {
+			req.proc, req.err = start(req.spec)
+			close(req.done)
+		}
+	}()
+}
+
+// syscallChoice remembers, once per process, whether clone3 works.
+var clone3Missing atomic.Bool
+
+// LastSyscall reports which system call the most recent successful clone of
+// this process used: "clone3" or "clone". It is for tests and -v output.
+func LastSyscall() string {
+	if v := lastSyscall.Load(); v != nil {
+		return v.(string)
+	}
+	return ""
+}
+
+var lastSyscall atomic.Value
+
+func start(spec *Spec) (*Process, error) {
+	useClone3 := spec.Syscall == SyscallClone3 || (spec.Syscall == SyscallAuto && !clone3Missing.Load())
+	if !useClone3 && spec.Namespaces&NewTime != 0 {
+		return nil, ErrNoClone3
+	}
+	p, err := prepare(spec, useClone3)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := cloneWithPipes(spec, p)
+	var ce *CloneError
+	if spec.Syscall == SyscallAuto && useClone3 && errors.As(err, &ce) && ce.Errno == unix.ENOSYS {
+		// No clone3 here (a kernel before 5.3, or a seccomp filter that
+		// says ENOSYS, as container runtimes' default profiles do): use
+		// clone(2) from now on.
+		clone3Missing.Store(true)
+		if spec.Namespaces&NewTime != 0 {
+			return nil, ErrNoClone3
+		}
+		if p, err = prepare(spec, false); err != nil {
+			return nil, err
+		}
+		proc, err = cloneWithPipes(spec, p)
+	}
+	return proc, err
+}
+
+// prepared holds the child's data and the Go values that keep its pointers
+// alive until the clone has returned.
+type prepared struct {
+	d    childData
+	keep []any
+}
+
+// prepare builds every byte the child will read.
+func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
+	p := &prepared{}
+	d := &p.d
+	path, err := unix.BytePtrFromString(spec.Path)
+	if err != nil {
+		return nil, err
+	}
+	args := spec.Args
+	if len(args) == 0 {
+		args = []string{spec.Path}
+	}
+	argv, err := cStrings(args)
+	if err != nil {
+		return nil, err
+	}
+	envv, err := cStrings(spec.Env)
+	if err != nil {
+		return nil, err
+	}
+	d.path, d.argv, d.envp = path, &argv[0], &envv[0]
+	p.keep = append(p.keep, path, argv, envv)
+	if spec.Dir != "" {
+		if d.dir, err = unix.BytePtrFromString(spec.Dir); err != nil {
+			return nil, err
+		}
+		p.keep = append(p.keep, d.dir)
+	}
+	if spec.Hostname != "" {
+		h := []byte(spec.Hostname)
+		d.hostname, d.hostnameLen = &h[0], uintptr(len(h))
+		p.keep = append(p.keep, h)
+	}
+
+	flags := uint64(spec.Namespaces)
+	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep())
+	if vfork {
+		flags |= unix.CLONE_VM | unix.CLONE_VFORK
+	}
+	flags |= unix.CLONE_PIDFD
+	d.pidfd = -1
+	d.useClone3 = useClone3
+	if useClone3 {
+		d.clearSighand = true
+		d.args = cloneArgs{
+			flags:      flags | unix.CLONE_CLEAR_SIGHAND,
+			pidfd:      uint64(uintptr(unsafe.Pointer(&d.pidfd))),
+			exitSignal: uint64(unix.SIGCHLD),
+		}
+	} else {
+		d.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
+	}
+
+	if spec.Namespaces&NewMount != 0 {
+		switch spec.Propagation {
+		case PropagationPrivate:
+			d.propagation = unix.MS_REC | unix.MS_PRIVATE
+		case PropagationSlave:
+			d.propagation = unix.MS_REC | unix.MS_SLAVE
+		case PropagationShared:
+			d.propagation = unix.MS_REC | unix.MS_SHARED
+		}
+	}
+	d.mountProc = spec.MountProc
+	d.loopback = spec.Namespaces&NewNet != 0
+	copy(d.ifr.name[:], "lo")
+
+	d.fd = [3]int{0, 1, 2}
+	if spec.Stdio != nil {
+		copy(d.fd[:], spec.Stdio)
+	}
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
+		d.nofile = uintptr(min(lim.Cur, 1<<20))
+	}
+	d.holdFD = -1
+	return p, nil
+}
+
+// cloneWithPipes creates the error pipe (and the hold pipe), clones, and
+// waits for the child to exec or fail.
+func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
+	d := &p.d
+	var errPipe, holdPipe [2]int
+	holdPipe = [2]int{-1, -1}
+
+	// ForkLock keeps a concurrent os/exec (or any fd creator that respects
+	// it) from having a non-close-on-exec fd open across our clone, and our
+	// pipes from leaking into its child.
+	syscall.ForkLock.Lock()
+	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
+		syscall.ForkLock.Unlock()
+		return nil, fmt.Errorf("pipe2: %w", err)
+	}
+	if spec.needsParentStep() {
+		if err := unix.Pipe2(holdPipe[:], unix.O_CLOEXEC); err != nil {
+			syscall.ForkLock.Unlock()
+			unix.Close(errPipe[0])
+			unix.Close(errPipe[1])
+			return nil, fmt.Errorf("pipe2: %w", err)
+		}
+		d.holdFD = holdPipe[0]
+	}
+	d.pipe = errPipe[1]
+	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], 2) + 1
+
+	pid, errno := cloneExec(d)
+	runtime_AfterFork()
+	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(p)
+
+	unix.Close(errPipe[1])
+	if holdPipe[0] >= 0 {
+		unix.Close(holdPipe[0])
+	}
+	name := "clone"
+	if d.useClone3 {
+		name = "clone3"
+	}
+	if errno != 0 {
+		unix.Close(errPipe[0])
+		if holdPipe[1] >= 0 {
+			unix.Close(holdPipe[1])
+		}
+		return nil, &CloneError{Syscall: name, Namespaces: spec.Namespaces, Errno: errno}
+	}
+	proc := &Process{Pid: int(pid), pidfd: int(d.pidfd)}
+
+	if holdPipe[1] >= 0 {
+		err := parentStep(spec, proc.Pid)
+		if err == nil {
+			_, err = unix.Write(holdPipe[1], []byte{1})
+		}
+		unix.Close(holdPipe[1])
+		if err != nil {
+			unix.Close(errPipe[0])
+			proc.kill()
+			return nil, err
+		}
+	}
+
+	// EOF: the child exec'd and the kernel closed its copy of the write
+	// end. Eight bytes: a (stage, errno) report.
+	var buf [8]byte
+	n, err := readFull(errPipe[0], buf[:])
+	unix.Close(errPipe[0])
+	if err != nil || n != 0 {
+		proc.kill()
+		if err != nil {
+			return nil, fmt.Errorf("reading the child's error pipe: %w", err)
+		}
+		if n != len(buf) {
+			return nil, fmt.Errorf("short report of %d bytes on the child's error pipe", n)
+		}
+		r := (*childReport)(unsafe.Pointer(&buf[0]))
+		ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno)}
+		switch ce.Stage {
+		case StageExec:
+			ce.Subject = spec.Path
+		case StageChdir:
+			ce.Subject = spec.Dir
+		case StageHostname:
+			ce.Subject = spec.Hostname
+		}
+		return nil, ce
+	}
+	lastSyscall.Store(name)
+	return proc, nil
+}
+
+// parentStep does what the parent must do while a fork-style child waits:
+// deny setgroups and write the id maps of a new user namespace, then Hold.
+func parentStep(spec *Spec, pid int) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if spec.GIDMap != nil {
+		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("denying setgroups in the new user namespace: %w", err)
+		}
+		if err := os.WriteFile(dir+"gid_map", formatIDMap(spec.GIDMap), 0); err != nil {
+			return fmt.Errorf("writing gid_map %q: %w", formatIDMap(spec.GIDMap), err)
+		}
+	}
+	if spec.UIDMap != nil {
+		if err := os.WriteFile(dir+"uid_map", formatIDMap(spec.UIDMap), 0); err != nil {
+			return fmt.Errorf("writing uid_map %q: %w", formatIDMap(spec.UIDMap), err)
+		}
+	}
+	if spec.Hold != nil {
+		return spec.Hold(pid)
+	}
+	return nil
+}
+
+func formatIDMap(m []IDMap) []byte {
+	var b strings.Builder
+	for _, e := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", e.Inside, e.Outside, e.Count)
+	}
+	return []byte(b.String())
+}
+
+// cStrings returns a NULL-terminated array of NUL-terminated copies of ss,
+// the shape execve(2) wants for argv and envp.
+func cStrings(ss []string) ([]*byte, error) {
+	out := make([]*byte, len(ss)+1)
+	for i, s := range ss {
+		b, err := unix.BytePtrFromString(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// readFull reads until buf is full or EOF, retrying EINTR.
+func readFull(fd int, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
