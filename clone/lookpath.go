@@ -64,4 +64,3 @@ func EnvPath(env []string) string {
 	}
 	return ""
 }
-
