@@ -1,0 +1,5 @@
+//go:build race
+
+package clone
+
+func init() { raceEnabled = true }
