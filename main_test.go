@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// rawnsBin is the rawns binary built once for the CLI tests: they test the
+// program a user runs, exit codes and stderr included.
+var rawnsBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rawns-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	rawnsBin = filepath.Join(dir, "rawns")
+	// The binary must be reachable by the unprivileged users of the
+	// rootless tests.
+	os.Chmod(dir, 0o755)
+	build := exec.Command("go", "build", "-o", rawnsBin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building rawns: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// rawnsRun runs the rawns binary with args and returns its output and exit
+// code.
+func rawnsRun(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(rawnsBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running rawns %q: %v", args, err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+func TestRunPIDOneAndHostname(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	r := rawnsRun(t, "run", "--", "sh", "-c", `echo "pid $$ on $(hostname)"`)
+	if r.stdout != "pid 1 on container\n" || r.code != 0 || r.stderr != "" {
+		t.Fatalf("got %+v; want stdout \"pid 1 on container\\n\", exit 0, no stderr", r)
+	}
+	r = rawnsRun(t, "run", "--hostname", "web1", "--clone", "fork", "--", "hostname")
+	if r.stdout != "web1\n" || r.code != 0 {
+		t.Fatalf("--hostname web1 --clone fork: %+v", r)
+	}
+}
+
+func TestRunVerbose(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	host, _ := os.Hostname()
+	for _, style := range []string{"auto", "vfork", "fork"} {
+		r := rawnsRun(t, "run", "-v", "--clone", style, "--", "sh", "-c", "sleep 0.2; exit 4")
+		want := []string{
+			fmt.Sprintf("on host %q", host),
+			"pid 1 inside, hostname \"container\"",
+			"container exited with exit code 4",
+		}
+		for _, w := range want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("--clone %s -v: stderr lacks %q:\n%s", style, w, r.stderr)
+			}
+		}
+		for _, kind := range []string{"pid", "uts"} {
+			if !regexpLine(r.stderr, `rawns: `+kind+` +\d+ +\d+ +new$`) {
+				t.Errorf("--clone %s -v: no 'new' line for %s:\n%s", style, kind, r.stderr)
+			}
+		}
+		if !regexpLine(r.stderr, `rawns: net +(\d+) +(\d+) +shared$`) {
+			t.Errorf("--clone %s -v: net should be shared:\n%s", style, r.stderr)
+		}
+		if r.code != 4 {
+			t.Errorf("exit code %d, want 4", r.code)
+		}
+	}
+}
+
+func regexpLine(s, re string) bool {
+	return regexp.MustCompile(`(?m)` + re).MatchString(s)
+}
+
+func TestRunExitCodes(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, []byte("echo hi\n"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"true"}, 0, ""},
+		{[]string{"sh", "-c", "exit 7"}, 7, ""},
+		{[]string{plain}, 126, "cannot execute " + plain + ": permission denied"},
+		{[]string{dir}, 126, "cannot execute " + dir},
+		{[]string{"no-such-command-rawns"}, 127, "no-such-command-rawns: command not found"},
+		{[]string{dir + "/missing"}, 127, "cannot execute " + dir + "/missing: no such file or directory"},
+	}
+	for _, c := range cases {
+		r := rawnsRun(t, append([]string{"run", "--"}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.msg) {
+			t.Errorf("rawns run -- %q: exit %d, stderr %q; want exit %d and %q", c.args, r.code, r.stderr, c.code, c.msg)
+		}
+	}
+	// Killed by a signal: PID 1 of a namespace cannot kill itself, so this
+	// one runs without a PID namespace.
+	r := rawnsRun(t, "run", "--ns", "uts", "--", "sh", "-c", "kill -KILL $$")
+	if r.code != 128+9 {
+		t.Errorf("command killed by SIGKILL: exit %d, want 137", r.code)
+	}
+	r = rawnsRun(t, "run", "--init", "--", "sh", "-c", "kill -TERM $$")
+	if r.code != 128+15 {
+		t.Errorf("command killed by SIGTERM under --init: exit %d, want 143", r.code)
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	testutil.CheckHostUnchanged(t)
+	cases := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"run"}, "no command given"},
+		{[]string{"run", "--"}, "no command given"},
+		{[]string{"run", "--hostname", "", "--", "true"}, "empty hostname"},
+		{[]string{"run", "--hostname", strings.Repeat("h", 65), "--", "true"}, "65 bytes; the kernel allows at most 64"},
+		{[]string{"run", "--ns", "pid", "--hostname", "x", "--", "true"}, "--hostname \"x\" needs a new UTS namespace"},
+		{[]string{"run", "--ns", "pid,bogus", "--", "true"}, "unknown namespace \"bogus\""},
+		{[]string{"run", "--bogus", "--", "true"}, "unknown flag --bogus"},
+		{[]string{"run", "--hostname", "a", "--hostname", "b", "--", "true"}, "--hostname given twice"},
+		{[]string{"run", "--clone", "spoon", "--", "true"}, "unknown clone style \"spoon\""},
+		{[]string{"run", "--ns"}, "--ns needs a value"},
+		{[]string{"run", "--env", "=x", "--", "true"}, "empty variable name"},
+		{[]string{"run", "--chdir", "", "--", "true"}, "--chdir: empty directory"},
+		{[]string{"run", "--mount-proc", "--ns", "uts", "--", "true"}, "add pid to --ns"},
+		{[]string{"run", "--map-root-user", "--", "true"}, "add user to --ns"},
+		{[]string{"run", "--propagation", "weird", "--ns", "mnt", "--", "true"}, "unknown propagation \"weird\""},
+		{[]string{"run", "--init", "--ns", "uts", "--", "true"}, "add pid to --ns"},
+		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
+	}
+	for _, c := range cases {
+		r := rawnsRun(t, c.args...)
+		if r.code != 125 || !strings.Contains(r.stderr, c.msg) || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
+			t.Errorf("rawns %q: exit %d, stdout %q, stderr %q; want exit 125 and one line containing %q", c.args, r.code, r.stdout, r.stderr, c.msg)
+		}
+	}
+	if os.Geteuid() == 0 {
+		// Nothing was started: the chdir failure happens in the child before
+		// exec, so the command never ran.
+		marker := filepath.Join(t.TempDir(), "ran")
+		r := rawnsRun(t, "run", "--chdir", "/nonexistent-dir", "--", "touch", marker)
+		if r.code != 125 || !strings.Contains(r.stderr, "--chdir /nonexistent-dir: no such file or directory") {
+			t.Errorf("bad --chdir: %+v", r)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("the command ran despite the bad --chdir")
+		}
+	}
+}
+
+func TestRunWithoutPrivilege(t *testing.T) {
+	testutil.RequireRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is needed to drop privilege: %v", err)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", rawnsBin, "run", "--", "true")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 125 || !strings.Contains(stderr.String(), "creating these namespaces needs root or CAP_SYS_ADMIN") {
+		t.Fatalf("as nobody: %v, stderr %q; want exit 125 and a message about root or CAP_SYS_ADMIN", err, stderr.String())
+	}
+}
+
+// startRawns starts rawns in the background with a command that prints
+// "ready" once it has set up, and returns rawns and the command's host pid.
+func startRawns(t *testing.T, extra []*os.File, args ...string) (*exec.Cmd, *bufio.Reader, int) {
+	t.Helper()
+	cmd := exec.Command(rawnsBin, args...)
+	cmd.ExtraFiles = extra
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	br := bufio.NewReader(out)
+	line, err := br.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("waiting for ready: %q, %v", line, err)
+	}
+	kids := childrenOf(t, cmd.Process.Pid)
+	if len(kids) != 1 {
+		t.Fatalf("rawns has children %v, want exactly one", kids)
+	}
+	return cmd, br, kids[0]
+}
+
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	var kids []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(s)
+			kids = append(kids, n)
+		}
+	}
+	return kids
+}
+
+func TestRunOnlyStdioFDs(t *testing.T) {
+	testutil.RequireRoot(t)
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// rawns itself gets fd 3 from ExtraFiles, without close-on-exec.
+	_, _, pid := startRawns(t, []*os.File{f}, "run", "--", "sh", "-c", "echo ready; exec sleep 30")
+	var fds []string
+	for i := 0; i < 100; i++ {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		fds = fds[:0]
+		for _, e := range ents {
+			fds = append(fds, e.Name())
+		}
+		if strings.HasSuffix(exe, "/sleep") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Join(fds, ",") != "0,1,2" {
+		t.Fatalf("the command has fds %v, want exactly 0,1,2", fds)
+	}
+}
+
+func TestRunDiesWithRawns(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, style := range []string{"vfork", "fork"} {
+		cmd, _, pid := startRawns(t, nil, "run", "--clone", style, "--", "sh", "-c", "echo ready; exec sleep 100")
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		deadline := time.Now().Add(time.Second)
+		for processAlive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("--clone %s: the command %d still runs a second after rawns was SIGKILLed", style, pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// processAlive reports whether pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+func TestRunForwardsSignals(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
+		for _, init := range []bool{false, true} {
+			args := []string{"run"}
+			if init {
+				args = append(args, "--init")
+			}
+			name := strings.TrimPrefix(sigName(sig), "SIG")
+			script := fmt.Sprintf(`trap 'echo got %s; exit 42' %s; echo ready; while :; do sleep 0.05; done`, name, name)
+			cmd, out, _ := startRawns(t, nil, append(args, "--", "sh", "-c", script)...)
+			cmd.Process.Signal(sig)
+			line, _ := out.ReadString('\n')
+			err := cmd.Wait()
+			ee, _ := err.(*exec.ExitError)
+			if strings.TrimSpace(line) != "got "+name || ee == nil || ee.ExitCode() != 42 {
+				t.Errorf("%v (init %v): command printed %q, rawns ended with %v; want \"got %s\" and exit 42", sig, init, line, err, name)
+			}
+		}
+	}
+}
+
+func sigName(s syscall.Signal) string {
+	return map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP", syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2"}[s]
+}
+
+func TestRunEnv(t *testing.T) {
+	testutil.RequireRoot(t)
+	t.Setenv("RAWNS_TEST_COPY", "copied")
+	r := rawnsRun(t, "run", "--clearenv", "--env", "A=1", "--env", "RAWNS_TEST_COPY", "--env", "A=2", "--env", "B=x=y", "--", "/usr/bin/env")
+	if r.stdout != "RAWNS_TEST_COPY=copied\nA=2\nB=x=y\n" || r.code != 0 {
+		t.Errorf("--clearenv --env: got %+v", r)
+	}
+	r = rawnsRun(t, "run", "--unsetenv", "RAWNS_TEST_COPY", "--", "sh", "-c", `echo "[${RAWNS_TEST_COPY-unset}]"`)
+	if r.stdout != "[unset]\n" {
+		t.Errorf("--unsetenv: got %+v", r)
+	}
+	// PATH is searched in the command's environment.
+	r = rawnsRun(t, "run", "--clearenv", "--env", "PATH=/nonexistent", "--", "true")
+	if r.code != 127 {
+		t.Errorf("command not on the given PATH: exit %d, want 127 (%s)", r.code, r.stderr)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	r := rawnsRun(t, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "rawns ") {
+		t.Errorf("version: %+v", r)
+	}
+	r = rawnsRun(t, "run", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "--hostname NAME") {
+		t.Errorf("run --help: %+v", r)
+	}
+	r = rawnsRun(t, "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "rawns run [flags]") {
+		t.Errorf("--help: %+v", r)
+	}
+}
