@@ -22,6 +22,10 @@ import (
 var rawnsBin string
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as a command run inside namespaces.
+	if os.Getenv("RAWNS_TEST_HELPER") == "loopback" {
+		os.Exit(loopbackHelper())
+	}
 	dir, err := os.MkdirTemp("", "rawns-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rawns/rawns/clone"
 )
@@ -32,6 +34,9 @@ Namespaces:
   --map-root-user      map the caller's uid and gid to 0 inside (needs user)
   --map-user UID       map the caller's uid to UID inside; or INSIDE:OUTSIDE[:COUNT]
   --map-group GID      map the caller's gid to GID inside; or INSIDE:OUTSIDE[:COUNT]
+  --monotonic SECONDS  offset of CLOCK_MONOTONIC in the new time namespace
+  --boottime SECONDS   offset of CLOCK_BOOTTIME (and of /proc/uptime) there;
+                       both need time in --ns
   --init               run a small rawns init as PID 1 that reaps zombies and
                        forwards signals; the command runs as its child (needs pid)
 
@@ -66,6 +71,8 @@ var runFlags = []flagDef{
 	{name: "map-root-user", kind: boolFlag},
 	{name: "map-user", kind: stringFlag},
 	{name: "map-group", kind: stringFlag},
+	{name: "monotonic", kind: stringFlag},
+	{name: "boottime", kind: stringFlag},
 	{name: "init", kind: boolFlag},
 	{name: "env", kind: repeatedFlag},
 	{name: "unsetenv", kind: repeatedFlag},
@@ -131,6 +138,23 @@ func parseRun(args []string) (*runConfig, error) {
 	}
 	if err := parseMaps(flags, s); err != nil {
 		return nil, err
+	}
+	for _, c := range []struct {
+		flag string
+		dst  *time.Duration
+	}{{"monotonic", &s.MonotonicOffset}, {"boottime", &s.BoottimeOffset}} {
+		if !flags.has(c.flag) {
+			continue
+		}
+		v := flags.get(c.flag, "")
+		if s.Namespaces&clone.NewTime == 0 {
+			return nil, fmt.Errorf("--%s %s needs a new time namespace; add time to --ns", c.flag, v)
+		}
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(secs) || math.Abs(secs) > 1<<40 {
+			return nil, fmt.Errorf("--%s %q: give an offset in seconds, e.g. 86400 or -1.5", c.flag, v)
+		}
+		*c.dst = time.Duration(secs * float64(time.Second))
 	}
 	if cfg.init && s.Namespaces&clone.NewPID == 0 {
 		return nil, errors.New("--init makes rawns's init PID 1 of a new PID namespace; add pid to --ns")

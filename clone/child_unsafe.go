@@ -89,6 +89,9 @@ type childData struct {
 	hostname    *byte // nil: leave the hostname alone
 	hostnameLen uintptr
 
+	timeOffsets    *byte // nil: no offsets; else the text for timens_offsets
+	timeOffsetsLen uintptr
+
 	holdFD      int // read end of the hold pipe, or -1
 	pipe        int // write end of the error pipe
 	fd          [3]int
@@ -104,12 +107,18 @@ type childData struct {
 	hold   [1]byte
 }
 
+// atFDCWD is AT_FDCWD (-100) as a system call argument.
+const atFDCWD = ^uintptr(99)
+
 // Constant strings the child passes to mount(2), NUL-terminated.
 var (
 	strNone  = [...]byte{'n', 'o', 'n', 'e', 0}
 	strSlash = [...]byte{'/', 0}
 	strProc  = [...]byte{'p', 'r', 'o', 'c', 0}
 	strPProc = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
+	// Relative to /proc/self, which the child opens through the mount
+	// namespace it is in.
+	strTimensOffsets = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 't', 'i', 'm', 'e', 'n', 's', '_', 'o', 'f', 'f', 's', 'e', 't', 's', 0}
 )
 
 // cloneExec clones and, in the child, prepares the namespaces and execs. It
@@ -229,6 +238,28 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		_, _, err1 = unix.RawSyscall(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(d.hostname)), d.hostnameLen, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageHostname)
+			goto childerror
+		}
+	}
+
+	// Time namespace offsets can only be written before any process is in
+	// the namespace (time_namespaces(7)), and clone3's CLONE_NEWTIME puts
+	// the child in at once. So: unshare(CLONE_NEWTIME), which creates the
+	// namespace for the children to come, write the offsets, and let
+	// execve move this process into it (Linux 5.8+).
+	if d.timeOffsets != nil {
+		d.report.stage = uint32(StageTimeOffsets)
+		_, _, err1 = unix.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0)
+		if err1 != 0 {
+			goto childerror
+		}
+		r1, _, err1 = unix.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensOffsets[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if err1 != 0 {
+			goto childerror
+		}
+		_, _, err1 = unix.RawSyscall(unix.SYS_WRITE, r1, uintptr(unsafe.Pointer(d.timeOffsets)), d.timeOffsetsLen)
+		unix.RawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+		if err1 != 0 {
 			goto childerror
 		}
 	}

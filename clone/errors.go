@@ -19,6 +19,7 @@ const (
 	StageMountProc
 	StageLoopback
 	StageHostname
+	StageTimeOffsets
 	StageStdio
 	StageCloseFDs
 	StageChdir
@@ -34,6 +35,7 @@ var stageNames = [...]string{
 	StageMountProc:   "mount /proc",
 	StageLoopback:    "bring up lo",
 	StageHostname:    "sethostname",
+	StageTimeOffsets: "set time namespace offsets",
 	StageStdio:       "set up stdio",
 	StageCloseFDs:    "mark fds close-on-exec",
 	StageChdir:       "chdir",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Mode selects how the child's address space is made.
@@ -139,6 +140,11 @@ type Spec struct {
 	// an unprivileged gid_map.
 	UIDMap, GIDMap []IDMap
 
+	// MonotonicOffset and BoottimeOffset, if either is non-zero, shift
+	// CLOCK_MONOTONIC and CLOCK_BOOTTIME in the new time namespace
+	// (time_namespaces(7)); they need NewTime.
+	MonotonicOffset, BoottimeOffset time.Duration
+
 	// Hold, if set, is called in the parent after the clone while the child
 	// waits before exec; the child goes on only if it returns nil, and is
 	// killed and reaped otherwise. It forces fork-style.
@@ -205,7 +211,10 @@ func (s *Spec) Validate() error {
 	if s.Mode == ModeVfork && s.needsParentStep() {
 		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")
 	}
-	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 {
+	if (s.MonotonicOffset != 0 || s.BoottimeOffset != 0) && s.Namespaces&NewTime == 0 {
+		return errors.New("clock offsets need a new time namespace")
+	}
+	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 && !s.hasTimeOffsets() {
 		return errors.New("a time namespace can only be created by clone3; clone(2) silently ignores CLONE_NEWTIME")
 	}
 	return nil
@@ -227,6 +236,12 @@ func noNUL(what, s string) error {
 		return fmt.Errorf("%s %q contains a NUL byte, which execve(2) cannot pass", what, s)
 	}
 	return nil
+}
+
+// hasTimeOffsets reports whether the child sets clock offsets, in which
+// case it makes the time namespace itself with unshare(2), not clone.
+func (s *Spec) hasTimeOffsets() bool {
+	return s.MonotonicOffset != 0 || s.BoottimeOffset != 0
 }
 
 // needsParentStep reports whether the parent must act between clone and

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -78,7 +79,7 @@ var lastSyscall atomic.Value
 
 func start(spec *Spec) (*Process, error) {
 	useClone3 := spec.Syscall == SyscallClone3 || (spec.Syscall == SyscallAuto && !clone3Missing.Load())
-	if !useClone3 && spec.Namespaces&NewTime != 0 {
+	if !useClone3 && spec.Namespaces&NewTime != 0 && !spec.hasTimeOffsets() {
 		return nil, ErrNoClone3
 	}
 	p, err := prepare(spec, useClone3)
@@ -92,7 +93,7 @@ func start(spec *Spec) (*Process, error) {
 		// says ENOSYS, as container runtimes' default profiles do): use
 		// clone(2) from now on.
 		clone3Missing.Store(true)
-		if spec.Namespaces&NewTime != 0 {
+		if spec.Namespaces&NewTime != 0 && !spec.hasTimeOffsets() {
 			return nil, ErrNoClone3
 		}
 		if p, err = prepare(spec, false); err != nil {
@@ -145,6 +146,15 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 	}
 
 	flags := uint64(spec.Namespaces)
+	if spec.hasTimeOffsets() {
+		// The child unshares the time namespace itself (childData.timeOffsets).
+		flags &^= uint64(NewTime)
+		ms, mns := secNsec(spec.MonotonicOffset)
+		bs, bns := secNsec(spec.BoottimeOffset)
+		b := fmt.Appendf(nil, "monotonic %d %d\nboottime %d %d\n", ms, mns, bs, bns)
+		d.timeOffsets, d.timeOffsetsLen = &b[0], uintptr(len(b))
+		p.keep = append(p.keep, b)
+	}
 	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep())
 	if vfork {
 		flags |= unix.CLONE_VM | unix.CLONE_VFORK
@@ -309,6 +319,16 @@ func formatIDMap(m []IDMap) []byte {
 		fmt.Fprintf(&b, "%d %d %d\n", e.Inside, e.Outside, e.Count)
 	}
 	return []byte(b.String())
+}
+
+// secNsec splits d into seconds and a nanosecond part in [0, 1e9), the
+// form /proc/PID/timens_offsets accepts.
+func secNsec(d time.Duration) (int64, int64) {
+	sec, nsec := int64(d/time.Second), int64(d%time.Second)
+	if nsec < 0 {
+		sec, nsec = sec-1, nsec+int64(time.Second)
+	}
+	return sec, nsec
 }
 
 // cStrings returns a NULL-terminated array of NUL-terminated copies of ss,

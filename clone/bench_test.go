@@ -1,0 +1,145 @@
+package clone_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rawns/rawns/bench"
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// The reexec strategy re-executes this test binary, whose copy must act as
+// the child before any test runs. An init rather than TestMain, so that the
+// package's other test files stay free to define TestMain.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == bench.ReexecArg {
+		bench.ReexecChild()
+	}
+}
+
+// benchJob is the job of issue 2: /bin/true in new PID and UTS namespaces,
+// with a hostname, stdio on /dev/null.
+func benchJob(b *testing.B, ns clone.Namespaces) *bench.Job {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { null.Close() })
+	return &bench.Job{Path: "/bin/true", Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"},
+		Namespaces: ns, Hostname: "bench", Null: null}
+}
+
+func benchCRef(b *testing.B) string {
+	p, err := bench.BuildCRef(filepath.Join("..", "bench", "cref", "spawn.c"), b.TempDir())
+	if errors.Is(err, bench.ErrNoCompiler) {
+		b.Log("no C compiler: the C reference is left out")
+		return ""
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// runStrategy times s for b.N spawns. The C reference times itself in one
+// process (spawn-c --loop), so its ns/op is the mean of its own timings,
+// without its start-up.
+func runStrategy(b *testing.B, s *bench.Strategy) {
+	if s.CanSpawn() {
+		for b.Loop() {
+			if err := s.Spawn(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	ds, err := s.Batch(b.N, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	b.ReportMetric(float64(sum.Nanoseconds())/float64(b.N), "ns/op")
+}
+
+// BenchmarkSpawn is spawn+wait of /bin/true in pid+uts namespaces by every
+// strategy of rawns bench (issue 2: vfork-style, fork-style, clone3 and
+// clone, against os/exec and syscall.ForkExec). For interleaved rounds and
+// paired ratios use rawns bench; go test -bench runs one strategy after
+// another, so compare -count runs with benchstat.
+func BenchmarkSpawn(b *testing.B) {
+	testutil.RequireRoot(b)
+	job := benchJob(b, clone.NewPID|clone.NewUTS)
+	cref := benchCRef(b)
+	for _, name := range bench.StrategyNames() {
+		s, err := bench.NewStrategy(name, job, cref)
+		if err != nil {
+			b.Logf("%s: %v; skipped", name, err)
+			continue
+		}
+		b.Run(name, func(b *testing.B) { runStrategy(b, s) })
+	}
+}
+
+// BenchmarkNamespaceKinds is the cost of creating each namespace kind
+// (issue 3): rawns vfork-style with pid+uts plus one kind, and none and
+// all. Each iteration also spawns with pid+uts alone, in alternating
+// order, and the x-pid+uts metric is the ratio of the two medians, paired
+// within one benchmark so that drift cancels; ns/op is the mean of the
+// kind's spawns alone.
+func BenchmarkNamespaceKinds(b *testing.B) {
+	testutil.RequireRoot(b)
+	pu := clone.NewPID | clone.NewUTS
+	base, err := bench.NewStrategy("rawns-vfork", benchJob(b, pu), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	type set struct {
+		name string
+		ns   clone.Namespaces
+	}
+	sets := []set{{"none", 0}, {"pid+uts", pu}}
+	for _, k := range clone.Kinds {
+		if k.Flag&pu == 0 {
+			sets = append(sets, set{"pid+uts+" + k.Name, pu | k.Flag})
+		}
+	}
+	sets = append(sets, set{"all", clone.AllNamespaces})
+	for _, st := range sets {
+		s, err := bench.NewStrategy("rawns-vfork", benchJob(b, st.ns), "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(st.name, func(b *testing.B) {
+			var mine, ref []float64
+			var sum time.Duration
+			timed := func(s *bench.Strategy) time.Duration {
+				t0 := time.Now()
+				if err := s.Spawn(); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
+			}
+			i := 0
+			for b.Loop() {
+				var d, r time.Duration
+				if i%2 == 0 {
+					d, r = timed(s), timed(base)
+				} else {
+					r, d = timed(base), timed(s)
+				}
+				i++
+				sum += d
+				mine, ref = append(mine, float64(d)), append(ref, float64(r))
+			}
+			b.ReportMetric(float64(sum.Nanoseconds())/float64(len(mine)), "ns/op")
+			b.ReportMetric(bench.Median(mine)/bench.Median(ref), "x-pid+uts")
+		})
+	}
+}
