@@ -11,7 +11,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test test-short bench demo generate fmt vet clean
+.PHONY: all build test bench demo generate check-generate fmt vet clean
 
 all: build
 
@@ -27,6 +27,16 @@ test: build
 
 bench: build
 	$(SUDO) env PATH="$$PATH" $(GO) test -run '^$$' -bench . -benchtime 2s ./clone/
+
+# Regenerates trace/bpf_bpfel.{go,o} from trace/trace.c; installs clang,
+# llvm and libbpf-dev with apt-get when missing. The output is committed, so
+# building never needs clang.
+generate:
+	./trace/generate.sh
+
+# CI: regenerating must reproduce the committed objects byte for byte.
+check-generate: generate
+	@git diff --exit-code --stat -- trace/ || { echo 'trace: regenerated BPF objects differ from the committed ones; run make generate and commit them'; exit 1; }
 
 demo: build
 	$(SUDO) ./$(BIN) run -v -- sh -c 'echo "pid $$$$ on $$(hostname)"'

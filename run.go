@@ -48,6 +48,10 @@ Process:
 
 Mechanism and output:
   --clone STYLE        vfork (default when possible), fork, or auto
+  --trace[=FORMAT]     verify from the kernel side, with eBPF, that the child's
+                       namespaces are what was asked for; FORMAT text (default)
+                       or json; a mismatch makes rawns exit 124. Needs root or
+                       CAP_BPF+CAP_PERFMON
   -v, --verbose        report on stderr what the parent sees: both pids, the
                        hostname, each namespace's inode, and the exit status
   -h, --help           this help
@@ -79,6 +83,7 @@ var runFlags = []flagDef{
 	{name: "clearenv", kind: boolFlag},
 	{name: "chdir", kind: stringFlag},
 	{name: "clone", kind: stringFlag},
+	{name: "trace", kind: optionalFlag},
 	{name: "verbose", short: "v", kind: boolFlag},
 	{name: "help", short: "h", kind: boolFlag},
 }
@@ -88,6 +93,7 @@ type runConfig struct {
 	spec    clone.Spec
 	verbose bool
 	init    bool
+	trace   string // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 }
 
@@ -105,6 +111,12 @@ func parseRun(args []string) (*runConfig, error) {
 		return nil, errors.New("no command given; put the command after the flags, e.g. rawns run -- sh")
 	}
 	cfg := &runConfig{verbose: flags.has("verbose"), init: flags.has("init"), command: command}
+	if flags.has("trace") {
+		cfg.trace = flags.get("trace", "")
+		if cfg.trace == "" {
+			cfg.trace = "text"
+		}
+	}
 	s := &cfg.spec
 
 	if s.Namespaces, err = clone.ParseNamespaces(flags.get("ns", "pid,uts")); err != nil {
@@ -333,6 +345,15 @@ func run(cfg *runConfig, stderr io.Writer) int {
 		}
 	}
 
+	// --trace loads its eBPF program before the clone, so the exec cannot
+	// be missed; without it, BPF is never touched.
+	var tr *runTrace
+	if cfg.trace != "" {
+		if tr, err = startTrace(cfg, cfg.trace); err != nil {
+			fmt.Fprintf(stderr, "rawns run: --trace: %v\n", err)
+			return exitFailed
+		}
+	}
 	var v *verboseReport
 	if cfg.verbose {
 		v = newVerboseReport(cfg)
@@ -346,10 +367,17 @@ func run(cfg *runConfig, stderr io.Writer) int {
 
 	proc, err := clone.Start(s)
 	if err != nil {
+		if tr != nil {
+			tr.tracer.Close()
+		}
 		return reportStartError(stderr, cfg, err)
 	}
 	if v != nil {
 		v.started(stderr, proc)
+	}
+	traceOK := true
+	if tr != nil {
+		traceOK = tr.report(stderr, cfg, proc)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -370,6 +398,9 @@ func run(cfg *runConfig, stderr io.Writer) int {
 	}
 	if v != nil {
 		fmt.Fprintf(stderr, "rawns: container exited with %v\n", st)
+	}
+	if !traceOK {
+		return exitTraceMismatch
 	}
 	return st.ExitCode()
 }

@@ -1,0 +1,389 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * trace.c: what the kernel holds about a process's namespaces.
+ *
+ * Two users share this object:
+ *  - `rawns run --trace` loads one exec program with target_tgid set: it
+ *    reports the execs of that process's descendants only, filtered here so a
+ *    busy host's other execs cost a few loads and a compare;
+ *  - `rawns trace` loads the exec program with target_tgid == 0 (report execs
+ *    in any non-initial PID namespace) plus the syscall and task_newtask
+ *    programs that see namespaces being created, joined and renamed.
+ *
+ * Everything is read with CO-RE (headers/core.h), so one object serves every
+ * kernel with BTF; fields that appeared late (ns_common.ns_id in 6.18,
+ * nsproxy->time_ns in 5.6) are guarded with bpf_core_field_exists().
+ */
+#include "headers/core.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+/* Namespace kinds, in the order of trace.Kind in Go. */
+enum {
+	K_UTS,
+	K_IPC,
+	K_MNT,
+	K_NET,
+	K_PID,
+	K_PID_FOR_CHILDREN,
+	K_CGROUP,
+	K_USER,
+	K_TIME,
+	K_TIME_FOR_CHILDREN,
+	NKINDS,
+};
+
+/* Event types, in the order of trace.EventType in Go. */
+enum {
+	EV_EXEC = 1,
+	EV_CLONE,
+	EV_UNSHARE,
+	EV_SETNS,
+	EV_SETHOSTNAME,
+};
+
+#define CLONE_NEWTIME   0x00000080ULL
+#define CLONE_NEWNS     0x00020000ULL
+#define CLONE_NEWCGROUP 0x02000000ULL
+#define CLONE_NEWUTS    0x04000000ULL
+#define CLONE_NEWIPC    0x08000000ULL
+#define CLONE_NEWUSER   0x10000000ULL
+#define CLONE_NEWPID    0x20000000ULL
+#define CLONE_NEWNET    0x40000000ULL
+#define CLONE_NS_MASK (CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+		       CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
+/* How far up real_parent the tree filter looks. */
+#define MAX_DEPTH 8
+
+struct nsid {
+	u64 inum; /* ns_common.inum: what stat(2) of /proc/PID/ns/KIND shows */
+	u64 id;   /* ns_common.ns_id: never reused; 0 where the kernel lacks it */
+};
+
+struct event {
+	u32 type;      /* EV_* */
+	u32 tgid;      /* host pid */
+	u32 tid;       /* host tid */
+	u32 nspid;     /* tgid in the task's active PID namespace */
+	u32 level;     /* nesting level of that PID namespace, 0 = initial */
+	u32 child_tid; /* EV_CLONE: the new task, host tid */
+	s64 ret;       /* syscall return value (EV_UNSHARE, EV_SETNS, EV_SETHOSTNAME) */
+	u64 flags;     /* clone/unshare flags, setns nstype */
+	s64 arg;       /* setns: fd */
+	char comm[16];
+	char nodename[65];
+	char filename[256]; /* EV_EXEC */
+	struct nsid before[NKINDS]; /* caller before the syscall; EV_CLONE: the parent */
+	struct nsid ns[NKINDS];     /* at exec; after the syscall; EV_CLONE: the child */
+};
+
+/* Pending syscall, from sys_enter to sys_exit, keyed by host tid. */
+struct pending {
+	u32 type;
+	u32 pad;
+	u64 flags;
+	s64 arg;
+	struct nsid before[NKINDS];
+};
+
+/*
+ * Set by the loader before load (.rodata is frozen, the verifier prunes the
+ * dead branches). target_tgid: 0 = watcher mode.
+ */
+volatile const u32 target_tgid = 0;
+volatile const s64 nr_unshare = -1;
+volatile const s64 nr_setns = -1;
+volatile const s64 nr_sethostname = -1;
+volatile const u32 arch_arm64 = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__type(value, struct event);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+static __always_inline void put(struct nsid *out, const struct ns_common *ns)
+{
+	out->inum = BPF_CORE_READ(ns, inum);
+	if (bpf_core_field_exists(ns->ns_id))
+		out->id = BPF_CORE_READ(ns, ns_id);
+	else
+		out->id = 0;
+}
+
+/*
+ * The active PID namespace and the pid in it:
+ * task->thread_pid->numbers[thread_pid->level]. nsproxy->pid_ns_for_children
+ * is where the task's *children* go, which differs after unshare(CLONE_NEWPID)
+ * or setns(CLONE_NEWPID). The index is variable, so the address is computed
+ * from relocated offsets rather than through the typed array.
+ */
+static __always_inline struct pid_namespace *active_pidns(struct task_struct *task, u32 *nr, u32 *level)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct pid_namespace *pns = 0;
+	unsigned int lvl = 0;
+	int n = 0;
+
+	if (!pid)
+		return 0;
+	lvl = BPF_CORE_READ(pid, level);
+	const void *up = (const void *)pid + bpf_core_field_offset(struct pid, numbers) +
+			 (u64)lvl * bpf_core_type_size(struct upid);
+	bpf_probe_read_kernel(&n, sizeof(n), up + bpf_core_field_offset(struct upid, nr));
+	bpf_probe_read_kernel(&pns, sizeof(pns), up + bpf_core_field_offset(struct upid, ns));
+	*nr = n;
+	*level = lvl;
+	return pns;
+}
+
+/* Fill every kind for task; returns the UTS namespace for the nodename. */
+static __always_inline struct uts_namespace *read_ns(struct task_struct *task, struct nsid *out,
+						     u32 *nspid, u32 *level)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct pid_namespace *pns;
+	struct uts_namespace *uts = 0;
+	u32 nr = 0, lvl = 0;
+
+	pns = active_pidns(task, &nr, &lvl);
+	if (pns)
+		put(&out[K_PID], &pns->ns);
+	if (nspid)
+		*nspid = nr;
+	if (level)
+		*level = lvl;
+	put(&out[K_USER], &BPF_CORE_READ(task, cred, user_ns)->ns);
+	/* nsproxy is NULL for a task that is exiting. */
+	if (!nsp)
+		return 0;
+	uts = BPF_CORE_READ(nsp, uts_ns);
+	put(&out[K_UTS], &uts->ns);
+	put(&out[K_IPC], &BPF_CORE_READ(nsp, ipc_ns)->ns);
+	put(&out[K_MNT], &BPF_CORE_READ(nsp, mnt_ns)->ns);
+	put(&out[K_NET], &BPF_CORE_READ(nsp, net_ns)->ns);
+	put(&out[K_PID_FOR_CHILDREN], &BPF_CORE_READ(nsp, pid_ns_for_children)->ns);
+	put(&out[K_CGROUP], &BPF_CORE_READ(nsp, cgroup_ns)->ns);
+	if (bpf_core_field_exists(nsp->time_ns)) {
+		put(&out[K_TIME], &BPF_CORE_READ(nsp, time_ns)->ns);
+		put(&out[K_TIME_FOR_CHILDREN], &BPF_CORE_READ(nsp, time_ns_for_children)->ns);
+	}
+	return uts;
+}
+
+static __always_inline void fill(struct event *e, struct task_struct *task, struct nsid *out)
+{
+	struct uts_namespace *uts;
+
+	e->tgid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	uts = read_ns(task, out, &e->nspid, &e->level);
+	if (uts)
+		bpf_probe_read_kernel_str(&e->nodename, sizeof(e->nodename), &uts->name.nodename);
+}
+
+/*
+ * In the target's tree? A bounded walk up real_parent (the forker, not a
+ * ptracer). The target itself does not count: rawns never execs, and its own
+ * helpers should not look like the command.
+ */
+static __always_inline bool in_tree(struct task_struct *task)
+{
+	struct task_struct *p = task;
+
+#pragma unroll
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		p = BPF_CORE_READ(p, real_parent);
+		if (!p)
+			return false;
+		u32 tgid = BPF_CORE_READ(p, tgid);
+		if (tgid == target_tgid)
+			return true;
+		if (tgid <= 1)
+			return false;
+	}
+	return false;
+}
+
+static __always_inline bool wanted_exec(struct task_struct *task)
+{
+	if (target_tgid)
+		return in_tree(task);
+	/* Watcher: execs inside a non-initial PID namespace. */
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	return pid && BPF_CORE_READ(pid, level) > 0;
+}
+
+/* filename: kernel pointer (tp_btf, raw_tp) or NULL with tp_filename set. */
+static __always_inline int on_exec(struct task_struct *task, const char *filename,
+				   const void *tp_ctx)
+{
+	struct event *e;
+
+	if (!wanted_exec(task))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = EV_EXEC;
+	fill(e, task, e->ns);
+	if (filename) {
+		bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), filename);
+	} else if (tp_ctx) {
+		const struct trace_event_raw_sched_process_exec *tp = tp_ctx;
+		u32 loc = BPF_CORE_READ(tp, __data_loc_filename);
+		bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename),
+					  (const char *)tp_ctx + (loc & 0xffff));
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
+SEC("tp_btf/sched_process_exec")
+int exec_btf(u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+
+	return on_exec(task, BPF_CORE_READ(bprm, filename), 0);
+}
+
+SEC("raw_tp/sched_process_exec")
+int exec_raw(u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+
+	return on_exec(task, BPF_CORE_READ(bprm, filename), 0);
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int exec_tp(void *ctx)
+{
+	return on_exec((struct task_struct *)bpf_get_current_task(), 0, ctx);
+}
+
+/* ---- watcher ---- */
+
+/* Syscall argument n (0-based, n < 4) from the user registers at sys_enter. */
+static __always_inline u64 sys_arg(const void *regs, int n)
+{
+	u64 v = 0;
+
+	if (arch_arm64) {
+		const struct pt_regs___arm64 *r = regs;
+		if (n == 0)
+			v = BPF_CORE_READ(r, orig_x0);
+		else
+			v = BPF_CORE_READ(r, regs[n]);
+	} else {
+		const struct pt_regs___x86 *r = regs;
+		switch (n) {
+		case 0: v = BPF_CORE_READ(r, di); break;
+		case 1: v = BPF_CORE_READ(r, si); break;
+		case 2: v = BPF_CORE_READ(r, dx); break;
+		default: v = BPF_CORE_READ(r, r10); break;
+		}
+	}
+	return v;
+}
+
+/* sys_enter(struct pt_regs *regs, long id) */
+SEC("raw_tp/sys_enter")
+int watch_enter(u64 *ctx)
+{
+	const void *regs = (const void *)ctx[0];
+	s64 id = (s64)ctx[1];
+	struct pending p = {};
+	u32 tid;
+
+	if (id == nr_unshare) {
+		p.type = EV_UNSHARE;
+		p.flags = sys_arg(regs, 0);
+		if (!(p.flags & CLONE_NS_MASK))
+			return 0;
+	} else if (id == nr_setns) {
+		p.type = EV_SETNS;
+		p.arg = (s64)(int)sys_arg(regs, 0);
+		p.flags = (u32)sys_arg(regs, 1);
+	} else if (id == nr_sethostname) {
+		p.type = EV_SETHOSTNAME;
+		p.arg = (s64)sys_arg(regs, 1);
+	} else {
+		return 0;
+	}
+	read_ns((struct task_struct *)bpf_get_current_task(), p.before, 0, 0);
+	tid = (u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+/* sys_exit(struct pt_regs *regs, long ret) */
+SEC("raw_tp/sys_exit")
+int watch_exit(u64 *ctx)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct pending *p;
+	struct event *e;
+
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->type = p->type;
+		e->flags = p->flags;
+		e->arg = p->arg;
+		e->ret = (s64)ctx[1];
+		__builtin_memcpy(e->before, p->before, sizeof(e->before));
+		fill(e, (struct task_struct *)bpf_get_current_task(), e->ns);
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+/*
+ * task_newtask(struct task_struct *task, u64 clone_flags): the end of
+ * copy_process, the child's namespaces and struct pid exist, current is the
+ * parent. Covers clone, clone3, fork and vfork alike, whatever the syscall
+ * number on this architecture.
+ */
+SEC("raw_tp/task_newtask")
+int watch_newtask(u64 *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx[0];
+	u64 flags = ctx[1];
+	struct event *e;
+
+	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = EV_CLONE;
+	e->flags = flags;
+	/* before: the parent (current); ns: the child. */
+	fill(e, (struct task_struct *)bpf_get_current_task(), e->before);
+	e->child_tid = BPF_CORE_READ(child, pid);
+	read_ns(child, e->ns, 0, 0);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -1,0 +1,287 @@
+package trace
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Expect is what the caller asked for, to check the kernel's view against.
+type Expect struct {
+	// New holds the kinds that were requested as new namespaces; use
+	// KindsFromCloneFlags to derive it from clone flags. Every other kind
+	// must be shared with the parent.
+	New KindSet
+	// Hostname, if not empty, is the nodename the child's UTS namespace must
+	// have at exec.
+	Hostname string
+	// PID1 requires the child to be pid 1 of its active PID namespace.
+	PID1 bool
+}
+
+// Status of one comparison.
+type Status string
+
+const (
+	StatusOK       Status = "OK"
+	StatusMismatch Status = "MISMATCH"
+	StatusAbsent   Status = "ABSENT" // the kernel has no such kind; nothing to compare
+)
+
+// KindResult is the verdict for one namespace kind.
+type KindResult struct {
+	Kind   Kind
+	Parent NSID // the parent (rawns) as userspace sees it
+	User   NSID // the child, /proc/PID/ns/KIND before exec
+	Kernel NSID // the child, read by the BPF program at exec
+	New    bool // requested as a new namespace
+	// Status is OK when userspace and the kernel agree and the namespace is
+	// new (differs from the parent's) exactly when requested.
+	Status Status
+	Why    string // empty when OK: what disagrees
+}
+
+// Check is a yes/no check with the values compared.
+type Check struct {
+	Checked bool   // false: not requested, nothing compared
+	Want    string // expected value
+	Got     string // value the kernel held at exec
+	OK      bool
+}
+
+// Report is the result of Verify.
+type Report struct {
+	ChildPID int    // host pid
+	NSPID    uint32 // pid in its active PID namespace
+	Level    uint32 // PID namespace nesting level
+	Comm     string
+	Filename string
+	Nodename string
+	Kinds    [NumKinds]KindResult
+	Hostname Check // nodename == Expect.Hostname
+	PID1     Check // pid inside == 1
+}
+
+// Verify compares three views of a child's namespaces: the parent's and the
+// child's as userspace sees them (ReadProcNS, before the child's exec) and
+// the child's as the kernel held them at exec (ExecEvent). It never fails; a
+// disagreement is a MISMATCH in the report.
+func Verify(parent, childUser [NumKinds]NSID, kernel ExecEvent, want Expect) Report {
+	r := Report{
+		ChildPID: int(kernel.HostPID),
+		NSPID:    kernel.NSPID,
+		Level:    kernel.Level,
+		Comm:     kernel.Comm,
+		Filename: kernel.Filename,
+		Nodename: kernel.Nodename,
+	}
+	for k := Kind(0); k < NumKinds; k++ {
+		kr := KindResult{Kind: k, Parent: parent[k], User: childUser[k], Kernel: kernel.NS[k], New: want.New.Has(k)}
+		kr.Status, kr.Why = judge(kr)
+		r.Kinds[k] = kr
+	}
+	if want.Hostname != "" {
+		r.Hostname = Check{Checked: true, Want: want.Hostname, Got: kernel.Nodename, OK: kernel.Nodename == want.Hostname}
+	}
+	if want.PID1 {
+		r.PID1 = Check{Checked: true, Want: "1", Got: utoa(uint64(kernel.NSPID)), OK: kernel.NSPID == 1 && kernel.Level > 0}
+	}
+	return r
+}
+
+func judge(kr KindResult) (Status, string) {
+	if kr.Parent.Zero() && kr.User.Zero() && kr.Kernel.Zero() {
+		if kr.New {
+			return StatusMismatch, "requested, but this kernel has no " + kr.Kind.String() + " namespace"
+		}
+		return StatusAbsent, ""
+	}
+	var why []string
+	if kr.Kernel.Zero() {
+		why = append(why, "kernel view missing")
+	} else if !kr.User.Same(kr.Kernel) {
+		why = append(why, "userspace and kernel disagree")
+	}
+	shared := kr.Parent.Same(kr.User)
+	switch {
+	case kr.New && shared:
+		why = append(why, "requested new, but shared with the parent")
+	case !kr.New && !shared:
+		why = append(why, "not requested, but differs from the parent")
+	}
+	if len(why) > 0 {
+		return StatusMismatch, strings.Join(why, "; ")
+	}
+	return StatusOK, ""
+}
+
+// Mismatches counts the failed comparisons.
+func (r Report) Mismatches() int {
+	n := 0
+	for _, kr := range r.Kinds {
+		if kr.Status == StatusMismatch {
+			n++
+		}
+	}
+	for _, c := range []Check{r.Hostname, r.PID1} {
+		if c.Checked && !c.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// OK reports whether every comparison passed.
+func (r Report) OK() bool { return r.Mismatches() == 0 }
+
+func (c Check) status() Status {
+	if c.OK {
+		return StatusOK
+	}
+	return StatusMismatch
+}
+
+// WriteText writes the report as a table for people:
+//
+//	kind               parent           child (/proc)    child (kernel)   new     status
+//	uts                4026531838/1     4026532301/45    4026532301/45    new     OK
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "trace: pid %d (%s, %s): pid %d in a level-%d pid namespace, nodename %q\n",
+		r.ChildPID, r.Comm, r.Filename, r.NSPID, r.Level, r.Nodename)
+	fmt.Fprintf(&b, "%-18s %-24s %-24s %-24s %-6s %s\n", "kind", "parent", "child (/proc)", "child (kernel)", "", "status")
+	for _, kr := range r.Kinds {
+		ns := "shared"
+		if kr.New {
+			ns = "new"
+		}
+		line := fmt.Sprintf("%-18s %-24s %-24s %-24s %-6s %s", kr.Kind, kr.Parent, kr.User, kr.Kernel, ns, kr.Status)
+		if kr.Why != "" {
+			line += " (" + kr.Why + ")"
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	if r.Hostname.Checked {
+		fmt.Fprintf(&b, "%-18s want %q, got %q: %s\n", "nodename", r.Hostname.Want, r.Hostname.Got, r.Hostname.status())
+	}
+	if r.PID1.Checked {
+		fmt.Fprintf(&b, "%-18s want %s, got %s: %s\n", "pid inside", r.PID1.Want, r.PID1.Got, r.PID1.status())
+	}
+	if n := r.Mismatches(); n > 0 {
+		fmt.Fprintf(&b, "trace: MISMATCH: %d check(s) failed: the kernel does not hold what was asked for\n", n)
+	} else {
+		b.WriteString("trace: OK: the kernel holds what was asked for\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as one JSON object and a newline. The first
+// keys follow bubblewrap's --info-fd: "child-pid" and "KIND-namespace" (the
+// inode number the kernel held at exec, for every kind the kernel has, with
+// _ spelled -). Then:
+//
+//	"KIND-namespace-id"  ns_id at exec (only on kernels with ns_id)
+//	"ns-pid"             pid inside the active PID namespace
+//	"ns-level"           nesting level of that namespace (0 = initial)
+//	"comm", "filename", "nodename"  as the kernel held them at exec
+//	"namespaces"         per kind: {"parent-inode", "parent-id", "user-inode",
+//	                     "user-id", "kernel-inode", "kernel-id", "new",
+//	                     "status", "why"}
+//	"hostname-expected", "hostname-ok"   only when a hostname was expected
+//	"pid1-expected", "pid1-ok"           only when pid 1 was expected
+//	"mismatches"         number of failed checks
+//	"ok"                 true when mismatches is 0
+func (r Report) WriteJSON(w io.Writer) error {
+	b, err := r.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+type jsonKind struct {
+	ParentInode uint64 `json:"parent-inode"`
+	ParentID    uint64 `json:"parent-id,omitempty"`
+	UserInode   uint64 `json:"user-inode"`
+	UserID      uint64 `json:"user-id,omitempty"`
+	KernelInode uint64 `json:"kernel-inode"`
+	KernelID    uint64 `json:"kernel-id,omitempty"`
+	New         bool   `json:"new"`
+	Status      Status `json:"status"`
+	Why         string `json:"why,omitempty"`
+}
+
+// MarshalJSON encodes the object WriteJSON writes, keys in a fixed order.
+func (r Report) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	field := func(key string, v any) error {
+		enc, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + key + `":`)
+		b.Write(enc)
+		return nil
+	}
+	must := func(err error) {
+		if err != nil {
+			panic(err) // only plain values are marshalled: cannot fail
+		}
+	}
+	must(field("child-pid", r.ChildPID))
+	for _, kr := range r.Kinds {
+		if kr.Kernel.Inode != 0 {
+			must(field(kr.Kind.kebab()+"-namespace", kr.Kernel.Inode))
+		}
+	}
+	for _, kr := range r.Kinds {
+		if kr.Kernel.ID != 0 {
+			must(field(kr.Kind.kebab()+"-namespace-id", kr.Kernel.ID))
+		}
+	}
+	must(field("ns-pid", r.NSPID))
+	must(field("ns-level", r.Level))
+	must(field("comm", r.Comm))
+	must(field("filename", r.Filename))
+	must(field("nodename", r.Nodename))
+	// An object keyed by kind, in Kind order.
+	var nb strings.Builder
+	nb.WriteByte('{')
+	for i, kr := range r.Kinds {
+		enc, err := json.Marshal(jsonKind{
+			ParentInode: kr.Parent.Inode, ParentID: kr.Parent.ID,
+			UserInode: kr.User.Inode, UserID: kr.User.ID,
+			KernelInode: kr.Kernel.Inode, KernelID: kr.Kernel.ID,
+			New: kr.New, Status: kr.Status, Why: kr.Why,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			nb.WriteByte(',')
+		}
+		nb.WriteString(`"` + kr.Kind.String() + `":`)
+		nb.Write(enc)
+	}
+	nb.WriteByte('}')
+	must(field("namespaces", json.RawMessage(nb.String())))
+	if r.Hostname.Checked {
+		must(field("hostname-expected", r.Hostname.Want))
+		must(field("hostname-ok", r.Hostname.OK))
+	}
+	if r.PID1.Checked {
+		must(field("pid1-expected", true))
+		must(field("pid1-ok", r.PID1.OK))
+	}
+	must(field("mismatches", r.Mismatches()))
+	must(field("ok", r.OK()))
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}

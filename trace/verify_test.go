@@ -1,0 +1,178 @@
+package trace
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeViews builds consistent parent/child/kernel views where the kinds in
+// newKinds differ from the parent.
+func fakeViews(newKinds KindSet) (parent, child [NumKinds]NSID, ev ExecEvent) {
+	for k := Kind(0); k < NumKinds; k++ {
+		parent[k] = NSID{Inode: 4026531830 + uint64(k), ID: 1 + uint64(k)}
+		child[k] = parent[k]
+		if newKinds.Has(k) {
+			child[k] = NSID{Inode: 4026532200 + uint64(k), ID: 100 + uint64(k)}
+		}
+	}
+	ev = ExecEvent{HostPID: 4242, NSPID: 1, Level: 1, Comm: "true", Filename: "/bin/true", Nodename: "box", NS: child}
+	return
+}
+
+func TestVerifyOK(t *testing.T) {
+	newKinds := KindsFromCloneFlags(CloneNewPID | CloneNewUTS)
+	p, c, ev := fakeViews(newKinds)
+	r := Verify(p, c, ev, Expect{New: newKinds, Hostname: "box", PID1: true})
+	if !r.OK() || r.Mismatches() != 0 {
+		var b bytes.Buffer
+		r.WriteText(&b)
+		t.Fatalf("want OK:\n%s", b.String())
+	}
+	if !newKinds.Has(PIDForChildren) || newKinds.Has(TimeForChildren) {
+		t.Fatalf("KindsFromCloneFlags(NEWPID|NEWUTS) = %b", newKinds)
+	}
+}
+
+func TestVerifyMismatch(t *testing.T) {
+	real := KindsFromCloneFlags(CloneNewPID)
+	p, c, ev := fakeViews(real)
+	cases := []struct {
+		name string
+		want Expect
+		ev   func(*ExecEvent)
+		bad  string // a line of the text report that must say MISMATCH
+	}{
+		{"net requested but shared", Expect{New: real.With(Net), PID1: true}, nil, "net"},
+		{"pid not requested", Expect{}, nil, "pid"},
+		{"kernel disagrees", Expect{New: real, PID1: true}, func(e *ExecEvent) { e.NS[Mnt].ID = 999 }, "mnt"},
+		{"hostname", Expect{New: real, Hostname: "other", PID1: true}, nil, "nodename"},
+		{"pid 1", Expect{New: real, PID1: true}, func(e *ExecEvent) { e.NSPID = 7 }, "pid inside"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := ev
+			if tc.ev != nil {
+				tc.ev(&e)
+			}
+			r := Verify(p, c, e, tc.want)
+			var b bytes.Buffer
+			r.WriteText(&b)
+			if r.OK() {
+				t.Fatalf("OK() true for a forced mismatch:\n%s", b.String())
+			}
+			found := false
+			for _, line := range strings.Split(b.String(), "\n") {
+				if strings.HasPrefix(line, tc.bad+" ") && strings.Contains(line, "MISMATCH") {
+					found = true
+				}
+			}
+			if !found || !strings.Contains(b.String(), "trace: MISMATCH") {
+				t.Fatalf("no MISMATCH on %q:\n%s", tc.bad, b.String())
+			}
+			var m map[string]any
+			b.Reset()
+			r.WriteJSON(&b)
+			if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["ok"] != false || m["mismatches"].(float64) < 1 {
+				t.Fatalf("JSON ok=%v mismatches=%v", m["ok"], m["mismatches"])
+			}
+		})
+	}
+}
+
+// TestReportJSONFields pins the JSON field names: scripts depend on them.
+func TestReportJSONFields(t *testing.T) {
+	newKinds := KindsFromCloneFlags(CloneNewPID | CloneNewUTS)
+	p, c, ev := fakeViews(newKinds)
+	r := Verify(p, c, ev, Expect{New: newKinds, Hostname: "box", PID1: true})
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(b.Bytes(), []byte("\n")) != 1 {
+		t.Fatalf("want one line, got %q", b.String())
+	}
+	dec := json.NewDecoder(bytes.NewReader(b.Bytes()))
+	var keys []string
+	tok, _ := dec.Token() // {
+	if tok != json.Delim('{') {
+		t.Fatalf("not an object: %q", b.String())
+	}
+	var values = map[string]json.RawMessage{}
+	for dec.More() {
+		k, _ := dec.Token()
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		values[k.(string)] = v
+	}
+	golden := []string{
+		"child-pid",
+		"uts-namespace", "ipc-namespace", "mnt-namespace", "net-namespace", "pid-namespace",
+		"pid-for-children-namespace", "cgroup-namespace", "user-namespace", "time-namespace",
+		"time-for-children-namespace",
+		"uts-namespace-id", "ipc-namespace-id", "mnt-namespace-id", "net-namespace-id", "pid-namespace-id",
+		"pid-for-children-namespace-id", "cgroup-namespace-id", "user-namespace-id", "time-namespace-id",
+		"time-for-children-namespace-id",
+		"ns-pid", "ns-level", "comm", "filename", "nodename", "namespaces",
+		"hostname-expected", "hostname-ok", "pid1-expected", "pid1-ok", "mismatches", "ok",
+	}
+	if !slices.Equal(keys, golden) {
+		t.Fatalf("JSON keys changed:\n got %q\nwant %q", keys, golden)
+	}
+	if string(values["child-pid"]) != "4242" || string(values["pid-namespace"]) != "4026532204" {
+		t.Fatalf("child-pid %s pid-namespace %s", values["child-pid"], values["pid-namespace"])
+	}
+	var ns map[string]map[string]any
+	if err := json.Unmarshal(values["namespaces"], &ns); err != nil {
+		t.Fatal(err)
+	}
+	var kindKeys []string
+	for k := range ns["uts"] {
+		kindKeys = append(kindKeys, k)
+	}
+	slices.Sort(kindKeys)
+	wantKind := []string{"kernel-id", "kernel-inode", "new", "parent-id", "parent-inode", "status", "user-id", "user-inode"}
+	if !slices.Equal(kindKeys, wantKind) || len(ns) != int(NumKinds) {
+		t.Fatalf("namespaces.uts keys %q (want %q), %d kinds", kindKeys, wantKind, len(ns))
+	}
+	if ns["uts"]["new"] != true || ns["uts"]["status"] != "OK" || ns["ipc"]["new"] != false {
+		t.Fatalf("namespaces: %v", ns)
+	}
+}
+
+func TestCloneFlagsString(t *testing.T) {
+	for flags, want := range map[uint64]string{
+		CloneNewPID | CloneNewUTS:  "CLONE_NEWUTS|CLONE_NEWPID",
+		0x100 | CloneNewTime:       "CLONE_VM|CLONE_NEWTIME",
+		0:                          "0x0",
+		1<<40 | CloneNewNet:        "CLONE_NEWNET|0x10000000000",
+		1<<32 | 1<<33 | CloneNewNS: "CLONE_NEWNS|CLONE_CLEAR_SIGHAND|CLONE_INTO_CGROUP",
+	} {
+		if got := CloneFlagsString(flags); got != want {
+			t.Errorf("CloneFlagsString(%#x) = %q, want %q", flags, got, want)
+		}
+	}
+}
+
+func TestNSIDString(t *testing.T) {
+	if s := (NSID{Inode: 4026531836, ID: 4100}).String(); s != "4026531836/4100" {
+		t.Error(s)
+	}
+	if s := (NSID{Inode: 4026531836}).String(); s != "4026531836" {
+		t.Error(s)
+	}
+	if s := (NSID{}).String(); s != "-" {
+		t.Error(s)
+	}
+	if (NSID{Inode: 5, ID: 1}).Same(NSID{Inode: 5, ID: 2}) || !(NSID{Inode: 5}).Same(NSID{Inode: 5, ID: 2}) {
+		t.Error("Same")
+	}
+}

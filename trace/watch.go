@@ -1,0 +1,407 @@
+package trace
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+)
+
+// Exit codes of WatchMain.
+const (
+	watchOK    = 0
+	watchFail  = 1   // runtime failure after attaching
+	watchUsage = 125 // bad flags, or the kernel side could not be set up
+)
+
+const watchUsageText = `usage: rawns trace [--json] [--pid PID] [--comm NAME] [--ns ID]
+
+Watch the whole host, from the kernel, for namespace changes until Ctrl-C:
+  clone    a clone/clone3/fork with CLONE_NEW* flags (task_newtask):
+           the parent's namespaces and the new child's
+  unshare  unshare(2) with CLONE_NEW* flags: the caller before and after
+  setns    setns(2): the caller before and after
+  sethostname  sethostname(2): the caller's new nodename
+  exec     an execve inside a non-initial PID namespace
+Namespaces are shown as INODE/ID (ID: the 64-bit ns_id of Linux 6.18+).
+Needs root (or CAP_BPF+CAP_PERFMON) and kernel BTF.
+
+Flags (filters combine with AND):
+  --json       one JSON object per line instead of text
+  --pid PID    only events of this host pid (caller or new child)
+  --comm NAME  only events whose command name (comm) is NAME
+  --ns ID      only events touching this namespace, by inode or ns_id
+  --help       this text
+`
+
+// WatchMain runs `rawns trace ARGS...` and returns its exit code: 0 after
+// SIGINT or SIGTERM, 125 for bad flags or when the BPF side cannot be set up
+// (no privilege, no BTF, kernel too old), 1 for a failure while running.
+func WatchMain(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return watch(ctx, args, stdout, stderr, loadOpts{btfCacheDir: defaultBTFCacheDir}, nil)
+}
+
+type watchFilter struct {
+	json bool
+	pid  int
+	comm string
+	ns   uint64
+}
+
+func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
+	var f watchFilter
+	fs := flag.NewFlagSet("rawns trace", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&f.json, "json", false, "")
+	fs.IntVar(&f.pid, "pid", 0, "")
+	fs.StringVar(&f.comm, "comm", "", "")
+	fs.Uint64Var(&f.ns, "ns", 0, "")
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		io.WriteString(stderr, watchUsageText)
+		return f, watchOK, false
+	}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q: rawns trace takes flags only", fs.Arg(0))
+	}
+	if err == nil && f.pid < 0 {
+		err = fmt.Errorf("invalid value %d for flag --pid: want a host pid > 0", f.pid)
+	}
+	if err == nil && len(f.comm) > 15 {
+		err = fmt.Errorf("invalid value %q for flag --comm: the kernel keeps 15 bytes of a command name", f.comm)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns trace: %v; see 'rawns trace --help'\n", err)
+		return f, watchUsage, false
+	}
+	return f, 0, true
+}
+
+// watcher is the loaded and attached watch programs.
+type watcher struct {
+	coll  *ebpf.Collection
+	links []link.Link
+	rd    *ringbuf.Reader
+	hooks []string
+}
+
+func (w *watcher) Close() error {
+	var errs []error
+	for _, l := range w.links {
+		errs = append(errs, l.Close())
+	}
+	if w.rd != nil {
+		errs = append(errs, w.rd.Close())
+	}
+	if w.coll != nil {
+		w.coll.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func syscallConsts() map[string]any {
+	c := map[string]any{
+		"target_tgid":    uint32(0),
+		"nr_unshare":     int64(-1),
+		"nr_setns":       int64(-1),
+		"nr_sethostname": int64(-1),
+		"arch_arm64":     uint32(0),
+	}
+	// The syscall argument registers are only described for these two.
+	if runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" {
+		c["nr_unshare"] = int64(unix.SYS_UNSHARE)
+		c["nr_setns"] = int64(unix.SYS_SETNS)
+		c["nr_sethostname"] = int64(unix.SYS_SETHOSTNAME)
+		if runtime.GOARCH == "arm64" {
+			c["arch_arm64"] = uint32(1)
+		}
+	}
+	return c
+}
+
+func loadWatcher(opts loadOpts) (*watcher, error) {
+	spec, err := loadSpec([]string{"exec_btf", "exec_raw", "exec_tp", "watch_enter", "watch_exit", "watch_newtask"},
+		[]string{"events", "pending"}, syscallConsts())
+	if err != nil {
+		return nil, err
+	}
+	w := &watcher{}
+	_, err = withKernelTypes(spec, opts, func(kt kernelTypes) error {
+		coll, l, h, err := attachExecFallback(spec, kt, opts.first)
+		if err != nil {
+			return err
+		}
+		w.coll, w.links, w.hooks = coll, []link.Link{l}, []string{h.String()}
+		for _, tp := range []struct{ prog, name string }{
+			{"watch_newtask", "task_newtask"}, {"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"},
+		} {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp.name, Program: coll.Programs[tp.prog]})
+			if err != nil {
+				w.Close()
+				*w = watcher{}
+				return classify("attach raw_tp/"+tp.name, err)
+			}
+			w.links = append(w.links, l)
+			w.hooks = append(w.hooks, "raw_tp/"+tp.name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if w.rd, err = ringbuf.NewReader(w.coll.Maps["events"]); err != nil {
+		w.Close()
+		return nil, classify("open ring buffer", err)
+	}
+	return w, nil
+}
+
+// watch is WatchMain with the context, loader options and a readiness
+// callback (for tests) passed in.
+func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts loadOpts, ready func()) int {
+	f, code, ok := parseWatchFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	w, err := loadWatcher(opts)
+	if err != nil {
+		// *Error says "trace: ..." already.
+		fmt.Fprintf(stderr, "rawns %s\n", strings.TrimPrefix(err.Error(), "rawns "))
+		return watchUsage
+	}
+	defer w.Close()
+	fmt.Fprintf(stderr, "rawns trace: watching namespace changes (%s); Ctrl-C to stop\n", strings.Join(w.hooks, ", "))
+	if ready != nil {
+		ready()
+	}
+	stop := context.AfterFunc(ctx, func() { _ = w.rd.Flush() })
+	defer stop()
+	var rec ringbuf.Record
+	var raw bpfEvent
+	for {
+		if err := w.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrFlushed) && ctx.Err() != nil {
+				return watchOK
+			}
+			if errors.Is(err, ringbuf.ErrFlushed) {
+				continue
+			}
+			fmt.Fprintf(stderr, "rawns trace: read ring buffer: %v\n", err)
+			return watchFail
+		}
+		if err := decodeEvent(rec.RawSample, &raw); err != nil {
+			fmt.Fprintf(stderr, "rawns trace: %v\n", err)
+			return watchFail
+		}
+		ev := watchEventFrom(&raw, time.Now())
+		if !f.match(&ev) {
+			continue
+		}
+		if f.json {
+			err = ev.writeJSON(stdout)
+		} else {
+			err = ev.writeText(stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "rawns trace: write: %v\n", err)
+			return watchFail
+		}
+	}
+}
+
+// watchEvent is one decoded event of the watcher.
+type watchEvent struct {
+	Time     time.Time
+	Type     string // clone, unshare, setns, sethostname, exec
+	PID      uint32 // host tgid of the caller (clone: the parent)
+	TID      uint32
+	Child    uint32 // clone: host tid of the new task
+	NSPID    uint32
+	Level    uint32
+	Comm     string
+	Nodename string
+	Filename string
+	Flags    uint64
+	Arg      int64
+	Ret      int64
+	Before   [NumKinds]NSID
+	After    [NumKinds]NSID
+}
+
+func watchEventFrom(raw *bpfEvent, now time.Time) watchEvent {
+	ev := watchEvent{
+		Time: now, PID: raw.Tgid, TID: raw.Tid, Child: raw.ChildTid, NSPID: raw.Nspid, Level: raw.Level,
+		Comm: cstr(raw.Comm[:]), Nodename: cstr(raw.Nodename[:]), Filename: cstr(raw.Filename[:]),
+		Flags: raw.Flags, Arg: raw.Arg, Ret: raw.Ret,
+	}
+	switch raw.Type {
+	case evExec:
+		ev.Type = "exec"
+	case evClone:
+		ev.Type = "clone"
+	case evUnshare:
+		ev.Type = "unshare"
+	case evSetns:
+		ev.Type = "setns"
+	case evSethostname:
+		ev.Type = "sethostname"
+	default:
+		ev.Type = "event(" + strconv.Itoa(int(raw.Type)) + ")"
+	}
+	for k := range ev.After {
+		ev.Before[k] = NSID{Inode: raw.Before[k].Inum, ID: raw.Before[k].Id}
+		ev.After[k] = NSID{Inode: raw.Ns[k].Inum, ID: raw.Ns[k].Id}
+	}
+	return ev
+}
+
+func (f watchFilter) match(ev *watchEvent) bool {
+	if f.pid != 0 && ev.PID != uint32(f.pid) && ev.TID != uint32(f.pid) && ev.Child != uint32(f.pid) {
+		return false
+	}
+	if f.comm != "" && ev.Comm != f.comm {
+		return false
+	}
+	if f.ns != 0 {
+		for k := range ev.After {
+			for _, n := range []NSID{ev.Before[k], ev.After[k]} {
+				if n.Inode == f.ns || n.ID == f.ns {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// changed lists "kind before -> after" for the kinds that differ.
+func (ev *watchEvent) changed() string {
+	var parts []string
+	for k := Kind(0); k < NumKinds; k++ {
+		if ev.Before[k] != ev.After[k] {
+			parts = append(parts, fmt.Sprintf("%s %s -> %s", k, ev.Before[k], ev.After[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "no namespace changed"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (ev *watchEvent) writeText(w io.Writer) error {
+	who := fmt.Sprintf("%s %-11s pid %d (%s)", ev.Time.Format("15:04:05.000000"), ev.Type, ev.PID, ev.Comm)
+	if ev.Level > 0 {
+		who += fmt.Sprintf(" [pid %d at level %d]", ev.NSPID, ev.Level)
+	}
+	var line string
+	switch ev.Type {
+	case "clone":
+		line = fmt.Sprintf("%s %s -> child %d: %s", who, CloneFlagsString(ev.Flags), ev.Child, ev.changed())
+	case "unshare":
+		line = fmt.Sprintf("%s %s = %s: %s", who, CloneFlagsString(ev.Flags), retString(ev.Ret), ev.changed())
+	case "setns":
+		nstype := "0 (any)"
+		if ev.Flags != 0 {
+			nstype = CloneFlagsString(ev.Flags)
+		}
+		line = fmt.Sprintf("%s fd %d nstype %s = %s: %s", who, ev.Arg, nstype, retString(ev.Ret), ev.changed())
+	case "sethostname":
+		line = fmt.Sprintf("%s %q = %s: uts %s", who, ev.Nodename, retString(ev.Ret), ev.After[UTS])
+	default:
+		var ns []string
+		for k := Kind(0); k < NumKinds; k++ {
+			ns = append(ns, k.String()+" "+ev.After[k].String())
+		}
+		line = fmt.Sprintf("%s %s nodename %q: %s", who, ev.Filename, ev.Nodename, strings.Join(ns, ", "))
+	}
+	_, err := io.WriteString(w, line+"\n")
+	return err
+}
+
+func retString(ret int64) string {
+	if ret < 0 && ret > -4096 {
+		return "-1 " + unix.ErrnoName(syscall.Errno(-ret))
+	}
+	return strconv.FormatInt(ret, 10)
+}
+
+type jsonNS struct {
+	Inode uint64 `json:"inode"`
+	ID    uint64 `json:"id,omitempty"`
+}
+
+// writeJSON writes one object per line. Keys: time, event, pid, tid,
+// child-pid (clone), ns-pid, ns-level, comm, nodename, filename (exec),
+// flags and flags-raw (clone, unshare, setns), fd (setns), ret (syscalls),
+// before and after (per kind {inode, id}; for clone: parent and child).
+func (ev *watchEvent) writeJSON(w io.Writer) error {
+	type obj struct {
+		Time     string            `json:"time"`
+		Event    string            `json:"event"`
+		PID      uint32            `json:"pid"`
+		TID      uint32            `json:"tid"`
+		Child    uint32            `json:"child-pid,omitempty"`
+		NSPID    uint32            `json:"ns-pid"`
+		Level    uint32            `json:"ns-level"`
+		Comm     string            `json:"comm"`
+		Nodename string            `json:"nodename"`
+		Filename string            `json:"filename,omitempty"`
+		Flags    string            `json:"flags,omitempty"`
+		FlagsRaw uint64            `json:"flags-raw,omitempty"`
+		FD       *int64            `json:"fd,omitempty"`
+		Ret      *int64            `json:"ret,omitempty"`
+		Before   map[string]jsonNS `json:"before,omitempty"`
+		After    map[string]jsonNS `json:"after"`
+	}
+	o := obj{
+		Time: ev.Time.Format(time.RFC3339Nano), Event: ev.Type, PID: ev.PID, TID: ev.TID, Child: ev.Child,
+		NSPID: ev.NSPID, Level: ev.Level, Comm: ev.Comm, Nodename: ev.Nodename, Filename: ev.Filename,
+		After: make(map[string]jsonNS),
+	}
+	if ev.Type != "exec" && ev.Type != "sethostname" {
+		o.FlagsRaw = ev.Flags
+		if ev.Flags != 0 {
+			o.Flags = CloneFlagsString(ev.Flags)
+		}
+	}
+	if ev.Type != "exec" && ev.Type != "clone" {
+		o.Ret = &ev.Ret
+	}
+	if ev.Type == "setns" {
+		o.FD = &ev.Arg
+	}
+	if ev.Type != "exec" {
+		o.Before = make(map[string]jsonNS)
+	}
+	for k := Kind(0); k < NumKinds; k++ {
+		if o.Before != nil && !ev.Before[k].Zero() {
+			o.Before[k.String()] = jsonNS{ev.Before[k].Inode, ev.Before[k].ID}
+		}
+		if !ev.After[k].Zero() {
+			o.After[k.String()] = jsonNS{ev.After[k].Inode, ev.After[k].ID}
+		}
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
