@@ -93,7 +93,7 @@ type runConfig struct {
 	spec    clone.Spec
 	verbose bool
 	init    bool
-	trace   string // "" for no --trace, else "text" or "json"
+	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 }
 
