@@ -4,7 +4,11 @@
 # exists, so they work as they are on a root-only machine without sudo.
 
 GO      ?= go
+CC      ?= cc
 BIN     := bin/rawns
+# rawns-trace holds the eBPF side (cilium/ebpf), so that rawns itself, whose
+# start-up is on every run's path, does not link it (docs/trace.md).
+TRACEBIN := bin/rawns-trace
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 # -trimpath: reproducible; -s -w: a smaller binary maps fewer pages at
@@ -16,7 +20,16 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(TRACEBIN) ./cmd/rawns-trace
+	@$(MAKE) --no-print-directory bin/spawn-c
+
+# The C reference of rawns bench: the floor every ratio is read against.
+bin/spawn-c: bench/cref/spawn.c
+	@mkdir -p bin
+	@if command -v $(CC) >/dev/null 2>&1; then \
+		$(CC) -O2 -static -o $@ $< 2>/dev/null || $(CC) -O2 -o $@ $<; \
+	else echo "no C compiler: bin/spawn-c skipped; rawns bench runs without the C reference"; fi
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
 # test that would skip fails instead (RAWNS_REQUIRE_ROOT=1).
@@ -25,10 +38,13 @@ test: build
 	$(GO) vet ./...
 	$(SUDO) env RAWNS_REQUIRE_ROOT=1 PATH="$$PATH" $(GO) test -race -count=1 ./...
 
+# rawns bench in process and whole-process; the go test benchmarks of clone/.
 bench: build
-	$(SUDO) env PATH="$$PATH" $(GO) test -run '^$$' -bench . -benchtime 2s ./clone/
+	$(SUDO) ./$(BIN) bench
+	$(SUDO) ./$(BIN) bench --whole
+	$(SUDO) env PATH="$$PATH" $(GO) test -run '^$$' -bench . -benchtime 20x ./clone/
 
-# Regenerates trace/bpf_bpfel.{go,o} from trace/trace.c; installs clang,
+# Regenerates trace/bpf/bpf_bpfel.{go,o} from trace/bpf/trace.c; installs clang,
 # llvm and libbpf-dev with apt-get when missing. The output is committed, so
 # building never needs clang.
 generate:
@@ -36,7 +52,7 @@ generate:
 
 # CI: regenerating must reproduce the committed objects byte for byte.
 check-generate: generate
-	@git diff --exit-code --stat -- trace/ || { echo 'trace: regenerated BPF objects differ from the committed ones; run make generate and commit them'; exit 1; }
+	@git diff --exit-code --stat -- trace/bpf/ || { echo 'trace: regenerated BPF objects differ from the committed ones; run make generate and commit them'; exit 1; }
 
 demo: build
 	$(SUDO) ./$(BIN) run -v -- sh -c 'echo "pid $$$$ on $$(hostname)"'

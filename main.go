@@ -14,6 +14,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/rawns/rawns/bench"
 )
 
 // Exit codes of rawns itself (docs/cli.md).
@@ -39,7 +41,18 @@ Usage:
 Run 'rawns run --help' for the flags of run.
 `
 
+// The main goroutine stays on the main thread for the whole run: rawns run
+// clones from it (clone.StartHere), and PR_SET_PDEATHSIG ties the child to the
+// thread that cloned it, which is then the thread that lives as long as the
+// process.
+func init() { runtime.LockOSThread() }
+
 func main() {
+	// The tutorials' re-exec of /proc/self/exe, one of the strategies rawns
+	// bench measures: the re-executed copy lands here.
+	if len(os.Args) > 1 && os.Args[1] == bench.ReexecArg {
+		bench.ReexecChild() // does not return
+	}
 	os.Exit(rawns(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -55,6 +68,8 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 		return initMain(args[1:], stderr)
 	case "trace":
 		return traceMain(args[1:], stdout, stderr)
+	case "bench":
+		return bench.Main(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "rawns %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0

@@ -40,6 +40,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building rawns: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	// The eBPF side (--trace, rawns trace), found next to rawnsBin.
+	build = exec.Command("go", "build", "-o", filepath.Join(dir, "rawns-trace"), "./cmd/rawns-trace")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building rawns-trace: %v\n%s", err, out)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -317,6 +317,7 @@ func parseIDMap(flag, what, v string, own uint32, privileged bool) ([]clone.IDMa
 var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
 func runMain(args []string, stdout, stderr io.Writer) int {
+	fw := forwardSignals()
 	cfg, err := parseRun(args)
 	if err == errHelp {
 		fmt.Fprint(stdout, runUsage)
@@ -326,12 +327,38 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitFailed
 	}
-	return run(cfg, stderr)
+	return run(cfg, fw, stderr)
+}
+
+// forwarder relays forwardedSignals to the command.
+type forwarder struct {
+	ready chan struct{}       // closed once signal.Notify is in place
+	procc chan *clone.Process // the command, once started
+}
+
+// forwardSignals subscribes to the signals to forward, in a goroutine, so
+// that the thread the runtime starts for signal delivery is created while
+// rawns parses its flags, and forwards them once the command exists. A
+// signal that arrives before the command exists is queued (up to 16); one
+// that arrives after it was reaped is dropped (ErrProcessDone). The
+// goroutine ends with the process.
+func forwardSignals() *forwarder {
+	fw := &forwarder{ready: make(chan struct{}), procc: make(chan *clone.Process, 1)}
+	go func() {
+		sigc := make(chan os.Signal, 16)
+		signal.Notify(sigc, forwardedSignals...)
+		close(fw.ready)
+		proc := <-fw.procc
+		for sig := range sigc {
+			proc.Signal(sig.(syscall.Signal))
+		}
+	}()
+	return fw
 }
 
 // run starts the command, forwards signals to it, waits, and returns the
 // exit code rawns must exit with.
-func run(cfg *runConfig, stderr io.Writer) int {
+func run(cfg *runConfig, fw *forwarder, stderr io.Writer) int {
 	s := &cfg.spec
 	path, err := clone.LookPath(cfg.command[0], pathOf(s.Env))
 	if err != nil {
@@ -359,19 +386,21 @@ func run(cfg *runConfig, stderr io.Writer) int {
 		v = newVerboseReport(cfg)
 	}
 
-	// Listen before the clone, so that a signal arriving while the child
-	// starts is queued for it rather than killing rawns.
-	sigc := make(chan os.Signal, 16)
-	signal.Notify(sigc, forwardedSignals...)
-	defer signal.Stop(sigc)
+	// Every forwarded signal must be subscribed before the command runs:
+	// signal.Notify started early in runMain, in parallel with the work
+	// above, because its first call makes the runtime start a thread.
+	<-fw.ready
 
-	proc, err := clone.Start(s)
+	// The main goroutine is locked to the main thread (main.go's init), so
+	// the clone is made right here, without a hand-off to another thread.
+	proc, err := clone.StartHere(s)
 	if err != nil {
 		if tr != nil {
-			tr.tracer.Close()
+			tr.close()
 		}
 		return reportStartError(stderr, cfg, err)
 	}
+	fw.procc <- proc
 	if v != nil {
 		v.started(stderr, proc)
 	}
@@ -379,19 +408,7 @@ func run(cfg *runConfig, stderr io.Writer) int {
 	if tr != nil {
 		traceOK = tr.report(stderr, cfg, proc)
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-sigc:
-				proc.Signal(sig.(syscall.Signal))
-			case <-done:
-				return
-			}
-		}
-	}()
 	st, err := proc.Wait()
-	close(done)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitFailed

@@ -1,37 +1,90 @@
 package main
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/trace"
 )
 
-// traceMain is `rawns trace`, the host-wide namespace event watcher.
-func traceMain(args []string, stdout, stderr io.Writer) int {
-	return trace.WatchMain(args, stdout, stderr)
+// The eBPF side (package trace/bpf, cilium/ebpf) is not linked into rawns:
+// it costs every run about 1 ms of start-up, --trace or not
+// (docs/trace.md). It lives in the rawns-trace binary, which rawns runs
+// only for `rawns trace` and `rawns run --trace`.
+const helperName = "rawns-trace"
+
+// findHelper returns the rawns-trace to run: the one next to the rawns
+// executable, else the first on PATH.
+func findHelper() (string, error) {
+	next := ""
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		next = filepath.Join(dir, helperName)
+		if p, err := clone.LookPath(helperName, dir); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := clone.LookPath(helperName, os.Getenv("PATH")); err == nil {
+		return p, nil
+	}
+	where := "next to rawns"
+	if next != "" {
+		where = next
+	}
+	return "", fmt.Errorf("%s not found (looked for %s, then on PATH): the eBPF side of rawns is a separate binary; `make build` builds both bin/rawns and bin/rawns-trace, keep them in the same directory", helperName, where)
 }
 
+// traceMain is `rawns trace`, the host-wide namespace event watcher: it
+// replaces rawns with `rawns-trace watch ARGS...`.
+func traceMain(args []string, stdout, stderr io.Writer) int {
+	path, err := findHelper()
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns trace: %v\n", err)
+		return exitFailed
+	}
+	argv := append([]string{path, "watch"}, args...)
+	err = syscall.Exec(path, argv, os.Environ())
+	fmt.Fprintf(stderr, "rawns trace: exec %s: %v\n", path, err)
+	return exitFailed
+}
+
+// How long rawns waits for the exec helper: to attach (a first load of a
+// boot parses the whole kernel BTF, ~40 ms here) and to answer a pid (it
+// gives up itself after its own 5 s).
+const (
+	helperReadyTimeout  = 30 * time.Second
+	helperAnswerTimeout = 10 * time.Second
+	helperExitTimeout   = 5 * time.Second
+)
+
 // runTrace is the kernel-side proof of `rawns run --trace`: an eBPF program
-// loaded before the clone records what the kernel holds for the child at
-// exec; the parent reads the child's /proc/PID/ns/* while the child is held
-// before exec (so even /bin/true cannot exit first); the two are compared
-// with each other and with what was asked for.
+// loaded (by the rawns-trace exec helper) before the clone records what the
+// kernel holds for the child at exec; rawns reads the child's /proc/PID/ns/*
+// while the child is held before exec (so even /bin/true cannot exit
+// first); the two are compared with each other and with what was asked for.
 type runTrace struct {
 	json     bool
-	tracer   *trace.ExecTracer
+	helper   *clone.Process
+	toHelper *os.File // the helper's stdin
+	fromFile *os.File // the helper's stdout
+	from     *bufio.Reader
 	parent   [trace.NumKinds]trace.NSID
 	child    [trace.NumKinds]trace.NSID
 	childErr error
 }
 
-// startTrace loads the program and arranges the hold. Errors mean nothing
-// was started.
+// startTrace starts the exec helper, waits until its program is attached,
+// and arranges the hold. Errors mean nothing was started (the helper, if it
+// ran, has been reaped).
 func startTrace(cfg *runConfig, format string) (*runTrace, error) {
 	s := &cfg.spec
 	switch format {
@@ -45,12 +98,15 @@ func startTrace(cfg *runConfig, format string) (*runTrace, error) {
 	if s.MonotonicOffset != 0 || s.BoottimeOffset != 0 {
 		return nil, errors.New("--trace cannot check a time namespace with clock offsets: the child enters it only at exec, after rawns inspects it; drop --monotonic/--boottime or --trace")
 	}
+	path, err := findHelper()
+	if err != nil {
+		return nil, err
+	}
 	t := &runTrace{json: format == "json"}
-	var err error
 	if t.parent, err = trace.ReadProcNS(os.Getpid()); err != nil {
 		return nil, err
 	}
-	if t.tracer, err = trace.LoadExecTracer(os.Getpid()); err != nil {
+	if err := t.startHelper(path); err != nil {
 		return nil, err
 	}
 	prev := s.Hold
@@ -64,19 +120,105 @@ func startTrace(cfg *runConfig, format string) (*runTrace, error) {
 	return t, nil
 }
 
-// report waits (briefly) for the child's exec event, prints the
+// startHelper runs `rawns-trace exec-helper --target <rawns's pid>` with the
+// project's own spawner (no os/exec in rawns) and waits for "ready".
+func (t *runTrace) startHelper(path string) error {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return err
+	}
+	// Fd puts inR and outW in blocking mode, which suits the helper; rawns
+	// keeps inW and outR, whose deadlines still work.
+	t.helper, err = clone.Start(&clone.Spec{
+		Path:  path,
+		Args:  []string{path, "exec-helper", "--target", strconv.Itoa(os.Getpid())},
+		Env:   os.Environ(),
+		Stdio: []int{int(inR.Fd()), int(outW.Fd()), 2},
+	})
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		return fmt.Errorf("starting %s: %v", path, err)
+	}
+	t.toHelper, t.fromFile, t.from = inW, outR, bufio.NewReader(outR)
+	line, err := t.readLine(helperReadyTimeout)
+	if err == nil && line == trace.HelperReady {
+		return nil
+	}
+	if err == nil {
+		_, err = trace.ParseHelperLine(line)
+		if err == nil {
+			err = fmt.Errorf("%s exec-helper: unexpected first line %.80q", path, line)
+		}
+	} else {
+		err = fmt.Errorf("%s exec-helper did not get ready: %v", path, err)
+	}
+	if st, werr := t.finish(); werr == nil && st.ExitCode() != 0 && st.ExitCode() != 125 {
+		err = fmt.Errorf("%v (it %v)", err, st)
+	}
+	return err
+}
+
+// readLine reads one line from the helper, without its newline.
+func (t *runTrace) readLine(timeout time.Duration) (string, error) {
+	t.fromFile.SetReadDeadline(time.Now().Add(timeout))
+	line, err := t.from.ReadString('\n')
+	if err == io.EOF {
+		if line == "" {
+			return "", errors.New("it exited without a word")
+		}
+		err = nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(line, "\n"), nil
+}
+
+// finish closes the pipes, which makes the helper exit, and reaps it; a
+// helper that does not exit in time is killed.
+func (t *runTrace) finish() (clone.ExitStatus, error) {
+	t.toHelper.Close()
+	t.fromFile.Close()
+	type result struct {
+		st  clone.ExitStatus
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := t.helper.Wait()
+		done <- result{st, err}
+	}()
+	select {
+	case r := <-done:
+		return r.st, r.err
+	case <-time.After(helperExitTimeout):
+		t.helper.Signal(syscall.SIGKILL)
+		r := <-done
+		return r.st, r.err
+	}
+}
+
+// close stops the helper when the run ends before report (a failed start).
+func (t *runTrace) close() { t.finish() }
+
+// report asks the helper for the child's exec event, prints the
 // verification on w, and says whether every check passed.
 func (t *runTrace) report(w io.Writer, cfg *runConfig, proc *clone.Process) bool {
-	defer t.tracer.Close()
+	ev, err := t.event(proc.Pid)
+	t.finish()
 	if t.childErr != nil {
 		fmt.Fprintf(w, "rawns: --trace: reading the child's namespaces: %v\n", t.childErr)
 		return false
 	}
-	// The exec already happened when Start returned; the event is in the
-	// ring buffer or about to be.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ev, err := t.tracer.Next(ctx, proc.Pid)
 	if err != nil {
 		fmt.Fprintf(w, "rawns: --trace: MISMATCH: no exec event from the kernel for pid %d: %v\n", proc.Pid, err)
 		return false
@@ -96,4 +238,21 @@ func (t *runTrace) report(w io.Writer, cfg *runConfig, proc *clone.Process) bool
 		fmt.Fprintf(w, "rawns: --trace: %d MISMATCH(ES): the kernel does not hold what was asked for; rawns will exit %d\n", r.Mismatches(), exitTraceMismatch)
 	}
 	return r.OK()
+}
+
+// event gets the exec event of pid from the helper. The exec already
+// happened when Start returned; the event is in the ring buffer or about
+// to be.
+func (t *runTrace) event(pid int) (trace.ExecEvent, error) {
+	if t.childErr != nil {
+		return trace.ExecEvent{}, t.childErr
+	}
+	if _, err := io.WriteString(t.toHelper, strconv.Itoa(pid)+"\n"); err != nil {
+		return trace.ExecEvent{}, fmt.Errorf("exec helper: %v", err)
+	}
+	line, err := t.readLine(helperAnswerTimeout)
+	if err != nil {
+		return trace.ExecEvent{}, fmt.Errorf("exec helper: %v", err)
+	}
+	return trace.ParseHelperLine(line)
 }

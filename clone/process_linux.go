@@ -78,40 +78,35 @@ type siginfo struct {
 }
 
 // Wait waits for the process to end, reaps it, and closes its pidfd.
+//
+// With a pidfd, one waitid(P_PIDFD) reaps: Signal goes through the pidfd,
+// which never names another process, so reaping early is safe. Without
+// one, Wait first waits with WNOWAIT and reaps under the lock, so that
+// Signal's kill(2) can never hit a recycled pid: the zombie keeps the pid
+// until then.
 func (p *Process) Wait() (ExitStatus, error) {
 	var info siginfo
 	p.mu.Lock()
-	idtype, id := unix.P_PID, p.Pid
-	if p.pidfd >= 0 {
-		idtype, id = unix.P_PIDFD, p.pidfd
-	}
+	pidfd := p.pidfd
 	p.mu.Unlock()
-	// Wait without reaping, so that Signal never races with the reuse of the
-	// pid: the zombie keeps it until we reap it below, under the lock.
-	for {
-		_, _, e := unix.Syscall6(unix.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(&info)), unix.WEXITED|unix.WNOWAIT, 0, 0)
-		if e == unix.EINTR {
-			continue
+	if pidfd >= 0 {
+		if err := waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED); err != nil {
+			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, err)
 		}
-		if e != 0 {
-			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, e)
+		p.mu.Lock()
+	} else {
+		if err := waitid(unix.P_PID, p.Pid, &info, unix.WEXITED|unix.WNOWAIT); err != nil {
+			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, err)
 		}
-		break
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for {
-		_, _, e := unix.Syscall6(unix.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(&info)), unix.WEXITED, 0, 0)
-		if e == unix.EINTR {
-			continue
+		p.mu.Lock()
+		if err := waitid(unix.P_PID, p.Pid, &info, unix.WEXITED); err != nil {
+			p.mu.Unlock()
+			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, err)
 		}
-		if e != 0 {
-			return ExitStatus{}, fmt.Errorf("waitid %d: %w", p.Pid, e)
-		}
-		break
 	}
 	p.done = true
 	p.closePidfd()
+	p.mu.Unlock()
 	switch info.code {
 	case cldExited:
 		return ExitStatus{Code: int(info.status)}, nil
@@ -121,6 +116,19 @@ func (p *Process) Wait() (ExitStatus, error) {
 		return ExitStatus{Signal: syscall.Signal(info.status), CoreDumped: true}, nil
 	}
 	return ExitStatus{}, fmt.Errorf("waitid %d: unexpected si_code %d", p.Pid, info.code)
+}
+
+// waitid is waitid(2) without rusage, retried on EINTR.
+func waitid(idtype, id int, info *siginfo, options int) error {
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(info)), uintptr(options), 0, 0)
+		if e != unix.EINTR {
+			if e != 0 {
+				return e
+			}
+			return nil
+		}
+	}
 }
 
 // Signal sends sig to the process: through its pidfd when there is one

@@ -26,7 +26,9 @@ import (
 	"github.com/rawns/rawns/clone"
 )
 
-// Main runs the init: args are PATH ARGV0 [ARG...], the program to start and
+// Main runs the init. Precondition: the calling goroutine is locked to an
+// OS thread that lives as long as the process (clone.StartHere). Its
+// args are PATH ARGV0 [ARG...], the program to start and
 // its argv. It returns the command's exit code (128+N if signal N killed
 // it), or 125 if the command could not be started.
 func Main(args []string, stderr io.Writer) int {
@@ -42,7 +44,8 @@ func Main(args []string, stderr io.Writer) int {
 	sigc := make(chan os.Signal, 64)
 	signal.Notify(sigc)
 
-	proc, err := clone.Start(&clone.Spec{Path: args[0], Args: args[1:], Env: os.Environ()})
+	// The caller (rawns's main) keeps the main goroutine on the main thread.
+	proc, err := clone.StartHere(&clone.Spec{Path: args[0], Args: args[1:], Env: os.Environ()})
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns init: %v\n", err)
 		if ce, ok := err.(*clone.ChildError); ok && ce.Stage == clone.StageExec {

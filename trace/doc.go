@@ -1,15 +1,14 @@
-// Package trace proves from the kernel side which namespaces a process is in.
+// Package trace is the cilium-free half of rawns's kernel-side proof of
+// isolation: the namespace kinds and ids ([Kind], [NSID],
+// [KindsFromCloneFlags]), userspace's view of a process's namespaces
+// ([ReadProcNS]), the kernel's view of one exec ([ExecEvent], with the JSON
+// encoding the exec helper sends it in), and the comparison of the two
+// ([Verify], [Report]).
 //
-// It loads a small eBPF program (trace.c, compiled by bpf2go into the
-// committed bpf_bpfel.go and bpf_bpfel.o, so building needs no clang) that
-// reads, at exec time, the namespace identifiers the kernel holds for a task:
-// the inode number of every namespace and, on kernels that have it (6.18+),
-// the 64-bit ns_common.ns_id that is never reused. Userspace's view
-// (/proc/PID/ns/*) is read by [ReadProcNS]; [Verify] compares the two.
-//
-// Importing the package does no work: nothing happens at init, and the
-// embedded object is only parsed by [LoadExecTracer] and [WatchMain].
-// See docs/trace.md.
+// The eBPF program and its loader live in package
+// github.com/rawns/rawns/trace/bpf, which links github.com/cilium/ebpf and is
+// only built into the rawns-trace binary (cmd/rawns-trace). The rawns binary
+// imports this package alone, so its start-up pays nothing for cilium/ebpf
+// (about 1 ms per run on the development VM); `go list -deps ./trace` must
+// not list cilium. See docs/trace.md.
 package trace
-
-//go:generate go tool bpf2go -tags linux -target bpfel -type event -output-stem bpf bpf trace.c -- -I. -O2 -g -Wall -Werror

@@ -1,19 +1,13 @@
 package trace
 
 import (
-	"context"
-	"encoding/binary"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"os"
-	"sync"
-
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 )
 
-// ExecEvent is what the kernel held for a task when it called execve.
+// ExecEvent is what the kernel held for a task when it called execve. It is
+// filled in by the exec tracer of package trace/bpf and crosses from the
+// rawns-trace exec helper to rawns as one line of JSON (MarshalJSON).
 type ExecEvent struct {
 	HostPID uint32 // tgid in the initial PID namespace
 	NSPID   uint32 // tgid in the task's active PID namespace
@@ -26,176 +20,71 @@ type ExecEvent struct {
 	NS       [NumKinds]NSID
 }
 
-// ExecTracer reports the execs of one process's descendants. It is attached
-// from LoadExecTracer until Close; events are buffered in a 256 KiB ring
-// buffer in the kernel and read by Next.
-type ExecTracer struct {
-	coll *ebpf.Collection
-	link link.Link
-	rd   *ringbuf.Reader
-	hook hook
-	// minimalBTF: relocated against the cached minimal kernel BTF.
-	minimalBTF bool
-
-	mu      sync.Mutex // serialises Next and guards pending, rec
-	pending map[uint32]ExecEvent
-	rec     ringbuf.Record
+// wireEvent is the JSON form of an ExecEvent. Namespaces are keyed by kind
+// name, not position, so a rawns and a rawns-trace built from different
+// versions cannot silently swap two kinds.
+type wireEvent struct {
+	HostPID  uint32            `json:"host-pid"`
+	NSPID    uint32            `json:"ns-pid"`
+	Level    uint32            `json:"ns-level"`
+	Comm     string            `json:"comm"`
+	Filename string            `json:"filename"`
+	Nodename string            `json:"nodename"`
+	NS       map[string]wireNS `json:"ns"`
 }
 
-// LoadExecTracer loads and attaches the exec program, filtered in the kernel
-// to the descendants of targetTGID (up to 8 generations, through
-// real_parent; targetTGID's own execs are not reported). Call it before
-// creating the child, so its exec cannot be missed. It tries
-// tp_btf/sched_process_exec, then raw_tp, then the classic tracepoint.
+type wireNS struct {
+	Inode uint64 `json:"inode"`
+	ID    uint64 `json:"id,omitempty"`
+}
+
+// MarshalJSON encodes ev as one JSON object without newlines:
 //
-// Errors are *Error wrapping ErrPermission, ErrNoBTF or ErrUnsupported.
-func LoadExecTracer(targetTGID int) (*ExecTracer, error) {
-	return loadExecTracer(targetTGID, loadOpts{first: hookBTF, btfCacheDir: defaultBTFCacheDir})
+//	{"host-pid":4242,"ns-pid":1,"ns-level":1,"comm":"true","filename":"/bin/true",
+//	 "nodename":"box","ns":{"uts":{"inode":4026532178,"id":1802},...}}
+//
+// Kinds the kernel lacks (zero NSID) are left out of "ns".
+func (ev ExecEvent) MarshalJSON() ([]byte, error) {
+	w := wireEvent{
+		HostPID: ev.HostPID, NSPID: ev.NSPID, Level: ev.Level,
+		Comm: ev.Comm, Filename: ev.Filename, Nodename: ev.Nodename,
+		NS: make(map[string]wireNS, NumKinds),
+	}
+	for k := Kind(0); k < NumKinds; k++ {
+		if !ev.NS[k].Zero() {
+			w.NS[k.String()] = wireNS{Inode: ev.NS[k].Inode, ID: ev.NS[k].ID}
+		}
+	}
+	return json.Marshal(w)
 }
 
-func loadExecTracer(targetTGID int, opts loadOpts) (*ExecTracer, error) {
-	if targetTGID <= 0 || targetTGID > 1<<22 {
-		return nil, fmt.Errorf("trace: target tgid %d out of range", targetTGID)
-	}
-	spec, err := loadSpec([]string{"exec_btf", "exec_raw", "exec_tp"}, []string{"events"},
-		map[string]any{"target_tgid": uint32(targetTGID)})
-	if err != nil {
-		return nil, err
-	}
-	var (
-		coll *ebpf.Collection
-		l    link.Link
-		h    hook
-	)
-	minimal, err := withKernelTypes(spec, opts, func(kt kernelTypes) (err error) {
-		coll, l, h, err = attachExecFallback(spec, kt, opts.first)
+// UnmarshalJSON decodes what MarshalJSON encodes. An unknown kind name is an
+// error: it means the sender knows kinds this build does not.
+func (ev *ExecEvent) UnmarshalJSON(b []byte) error {
+	var w wireEvent
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	rd, err := ringbuf.NewReader(coll.Maps["events"])
-	if err != nil {
-		l.Close()
-		coll.Close()
-		return nil, classify("open ring buffer", err)
+	out := ExecEvent{
+		HostPID: w.HostPID, NSPID: w.NSPID, Level: w.Level,
+		Comm: w.Comm, Filename: w.Filename, Nodename: w.Nodename,
 	}
-	return &ExecTracer{coll: coll, link: l, rd: rd, hook: h, minimalBTF: minimal, pending: make(map[uint32]ExecEvent)}, nil
-}
-
-// Hook names the kernel hook the program is attached to and the BTF it was
-// relocated against, for diagnostics: "raw_tp/sched_process_exec (cached
-// minimal BTF)".
-func (t *ExecTracer) Hook() string {
-	if t.minimalBTF {
-		return t.hook.String() + " (cached minimal BTF)"
-	}
-	return t.hook.String() + " (kernel BTF)"
-}
-
-// maxPending bounds the events of other pids kept for later Next calls.
-const maxPending = 256
-
-// Next returns the first exec event of hostPID: the first execve that pid
-// made after LoadExecTracer. Events of other pids in the tree are kept for
-// later calls. It blocks until the event arrives, ctx is done (ctx.Err() is
-// returned) or the tracer is closed (os.ErrClosed).
-func (t *ExecTracer) Next(ctx context.Context, hostPID int) (ExecEvent, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if ev, ok := t.pending[uint32(hostPID)]; ok {
-		delete(t.pending, uint32(hostPID))
-		return ev, nil
-	}
-	dl, _ := ctx.Deadline() // zero: no deadline
-	t.rd.SetDeadline(dl)
-	// Flush wakes a blocked read at once when ctx is cancelled; it returns the
-	// records already in the ring, then ErrFlushed.
-	stop := context.AfterFunc(ctx, func() { _ = t.rd.Flush() })
-	defer stop()
-	for {
-		if err := t.rd.ReadInto(&t.rec); err != nil {
-			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				if cerr := ctx.Err(); cerr != nil {
-					return ExecEvent{}, cerr
-				}
-				continue
-			}
-			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
-				return ExecEvent{}, os.ErrClosed
-			}
-			return ExecEvent{}, fmt.Errorf("trace: read ring buffer: %w", err)
+	for name, n := range w.NS {
+		k, ok := kindByName(name)
+		if !ok {
+			return fmt.Errorf("trace: exec event: unknown namespace kind %q", name)
 		}
-		var raw bpfEvent
-		if err := decodeEvent(t.rec.RawSample, &raw); err != nil {
-			return ExecEvent{}, err
-		}
-		if raw.Type != evExec {
-			continue
-		}
-		ev := execEventFrom(&raw)
-		if ev.HostPID == uint32(hostPID) {
-			return ev, nil
-		}
-		if _, dup := t.pending[ev.HostPID]; !dup && len(t.pending) < maxPending {
-			t.pending[ev.HostPID] = ev
-		}
+		out.NS[k] = NSID{Inode: n.Inode, ID: n.ID}
 	}
-}
-
-// Close detaches the program and frees the ring buffer, maps and program.
-// It interrupts a blocked Next, which returns os.ErrClosed.
-func (t *ExecTracer) Close() error {
-	// Detach first so nothing more is produced, then wake the reader.
-	err := t.link.Close()
-	if rerr := t.rd.Close(); err == nil {
-		err = rerr
-	}
-	t.mu.Lock() // wait for Next to return before freeing the map
-	t.coll.Close()
-	t.mu.Unlock()
-	return err
-}
-
-// Event types, the EV_* of trace.c.
-const (
-	evExec        = 1
-	evClone       = 2
-	evUnshare     = 3
-	evSetns       = 4
-	evSethostname = 5
-)
-
-func decodeEvent(b []byte, raw *bpfEvent) error {
-	if _, err := binary.Decode(b, binary.NativeEndian, raw); err != nil {
-		return fmt.Errorf("trace: decode event (%d bytes): %w", len(b), err)
-	}
+	*ev = out
 	return nil
 }
 
-func execEventFrom(raw *bpfEvent) ExecEvent {
-	ev := ExecEvent{
-		HostPID:  raw.Tgid,
-		NSPID:    raw.Nspid,
-		Level:    raw.Level,
-		Comm:     cstr(raw.Comm[:]),
-		Filename: cstr(raw.Filename[:]),
-		Nodename: cstr(raw.Nodename[:]),
+func kindByName(name string) (Kind, bool) {
+	for k := Kind(0); k < NumKinds; k++ {
+		if k.String() == name {
+			return k, true
+		}
 	}
-	for k := range ev.NS {
-		ev.NS[k] = NSID{Inode: raw.Ns[k].Inum, ID: raw.Ns[k].Id}
-	}
-	return ev
-}
-
-func cstr(b []int8) string {
-	n := 0
-	for n < len(b) && b[n] != 0 {
-		n++
-	}
-	s := make([]byte, n)
-	for i := range n {
-		s[i] = byte(b[i])
-	}
-	return string(s)
+	return 0, false
 }

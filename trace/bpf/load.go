@@ -1,9 +1,10 @@
-package trace
+package bpf
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -29,7 +30,7 @@ func (h hook) String() string {
 	case hookTracepoint:
 		return "tracepoint/sched/sched_process_exec"
 	}
-	return "hook(" + itoa(int(h)) + ")"
+	return "hook(" + strconv.Itoa(int(h)) + ")"
 }
 
 func (h hook) program() string {

@@ -1,4 +1,4 @@
-package trace
+package bpf
 
 import (
 	"context"
@@ -6,35 +6,38 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawns/rawns/trace"
 )
 
 var allKinds = []struct {
 	flag uintptr
-	kind Kind
+	kind trace.Kind
 }{
-	{syscall.CLONE_NEWPID, PID},
-	{syscall.CLONE_NEWUTS, UTS},
-	{syscall.CLONE_NEWNS, Mnt},
-	{syscall.CLONE_NEWIPC, IPC},
-	{syscall.CLONE_NEWNET, Net},
-	{syscall.CLONE_NEWUSER, User},
-	{syscall.CLONE_NEWCGROUP, Cgroup},
-	{CloneNewTime, Time},
+	{syscall.CLONE_NEWPID, trace.PID},
+	{syscall.CLONE_NEWUTS, trace.UTS},
+	{syscall.CLONE_NEWNS, trace.Mnt},
+	{syscall.CLONE_NEWIPC, trace.IPC},
+	{syscall.CLONE_NEWNET, trace.Net},
+	{syscall.CLONE_NEWUSER, trace.User},
+	{syscall.CLONE_NEWCGROUP, trace.Cgroup},
+	{trace.CloneNewTime, trace.Time},
 }
 
 // runAndVerify starts a held child with flags, optionally setting a
 // hostname, and verifies the kernel's view of its final exec of /bin/true.
-func runAndVerify(t *testing.T, tr *ExecTracer, flags uintptr, hostname string) Report {
+func runAndVerify(t *testing.T, tr *ExecTracer, flags uintptr, hostname string) trace.Report {
 	t.Helper()
 	script := "read x; exec /bin/true"
 	if hostname != "" {
 		script = "hostname " + hostname + " && read x && exec /bin/true"
 	}
-	parent, err := ReadProcNS(os.Getpid())
+	parent, err := trace.ReadProcNS(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +56,7 @@ func runAndVerify(t *testing.T, tr *ExecTracer, flags uintptr, hostname string) 
 		// until the nodename is set, i.e. sh is blocked in read.
 		waitBlocked(t, h.pid())
 	}
-	user, err := ReadProcNS(h.pid())
+	user, err := trace.ReadProcNS(h.pid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +68,9 @@ func runAndVerify(t *testing.T, tr *ExecTracer, flags uintptr, hostname string) 
 	if ev.Filename != "/bin/true" || ev.Comm != "true" {
 		t.Fatalf("second exec: filename %q comm %q", ev.Filename, ev.Comm)
 	}
-	want := Expect{New: KindsFromCloneFlags(uint64(flags)), Hostname: hostname, PID1: flags&syscall.CLONE_NEWPID != 0}
-	r := Verify(parent, user, ev, want)
-	for k := Kind(0); k < NumKinds; k++ {
+	want := trace.Expect{New: trace.KindsFromCloneFlags(uint64(flags)), Hostname: hostname, PID1: flags&syscall.CLONE_NEWPID != 0}
+	r := trace.Verify(parent, user, ev, want)
+	for k := trace.Kind(0); k < trace.NumKinds; k++ {
 		// Same() lets an unknown id pass; a relocation that silently lost
 		// ns_id must not.
 		if user[k].ID != 0 && ev.NS[k].ID == 0 {
@@ -77,9 +80,9 @@ func runAndVerify(t *testing.T, tr *ExecTracer, flags uintptr, hostname string) 
 	var b strings.Builder
 	r.WriteText(&b)
 	if !r.OK() {
-		t.Errorf("flags %s:\n%s", CloneFlagsString(uint64(flags)), b.String())
+		t.Errorf("flags %s:\n%s", trace.CloneFlagsString(uint64(flags)), b.String())
 	} else {
-		t.Logf("flags %s:\n%s", CloneFlagsString(uint64(flags)), b.String())
+		t.Logf("flags %s:\n%s", trace.CloneFlagsString(uint64(flags)), b.String())
 	}
 	return r
 }
@@ -89,7 +92,7 @@ func waitBlocked(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		b, err := os.ReadFile("/proc/" + itoa(pid) + "/wchan")
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
 		if err == nil && strings.Contains(string(b), "pipe_read") {
 			return
 		}
@@ -111,7 +114,7 @@ func TestExecTracerEachKind(t *testing.T) {
 	for _, k := range allKinds {
 		t.Run(k.kind.String(), func(t *testing.T) {
 			host := ""
-			if k.kind == UTS {
+			if k.kind == trace.UTS {
 				host = "rawns-uts"
 			}
 			r := runAndVerify(t, tr, k.flag, host)
@@ -168,9 +171,9 @@ func TestExecTracerEachKind(t *testing.T) {
 }
 
 // drain returns the events still queued: kept aside by Next or in the ring.
-func drain(t *testing.T, tr *ExecTracer) []ExecEvent {
+func drain(t *testing.T, tr *ExecTracer) []trace.ExecEvent {
 	t.Helper()
-	var evs []ExecEvent
+	var evs []trace.ExecEvent
 	for _, ev := range tr.pending {
 		evs = append(evs, ev)
 	}
@@ -299,28 +302,6 @@ func TestMinimalBTF(t *testing.T) {
 	os.Chmod(path, 0o666)
 	if readBTFCache(path) != nil {
 		t.Fatal("a world-writable cache was trusted")
-	}
-}
-
-func TestReadProcNS(t *testing.T) {
-	got, err := ReadProcNS(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k := Kind(0); k < NumKinds; k++ {
-		var st syscall.Stat_t
-		if err := syscall.Stat("/proc/self/ns/"+k.String(), &st); err != nil {
-			if os.IsNotExist(err) && got[k].Zero() {
-				continue
-			}
-			t.Fatal(err)
-		}
-		if got[k].Inode != st.Ino {
-			t.Errorf("%s: inode %d, stat says %d", k, got[k].Inode, st.Ino)
-		}
-	}
-	if _, err := ReadProcNS(1 << 30); err == nil {
-		t.Error("ReadProcNS of a pid that cannot exist: no error")
 	}
 }
 

@@ -1,4 +1,4 @@
-package trace
+package bpf
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/trace"
 )
 
 // Exit codes of WatchMain.
@@ -240,8 +242,8 @@ type watchEvent struct {
 	Flags    uint64
 	Arg      int64
 	Ret      int64
-	Before   [NumKinds]NSID
-	After    [NumKinds]NSID
+	Before   [trace.NumKinds]trace.NSID
+	After    [trace.NumKinds]trace.NSID
 }
 
 func watchEventFrom(raw *bpfEvent, now time.Time) watchEvent {
@@ -265,8 +267,8 @@ func watchEventFrom(raw *bpfEvent, now time.Time) watchEvent {
 		ev.Type = "event(" + strconv.Itoa(int(raw.Type)) + ")"
 	}
 	for k := range ev.After {
-		ev.Before[k] = NSID{Inode: raw.Before[k].Inum, ID: raw.Before[k].Id}
-		ev.After[k] = NSID{Inode: raw.Ns[k].Inum, ID: raw.Ns[k].Id}
+		ev.Before[k] = trace.NSID{Inode: raw.Before[k].Inum, ID: raw.Before[k].Id}
+		ev.After[k] = trace.NSID{Inode: raw.Ns[k].Inum, ID: raw.Ns[k].Id}
 	}
 	return ev
 }
@@ -280,7 +282,7 @@ func (f watchFilter) match(ev *watchEvent) bool {
 	}
 	if f.ns != 0 {
 		for k := range ev.After {
-			for _, n := range []NSID{ev.Before[k], ev.After[k]} {
+			for _, n := range []trace.NSID{ev.Before[k], ev.After[k]} {
 				if n.Inode == f.ns || n.ID == f.ns {
 					return true
 				}
@@ -294,7 +296,7 @@ func (f watchFilter) match(ev *watchEvent) bool {
 // changed lists "kind before -> after" for the kinds that differ.
 func (ev *watchEvent) changed() string {
 	var parts []string
-	for k := Kind(0); k < NumKinds; k++ {
+	for k := trace.Kind(0); k < trace.NumKinds; k++ {
 		if ev.Before[k] != ev.After[k] {
 			parts = append(parts, fmt.Sprintf("%s %s -> %s", k, ev.Before[k], ev.After[k]))
 		}
@@ -313,20 +315,20 @@ func (ev *watchEvent) writeText(w io.Writer) error {
 	var line string
 	switch ev.Type {
 	case "clone":
-		line = fmt.Sprintf("%s %s -> child %d: %s", who, CloneFlagsString(ev.Flags), ev.Child, ev.changed())
+		line = fmt.Sprintf("%s %s -> child %d: %s", who, trace.CloneFlagsString(ev.Flags), ev.Child, ev.changed())
 	case "unshare":
-		line = fmt.Sprintf("%s %s = %s: %s", who, CloneFlagsString(ev.Flags), retString(ev.Ret), ev.changed())
+		line = fmt.Sprintf("%s %s = %s: %s", who, trace.CloneFlagsString(ev.Flags), retString(ev.Ret), ev.changed())
 	case "setns":
 		nstype := "0 (any)"
 		if ev.Flags != 0 {
-			nstype = CloneFlagsString(ev.Flags)
+			nstype = trace.CloneFlagsString(ev.Flags)
 		}
 		line = fmt.Sprintf("%s fd %d nstype %s = %s: %s", who, ev.Arg, nstype, retString(ev.Ret), ev.changed())
 	case "sethostname":
-		line = fmt.Sprintf("%s %q = %s: uts %s", who, ev.Nodename, retString(ev.Ret), ev.After[UTS])
+		line = fmt.Sprintf("%s %q = %s: uts %s", who, ev.Nodename, retString(ev.Ret), ev.After[trace.UTS])
 	default:
 		var ns []string
-		for k := Kind(0); k < NumKinds; k++ {
+		for k := trace.Kind(0); k < trace.NumKinds; k++ {
 			ns = append(ns, k.String()+" "+ev.After[k].String())
 		}
 		line = fmt.Sprintf("%s %s nodename %q: %s", who, ev.Filename, ev.Nodename, strings.Join(ns, ", "))
@@ -378,7 +380,7 @@ func (ev *watchEvent) writeJSON(w io.Writer) error {
 	if ev.Type != "exec" && ev.Type != "sethostname" {
 		o.FlagsRaw = ev.Flags
 		if ev.Flags != 0 {
-			o.Flags = CloneFlagsString(ev.Flags)
+			o.Flags = trace.CloneFlagsString(ev.Flags)
 		}
 	}
 	if ev.Type != "exec" && ev.Type != "clone" {
@@ -390,7 +392,7 @@ func (ev *watchEvent) writeJSON(w io.Writer) error {
 	if ev.Type != "exec" {
 		o.Before = make(map[string]jsonNS)
 	}
-	for k := Kind(0); k < NumKinds; k++ {
+	for k := trace.Kind(0); k < trace.NumKinds; k++ {
 		if o.Before != nil && !ev.Before[k].Zero() {
 			o.Before[k.String()] = jsonNS{ev.Before[k].Inode, ev.Before[k].ID}
 		}

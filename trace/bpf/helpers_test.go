@@ -1,4 +1,4 @@
-package trace
+package bpf
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawns/rawns/trace"
 )
 
 // requireRoot skips a test that needs root, or fails it when
@@ -55,7 +57,7 @@ func spawnHeld(t testing.TB, flags uintptr, script string) *held {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start with flags %s: %v", CloneFlagsString(uint64(flags)), err)
+		t.Fatalf("start with flags %s: %v", trace.CloneFlagsString(uint64(flags)), err)
 	}
 	h := &held{cmd: cmd, stdin: in}
 	t.Cleanup(func() {

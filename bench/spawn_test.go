@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// The reexec strategy re-executes this test binary; the copy must act as
+// the child. An init in a test file runs only in the test binary.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == ReexecArg {
+		ReexecChild()
+	}
+}
+
+func buildCRef(t testing.TB) string {
+	t.Helper()
+	p, err := BuildCRef(filepath.Join("cref", "spawn.c"), t.TempDir())
+	if errors.Is(err, ErrNoCompiler) {
+		t.Log("no C compiler: the C reference is left out")
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestEveryStrategySpawns runs each strategy a few times, alone and with
+// two workers: they must do the job, whatever it costs.
+func TestEveryStrategySpawns(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	cref := buildCRef(t)
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	job := &Job{Path: "/bin/true", Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"},
+		Namespaces: clone.NewPID | clone.NewUTS, Hostname: "bench", Null: null}
+	for _, name := range StrategyNames() {
+		s, err := NewStrategy(name, job, cref)
+		if err != nil {
+			if cref == "" && strings.HasPrefix(name, "c-") {
+				continue
+			}
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, par := range []int{1, 2} {
+			ds, err := s.Batch(4, par)
+			if err != nil {
+				t.Errorf("%s parallel %d: %v", name, par, err)
+				continue
+			}
+			if want := map[bool]int{true: 4, false: 1}[par == 1]; len(ds) != want || ds[0] <= 0 {
+				t.Errorf("%s parallel %d: timings %v", name, par, ds)
+			}
+		}
+	}
+}
+
+// TestFailingCommandIsAnError: a strategy whose command exits non-zero must
+// fail, or a benchmark could time a broken job.
+func TestFailingCommandIsAnError(t *testing.T) {
+	testutil.RequireRoot(t)
+	job := &Job{Path: "/bin/false", Args: []string{"false"}, Namespaces: clone.NewPID}
+	for _, name := range []string{"rawns-vfork", "os-exec", "forkexec", "reexec"} {
+		s, err := NewStrategy(name, job, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Spawn(); err == nil {
+			t.Errorf("%s: /bin/false did not fail", name)
+		}
+	}
+}
+
+// TestMainQuick runs rawns bench end to end, briefly, in every output
+// format; only the shape of the output is checked, never a time.
+func TestMainQuick(t *testing.T) {
+	testutil.RequireRoot(t)
+	svg := filepath.Join(t.TempDir(), "c.svg")
+	for _, format := range []string{"", "--json", "--csv", "--gobench"} {
+		var out, errb bytes.Buffer
+		args := []string{"--rounds", "2", "--batch", "2", "--warmup", "1", "--strategies", "rawns-vfork,os-exec", "--svg", svg}
+		if format != "" {
+			args = append(args, format)
+		}
+		if code := Main(args, &out, &errb); code != 0 {
+			t.Fatalf("Main %s = %d: %s", format, code, errb.String())
+		}
+		if !strings.Contains(out.String(), "rawns-vfork") {
+			t.Errorf("Main %s output lacks rawns-vfork:\n%s", format, out.String())
+		}
+	}
+	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) {
+		t.Errorf("SVG: %v", err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--rounds", "1", "--batch", "1", "--warmup", "0", "--ns-sweep", "--rss", "0,16M", "--parallel", "1,2", "--strategies", "rawns-vfork,rawns-fork"}, &out, &errb); code != 0 {
+		t.Fatalf("Main dimensions = %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "rss=16M") || !strings.Contains(out.String(), "pid+uts+net") || !strings.Contains(out.String(), "spawns/s") {
+		t.Errorf("dimensions output:\n%s", out.String())
+	}
+}

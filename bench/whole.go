@@ -1,0 +1,354 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/clone"
+)
+
+// tool is one program of the whole-process view, started as argv.
+type tool struct {
+	name, about string
+	argv        []string
+	// hideUnified runs the tool in a mount namespace where the cgroup2
+	// mount of a hybrid cgroup layout is covered (see launcher).
+	hideUnified bool
+}
+
+// wholeTools returns the tools of the whole-process view that are installed
+// and can do job, and a note for each that is missing or cannot. rawns is
+// the binary whose run command is timed, self the one that offers
+// rawns bench --once for the Go strategies (the same, unless --rawns says
+// otherwise); empty leaves them out. dir is a temporary directory for the
+// OCI bundle.
+func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
+	var (
+		tools []tool
+		notes []string
+		ns    = job.Namespaces
+		host  = job.hostname()
+		cmd   = append([]string{job.Path}, job.Args[1:]...)
+	)
+	found := func(name string) string {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			notes = append(notes, name+": not installed, skipped")
+			return ""
+		}
+		return p
+	}
+
+	tools = append(tools, tool{name: "command-alone", about: "the command itself, no namespaces: the floor of any tool", argv: cmd})
+	if cref != "" {
+		argv := []string{cref, "--ns", ns.String()}
+		if host != "" {
+			argv = append(argv, "--hostname", host)
+		}
+		tools = append(tools, tool{name: "c-ref", about: "spawn-c, the static C reference: clone3 vfork-style + sethostname + execve + waitpid", argv: append(append(argv, "--"), cmd...)})
+	} else {
+		notes = append(notes, "spawn-c: no C reference binary (make bin/spawn-c, or --cref), ratios are to command-alone")
+	}
+	if rawns != "" {
+		argv := []string{rawns, "run", "--ns", ns.String()}
+		if host != "" {
+			argv = append(argv, "--hostname", host)
+		}
+		tools = append(tools, tool{name: "rawns-run", about: "rawns run (clone.Start, vfork-style)", argv: append(append(argv, "--"), cmd...)})
+	}
+	if self != "" {
+		for _, s := range []string{"os-exec", "reexec"} {
+			argv := []string{self, "bench", "--once", s, "--ns", ns.String()}
+			if host != "" {
+				argv = append(argv, "--hostname", host)
+			}
+			tools = append(tools, tool{name: "go-" + s, about: "a Go program spawning with the " + s + " strategy (rawns bench --once " + s + ")", argv: append(append(argv, "--"), cmd...)})
+		}
+	}
+
+	if p := found("unshare"); p != "" {
+		argv := []string{p}
+		for _, k := range clone.Kinds {
+			if ns&k.Flag != 0 {
+				name := k.Name
+				if name == "mnt" {
+					name = "mount"
+				}
+				argv = append(argv, "--"+name)
+			}
+		}
+		if ns&clone.NewPID != 0 {
+			argv = append(argv, "--fork")
+		}
+		tools = append(tools, tool{name: "unshare", about: "util-linux unshare(1) (cannot set the hostname)", argv: append(append(argv, "--"), cmd...)})
+	}
+	if p := found("bwrap"); p != "" {
+		if ns&clone.NewTime != 0 {
+			notes = append(notes, "bwrap: cannot create a time namespace, skipped")
+		} else {
+			argv := []string{p, "--dev-bind", "/", "/"}
+			for _, k := range clone.Kinds {
+				if ns&k.Flag != 0 && k.Flag != clone.NewMount {
+					argv = append(argv, "--unshare-"+k.Name)
+				}
+			}
+			if host != "" {
+				argv = append(argv, "--hostname", host)
+			}
+			tools = append(tools, tool{name: "bwrap", about: "bubblewrap, / bound as it is (always a mount namespace)", argv: append(append(argv, "--"), cmd...)})
+		}
+	}
+	for _, rt := range []string{"crun", "runc"} {
+		p := found(rt)
+		if p == "" {
+			continue
+		}
+		bundle := filepath.Join(dir, "bundle")
+		if err := makeBundle(bundle, job); err != nil {
+			notes = append(notes, rt+": "+err.Error()+", skipped")
+			continue
+		}
+		id := "rawns-bench-" + strconv.Itoa(os.Getpid()) + "-" + rt
+		t := tool{name: rt, about: rt + " run of an OCI bundle made in a temporary directory (always a mount namespace)",
+			argv: []string{p, "run", "--bundle", bundle, id}}
+		if rt == "crun" && hybridCgroups() {
+			t.hideUnified = true
+			t.about += "; run in a mount namespace hiding /sys/fs/cgroup/unified, since crun refuses a hybrid cgroup layout"
+		}
+		tools = append(tools, t)
+	}
+	return tools, notes
+}
+
+// makeBundle writes an OCI bundle (config.json and rootfs) that runs job
+// with the host's /usr bound read-only, once; it is shared by crun and runc.
+func makeBundle(dir string, job *Job) error {
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		return nil
+	}
+	ns := job.Namespaces
+	if ns&(clone.NewUser|clone.NewTime) != 0 {
+		return errors.New("the bundle here makes no user or time namespace")
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"usr", "dev", "proc"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			return err
+		}
+	}
+	type mount struct {
+		Destination string   `json:"destination"`
+		Type        string   `json:"type"`
+		Source      string   `json:"source"`
+		Options     []string `json:"options,omitempty"`
+	}
+	mounts := []mount{
+		{"/usr", "bind", "/usr", []string{"rbind", "ro"}},
+		{"/proc", "proc", "proc", nil}, // runc needs /proc to close its fds
+	}
+	// Merged-/usr hosts have /bin -> usr/bin: copy the links; otherwise
+	// bind the directories.
+	for _, d := range []string{"bin", "sbin", "lib", "lib64", "lib32", "libx32"} {
+		target, err := os.Readlink("/" + d)
+		switch {
+		case err == nil:
+			if err := os.Symlink(target, filepath.Join(rootfs, d)); err != nil {
+				return err
+			}
+		case func() bool { fi, err := os.Stat("/" + d); return err == nil && fi.IsDir() }():
+			os.MkdirAll(filepath.Join(rootfs, d), 0o755)
+			mounts = append(mounts, mount{"/" + d, "bind", "/" + d, []string{"rbind", "ro"}})
+		}
+	}
+	type nsEntry struct {
+		Type string `json:"type"`
+	}
+	nss := []nsEntry{{"mount"}}
+	for _, k := range clone.Kinds {
+		if ns&k.Flag == 0 || k.Flag == clone.NewMount {
+			continue
+		}
+		name := k.Name
+		if name == "net" {
+			name = "network"
+		}
+		nss = append(nss, nsEntry{name})
+	}
+	cfg := map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{
+			"terminal": false,
+			"user":     map[string]int{"uid": 0, "gid": 0},
+			"args":     job.Args,
+			"env":      job.Env,
+			"cwd":      "/",
+		},
+		"root":   map[string]any{"path": "rootfs", "readonly": true},
+		"mounts": mounts,
+		"linux":  map[string]any{"namespaces": nss},
+	}
+	if job.Path != job.Args[0] {
+		cfg["process"].(map[string]any)["args"] = append([]string{job.Path}, job.Args[1:]...)
+	}
+	if h := job.hostname(); h != "" {
+		cfg["hostname"] = h
+	}
+	b, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+}
+
+// hybridCgroups reports whether the host has cgroup v1 controllers on
+// /sys/fs/cgroup and cgroup2 on /sys/fs/cgroup/unified, the layout crun 1.8
+// refuses ("cgroups in hybrid mode not supported").
+func hybridCgroups() bool {
+	var a, b unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &a) == nil && a.Type == unix.TMPFS_MAGIC &&
+		unix.Statfs("/sys/fs/cgroup/unified", &b) == nil && b.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// launcher starts programs from one locked OS thread, times each from just
+// before fork to just after the reap, and reaps it. Every tool of the
+// whole-process view is started the same way (syscall.ForkExec, wait4), so
+// the launch overhead is the same for all.
+//
+// A hiding launcher first moves its thread into a new mount namespace
+// (unshare(2) acts on the calling thread only; the Go runtime never makes a
+// new thread from a locked one, and a goroutine that exits locked takes its
+// thread with it) and covers /sys/fs/cgroup/unified with an empty tmpfs
+// there, so that crun sees a pure cgroup v1 host. The host's mount table
+// is untouched: / is made private first.
+type launcher struct {
+	reqs chan *launchReq
+}
+
+type launchReq struct {
+	argv   []string
+	env    []string
+	files  []uintptr
+	n      int
+	out    []time.Duration
+	err    error
+	status syscall.WaitStatus
+	done   chan struct{}
+}
+
+func startLauncher(hideUnified bool) (*launcher, error) {
+	l := &launcher{reqs: make(chan *launchReq)}
+	ready := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread dies with the goroutine if it changed
+		// its mount namespace, and is harmless otherwise.
+		if hideUnified {
+			err := unix.Unshare(unix.CLONE_NEWNS)
+			if err == nil {
+				err = unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+			}
+			if err == nil {
+				err = unix.Mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k")
+			}
+			if err != nil {
+				ready <- fmt.Errorf("hiding /sys/fs/cgroup/unified: %w", err)
+				return
+			}
+		}
+		ready <- nil
+		for r := range l.reqs {
+			r.out = make([]time.Duration, 0, r.n)
+			for range r.n {
+				t0 := time.Now()
+				pid, err := syscall.ForkExec(r.argv[0], r.argv, &syscall.ProcAttr{Env: r.env, Files: r.files})
+				if err != nil {
+					r.err = fmt.Errorf("%s: %w", r.argv[0], err)
+					break
+				}
+				for {
+					_, err = syscall.Wait4(pid, &r.status, 0, nil)
+					if err != syscall.EINTR {
+						break
+					}
+				}
+				el := time.Since(t0)
+				if err != nil {
+					r.err = err
+					break
+				}
+				if r.status.Signaled() || r.status.ExitStatus() != 0 {
+					r.err = fmt.Errorf("%s: exit status %d", r.argv[0], r.status.ExitStatus())
+					if r.status.Signaled() {
+						r.err = fmt.Errorf("%s: killed by %v", r.argv[0], r.status.Signal())
+					}
+					break
+				}
+				r.out = append(r.out, el)
+			}
+			close(r.done)
+		}
+	}()
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *launcher) run(argv, env []string, files []uintptr, n int) ([]time.Duration, error) {
+	r := &launchReq{argv: argv, env: env, files: files, n: n, done: make(chan struct{})}
+	l.reqs <- r
+	<-r.done
+	return r.out, r.err
+}
+
+func (l *launcher) stop() { close(l.reqs) }
+
+// toolStrategy wraps a tool as a Strategy whose batches the launcher runs.
+func toolStrategy(t tool, l *launcher, job *Job) *Strategy {
+	var files []uintptr
+	if job.Null != nil {
+		fd := job.Null.Fd()
+		files = []uintptr{fd, fd, fd}
+	}
+	return &Strategy{Name: t.name, About: t.about, batch: func(n, _ int) ([]time.Duration, error) {
+		return l.run(t.argv, job.Env, files, n)
+	}}
+}
+
+// checkTool runs t once with its stderr captured, so that a tool that
+// cannot do the job here is reported with its own words and left out
+// rather than failing the benchmark.
+func checkTool(t tool, l *launcher, job *Job) error {
+	f, err := os.CreateTemp("", "rawns-bench-stderr-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	null := f.Fd()
+	if job.Null != nil {
+		null = job.Null.Fd()
+	}
+	_, err = l.run(t.argv, job.Env, []uintptr{null, null, f.Fd()}, 1)
+	if err != nil {
+		msg, _ := os.ReadFile(f.Name())
+		if s := strings.TrimSpace(string(msg)); s != "" {
+			if len(s) > 300 {
+				s = s[:300] + "..."
+			}
+			err = fmt.Errorf("%w: %s", err, strings.ReplaceAll(s, "\n", " | "))
+		}
+	}
+	return err
+}

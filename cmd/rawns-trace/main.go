@@ -1,0 +1,80 @@
+// Command rawns-trace is the eBPF half of rawns. It links
+// github.com/cilium/ebpf (package trace/bpf), which the rawns binary must
+// not: linking it costs every `rawns run` about 1 ms of start-up (page faults
+// and package initialisation), --trace or not. rawns runs this binary only
+// when eBPF is wanted; `make build` builds both, side by side in bin/.
+//
+//	rawns-trace watch [--json] [--pid PID] [--comm NAME] [--ns ID]
+//	rawns-trace exec-helper --target PID [--timeout DURATION]
+//
+// `rawns trace ARGS...` execs `rawns-trace watch ARGS...`: the host-wide
+// watcher of namespace changes (trace/bpf.WatchMain).
+//
+// # The exec-helper protocol
+//
+// `rawns run --trace` starts `rawns-trace exec-helper --target <rawns's pid>`
+// before it clones the command, with pipes on stdin and stdout (stderr is
+// rawns's). Every message is one line ending in "\n":
+//
+//  1. The helper loads and attaches the exec tracer for the descendants of
+//     PID (trace/bpf.LoadExecTracer), then writes "ready". If it cannot, it
+//     writes one error line and exits 125.
+//  2. rawns writes host pids on stdin, one per line. For each, the helper
+//     waits up to --timeout (default 5s) for that pid's first exec after
+//     the tracer was attached and writes the event as one JSON object
+//     (trace.ExecEvent's MarshalJSON: {"host-pid":...,"ns":{...}}), or an
+//     error line.
+//  3. On EOF on stdin the helper detaches everything and exits 0.
+//
+// An error line is "error " and a JSON trace.HelperError:
+// {"reason":"permission","message":"trace: load ...: needs root or
+// CAP_BPF+CAP_PERFMON: ..."}; reason is permission, no-btf, unsupported,
+// usage, timeout, closed or empty. trace.ParseHelperLine decodes an answer.
+//
+// The helper is rawns's child, so it matches its own filter; that is
+// harmless: events are looked up by host pid, and it execs nothing after
+// attaching. It ignores SIGINT, SIGQUIT and SIGHUP (a Ctrl-C reaches the
+// whole foreground process group; rawns forwards it to the command and
+// decides) and dies with rawns (PR_SET_PDEATHSIG, set by package clone).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rawns/rawns/trace/bpf"
+)
+
+const usage = `usage: rawns-trace COMMAND [ARG...]
+
+The eBPF half of rawns (it links cilium/ebpf, which rawns itself does not).
+  rawns-trace watch [flags]                   what 'rawns trace' runs; see --help
+  rawns-trace exec-helper --target PID        what 'rawns run --trace' runs: a
+                                              line protocol on stdin/stdout
+`
+
+func main() {
+	os.Exit(rawnsTrace(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func rawnsTrace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 125
+	}
+	switch args[0] {
+	case "watch":
+		return bpf.WatchMain(args[1:], stdout, stderr)
+	case "exec-helper":
+		signal.Ignore(syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
+		return execHelper(args[1:], stdin, stdout, loadExecTracer)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "rawns-trace: unknown command %q; use watch or exec-helper (rawns-trace --help)\n", args[0])
+	return 125
+}
