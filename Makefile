@@ -9,6 +9,7 @@ BIN     := bin/rawns
 # rawns-trace holds the eBPF side (cilium/ebpf), so that rawns itself, whose
 # start-up is on every run's path, does not link it (docs/trace.md).
 TRACEBIN := bin/rawns-trace
+BENCHBIN := bin/rawns-bench
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 # -trimpath: reproducible; -s -w: a smaller binary maps fewer pages at
@@ -22,6 +23,7 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(TRACEBIN) ./cmd/rawns-trace
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
 	@$(MAKE) --no-print-directory bin/spawn-c
 
 # The C reference of rawns bench: the floor every ratio is read against.

@@ -14,8 +14,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-
-	"github.com/rawns/rawns/bench"
 )
 
 // Exit codes of rawns itself (docs/cli.md).
@@ -48,11 +46,6 @@ Run 'rawns run --help' for the flags of run.
 func init() { runtime.LockOSThread() }
 
 func main() {
-	// The tutorials' re-exec of /proc/self/exe, one of the strategies rawns
-	// bench measures: the re-executed copy lands here.
-	if len(os.Args) > 1 && os.Args[1] == bench.ReexecArg {
-		bench.ReexecChild() // does not return
-	}
 	os.Exit(rawns(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -69,7 +62,7 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 	case "trace":
 		return traceMain(args[1:], stdout, stderr)
 	case "bench":
-		return bench.Main(args[1:], stdout, stderr)
+		return execSibling("bench", "rawns-bench", args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "rawns %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0

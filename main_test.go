@@ -46,6 +46,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building rawns-trace: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	build = exec.Command("go", "build", "-o", filepath.Join(dir, "rawns-bench"), "./cmd/rawns-bench")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building rawns-bench: %v\n%s", err, out)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -355,6 +360,16 @@ func TestRunEnv(t *testing.T) {
 	r = rawnsRun(t, "run", "--clearenv", "--env", "PATH=/nonexistent", "--", "true")
 	if r.code != 127 {
 		t.Errorf("command not on the given PATH: exit %d, want 127 (%s)", r.code, r.stderr)
+	}
+}
+
+// rawns bench runs rawns-bench from beside rawns: one quick in-process
+// round proves the exec and the argument passing.
+func TestBenchThroughRawns(t *testing.T) {
+	testutil.RequireRoot(t)
+	r := rawnsRun(t, "bench", "--rounds", "1", "--warmup", "0", "--batch", "1", "--strategies", "rawns-vfork,os-exec", "--no-progress", "--csv")
+	if r.code != 0 || !strings.Contains(r.stdout, "rawns-vfork") || !strings.Contains(r.stdout, "os-exec") {
+		t.Fatalf("rawns bench: %+v", r)
 	}
 }
 

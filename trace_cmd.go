@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,39 +21,13 @@ import (
 // only for `rawns trace` and `rawns run --trace`.
 const helperName = "rawns-trace"
 
-// findHelper returns the rawns-trace to run: the one next to the rawns
-// executable, else the first on PATH.
-func findHelper() (string, error) {
-	next := ""
-	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		next = filepath.Join(dir, helperName)
-		if p, err := clone.LookPath(helperName, dir); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := clone.LookPath(helperName, os.Getenv("PATH")); err == nil {
-		return p, nil
-	}
-	where := "next to rawns"
-	if next != "" {
-		where = next
-	}
-	return "", fmt.Errorf("%s not found (looked for %s, then on PATH): the eBPF side of rawns is a separate binary; `make build` builds both bin/rawns and bin/rawns-trace, keep them in the same directory", helperName, where)
-}
+// findHelper returns the rawns-trace to run (findSibling).
+func findHelper() (string, error) { return findSibling(helperName) }
 
 // traceMain is `rawns trace`, the host-wide namespace event watcher: it
 // replaces rawns with `rawns-trace watch ARGS...`.
 func traceMain(args []string, stdout, stderr io.Writer) int {
-	path, err := findHelper()
-	if err != nil {
-		fmt.Fprintf(stderr, "rawns trace: %v\n", err)
-		return exitFailed
-	}
-	argv := append([]string{path, "watch"}, args...)
-	err = syscall.Exec(path, argv, os.Environ())
-	fmt.Fprintf(stderr, "rawns trace: exec %s: %v\n", path, err)
-	return exitFailed
+	return execSibling("trace", helperName, append([]string{"watch"}, args...), stderr)
 }
 
 // How long rawns waits for the exec helper: to attach (a first load of a

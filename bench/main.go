@@ -78,7 +78,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.gob, "gobench", false, "print the Go benchmark format, one line per round, for benchstat")
 	fs.StringVar(&o.svg, "svg", "", "also write a chart of the distributions to `file`")
 	fs.StringVar(&o.cref, "cref", "", "the C reference binary (default: spawn-c beside this program, then on PATH)")
-	fs.StringVar(&o.rawns, "rawns", "", "the rawns binary whose run command --whole times (default: this program)")
+	fs.StringVar(&o.rawns, "rawns", "", "the rawns binary whose run command --whole times (default: rawns beside this program)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the round order (default: from the clock)")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress line on stderr")
 	fs.StringVar(&o.once, "once", "", "spawn once with this in-process `strategy` and exit with its status (used by --whole)")
@@ -461,7 +461,8 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 	}
 	rawns := o.rawns
 	if rawns == "" {
-		rawns = self
+		// rawns-bench is installed beside rawns (make build).
+		rawns = filepath.Join(filepath.Dir(self), "rawns")
 	}
 	dir, err := os.MkdirTemp("", "rawns-bench-")
 	if err != nil {

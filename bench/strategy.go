@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,7 +110,7 @@ func (s *Strategy) Batch(n, parallel int) ([]time.Duration, error) {
 
 // StrategyNames lists the in-process strategies in the order they are shown.
 func StrategyNames() []string {
-	return []string{"c-vfork", "c-fork", "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "os-exec", "forkexec", "reexec"}
+	return []string{"c-vfork", "c-fork", "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "rawns-spawner", "os-exec", "forkexec", "reexec"}
 }
 
 // NewStrategy returns the named in-process strategy for job. cref is the
@@ -129,7 +130,7 @@ func NewStrategy(name string, job *Job, cref string) (*Strategy, error) {
 			About: "C reference: clone3 " + style + "-style + sethostname + execve + waitpid, timed by itself (spawn-c --loop)",
 			batch: func(n, parallel int) ([]time.Duration, error) { return crefLoop(cref, style, job, n, parallel) },
 		}, nil
-	case "rawns-vfork", "rawns-vfork-clone", "rawns-fork":
+	case "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "rawns-spawner":
 		spec := &clone.Spec{
 			Path: job.Path, Args: job.Args, Env: job.Env,
 			Namespaces: ns, Hostname: job.hostname(),
@@ -139,23 +140,32 @@ func NewStrategy(name string, job *Job, cref string) (*Strategy, error) {
 			fd := int(job.Null.Fd())
 			spec.Stdio = []int{fd, fd, fd}
 		}
-		about := "rawns clone.Start, vfork-style (CLONE_VM|CLONE_VFORK), clone3"
+		about := "rawns clone.StartHere (as rawns run), vfork-style (CLONE_VM|CLONE_VFORK), clone3"
+		start := clone.StartHere
 		switch name {
+		case "rawns-spawner":
+			start = clone.Start
+			about = "rawns clone.Start: the same, handed to the long-lived spawner thread"
 		case "rawns-vfork-clone":
 			spec.Syscall = clone.SyscallClone
-			about = "rawns clone.Start, vfork-style, clone(2)"
+			about = "rawns clone.StartHere, vfork-style, clone(2)"
 			if ns&clone.NewTime != 0 {
 				return nil, errors.New("clone(2) cannot create a time namespace")
 			}
 		case "rawns-fork":
 			spec.Mode = clone.ModeFork
-			about = "rawns clone.Start, fork-style (copy-on-write address space), clone3"
+			about = "rawns clone.StartHere, fork-style (copy-on-write address space), clone3"
 		}
 		if err := spec.Validate(); err != nil {
 			return nil, err
 		}
 		return &Strategy{Name: name, About: about, spawn: func() error {
-			p, err := clone.Start(spec)
+			// StartHere needs a locked thread that outlives the child; the
+			// child is reaped before this returns, so locking for the
+			// spawn is enough (and nests if the caller holds a lock).
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			p, err := start(spec)
 			if err != nil {
 				return err
 			}
