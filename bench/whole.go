@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,15 +66,19 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 		if host != "" {
 			argv = append(argv, "--hostname", host)
 		}
-		tools = append(tools, tool{name: "rawns-run", about: "rawns run (clone.Start, vfork-style)", argv: append(append(argv, "--"), cmd...)})
+		tools = append(tools, tool{name: "rawns-run", about: "rawns run (clone.StartHere from the main thread, vfork-style)", argv: slices.Concat(argv, []string{"--"}, cmd)})
+		if ns&clone.NewPID != 0 {
+			// --init execs rawns again as PID 1, which starts the command.
+			tools = append(tools, tool{name: "rawns-run-init", about: "rawns run --init: rawns's own init as PID 1, the command as its child", argv: slices.Concat(argv, []string{"--init", "--"}, cmd)})
+		}
 	}
 	if self != "" {
 		for _, s := range []string{"os-exec", "reexec"} {
-			argv := []string{self, "bench", "--once", s, "--ns", ns.String()}
+			argv := []string{self, "--once", s, "--ns", ns.String()}
 			if host != "" {
 				argv = append(argv, "--hostname", host)
 			}
-			tools = append(tools, tool{name: "go-" + s, about: "a Go program spawning with the " + s + " strategy (rawns bench --once " + s + ")", argv: append(append(argv, "--"), cmd...)})
+			tools = append(tools, tool{name: "go-" + s, about: "a Go program spawning with the " + s + " strategy (rawns-bench --once " + s + ")", argv: append(append(argv, "--"), cmd...)})
 		}
 	}
 
