@@ -240,7 +240,7 @@ func startRawns(t *testing.T, extra []*os.File, args ...string) (*exec.Cmd, *buf
 		cmd.Wait()
 	})
 	br := bufio.NewReader(out)
-	line, err := br.ReadString('\n')
+	line, err := readLine(br, 30*time.Second)
 	if err != nil || strings.TrimSpace(line) != "ready" {
 		t.Fatalf("waiting for ready: %q, %v", line, err)
 	}
@@ -249,6 +249,26 @@ func startRawns(t *testing.T, extra []*os.File, args ...string) (*exec.Cmd, *buf
 		t.Fatalf("rawns has children %v, want exactly one", kids)
 	}
 	return cmd, br, kids[0]
+}
+
+// readLine reads one line, or gives up after d so that a lost signal fails
+// the test instead of hanging it (the cleanup then kills rawns).
+func readLine(br *bufio.Reader, d time.Duration) (string, error) {
+	type res struct {
+		line string
+		err  error
+	}
+	c := make(chan res, 1)
+	go func() {
+		line, err := br.ReadString('\n')
+		c <- res{line, err}
+	}()
+	select {
+	case r := <-c:
+		return r.line, r.err
+	case <-time.After(d):
+		return "", fmt.Errorf("no line within %v", d)
+	}
 }
 
 func childrenOf(t *testing.T, pid int) []int {
@@ -331,7 +351,7 @@ func TestRunForwardsSignals(t *testing.T) {
 			script := fmt.Sprintf(`trap 'echo got %s; exit 42' %s; echo ready; while :; do sleep 0.05; done`, name, name)
 			cmd, out, _ := startRawns(t, nil, append(args, "--", "sh", "-c", script)...)
 			cmd.Process.Signal(sig)
-			line, _ := out.ReadString('\n')
+			line, _ := readLine(out, 30*time.Second)
 			err := cmd.Wait()
 			ee, _ := err.(*exec.ExitError)
 			if strings.TrimSpace(line) != "got "+name || ee == nil || ee.ExitCode() != 42 {
