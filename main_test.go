@@ -351,8 +351,11 @@ func TestRunForwardsSignals(t *testing.T) {
 			script := fmt.Sprintf(`trap 'echo got %s; exit 42' %s; echo ready; while :; do sleep 0.05; done`, name, name)
 			cmd, out, _ := startRawns(t, nil, append(args, "--", "sh", "-c", script)...)
 			cmd.Process.Signal(sig)
-			line, _ := readLine(out, 30*time.Second)
-			err := cmd.Wait()
+			line, err := readLine(out, 30*time.Second)
+			if err != nil {
+				cmd.Process.Kill() // the signal was lost: fail, don't hang
+			}
+			err = cmd.Wait()
 			ee, _ := err.(*exec.ExitError)
 			if strings.TrimSpace(line) != "got "+name || ee == nil || ee.ExitCode() != 42 {
 				t.Errorf("%v (init %v): command printed %q, rawns ended with %v; want \"got %s\" and exit 42", sig, init, line, err, name)
