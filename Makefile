@@ -16,7 +16,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test bench demo generate check-generate fmt vet clean
+.PHONY: all build test bench demo generate check-generate torture-long fuzz fmt vet clean
 
 all: build
 
@@ -59,6 +59,21 @@ check-generate: generate
 demo: build
 	$(SUDO) ./$(BIN) run -v -- sh -c 'echo "pid $$$$ on $$(hostname)"'
 	@echo "host hostname is still: $$(hostname)"
+
+# The torture suite's long version: 10,000 spawns in a row, 8 x 500 at once,
+# 500 rawns runs from a shell (docs/reliability.md).
+torture-long: build
+	$(SUDO) env RAWNS_REQUIRE_ROOT=1 RAWNS_TORTURE=long PATH="$$PATH" $(GO) test -race -count=1 -timeout 30m -v ./torture/
+
+# Fuzz the CLI parser, the namespace list parser and the spec validation;
+# their seed corpora run as ordinary tests in make test.
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRun$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFlags$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParseNamespaces$$' -fuzztime $(FUZZTIME) ./clone/
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./clone/
+	$(GO) test -run '^$$' -fuzz '^FuzzModeAndPropagation$$' -fuzztime $(FUZZTIME) ./clone/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -62,7 +63,13 @@ func parseFlags(defs []flagDef, args []string) (parsedFlags, []string, error) {
 			}
 		}
 		if def == nil {
-			return nil, nil, fmt.Errorf("unknown flag %s; see --help for the flags, and put -- before a command that starts with a dash", arg)
+			// Quoted only when it holds what would break the line (a
+			// newline, a NUL): every error is one line.
+			shown := arg
+			if q := strconv.Quote(arg); q[1:len(q)-1] != arg {
+				shown = q
+			}
+			return nil, nil, fmt.Errorf("unknown flag %s; see --help for the flags, and put -- before a command that starts with a dash", shown)
 		}
 		switch def.kind {
 		case boolFlag:

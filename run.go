@@ -160,11 +160,14 @@ func parseRun(args []string) (*runConfig, error) {
 		}
 		v := flags.get(c.flag, "")
 		if s.Namespaces&clone.NewTime == 0 {
-			return nil, fmt.Errorf("--%s %s needs a new time namespace; add time to --ns", c.flag, v)
+			return nil, fmt.Errorf("--%s %q needs a new time namespace; add time to --ns", c.flag, v)
 		}
 		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(secs) || math.Abs(secs) > 1<<40 {
-			return nil, fmt.Errorf("--%s %q: give an offset in seconds, e.g. 86400 or -1.5", c.flag, v)
+		// The kernel refuses offsets beyond KTIME_SEC_MAX/2 seconds (146
+		// years), and a time.Duration cannot hold much more: larger values
+		// overflowed into a wrong offset (found by FuzzParseRun).
+		if err != nil || math.IsNaN(secs) || math.Abs(secs) > 4611686018 {
+			return nil, fmt.Errorf("--%s %q: give an offset in seconds within ±4611686018 (146 years), e.g. 86400 or -1.5", c.flag, v)
 		}
 		*c.dst = time.Duration(secs * float64(time.Second))
 	}
@@ -220,7 +223,7 @@ func buildEnv(flags parsedFlags) ([]string, error) {
 		if !hasValue {
 			v, ok := os.LookupEnv(k)
 			if !ok {
-				return nil, fmt.Errorf("--env %s: rawns has no %s to copy; use --env %s=VALUE", k, k, k)
+				return nil, fmt.Errorf("--env %q: rawns has no such variable, so nothing to copy; use --env KEY=VALUE", k)
 			}
 			e = k + "=" + v
 		}
@@ -346,7 +349,15 @@ func forwardSignals() *forwarder {
 	fw := &forwarder{ready: make(chan struct{}), procc: make(chan *clone.Process, 1)}
 	go func() {
 		sigc := make(chan os.Signal, 16)
-		signal.Notify(sigc, forwardedSignals...)
+		// A signal rawns was started with ignored (nohup's SIGHUP, SIGINT
+		// of a background job) stays ignored, and the command inherits
+		// that (torture/TestSignalDispositions): subscribing would install
+		// a handler, which the child's exec resets to the default action.
+		for _, sig := range forwardedSignals {
+			if !signal.Ignored(sig) {
+				signal.Notify(sigc, sig)
+			}
+		}
 		close(fw.ready)
 		proc := <-fw.procc
 		for sig := range sigc {

@@ -103,6 +103,9 @@ func ParsePropagation(s string) (Propagation, error) {
 }
 
 func (p Propagation) String() string {
+	if p < PropagationPrivate || p > PropagationUnchanged {
+		return fmt.Sprintf("Propagation(%d)", int(p))
+	}
 	return [...]string{"private", "slave", "shared", "unchanged"}[p]
 }
 
@@ -185,6 +188,17 @@ func (s *Spec) Validate() error {
 	}
 	if s.Namespaces&^AllNamespaces != 0 {
 		return fmt.Errorf("unknown namespace flags %#x", uint64(s.Namespaces&^AllNamespaces))
+	}
+	// Unknown enum values would be taken silently for another: an unknown
+	// Propagation leaves / as it is, so mounts could reach the host.
+	if s.Mode < ModeAuto || s.Mode > ModeFork {
+		return fmt.Errorf("unknown Mode %d; use ModeAuto, ModeVfork or ModeFork", int(s.Mode))
+	}
+	if s.Syscall < SyscallAuto || s.Syscall > SyscallClone {
+		return fmt.Errorf("unknown Syscall %d; use SyscallAuto, SyscallClone3 or SyscallClone", int(s.Syscall))
+	}
+	if s.Propagation < PropagationPrivate || s.Propagation > PropagationUnchanged {
+		return fmt.Errorf("unknown Propagation %d; use PropagationPrivate, PropagationSlave, PropagationShared or PropagationUnchanged", int(s.Propagation))
 	}
 	if s.Hostname != "" {
 		if s.Namespaces&NewUTS == 0 {

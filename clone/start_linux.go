@@ -23,6 +23,12 @@ import (
 // A failure before exec is a *ChildError, a failure of the clone itself a
 // *CloneError; in both cases nothing is left running and nothing needs to be
 // waited for.
+//
+// One case cannot be told apart from a successful exec: a child killed by a
+// signal before exec (a seccomp filter's SECCOMP_RET_KILL, the OOM killer)
+// closes the error pipe without a report, as execve does. Start then
+// returns a Process whose Wait reports that signal (SIGSYS for seccomp);
+// the program never ran (torture/TestErrorPipeClosedEarlyInProcess).
 func Start(spec *Spec) (*Process, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err

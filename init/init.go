@@ -40,9 +40,21 @@ func Main(args []string, stderr io.Writer) int {
 		return 125
 	}
 	// Every signal, so that each has a handler and therefore reaches PID 1
-	// from outside; SIGCHLD drives the reaping below.
+	// from outside; SIGCHLD drives the reaping below. SIGHUP and SIGINT
+	// that rawns was started with ignored (nohup, background jobs) stay
+	// ignored, so that the command inherits them as it would without
+	// --init (torture/TestSignalDispositions).
+	var ignored []os.Signal
+	for _, sig := range []os.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if signal.Ignored(sig) {
+			ignored = append(ignored, sig)
+		}
+	}
 	sigc := make(chan os.Signal, 64)
 	signal.Notify(sigc)
+	if len(ignored) > 0 {
+		signal.Ignore(ignored...)
+	}
 
 	// The caller (rawns's main) keeps the main goroutine on the main thread.
 	proc, err := clone.StartHere(&clone.Spec{Path: args[0], Args: args[1:], Env: os.Environ()})
