@@ -34,11 +34,14 @@ bin/spawn-c: bench/cref/spawn.c
 	else echo "no C compiler: bin/spawn-c skipped; rawns bench runs without the C reference"; fi
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
-# test that would skip fails instead (RAWNS_REQUIRE_ROOT=1).
+# test that would skip fails instead (RAWNS_REQUIRE_ROOT=1). -p 1: one
+# package at a time, because tests snapshot host-wide state (mount table,
+# hostname) around themselves, and a few mount briefly on purpose (a shared
+# mount for the propagation test, tracefs for the classic tracepoint).
 test: build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
-	$(SUDO) env RAWNS_REQUIRE_ROOT=1 PATH="$$PATH" $(GO) test -race -count=1 ./...
+	$(SUDO) env RAWNS_REQUIRE_ROOT=1 PATH="$$PATH" $(GO) test -race -count=1 -p 1 ./...
 
 # rawns bench in process and whole-process; the go test benchmarks of clone/.
 bench: build
