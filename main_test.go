@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -244,7 +243,7 @@ func startRawns(t *testing.T, extra []*os.File, args ...string) (*exec.Cmd, *buf
 	if err != nil || strings.TrimSpace(line) != "ready" {
 		t.Fatalf("waiting for ready: %q, %v", line, err)
 	}
-	kids := childrenOf(t, cmd.Process.Pid)
+	kids := testutil.Children(cmd.Process.Pid)
 	if len(kids) != 1 {
 		t.Fatalf("rawns has children %v, want exactly one", kids)
 	}
@@ -269,20 +268,6 @@ func readLine(br *bufio.Reader, d time.Duration) (string, error) {
 	case <-time.After(d):
 		return "", fmt.Errorf("no line within %v", d)
 	}
-}
-
-func childrenOf(t *testing.T, pid int) []int {
-	t.Helper()
-	var kids []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, s := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(s)
-			kids = append(kids, n)
-		}
-	}
-	return kids
 }
 
 func TestRunOnlyStdioFDs(t *testing.T) {
@@ -319,24 +304,13 @@ func TestRunDiesWithRawns(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		deadline := time.Now().Add(time.Second)
-		for processAlive(pid) {
+		for testutil.ProcessAlive(pid) {
 			if time.Now().After(deadline) {
 				t.Fatalf("--clone %s: the command %d still runs a second after rawns was SIGKILLed", style, pid)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-}
-
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }
 
 func TestRunForwardsSignals(t *testing.T) {

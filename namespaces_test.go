@@ -190,10 +190,10 @@ func TestInitReapsOrphans(t *testing.T) {
 		// By now the orphan's sleep 0.1 has ended; give a loaded machine
 		// up to 2 s more to show the control's zombie.
 		time.Sleep(400 * time.Millisecond)
-		zombies := countZombies(descendants(cmd.Process.Pid))
+		zombies := countZombies(testutil.Descendants(cmd.Process.Pid))
 		for i := 0; i < 80 && !init && zombies == 0; i++ {
 			time.Sleep(25 * time.Millisecond)
-			zombies = countZombies(descendants(cmd.Process.Pid))
+			zombies = countZombies(testutil.Descendants(cmd.Process.Pid))
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		if init && zombies != 0 {
@@ -210,30 +210,10 @@ func TestInitReapsOrphans(t *testing.T) {
 	}
 }
 
-// descendants lists every process below pid.
-func descendants(pid int) []int {
-	var all []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", p))
-		for _, f := range tasks {
-			b, _ := os.ReadFile(f)
-			for _, s := range strings.Fields(string(b)) {
-				n, _ := strconv.Atoi(s)
-				all = append(all, n)
-				queue = append(queue, n)
-			}
-		}
-	}
-	return all
-}
-
 func countZombies(pids []int) int {
 	n := 0
 	for _, p := range pids {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", p)); err == nil && !processAlive(p) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", p)); err == nil && !testutil.ProcessAlive(p) {
 			n++
 		}
 	}

@@ -123,8 +123,8 @@ func TestCloneEPERMInProcess(t *testing.T) {
 	// on ENOSYS glibc falls back to clone, where CLONE_THREAD is let
 	// through. (The CLI test above covers clone3's own EPERM: rawns does
 	// not use cgo.)
-	rules, _ := parseRules("clone3=ENOSYS,clone=EPERM")
-	if err := installSeccomp(rules); err != nil {
+	rules, _ := testutil.ParseSeccompRules("clone3=ENOSYS,clone=EPERM")
+	if err := testutil.InstallSeccomp(rules); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -159,7 +159,7 @@ func assertNoChildren(t *testing.T) {
 	} else if err != nil && err != unix.ECHILD {
 		t.Errorf("waitid: %v", err)
 	}
-	if kids := childrenOf(os.Getpid()); len(kids) != 0 {
+	if kids := testutil.Children(os.Getpid()); len(kids) != 0 {
 		t.Errorf("children left: %v", kids)
 	}
 }
@@ -537,7 +537,7 @@ func descendantsOf(pid int) []int {
 	var all []int
 	queue := []int{pid}
 	for len(queue) > 0 {
-		kids := childrenOf(queue[0])
+		kids := testutil.Children(queue[0])
 		queue = append(queue[1:], kids...)
 		all = append(all, kids...)
 	}
@@ -584,9 +584,9 @@ func TestSIGTERMAndSIGINTForwarded(t *testing.T) {
 		waitComm(t, b.pid, "sleep")
 		b.cmd.Process.Signal(sig)
 		time.Sleep(200 * time.Millisecond)
-		if !processAlive(b.pid) || !processAlive(b.cmd.Process.Pid) {
+		if !testutil.ProcessAlive(b.pid) || !testutil.ProcessAlive(b.cmd.Process.Pid) {
 			t.Errorf("%v to rawns whose command is PID 1 without a handler: the command (alive %v) or rawns (alive %v) died; stderr %q",
-				sig, processAlive(b.pid), processAlive(b.cmd.Process.Pid), b.errb.String())
+				sig, testutil.ProcessAlive(b.pid), testutil.ProcessAlive(b.cmd.Process.Pid), b.errb.String())
 		}
 		b.cmd.Process.Signal(syscall.SIGKILL)
 		b.wait(t)
@@ -644,8 +644,8 @@ func TestErrorPipeClosedEarlyInProcess(t *testing.T) {
 		runChild(t, t.Name())
 		return
 	}
-	rules, _ := parseRules("sethostname=KILL")
-	if err := installSeccomp(rules); err != nil {
+	rules, _ := testutil.ParseSeccompRules("sethostname=KILL")
+	if err := testutil.InstallSeccomp(rules); err != nil {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(t.TempDir(), "ran")

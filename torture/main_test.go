@@ -26,6 +26,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 // rawnsBin is the rawns binary built once for the CLI tests; spawnloopBin
@@ -47,7 +49,7 @@ func count(short, full int) int {
 // of as tests. They are stripped before the helper execs anything.
 const (
 	envHelper  = "RAWNS_TORTURE_HELPER"  // "exec": set up, then exec os.Args[1:]
-	envSeccomp = "RAWNS_TORTURE_SECCOMP" // rules for installSeccomp
+	envSeccomp = "RAWNS_TORTURE_SECCOMP" // rules for testutil.InstallSeccomp
 	envIgnore  = "RAWNS_TORTURE_IGNORE"  // signal numbers to set to SIG_IGN, comma-separated
 	envChild   = "RAWNS_TORTURE_CHILD"   // name of the test a re-exec'd child test binary runs
 	envProbe   = "RAWNS_TORTURE_PROBE"   // a host pid to probe from inside a namespace
@@ -91,7 +93,7 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	// Nothing the suite started may outlive its test: no child, running
 	// or zombie, of this process.
-	if kids := childrenOf(os.Getpid()); len(kids) != 0 {
+	if kids := testutil.Children(os.Getpid()); len(kids) != 0 {
 		fmt.Fprintf(os.Stderr, "torture: processes left behind by the suite: %v\n", kids)
 		for _, k := range kids {
 			fmt.Fprintf(os.Stderr, "  %d: %s\n", k, readString(fmt.Sprintf("/proc/%d/cmdline", k)))
@@ -141,11 +143,11 @@ func execHelper() int {
 		// a new thread between the filter and the exec.
 		runtime.GOMAXPROCS(1)
 		debug.SetGCPercent(-1)
-		rules, err := parseRules(s)
+		rules, err := testutil.ParseSeccompRules(s)
 		if err != nil {
 			return fail(err)
 		}
-		if err := installSeccomp(rules); err != nil {
+		if err := testutil.InstallSeccomp(rules); err != nil {
 			return fail(err)
 		}
 	}
@@ -294,7 +296,7 @@ func startRawns(t *testing.T, o runOpts, args ...string) *background {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("rawns %q: no ready line within 30 s", args)
 	}
-	kids := childrenOf(cmd.Process.Pid)
+	kids := testutil.Children(cmd.Process.Pid)
 	if len(kids) != 1 {
 		t.Fatalf("rawns has children %v, want exactly one", kids)
 	}
@@ -328,35 +330,11 @@ func (b *background) wait(t *testing.T) int {
 	return ee.ExitCode()
 }
 
-func childrenOf(pid int) []int {
-	var kids []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, s := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(s)
-			kids = append(kids, n)
-		}
-	}
-	return kids
-}
-
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
-}
-
 // waitGone waits up to d for pid to be gone (or a zombie) and reports
 // whether it went.
 func waitGone(pid int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for processAlive(pid) {
+	for testutil.ProcessAlive(pid) {
 		if time.Now().After(deadline) {
 			return false
 		}

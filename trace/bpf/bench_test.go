@@ -10,6 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 // BenchmarkLoadExecTracer measures what `rawns run --trace` pays: loading
@@ -17,7 +19,7 @@ import (
 // cache in memory is warm), reported as load-ms (timed inside the child),
 // with and without the minimal BTF cache; and warm, in-process loads.
 func BenchmarkLoadExecTracer(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	dir := b.TempDir()
 	fresh := func(b *testing.B, cacheDir string) {
 		var total time.Duration
@@ -67,7 +69,7 @@ func BenchmarkLoadExecTracer(b *testing.B) {
 // a 1 ms exec here), and the program's own run time per exec from the
 // kernel's BPF statistics (bpf-ns/exec), which does not.
 func BenchmarkExecUnrelated(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	// The target is a sleeping process that is nobody's ancestor, so every
 	// exec below walks the whole bounded real_parent chain and is dropped.
 	target := exec.Command("sleep", "3600")

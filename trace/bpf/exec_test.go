@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawns/rawns/internal/testutil"
 	"github.com/rawns/rawns/trace"
 )
 
@@ -102,7 +103,7 @@ func waitBlocked(t *testing.T, pid int) {
 }
 
 func TestExecTracerEachKind(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tr, err := LoadExecTracer(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +198,7 @@ func drain(t *testing.T, tr *ExecTracer) []trace.ExecEvent {
 }
 
 func TestExecTracerHooks(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	for h := hookBTF; h < numHooks; h++ {
 		t.Run(h.String(), func(t *testing.T) {
 			if h == hookTracepoint {
@@ -234,7 +235,7 @@ func mountTracefs(t *testing.T) {
 }
 
 func TestNextContextAndClose(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tr, err := LoadExecTracer(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +268,7 @@ func TestNextContextAndClose(t *testing.T) {
 // minimal BTF cache), then against the cache, and checks the cached path
 // reads the same namespaces.
 func TestMinimalBTF(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	dir := t.TempDir()
 	for i, wantMinimal := range []bool{false, true} {
 		tr, err := loadExecTracer(os.Getpid(), loadOpts{first: hookBTF, btfCacheDir: dir})
@@ -308,7 +309,7 @@ func TestMinimalBTF(t *testing.T) {
 // TestNoPrivilege loads as an unprivileged user in a child process: the
 // error must say what is needed, not blame MEMLOCK.
 func TestNoPrivilege(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	// A copy of the test binary that nobody can reach: the go-build
 	// directory is private to root.
 	dir := t.TempDir()

@@ -18,19 +18,6 @@ import (
 	"github.com/rawns/rawns/trace"
 )
 
-// requireRoot skips a test that needs root, or fails it when
-// RAWNS_REQUIRE_ROOT=1 (CI runs as root and must not silently skip).
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("RAWNS_REQUIRE_ROOT") == "1" {
-		t.Fatal("needs root and RAWNS_REQUIRE_ROOT=1")
-	}
-	t.Skip("needs root")
-}
-
 // held is a namespaced child started with os/exec, blocked on its stdin
 // until release: /proc/PID/ns can be read without racing its exit.
 type held struct {

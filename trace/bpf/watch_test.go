@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 type syncBuffer struct {
@@ -36,7 +38,7 @@ func (s *syncBuffer) String() string {
 // that proves: the unshare (before/after), the exec in the new PID
 // namespace, the sethostname.
 func TestWatchUnshare(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		t.Skip("no unshare(1)")
@@ -149,7 +151,7 @@ func TestWatchMainProcess(t *testing.T) {
 			t.Errorf("%q: want one line naming the fix, got %q", bad, e.String())
 		}
 	}
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		cmd, _, e = run("--comm", "no-such-comm")
 		if err := cmd.Start(); err != nil {

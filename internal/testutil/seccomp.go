@@ -1,12 +1,11 @@
 //go:build linux && (amd64 || arm64)
 
-package torture_test
+package testutil
 
 import (
 	"fmt"
 	"runtime"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,10 +17,10 @@ import (
 // runtime can still start threads while process creation fails; clone3 takes
 // its flags in memory, which a filter cannot read, and the Go runtime does
 // not use it.
-type seccompRule struct {
-	nr          uint32
-	action      uint32
-	skipThreads bool
+type SeccompRule struct {
+	Nr          uint32
+	Action      uint32
+	SkipThreads bool
 }
 
 // sysNames are the system calls the rules may name.
@@ -32,25 +31,25 @@ var sysNames = map[string]uint32{
 	"execve":      unix.SYS_EXECVE,
 }
 
-// parseRules parses "clone3=ENOSYS,clone=EPERM,sethostname=KILL".
-func parseRules(s string) ([]seccompRule, error) {
-	var rules []seccompRule
+// ParseSeccompRules parses "clone3=ENOSYS,clone=EPERM,sethostname=KILL".
+func ParseSeccompRules(s string) ([]SeccompRule, error) {
+	var rules []SeccompRule
 	for _, item := range strings.Split(s, ",") {
 		name, act, ok := strings.Cut(item, "=")
 		nr, known := sysNames[name]
 		if !ok || !known {
 			return nil, fmt.Errorf("bad seccomp rule %q", item)
 		}
-		r := seccompRule{nr: nr, skipThreads: name == "clone"}
+		r := SeccompRule{Nr: nr, SkipThreads: name == "clone"}
 		switch act {
 		case "KILL":
-			r.action = unix.SECCOMP_RET_KILL_PROCESS
+			r.Action = unix.SECCOMP_RET_KILL_PROCESS
 		case "ENOSYS":
-			r.action = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+			r.Action = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
 		case "EPERM":
-			r.action = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+			r.Action = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
 		case "E2BIG":
-			r.action = unix.SECCOMP_RET_ERRNO | uint32(unix.E2BIG)
+			r.Action = unix.SECCOMP_RET_ERRNO | uint32(unix.E2BIG)
 		default:
 			return nil, fmt.Errorf("bad seccomp action %q", act)
 		}
@@ -59,11 +58,11 @@ func parseRules(s string) ([]seccompRule, error) {
 	return rules, nil
 }
 
-// installSeccomp installs, on every thread of this process
+// InstallSeccomp installs, on every thread of this process
 // (SECCOMP_FILTER_FLAG_TSYNC), a classic BPF filter that applies rules and
 // allows everything else (seccomp(2)). It cannot be removed: call it only in
 // a process that exists for the test (a re-exec'd test binary).
-func installSeccomp(rules []seccompRule) error {
+func InstallSeccomp(rules []SeccompRule) error {
 	arch := uint32(0xc000003e) // AUDIT_ARCH_X86_64
 	if runtime.GOARCH == "arm64" {
 		arch = 0xc00000b7 // AUDIT_ARCH_AARCH64
@@ -78,18 +77,18 @@ func installSeccomp(rules []seccompRule) error {
 	for _, r := range rules {
 		// ld nr; jeq nr ? next : skip block; [ld arg0; jset CLONE_THREAD ? skip : next]; ret action
 		n := 1
-		if r.skipThreads {
+		if r.SkipThreads {
 			n = 3
 		}
 		body = append(body,
 			unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offNr},
-			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: uint8(n), K: r.nr})
-		if r.skipThreads {
+			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: uint8(n), K: r.Nr})
+		if r.SkipThreads {
 			body = append(body,
 				unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offArg0},
 				unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, Jt: 1, Jf: 0, K: unix.CLONE_THREAD})
 		}
-		body = append(body, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: r.action})
+		body = append(body, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: r.Action})
 	}
 	filter := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offArch},
@@ -108,41 +107,6 @@ func installSeccomp(rules []seccompRule) error {
 	runtime.KeepAlive(filter)
 	if e != 0 {
 		return fmt.Errorf("seccomp: %w", e)
-	}
-	return nil
-}
-
-// setDispositions sets every catchable signal from 1 to 31 to SIG_DFL, then
-// those in ignore to SIG_IGN, with raw rt_sigaction(2) calls behind the Go
-// runtime's back: only for a helper that execs right after.
-func setDispositions(ignore []syscall.Signal) error {
-	type sigaction struct {
-		handler  uintptr
-		flags    uint64
-		restorer uintptr
-		mask     uint64
-	}
-	const sigDFL, sigIGN = 0, 1
-	set := func(sig syscall.Signal, h uintptr) error {
-		act := sigaction{handler: h}
-		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
-		if e != 0 {
-			return fmt.Errorf("rt_sigaction(%d): %w", sig, e)
-		}
-		return nil
-	}
-	for sig := syscall.Signal(1); sig <= 31; sig++ {
-		if sig == syscall.SIGKILL || sig == syscall.SIGSTOP {
-			continue
-		}
-		if err := set(sig, sigDFL); err != nil {
-			return err
-		}
-	}
-	for _, sig := range ignore {
-		if err := set(sig, sigIGN); err != nil {
-			return err
-		}
 	}
 	return nil
 }
