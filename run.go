@@ -371,7 +371,8 @@ func forwardSignals() *forwarder {
 // exit code rawns must exit with.
 func run(cfg *runConfig, fw *forwarder, stderr io.Writer) int {
 	s := &cfg.spec
-	path, err := clone.LookPath(cfg.command[0], pathOf(s.Env))
+	// The command's own PATH, as execvp(3) in the child would use it.
+	path, err := clone.LookPath(cfg.command[0], clone.EnvPath(s.Env))
 	if err != nil {
 		return reportStartError(stderr, cfg, err)
 	}
@@ -431,12 +432,6 @@ func run(cfg *runConfig, fw *forwarder, stderr io.Writer) int {
 		return exitTraceMismatch
 	}
 	return st.ExitCode()
-}
-
-// pathOf returns the PATH the command is searched in: the command's own
-// environment's, as execvp(3) in the child would use it.
-func pathOf(env []string) string {
-	return clone.EnvPath(env)
 }
 
 // reportStartError prints why nothing runs and picks the exit code:
