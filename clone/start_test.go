@@ -21,19 +21,6 @@ import (
 	"github.com/rawns/rawns/internal/testutil"
 )
 
-// styles are the clone styles and system calls every behaviour is checked
-// under.
-var styles = []struct {
-	name    string
-	mode    clone.Mode
-	syscall clone.Syscall
-}{
-	{"vfork-clone3", clone.ModeVfork, clone.SyscallClone3},
-	{"vfork-clone", clone.ModeVfork, clone.SyscallClone},
-	{"fork-clone3", clone.ModeFork, clone.SyscallClone3},
-	{"fork-clone", clone.ModeFork, clone.SyscallClone},
-}
-
 // run starts spec with stdout and stderr captured, waits, and returns them.
 func run(t *testing.T, spec *clone.Spec) (string, clone.ExitStatus) {
 	t.Helper()
@@ -78,18 +65,18 @@ func sh(script string) *clone.Spec {
 func TestPIDOneAndHostname(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
-	for _, s := range styles {
-		t.Run(s.name, func(t *testing.T) {
+	for _, s := range testutil.CloneStyles {
+		t.Run(s.Name, func(t *testing.T) {
 			spec := sh(`echo "pid $$ on $(hostname)"`)
 			spec.Namespaces = clone.NewPID | clone.NewUTS
 			spec.Hostname = "container"
-			spec.Mode, spec.Syscall = s.mode, s.syscall
+			spec.Mode, spec.Syscall = s.Mode, s.Syscall
 			out, st := run(t, spec)
 			if out != "pid 1 on container\n" || st.ExitCode() != 0 {
 				t.Fatalf("got %q, %v; want \"pid 1 on container\\n\", exit code 0", out, st)
 			}
-			if got := clone.LastSyscall(); got != s.syscall.String() {
-				t.Errorf("LastSyscall = %q, want %q", got, s.syscall)
+			if got := clone.LastSyscall(); got != s.Syscall.String() {
+				t.Errorf("LastSyscall = %q, want %q", got, s.Syscall)
 			}
 		})
 	}
@@ -98,18 +85,18 @@ func TestPIDOneAndHostname(t *testing.T) {
 func TestExitStatus(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
-	for _, s := range styles {
-		t.Run(s.name, func(t *testing.T) {
+	for _, s := range testutil.CloneStyles {
+		t.Run(s.Name, func(t *testing.T) {
 			for _, code := range []int{0, 7, 255} {
 				spec := sh("exit " + strconv.Itoa(code))
 				spec.Namespaces = clone.NewPID | clone.NewUTS
-				spec.Mode, spec.Syscall = s.mode, s.syscall
+				spec.Mode, spec.Syscall = s.Mode, s.Syscall
 				if _, st := run(t, spec); st.Code != code || st.Signal != 0 {
 					t.Errorf("exit %d: got %v", code, st)
 				}
 			}
 			// Killed from outside: PID 1 of a namespace can't kill itself.
-			p, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID, Mode: s.mode, Syscall: s.syscall})
+			p, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID, Mode: s.Mode, Syscall: s.Syscall})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,39 +139,26 @@ func TestChildErrors(t *testing.T) {
 		{clone.Spec{Path: "/bin/true", Dir: dir + "/nodir"}, clone.StageChdir, unix.ENOENT, dir + "/nodir"},
 		{clone.Spec{Path: "/bin/true", Args: []string{"true", strings.Repeat("x", 200<<10)}}, clone.StageExec, unix.E2BIG, "/bin/true"},
 	}
-	for _, s := range styles {
+	for _, s := range testutil.CloneStyles {
 		for _, c := range cases {
 			spec := c.spec
 			spec.Namespaces = clone.NewPID | clone.NewUTS
-			spec.Mode, spec.Syscall = s.mode, s.syscall
+			spec.Mode, spec.Syscall = s.Mode, s.Syscall
 			_, err := clone.Start(&spec)
 			var ce *clone.ChildError
 			if !errors.As(err, &ce) {
-				t.Errorf("%s %s: got %v, want a ChildError", s.name, spec.Path, err)
+				t.Errorf("%s %s: got %v, want a ChildError", s.Name, spec.Path, err)
 				continue
 			}
 			if ce.Stage != c.stage || ce.Errno != c.errno || ce.Subject != c.subject {
-				t.Errorf("%s: got %+v (%v), want stage %v errno %v subject %q", s.name, *ce, err, c.stage, c.errno, c.subject)
+				t.Errorf("%s: got %+v (%v), want stage %v errno %v subject %q", s.Name, *ce, err, c.stage, c.errno, c.subject)
 			}
 			if !errors.Is(err, c.errno) {
-				t.Errorf("%s: errors.Is(%v, %v) is false", s.name, err, c.errno)
+				t.Errorf("%s: errors.Is(%v, %v) is false", s.Name, err, c.errno)
 			}
 		}
 	}
-	assertNoChildren(t)
-}
-
-// assertNoChildren fails if this process has a child left: a zombie or a
-// runaway from a failed start.
-func assertNoChildren(t *testing.T) {
-	t.Helper()
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	if err == nil && info.Signo != 0 {
-		t.Errorf("a child is left over after the test (siginfo %+v)", info)
-	} else if err != nil && err != unix.ECHILD {
-		t.Errorf("waitid: %v", err)
-	}
+	testutil.AssertNoChildren(t)
 }
 
 func TestOnlyStdioReachTheChild(t *testing.T) {
@@ -195,8 +169,8 @@ func TestOnlyStdioReachTheChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	for _, s := range styles {
-		p, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "10"}, Namespaces: clone.NewPID | clone.NewUTS, Mode: s.mode, Syscall: s.syscall})
+	for _, s := range testutil.CloneStyles {
+		p, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "10"}, Namespaces: clone.NewPID | clone.NewUTS, Mode: s.Mode, Syscall: s.Syscall})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +197,7 @@ func TestOnlyStdioReachTheChild(t *testing.T) {
 		p.Signal(syscall.SIGKILL)
 		p.Wait()
 		if strings.Join(fds, ",") != "0,1,2" {
-			t.Errorf("%s: the child has fds %v, want exactly 0,1,2", s.name, fds)
+			t.Errorf("%s: the child has fds %v, want exactly 0,1,2", s.Name, fds)
 		}
 	}
 }
@@ -267,13 +241,13 @@ func readAll(f *os.File) (string, error) {
 
 func TestSignalMaskIsEmpty(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, s := range styles {
+	for _, s := range testutil.CloneStyles {
 		spec := sh(`grep -E '^Sig(Blk|Ign):' /proc/self/status`)
 		spec.Namespaces = clone.NewPID
-		spec.Mode, spec.Syscall = s.mode, s.syscall
+		spec.Mode, spec.Syscall = s.Mode, s.Syscall
 		out, _ := run(t, spec)
 		if !strings.Contains(out, "SigBlk:\t0000000000000000") {
-			t.Errorf("%s: the child starts with blocked signals:\n%s", s.name, out)
+			t.Errorf("%s: the child starts with blocked signals:\n%s", s.Name, out)
 		}
 	}
 }
@@ -290,9 +264,9 @@ func TestConcurrentStarts(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
 				code := (g*each + i) % 200
-				s := styles[(g+i)%len(styles)]
+				s := testutil.CloneStyles[(g+i)%len(testutil.CloneStyles)]
 				p, err := clone.Start(&clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "exit " + strconv.Itoa(code)},
-					Namespaces: clone.NewPID | clone.NewUTS, Hostname: "c" + strconv.Itoa(g), Mode: s.mode, Syscall: s.syscall})
+					Namespaces: clone.NewPID | clone.NewUTS, Hostname: "c" + strconv.Itoa(g), Mode: s.Mode, Syscall: s.Syscall})
 				if err != nil {
 					errs <- err
 					continue
@@ -309,7 +283,7 @@ func TestConcurrentStarts(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	assertNoChildren(t)
+	testutil.AssertNoChildren(t)
 }
 
 func TestValidate(t *testing.T) {

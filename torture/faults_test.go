@@ -145,23 +145,7 @@ func TestCloneEPERMInProcess(t *testing.T) {
 			}
 		}
 	}
-	assertNoChildren(t)
-}
-
-// assertNoChildren fails if this process has a child left: a zombie or a
-// runaway from a failed start.
-func assertNoChildren(t *testing.T) {
-	t.Helper()
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	if err == nil && info.Signo != 0 {
-		t.Errorf("a child is left over (siginfo %+v)", info)
-	} else if err != nil && err != unix.ECHILD {
-		t.Errorf("waitid: %v", err)
-	}
-	if kids := testutil.Children(os.Getpid()); len(kids) != 0 {
-		t.Errorf("children left: %v", kids)
-	}
+	testutil.AssertNoChildren(t)
 }
 
 // pidsCgroup makes a fresh pids cgroup, cgroup v1 or v2, and removes it at
@@ -265,7 +249,7 @@ func TestPidsMaxEAGAIN(t *testing.T) {
 	if st, err := p.Wait(); err != nil || st.ExitCode() != 0 {
 		t.Fatalf("after lifting pids.max: %v %v", st, err)
 	}
-	assertNoChildren(t)
+	testutil.AssertNoChildren(t)
 }
 
 // TestPidsMaxEAGAINCLI: rawns itself in a pids cgroup. How many threads the
@@ -470,7 +454,7 @@ func TestKilledBySignalInProcess(t *testing.T) {
 			t.Errorf("%v: %v, %v; want death by the signal, exit code %d", sig, st, err, 128+int(sig))
 		}
 	}
-	assertNoChildren(t)
+	testutil.AssertNoChildren(t)
 }
 
 // TestRawnsSIGKILLed: rawns dies by SIGKILL while the command runs; the
@@ -673,5 +657,5 @@ func TestErrorPipeClosedEarlyInProcess(t *testing.T) {
 	if st, err := p.Wait(); err != nil || st.ExitCode() != 0 {
 		t.Fatalf("after: %v %v", st, err)
 	}
-	assertNoChildren(t)
+	testutil.AssertNoChildren(t)
 }

@@ -86,8 +86,8 @@ func TestOnlyStdioFDsReachTheCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	for _, s := range styles {
-		p, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID | clone.NewUTS | clone.NewNet, Mode: s.mode, Syscall: s.syscall})
+	for _, s := range testutil.CloneStyles {
+		p, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID | clone.NewUTS | clone.NewNet, Mode: s.Mode, Syscall: s.Syscall})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestOnlyStdioFDsReachTheCommand(t *testing.T) {
 		p.Signal(syscall.SIGKILL)
 		p.Wait()
 		if strings.Join(fds, ",") != "0,1,2" {
-			t.Errorf("%s: the command has fds %v, want exactly 0,1,2", s.name, fds)
+			t.Errorf("%s: the command has fds %v, want exactly 0,1,2", s.Name, fds)
 		}
 	}
 	for _, args := range [][]string{{"run"}, {"run", "--init"}, {"run", "--clone", "fork"}, {"run", "-v"}} {
@@ -131,17 +131,6 @@ func waitSleeping(t *testing.T, pid int) int {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-var styles = []struct {
-	name    string
-	mode    clone.Mode
-	syscall clone.Syscall
-}{
-	{"vfork-clone3", clone.ModeVfork, clone.SyscallClone3},
-	{"vfork-clone", clone.ModeVfork, clone.SyscallClone},
-	{"fork-clone3", clone.ModeFork, clone.SyscallClone3},
-	{"fork-clone", clone.ModeFork, clone.SyscallClone},
 }
 
 // sigMask returns a /proc/PID/status signal mask for sigs.
@@ -210,10 +199,10 @@ func TestSignalDispositions(t *testing.T) {
 	// In process: the test process's own SIG_IGN for SIGHUP (as under
 	// nohup) reaches the child; nothing else is ignored or blocked.
 	t.Run("in process", func(t *testing.T) {
-		for _, s := range styles {
+		for _, s := range testutil.CloneStyles {
 			r, w, _ := os.Pipe()
 			p, err := clone.Start(&clone.Spec{Path: "/bin/cat", Args: []string{"cat", "/proc/self/status"}, Stdio: []int{0, int(w.Fd()), 2},
-				Namespaces: clone.NewPID, Mode: s.mode, Syscall: s.syscall})
+				Namespaces: clone.NewPID, Mode: s.Mode, Syscall: s.Syscall})
 			w.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -229,10 +218,10 @@ func TestSignalDispositions(t *testing.T) {
 			}
 			want := sigMask(ign...)
 			if got["SigBlk"] != sigMask() || got["SigCgt"] != sigMask() {
-				t.Errorf("%s: the child has SigBlk %s, SigCgt %s; want 0, 0", s.name, got["SigBlk"], got["SigCgt"])
+				t.Errorf("%s: the child has SigBlk %s, SigCgt %s; want 0, 0", s.Name, got["SigBlk"], got["SigCgt"])
 			}
 			if g := got["SigIgn"]; g != want {
-				t.Errorf("%s: the child has SigIgn %s, want %s", s.name, g, want)
+				t.Errorf("%s: the child has SigIgn %s, want %s", s.Name, g, want)
 			}
 		}
 	})

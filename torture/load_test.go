@@ -112,14 +112,14 @@ func TestSpawnsInARowInProcess(t *testing.T) {
 	testutil.CheckHostUnchanged(t)
 	n := count(500, 2000)
 	spawn := func(i int) {
-		s := styles[i%len(styles)]
-		p, err := clone.Start(&clone.Spec{Path: "/bin/true", Namespaces: clone.NewPID | clone.NewUTS, Hostname: "load", Mode: s.mode, Syscall: s.syscall})
+		s := testutil.CloneStyles[i%len(testutil.CloneStyles)]
+		p, err := clone.Start(&clone.Spec{Path: "/bin/true", Namespaces: clone.NewPID | clone.NewUTS, Hostname: "load", Mode: s.Mode, Syscall: s.Syscall})
 		if err != nil {
-			t.Fatalf("spawn %d (%s): %v", i, s.name, err)
+			t.Fatalf("spawn %d (%s): %v", i, s.Name, err)
 		}
 		st, err := p.Wait()
 		if err != nil || st.ExitCode() != 0 {
-			t.Fatalf("spawn %d (%s): %v, %v", i, s.name, st, err)
+			t.Fatalf("spawn %d (%s): %v, %v", i, s.Name, st, err)
 		}
 	}
 	heap := func() uint64 {
@@ -143,7 +143,7 @@ func TestSpawnsInARowInProcess(t *testing.T) {
 	if heap1 > heap0+2<<20 {
 		t.Errorf("Go heap in use grew from %d to %d KiB over %d spawns", heap0>>10, heap1>>10, n)
 	}
-	assertNoChildren(t)
+	testutil.AssertNoChildren(t)
 }
 
 // TestConcurrentSpawns: 8 goroutines spawning at once, each command with an
@@ -164,9 +164,9 @@ func TestConcurrentSpawns(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
 				code := (g*each + i) % 124
-				s := styles[(g+i)%len(styles)]
+				s := testutil.CloneStyles[(g+i)%len(testutil.CloneStyles)]
 				spec := &clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "exit " + strconv.Itoa(code)},
-					Namespaces: clone.NewPID | clone.NewUTS, Hostname: "g" + strconv.Itoa(g), Mode: s.mode, Syscall: s.syscall}
+					Namespaces: clone.NewPID | clone.NewUTS, Hostname: "g" + strconv.Itoa(g), Mode: s.Mode, Syscall: s.Syscall}
 				if i%10 == 0 {
 					// Now and then a user namespace with maps: the fork-style
 					// path with a parent step.
@@ -184,7 +184,7 @@ func TestConcurrentSpawns(t *testing.T) {
 				}
 				st, err := p.Wait()
 				if err != nil || st.Signal != 0 || st.Code != code {
-					errs <- fmt.Errorf("goroutine %d spawn %d (%s): %v, %v; want exit code %d", g, i, s.name, st, err, code)
+					errs <- fmt.Errorf("goroutine %d spawn %d (%s): %v, %v; want exit code %d", g, i, s.Name, st, err, code)
 				}
 			}
 		}()
@@ -204,7 +204,7 @@ func TestConcurrentSpawns(t *testing.T) {
 	if fds1 := openFDs(t); fds1 != fds0 {
 		t.Errorf("open fds went from %d to %d", fds0, fds1)
 	}
-	assertNoChildren(t)
+	testutil.AssertNoChildren(t)
 }
 
 // TestCLIParallelBatches: rawns run started from a shell loop in parallel

@@ -6,6 +6,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/clone"
 )
 
 // Children lists the children of pid, from /proc/PID/task/*/children
@@ -44,4 +49,33 @@ func ProcessAlive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+// AssertNoChildren fails t if the calling process has a child left: a
+// zombie not reaped, or a process still running after a failed start.
+func AssertNoChildren(t testing.TB) {
+	t.Helper()
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err == nil && info.Signo != 0 {
+		t.Errorf("a child is left over (siginfo %+v)", info)
+	} else if err != nil && err != unix.ECHILD {
+		t.Errorf("waitid: %v", err)
+	}
+	if kids := Children(os.Getpid()); len(kids) != 0 {
+		t.Errorf("children left: %v", kids)
+	}
+}
+
+// CloneStyles are the clone styles and system calls every behaviour of the
+// clone package is checked under.
+var CloneStyles = []struct {
+	Name    string
+	Mode    clone.Mode
+	Syscall clone.Syscall
+}{
+	{"vfork-clone3", clone.ModeVfork, clone.SyscallClone3},
+	{"vfork-clone", clone.ModeVfork, clone.SyscallClone},
+	{"fork-clone3", clone.ModeFork, clone.SyscallClone3},
+	{"fork-clone", clone.ModeFork, clone.SyscallClone},
 }
