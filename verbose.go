@@ -83,7 +83,7 @@ func (v *verboseReport) started(w io.Writer, proc *clone.Process) {
 		style += ", held before exec to be inspected"
 	}
 	fmt.Fprintf(w, "rawns: parent pid %d on host %q\n", os.Getpid(), host)
-	fmt.Fprintf(w, "rawns: %s, %s, new namespaces %s\n", clone.LastSyscall(), style, s.Namespaces)
+	fmt.Fprintf(w, "rawns: %s, %s, new namespaces %s\n", proc.Syscall, style, s.Namespaces)
 	inside := v.nsPID
 	if inside == "" {
 		inside = "unknown (it exited before rawns could read /proc)"

@@ -15,6 +15,9 @@ import (
 type Process struct {
 	// Pid is the child's pid in the parent's PID namespace.
 	Pid int
+	// Syscall is the system call that created it: "clone3", or "clone"
+	// where clone3 is missing or was not asked for.
+	Syscall string
 
 	mu    sync.Mutex
 	pidfd int // -1 when the kernel gave none

@@ -87,19 +87,8 @@ func startSpawner() {
 	}()
 }
 
-// syscallChoice remembers, once per process, whether clone3 works.
+// clone3Missing remembers, once per process, that clone3 answered ENOSYS.
 var clone3Missing atomic.Bool
-
-// LastSyscall reports which system call the most recent successful clone of
-// this process used: "clone3" or "clone". It is for tests and -v output.
-func LastSyscall() string {
-	if v := lastSyscall.Load(); v != nil {
-		return v.(string)
-	}
-	return ""
-}
-
-var lastSyscall atomic.Value
 
 func start(spec *Spec) (*Process, error) {
 	useClone3 := spec.Syscall == SyscallClone3 || (spec.Syscall == SyscallAuto && !clone3Missing.Load())
@@ -270,7 +259,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		return nil, &CloneError{Syscall: name, Namespaces: spec.Namespaces, Errno: errno}
 	}
-	proc := &Process{Pid: int(pid), pidfd: int(d.pidfd)}
+	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd)}
 
 	if holdPipe[1] >= 0 {
 		err := parentStep(spec, proc.Pid)
@@ -310,7 +299,6 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		return nil, ce
 	}
-	lastSyscall.Store(name)
 	return proc, nil
 }
 

@@ -21,8 +21,9 @@ import (
 	"github.com/rawns/rawns/internal/testutil"
 )
 
-// run starts spec with stdout and stderr captured, waits, and returns them.
-func run(t *testing.T, spec *clone.Spec) (string, clone.ExitStatus) {
+// run starts spec with stdout and stderr captured, waits, and returns them
+// with the status; the system call used is left in *sc when sc is not nil.
+func run(t *testing.T, spec *clone.Spec, sc ...*string) (string, clone.ExitStatus) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -37,6 +38,9 @@ func run(t *testing.T, spec *clone.Spec) (string, clone.ExitStatus) {
 	w.Close()
 	if err != nil {
 		t.Fatalf("Start(%s): %v", spec.Path, err)
+	}
+	for _, p2 := range sc {
+		*p2 = p.Syscall
 	}
 	out := make(chan string)
 	go func() {
@@ -71,12 +75,13 @@ func TestPIDOneAndHostname(t *testing.T) {
 			spec.Namespaces = clone.NewPID | clone.NewUTS
 			spec.Hostname = "container"
 			spec.Mode, spec.Syscall = s.Mode, s.Syscall
-			out, st := run(t, spec)
+			var used string
+			out, st := run(t, spec, &used)
 			if out != "pid 1 on container\n" || st.ExitCode() != 0 {
 				t.Fatalf("got %q, %v; want \"pid 1 on container\\n\", exit code 0", out, st)
 			}
-			if got := clone.LastSyscall(); got != s.Syscall.String() {
-				t.Errorf("LastSyscall = %q, want %q", got, s.Syscall)
+			if used != s.Syscall.String() {
+				t.Errorf("Process.Syscall = %q, want %q", used, s.Syscall)
 			}
 		})
 	}
@@ -384,12 +389,13 @@ func seccompChild(t *testing.T) {
 		spec := sh(`echo "pid $$ on $(hostname)"`)
 		spec.Namespaces = clone.NewPID | clone.NewUTS
 		spec.Hostname = "fallback"
-		out, st := run(t, spec)
+		var used string
+		out, st := run(t, spec, &used)
 		if out != "pid 1 on fallback\n" || st.Code != 0 {
 			t.Fatalf("under seccomp: %q %v", out, st)
 		}
-		if got := clone.LastSyscall(); got != "clone" {
-			t.Fatalf("LastSyscall = %q, want clone", got)
+		if used != "clone" {
+			t.Fatalf("Process.Syscall = %q, want clone", used)
 		}
 	}
 	// A time namespace can't be had without clone3: a clear error, not a
