@@ -222,14 +222,14 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	// ForkLock keeps a concurrent os/exec (or any fd creator that respects
 	// it) from having a non-close-on-exec fd open across our clone, and our
 	// pipes from leaking into its child.
-	syscall.ForkLock.Lock()
+	acquireForkLock()
 	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
-		syscall.ForkLock.Unlock()
+		releaseForkLock()
 		return nil, fmt.Errorf("pipe2: %w", err)
 	}
 	if spec.needsParentStep() {
 		if err := unix.Pipe2(holdPipe[:], unix.O_CLOEXEC); err != nil {
-			syscall.ForkLock.Unlock()
+			releaseForkLock()
 			unix.Close(errPipe[0])
 			unix.Close(errPipe[1])
 			return nil, fmt.Errorf("pipe2: %w", err)
@@ -241,7 +241,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
-	syscall.ForkLock.Unlock()
+	releaseForkLock()
 	runtime.KeepAlive(p)
 
 	unix.Close(errPipe[1])
@@ -300,6 +300,40 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, ce
 	}
 	return proc, nil
+}
+
+// Our clones hold syscall.ForkLock for writing, as the syscall package
+// promises every fork does, but they may overlap one another, as Go's own
+// forkExec lets its forks overlap (syscall/forkpipe2.go): the first one in
+// takes the write lock, the last one out releases it. Overlapping is safe
+// because every fd rawns creates is close-on-exec from birth (pipe2 with
+// O_CLOEXEC) and every child marks all its fds above 2 close-on-exec
+// anyway; serialising would cap spawns per second at one clone at a time
+// (docs/benchmarks.md, --parallel). Unlike the syscall package, this cannot
+// see whether a ForkLock reader waits, so a ceaseless stream of overlapping
+// clones could hold off ForkLock.RLock callers; the standard library takes
+// no read lock on Linux.
+var forking struct {
+	sync.Mutex
+	n int
+}
+
+func acquireForkLock() {
+	forking.Lock()
+	if forking.n == 0 {
+		syscall.ForkLock.Lock()
+	}
+	forking.n++
+	forking.Unlock()
+}
+
+func releaseForkLock() {
+	forking.Lock()
+	forking.n--
+	if forking.n == 0 {
+		syscall.ForkLock.Unlock()
+	}
+	forking.Unlock()
 }
 
 // parentStep does what the parent must do while a fork-style child waits:
