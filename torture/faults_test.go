@@ -123,8 +123,7 @@ func TestCloneEPERMInProcess(t *testing.T) {
 	// on ENOSYS glibc falls back to clone, where CLONE_THREAD is let
 	// through. (The CLI test above covers clone3's own EPERM: rawns does
 	// not use cgo.)
-	rules, _ := testutil.ParseSeccompRules("clone3=ENOSYS,clone=EPERM")
-	if err := testutil.InstallSeccomp(rules); err != nil {
+	if err := testutil.InstallSeccomp("clone3=ENOSYS,clone=EPERM"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -628,8 +627,7 @@ func TestErrorPipeClosedEarlyInProcess(t *testing.T) {
 		runChild(t, t.Name())
 		return
 	}
-	rules, _ := testutil.ParseSeccompRules("sethostname=KILL")
-	if err := testutil.InstallSeccomp(rules); err != nil {
+	if err := testutil.InstallSeccomp("sethostname=KILL"); err != nil {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(t.TempDir(), "ran")

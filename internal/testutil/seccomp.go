@@ -17,10 +17,10 @@ import (
 // runtime can still start threads while process creation fails; clone3 takes
 // its flags in memory, which a filter cannot read, and the Go runtime does
 // not use it.
-type SeccompRule struct {
-	Nr          uint32
-	Action      uint32
-	SkipThreads bool
+type seccompRule struct {
+	nr          uint32
+	action      uint32
+	skipThreads bool
 }
 
 // sysNames are the system calls the rules may name.
@@ -31,25 +31,25 @@ var sysNames = map[string]uint32{
 	"execve":      unix.SYS_EXECVE,
 }
 
-// ParseSeccompRules parses "clone3=ENOSYS,clone=EPERM,sethostname=KILL".
-func ParseSeccompRules(s string) ([]SeccompRule, error) {
-	var rules []SeccompRule
+// parseSeccompRules parses "clone3=ENOSYS,clone=EPERM,sethostname=KILL".
+func parseSeccompRules(s string) ([]seccompRule, error) {
+	var rules []seccompRule
 	for _, item := range strings.Split(s, ",") {
 		name, act, ok := strings.Cut(item, "=")
 		nr, known := sysNames[name]
 		if !ok || !known {
 			return nil, fmt.Errorf("bad seccomp rule %q", item)
 		}
-		r := SeccompRule{Nr: nr, SkipThreads: name == "clone"}
+		r := seccompRule{nr: nr, skipThreads: name == "clone"}
 		switch act {
 		case "KILL":
-			r.Action = unix.SECCOMP_RET_KILL_PROCESS
+			r.action = unix.SECCOMP_RET_KILL_PROCESS
 		case "ENOSYS":
-			r.Action = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+			r.action = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
 		case "EPERM":
-			r.Action = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+			r.action = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
 		case "E2BIG":
-			r.Action = unix.SECCOMP_RET_ERRNO | uint32(unix.E2BIG)
+			r.action = unix.SECCOMP_RET_ERRNO | uint32(unix.E2BIG)
 		default:
 			return nil, fmt.Errorf("bad seccomp action %q", act)
 		}
@@ -58,11 +58,16 @@ func ParseSeccompRules(s string) ([]SeccompRule, error) {
 	return rules, nil
 }
 
-// InstallSeccomp installs, on every thread of this process
+// InstallSeccomp parses rules such as "clone3=ENOSYS,sethostname=KILL" and
+// installs, on every thread of this process
 // (SECCOMP_FILTER_FLAG_TSYNC), a classic BPF filter that applies rules and
 // allows everything else (seccomp(2)). It cannot be removed: call it only in
 // a process that exists for the test (a re-exec'd test binary).
-func InstallSeccomp(rules []SeccompRule) error {
+func InstallSeccomp(spec string) error {
+	rules, err := parseSeccompRules(spec)
+	if err != nil {
+		return err
+	}
 	arch := uint32(0xc000003e) // AUDIT_ARCH_X86_64
 	if runtime.GOARCH == "arm64" {
 		arch = 0xc00000b7 // AUDIT_ARCH_AARCH64
@@ -77,18 +82,18 @@ func InstallSeccomp(rules []SeccompRule) error {
 	for _, r := range rules {
 		// ld nr; jeq nr ? next : skip block; [ld arg0; jset CLONE_THREAD ? skip : next]; ret action
 		n := 1
-		if r.SkipThreads {
+		if r.skipThreads {
 			n = 3
 		}
 		body = append(body,
 			unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offNr},
-			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: uint8(n), K: r.Nr})
-		if r.SkipThreads {
+			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: uint8(n), K: r.nr})
+		if r.skipThreads {
 			body = append(body,
 				unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offArg0},
 				unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, Jt: 1, Jf: 0, K: unix.CLONE_THREAD})
 		}
-		body = append(body, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: r.Action})
+		body = append(body, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: r.action})
 	}
 	filter := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offArch},
