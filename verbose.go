@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/trace"
 )
 
 // verboseReport gathers what -v prints: what the parent sees of itself and
@@ -18,14 +19,16 @@ import (
 // explicit --clone vfork it reads after the exec and says so if too late.
 type verboseReport struct {
 	cfg      *runConfig
-	parentNS map[string]string
-	childNS  map[string]string
+	parentNS [trace.NumKinds]trace.NSID
+	childNS  [trace.NumKinds]trace.NSID
+	childErr error // reading the child's namespaces failed: it was gone
 	nsPID    string
 	held     bool
 }
 
 func newVerboseReport(cfg *runConfig) *verboseReport {
-	v := &verboseReport{cfg: cfg, parentNS: readNS("self")}
+	v := &verboseReport{cfg: cfg}
+	v.parentNS, _ = trace.ReadProcNS(os.Getpid())
 	if cfg.spec.Mode != clone.ModeVfork {
 		v.held = true
 		prev := cfg.spec.Hold
@@ -42,7 +45,7 @@ func newVerboseReport(cfg *runConfig) *verboseReport {
 
 func (v *verboseReport) inspect(pid int) {
 	p := strconv.Itoa(pid)
-	v.childNS = readNS(p)
+	v.childNS, v.childErr = trace.ReadProcNS(pid)
 	if st, err := os.ReadFile("/proc/" + p + "/status"); err == nil {
 		for _, line := range strings.Split(string(st), "\n") {
 			if f, ok := strings.CutPrefix(line, "NSpid:"); ok {
@@ -51,22 +54,6 @@ func (v *verboseReport) inspect(pid int) {
 			}
 		}
 	}
-}
-
-func readNS(pid string) map[string]string {
-	m := make(map[string]string)
-	for _, k := range clone.Kinds {
-		l, err := os.Readlink("/proc/" + pid + "/ns/" + k.Name)
-		if err != nil {
-			continue
-		}
-		// "pid:[4026531836]" -> "4026531836"
-		if i := strings.IndexByte(l, '['); i >= 0 {
-			l = strings.TrimSuffix(l[i+1:], "]")
-		}
-		m[k.Name] = l
-	}
-	return m
 }
 
 func (v *verboseReport) started(w io.Writer, proc *clone.Process) {
@@ -98,23 +85,24 @@ func (v *verboseReport) started(w io.Writer, proc *clone.Process) {
 	}
 	fmt.Fprintf(w, "rawns: %s pid %d on the host, pid %s inside, hostname %s\n", what, proc.Pid, inside, hn)
 	fmt.Fprintf(w, "rawns: %-7s %-12s %s\n", "kind", "parent", "child")
-	for _, k := range clone.Kinds {
-		p, c := v.parentNS[k.Name], v.childNS[k.Name]
-		if p == "" {
-			continue
+	want := trace.KindsFromCloneFlags(uint64(s.Namespaces))
+	for k := trace.Kind(0); k < trace.NumKinds; k++ {
+		if k == trace.PIDForChildren || k == trace.TimeForChildren || v.parentNS[k].Zero() {
+			continue // the *_for_children links follow from pid and time
 		}
-		mark := ""
+		p, c := v.parentNS[k].Inode, v.childNS[k].Inode
+		cs, mark := strconv.FormatUint(c, 10), ""
 		switch {
-		case c == "":
-			c, mark = "?", "gone before it was read"
+		case v.childErr != nil:
+			cs, mark = "?", "gone before it was read"
 		case c != p:
 			mark = "new"
 		default:
 			mark = "shared"
 		}
-		if (c != p) != (s.Namespaces&k.Flag != 0) && c != "?" {
+		if v.childErr == nil && (c != p) != want.Has(k) {
 			mark += " (UNEXPECTED)"
 		}
-		fmt.Fprintf(w, "rawns: %-7s %-12s %-12s %s\n", k.Name, p, c, mark)
+		fmt.Fprintf(w, "rawns: %-7s %-12d %-12s %s\n", k, p, cs, mark)
 	}
 }

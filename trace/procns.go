@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,10 @@ import (
 // nsGetID is NS_GET_ID from linux/nsfs.h (Linux 6.18): _IOR(0xb7, 13, __u64).
 // It returns ns_common.ns_id of the namespace an nsfs fd refers to.
 const nsGetID = 0x8008b70d
+
+// ErrExited means the process has exited (it is a zombie): its namespaces
+// are gone, although /proc still lists it until it is reaped.
+var ErrExited = errors.New("the process has exited; its namespaces are gone")
 
 // ReadProcNS returns the namespaces of process pid as userspace sees them:
 // the inode of each /proc/PID/ns/KIND and, where the kernel supports the
@@ -35,8 +40,13 @@ func readNS(pid int, k Kind) (NSID, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			// The process exists but the kernel lacks this kind?
-			if _, serr := os.Stat("/proc/" + itoa(pid)); serr == nil {
+			// The process exists but the kernel lacks this kind? Or it has
+			// exited: a zombie keeps its /proc entry, and its pid and user
+			// links, but its other namespaces went with exit_task_namespaces.
+			if stat, serr := os.ReadFile("/proc/" + itoa(pid) + "/stat"); serr == nil {
+				if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
+					return NSID{}, fmt.Errorf("%s: %w", path, ErrExited)
+				}
 				return NSID{}, nil
 			}
 		}
