@@ -3,6 +3,7 @@ package clone
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -171,8 +172,8 @@ func (s *Spec) Validate() error {
 		return err
 	}
 	for i, a := range s.Args {
-		if err := noNUL(fmt.Sprintf("argument %d", i), a); err != nil {
-			return err
+		if strings.IndexByte(a, 0) >= 0 { // formatted only when it fails
+			return noNUL("argument "+strconv.Itoa(i), a)
 		}
 	}
 	for _, e := range s.Env {
