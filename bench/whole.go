@@ -72,13 +72,34 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 			tools = append(tools, tool{name: "rawns-run-init", about: "rawns run --init: rawns's own init as PID 1, the command as its child", argv: slices.Concat(argv, []string{"--init", "--"}, cmd)})
 		}
 	}
+	// The Go peers: the smallest programs spawning each way (bench/peers,
+	// built by make beside rawns-bench), so that a row measures the way of
+	// spawning and Go's start-up, not the size of rawns-bench. Without
+	// them (a go test build), rawns-bench --once stands in.
 	if self != "" {
+		dir := filepath.Dir(self)
+		if p := filepath.Join(dir, "go-empty"); isExecutable(p) {
+			tools = append(tools, tool{name: "go-empty", about: "an empty Go main (bench/peers): the Go runtime's start-up and exit, no spawn", argv: []string{p}})
+		} else {
+			notes = append(notes, "go-empty: not built beside rawns-bench (make build), skipped")
+		}
+		hostArg := host
+		if hostArg == "" {
+			hostArg = "-"
+		}
 		for _, s := range []string{"os-exec", "reexec"} {
+			name := "go-" + s
+			if p := filepath.Join(dir, name); isExecutable(p) {
+				argv := []string{p, "0x" + strconv.FormatUint(uint64(ns), 16), hostArg}
+				tools = append(tools, tool{name: name, about: "the smallest Go program spawning with the " + s + " strategy (bench/peers/" + name + ")", argv: append(argv, cmd...)})
+				continue
+			}
 			argv := []string{self, "--once", s, "--ns", ns.String()}
 			if host != "" {
 				argv = append(argv, "--hostname", host)
 			}
-			tools = append(tools, tool{name: "go-" + s, about: "a Go program spawning with the " + s + " strategy (rawns-bench --once " + s + ")", argv: append(append(argv, "--"), cmd...)})
+			notes = append(notes, name+": not built beside rawns-bench (make build); rawns-bench --once "+s+" stands in, with rawns-bench's larger start-up")
+			tools = append(tools, tool{name: name, about: "rawns-bench --once " + s + " (the peer program was not built)", argv: append(append(argv, "--"), cmd...)})
 		}
 	}
 
@@ -356,4 +377,10 @@ func checkTool(t tool, l *launcher, job *Job) error {
 		}
 	}
 	return err
+}
+
+// isExecutable reports whether path is a regular file with an execute bit.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
