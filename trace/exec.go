@@ -1,13 +1,14 @@
 package trace
 
 import (
-	"encoding/json"
-	"fmt"
+	"errors"
+	"strconv"
+	"strings"
 )
 
 // ExecEvent is what the kernel held for a task when it called execve. It is
 // filled in by the exec tracer of package trace/bpf and crosses from the
-// rawns-trace exec helper to rawns as one line of JSON (MarshalJSON).
+// rawns-trace exec helper to rawns as one line of text (AppendWire).
 type ExecEvent struct {
 	HostPID uint32 // tgid in the initial PID namespace
 	NSPID   uint32 // tgid in the task's active PID namespace
@@ -20,64 +21,176 @@ type ExecEvent struct {
 	NS       [NumKinds]NSID
 }
 
-// wireEvent is the JSON form of an ExecEvent. Namespaces are keyed by kind
-// name, not position, so a rawns and a rawns-trace built from different
-// versions cannot silently swap two kinds.
-type wireEvent struct {
-	HostPID  uint32            `json:"host-pid"`
-	NSPID    uint32            `json:"ns-pid"`
-	Level    uint32            `json:"ns-level"`
-	Comm     string            `json:"comm"`
-	Filename string            `json:"filename"`
-	Nodename string            `json:"nodename"`
-	NS       map[string]wireNS `json:"ns"`
-}
+// HelperEventPrefix starts an event line of the exec helper (AppendWire).
+const HelperEventPrefix = "exec "
 
-type wireNS struct {
-	Inode uint64 `json:"inode"`
-	ID    uint64 `json:"id,omitempty"`
-}
-
-// MarshalJSON encodes ev as one JSON object without newlines:
+// AppendWire appends ev as the event line of the exec-helper protocol,
+// without the newline:
 //
-//	{"host-pid":4242,"ns-pid":1,"ns-level":1,"comm":"true","filename":"/bin/true",
-//	 "nodename":"box","ns":{"uts":{"inode":4026532178,"id":1802},...}}
+//	exec host-pid=4242 ns-pid=1 ns-level=1 comm="true" filename="/bin/true"
+//	 nodename="box" uts=4026532178/1802 ipc=4026531839/1 ...
 //
-// Kinds the kernel lacks (zero NSID) are left out of "ns".
-func (ev ExecEvent) MarshalJSON() ([]byte, error) {
-	w := wireEvent{
-		HostPID: ev.HostPID, NSPID: ev.NSPID, Level: ev.Level,
-		Comm: ev.Comm, Filename: ev.Filename, Nodename: ev.Nodename,
-		NS: make(map[string]wireNS, NumKinds),
-	}
+// (one line). Strings are strconv.Quote'd, so any bytes, quotes and
+// newlines included, come back unchanged and the line stays one line. Each
+// namespace kind follows under its Kind.String() name as INODE, or
+// INODE/ID when the kernel has ns_id; kinds the kernel lacks (zero NSID)
+// are left out. Kinds are named, not positional, so a rawns and a
+// rawns-trace built from different versions cannot silently swap two.
+//
+// The format is text rather than JSON so that rawns, which decodes it
+// (ParseHelperLine), need not link encoding/json (see appendJSONString);
+// both binaries ship together, so it is no public interface.
+func (ev ExecEvent) AppendWire(b []byte) []byte {
+	b = append(b, HelperEventPrefix...)
+	b = append(b, "host-pid="...)
+	b = strconv.AppendUint(b, uint64(ev.HostPID), 10)
+	b = append(b, " ns-pid="...)
+	b = strconv.AppendUint(b, uint64(ev.NSPID), 10)
+	b = append(b, " ns-level="...)
+	b = strconv.AppendUint(b, uint64(ev.Level), 10)
+	b = append(b, " comm="...)
+	b = strconv.AppendQuote(b, ev.Comm)
+	b = append(b, " filename="...)
+	b = strconv.AppendQuote(b, ev.Filename)
+	b = append(b, " nodename="...)
+	b = strconv.AppendQuote(b, ev.Nodename)
 	for k := Kind(0); k < NumKinds; k++ {
-		if !ev.NS[k].Zero() {
-			w.NS[k.String()] = wireNS{Inode: ev.NS[k].Inode, ID: ev.NS[k].ID}
+		n := ev.NS[k]
+		if n.Zero() {
+			continue
+		}
+		b = append(b, ' ')
+		b = append(b, k.String()...)
+		b = append(b, '=')
+		b = strconv.AppendUint(b, n.Inode, 10)
+		if n.ID != 0 {
+			b = append(b, '/')
+			b = strconv.AppendUint(b, n.ID, 10)
 		}
 	}
-	return json.Marshal(w)
+	return b
 }
 
-// UnmarshalJSON decodes what MarshalJSON encodes. An unknown kind name is an
-// error: it means the sender knows kinds this build does not.
-func (ev *ExecEvent) UnmarshalJSON(b []byte) error {
-	var w wireEvent
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	out := ExecEvent{
-		HostPID: w.HostPID, NSPID: w.NSPID, Level: w.Level,
-		Comm: w.Comm, Filename: w.Filename, Nodename: w.Nodename,
-	}
-	for name, n := range w.NS {
-		k, ok := kindByName(name)
-		if !ok {
-			return fmt.Errorf("trace: exec event: unknown namespace kind %q", name)
+// parseWire decodes the fields of an event line, after HelperEventPrefix,
+// as AppendWire writes them: KEY=VALUE separated by single spaces, in any
+// order. The six fixed keys are required; a key that is unknown or given
+// twice is an error, and so is an unknown kind name: it means the sender
+// knows kinds this build does not.
+func parseWire(s string) (ExecEvent, error) {
+	var ev ExecEvent
+	var seen uint32 // the wireBit of every key so far
+	for s != "" {
+		key, rest, ok := strings.Cut(s, "=")
+		if !ok || key == "" || strings.Contains(key, " ") {
+			return ExecEvent{}, errors.New("expected KEY=VALUE at " + quote(s))
 		}
-		out.NS[k] = NSID{Inode: n.Inode, ID: n.ID}
+		var val string
+		if key == "comm" || key == "filename" || key == "nodename" {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil || q[0] != '"' { // not a `raw` string or a 'c' rune
+				return ExecEvent{}, errors.New(key + ": not a quoted string: " + quote(rest))
+			}
+			val, _ = strconv.Unquote(q) // cannot fail: QuotedPrefix took it
+			rest = rest[len(q):]
+		} else {
+			i := strings.IndexByte(rest, ' ')
+			if i < 0 {
+				i = len(rest)
+			}
+			val, rest = rest[:i], rest[i:]
+		}
+		// rest is "" or a space and the next pair.
+		if rest != "" {
+			next, ok := strings.CutPrefix(rest, " ")
+			if !ok || next == "" {
+				return ExecEvent{}, errors.New(key + ": unexpected " + quote(rest) + " after the value")
+			}
+			rest = next
+		}
+		s = rest
+		bit, ok := wireBit(key)
+		if !ok {
+			return ExecEvent{}, errors.New("unknown key or namespace kind " + quote(key))
+		}
+		if seen&bit != 0 {
+			return ExecEvent{}, errors.New(key + " given twice")
+		}
+		seen |= bit
+		if err := ev.setWire(key, val); err != nil {
+			return ExecEvent{}, err
+		}
 	}
-	*ev = out
+	if all := uint32(1)<<len(wireKeys) - 1; seen&all != all {
+		return ExecEvent{}, errors.New("want all of host-pid, ns-pid, ns-level, comm, filename and nodename")
+	}
+	return ev, nil
+}
+
+// wireKeys are the keys every event line has, in AppendWire's order.
+var wireKeys = [...]string{"host-pid", "ns-pid", "ns-level", "comm", "filename", "nodename"}
+
+// wireBit returns the bit of key for parseWire's set of keys seen: bit i
+// for wireKeys[i], then one per Kind; false for an unknown key.
+func wireBit(key string) (uint32, bool) {
+	for i, w := range wireKeys {
+		if key == w {
+			return 1 << i, true
+		}
+	}
+	if k, ok := kindByName(key); ok {
+		return 1 << (len(wireKeys) + int(k)), true
+	}
+	return 0, false
+}
+
+// setWire sets the field named key, a known key, to val (unquoted for a
+// string).
+func (ev *ExecEvent) setWire(key, val string) error {
+	switch key {
+	case "comm":
+		ev.Comm = val
+	case "filename":
+		ev.Filename = val
+	case "nodename":
+		ev.Nodename = val
+	case "host-pid", "ns-pid", "ns-level":
+		v, err := strconv.ParseUint(val, 10, 32)
+		if err != nil {
+			return errors.New(key + ": " + quote(val) + " is not a number")
+		}
+		switch key {
+		case "host-pid":
+			ev.HostPID = uint32(v)
+		case "ns-pid":
+			ev.NSPID = uint32(v)
+		default:
+			ev.Level = uint32(v)
+		}
+	default:
+		k, _ := kindByName(key)
+		n, err := parseNSID(val)
+		if err != nil {
+			return errors.New(key + ": " + quote(val) + " is not INODE or INODE/ID")
+		}
+		ev.NS[k] = n
+	}
 	return nil
+}
+
+// parseNSID decodes "INODE" or "INODE/ID".
+func parseNSID(s string) (NSID, error) {
+	ino, id, hasID := strings.Cut(s, "/")
+	var n NSID
+	var err error
+	if n.Inode, err = strconv.ParseUint(ino, 10, 64); err != nil {
+		return NSID{}, err
+	}
+	if hasID {
+		if n.ID, err = strconv.ParseUint(id, 10, 64); err != nil {
+			return NSID{}, err
+		}
+	}
+	return n, nil
 }
 
 func kindByName(name string) (Kind, bool) {

@@ -1,9 +1,9 @@
 package trace
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -202,86 +202,98 @@ func (r Report) WriteJSON(w io.Writer) error {
 	return err
 }
 
-type jsonKind struct {
-	ParentInode uint64 `json:"parent-inode"`
-	ParentID    uint64 `json:"parent-id,omitempty"`
-	UserInode   uint64 `json:"user-inode"`
-	UserID      uint64 `json:"user-id,omitempty"`
-	KernelInode uint64 `json:"kernel-inode"`
-	KernelID    uint64 `json:"kernel-id,omitempty"`
-	New         bool   `json:"new"`
-	Status      Status `json:"status"`
-	Why         string `json:"why,omitempty"`
-}
-
 // MarshalJSON encodes the object WriteJSON writes, keys in a fixed order.
+// It builds the JSON by hand (appendJSONString for the strings) so that
+// package trace, and with it rawns, need not link encoding/json; the output
+// is byte for byte what json.Marshal of the same values gave (verify_test.go
+// pins it). It never fails.
 func (r Report) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	field := func(key string, v any) error {
-		enc, err := json.Marshal(v)
-		if err != nil {
-			return err
+	b := make([]byte, 0, 2048)
+	b = append(b, '{')
+	// key writes "KEY": for the next member, after a comma unless first.
+	key := func(k string) {
+		if len(b) > 1 {
+			b = append(b, ',')
 		}
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`"` + key + `":`)
-		b.Write(enc)
-		return nil
+		b = appendJSONString(b, k)
+		b = append(b, ':')
 	}
-	must := func(err error) {
-		if err != nil {
-			panic(err) // only plain values are marshalled: cannot fail
-		}
-	}
-	must(field("child-pid", r.ChildPID))
+	key("child-pid")
+	b = strconv.AppendInt(b, int64(r.ChildPID), 10)
 	for _, kr := range r.Kinds {
 		if kr.Kernel.Inode != 0 {
-			must(field(kr.Kind.kebab()+"-namespace", kr.Kernel.Inode))
+			key(kr.Kind.kebab() + "-namespace")
+			b = strconv.AppendUint(b, kr.Kernel.Inode, 10)
 		}
 	}
 	for _, kr := range r.Kinds {
 		if kr.Kernel.ID != 0 {
-			must(field(kr.Kind.kebab()+"-namespace-id", kr.Kernel.ID))
+			key(kr.Kind.kebab() + "-namespace-id")
+			b = strconv.AppendUint(b, kr.Kernel.ID, 10)
 		}
 	}
-	must(field("ns-pid", r.NSPID))
-	must(field("ns-level", r.Level))
-	must(field("comm", r.Comm))
-	must(field("filename", r.Filename))
-	must(field("nodename", r.Nodename))
-	// An object keyed by kind, in Kind order.
-	var nb strings.Builder
-	nb.WriteByte('{')
+	key("ns-pid")
+	b = strconv.AppendUint(b, uint64(r.NSPID), 10)
+	key("ns-level")
+	b = strconv.AppendUint(b, uint64(r.Level), 10)
+	key("comm")
+	b = appendJSONString(b, r.Comm)
+	key("filename")
+	b = appendJSONString(b, r.Filename)
+	key("nodename")
+	b = appendJSONString(b, r.Nodename)
+	// An object keyed by kind, in Kind order; the *-id keys and "why" are
+	// left out when zero or empty.
+	key("namespaces")
+	b = append(b, '{')
 	for i, kr := range r.Kinds {
-		enc, err := json.Marshal(jsonKind{
-			ParentInode: kr.Parent.Inode, ParentID: kr.Parent.ID,
-			UserInode: kr.User.Inode, UserID: kr.User.ID,
-			KernelInode: kr.Kernel.Inode, KernelID: kr.Kernel.ID,
-			New: kr.New, Status: kr.Status, Why: kr.Why,
-		})
-		if err != nil {
-			return nil, err
-		}
 		if i > 0 {
-			nb.WriteByte(',')
+			b = append(b, ',')
 		}
-		nb.WriteString(`"` + kr.Kind.String() + `":`)
-		nb.Write(enc)
+		b = appendJSONString(b, kr.Kind.String())
+		b = append(b, `:{"parent-inode":`...)
+		b = strconv.AppendUint(b, kr.Parent.Inode, 10)
+		b = appendOptUint(b, `,"parent-id":`, kr.Parent.ID)
+		b = append(b, `,"user-inode":`...)
+		b = strconv.AppendUint(b, kr.User.Inode, 10)
+		b = appendOptUint(b, `,"user-id":`, kr.User.ID)
+		b = append(b, `,"kernel-inode":`...)
+		b = strconv.AppendUint(b, kr.Kernel.Inode, 10)
+		b = appendOptUint(b, `,"kernel-id":`, kr.Kernel.ID)
+		b = append(b, `,"new":`...)
+		b = strconv.AppendBool(b, kr.New)
+		b = append(b, `,"status":`...)
+		b = appendJSONString(b, string(kr.Status))
+		if kr.Why != "" {
+			b = append(b, `,"why":`...)
+			b = appendJSONString(b, kr.Why)
+		}
+		b = append(b, '}')
 	}
-	nb.WriteByte('}')
-	must(field("namespaces", json.RawMessage(nb.String())))
+	b = append(b, '}')
 	if r.Hostname.Checked {
-		must(field("hostname-expected", r.Hostname.Want))
-		must(field("hostname-ok", r.Hostname.OK))
+		key("hostname-expected")
+		b = appendJSONString(b, r.Hostname.Want)
+		key("hostname-ok")
+		b = strconv.AppendBool(b, r.Hostname.OK)
 	}
 	if r.PID1.Checked {
-		must(field("pid1-expected", true))
-		must(field("pid1-ok", r.PID1.OK))
+		key("pid1-expected")
+		b = strconv.AppendBool(b, true)
+		key("pid1-ok")
+		b = strconv.AppendBool(b, r.PID1.OK)
 	}
-	must(field("mismatches", r.Mismatches()))
-	must(field("ok", r.OK()))
-	b.WriteByte('}')
-	return []byte(b.String()), nil
+	key("mismatches")
+	b = strconv.AppendInt(b, int64(r.Mismatches()), 10)
+	key("ok")
+	b = strconv.AppendBool(b, r.OK())
+	return append(b, '}'), nil
+}
+
+// appendOptUint appends prefix and v unless v is 0 (an omitempty field).
+func appendOptUint(b []byte, prefix string, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	return strconv.AppendUint(append(b, prefix...), v, 10)
 }

@@ -176,3 +176,120 @@ func TestNSIDString(t *testing.T) {
 		t.Error("Same")
 	}
 }
+
+// reportJSONWithEncodingJSON is Report.MarshalJSON as it was when it used
+// encoding/json, kept to pin the hand-written encoder to it.
+func reportJSONWithEncodingJSON(t *testing.T, r Report) string {
+	type jsonKind struct {
+		ParentInode uint64 `json:"parent-inode"`
+		ParentID    uint64 `json:"parent-id,omitempty"`
+		UserInode   uint64 `json:"user-inode"`
+		UserID      uint64 `json:"user-id,omitempty"`
+		KernelInode uint64 `json:"kernel-inode"`
+		KernelID    uint64 `json:"kernel-id,omitempty"`
+		New         bool   `json:"new"`
+		Status      Status `json:"status"`
+		Why         string `json:"why,omitempty"`
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	field := func(key string, v any) {
+		enc, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + key + `":`)
+		b.Write(enc)
+	}
+	field("child-pid", r.ChildPID)
+	for _, kr := range r.Kinds {
+		if kr.Kernel.Inode != 0 {
+			field(kr.Kind.kebab()+"-namespace", kr.Kernel.Inode)
+		}
+	}
+	for _, kr := range r.Kinds {
+		if kr.Kernel.ID != 0 {
+			field(kr.Kind.kebab()+"-namespace-id", kr.Kernel.ID)
+		}
+	}
+	field("ns-pid", r.NSPID)
+	field("ns-level", r.Level)
+	field("comm", r.Comm)
+	field("filename", r.Filename)
+	field("nodename", r.Nodename)
+	var nb strings.Builder
+	nb.WriteByte('{')
+	for i, kr := range r.Kinds {
+		enc, err := json.Marshal(jsonKind{
+			ParentInode: kr.Parent.Inode, ParentID: kr.Parent.ID,
+			UserInode: kr.User.Inode, UserID: kr.User.ID,
+			KernelInode: kr.Kernel.Inode, KernelID: kr.Kernel.ID,
+			New: kr.New, Status: kr.Status, Why: kr.Why,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			nb.WriteByte(',')
+		}
+		nb.WriteString(`"` + kr.Kind.String() + `":`)
+		nb.Write(enc)
+	}
+	nb.WriteByte('}')
+	field("namespaces", json.RawMessage(nb.String()))
+	if r.Hostname.Checked {
+		field("hostname-expected", r.Hostname.Want)
+		field("hostname-ok", r.Hostname.OK)
+	}
+	if r.PID1.Checked {
+		field("pid1-expected", true)
+		field("pid1-ok", r.PID1.OK)
+	}
+	field("mismatches", r.Mismatches())
+	field("ok", r.OK())
+	b.WriteByte('}')
+	return b.String()
+}
+
+// TestReportJSONSameAsEncodingJSON pins the hand-written Report.MarshalJSON
+// byte for byte to what encoding/json produced before.
+func TestReportJSONSameAsEncodingJSON(t *testing.T) {
+	newKinds := KindsFromCloneFlags(CloneNewPID | CloneNewUTS)
+	p, c, ev := fakeViews(newKinds)
+	odd := ev
+	odd.Comm = "<a&b>"
+	odd.Filename = "/tmp/\"x\"\n\t\x01\xff\u2028é"
+	odd.Nodename = "höst"
+	odd.NSPID = 7
+	odd.NS[Mnt].ID = 999  // kernel disagrees
+	odd.NS[Time] = NSID{} // kernel lacks it
+	odd.NS[Cgroup].ID = 0 // no ns_id
+	p2, c2 := p, c
+	p2[Time], c2[Time] = NSID{}, NSID{}
+	cases := []struct {
+		name string
+		r    Report
+	}{
+		{"ok", Verify(p, c, ev, Expect{New: newKinds, Hostname: "box", PID1: true})},
+		{"unchecked", Verify(p, c, ev, Expect{New: newKinds})},
+		{"mismatches", Verify(p2, c2, odd, Expect{New: newKinds.With(Net, Time), Hostname: "<other>", PID1: true})},
+		{"zero", Report{ChildPID: -1}},
+	}
+	for _, tc := range cases {
+		want := reportJSONWithEncodingJSON(t, tc.r)
+		got, err := tc.r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, want)
+		}
+		// encoding/json takes it as valid and leaves it as is.
+		if enc, err := json.Marshal(tc.r); err != nil || string(enc) != want {
+			t.Errorf("%s: json.Marshal: %v\n got %s\nwant %s", tc.name, err, enc, want)
+		}
+	}
+}

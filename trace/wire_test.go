@@ -6,36 +6,62 @@ import (
 	"testing"
 )
 
-func TestExecEventJSONRoundTrip(t *testing.T) {
+func TestExecEventWireRoundTrip(t *testing.T) {
 	_, _, ev := fakeViews(KindsFromCloneFlags(CloneNewPID | CloneNewUTS))
 	ev.NS[Time] = NSID{}                    // a kind the kernel lacks
 	ev.NS[Cgroup] = NSID{Inode: 4026531835} // no ns_id
 	ev.Filename = "/bin/odd \"name\"\n"
-	b, err := ev.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
+	line := string(ev.AppendWire(nil))
+	if strings.Contains(line, "\n") {
+		t.Fatalf("not one line: %q", line)
 	}
-	if strings.Contains(string(b), "\n") {
-		t.Fatalf("not one line: %q", b)
+	if strings.Contains(line, " time=") {
+		t.Errorf("a zero NSID was sent: %s", line)
 	}
-	if strings.Contains(string(b), `"time"`) {
-		t.Errorf("a zero NSID was sent: %s", b)
+	if !strings.Contains(line, " cgroup=4026531835 ") || !strings.Contains(line, " pid=4026532204/104 ") {
+		t.Errorf("namespaces not as INODE or INODE/ID: %s", line)
 	}
-	got, err := ParseHelperLine(string(b) + "\n")
+	got, err := ParseHelperLine(line + "\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != ev {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, ev)
 	}
-	if !strings.HasPrefix(string(b), `{"host-pid":4242,"ns-pid":1,"ns-level":1,"comm":"true",`) {
-		t.Errorf("wire keys changed: %s", b)
+	const head = `exec host-pid=4242 ns-pid=1 ns-level=1 comm="true" filename="/bin/odd \"name\"\n" nodename="box" uts=`
+	if !strings.HasPrefix(line, head) {
+		t.Errorf("wire format changed:\n got %s\nwant %s...", line, head)
 	}
+
+	// Any bytes survive in the strings, and an event with no namespaces
+	// at all is still an event.
+	odd := ExecEvent{HostPID: 1<<32 - 1, Comm: "a b=c \"d\" \\", Filename: "\xff\x00é\u2028 x=1", Nodename: ""}
+	if got, err := ParseHelperLine(string(odd.AppendWire(nil))); err != nil || got != odd {
+		t.Errorf("round trip of %+v: %+v, %v", odd, got, err)
+	}
+}
+
+func FuzzExecEventWire(f *testing.F) {
+	f.Add(uint32(4242), uint64(4026532178), uint64(1802), "true", "/bin/odd \"name\"\n", "box")
+	f.Add(uint32(0), uint64(0), uint64(7), "", "\xff x=1 uts=2", " ")
+	f.Fuzz(func(t *testing.T, pid uint32, ino, id uint64, comm, filename, nodename string) {
+		ev := ExecEvent{HostPID: pid, NSPID: pid / 2, Level: pid % 3, Comm: comm, Filename: filename, Nodename: nodename}
+		ev.NS[UTS] = NSID{Inode: ino, ID: id}
+		ev.NS[TimeForChildren] = NSID{Inode: id, ID: ino}
+		line := string(ev.AppendWire(nil))
+		if strings.ContainsAny(line, "\n\r") {
+			t.Fatalf("not one line: %q", line)
+		}
+		got, err := ParseHelperLine(line)
+		if err != nil || got != ev {
+			t.Fatalf("round trip of %q: %+v, %v", line, got, err)
+		}
+	})
 }
 
 func TestParseHelperLine(t *testing.T) {
 	line := HelperErrorLine("timeout", "no exec event\nfor pid 7")
-	if !strings.HasPrefix(line, HelperErrorPrefix) || strings.Contains(line, "\n") {
+	if line != `error timeout "no exec event; for pid 7"` {
 		t.Fatalf("error line %q", line)
 	}
 	_, err := ParseHelperLine(line + "\n")
@@ -43,13 +69,57 @@ func TestParseHelperLine(t *testing.T) {
 	if !errors.As(err, &he) || he.Reason != "timeout" || he.Message != "no exec event; for pid 7" {
 		t.Fatalf("error line parsed as %v (%#v)", err, he)
 	}
-	// A non-JSON error line still carries its text.
-	if _, err := ParseHelperLine("error something broke"); err == nil || !strings.Contains(err.Error(), "something broke") {
-		t.Errorf("plain error line: %v", err)
+	// No reason, and an odd message.
+	line = HelperErrorLine("", `say "hi" <&> `+"\x00é")
+	if !strings.HasPrefix(line, "error - ") {
+		t.Fatalf("error line without a reason: %q", line)
 	}
-	for _, bad := range []string{"", "ready", "42", `{"ns":{"bogus":{"inode":1}}}`, `{"host-pid":"x"}`} {
-		if _, err := ParseHelperLine(bad); err == nil {
-			t.Errorf("ParseHelperLine(%q): no error", bad)
+	if _, err := ParseHelperLine(line); !errors.As(err, &he) || he.Reason != "" || he.Message != `say "hi" <&> `+"\x00é" {
+		t.Fatalf("error line %q parsed as %v (%#v)", line, err, he)
+	}
+	// A reason that is no word is made one.
+	if line := HelperErrorLine("no btf", "x"); line != `error no_btf "x"` {
+		t.Errorf("bad reason: %q", line)
+	}
+	// A non-conforming error line still carries its text.
+	for _, odd := range []string{"error something broke", `error permission ""`, "error  \"x\"", "error usage `raw`", `error "x"`} {
+		_, err := ParseHelperLine(odd)
+		if !errors.As(err, &he) || he.Reason != "" || he.Message != "exec helper: "+strings.TrimPrefix(odd, "error ") {
+			t.Errorf("ParseHelperLine(%q): %v (%#v)", odd, err, he)
+		}
+	}
+	good := `exec host-pid=4242 ns-pid=1 ns-level=1 comm="true" filename="/bin/true" nodename="box"`
+	if _, err := ParseHelperLine(good); err != nil {
+		t.Fatalf("ParseHelperLine(%q): %v", good, err)
+	}
+	for _, bad := range []string{
+		"", "ready", "42", "exec", "exec ",
+		`{"host-pid":4242}`,
+		good + " bogus=1",     // an unknown kind
+		good + " uts=1 uts=1", // a kind twice
+		good + " ns-pid=1",    // a key twice
+		good + " uts=x",       // not a number
+		good + " uts=1/",      // no ID after the slash
+		good + " uts=1/2/3",   // ...
+		good + " uts=-1",      // ...
+		good + " ",            // a trailing space
+		good + "  uts=1",      // two spaces
+		good + " uts",         // no value
+		good + " =1",          // no key
+		good + " uts=1\r",     // ...
+		strings.Replace(good, "host-pid=4242", "host-pid=x", 1),          // a non-number pid
+		strings.Replace(good, "host-pid=4242", "host-pid=4294967296", 1), // over uint32
+		strings.Replace(good, "host-pid=4242", "host-pid=", 1),
+		strings.Replace(good, "host-pid=4242 ", "", 1),              // a key missing
+		strings.Replace(good, `comm="true"`, `comm=true`, 1),        // not quoted
+		strings.Replace(good, `comm="true"`, "comm=`true`", 1),      // ...
+		strings.Replace(good, `comm="true"`, `comm="true`, 1),       // unterminated
+		strings.Replace(good, `comm="true"`, `comm="true"x`, 1),     // junk after the quote
+		strings.Replace(good, `comm="true"`, `comm="\q"`, 1),        // a bad escape
+		strings.Replace(good, `nodename="box"`, `nodename=""""`, 1), // ...
+	} {
+		if ev, err := ParseHelperLine(bad); err == nil {
+			t.Errorf("ParseHelperLine(%q): no error, %+v", bad, ev)
 		}
 	}
 }

@@ -101,11 +101,7 @@ func answer(tr execTracer, line string, timeout time.Duration) string {
 	case err != nil:
 		return trace.HelperErrorLine("", err.Error())
 	}
-	b, err := ev.MarshalJSON()
-	if err != nil {
-		return trace.HelperErrorLine("", err.Error())
-	}
-	return string(b)
+	return string(ev.AppendWire(nil))
 }
 
 func reasonOf(err error) string {

@@ -90,14 +90,23 @@ func TestExecHelperProtocol(t *testing.T) {
 	}
 	for _, pid := range []int{100, 200} {
 		fmt.Fprintf(in, "%d\n", pid)
-		ev, err := trace.ParseHelperLine(readLine(t, out))
+		line := readLine(t, out)
+		want := fmt.Sprintf(`exec host-pid=%d ns-pid=1 ns-level=1 comm="p%d" filename="/bin/true" nodename="" uts=4026532178/%d`, pid, pid, pid)
+		if line != want {
+			t.Errorf("pid %d: event line\n%s\nwant\n%s", pid, line, want)
+		}
+		ev, err := trace.ParseHelperLine(line)
 		if err != nil || ev.HostPID != uint32(pid) || ev.Comm != "p"+strconv.Itoa(pid) || ev.NS[trace.UTS].ID != uint64(pid) {
 			t.Fatalf("pid %d: %+v, %v", pid, ev, err)
 		}
 	}
 	for line, reason := range map[string]string{"13": "timeout", "x": "usage", "-4": "usage"} {
 		fmt.Fprintf(in, "%s\n", line)
-		_, err := trace.ParseHelperLine(readLine(t, out))
+		answer := readLine(t, out)
+		if !strings.HasPrefix(answer, trace.HelperErrorPrefix+reason+` "`) {
+			t.Errorf("line %q: answer %q", line, answer)
+		}
+		_, err := trace.ParseHelperLine(answer)
 		var he *trace.HelperError
 		if !errors.As(err, &he) || he.Reason != reason {
 			t.Errorf("line %q: %v, want reason %s", line, err, reason)

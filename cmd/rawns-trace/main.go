@@ -21,15 +21,27 @@
 //     writes one error line and exits 125.
 //  2. rawns writes host pids on stdin, one per line. For each, the helper
 //     waits up to --timeout (default 5s) for that pid's first exec after
-//     the tracer was attached and writes the event as one JSON object
-//     (trace.ExecEvent's MarshalJSON: {"host-pid":...,"ns":{...}}), or an
-//     error line.
+//     the tracer was attached and writes the event line
+//     (trace.ExecEvent.AppendWire), or an error line.
 //  3. On EOF on stdin the helper detaches everything and exits 0.
 //
-// An error line is "error " and a JSON trace.HelperError:
-// {"reason":"permission","message":"trace: load ...: needs root or
-// CAP_BPF+CAP_PERFMON: ..."}; reason is permission, no-btf, unsupported,
-// usage, timeout, closed or empty. trace.ParseHelperLine decodes an answer.
+// An event line is "exec " and KEY=VALUE pairs separated by single spaces:
+//
+//	exec host-pid=4242 ns-pid=1 ns-level=1 comm="true" filename="/bin/true" nodename="box" uts=4026532178/1802 ipc=4026531839/1 ...
+//
+// Strings are quoted as by Go's strconv.Quote; each namespace kind the
+// kernel has follows under its /proc/PID/ns name as INODE, or INODE/ID on
+// kernels with ns_id. An unknown key or kind is an error for rawns: both
+// binaries ship together, so the format is theirs alone, and text rather
+// than JSON so that rawns need not link encoding/json.
+//
+// An error line is "error REASON MESSAGE":
+//
+//	error permission "trace: load ...: needs root or CAP_BPF+CAP_PERFMON: ..."
+//
+// REASON is permission, no-btf, unsupported, usage, timeout, closed or "-"
+// (none), MESSAGE one line quoted like the strings above
+// (trace.HelperErrorLine). trace.ParseHelperLine decodes an answer.
 //
 // The helper is rawns's child, so it matches its own filter; that is
 // harmless: events are looked up by host pid, and it execs nothing after
