@@ -18,12 +18,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/sigrelay"
 )
 
 // Main runs the init. Precondition: the calling goroutine is locked to an
@@ -39,21 +39,16 @@ func Main(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rawns init: usage: rawns init -- PATH ARGV0 [ARG...]")
 		return 125
 	}
-	// Every signal, so that each has a handler and therefore reaches PID 1
-	// from outside; SIGCHLD drives the reaping below. SIGHUP and SIGINT
-	// that rawns was started with ignored (nohup, background jobs) stay
-	// ignored, so that the command inherits them as it would without
-	// --init (torture/TestSignalDispositions).
-	var ignored []os.Signal
-	for _, sig := range []os.Signal{syscall.SIGHUP, syscall.SIGINT} {
-		if signal.Ignored(sig) {
-			ignored = append(ignored, sig)
-		}
-	}
-	sigc := make(chan os.Signal, 64)
-	signal.Notify(sigc)
-	if len(ignored) > 0 {
-		signal.Ignore(ignored...)
+	// Every signal that may be relayed gets the relay's handler, so that
+	// each reaches PID 1 from outside and goes on to the command. SIGHUP
+	// and SIGINT that rawns was started with ignored (nohup, background
+	// jobs) stay ignored, so that the command inherits them as it would
+	// without --init (torture/TestSignalDispositions). Not os/signal: its
+	// subscription costs a round trip with the runtime's signal thread per
+	// signal, ~2 ms for all of them (internal/sigrelay).
+	if _, err := sigrelay.Catch(relayed...); err != nil {
+		fmt.Fprintf(stderr, "rawns init: %v\n", err)
+		return 125
 	}
 
 	// The caller (rawns's main) keeps the main goroutine on the main thread.
@@ -69,43 +64,45 @@ func Main(args []string, stderr io.Writer) int {
 		return 125
 	}
 	main := proc.Pid
-	// This loop is the only reaper, so main's pid cannot be reused before we
-	// see it exit: kill(2) by pid is safe and the pidfd is not needed.
+	if fd := proc.PidFD(); fd >= 0 {
+		if err := sigrelay.Target(fd); err != nil {
+			fmt.Fprintf(stderr, "rawns init: signals will not be forwarded: %v\n", err)
+		}
+	}
+	// The loop below is the only reaper, so it reaps main too: the
+	// Process gives up its pidfd (the relay holds its own).
 	proc.Release()
 
+	// Reap every child, orphans included, until main is among them. The
+	// signal handler does the forwarding, so this thread only waits.
 	for {
-		if code, exited := reap(main); exited {
-			return code
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
 		}
-		sig := (<-sigc).(syscall.Signal)
-		switch sig {
-		case syscall.SIGCHLD:
-		case syscall.SIGURG:
-			// The Go runtime's own preemption signal, not meant for anyone.
-		default:
-			unix.Kill(main, sig)
+		if err != nil { // ECHILD: cannot happen while main lives
+			fmt.Fprintf(stderr, "rawns init: wait4: %v\n", err)
+			return 125
+		}
+		if pid == main {
+			sigrelay.Stop()
+			if ws.Signaled() {
+				return 128 + int(ws.Signal())
+			}
+			return ws.ExitStatus()
 		}
 	}
 }
 
-// reap collects every child that has exited, without blocking, and reports
-// main's exit code once main is among them.
-func reap(main int) (code int, exited bool) {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || pid <= 0 {
-			return code, exited
-		}
-		if pid == main {
-			exited = true
-			code = ws.ExitStatus()
-			if ws.Signaled() {
-				code = 128 + int(ws.Signal())
-			}
-		}
-	}
+// relayed are the signals init passes on to the command: every standard
+// signal but those the kernel or the Go runtime keeps (SIGKILL, SIGSTOP;
+// SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS for panics; SIGURG for
+// preemption; SIGPROF) and SIGCHLD, which is about init's own children.
+// Real-time signals are not relayed.
+var relayed = []unix.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1,
+	unix.SIGUSR2, unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGSTKFLT,
+	unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU,
+	unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
 }
