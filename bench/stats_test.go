@@ -222,3 +222,26 @@ func TestOutputs(t *testing.T) {
 		t.Errorf("SVG has not one median tick per row:\n%s", b.String())
 	}
 }
+
+// The floor of a Go tool is go-empty + c-ref - c-empty in each round, as a
+// paired ratio to c-ref.
+func TestGoFloor(t *testing.T) {
+	ns := []Label{{"ns", "pid+uts"}}
+	res := []Result{
+		{Name: "c-ref", Labels: ns, Rounds: []float64{2000, 2200, 1800}},
+		{Name: "c-empty", Labels: ns, Rounds: []float64{800, 800, 600}},
+		{Name: "go-empty", Labels: ns, Rounds: []float64{2000, 2400, 1800}},
+		{Name: "rawns-run", Labels: ns, Rounds: []float64{4000, 4400, 3600}, Ratio: 2},
+		{Name: "c-ref", Labels: []Label{{"ns", "none"}}, Rounds: []float64{1}},
+	}
+	// Floors: 3200/2000 = 1.6, 3800/2200 = 1.727, 3000/1800 = 1.667.
+	got := goFloor(res)
+	want := []string{"ns=pid+uts: floor of a Go tool (go-empty + c-ref - c-empty, per round) 1.67x c-ref; rawns-run 2.00x"}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("goFloor = %q, want %q", got, want)
+	}
+	res[2].Err = "failed"
+	if got := goFloor(res); len(got) != 0 {
+		t.Fatalf("goFloor with a failed go-empty = %q, want nothing", got)
+	}
+}

@@ -58,6 +58,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 			argv = append(argv, "--hostname", host)
 		}
 		tools = append(tools, tool{name: "c-ref", about: "spawn-c, the static C reference: clone3 vfork-style + sethostname + execve + waitpid", argv: append(append(argv, "--"), cmd...)})
+		tools = append(tools, tool{name: "c-empty", about: "spawn-c --noop: the static C binary's start-up and exit, no spawn (c-ref minus this is the spawn itself)", argv: []string{cref, "--noop"}})
 	} else {
 		notes = append(notes, "spawn-c: no C reference binary (make bin/spawn-c, or --cref), ratios are to command-alone")
 	}
@@ -383,4 +384,53 @@ func checkTool(t tool, l *launcher, job *Job) error {
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// goFloor returns, for each namespace set with the go-empty, c-ref and
+// c-empty rows, a note with the floor of any Go tool doing the job: an
+// empty Go program's start-up and exit (go-empty) plus what the spawn costs
+// from C (c-ref minus c-empty, the static binary's own start-up and exit),
+// per round, as a paired ratio to c-ref; with rawns-run's ratio beside it.
+// A Go tool can come below the floor only by starting up faster than an
+// empty Go main, or by spawning faster than C.
+func goFloor(res []Result) []string {
+	type rows struct{ empty, cref, cempty, rawns *Result }
+	byNS := map[string]*rows{}
+	var order []string
+	for i := range res {
+		r := &res[i]
+		ns := r.Label("ns")
+		if byNS[ns] == nil {
+			byNS[ns] = &rows{}
+			order = append(order, ns)
+		}
+		switch r.Name {
+		case "go-empty":
+			byNS[ns].empty = r
+		case "c-ref":
+			byNS[ns].cref = r
+		case "c-empty":
+			byNS[ns].cempty = r
+		case "rawns-run":
+			byNS[ns].rawns = r
+		}
+	}
+	var notes []string
+	for _, ns := range order {
+		x := byNS[ns]
+		if x.empty == nil || x.cref == nil || x.cempty == nil || x.empty.Err != "" || x.cref.Err != "" || x.cempty.Err != "" {
+			continue
+		}
+		n := min(len(x.empty.Rounds), len(x.cref.Rounds), len(x.cempty.Rounds))
+		floor := make([]float64, n)
+		for i := range floor {
+			floor[i] = x.empty.Rounds[i] + x.cref.Rounds[i] - x.cempty.Rounds[i]
+		}
+		note := fmt.Sprintf("ns=%s: floor of a Go tool (go-empty + c-ref - c-empty, per round) %.2fx c-ref", ns, PairedRatio(floor, x.cref.Rounds))
+		if x.rawns != nil && x.rawns.Err == "" {
+			note += fmt.Sprintf("; rawns-run %.2fx", x.rawns.Ratio)
+		}
+		notes = append(notes, note)
+	}
+	return notes
 }

@@ -11,6 +11,12 @@
  *   spawn-c [--ns LIST] [--hostname NAME] [--clone vfork|fork]
  *           [--loop N [--parallel P] [--report-fd FD]] [--rss BYTES]
  *           [--] CMD [ARG...]
+ *   spawn-c --noop
+ *
+ * --noop exits at once: the start-up and exit of this static binary alone
+ * (the c-empty row of the whole-process view). c-ref minus c-empty is what
+ * the spawn itself costs from C, which, added to an empty Go program's
+ * start-up and exit, gives the floor of any Go tool (docs/benchmarks.md).
  *
  * Without --loop it spawns CMD once and exits with its status (128+N for a
  * signal), which is what the whole-process view times. With --loop N it
@@ -240,7 +246,8 @@ static long long parse_size(const char *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: spawn-c [--ns LIST] [--hostname NAME] [--clone vfork|fork] "
-			"[--loop N [--parallel P] [--report-fd FD]] [--rss BYTES] [--] CMD [ARG...]\n");
+			"[--loop N [--parallel P] [--report-fd FD]] [--rss BYTES] [--] CMD [ARG...]\n"
+			"       spawn-c --noop\n");
 	exit(2);
 }
 
@@ -252,6 +259,8 @@ int main(int argc, char **argv)
 	long long rss = 0;
 	int i;
 
+	if (argc == 2 && !strcmp(argv[1], "--noop"))
+		return 0;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
