@@ -26,7 +26,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
 	@# The Go peers of rawns bench --whole (bench/peers): the smallest Go
 	@# programs spawning each way, and an empty main.
-	@for p in go-empty go-os-exec go-reexec; do \
+	@for p in go-empty go-clone go-os-exec go-reexec; do \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$$p ./bench/peers/$$p || exit 1; done
 	@$(MAKE) --no-print-directory bin/spawn-c
 

@@ -525,7 +525,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		}
 	}
 	var names []string
-	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "go-empty", "go-os-exec", "go-reexec", "unshare", "bwrap", "crun", "runc"} {
+	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "go-empty", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "crun", "runc"} {
 		if found[n] {
 			names = append(names, n)
 		}

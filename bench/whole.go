@@ -88,6 +88,10 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 		if hostArg == "" {
 			hostArg = "-"
 		}
+		if p := filepath.Join(dir, "go-clone"); isExecutable(p) {
+			argv := []string{p, "0x" + strconv.FormatUint(uint64(ns), 16), hostArg}
+			tools = append(tools, tool{name: "go-clone", about: "the smallest Go program spawning with package clone, as rawns run does (bench/peers/go-clone)", argv: append(argv, cmd...)})
+		}
 		for _, s := range []string{"os-exec", "reexec"} {
 			name := "go-" + s
 			if p := filepath.Join(dir, name); isExecutable(p) {

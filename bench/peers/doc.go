@@ -5,6 +5,8 @@
 // spawning and Go's own start-up, not the size of rawns-bench:
 //
 //	go-empty     an empty main: the Go runtime's start-up and exit alone
+//	go-clone     package clone (StartHere + Wait), what rawns run spawns
+//	             with, without rawns's flags, signal relay or locked thread
 //	go-os-exec   os/exec with SysProcAttr.Cloneflags (no hostname: os/exec
 //	             cannot run code in the child before exec)
 //	go-reexec    the tutorials' way: os/exec of /proc/self/exe in new
