@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
 )
 
 // Fuzz targets for the command line of `rawns run` (issue 6). Their seeds
@@ -108,7 +109,7 @@ func checkConfig(t *testing.T, args []string, cfg *runConfig) {
 		t.Fatalf("parseRun(%q): --init without a PID namespace", args)
 	}
 	// Clock offsets: what was asked, in sign and size (no overflow).
-	flags, _, err := parseFlags(runFlags, args)
+	flags, _, err := cli.Parse(runFlags, args)
 	if err != nil {
 		t.Fatalf("parseRun(%q) accepted what parseFlags refuses: %v", args, err)
 	}
@@ -116,10 +117,10 @@ func checkConfig(t *testing.T, args []string, cfg *runConfig) {
 		flag string
 		got  time.Duration
 	}{{"monotonic", s.MonotonicOffset}, {"boottime", s.BoottimeOffset}} {
-		if !flags.has(c.flag) {
+		if !flags.Has(c.flag) {
 			continue
 		}
-		want, _ := strconv.ParseFloat(flags.get(c.flag, ""), 64)
+		want, _ := strconv.ParseFloat(flags.Get(c.flag, ""), 64)
 		if diff := math.Abs(c.got.Seconds() - want); diff > 1e-6*math.Max(1, math.Abs(want)) {
 			t.Fatalf("parseRun(%q): --%s %v became an offset of %v", args, c.flag, want, c.got)
 		}
@@ -143,31 +144,31 @@ func FuzzParseFlags(f *testing.F) {
 		if in != "" {
 			args = strings.Split(in, argSep)
 		}
-		flags, command, err := parseFlags(runFlags, args)
+		flags, command, err := cli.Parse(runFlags, args)
 		if err != nil {
 			if msg := err.Error(); msg == "" || strings.ContainsAny(msg, "\n\r") {
-				t.Fatalf("parseFlags(%q): error %q is not one non-empty line", args, msg)
+				t.Fatalf("cli.Parse(%q): error %q is not one non-empty line", args, msg)
 			}
 			return
 		}
 		// The command is what follows the flags, as given.
 		if len(command) > len(args) || strings.Join(command, argSep) != strings.Join(args[len(args)-len(command):], argSep) {
-			t.Fatalf("parseFlags(%q): command %q is not a suffix of the arguments", args, command)
+			t.Fatalf("cli.Parse(%q): command %q is not a suffix of the arguments", args, command)
 		}
 		for name, values := range flags {
-			var def *flagDef
+			var def *cli.Def
 			for i := range runFlags {
-				if runFlags[i].name == name {
+				if runFlags[i].Name == name {
 					def = &runFlags[i]
 				}
 			}
 			switch {
 			case def == nil:
-				t.Fatalf("parseFlags(%q): unknown flag %q accepted", args, name)
-			case def.kind != repeatedFlag && len(values) != 1:
-				t.Fatalf("parseFlags(%q): --%s has %d values", args, name, len(values))
-			case def.kind == boolFlag && values[0] != "":
-				t.Fatalf("parseFlags(%q): boolean --%s has value %q", args, name, values[0])
+				t.Fatalf("cli.Parse(%q): unknown flag %q accepted", args, name)
+			case def.Kind != cli.Repeated && len(values) != 1:
+				t.Fatalf("cli.Parse(%q): --%s has %d values", args, name, len(values))
+			case def.Kind == cli.Bool && values[0] != "":
+				t.Fatalf("cli.Parse(%q): boolean --%s has value %q", args, name, values[0])
 			}
 		}
 	})

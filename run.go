@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/sigrelay"
 	"golang.org/x/sys/unix"
 )
@@ -68,25 +69,25 @@ Examples:
   rawns run --ns user,pid,uts,mnt --map-root-user --mount-proc -- id -u   # rootless
 `
 
-var runFlags = []flagDef{
-	{name: "ns", kind: stringFlag},
-	{name: "hostname", kind: stringFlag},
-	{name: "mount-proc", kind: boolFlag},
-	{name: "propagation", kind: stringFlag},
-	{name: "map-root-user", kind: boolFlag},
-	{name: "map-user", kind: stringFlag},
-	{name: "map-group", kind: stringFlag},
-	{name: "monotonic", kind: stringFlag},
-	{name: "boottime", kind: stringFlag},
-	{name: "init", kind: boolFlag},
-	{name: "env", kind: repeatedFlag},
-	{name: "unsetenv", kind: repeatedFlag},
-	{name: "clearenv", kind: boolFlag},
-	{name: "chdir", kind: stringFlag},
-	{name: "clone", kind: stringFlag},
-	{name: "trace", kind: optionalFlag},
-	{name: "verbose", short: "v", kind: boolFlag},
-	{name: "help", short: "h", kind: boolFlag},
+var runFlags = []cli.Def{
+	{Name: "ns", Kind: cli.String},
+	{Name: "hostname", Kind: cli.String},
+	{Name: "mount-proc", Kind: cli.Bool},
+	{Name: "propagation", Kind: cli.String},
+	{Name: "map-root-user", Kind: cli.Bool},
+	{Name: "map-user", Kind: cli.String},
+	{Name: "map-group", Kind: cli.String},
+	{Name: "monotonic", Kind: cli.String},
+	{Name: "boottime", Kind: cli.String},
+	{Name: "init", Kind: cli.Bool},
+	{Name: "env", Kind: cli.Repeated},
+	{Name: "unsetenv", Kind: cli.Repeated},
+	{Name: "clearenv", Kind: cli.Bool},
+	{Name: "chdir", Kind: cli.String},
+	{Name: "clone", Kind: cli.String},
+	{Name: "trace", Kind: cli.Optional},
+	{Name: "verbose", Short: "v", Kind: cli.Bool},
+	{Name: "help", Short: "h", Kind: cli.Bool},
 }
 
 // runConfig is a parsed and checked `rawns run` command line.
@@ -101,37 +102,37 @@ type runConfig struct {
 // parseRun turns the arguments of `rawns run` into a spec. Its errors are
 // one line that names the flag or value at fault and the fix.
 func parseRun(args []string) (*runConfig, error) {
-	flags, command, err := parseFlags(runFlags, args)
+	flags, command, err := cli.Parse(runFlags, args)
 	if err != nil {
 		return nil, err
 	}
-	if flags.has("help") {
+	if flags.Has("help") {
 		return nil, errHelp
 	}
 	if len(command) == 0 {
 		return nil, errors.New("no command given; put the command after the flags, e.g. rawns run -- sh")
 	}
-	cfg := &runConfig{verbose: flags.has("verbose"), init: flags.has("init"), command: command}
-	if flags.has("trace") {
-		cfg.trace = flags.get("trace", "")
+	cfg := &runConfig{verbose: flags.Has("verbose"), init: flags.Has("init"), command: command}
+	if flags.Has("trace") {
+		cfg.trace = flags.Get("trace", "")
 		if cfg.trace == "" {
 			cfg.trace = "text"
 		}
 	}
 	s := &cfg.spec
 
-	if s.Namespaces, err = clone.ParseNamespaces(flags.get("ns", "pid,uts")); err != nil {
+	if s.Namespaces, err = clone.ParseNamespaces(flags.Get("ns", "pid,uts")); err != nil {
 		return nil, fmt.Errorf("--ns: %v", err)
 	}
-	if flags.has("mount-proc") {
+	if flags.Has("mount-proc") {
 		if s.Namespaces&clone.NewPID == 0 {
 			return nil, errors.New("--mount-proc without a PID namespace would show the host's processes; add pid to --ns")
 		}
 		s.Namespaces |= clone.NewMount
 		s.MountProc = true
 	}
-	if flags.has("hostname") {
-		s.Hostname = flags.get("hostname", "")
+	if flags.Has("hostname") {
+		s.Hostname = flags.Get("hostname", "")
 		if s.Namespaces&clone.NewUTS == 0 {
 			return nil, fmt.Errorf("--hostname %q needs a new UTS namespace, or the host's hostname would change; add uts to --ns", s.Hostname)
 		}
@@ -141,11 +142,11 @@ func parseRun(args []string) (*runConfig, error) {
 	} else if s.Namespaces&clone.NewUTS != 0 {
 		s.Hostname = "container"
 	}
-	if flags.has("propagation") {
+	if flags.Has("propagation") {
 		if s.Namespaces&clone.NewMount == 0 {
 			return nil, errors.New("--propagation needs a new mount namespace; add mnt to --ns")
 		}
-		if s.Propagation, err = clone.ParsePropagation(flags.get("propagation", "")); err != nil {
+		if s.Propagation, err = clone.ParsePropagation(flags.Get("propagation", "")); err != nil {
 			return nil, fmt.Errorf("--propagation: %v", err)
 		}
 	}
@@ -156,10 +157,10 @@ func parseRun(args []string) (*runConfig, error) {
 		flag string
 		dst  *time.Duration
 	}{{"monotonic", &s.MonotonicOffset}, {"boottime", &s.BoottimeOffset}} {
-		if !flags.has(c.flag) {
+		if !flags.Has(c.flag) {
 			continue
 		}
-		v := flags.get(c.flag, "")
+		v := flags.Get(c.flag, "")
 		if s.Namespaces&clone.NewTime == 0 {
 			return nil, fmt.Errorf("--%s %q needs a new time namespace; add time to --ns", c.flag, v)
 		}
@@ -175,13 +176,13 @@ func parseRun(args []string) (*runConfig, error) {
 	if cfg.init && s.Namespaces&clone.NewPID == 0 {
 		return nil, errors.New("--init makes rawns's init PID 1 of a new PID namespace; add pid to --ns")
 	}
-	if flags.has("clone") {
-		if s.Mode, err = clone.ParseMode(flags.get("clone", "")); err != nil {
+	if flags.Has("clone") {
+		if s.Mode, err = clone.ParseMode(flags.Get("clone", "")); err != nil {
 			return nil, fmt.Errorf("--clone: %v", err)
 		}
 	}
-	if flags.has("chdir") {
-		if s.Dir = flags.get("chdir", ""); s.Dir == "" {
+	if flags.Has("chdir") {
+		if s.Dir = flags.Get("chdir", ""); s.Dir == "" {
 			return nil, errors.New("--chdir: empty directory; give a path")
 		}
 	}
@@ -203,9 +204,9 @@ var errHelp = errors.New("help requested")
 
 // buildEnv applies --clearenv, --env and --unsetenv, in that order, to
 // rawns's own environment. A later --env for the same key wins.
-func buildEnv(flags parsedFlags) ([]string, error) {
+func buildEnv(flags cli.Flags) ([]string, error) {
 	var env []string
-	if !flags.has("clearenv") {
+	if !flags.Has("clearenv") {
 		env = os.Environ()
 	}
 	set := func(kv string) {
@@ -256,15 +257,15 @@ func removeKey(env []string, key string) []string {
 // unshare(1) does: the caller's own id maps to the given id inside. An
 // explicit INSIDE:OUTSIDE[:COUNT] is allowed too; an unprivileged caller may
 // map only its own id, once (user_namespaces(7)).
-func parseMaps(flags parsedFlags, s *clone.Spec) error {
-	root := flags.has("map-root-user")
-	if !root && !flags.has("map-user") && !flags.has("map-group") {
+func parseMaps(flags cli.Flags, s *clone.Spec) error {
+	root := flags.Has("map-root-user")
+	if !root && !flags.Has("map-user") && !flags.Has("map-group") {
 		return nil
 	}
 	if s.Namespaces&clone.NewUser == 0 {
 		return errors.New("--map-root-user, --map-user and --map-group need a new user namespace; add user to --ns")
 	}
-	if root && (flags.has("map-user") || flags.has("map-group")) {
+	if root && (flags.Has("map-user") || flags.Has("map-group")) {
 		return errors.New("--map-root-user already maps uid and gid 0; drop --map-user/--map-group, or drop --map-root-user")
 	}
 	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
@@ -275,13 +276,13 @@ func parseMaps(flags parsedFlags, s *clone.Spec) error {
 		return nil
 	}
 	var err error
-	if flags.has("map-user") {
-		if s.UIDMap, err = parseIDMap("--map-user", "uid", flags.get("map-user", ""), uid, privileged); err != nil {
+	if flags.Has("map-user") {
+		if s.UIDMap, err = parseIDMap("--map-user", "uid", flags.Get("map-user", ""), uid, privileged); err != nil {
 			return err
 		}
 	}
-	if flags.has("map-group") {
-		if s.GIDMap, err = parseIDMap("--map-group", "gid", flags.get("map-group", ""), gid, privileged); err != nil {
+	if flags.Has("map-group") {
+		if s.GIDMap, err = parseIDMap("--map-group", "gid", flags.Get("map-group", ""), gid, privileged); err != nil {
 			return err
 		}
 	}

@@ -2,13 +2,13 @@ package bench
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
 )
 
 const usage = `usage: rawns bench [flags] [-- CMD [ARG...]]
@@ -26,14 +27,78 @@ strategy: runs, min, median, p90, p99, max, and the ratio to the C
 reference (the median over rounds of the paired per-round ratio).
 
 Views:
-  (default)   in process: each spawn timed from start to reap inside this
-              process; the C reference times its own spawns (spawn-c --loop)
-  --whole     whole process: "TOOL ... CMD" timed start to exit for rawns
-              run, the C reference binary, unshare, bwrap, crun, runc (those
-              installed), and Go programs using os/exec and the re-exec
+  (default)          in process: each spawn timed from start to reap inside
+                     this process; the C reference times its own spawns
+  --whole            whole process: "TOOL ... CMD" timed start to exit for
+                     rawns run, the C reference, the smallest Go programs
+                     spawning each way, unshare, bwrap, crun and runc (those
+                     installed)
 
-Flags:
+Dimensions:
+  --ns LIST          namespaces to create, comma-separated kinds, all or
+                     none (default pid,uts); kinds: KINDS
+  --ns-sweep         every set: none, pid+uts, pid+uts plus each other kind
+                     alone, all
+  --rss LIST         parent memory to touch first, comma-separated sizes
+                     (0,256M,1G,2G); one run each (default 0; in process)
+  --parallel LIST    spawning goroutines, comma-separated; above 1 the figure
+                     is wall time per spawn (default 1; in process)
+  --strategies LIST  in-process strategies, comma-separated (default all:
+                     STRATEGIES)
+  --hostname NAME    hostname in a new UTS namespace, where the strategy can
+                     set one (default bench)
+
+Rounds:
+  --rounds N         counted rounds (default 30 in process, 20 whole)
+  --batch N          spawns per strategy per round (default 10, 5 whole)
+  --warmup N         warm-up rounds, not counted (default 2)
+  --seed N           seed of the round order (default: from the clock)
+
+Output (default: an aligned table):
+  --json, --csv      the same figures as JSON (with per-round medians) or CSV
+  --gobench          the Go benchmark format, one line per round, for benchstat
+  --svg FILE         also write a chart of the distributions to FILE
+  --no-progress      no progress line on stderr
+
+Programs:
+  --cref PATH        the C reference (default: spawn-c beside this program,
+                     then on PATH)
+  --rawns PATH       the rawns whose run --whole times (default: rawns
+                     beside this program)
+  --once STRATEGY    spawn once that way and exit with its status (internal,
+                     for --whole when a peer program is missing)
+
+Exit status: 0; 125 for bad flags or when the benchmark could not run
+(nothing is printed on stdout then).
 `
+
+// benchFlags are the flags of rawns bench.
+var benchFlags = []cli.Def{
+	{Name: "whole", Kind: cli.Bool},
+	{Name: "ns", Kind: cli.String},
+	{Name: "ns-sweep", Kind: cli.Bool},
+	{Name: "hostname", Kind: cli.String},
+	{Name: "strategies", Kind: cli.String},
+	{Name: "rounds", Kind: cli.String},
+	{Name: "batch", Kind: cli.String},
+	{Name: "warmup", Kind: cli.String},
+	{Name: "rss", Kind: cli.String},
+	{Name: "parallel", Kind: cli.String},
+	{Name: "json", Kind: cli.Bool},
+	{Name: "csv", Kind: cli.Bool},
+	{Name: "gobench", Kind: cli.Bool},
+	{Name: "svg", Kind: cli.String},
+	{Name: "cref", Kind: cli.String},
+	{Name: "rawns", Kind: cli.String},
+	{Name: "seed", Kind: cli.String},
+	{Name: "no-progress", Kind: cli.Bool},
+	{Name: "once", Kind: cli.String},
+	{Name: "help", Short: "h", Kind: cli.Bool},
+}
+
+// exitFailed is rawns bench's exit status for bad flags and for a benchmark
+// that could not run, 125 as for rawns run (docs/cli.md).
+const exitFailed = 125
 
 // options are the parsed flags of rawns bench.
 type options struct {
@@ -54,76 +119,116 @@ type options struct {
 }
 
 // Main runs rawns bench with args (the arguments after "bench") and returns
-// the exit code: 0, 1 when the benchmark could not run, 2 for a usage error.
+// the exit code: 0, or exitFailed for bad flags or a benchmark that could
+// not run.
 func Main(args []string, stdout, stderr io.Writer) int {
-	var o options
-	fs := flag.NewFlagSet("rawns bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
+	o, cmd, err := parseOptions(args)
+	if err == errHelp {
+		help := strings.NewReplacer("KINDS", clone.KindNames(), "STRATEGIES", strings.Join(StrategyNames(), ","))
+		help.WriteString(stdout, usage)
+		return 0
 	}
-	fs.BoolVar(&o.whole, "whole", false, "whole-process view: time `TOOL ... CMD` start to exit")
-	fs.StringVar(&o.nsList, "ns", "pid,uts", "namespaces to create: a comma-separated `list` of "+clone.KindNames()+", all, or none")
-	fs.BoolVar(&o.nsSweep, "ns-sweep", false, "run every namespace set: none, pid+uts, pid+uts plus each other kind alone, all")
-	fs.StringVar(&o.hostname, "hostname", "bench", "hostname set in a new UTS namespace by the strategies that can")
-	fs.StringVar(&o.strategies, "strategies", "", "in-process strategies to run, comma-separated (default all: "+strings.Join(StrategyNames(), ",")+")")
-	fs.IntVar(&o.rounds, "rounds", 0, "counted rounds (default 30 in process, 20 whole)")
-	fs.IntVar(&o.batch, "batch", 0, "spawns per strategy per round (default 10 in process, 5 whole)")
-	fs.IntVar(&o.warmup, "warmup", 2, "warm-up rounds, not counted")
-	fs.StringVar(&o.rss, "rss", "0", "parent memory to touch before spawning, a comma-separated `list` of sizes (0,256M,1G,2G); one run each")
-	fs.StringVar(&o.parallel, "parallel", "1", "spawning goroutines, a comma-separated `list`; above 1 the figure is wall time per spawn (1/throughput)")
-	fs.BoolVar(&o.json, "json", false, "print JSON")
-	fs.BoolVar(&o.csv, "csv", false, "print CSV")
-	fs.BoolVar(&o.gob, "gobench", false, "print the Go benchmark format, one line per round, for benchstat")
-	fs.StringVar(&o.svg, "svg", "", "also write a chart of the distributions to `file`")
-	fs.StringVar(&o.cref, "cref", "", "the C reference binary (default: spawn-c beside this program, then on PATH)")
-	fs.StringVar(&o.rawns, "rawns", "", "the rawns binary whose run command --whole times (default: rawns beside this program)")
-	fs.Uint64Var(&o.seed, "seed", 0, "seed of the round order (default: from the clock)")
-	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress line on stderr")
-	fs.StringVar(&o.once, "once", "", "spawn once with this in-process `strategy` and exit with its status (used by --whole)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
+		return exitFailed
+	}
+	return run(&o, cmd, stdout, stderr)
+}
+
+var errHelp = errors.New("help")
+
+// parseOptions parses the flags of rawns bench; cmd is what follows them.
+func parseOptions(args []string) (o options, cmd []string, err error) {
+	flags, cmd, err := cli.Parse(benchFlags, args)
+	if err != nil {
+		return o, nil, err
+	}
+	if flags.Has("help") {
+		return o, nil, errHelp
+	}
+	o.whole, o.nsSweep = flags.Has("whole"), flags.Has("ns-sweep")
+	o.json, o.csv, o.gob, o.noProgress = flags.Has("json"), flags.Has("csv"), flags.Has("gobench"), flags.Has("no-progress")
+	o.nsList = flags.Get("ns", "pid,uts")
+	o.hostname = flags.Get("hostname", "bench")
+	o.strategies = flags.Get("strategies", "")
+	o.rss, o.parallel = flags.Get("rss", "0"), flags.Get("parallel", "1")
+	o.svg, o.cref, o.rawns, o.once = flags.Get("svg", ""), flags.Get("cref", ""), flags.Get("rawns", ""), flags.Get("once", "")
+	if o.rounds, err = flags.Int("rounds", 0, 1); err != nil {
+		return o, nil, err
+	}
+	if o.batch, err = flags.Int("batch", 0, 1); err != nil {
+		return o, nil, err
+	}
+	if o.warmup, err = flags.Int("warmup", 2, 0); err != nil {
+		return o, nil, err
+	}
+	if o.seed, err = flags.Uint64("seed", 0); err != nil {
+		return o, nil, err
+	}
+	for _, f := range []string{"svg", "cref", "rawns", "once", "strategies", "hostname"} {
+		if flags.Has(f) && flags.Get(f, "") == "" {
+			return o, nil, fmt.Errorf("--%s needs a non-empty value", f)
 		}
-		return 2
 	}
+	known := StrategyNames()
+	if o.strategies != "" {
+		for _, name := range strings.Split(o.strategies, ",") {
+			if !slices.Contains(known, strings.TrimSpace(name)) {
+				return o, nil, fmt.Errorf("--strategies: unknown strategy %q; known: %s", name, strings.Join(known, ","))
+			}
+		}
+	}
+	if o.once != "" && !slices.Contains(known, o.once) {
+		return o, nil, fmt.Errorf("--once: unknown strategy %q; known: %s", o.once, strings.Join(known, ","))
+	}
+	return o, cmd, nil
+}
+
+// run is rawns bench once its flags are parsed.
+func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	if n := btoi(o.json) + btoi(o.csv) + btoi(o.gob); n > 1 {
 		fmt.Fprintln(stderr, "rawns bench: give at most one of --json, --csv and --gobench")
-		return 2
+		return exitFailed
 	}
 
-	cmd := fs.Args()
 	if len(cmd) == 0 {
 		cmd = []string{"/bin/true"}
 	}
 	env := os.Environ()
 	path, err := clone.LookPath(cmd[0], clone.EnvPath(env))
+	if err == nil {
+		// LookPath takes a name with a slash as it is; every strategy
+		// would then fail on it, one note each. Say it once, up front.
+		var st unix.Stat_t
+		if unix.Stat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || unix.Access(path, unix.X_OK) != nil {
+			err = fmt.Errorf("%s: not an executable file; give the command to spawn after --", path)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 2
+		return exitFailed
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	defer null.Close()
 	base := Job{Path: path, Args: cmd, Env: env, Hostname: o.hostname, Null: null}
 
 	if o.once != "" {
-		return runOnce(&o, base, stderr)
+		return runOnce(o, base, stderr)
 	}
 
 	sets, err := namespaceSets(o.nsList, o.nsSweep)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 2
+		return exitFailed
 	}
 	rss, err := parseList(o.rss, parseSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: --rss: %v\n", err)
-		return 2
+		return exitFailed
 	}
 	par, err := parseList(o.parallel, func(s string) (int64, error) {
 		n, err := strconv.ParseInt(s, 10, 32)
@@ -134,7 +239,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: --parallel: %v\n", err)
-		return 2
+		return exitFailed
 	}
 	if o.rounds <= 0 {
 		o.rounds = map[bool]int{false: 30, true: 20}[o.whole]
@@ -149,7 +254,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		o.cref = findCref()
 	}
 
-	rep := newReport(&o, cmd)
+	rep := newReport(o, cmd)
 	var progress func(Progress)
 	if !o.noProgress && isTerminal(stderr) {
 		progress = progressLine(stderr)
@@ -158,16 +263,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if len(rss) > 1 || rss[0] != 0 || len(par) > 1 || par[0] != 1 {
 			rep.Notes = append(rep.Notes, "--rss and --parallel apply to the in-process view only; ignored")
 		}
-		err = runWhole(&o, rep, base, sets, progress)
+		err = runWhole(o, rep, base, sets, progress)
 	} else {
-		err = runInProcess(&o, rep, base, sets, rss, par, progress)
+		err = runInProcess(o, rep, base, sets, rss, par, progress)
 	}
 	if progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
 
 	switch {
@@ -185,7 +290,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	return 0
 }
@@ -203,7 +308,7 @@ func runOnce(o *options, job Job, stderr io.Writer) int {
 	ns, err := parseNamespaces(o.nsList)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 2
+		return exitFailed
 	}
 	job.Namespaces = ns
 	job.Null = nil // the tool's own stdio, as a CLI would
@@ -216,7 +321,7 @@ func runOnce(o *options, job Job, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	return 0
 }
@@ -372,7 +477,7 @@ func runInProcess(o *options, rep *Report, base Job, sets []clone.Namespaces, rs
 			}
 		}
 		if len(cases) == 0 {
-			return errors.New("no strategy can run here; see the notes above")
+			return fmt.Errorf("no strategy can run here: %s", strings.Join(rep.Notes, "; "))
 		}
 		for i := range cases {
 			c := &cases[i]

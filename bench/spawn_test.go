@@ -112,3 +112,44 @@ func TestMainQuick(t *testing.T) {
 		t.Errorf("dimensions output:\n%s", out.String())
 	}
 }
+
+// Bad input gets one line naming the flag or value and what to give
+// instead, exit status 125 and nothing on stdout, before anything runs.
+func TestBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rounds", "abc"}, "--rounds abc: give a whole number of at least 1"},
+		{[]string{"--rounds", "0"}, "--rounds 0: give a whole number"},
+		{[]string{"--batch", "-3"}, "--batch -3"},
+		{[]string{"--warmup", "x"}, "--warmup x"},
+		{[]string{"--seed", "-1"}, "--seed -1"},
+		{[]string{"--rounds", "3", "--rounds", "4"}, "--rounds given twice"},
+		{[]string{"-rounds", "3"}, "unknown flag -rounds"},
+		{[]string{"--bogus"}, "unknown flag --bogus"},
+		{[]string{"--whole=yes"}, "--whole takes no value"},
+		{[]string{"--svg"}, "--svg needs a value"},
+		{[]string{"--svg="}, "--svg needs a non-empty value"},
+		{[]string{"--json", "--csv"}, "at most one of --json, --csv and --gobench"},
+		{[]string{"--strategies", "c-vfork,nope"}, `unknown strategy "nope"; known: c-vfork,`},
+		{[]string{"--once", "nope"}, `--once: unknown strategy "nope"`},
+		{[]string{"--ns", "pid,bogus"}, `unknown namespace "bogus"`},
+		{[]string{"--rss", "5Q"}, `--rss: "5Q": not a size`},
+		{[]string{"--parallel", "0"}, "--parallel"},
+		{[]string{"--", "/nonexistent/cmd"}, "/nonexistent/cmd: not an executable file"},
+		{[]string{"--", "/etc"}, "/etc: not an executable file"},
+		{[]string{"--", "no-such-command-here"}, "no-such-command-here: command not found"},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, &out, &errb)
+		msg := errb.String()
+		if code != 125 || out.Len() != 0 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "rawns bench: ") {
+			t.Errorf("rawns bench %q: exit %d, stdout %q, stderr %q; want 125, nothing, one line with %q", c.args, code, out.String(), msg, c.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "--rounds N") || strings.Contains(out.String(), "KINDS") {
+		t.Errorf("--help: exit %d, stdout %q", code, out.String())
+	}
+}
