@@ -242,6 +242,11 @@ func Held() Set {
 func Stop() {
 	mu.Lock()
 	defer mu.Unlock()
+	stopLocked()
+}
+
+// stopLocked makes the handler drop signals and closes the relay's pidfd.
+func stopLocked() {
 	atomic.StoreUint64(&state, targetDrop<<targetShift)
 	if pidfd >= 0 {
 		unix.Close(pidfd)
@@ -255,11 +260,7 @@ func Stop() {
 func Restore() error {
 	mu.Lock()
 	defer mu.Unlock()
-	atomic.StoreUint64(&state, targetDrop<<targetShift)
-	if pidfd >= 0 {
-		unix.Close(pidfd)
-		pidfd = -1
-	}
+	stopLocked()
 	return restoreLocked()
 }
 

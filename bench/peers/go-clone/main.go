@@ -6,33 +6,21 @@ package main
 
 import (
 	"os"
-	"strconv"
 
+	"github.com/rawns/rawns/bench/peers/peer"
 	"github.com/rawns/rawns/clone"
 )
 
 func main() {
-	if len(os.Args) < 4 {
-		os.Stderr.WriteString("usage: go-clone CLONEFLAGS HOSTNAME CMD [ARG...]\n")
-		os.Exit(125)
-	}
-	flags, err := strconv.ParseUint(os.Args[1], 0, 64)
-	if err != nil {
-		os.Stderr.WriteString("go-clone: bad CLONEFLAGS\n")
-		os.Exit(125)
-	}
-	spec := &clone.Spec{Path: os.Args[3], Args: os.Args[3:], Env: os.Environ(), Namespaces: clone.Namespaces(flags)}
-	if os.Args[2] != "-" {
-		spec.Hostname = os.Args[2]
-	}
+	flags, host, cmd := peer.Args("go-clone")
+	spec := &clone.Spec{Path: cmd[0], Args: cmd, Env: os.Environ(), Namespaces: clone.Namespaces(flags), Hostname: host}
 	p, err := clone.StartHere(spec)
 	if err != nil {
-		os.Stderr.WriteString("go-clone: " + err.Error() + "\n")
-		os.Exit(125)
+		peer.Fail("go-clone", err.Error())
 	}
 	st, err := p.Wait()
 	if err != nil {
-		os.Exit(125)
+		peer.Fail("go-clone", err.Error())
 	}
 	os.Exit(st.ExitCode())
 }

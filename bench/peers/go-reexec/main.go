@@ -8,49 +8,43 @@ package main
 import (
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
+
+	"github.com/rawns/rawns/bench/peers/peer"
 )
 
 const childArg = "__go-reexec-child"
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == childArg {
-		child(os.Args[2:]) // HOSTNAME CMD [ARG...]
+		if len(os.Args) < 4 {
+			peer.Fail("go-reexec", "usage: "+childArg+" HOSTNAME CMD [ARG...]")
+		}
+		child(os.Args[2], os.Args[3:])
 	}
-	if len(os.Args) < 4 {
-		os.Stderr.WriteString("usage: go-reexec CLONEFLAGS HOSTNAME CMD [ARG...]\n")
-		os.Exit(125)
-	}
-	flags, err := strconv.ParseUint(os.Args[1], 0, 64)
-	if err != nil {
-		os.Stderr.WriteString("go-reexec: bad CLONEFLAGS\n")
-		os.Exit(125)
-	}
-	cmd := exec.Command("/proc/self/exe", append([]string{childArg}, os.Args[2:]...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags)}
-	err = cmd.Run()
+	flags, _, _ := peer.Args("go-reexec")
+	c := exec.Command("/proc/self/exe", append([]string{childArg}, os.Args[2:]...)...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	err := c.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
 		os.Exit(ee.ExitCode())
 	}
 	if err != nil {
-		os.Stderr.WriteString("go-reexec: " + err.Error() + "\n")
-		os.Exit(125)
+		peer.Fail("go-reexec", err.Error())
 	}
 }
 
-func child(a []string) {
-	if len(a) < 2 {
-		os.Exit(125)
-	}
-	if a[0] != "-" {
-		if err := syscall.Sethostname([]byte(a[0])); err != nil {
+// child is the re-executed copy: it sets the hostname ("-" for none) and
+// execs cmd.
+func child(host string, cmd []string) {
+	if host != "-" {
+		if err := syscall.Sethostname([]byte(host)); err != nil {
 			os.Stderr.WriteString("go-reexec: sethostname: " + err.Error() + "\n")
 			os.Exit(126)
 		}
 	}
-	err := syscall.Exec(a[1], a[1:], os.Environ())
-	os.Stderr.WriteString("go-reexec: exec " + a[1] + ": " + err.Error() + "\n")
+	err := syscall.Exec(cmd[0], cmd, os.Environ())
+	os.Stderr.WriteString("go-reexec: exec " + cmd[0] + ": " + err.Error() + "\n")
 	os.Exit(127)
 }
