@@ -22,8 +22,11 @@ var rawnsBin string
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as a command run inside namespaces.
-	if os.Getenv("RAWNS_TEST_HELPER") == "loopback" {
+	switch os.Getenv("RAWNS_TEST_HELPER") {
+	case "loopback":
 		os.Exit(loopbackHelper())
+	case "sigcount":
+		os.Exit(sigcountHelper())
 	}
 	dir, err := os.MkdirTemp("", "rawns-test")
 	if err != nil {

@@ -389,7 +389,7 @@ func run(cfg *runConfig, stderr io.Writer) int {
 	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
 	// may be recycled once reaped.
 	if fd := proc.PidFD(); fd >= 0 {
-		if err := sigrelay.Target(fd); err != nil {
+		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			fmt.Fprintf(stderr, "rawns run: signals will not be forwarded: %v\n", err)
 		}
 	} else {

@@ -65,7 +65,7 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	main := proc.Pid
 	if fd := proc.PidFD(); fd >= 0 {
-		if err := sigrelay.Target(fd); err != nil {
+		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			fmt.Fprintf(stderr, "rawns init: signals will not be forwarded: %v\n", err)
 		}
 	}

@@ -2,10 +2,10 @@
 
 // handler is the relay's signal handler. The kernel enters it as a C
 // function, void handler(int sig, siginfo_t *info, void *ucontext), with sig
-// in DI, on the thread's alternate signal stack (SA_ONSTACK: every thread
-// the Go runtime starts has one). It touches only registers, which
-// rt_sigreturn restores, and the state word; it never enters Go code, so it
-// needs no g, no stack check and no runtime lock.
+// in DI and info in SI, on the thread's alternate signal stack (SA_ONSTACK:
+// every thread the Go runtime starts has one). It touches only registers,
+// which rt_sigreturn restores, and two words, state and targetPID; it never
+// enters Go, so it needs no g, no stack check and no runtime lock.
 //
 //	retry:
 //	  old := state
@@ -13,20 +13,42 @@
 //	  case 0:          // no target yet: hold the signal
 //	    if !CAS(&state, old, old | 1<<sig) { goto retry }
 //	  case 0xffffffff: // stopped: drop it
-//	  default:         // relay: pidfd_send_signal(target-1, sig, NULL, 0)
+//	  default:
+//	    if info.si_code == SI_KERNEL && getpgid(targetPID) == getpgid(0) {
+//	      // The terminal signalled our process group, which the target
+//	      // is in: it has its own copy (a Ctrl-C must arrive once).
+//	      return
+//	    }
+//	    pidfd_send_signal(target-1, sig, NULL, 0)
 //	  }
+//
+// SYSCALL clobbers AX, CX and R11 only, so sig stays in R8, info in R12 and
+// the target in BX across the calls.
 TEXT ·handler(SB),NOSPLIT|NOFRAME,$0-0
 	MOVQ	DI, R8			// R8 = sig
+	MOVQ	SI, R12			// R12 = info
 	LEAQ	·state(SB), R9
 retry:
 	MOVQ	(R9), AX		// AX = old
-	MOVQ	AX, DX
-	SHRQ	$32, DX			// DX = target field
-	TESTL	DX, DX
+	MOVQ	AX, BX
+	SHRQ	$32, BX			// BX = target field
+	TESTL	BX, BX
 	JZ	hold
-	CMPL	DX, $-1
+	CMPL	BX, $-1
 	JEQ	done
-	LEAL	-1(DX), DI		// pidfd
+	CMPL	8(R12), $0x80		// info->si_code == SI_KERNEL?
+	JNE	send
+	MOVL	·targetPID(SB), DI
+	MOVL	$121, AX		// SYS_getpgid
+	SYSCALL
+	MOVQ	AX, R13			// the target's group, or -errno
+	XORL	DI, DI
+	MOVL	$121, AX		// getpgid(0): our own
+	SYSCALL
+	CMPQ	AX, R13
+	JEQ	done
+send:
+	LEAL	-1(BX), DI		// pidfd
 	MOVQ	R8, SI			// sig
 	XORL	DX, DX			// info: NULL, the kernel fills in SI_USER
 	XORL	R10, R10		// flags

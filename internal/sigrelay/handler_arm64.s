@@ -1,11 +1,13 @@
 #include "textflag.h"
 
 // handler is the relay's signal handler; see handler_amd64.s for the
-// algorithm. The kernel enters it as a C function with sig in R0 and the
-// return address (the restorer) in R30, on the alternate signal stack.
-// LDAXR/STLXR make the compare-and-swap (no LSE atomics needed).
+// algorithm. The kernel enters it as a C function with sig in R0, info in
+// R1 and the return address (the restorer) in R30, on the alternate signal
+// stack. LDAXR/STLXR make the compare-and-swap (no LSE atomics needed). SVC
+// preserves every register but R0, which holds the result.
 TEXT ·handler(SB),NOSPLIT|NOFRAME,$0-0
 	MOVW	R0, R4			// R4 = sig
+	MOVD	R1, R11			// R11 = info
 	MOVD	$·state(SB), R5
 retry:
 	LDAXR	(R5), R6		// R6 = old, exclusive
@@ -15,6 +17,20 @@ retry:
 	MOVW	$0xffffffff, R9
 	CMP	R9, R7
 	BEQ	done
+	MOVW	8(R11), R9		// info->si_code
+	CMPW	$0x80, R9		// SI_KERNEL?
+	BNE	send
+	MOVD	$·targetPID(SB), R9
+	MOVW	(R9), R0
+	MOVD	$155, R8		// SYS_getpgid
+	SVC
+	MOVD	R0, R12			// the target's group, or -errno
+	MOVD	$0, R0			// getpgid(0): our own
+	MOVD	$155, R8
+	SVC
+	CMP	R0, R12
+	BEQ	done
+send:
 	SUB	$1, R7, R0		// pidfd
 	MOVD	R4, R1			// sig
 	MOVD	$0, R2			// info: NULL

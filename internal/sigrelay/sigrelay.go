@@ -29,6 +29,14 @@
 // signals do not queue (signal(7)): two SIGUSR1 held are relayed as one,
 // as the kernel would have delivered them.
 //
+// One exception: a signal the kernel sent (si_code
+// SI_KERNEL: the terminal's Ctrl-C, Ctrl-\, window change or hang-up, which
+// go to the whole foreground process group) is not relayed when the target
+// is in this process's group, because the target got its own copy. Relaying
+// it made one Ctrl-C arrive twice, which programs that take a second Ctrl-C
+// as "force quit" act on. A kernel signal that arrives before there is a
+// target is held like any other: the command did not exist to get it.
+//
 // The runtime keeps its own handler for every signal not caught here
 // (SIGURG for preemption, SIGSEGV for panics, SIGPROF, ...). A process may
 // have one relay; its handlers stay until Restore.
@@ -47,6 +55,12 @@ import (
 
 // The handler's word; see the package comment. Read by handler_*.s.
 var state uint64
+
+// targetPID is the target's pid, which the handler compares process groups
+// with (getpgid(2)) for a signal the kernel sent. Written by Target before
+// it publishes the pidfd in state, so a handler that sees the pidfd sees
+// the pid.
+var targetPID int32
 
 const (
 	targetShift = 32
@@ -194,13 +208,13 @@ func catchable(sig unix.Signal) error {
 }
 
 // Target starts relaying to the process behind pidfd (pidfd_open(2),
-// clone's CLONE_PIDFD): the signals held so far go to it at once, in
-// signal-number order, and every later one from the handler. The relay
+// clone's CLONE_PIDFD), whose pid is pid: the signals held so far go to it
+// at once, in signal-number order, and every later one from the handler. The relay
 // keeps its own duplicate of pidfd until Stop, so the caller may close or
 // reap its own. A pidfd never names another process, so a signal caught
 // after the target exited fails with ESRCH instead of hitting a recycled
 // pid.
-func Target(fd int) error {
+func Target(fd, pid int) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if ncaught == 0 {
@@ -214,6 +228,7 @@ func Target(fd int) error {
 		return fmt.Errorf("sigrelay: duplicating pidfd %d: %w", fd, err)
 	}
 	pidfd = dup
+	atomic.StoreInt32(&targetPID, int32(pid))
 	held := atomic.SwapUint64(&state, uint64(dup+1)<<targetShift)
 	for sig := 1; sig < 32; sig++ {
 		if held&(1<<sig) != 0 {

@@ -9,19 +9,24 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // relayChild starts a shell that reports the signals it traps, and returns
-// it once the traps are in place, with a pidfd for it.
-func relayChild(t *testing.T) (*exec.Cmd, *bufio.Reader, int) {
+// it once the traps are in place, with a pidfd for it. It is in this
+// process's process group unless ownGroup.
+func relayChild(t *testing.T, ownGroup ...bool) (*exec.Cmd, *bufio.Reader, int) {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", `for s in USR1 USR2 TERM; do trap "echo got $s" $s; done; echo ready; while :; do sleep 0.02; done`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: len(ownGroup) > 0 && ownGroup[0]}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +105,7 @@ func TestHeldThenRelayed(t *testing.T) {
 	waitHeld(t, unix.SIGUSR1)
 
 	cmd, out, fd := relayChild(t)
-	if err := Target(fd); err != nil {
+	if err := Target(fd, cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
 	if line := readLine(t, out); line != "got USR1" {
@@ -151,7 +156,7 @@ func TestRestore(t *testing.T) {
 	if act.handler == handlerPC() {
 		t.Fatal("SIGUSR1 still has the relay's handler after Restore")
 	}
-	if err := Target(0); err == nil {
+	if err := Target(0, 1); err == nil {
 		t.Fatal("Target after Restore succeeded")
 	}
 }
@@ -233,8 +238,8 @@ func TestFloodWhileRuntimeBusy(t *testing.T) {
 		unix.Kill(os.Getpid(), unix.SIGUSR1)
 	}
 	waitHeld(t, unix.SIGUSR1)
-	_, out, fd := relayChild(t)
-	if err := Target(fd); err != nil {
+	cmd, out, fd := relayChild(t)
+	if err := Target(fd, cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
 	if line := readLine(t, out); line != "got USR1" {
@@ -257,4 +262,80 @@ func TestFloodWhileRuntimeBusy(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		unix.Kill(os.Getpid(), unix.SIGUSR2)
 	}
+}
+
+// sendAsKernel sends sig to this thread as the kernel would (si_code
+// SI_KERNEL, as for the terminal's Ctrl-C): rt_tgsigqueueinfo(2) allows any
+// si_code when a thread signals itself (the kernel compares the target
+// with the caller's thread id, hence the locked thread).
+func sendAsKernel(t *testing.T, sig unix.Signal) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var info [128]byte // siginfo_t: si_signo, si_errno, si_code, ...
+	*(*int32)(unsafe.Pointer(&info[0])) = int32(sig)
+	*(*int32)(unsafe.Pointer(&info[8])) = 0x80 // SI_KERNEL
+	_, _, e := unix.RawSyscall6(unix.SYS_RT_TGSIGQUEUEINFO, uintptr(os.Getpid()), uintptr(unix.Gettid()), uintptr(sig), uintptr(unsafe.Pointer(&info[0])), 0, 0)
+	if e != 0 {
+		t.Fatalf("rt_tgsigqueueinfo: %v", e)
+	}
+}
+
+// A signal the kernel sent (the terminal's Ctrl-C goes to the whole
+// foreground process group) is not relayed to a target in our own process
+// group, which got its own copy; it is relayed to a target in another
+// group, and held like any other before there is a target.
+func TestKernelSignals(t *testing.T) {
+	catch(t, unix.SIGUSR1, unix.SIGUSR2)
+
+	// Same group: dropped. SIGUSR2 from kill(2) (SI_USER) still goes, and
+	// is the first thing the child reports.
+	_, out, fd := relayChild(t)
+	if err := Target(fd, ownPID(t, fd)); err != nil {
+		t.Fatal(err)
+	}
+	sendAsKernel(t, unix.SIGUSR1)
+	time.Sleep(100 * time.Millisecond)
+	unix.Kill(os.Getpid(), unix.SIGUSR2)
+	if line := readLine(t, out); line != "got USR2" {
+		t.Fatalf("same process group: the child said %q first, want got USR2 (the kernel's SIGUSR1 must not be relayed)", line)
+	}
+	Stop()
+	Restore()
+
+	// Another group: relayed; and held before Target.
+	catch(t, unix.SIGUSR1, unix.SIGUSR2)
+	sendAsKernel(t, unix.SIGUSR2)
+	waitHeld(t, unix.SIGUSR2)
+	_, out, fd = relayChild(t, true)
+	if err := Target(fd, ownPID(t, fd)); err != nil {
+		t.Fatal(err)
+	}
+	if line := readLine(t, out); line != "got USR2" {
+		t.Fatalf("held kernel signal: the child said %q, want got USR2", line)
+	}
+	sendAsKernel(t, unix.SIGUSR1)
+	if line := readLine(t, out); line != "got USR1" {
+		t.Fatalf("another process group: the child said %q, want got USR1", line)
+	}
+}
+
+// ownPID returns the pid behind a pidfd (the Pid line of its fdinfo).
+func ownPID(t *testing.T, fd int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+			pid, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+	}
+	t.Fatalf("no Pid in fdinfo of %d", fd)
+	return 0
 }
