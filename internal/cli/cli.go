@@ -82,6 +82,26 @@ func quote(s string) string {
 	return s
 }
 
+// UnknownFlagError is Parse's error for a flag not in its definitions.
+type UnknownFlagError struct {
+	Arg string // as given, dashes included
+}
+
+// Shown is the flag as an error shows it: as given, or Go-quoted when it
+// holds what would break the line (a newline, a NUL).
+func (e *UnknownFlagError) Shown() string {
+	if q := strconv.Quote(e.Arg); q[1:len(q)-1] != e.Arg {
+		return q
+	}
+	return e.Arg
+}
+
+// Error is worded for a command that takes a command line after its flags,
+// as rawns run and rawns bench do.
+func (e *UnknownFlagError) Error() string {
+	return "unknown flag " + e.Shown() + "; see --help for the flags, and put -- before a command that starts with a dash"
+}
+
 // Parse parses args against defs and returns the flags and the remaining
 // arguments (the command).
 func Parse(defs []Def, args []string) (Flags, []string, error) {
@@ -104,11 +124,7 @@ func Parse(defs []Def, args []string) (Flags, []string, error) {
 			}
 		}
 		if def == nil {
-			shown := arg
-			if q := strconv.Quote(arg); q[1:len(q)-1] != arg {
-				shown = q
-			}
-			return nil, nil, fmt.Errorf("unknown flag %s; see --help for the flags, and put -- before a command that starts with a dash", shown)
+			return nil, nil, &UnknownFlagError{Arg: arg}
 		}
 		switch def.Kind {
 		case Bool:

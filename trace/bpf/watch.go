@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/trace"
 )
 
@@ -66,27 +66,43 @@ type watchFilter struct {
 	ns   uint64
 }
 
+// watchFlags are the flags of rawns trace, parsed like every rawns
+// command's (internal/cli).
+var watchFlags = []cli.Def{
+	{Name: "json", Kind: cli.Bool},
+	{Name: "pid", Kind: cli.String},
+	{Name: "comm", Kind: cli.String},
+	{Name: "ns", Kind: cli.String},
+	{Name: "help", Short: "h", Kind: cli.Bool},
+}
+
 func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
 	var f watchFilter
-	fs := flag.NewFlagSet("rawns trace", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.BoolVar(&f.json, "json", false, "")
-	fs.IntVar(&f.pid, "pid", 0, "")
-	fs.StringVar(&f.comm, "comm", "", "")
-	fs.Uint64Var(&f.ns, "ns", 0, "")
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
+	flags, rest, err := cli.Parse(watchFlags, args)
+	var unknown *cli.UnknownFlagError
+	if errors.As(err, &unknown) {
+		err = errors.New("unknown flag " + unknown.Shown()) // no command line to put -- before
+	}
+	if err == nil && flags.Has("help") {
 		io.WriteString(stderr, watchUsageText)
 		return f, watchOK, false
 	}
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected argument %q: rawns trace takes flags only", fs.Arg(0))
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected argument %q: rawns trace takes flags only", rest[0])
 	}
-	if err == nil && f.pid < 0 {
-		err = fmt.Errorf("invalid value %d for flag --pid: want a host pid > 0", f.pid)
+	if err == nil {
+		f.json = flags.Has("json")
+		f.comm = flags.Get("comm", "")
+		f.pid, err = flags.Int("pid", 0, 1)
+	}
+	if err == nil {
+		f.ns, err = flags.Uint64("ns", 0)
 	}
 	if err == nil && len(f.comm) > 15 {
-		err = fmt.Errorf("invalid value %q for flag --comm: the kernel keeps 15 bytes of a command name", f.comm)
+		err = fmt.Errorf("--comm %q: the kernel keeps 15 bytes of a command name", f.comm)
+	}
+	if err == nil && flags.Has("comm") && f.comm == "" {
+		err = errors.New("--comm needs a non-empty name")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns trace: %v; see 'rawns trace --help'\n", err)
