@@ -16,9 +16,10 @@
 // calls, no thread and no goroutine.
 //
 // How. The handler (handler_*.s) runs on the alternate signal stack that the
-// Go runtime gives every thread, touches only registers and one word,
-// state, and never enters Go: it needs no g, no stack check and no lock, so
-// it may run on any thread at any moment, the runtime's own included.
+// Go runtime gives every thread, touches only registers and two words, state
+// and targetPID, and never enters Go: it needs no g, no stack check and no
+// lock, so it may run on any thread at any moment, the runtime's own
+// included.
 //
 //	state bits 0-31:  signals held before there is a target (bit N = signal N)
 //	state bits 32-63: 0: hold; 0xffffffff: drop; else the target's pidfd + 1
@@ -29,13 +30,14 @@
 // signals do not queue (signal(7)): two SIGUSR1 held are relayed as one,
 // as the kernel would have delivered them.
 //
-// One exception: a signal the kernel sent (si_code
-// SI_KERNEL: the terminal's Ctrl-C, Ctrl-\, window change or hang-up, which
-// go to the whole foreground process group) is not relayed when the target
-// is in this process's group, because the target got its own copy. Relaying
-// it made one Ctrl-C arrive twice, which programs that take a second Ctrl-C
-// as "force quit" act on. A kernel signal that arrives before there is a
-// target is held like any other: the command did not exist to get it.
+// One exception: a signal the kernel sent (si_code SI_KERNEL: the
+// terminal's Ctrl-C, Ctrl-\, window change or hang-up, which go to the whole
+// foreground process group) is not relayed when the target is in this
+// process's group, because the target got its own copy. Relaying it made
+// one Ctrl-C arrive twice, which programs that take a second Ctrl-C as
+// "force quit" act on. A kernel signal that arrives before there is a
+// target is held like any other: the command did not exist to get it (one
+// that lands between the clone and Target reaches the command twice).
 //
 // The runtime keeps its own handler for every signal not caught here
 // (SIGURG for preemption, SIGSEGV for panics, SIGPROF, ...). A process may
@@ -207,11 +209,11 @@ func catchable(sig unix.Signal) error {
 	return nil
 }
 
-// Target starts relaying to the process behind pidfd (pidfd_open(2),
+// Target starts relaying to the process behind fd, a pidfd (pidfd_open(2),
 // clone's CLONE_PIDFD), whose pid is pid: the signals held so far go to it
-// at once, in signal-number order, and every later one from the handler. The relay
-// keeps its own duplicate of pidfd until Stop, so the caller may close or
-// reap its own. A pidfd never names another process, so a signal caught
+// at once, in signal-number order, and every later one from the handler.
+// The relay keeps its own duplicate of the pidfd until Stop, so the caller
+// may close or reap its own. A pidfd never names another process, so a signal caught
 // after the target exited fails with ESRCH instead of hitting a recycled
 // pid.
 func Target(fd, pid int) error {
