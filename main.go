@@ -39,12 +39,6 @@ Usage:
 Run 'rawns run --help' for the flags of run.
 `
 
-// The main goroutine stays on the main thread for the whole run: rawns run
-// clones from it (clone.StartHere), and PR_SET_PDEATHSIG ties the child to the
-// thread that cloned it, which is then the thread that lives as long as the
-// process.
-func init() { runtime.LockOSThread() }
-
 func main() {
 	os.Exit(rawns(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -376,8 +376,9 @@ func run(cfg *runConfig, stderr io.Writer) int {
 		v = newVerboseReport(cfg)
 	}
 
-	// The main goroutine is locked to the main thread (main.go's init), so
-	// the clone is made right here, without a hand-off to another thread.
+	// The clone is made right here, from the main thread, without a
+	// hand-off to another thread (clone.PinThread says why that is enough).
+	clone.PinThread()
 	proc, err := clone.StartHere(s)
 	if err != nil {
 		if tr != nil {

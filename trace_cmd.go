@@ -108,8 +108,9 @@ func (t *runTrace) startHelper(path string) error {
 	}
 	// Fd puts inR and outW in blocking mode, which suits the helper; rawns
 	// keeps inW and outR, whose deadlines still work.
-	// rawns's main goroutine is locked to the main thread (main.go), so
-	// the helper is cloned right here, as the command will be.
+	// The helper is cloned right here, from the main thread, as the
+	// command will be (clone.PinThread).
+	clone.PinThread()
 	t.helper, err = clone.StartHere(&clone.Spec{
 		Path:  path,
 		Args:  []string{path, "exec-helper", "--target", strconv.Itoa(os.Getpid())},

@@ -45,17 +45,39 @@ func Start(spec *Spec) (*Process, error) {
 // another thread and being woken back (two context switches, measurable on a
 // virtual machine).
 //
-// Precondition: the caller has locked its goroutine to its OS thread
-// (runtime.LockOSThread) and keeps that thread alive for as long as the
-// child should live, because PR_SET_PDEATHSIG kills the child when that
-// thread exits. The main goroutine locked in an init function qualifies:
-// the main thread lives as long as the process. Concurrent StartHere calls
-// from different locked threads are safe.
+// Precondition: the calling goroutine runs on an OS thread that lives for as
+// long as the child should, because PR_SET_PDEATHSIG kills the child when
+// the thread that cloned it exits (prctl(2)). Either it has locked itself to
+// its thread (runtime.LockOSThread) and keeps it, or it runs on the main
+// thread, which the Go runtime never ends; PinThread, called right before,
+// arranges one or the other. Concurrent StartHere calls from different
+// threads are safe.
 func StartHere(spec *Spec) (*Process, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	return start(spec)
+}
+
+// PinThread prepares the calling goroutine for a StartHere that follows at
+// once. On the process's main thread (gettid(2) == getpid(2)) it does
+// nothing: the Go runtime never ends the main thread, because a
+// thread-group leader that exits leaves its process a zombie that cannot
+// be waited for (runtime/proc.go, mexit), so the thread outlives any child
+// cloned from it, wherever the goroutine runs afterwards. Elsewhere it locks
+// the goroutine to its thread (runtime.LockOSThread) for good; the thread
+// then lives as long as the goroutine, which must outlive the child.
+//
+// Why not always LockOSThread: its first call makes the runtime start a
+// template thread, and for a program that lives a few milliseconds that
+// thread cost 0.04-0.10x of a whole spawn from C (docs/benchmarks.md).
+// main.main starts on the main thread, and a goroutine that does not block
+// in the scheduler stays on its thread, so a command-line tool is there
+// when it clones.
+func PinThread() {
+	if unix.Gettid() != unix.Getpid() {
+		runtime.LockOSThread()
+	}
 }
 
 // The spawner: one goroutine, started on first use, locked to its OS thread

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -405,4 +406,55 @@ func seccompChild(t *testing.T) {
 		t.Fatalf("time namespace without clone3: %v, want ErrNoClone3", err)
 	}
 	fmt.Println("fallback ok")
+}
+
+// PinThread off the main thread locks the goroutine to its thread: when the
+// goroutine then ends, the runtime ends that thread, and PR_SET_PDEATHSIG
+// takes the child with it. (On the main thread it locks nothing: the
+// runtime never ends that thread; rawns run relies on that.)
+func TestPinThreadOffMainThread(t *testing.T) {
+	testutil.RequireRoot(t)
+	pidc := make(chan int, 1)
+	spawn := func() { // on a thread other than the main one
+		clone.PinThread()
+		p, err := clone.StartHere(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID})
+		if err != nil {
+			t.Error(err)
+			pidc <- 0
+			return
+		}
+		pidc <- p.Pid
+		// Returning while locked ends the thread, and with it the child.
+	}
+	go func() {
+		if unix.Gettid() != unix.Getpid() {
+			spawn()
+			return
+		}
+		// On the main thread: hold it, so that the next goroutine has to
+		// run on another one.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		done := make(chan struct{})
+		go func() { spawn(); close(done) }()
+		<-done
+	}()
+	pid := <-pidc
+	if pid == 0 {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			break // gone, or a zombie waiting for its reaper
+		}
+		if time.Now().After(deadline) {
+			unix.Kill(pid, unix.SIGKILL)
+			t.Fatalf("the child of a PinThread'd goroutine lives on after the goroutine ended: the thread was not locked")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(pid, &ws, 0, nil)
 }

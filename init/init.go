@@ -26,8 +26,9 @@ import (
 	"github.com/rawns/rawns/internal/sigrelay"
 )
 
-// Main runs the init. Precondition: the calling goroutine is locked to an
-// OS thread that lives as long as the process (clone.StartHere). Its
+// Main runs the init. Precondition: the calling goroutine is rawns's main
+// goroutine, so that clone.PinThread finds a thread that lives as long as
+// the process (clone.StartHere). Its
 // args are PATH ARGV0 [ARG...], the program to start and
 // its argv. It returns the command's exit code (128+N if signal N killed
 // it), or 125 if the command could not be started.
@@ -52,6 +53,7 @@ func Main(args []string, stderr io.Writer) int {
 	}
 
 	// The caller (rawns's main) keeps the main goroutine on the main thread.
+	clone.PinThread()
 	proc, err := clone.StartHere(&clone.Spec{Path: args[0], Args: args[1:], Env: os.Environ()})
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns init: %v\n", err)

@@ -6,7 +6,7 @@
 //
 //	go-empty     an empty main: the Go runtime's start-up and exit alone
 //	go-clone     package clone (StartHere + Wait), what rawns run spawns
-//	             with, without rawns's flags, signal relay or locked thread
+//	             with, without rawns's flags or signal relay
 //	go-os-exec   os/exec with SysProcAttr.Cloneflags (no hostname: os/exec
 //	             cannot run code in the child before exec)
 //	go-reexec    the tutorials' way: os/exec of /proc/self/exe in new

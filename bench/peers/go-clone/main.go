@@ -1,6 +1,6 @@
 // Command go-clone runs a command in new namespaces with package clone
 // (clone.StartHere, then Wait) and nothing else: no flags, no signal
-// forwarding, no locked thread (package peers). Beside rawns-run it shows
+// forwarding (package peers). Like rawns, it clones from the main thread. Beside rawns-run it shows
 // what rawns's CLI adds to its own spawner.
 package main
 
