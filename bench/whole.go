@@ -91,6 +91,8 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 		if p := filepath.Join(dir, "go-clone"); isExecutable(p) {
 			argv := []string{p, "0x" + strconv.FormatUint(uint64(ns), 16), hostArg}
 			tools = append(tools, tool{name: "go-clone", about: "the smallest Go program spawning with package clone, as rawns run does (bench/peers/go-clone)", argv: append(argv, cmd...)})
+		} else {
+			notes = append(notes, "go-clone: not built beside rawns-bench (make build), skipped")
 		}
 		for _, s := range []string{"os-exec", "reexec"} {
 			name := "go-" + s
