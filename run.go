@@ -447,6 +447,9 @@ func reportStartError(stderr io.Writer, cfg *runConfig, err error) int {
 			return exitNotFound
 		}
 		return exitCannotInvoke
+	case errors.As(err, &ce) && ce.Stage == clone.StageNone && ce.Signal != 0:
+		fmt.Fprintf(stderr, "rawns run: the child was killed by signal %d (%v) before it could execute %s; nothing ran (a seccomp filter that kills, or the OOM killer?)\n", int(ce.Signal), ce.Signal, name)
+		return exitFailed
 	case errors.As(err, &ce) && ce.Stage == clone.StageChdir:
 		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", ce.Subject, ce.Errno)
 		return exitFailed

@@ -105,7 +105,15 @@ type childData struct {
 	report childReport
 	mask   uint64 // the empty signal set
 	hold   [1]byte
+	marker [1]byte // execMarker
 }
+
+// execMarker is the byte the child writes to the error pipe right before
+// execve(2): every step before it went well. Without it, a child killed
+// before exec (a seccomp KILL, the OOM killer) closes the pipe exactly as
+// a successful exec does, and the parent would take the death for the
+// command's (readReport).
+const execMarker = 0xEE
 
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(99)
@@ -324,6 +332,9 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		}
 	}
 
+	// One byte into the pipe's buffer: no blocking, and signals that
+	// could interrupt it have their default action now.
+	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
 	_, _, err1 = unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
 	d.report.stage = uint32(StageExec)
 

@@ -49,24 +49,45 @@ func (s Stage) String() string {
 	return fmt.Sprintf("stage %d", uint32(s))
 }
 
-// ChildError is a failure of the child before its program started. The
-// child sent it over the error pipe and has been reaped.
+// ChildError is a failure of the child before its program started; the
+// child has been reaped. Either the child sent it over the error pipe
+// (Stage and Errno), or it died before it got to execve without a word:
+// killed (Signal; a seccomp filter that kills, the OOM killer) or, which
+// rawns's child never does, exited (ExitCode).
 type ChildError struct {
 	Stage Stage
 	Errno syscall.Errno
 	// Subject is what the stage worked on: the program path for StageExec,
 	// the directory for StageChdir, the hostname for StageHostname.
 	Subject string
+	// Signal is the signal that killed the child before execve; Stage is
+	// StageNone then.
+	Signal syscall.Signal
+	// ExitCode is the child's exit code when it exited before execve
+	// without a report.
+	ExitCode int
 }
 
 func (e *ChildError) Error() string {
-	if e.Subject != "" {
+	switch {
+	case e.Stage == StageNone && e.Signal != 0:
+		return fmt.Sprintf("child: killed by signal %d (%v) before execve; nothing ran", int(e.Signal), e.Signal)
+	case e.Stage == StageNone:
+		return fmt.Sprintf("child: exited with code %d before execve, without a report; nothing ran", e.ExitCode)
+	case e.Subject != "":
 		return fmt.Sprintf("child: %s %s: %v", e.Stage, e.Subject, e.Errno)
 	}
 	return fmt.Sprintf("child: %s: %v", e.Stage, e.Errno)
 }
 
-func (e *ChildError) Unwrap() error { return e.Errno }
+// Unwrap returns the errno of a reported failure, nil for a child that died
+// without a report.
+func (e *ChildError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}
 
 // CloneError is a failure of clone(2) or clone3(2) itself: nothing started.
 type CloneError struct {

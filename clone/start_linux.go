@@ -261,6 +261,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
 	}
 	d.holdFD = -1
+	d.marker[0] = execMarker
 	return p, nil
 }
 
@@ -326,32 +327,48 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 	}
 
-	// EOF: the child exec'd and the kernel closed its copy of the write
-	// end. Eight bytes: a (stage, errno) report.
-	var buf [8]byte
+	// Read to EOF, which comes when the child has exec'd (the pipe is
+	// close-on-exec) or died. What came before tells which:
+	//   1 byte   the exec marker alone: the command runs;
+	//   9 bytes  the marker and a (stage, errno) report: execve failed;
+	//   8 bytes  a report from a stage before execve;
+	//   nothing  the child died before it got to execve.
+	var buf [9]byte
 	n, err := readFull(errPipe[0], buf[:])
 	unix.Close(errPipe[0])
-	if err != nil || n != 0 {
-		proc.kill()
-		if err != nil {
-			return nil, fmt.Errorf("reading the child's error pipe: %w", err)
-		}
-		if n != len(buf) {
-			return nil, fmt.Errorf("short report of %d bytes on the child's error pipe", n)
-		}
-		r := (*childReport)(unsafe.Pointer(&buf[0]))
-		ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno)}
-		switch ce.Stage {
-		case StageExec:
-			ce.Subject = spec.Path
-		case StageChdir:
-			ce.Subject = spec.Dir
-		case StageHostname:
-			ce.Subject = spec.Hostname
-		}
-		return nil, ce
+	if err == nil && n == 1 && buf[0] == execMarker {
+		return proc, nil
 	}
-	return proc, nil
+	if err == nil && n == 0 {
+		// Dead already, or dying: the kernel closed its end of the pipe.
+		st, werr := proc.Wait()
+		if werr != nil {
+			return nil, fmt.Errorf("the child died before execve: %w", werr)
+		}
+		return nil, &ChildError{Signal: st.Signal, ExitCode: st.Code}
+	}
+	proc.kill()
+	if err != nil {
+		return nil, fmt.Errorf("reading the child's error pipe: %w", err)
+	}
+	report := buf[:n]
+	if n == 9 && buf[0] == execMarker {
+		report = buf[1:]
+	}
+	if len(report) != 8 {
+		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
+	}
+	r := (*childReport)(unsafe.Pointer(&report[0]))
+	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno)}
+	switch ce.Stage {
+	case StageExec:
+		ce.Subject = spec.Path
+	case StageChdir:
+		ce.Subject = spec.Dir
+	case StageHostname:
+		ce.Subject = spec.Hostname
+	}
+	return nil, ce
 }
 
 // Our clones hold syscall.ForkLock for writing, as the syscall package
