@@ -282,25 +282,16 @@ func TestRunOnlyStdioFDs(t *testing.T) {
 	defer f.Close()
 	// rawns itself gets fd 3 from ExtraFiles, without close-on-exec.
 	_, _, pid := startRawns(t, []*os.File{f}, "run", "--", "sh", "-c", "echo ready; exec sleep 30")
-	// Poll until the command is sleep and holds only 0, 1 and 2: sleep
-	// itself opens and closes a locale file or two as it starts, so one
-	// look can catch a transient fd 3; a leaked fd stays.
-	var fds, targets []string
-	for i := 0; i < 200; i++ {
-		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		fds, targets = fds[:0], targets[:0]
-		for _, e := range ents {
-			fds = append(fds, e.Name())
-			l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
-			targets = append(targets, e.Name()+"->"+l)
+	// Once sleep sleeps its fd table is what it keeps (testutil.WaitSleeping).
+	sleeper := testutil.WaitSleeping(t, pid)
+	if fds := testutil.FDs(sleeper); strings.Join(fds, ",") != "0,1,2" {
+		var targets []string
+		for _, fd := range fds {
+			l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", sleeper, fd))
+			targets = append(targets, fd+"->"+l)
 		}
-		if strings.HasSuffix(exe, "/sleep") && strings.Join(fds, ",") == "0,1,2" {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+		t.Fatalf("the command has fds %v, want exactly 0,1,2", targets)
 	}
-	t.Fatalf("the command has fds %v, want exactly 0,1,2", targets)
 }
 
 func TestRunDiesWithRawns(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,26 +179,10 @@ func TestOnlyStdioReachTheChild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// sleep opens nothing of its own while it sleeps; read its fd table
-		// from outside.
-		var fds []string
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			ents, err := os.ReadDir("/proc/" + strconv.Itoa(p.Pid) + "/fd")
-			if err != nil {
-				t.Fatal(err)
-			}
-			fds = fds[:0]
-			for _, e := range ents {
-				fds = append(fds, e.Name())
-			}
-			sort.Strings(fds)
-			exe, _ := os.Readlink("/proc/" + strconv.Itoa(p.Pid) + "/exe")
-			if strings.HasSuffix(exe, "sleep") || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		// Read the fd table from outside once sleep sleeps: before that its
+		// loader opens files of its own (testutil.WaitSleeping).
+		testutil.WaitSleeping(t, p.Pid)
+		fds := testutil.FDs(p.Pid)
 		p.Signal(syscall.SIGKILL)
 		p.Wait()
 		if strings.Join(fds, ",") != "0,1,2" {

@@ -480,7 +480,7 @@ func TestRawnsSIGKILLed(t *testing.T) {
 	for _, c := range cases {
 		args := append(append([]string{"run"}, c.args...), "--", "sh", "-c", c.script)
 		b := startRawns(t, c.o, args...)
-		all := append([]int{b.pid}, descendantsOf(b.pid)...)
+		all := append([]int{b.pid}, testutil.Descendants(b.pid)...)
 		if c.pidNS && len(all) < 2 {
 			t.Fatalf("%s: the command has no child: %v", c.name, all)
 		}
@@ -503,7 +503,7 @@ func waitComm(t *testing.T, pid int, comm string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		for _, p := range append([]int{pid}, descendantsOf(pid)...) {
+		for _, p := range append([]int{pid}, testutil.Descendants(pid)...) {
 			if strings.TrimSpace(readString(fmt.Sprintf("/proc/%d/comm", p))) == comm {
 				return
 			}
@@ -513,18 +513,6 @@ func waitComm(t *testing.T, pid int, comm string) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// descendantsOf lists every process below pid.
-func descendantsOf(pid int) []int {
-	var all []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		kids := testutil.Children(queue[0])
-		queue = append(queue[1:], kids...)
-		all = append(all, kids...)
-	}
-	return all
 }
 
 // TestSIGTERMAndSIGINTForwarded: sent to rawns, they reach the command, and

@@ -6,29 +6,16 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/testutil"
 )
-
-// fdsOf lists the fds of a running process, read from outside.
-func fdsOf(pid int) []string {
-	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	var fds []string
-	for _, e := range ents {
-		fds = append(fds, e.Name())
-	}
-	sort.Strings(fds)
-	return fds
-}
 
 // leakyFDs opens fds of many kinds without close-on-exec, as careless code
 // would, among them one at a high number, and closes them at the end of t.
@@ -91,8 +78,8 @@ func TestOnlyStdioFDsReachTheCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitSleeping(t, p.Pid)
-		fds := fdsOf(p.Pid)
+		testutil.WaitSleeping(t, p.Pid)
+		fds := testutil.FDs(p.Pid)
 		p.Signal(syscall.SIGKILL)
 		p.Wait()
 		if strings.Join(fds, ",") != "0,1,2" {
@@ -101,35 +88,15 @@ func TestOnlyStdioFDsReachTheCommand(t *testing.T) {
 	}
 	for _, args := range [][]string{{"run"}, {"run", "--init"}, {"run", "--clone", "fork"}, {"run", "-v"}} {
 		b := startRawns(t, runOpts{extra: extra}, append(args, "--", "sh", "-c", "echo ready; exec sleep 30")...)
-		pid := waitSleeping(t, b.pid)
-		if got := fdsOf(b.cmd.Process.Pid); len(got) < 6 {
+		pid := testutil.WaitSleeping(t, b.pid)
+		if got := testutil.FDs(b.cmd.Process.Pid); len(got) < 6 {
 			t.Fatalf("rawns itself has fds %v; the test meant to give it 3 more", got)
 		}
-		if fds := fdsOf(pid); strings.Join(fds, ",") != "0,1,2" {
+		if fds := testutil.FDs(pid); strings.Join(fds, ",") != "0,1,2" {
 			t.Errorf("%q: the command has fds %v, want exactly 0,1,2", args, fds)
 		}
 		b.cmd.Process.Kill()
 		b.wait(t)
-	}
-}
-
-// waitSleeping waits until sleep, run as pid or below it (under --init),
-// sleeps, and returns its pid. Not merely exec'd: at start-up sleep opens
-// and closes files of its own (locale), which would look like a leak.
-func waitSleeping(t *testing.T, pid int) int {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		for _, p := range append([]int{pid}, descendantsOf(pid)...) {
-			if strings.TrimSpace(readString(fmt.Sprintf("/proc/%d/comm", p))) == "sleep" &&
-				strings.Contains(readString(fmt.Sprintf("/proc/%d/wchan", p)), "nanosleep") {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no sleep below %d went to sleep", pid)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 

@@ -373,7 +373,7 @@ func watchdog(t testing.TB, cmd *exec.Cmd, d time.Duration) (stop func()) {
 	timer := time.AfterFunc(d, func() {
 		var b strings.Builder
 		if cmd.Process != nil {
-			for _, p := range append([]int{cmd.Process.Pid}, descendantsOf(cmd.Process.Pid)...) {
+			for _, p := range append([]int{cmd.Process.Pid}, testutil.Descendants(cmd.Process.Pid)...) {
 				fmt.Fprintf(&b, "  %d %s: %s\n", p, strings.TrimSpace(readString(fmt.Sprintf("/proc/%d/wchan", p))),
 					strings.ReplaceAll(readString(fmt.Sprintf("/proc/%d/cmdline", p)), "\x00", " "))
 				for _, l := range strings.Split(readString(fmt.Sprintf("/proc/%d/status", p)), "\n") {

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -78,4 +80,42 @@ var CloneStyles = []struct {
 	{"vfork-clone", clone.ModeVfork, clone.SyscallClone},
 	{"fork-clone3", clone.ModeFork, clone.SyscallClone3},
 	{"fork-clone", clone.ModeFork, clone.SyscallClone},
+}
+
+// WaitSleeping waits until a sleep(1) process, pid itself or one below it
+// (the command under --init), is blocked in nanosleep, and returns its pid.
+// Not merely exec'd: as it starts, sleep's dynamic loader and its locale
+// code open and close files of their own, so an fd table read any earlier
+// can show a transient fd 3 that looks like a leak. Once it sleeps, it
+// holds exactly what it will hold until it wakes.
+func WaitSleeping(t testing.TB, pid int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, p := range append([]int{pid}, Descendants(pid)...) {
+			if readProc(p, "comm") == "sleep" && strings.Contains(readProc(p, "wchan"), "nanosleep") {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sleep at or below pid %d went to sleep within 10s", pid)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// FDs lists the open fds of process pid, read from outside, sorted.
+func FDs(pid int) []string {
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	fds := make([]string, 0, len(ents))
+	for _, e := range ents {
+		fds = append(fds, e.Name())
+	}
+	sort.Strings(fds)
+	return fds
+}
+
+func readProc(pid int, file string) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
+	return strings.TrimSpace(string(b))
 }
