@@ -70,8 +70,10 @@ type ifreq struct {
 
 // childData is everything the child reads between clone and exec. The
 // parent fills it in before the clone; the child reads it and may write only
-// its scalar scratch fields (fd, ifr, report), never a pointer, so that no
-// write barrier can run in the child.
+// its scalar scratch fields (fd, pipe, nextfd, ifr, report), never a
+// pointer, so that no write barrier can run in the child. In a vfork-style
+// clone those writes land in the parent's memory: the parent reads none of
+// them after the clone but report's bytes, which come through the pipe.
 type childData struct {
 	// Clone arguments.
 	useClone3    bool
@@ -108,11 +110,22 @@ type childData struct {
 	marker [1]byte // execMarker
 }
 
+// parseReport reads a childReport as the child wrote it; b holds 8 bytes.
+func parseReport(b []byte) childReport {
+	return *(*childReport)(unsafe.Pointer(&b[0]))
+}
+
+// pidfdAddr is where clone3 writes the pidfd (clone_args.pidfd): d.pidfd,
+// which stays put because d lives in prepared until the clone returns.
+func (d *childData) pidfdAddr() uint64 {
+	return uint64(uintptr(unsafe.Pointer(&d.pidfd)))
+}
+
 // execMarker is the byte the child writes to the error pipe right before
 // execve(2): every step before it went well. Without it, a child killed
 // before exec (a seccomp KILL, the OOM killer) closes the pipe exactly as
 // a successful exec does, and the parent would take the death for the
-// command's (readReport).
+// command's (cloneWithPipes reads the pipe).
 const execMarker = 0xEE
 
 // atFDCWD is AT_FDCWD (-100) as a system call argument.

@@ -22,8 +22,21 @@
 //     must act before the child execs (writing uid/gid maps of a new user
 //     namespace, reading the child's namespaces while it is held).
 //
-// Clones are made from one long-lived goroutine that keeps its OS thread
-// locked for the life of the process: PR_SET_PDEATHSIG fires when the thread
-// that cloned exits, not the process (prctl(2)), so a short-lived thread would
-// kill its children at once.
+// Which thread clones matters: PR_SET_PDEATHSIG fires when the *thread*
+// that cloned exits, not the process (prctl(2)), so a short-lived thread
+// would kill its children at once. Two entry points give a thread that
+// lives long enough:
+//
+//   - Start hands the spec to one spawner goroutine, started on first use,
+//     that keeps its OS thread locked for the life of the process: safe from
+//     any goroutine, at the cost of two thread switches per spawn.
+//   - StartHere clones from the calling goroutine's own thread; call
+//     PinThread right before it, which does nothing on the main thread (the
+//     Go runtime never ends it) and locks the goroutine to its thread
+//     elsewhere. rawns run clones this way, from main.
+//
+// A child that dies before execve without a report (a seccomp filter that
+// kills, the OOM killer) is told from a started one by the exec marker, a
+// byte it writes to the error pipe right before execve: Start then returns
+// a *ChildError with the signal.
 package clone

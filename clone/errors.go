@@ -31,7 +31,7 @@ var stageNames = [...]string{
 	StageHold:        "wait for the parent",
 	StageSignals:     "reset the signal mask",
 	StagePdeathsig:   "prctl(PR_SET_PDEATHSIG)",
-	StagePropagation: "make / private",
+	StagePropagation: "set the propagation of /",
 	StageMountProc:   "mount /proc",
 	StageLoopback:    "bring up lo",
 	StageHostname:    "sethostname",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -119,19 +118,6 @@ func (p *Process) Wait() (ExitStatus, error) {
 		return ExitStatus{Signal: syscall.Signal(info.status), CoreDumped: true}, nil
 	}
 	return ExitStatus{}, fmt.Errorf("waitid %d: unexpected si_code %d", p.Pid, info.code)
-}
-
-// waitid is waitid(2) without rusage, retried on EINTR.
-func waitid(idtype, id int, info *siginfo, options int) error {
-	for {
-		_, _, e := unix.Syscall6(unix.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(info)), uintptr(options), 0, 0)
-		if e != unix.EINTR {
-			if e != 0 {
-				return e
-			}
-			return nil
-		}
-	}
 }
 
 // Signal sends sig to the process: through its pidfd when there is one

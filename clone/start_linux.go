@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,11 +23,10 @@ import (
 // *CloneError; in both cases nothing is left running and nothing needs to be
 // waited for.
 //
-// One case cannot be told apart from a successful exec: a child killed by a
-// signal before exec (a seccomp filter's SECCOMP_RET_KILL, the OOM killer)
-// closes the error pipe without a report, as execve does. Start then
-// returns a Process whose Wait reports that signal (SIGSYS for seccomp);
-// the program never ran (torture/TestErrorPipeClosedEarlyInProcess).
+// A child killed by a signal before exec (a seccomp filter's
+// SECCOMP_RET_KILL, the OOM killer) closes the error pipe without the exec
+// marker it writes right before execve: that is a *ChildError with the
+// Signal, never a started Process (torture/TestErrorPipeClosedEarlyInProcess).
 func Start(spec *Spec) (*Process, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -231,7 +229,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.clearSighand = true
 		d.args = cloneArgs{
 			flags:      flags | unix.CLONE_CLEAR_SIGHAND,
-			pidfd:      uint64(uintptr(unsafe.Pointer(&d.pidfd))),
+			pidfd:      d.pidfdAddr(),
 			exitSignal: uint64(unix.SIGCHLD),
 		}
 	} else {
@@ -358,7 +356,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	if len(report) != 8 {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
-	r := (*childReport)(unsafe.Pointer(&report[0]))
+	r := parseReport(report)
 	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno)}
 	switch ce.Stage {
 	case StageExec:

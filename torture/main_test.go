@@ -23,7 +23,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -150,24 +149,6 @@ func execHelper() int {
 	// The filter may deny execve: exec with execveat(2), which no rule names.
 	err := execveat(os.Args[1], os.Args[1:], env)
 	return fail(fmt.Errorf("exec %s: %w", os.Args[1], err))
-}
-
-func execveat(path string, argv, env []string) error {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return err
-	}
-	a, err := syscall.SlicePtrFromStrings(argv)
-	if err != nil {
-		return err
-	}
-	e, err := syscall.SlicePtrFromStrings(env)
-	if err != nil {
-		return err
-	}
-	// ^uintptr(99) is AT_FDCWD (-100).
-	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, ^uintptr(99), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])), 0, 0)
-	return errno
 }
 
 // result is how a rawns run ended.

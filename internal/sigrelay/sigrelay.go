@@ -49,8 +49,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -188,8 +186,7 @@ func Catch(sigs ...unix.Signal) (Set, error) {
 		unblock |= 1 << (sig - 1) // sigset_t: bit N-1 is signal N
 	}
 	if unblock != 0 {
-		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&unblock)), 0, 8, 0, 0)
-		if e != 0 {
+		if e := rtSigprocmask(unix.SIG_UNBLOCK, &unblock); e != nil {
 			restoreLocked()
 			return 0, fmt.Errorf("sigrelay: rt_sigprocmask: %w", e)
 		}
@@ -291,13 +288,4 @@ func restoreLocked() error {
 	}
 	ncaught = 0
 	return first
-}
-
-// rtSigaction is rt_sigaction(2) with the kernel's 8-byte sigset.
-func rtSigaction(sig unix.Signal, act, old *sigaction) error {
-	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
-	if e != 0 {
-		return syscall.Errno(e)
-	}
-	return nil
 }
