@@ -79,8 +79,8 @@ torture-long: build
 # their seed corpora run as ordinary tests in make test.
 FUZZTIME ?= 1m
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRun$$' -fuzztime $(FUZZTIME) .
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFlags$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRun$$' -fuzztime $(FUZZTIME) ./internal/cmd/run/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFlags$$' -fuzztime $(FUZZTIME) ./internal/cmd/run/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNamespaces$$' -fuzztime $(FUZZTIME) ./clone/
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./clone/
 	$(GO) test -run '^$$' -fuzz '^FuzzModeAndPropagation$$' -fuzztime $(FUZZTIME) ./clone/

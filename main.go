@@ -2,10 +2,8 @@
 // without os/exec: `rawns run -- sh` gives a shell that is PID 1 of its own
 // PID namespace, with its own hostname.
 //
-// Exit codes follow docker and runc: the command's own code; 128+N when it
-// was killed by signal N; 125 when rawns itself failed and nothing was
-// started; 126 when the command exists but cannot be executed; 127 when it
-// is not found.
+// This package is the table of verbs; each verb lives in a package of its
+// own. Exit codes follow docker and runc (internal/exitcode, docs/cli.md).
 package main
 
 import (
@@ -14,14 +12,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-)
 
-// Exit codes of rawns itself (docs/cli.md).
-const (
-	exitFailed        = 125 // rawns failed; nothing was started
-	exitCannotInvoke  = 126 // the command exists but cannot be executed
-	exitNotFound      = 127 // the command is not found
-	exitTraceMismatch = 124 // --trace saw the kernel disagree with userspace
+	nsinit "github.com/rawns/rawns/init"
+	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/cmd/run"
+	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/sibling"
 )
 
 // version is set with -ldflags "-X main.version=..." by the Makefile.
@@ -46,26 +42,46 @@ func main() {
 func rawns(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return exitFailed
+		return exitcode.Failed
 	}
-	switch args[0] {
+	verb, rest := args[0], args[1:]
+	switch verb {
 	case "run":
-		return runMain(args[1:], stdout, stderr)
+		return run.Main(rest, stdout, stderr)
 	case "init":
-		return initMain(args[1:], stderr)
+		// The PID 1 of --init: rawns re-exec'd by fd inside the namespace.
+		return nsinit.Main(rest, stderr)
 	case "trace":
-		return traceMain(args[1:], stdout, stderr)
+		// The eBPF side is a sibling binary: rawns links none of it.
+		return sibling.Exec("trace", "rawns-trace", append([]string{"watch"}, rest...), stderr)
 	case "bench":
-		return execSibling("bench", "rawns-bench", args[1:], stderr)
+		return sibling.Exec("bench", "rawns-bench", rest, stderr)
 	case "version", "--version":
+		if len(rest) > 0 {
+			return extraWords(verb, rest, stderr)
+		}
 		fmt.Fprintf(stdout, "rawns %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
 	case "help", "--help", "-h":
+		if len(rest) > 0 {
+			return extraWords(verb, rest, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "rawns: unknown command %q; use run, bench, trace, version or help\n", args[0])
-	return exitFailed
+	fmt.Fprintf(stderr, "rawns: unknown command %q; use run, bench, trace, version or help\n", verb)
+	return exitcode.Failed
+}
+
+// extraWords refuses words after a verb that takes none, rather than
+// ignoring what the user meant.
+func extraWords(verb string, rest []string, stderr io.Writer) int {
+	hint := ""
+	if verb == "help" || verb == "--help" || verb == "-h" {
+		hint = "; for a command's flags use rawns " + cli.Quote(rest[0]) + " --help"
+	}
+	fmt.Fprintf(stderr, "rawns %s takes no arguments, but got %s%s\n", verb, cli.Quote(rest[0]), hint)
+	return exitcode.Failed
 }
 
 func buildVersion() string {

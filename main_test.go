@@ -186,6 +186,11 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "--propagation", "weird", "--ns", "mnt", "--", "true"}, "unknown propagation \"weird\""},
 		{[]string{"run", "--init", "--ns", "uts", "--", "true"}, "add pid to --ns"},
 		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
+		{[]string{"version", "extra"}, "rawns version takes no arguments, but got extra"},
+		{[]string{"help", "bogus"}, "rawns help takes no arguments, but got bogus; for a command's flags use rawns bogus --help"},
+		{[]string{"run", "--trace=xml", "--", "true"}, "--trace=xml: unknown format; use --trace, --trace=text or --trace=json"},
+		{[]string{"run", "--hostname", "--", "hostname"}, "flag --hostname needs a value, but the next argument is --; to pass it on purpose write --hostname=--"},
+		{[]string{"run", "--ns", "pid", "--map-user", "0", "--", "true"}, "add user to --ns"},
 	}
 	for _, c := range cases {
 		r := rawnsRun(t, c.args...)

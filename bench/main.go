@@ -17,6 +17,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/exitcode"
 )
 
 const usage = `usage: rawns bench [flags] [-- CMD [ARG...]]
@@ -96,10 +97,6 @@ var benchFlags = []cli.Def{
 	{Name: "help", Short: "h", Kind: cli.Bool},
 }
 
-// exitFailed is rawns bench's exit status for bad flags and for a benchmark
-// that could not run, 125 as for rawns run (docs/cli.md).
-const exitFailed = 125
-
 // options are the parsed flags of rawns bench.
 type options struct {
 	whole          bool
@@ -119,7 +116,7 @@ type options struct {
 }
 
 // Main runs rawns bench with args (the arguments after "bench") and returns
-// the exit code: 0, or exitFailed for bad flags or a benchmark that could
+// the exit code: 0, or exitcode.Failed for bad flags or a benchmark that could
 // not run.
 func Main(args []string, stdout, stderr io.Writer) int {
 	o, cmd, err := parseOptions(args)
@@ -130,7 +127,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	return run(&o, cmd, stdout, stderr)
 }
@@ -188,7 +185,7 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	if n := btoi(o.json) + btoi(o.csv) + btoi(o.gob); n > 1 {
 		fmt.Fprintln(stderr, "rawns bench: give at most one of --json, --csv and --gobench")
-		return exitFailed
+		return exitcode.Failed
 	}
 
 	if len(cmd) == 0 {
@@ -206,12 +203,12 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	defer null.Close()
 	base := Job{Path: path, Args: cmd, Env: env, Hostname: o.hostname, Null: null}
@@ -223,12 +220,12 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	sets, err := namespaceSets(o.nsList, o.nsSweep)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	rss, err := parseList(o.rss, parseSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: --rss: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	par, err := parseList(o.parallel, func(s string) (int64, error) {
 		n, err := strconv.ParseInt(s, 10, 32)
@@ -239,7 +236,7 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: --parallel: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	if o.rounds <= 0 {
 		o.rounds = map[bool]int{false: 30, true: 20}[o.whole]
@@ -272,7 +269,7 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 
 	switch {
@@ -290,7 +287,7 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	return 0
 }
@@ -308,7 +305,7 @@ func runOnce(o *options, job Job, stderr io.Writer) int {
 	ns, err := parseNamespaces(o.nsList)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	job.Namespaces = ns
 	job.Null = nil // the tool's own stdio, as a CLI would
@@ -321,7 +318,7 @@ func runOnce(o *options, job Job, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	return 0
 }

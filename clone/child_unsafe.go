@@ -87,6 +87,9 @@ type childData struct {
 	argv **byte
 	envp **byte
 	dir  *byte // nil: stay where the parent is
+	// execFD, if not -1, is the program's fd: execveat(execFD, "",
+	// AT_EMPTY_PATH) instead of execve(path).
+	execFD int
 
 	hostname    *byte // nil: leave the hostname alone
 	hostnameLen uintptr
@@ -136,6 +139,7 @@ var (
 	strNone  = [...]byte{'n', 'o', 'n', 'e', 0}
 	strSlash = [...]byte{'/', 0}
 	strProc  = [...]byte{'p', 'r', 'o', 'c', 0}
+	strEmpty = [...]byte{0}
 	strPProc = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
 	// Relative to /proc/self, which the child opens through the mount
 	// namespace it is in.
@@ -348,7 +352,11 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	// One byte into the pipe's buffer: no blocking, and signals that
 	// could interrupt it have their default action now.
 	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
-	_, _, err1 = unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
+	if d.execFD >= 0 {
+		_, _, err1 = unix.RawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
+	} else {
+		_, _, err1 = unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
+	}
 	d.report.stage = uint32(StageExec)
 
 childerror:

@@ -119,6 +119,19 @@ func (e *CloneError) Error() string {
 
 func (e *CloneError) Unwrap() error { return e.Errno }
 
+// SpecError is Validate's error for a field that needs a namespace kind the
+// spec does not create: a command line can then name its own flag and say
+// which kind to add, without repeating Validate's rules.
+type SpecError struct {
+	Field  string     // the Spec field at fault: "Hostname", "UIDMap", ...
+	Needs  Namespaces // the kind it needs
+	Reason string     // why, as a clause that follows "needs a new X namespace", or ""
+}
+
+func (e *SpecError) Error() string {
+	return e.Field + " needs a new " + e.Needs.Title() + " namespace" + e.Reason
+}
+
 // ErrNoClone3 is returned when a time namespace is asked for but the kernel
 // has no clone3(2): clone(2) would ignore CLONE_NEWTIME silently.
 var ErrNoClone3 = errors.New("a time namespace needs clone3(2), which this kernel or its seccomp filter refuses (ENOSYS)")

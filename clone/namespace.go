@@ -92,6 +92,24 @@ func KindNames() string {
 	return strings.Join(names, ",")
 }
 
+// Title names a set of one kind as prose does: "UTS", "PID", "IPC",
+// "mount", "network", "user", "cgroup", "time"; other sets as String.
+func (n Namespaces) Title() string {
+	switch n {
+	case NewUTS:
+		return "UTS"
+	case NewPID:
+		return "PID"
+	case NewIPC:
+		return "IPC"
+	case NewMount:
+		return "mount"
+	case NewNet:
+		return "network"
+	}
+	return n.String()
+}
+
 // String returns the set as a comma-separated list of kind names, in the
 // order of Kinds; "none" for the empty set.
 func (n Namespaces) String() string {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/exitcode"
 )
 
 // Process is a started child.
@@ -42,7 +44,7 @@ type ExitStatus struct {
 // 128+N for death by signal N (as sh, docker and runc report it).
 func (s ExitStatus) ExitCode() int {
 	if s.Signal != 0 {
-		return 128 + int(s.Signal)
+		return exitcode.Signaled(s.Signal)
 	}
 	return s.Code
 }

@@ -121,6 +121,13 @@ type Spec struct {
 	// Path is the program to execute; it is passed to execve(2) as it is,
 	// without a PATH search (see LookPath).
 	Path string
+	// ExecFD, if 3 or more, is an open fd of the program (O_PATH will do):
+	// the child runs it with execveat(2) and AT_EMPTY_PATH instead of
+	// execve(Path), so the program need not be reachable by a path in the
+	// child's mount namespace; Path is then only what errors name. 0
+	// means execve(Path). It must not be 0, 1 or 2, which the child's
+	// stdio replaces before the exec.
+	ExecFD int
 	// Args is argv, Args[0] included. Empty means []string{Path}.
 	Args []string
 	// Env is the exact environment of the program, KEY=VALUE each.
@@ -203,17 +210,23 @@ func (s *Spec) Validate() error {
 	}
 	if s.Hostname != "" {
 		if s.Namespaces&NewUTS == 0 {
-			return errors.New("a hostname needs a new UTS namespace, or the host's hostname would change")
+			return &SpecError{Field: "Hostname", Needs: NewUTS, Reason: ", or the host's hostname would change"}
 		}
 		if err := ValidateHostname(s.Hostname); err != nil {
 			return err
 		}
 	}
 	if s.MountProc && s.Namespaces&NewMount == 0 {
-		return errors.New("mounting /proc needs a new mount namespace, or the host's /proc would be covered")
+		return &SpecError{Field: "MountProc", Needs: NewMount, Reason: ", or the host's /proc would be covered"}
 	}
-	if (s.UIDMap != nil || s.GIDMap != nil) && s.Namespaces&NewUser == 0 {
-		return errors.New("uid/gid maps need a new user namespace")
+	if s.UIDMap != nil && s.Namespaces&NewUser == 0 {
+		return &SpecError{Field: "UIDMap", Needs: NewUser}
+	}
+	if s.GIDMap != nil && s.Namespaces&NewUser == 0 {
+		return &SpecError{Field: "GIDMap", Needs: NewUser}
+	}
+	if s.ExecFD < 0 || s.ExecFD == 1 || s.ExecFD == 2 {
+		return fmt.Errorf("ExecFD %d: give an fd of 3 or more, or 0 to exec Path", s.ExecFD)
 	}
 	if s.Stdio != nil && len(s.Stdio) != 3 {
 		return fmt.Errorf("Stdio has %d fds; give exactly 3 (stdin, stdout, stderr) or nil", len(s.Stdio))
@@ -226,8 +239,11 @@ func (s *Spec) Validate() error {
 	if s.Mode == ModeVfork && s.needsParentStep() {
 		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")
 	}
-	if (s.MonotonicOffset != 0 || s.BoottimeOffset != 0) && s.Namespaces&NewTime == 0 {
-		return errors.New("clock offsets need a new time namespace")
+	if s.MonotonicOffset != 0 && s.Namespaces&NewTime == 0 {
+		return &SpecError{Field: "MonotonicOffset", Needs: NewTime}
+	}
+	if s.BoottimeOffset != 0 && s.Namespaces&NewTime == 0 {
+		return &SpecError{Field: "BoottimeOffset", Needs: NewTime}
 	}
 	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 && !s.hasTimeOffsets() {
 		return errors.New("a time namespace can only be created by clone3; clone(2) silently ignores CLONE_NEWTIME")

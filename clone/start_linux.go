@@ -259,6 +259,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
 	}
 	d.holdFD = -1
+	d.execFD = -1
+	if spec.ExecFD >= 3 {
+		d.execFD = spec.ExecFD
+	}
 	d.marker[0] = execMarker
 	return p, nil
 }
@@ -288,7 +292,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		d.holdFD = holdPipe[0]
 	}
 	d.pipe = errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], 2) + 1
+	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, 2) + 1
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()

@@ -275,6 +275,27 @@ func TestConcurrentStarts(t *testing.T) {
 	testutil.AssertNoChildren(t)
 }
 
+// TestExecFD: a program given by fd runs although its path leads nowhere,
+// in every clone style, and its fd does not reach it.
+func TestExecFD(t *testing.T) {
+	testutil.RequireRoot(t)
+	fd, err := unix.Open("/bin/sh", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for _, s := range testutil.CloneStyles {
+		out, st := run(t, &clone.Spec{
+			Path: "/nonexistent/sh", ExecFD: fd, Args: []string{"sh", "-c", "echo ran; ls /proc/self/fd"},
+			Namespaces: clone.NewPID | clone.NewMount, Mode: s.Mode, Syscall: s.Syscall,
+		})
+		// ls's own fd for the directory is 3.
+		if st.ExitCode() != 0 || out != "ran\n0\n1\n2\n3\n" {
+			t.Errorf("%s: %v, output %q; want ran and fds 0-3", s.Name, st, out)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	long := strings.Repeat("h", 65)
 	cases := []struct {
@@ -291,6 +312,8 @@ func TestValidate(t *testing.T) {
 		{clone.Spec{Path: "/bin/true", Namespaces: clone.NewUser, UIDMap: []clone.IDMap{{0, 0, 1}}, Mode: clone.ModeVfork}, "vfork"},
 		{clone.Spec{Path: "/bin/true", Namespaces: clone.NewTime, Syscall: clone.SyscallClone}, "clone3"},
 		{clone.Spec{Path: "/bin/true", Stdio: []int{0, 1}}, "exactly 3"},
+		{clone.Spec{Path: "/bin/true", ExecFD: 2}, "ExecFD 2: give an fd of 3 or more"},
+		{clone.Spec{Path: "/bin/true", ExecFD: -1}, "ExecFD -1"},
 	}
 	for _, c := range cases {
 		err := c.spec.Validate()

@@ -15,14 +15,15 @@
 package nsinit
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/internal/sigrelay"
 )
 
@@ -38,7 +39,7 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	if len(args) < 2 {
 		fmt.Fprintln(stderr, "rawns init: usage: rawns init -- PATH ARGV0 [ARG...]")
-		return 125
+		return exitcode.Failed
 	}
 	// Every signal that may be relayed gets the relay's handler, so that
 	// each reaches PID 1 from outside and goes on to the command. SIGHUP
@@ -49,7 +50,7 @@ func Main(args []string, stderr io.Writer) int {
 	// signal, ~2 ms for all of them (internal/sigrelay).
 	if _, err := sigrelay.Catch(relayed...); err != nil {
 		fmt.Fprintf(stderr, "rawns init: %v\n", err)
-		return 125
+		return exitcode.Failed
 	}
 
 	// The caller (rawns's main) keeps the main goroutine on the main thread.
@@ -57,13 +58,11 @@ func Main(args []string, stderr io.Writer) int {
 	proc, err := clone.StartHere(&clone.Spec{Path: args[0], Args: args[1:], Env: os.Environ()})
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns init: %v\n", err)
-		if ce, ok := err.(*clone.ChildError); ok && ce.Stage == clone.StageExec {
-			if ce.Errno == syscall.ENOENT || ce.Errno == syscall.ENOTDIR {
-				return 127
-			}
-			return 126
+		var ce *clone.ChildError
+		if errors.As(err, &ce) && ce.Stage == clone.StageExec {
+			return exitcode.Exec(ce.Errno)
 		}
-		return 125
+		return exitcode.Failed
 	}
 	main := proc.Pid
 	if fd := proc.PidFD(); fd >= 0 {
@@ -85,12 +84,12 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		if err != nil { // ECHILD: cannot happen while main lives
 			fmt.Fprintf(stderr, "rawns init: wait4: %v\n", err)
-			return 125
+			return exitcode.Failed
 		}
 		if pid == main {
 			sigrelay.Stop()
 			if ws.Signaled() {
-				return 128 + int(ws.Signal())
+				return exitcode.Signaled(ws.Signal())
 			}
 			return ws.ExitStatus()
 		}

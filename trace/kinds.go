@@ -1,6 +1,10 @@
 package trace
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/rawns/rawns/clone"
+)
 
 // Kind is a namespace kind, named like the files in /proc/PID/ns.
 // The order is fixed and is the order of every [NumKinds] array here.
@@ -53,42 +57,27 @@ func (k Kind) String() string {
 // kebab returns the kind as used in JSON keys: "pid-for-children".
 func (k Kind) kebab() string { return strings.ReplaceAll(k.String(), "_", "-") }
 
-// Clone flags that create namespaces (linux/sched.h). CLONE_NEWTIME (0x80)
-// only means "new time namespace" through clone3 and unshare: in clone(2) the
-// low byte is the exit signal.
-const (
-	CloneNewTime   = 0x00000080
-	CloneNewNS     = 0x00020000
-	CloneNewCgroup = 0x02000000
-	CloneNewUTS    = 0x04000000
-	CloneNewIPC    = 0x08000000
-	CloneNewUser   = 0x10000000
-	CloneNewPID    = 0x20000000
-	CloneNewNet    = 0x40000000
-	cloneNSMask    = CloneNewTime | CloneNewNS | CloneNewCgroup | CloneNewUTS | CloneNewIPC |
-		CloneNewUser | CloneNewPID | CloneNewNet
-)
-
-// cloneFlag returns the CLONE_NEW* flag that creates k; 0 for the
+// cloneFlag returns the CLONE_NEW* flag that creates k (package clone
+// holds the flags: one home for the kernel's values); 0 for the
 // *_for_children kinds, which follow PID and Time.
 func (k Kind) cloneFlag() uint64 {
 	switch k {
 	case UTS:
-		return CloneNewUTS
+		return uint64(clone.NewUTS)
 	case IPC:
-		return CloneNewIPC
+		return uint64(clone.NewIPC)
 	case Mnt:
-		return CloneNewNS
+		return uint64(clone.NewMount)
 	case Net:
-		return CloneNewNet
+		return uint64(clone.NewNet)
 	case PID:
-		return CloneNewPID
+		return uint64(clone.NewPID)
 	case Cgroup:
-		return CloneNewCgroup
+		return uint64(clone.NewCgroup)
 	case User:
-		return CloneNewUser
+		return uint64(clone.NewUser)
 	case Time:
-		return CloneNewTime
+		return uint64(clone.NewTime)
 	}
 	return 0
 }
@@ -136,13 +125,13 @@ func CloneFlagsString(flags uint64) string {
 	}{
 		{0x100, "CLONE_VM"}, {0x200, "CLONE_FS"}, {0x400, "CLONE_FILES"}, {0x800, "CLONE_SIGHAND"},
 		{0x1000, "CLONE_PIDFD"}, {0x2000, "CLONE_PTRACE"}, {0x4000, "CLONE_VFORK"}, {0x8000, "CLONE_PARENT"},
-		{0x10000, "CLONE_THREAD"}, {CloneNewNS, "CLONE_NEWNS"}, {0x40000, "CLONE_SYSVSEM"},
+		{0x10000, "CLONE_THREAD"}, {uint64(clone.NewMount), "CLONE_NEWNS"}, {0x40000, "CLONE_SYSVSEM"},
 		{0x80000, "CLONE_SETTLS"}, {0x100000, "CLONE_PARENT_SETTID"}, {0x200000, "CLONE_CHILD_CLEARTID"},
 		{0x800000, "CLONE_UNTRACED"}, {0x1000000, "CLONE_CHILD_SETTID"},
-		{CloneNewCgroup, "CLONE_NEWCGROUP"}, {CloneNewUTS, "CLONE_NEWUTS"}, {CloneNewIPC, "CLONE_NEWIPC"},
-		{CloneNewUser, "CLONE_NEWUSER"}, {CloneNewPID, "CLONE_NEWPID"}, {CloneNewNet, "CLONE_NEWNET"},
+		{uint64(clone.NewCgroup), "CLONE_NEWCGROUP"}, {uint64(clone.NewUTS), "CLONE_NEWUTS"}, {uint64(clone.NewIPC), "CLONE_NEWIPC"},
+		{uint64(clone.NewUser), "CLONE_NEWUSER"}, {uint64(clone.NewPID), "CLONE_NEWPID"}, {uint64(clone.NewNet), "CLONE_NEWNET"},
 		{0x80000000, "CLONE_IO"}, {1 << 32, "CLONE_CLEAR_SIGHAND"}, {1 << 33, "CLONE_INTO_CGROUP"},
-		{CloneNewTime, "CLONE_NEWTIME"},
+		{uint64(clone.NewTime), "CLONE_NEWTIME"},
 	}
 	var b strings.Builder
 	rest := flags

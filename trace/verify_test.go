@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rawns/rawns/clone"
 )
 
 // fakeViews builds consistent parent/child/kernel views where the kinds in
@@ -23,7 +25,7 @@ func fakeViews(newKinds KindSet) (parent, child [NumKinds]NSID, ev ExecEvent) {
 }
 
 func TestVerifyOK(t *testing.T) {
-	newKinds := KindsFromCloneFlags(CloneNewPID | CloneNewUTS)
+	newKinds := KindsFromCloneFlags(uint64(clone.NewPID | clone.NewUTS))
 	p, c, ev := fakeViews(newKinds)
 	r := Verify(p, c, ev, Expect{New: newKinds, Hostname: "box", PID1: true})
 	if !r.OK() || r.Mismatches() != 0 {
@@ -37,7 +39,7 @@ func TestVerifyOK(t *testing.T) {
 }
 
 func TestVerifyMismatch(t *testing.T) {
-	real := KindsFromCloneFlags(CloneNewPID)
+	real := KindsFromCloneFlags(uint64(clone.NewPID))
 	p, c, ev := fakeViews(real)
 	cases := []struct {
 		name string
@@ -87,7 +89,7 @@ func TestVerifyMismatch(t *testing.T) {
 
 // TestReportJSONFields pins the JSON field names: scripts depend on them.
 func TestReportJSONFields(t *testing.T) {
-	newKinds := KindsFromCloneFlags(CloneNewPID | CloneNewUTS)
+	newKinds := KindsFromCloneFlags(uint64(clone.NewPID | clone.NewUTS))
 	p, c, ev := fakeViews(newKinds)
 	r := Verify(p, c, ev, Expect{New: newKinds, Hostname: "box", PID1: true})
 	var b bytes.Buffer
@@ -150,11 +152,11 @@ func TestReportJSONFields(t *testing.T) {
 
 func TestCloneFlagsString(t *testing.T) {
 	for flags, want := range map[uint64]string{
-		CloneNewPID | CloneNewUTS:  "CLONE_NEWUTS|CLONE_NEWPID",
-		0x100 | CloneNewTime:       "CLONE_VM|CLONE_NEWTIME",
-		0:                          "0x0",
-		1<<40 | CloneNewNet:        "CLONE_NEWNET|0x10000000000",
-		1<<32 | 1<<33 | CloneNewNS: "CLONE_NEWNS|CLONE_CLEAR_SIGHAND|CLONE_INTO_CGROUP",
+		uint64(clone.NewPID | clone.NewUTS):    "CLONE_NEWUTS|CLONE_NEWPID",
+		0x100 | uint64(clone.NewTime):          "CLONE_VM|CLONE_NEWTIME",
+		0:                                      "0x0",
+		1<<40 | uint64(clone.NewNet):           "CLONE_NEWNET|0x10000000000",
+		1<<32 | 1<<33 | uint64(clone.NewMount): "CLONE_NEWNS|CLONE_CLEAR_SIGHAND|CLONE_INTO_CGROUP",
 	} {
 		if got := CloneFlagsString(flags); got != want {
 			t.Errorf("CloneFlagsString(%#x) = %q, want %q", flags, got, want)
@@ -257,7 +259,7 @@ func reportJSONWithEncodingJSON(t *testing.T, r Report) string {
 // TestReportJSONSameAsEncodingJSON pins the hand-written Report.MarshalJSON
 // byte for byte to what encoding/json produced before.
 func TestReportJSONSameAsEncodingJSON(t *testing.T) {
-	newKinds := KindsFromCloneFlags(CloneNewPID | CloneNewUTS)
+	newKinds := KindsFromCloneFlags(uint64(clone.NewPID | clone.NewUTS))
 	p, c, ev := fakeViews(newKinds)
 	odd := ev
 	odd.Comm = "<a&b>"

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/rawns/rawns/clone"
 )
 
 func TestExecEventWireRoundTrip(t *testing.T) {
-	_, _, ev := fakeViews(KindsFromCloneFlags(CloneNewPID | CloneNewUTS))
+	_, _, ev := fakeViews(KindsFromCloneFlags(uint64(clone.NewPID | clone.NewUTS)))
 	ev.NS[Time] = NSID{}                    // a kind the kernel lacks
 	ev.NS[Cgroup] = NSID{Inode: 4026531835} // no ns_id
 	ev.Filename = "/bin/odd \"name\"\n"

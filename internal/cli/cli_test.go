@@ -37,3 +37,101 @@ func TestIntAndUint64(t *testing.T) {
 		t.Errorf("Uint64(--seed -1) error %v", err)
 	}
 }
+
+var mountDefs = []Def{
+	{Name: "bind", Kind: Pair},
+	{Name: "tmpfs", Kind: Repeated},
+	{Name: "size", Kind: Repeated},
+	{Name: "hostname", Kind: String},
+	{Name: "trace", Kind: Optional},
+	{Name: "verbose", Short: "v", Kind: Bool},
+}
+
+func TestOrderAndPairs(t *testing.T) {
+	f, rest, err := Parse(mountDefs, []string{"--tmpfs", "/a", "--bind", "/s", "/d", "--size", "1k", "--tmpfs=/b", "-v", "--bind", "/x", "/y", "cmd", "--bind"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rest, " ") != "cmd --bind" {
+		t.Errorf("rest %q", rest)
+	}
+	var got []string
+	for _, fl := range f.List() {
+		got = append(got, fl.Name+"="+strings.Join(fl.Values, ","))
+	}
+	want := "tmpfs=/a bind=/s,/d size=1k tmpfs=/b verbose= bind=/x,/y"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order: got %q, want %q", strings.Join(got, " "), want)
+	}
+	if all := f.All("tmpfs"); strings.Join(all, ",") != "/a,/b" {
+		t.Errorf("All(tmpfs) = %q", all)
+	}
+}
+
+func TestForgottenValueSwallowsNothing(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // in the error; "" means accepted
+	}{
+		{[]string{"--hostname", "--", "hostname"}, `flag --hostname needs a value, but the next argument is --; to pass it on purpose write --hostname=--`},
+		{[]string{"--hostname", "-v", "x"}, `to pass it on purpose write --hostname=-v`},
+		{[]string{"--hostname=-v", "x"}, ""},
+		{[]string{"--hostname", "-1.5", "x"}, ""},
+		{[]string{"--hostname", "-.5", "x"}, ""},
+		{[]string{"--hostname", "-", "x"}, ""},
+		{[]string{"--hostname"}, "flag --hostname needs a value: --hostname VALUE"},
+		{[]string{"--bind", "/a"}, "flag --bind needs two values: --bind A B"},
+		{[]string{"--bind", "/a", "--", "x"}, "write a path that starts with - as ./--"},
+		{[]string{"--bind", "-a", "/b", "x"}, "write a path that starts with - as ./-a"},
+		{[]string{"--bind=/a", "/b"}, "takes two values"},
+		{[]string{"--hostname", "a", "--hostname", "b"}, "given twice"},
+		{[]string{"--verbose=1"}, "takes no value"},
+	} {
+		_, _, err := Parse(mountDefs, c.args)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("Parse(%q): %v; want it accepted", c.args, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("Parse(%q): error %v; want one containing %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestRuncShape(t *testing.T) {
+	globals := []Def{{Name: "root", Kind: String}, {Name: "log", Kind: String}, {Name: "systemd-cgroup", Kind: Bool}}
+	o := Options{SingleDash: true}
+	g, rest, err := o.Parse(globals, []string{"-root", "/run/x", "--log", "/l", "--systemd-cgroup", "create", "--bundle", "b", "id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Get("root", "") != "/run/x" || g.Get("log", "") != "/l" || !g.Has("systemd-cgroup") {
+		t.Errorf("globals %+v", g.List())
+	}
+	if len(rest) == 0 || rest[0] != "create" {
+		t.Fatalf("verb: rest %q", rest)
+	}
+	f, args, err := o.Parse([]Def{{Name: "bundle", Short: "b", Kind: String}}, rest[1:])
+	if err != nil || f.Get("bundle", "") != "b" || strings.Join(args, " ") != "id" {
+		t.Errorf("verb flags %+v, args %q, err %v", f.List(), args, err)
+	}
+	// Without SingleDash, -root is not --root.
+	if _, _, err := Parse(globals, []string{"-root", "x"}); err == nil {
+		t.Error("-root accepted without SingleDash")
+	}
+}
+
+func TestHints(t *testing.T) {
+	o := Options{Hints: map[string]string{"--pid": "use --ns pid"}}
+	_, _, err := o.Parse(mountDefs, []string{"--pid", "sh"})
+	if err == nil || err.Error() != "unknown flag --pid: use --ns pid" {
+		t.Errorf("error %v", err)
+	}
+	_, _, err = o.Parse(mountDefs, []string{"--pid=3", "sh"})
+	if err == nil || !strings.HasSuffix(err.Error(), ": use --ns pid") {
+		t.Errorf("--pid=3: error %v", err)
+	}
+	_, _, err = o.Parse(mountDefs, []string{"--other"})
+	if err == nil || !strings.Contains(err.Error(), "see --help") {
+		t.Errorf("--other: error %v", err)
+	}
+}

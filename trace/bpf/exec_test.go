@@ -14,6 +14,8 @@ import (
 
 	"github.com/rawns/rawns/internal/testutil"
 	"github.com/rawns/rawns/trace"
+
+	"github.com/rawns/rawns/clone"
 )
 
 var allKinds = []struct {
@@ -27,7 +29,7 @@ var allKinds = []struct {
 	{syscall.CLONE_NEWNET, trace.Net},
 	{syscall.CLONE_NEWUSER, trace.User},
 	{syscall.CLONE_NEWCGROUP, trace.Cgroup},
-	{trace.CloneNewTime, trace.Time},
+	{uintptr(clone.NewTime), trace.Time},
 }
 
 // runAndVerify starts a held child with flags, optionally setting a

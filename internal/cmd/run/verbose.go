@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ import (
 // before exec (a fork-style clone with Spec.Hold) and reads it then; with an
 // explicit --clone vfork it reads after the exec and says so if too late.
 type verboseReport struct {
-	cfg      *runConfig
+	cfg      *config
 	parentNS [trace.NumKinds]trace.NSID
 	childNS  [trace.NumKinds]trace.NSID
 	childErr error // reading the child's namespaces failed: it was gone
@@ -26,19 +26,15 @@ type verboseReport struct {
 	held     bool
 }
 
-func newVerboseReport(cfg *runConfig) *verboseReport {
+func newVerboseReport(cfg *config) *verboseReport {
 	v := &verboseReport{cfg: cfg}
 	v.parentNS, _ = trace.ReadProcNS(os.Getpid())
 	if cfg.spec.Mode != clone.ModeVfork {
 		v.held = true
-		prev := cfg.spec.Hold
-		cfg.spec.Hold = func(pid int) error {
+		chainHold(&cfg.spec, func(pid int) error {
 			v.inspect(pid)
-			if prev != nil {
-				return prev(pid)
-			}
 			return nil
-		}
+		})
 	}
 	return v
 }

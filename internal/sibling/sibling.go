@@ -1,4 +1,8 @@
-package main
+// Package sibling finds and runs rawns's other binaries. rawns is split so
+// that `rawns run`, whose start-up is on every run's path, links nothing it
+// does not use: rawns-trace holds the eBPF side (cilium/ebpf), rawns-bench
+// the benchmarks. `make build` puts them side by side in bin/.
+package sibling
 
 import (
 	"fmt"
@@ -8,16 +12,12 @@ import (
 	"syscall"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/exitcode"
 )
 
-// rawns is split into binaries so that `rawns run`, whose start-up is on
-// every run's path, links nothing it does not use: rawns-trace holds the
-// eBPF side (cilium/ebpf), rawns-bench the benchmarks. `make build` puts
-// them side by side in bin/.
-
-// findSibling returns the path of the named rawns binary: the one next to
-// this executable, else the first on PATH.
-func findSibling(name string) (string, error) {
+// Find returns the path of the named rawns binary: the one next to this
+// executable, else the first on PATH.
+func Find(name string) (string, error) {
 	next := ""
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
@@ -36,15 +36,16 @@ func findSibling(name string) (string, error) {
 	return "", fmt.Errorf("%s not found (looked for %s, then on PATH); `make build` builds bin/rawns, bin/rawns-trace and bin/rawns-bench: keep them in one directory", name, where)
 }
 
-// execSibling replaces rawns with the named binary, passing args after
-// argv[0]. It returns only on failure, with exit code 125.
-func execSibling(cmd, name string, args []string, stderr io.Writer) int {
-	path, err := findSibling(name)
+// Exec replaces rawns with the named binary, passing args after argv[0].
+// It returns only on failure, with exit code 125; cmd names the rawns
+// command in the message.
+func Exec(cmd, name string, args []string, stderr io.Writer) int {
+	path, err := Find(name)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns %s: %v\n", cmd, err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	err = syscall.Exec(path, append([]string{path}, args...), os.Environ())
 	fmt.Fprintf(stderr, "rawns %s: exec %s: %v\n", cmd, path, err)
-	return exitFailed
+	return exitcode.Failed
 }

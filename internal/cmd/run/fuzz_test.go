@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"math"
@@ -73,13 +73,13 @@ func FuzzParseRun(f *testing.F) {
 		if in != "" {
 			args = strings.Split(in, argSep)
 		}
-		cfg, err := parseRun(args)
+		cfg, err := parse(args)
 		if err == errHelp {
 			return
 		}
 		if err != nil {
 			if msg := err.Error(); msg == "" || strings.ContainsAny(msg, "\n\r") {
-				t.Fatalf("parseRun(%q): error %q is not one non-empty line", args, msg)
+				t.Fatalf("parse(%q): error %q is not one non-empty line", args, msg)
 			}
 			return
 		}
@@ -87,31 +87,31 @@ func FuzzParseRun(f *testing.F) {
 	})
 }
 
-// checkConfig checks what parseRun accepted: the spec is consistent, and
+// checkConfig checks what parse accepted: the spec is consistent, and
 // Validate accepts it once the command is resolved (a NUL byte, which no
 // real argv can hold, may be left for Validate to refuse).
-func checkConfig(t *testing.T, args []string, cfg *runConfig) {
+func checkConfig(t *testing.T, args []string, cfg *config) {
 	t.Helper()
 	s := cfg.spec
 	if len(cfg.command) == 0 {
-		t.Fatalf("parseRun(%q): accepted without a command", args)
+		t.Fatalf("parse(%q): accepted without a command", args)
 	}
 	if s.Hostname != "" && (s.Namespaces&clone.NewUTS == 0 || len(s.Hostname) > clone.MaxHostname) {
-		t.Fatalf("parseRun(%q): hostname %q with namespaces %v", args, s.Hostname, s.Namespaces)
+		t.Fatalf("parse(%q): hostname %q with namespaces %v", args, s.Hostname, s.Namespaces)
 	}
 	if s.Namespaces&clone.NewUTS != 0 && s.Hostname == "" {
-		t.Fatalf("parseRun(%q): a new UTS namespace without a hostname", args)
+		t.Fatalf("parse(%q): a new UTS namespace without a hostname", args)
 	}
 	if s.MountProc && (s.Namespaces&clone.NewMount == 0 || s.Namespaces&clone.NewPID == 0) {
-		t.Fatalf("parseRun(%q): --mount-proc with namespaces %v", args, s.Namespaces)
+		t.Fatalf("parse(%q): --mount-proc with namespaces %v", args, s.Namespaces)
 	}
 	if cfg.init && s.Namespaces&clone.NewPID == 0 {
-		t.Fatalf("parseRun(%q): --init without a PID namespace", args)
+		t.Fatalf("parse(%q): --init without a PID namespace", args)
 	}
 	// Clock offsets: what was asked, in sign and size (no overflow).
-	flags, _, err := cli.Parse(runFlags, args)
+	flags, _, err := cli.Parse(runFlags(), args)
 	if err != nil {
-		t.Fatalf("parseRun(%q) accepted what parseFlags refuses: %v", args, err)
+		t.Fatalf("parse(%q) accepted what parseFlags refuses: %v", args, err)
 	}
 	for _, c := range []struct {
 		flag string
@@ -122,7 +122,7 @@ func checkConfig(t *testing.T, args []string, cfg *runConfig) {
 		}
 		want, _ := strconv.ParseFloat(flags.Get(c.flag, ""), 64)
 		if diff := math.Abs(c.got.Seconds() - want); diff > 1e-6*math.Max(1, math.Abs(want)) {
-			t.Fatalf("parseRun(%q): --%s %v became an offset of %v", args, c.flag, want, c.got)
+			t.Fatalf("parse(%q): --%s %v became an offset of %v", args, c.flag, want, c.got)
 		}
 	}
 	s.Path = "/bin/true"
@@ -131,7 +131,7 @@ func checkConfig(t *testing.T, args []string, cfg *runConfig) {
 		if strings.Contains(strings.Join(args, ""), "\x00") && strings.Contains(err.Error(), "NUL") {
 			return
 		}
-		t.Fatalf("parseRun(%q) accepted a spec that Validate refuses: %v", args, err)
+		t.Fatalf("parse(%q) accepted a spec that Validate refuses: %v", args, err)
 	}
 }
 
@@ -144,7 +144,7 @@ func FuzzParseFlags(f *testing.F) {
 		if in != "" {
 			args = strings.Split(in, argSep)
 		}
-		flags, command, err := cli.Parse(runFlags, args)
+		flags, command, err := cli.Parse(runFlags(), args)
 		if err != nil {
 			if msg := err.Error(); msg == "" || strings.ContainsAny(msg, "\n\r") {
 				t.Fatalf("cli.Parse(%q): error %q is not one non-empty line", args, msg)
@@ -155,20 +155,24 @@ func FuzzParseFlags(f *testing.F) {
 		if len(command) > len(args) || strings.Join(command, argSep) != strings.Join(args[len(args)-len(command):], argSep) {
 			t.Fatalf("cli.Parse(%q): command %q is not a suffix of the arguments", args, command)
 		}
-		for name, values := range flags {
+		defs := runFlags()
+		seen := map[string]int{}
+		for _, f := range flags.List() {
 			var def *cli.Def
-			for i := range runFlags {
-				if runFlags[i].Name == name {
-					def = &runFlags[i]
+			for i := range defs {
+				if defs[i].Name == f.Name {
+					def = &defs[i]
 				}
 			}
-			switch {
-			case def == nil:
-				t.Fatalf("cli.Parse(%q): unknown flag %q accepted", args, name)
-			case def.Kind != cli.Repeated && len(values) != 1:
-				t.Fatalf("cli.Parse(%q): --%s has %d values", args, name, len(values))
-			case def.Kind == cli.Bool && values[0] != "":
-				t.Fatalf("cli.Parse(%q): boolean --%s has value %q", args, name, values[0])
+			if def == nil {
+				t.Fatalf("cli.Parse(%q): unknown flag %q accepted", args, f.Name)
+			}
+			want := map[cli.Kind][]int{cli.Bool: {0}, cli.String: {1}, cli.Repeated: {1}, cli.Optional: {0, 1}, cli.Pair: {2}}[def.Kind]
+			if n := len(f.Values); n != want[0] && n != want[len(want)-1] {
+				t.Fatalf("cli.Parse(%q): --%s has %d values", args, f.Name, n)
+			}
+			if seen[f.Name]++; seen[f.Name] > 1 && def.Kind != cli.Repeated && def.Kind != cli.Pair {
+				t.Fatalf("cli.Parse(%q): --%s accepted twice", args, f.Name)
 			}
 		}
 	})
@@ -177,11 +181,11 @@ func FuzzParseFlags(f *testing.F) {
 // TestParseRunNUL: NUL bytes cannot reach rawns through argv (the kernel
 // ends each argument at the first NUL), so the CLI tests cannot pass one;
 // here the parser and the spec are given them directly. Each is refused
-// with a one-line error naming the value, by parseRun or by Validate.
+// with a one-line error naming the value, by parse or by Validate.
 func TestParseRunNUL(t *testing.T) {
 	cases := []struct {
 		args []string
-		want string // in the error of parseRun, or of Validate after it
+		want string // in the error of parse, or of Validate after it
 	}{
 		{[]string{"--", "a\x00b"}, `"a\x00b" contains a NUL byte`},
 		{[]string{"--", "sh", "-c", "echo\x00"}, `argument 2 "echo\x00" contains a NUL byte`},
@@ -196,13 +200,13 @@ func TestParseRunNUL(t *testing.T) {
 		{[]string{"--\x00", "true"}, `unknown flag`},
 	}
 	for _, c := range cases {
-		cfg, err := parseRun(c.args)
+		cfg, err := parse(c.args)
 		if err == nil {
 			cfg.spec.Path, cfg.spec.Args = "/bin/true", cfg.command
 			err = cfg.spec.Validate()
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.ContainsAny(err.Error(), "\n\x00") {
-			t.Errorf("parseRun(%q): %v; want one line containing %q, with the NUL escaped", c.args, err, c.want)
+			t.Errorf("parse(%q): %v; want one line containing %q, with the NUL escaped", c.args, err, c.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/sibling"
 	"github.com/rawns/rawns/trace"
 )
 
@@ -20,15 +22,6 @@ import (
 // (docs/trace.md). It lives in the rawns-trace binary, which rawns runs
 // only for `rawns trace` and `rawns run --trace`.
 const helperName = "rawns-trace"
-
-// findHelper returns the rawns-trace to run (findSibling).
-func findHelper() (string, error) { return findSibling(helperName) }
-
-// traceMain is `rawns trace`, the host-wide namespace event watcher: it
-// replaces rawns with `rawns-trace watch ARGS...`.
-func traceMain(args []string, stdout, stderr io.Writer) int {
-	return execSibling("trace", helperName, append([]string{"watch"}, args...), stderr)
-}
 
 // How long rawns waits for the exec helper: to attach (a first load of a
 // boot parses the whole kernel BTF, ~40 ms here) and to answer a pid (it
@@ -58,38 +51,22 @@ type runTrace struct {
 // startTrace starts the exec helper, waits until its program is attached,
 // and arranges the hold. Errors mean nothing was started (the helper, if it
 // ran, has been reaped).
-func startTrace(cfg *runConfig, format string) (*runTrace, error) {
-	s := &cfg.spec
-	switch format {
-	case "", "text", "json":
-	default:
-		return nil, fmt.Errorf("--trace=%s: unknown format; use --trace, --trace=text or --trace=json", format)
-	}
-	if s.Mode == clone.ModeVfork {
-		return nil, errors.New("--trace reads the child's namespaces before it execs, which a vfork-style clone forbids; drop --clone vfork")
-	}
-	if s.MonotonicOffset != 0 || s.BoottimeOffset != 0 {
-		return nil, errors.New("--trace cannot check a time namespace with clock offsets: the child enters it only at exec, after rawns inspects it; drop --monotonic/--boottime or --trace")
-	}
-	path, err := findHelper()
+func startTrace(cfg *config) (*runTrace, error) {
+	path, err := sibling.Find(helperName)
 	if err != nil {
 		return nil, err
 	}
-	t := &runTrace{json: format == "json"}
+	t := &runTrace{json: cfg.trace == "json"}
 	if t.parent, err = trace.ReadProcNS(os.Getpid()); err != nil {
 		return nil, err
 	}
 	if err := t.startHelper(path); err != nil {
 		return nil, err
 	}
-	prev := s.Hold
-	s.Hold = func(pid int) error {
+	chainHold(&cfg.spec, func(pid int) error {
 		t.child, t.childErr = trace.ReadProcNS(pid)
-		if prev != nil {
-			return prev(pid)
-		}
 		return nil
-	}
+	})
 	return t, nil
 }
 
@@ -188,7 +165,7 @@ func (t *runTrace) close() { t.finish() }
 
 // report asks the helper for the child's exec event, prints the
 // verification on w, and says whether every check passed.
-func (t *runTrace) report(w io.Writer, cfg *runConfig, proc *clone.Process) bool {
+func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) bool {
 	ev, err := t.event(proc.Pid)
 	t.finish()
 	if t.childErr != nil {
@@ -211,7 +188,7 @@ func (t *runTrace) report(w io.Writer, cfg *runConfig, proc *clone.Process) bool
 		r.WriteText(w)
 	}
 	if !r.OK() {
-		fmt.Fprintf(w, "rawns: --trace: %d MISMATCH(ES): the kernel does not hold what was asked for; rawns will exit %d\n", r.Mismatches(), exitTraceMismatch)
+		fmt.Fprintf(w, "rawns: --trace: %d MISMATCH(ES): the kernel does not hold what was asked for; rawns will exit %d\n", r.Mismatches(), exitcode.TraceMismatch)
 	}
 	return r.OK()
 }

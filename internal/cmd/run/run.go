@@ -1,0 +1,159 @@
+// Package run is `rawns run`: its command line, parsed per concern (one
+// file each: namespaces.go, process.go, output.go), the run itself, -v and
+// --trace. The root package's main only dispatches to Main.
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/sigrelay"
+	"golang.org/x/sys/unix"
+)
+
+// forwardedSignals reach the command when sent to rawns.
+var forwardedSignals = []unix.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
+
+// Main is `rawns run ARGS...`: it returns the exit code rawns exits with.
+// Precondition: the caller runs on the process's main goroutine, so that
+// the clone comes from a thread that lives as long as the process
+// (clone.PinThread).
+func Main(args []string, stdout, stderr io.Writer) int {
+	// Catch the signals to forward before anything else: from here on a
+	// signal sent to rawns is held until the command exists, then
+	// relayed to it (internal/sigrelay: seven rt_sigaction calls; the
+	// os/signal subscription it replaces cost ~0.8 ms). A signal rawns
+	// was started with ignored (nohup's SIGHUP, SIGINT of a background
+	// job) stays ignored, and the command inherits that
+	// (torture/TestSignalDispositions).
+	if _, err := sigrelay.Catch(forwardedSignals...); err != nil {
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
+	}
+	cfg, err := parse(args)
+	if err == errHelp {
+		fmt.Fprint(stdout, usage())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
+	}
+	return run(cfg, stderr)
+}
+
+// run starts the command, forwards signals to it, waits, and returns the
+// exit code rawns must exit with.
+func run(cfg *config, stderr io.Writer) int {
+	s := &cfg.spec
+	// The command's own PATH, as execvp(3) in the child would use it.
+	path, err := clone.LookPath(cfg.command[0], clone.EnvPath(s.Env))
+	if err != nil {
+		return reportStartError(stderr, cfg, err)
+	}
+	s.Path, s.Args = path, cfg.command
+	if cfg.init {
+		closeInit, err := wrapInInit(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "rawns run: --init: opening rawns's own binary: %v\n", err)
+			return exitcode.Failed
+		}
+		defer closeInit()
+	}
+
+	// --trace loads its eBPF program before the clone, so the exec cannot
+	// be missed; without it, BPF is never touched.
+	var tr *runTrace
+	if cfg.trace != "" {
+		if tr, err = startTrace(cfg); err != nil {
+			fmt.Fprintf(stderr, "rawns run: --trace: %v\n", err)
+			return exitcode.Failed
+		}
+	}
+	var v *verboseReport
+	if cfg.verbose {
+		v = newVerboseReport(cfg)
+	}
+
+	// The clone is made right here, from the main thread, without a
+	// hand-off to another thread (clone.PinThread says why that is enough).
+	clone.PinThread()
+	proc, err := clone.StartHere(s)
+	if err != nil {
+		if tr != nil {
+			tr.close()
+		}
+		return reportStartError(stderr, cfg, err)
+	}
+	// Relay the signals held so far, and every later one. Without a
+	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
+	// may be recycled once reaped.
+	if fd := proc.PidFD(); fd >= 0 {
+		if err := sigrelay.Target(fd, proc.Pid); err != nil {
+			fmt.Fprintf(stderr, "rawns run: signals will not be forwarded: %v\n", err)
+		}
+	} else {
+		fmt.Fprintln(stderr, "rawns run: this kernel gives no pidfd; signals sent to rawns are not forwarded")
+	}
+	if v != nil {
+		v.started(stderr, proc)
+	}
+	traceOK := true
+	if tr != nil {
+		traceOK = tr.report(stderr, cfg, proc)
+	}
+	st, err := proc.Wait()
+	sigrelay.Stop()
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
+	}
+	if v != nil {
+		fmt.Fprintf(stderr, "rawns: container exited with %v\n", st)
+	}
+	if !traceOK {
+		return exitcode.TraceMismatch
+	}
+	return st.ExitCode()
+}
+
+// reportStartError prints why nothing runs and picks the exit code:
+// 127 not found, 126 cannot invoke, 125 anything else.
+func reportStartError(stderr io.Writer, cfg *config, err error) int {
+	name := cfg.command[0]
+	var ce *clone.ChildError
+	switch {
+	case errors.Is(err, clone.ErrNotFound):
+		fmt.Fprintf(stderr, "rawns run: %v; give a path, or fix PATH (--env PATH=...)\n", err)
+		return exitcode.NotFound
+	case errors.Is(err, clone.ErrNotExecutable):
+		fmt.Fprintf(stderr, "rawns run: %s: found on PATH but not executable (a directory, or no x permission)\n", name)
+		return exitcode.CannotInvoke
+	case errors.As(err, &ce) && ce.Stage == clone.StageExec:
+		hint := ""
+		switch ce.Errno {
+		case syscall.ENOENT:
+			hint = " (the file, or the interpreter named on its #! line, does not exist)"
+		case syscall.EACCES:
+			hint = " (no execute permission, a directory, or a noexec mount)"
+		case syscall.ENOEXEC:
+			hint = " (not a binary this kernel runs, and no #! line)"
+		case syscall.E2BIG:
+			hint = " (the arguments and environment exceed the kernel's limit; see getconf ARG_MAX)"
+		}
+		fmt.Fprintf(stderr, "rawns run: cannot execute %s: %v%s\n", ce.Subject, ce.Errno, hint)
+		return exitcode.Exec(ce.Errno)
+	case errors.As(err, &ce) && ce.Stage == clone.StageNone && ce.Signal != 0:
+		fmt.Fprintf(stderr, "rawns run: the child was killed by signal %d (%v) before it could execute %s; nothing ran (a seccomp filter that kills, or the OOM killer?)\n", int(ce.Signal), ce.Signal, name)
+		return exitcode.Failed
+	case errors.As(err, &ce) && ce.Stage == clone.StageChdir:
+		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", ce.Subject, ce.Errno)
+		return exitcode.Failed
+	}
+	fmt.Fprintf(stderr, "rawns run: %v\n", err)
+	return exitcode.Failed
+}
