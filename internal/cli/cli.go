@@ -177,6 +177,13 @@ func Parse(defs []Def, args []string) (Flags, []string, error) {
 
 // Parse is the package's Parse with these options.
 func (o Options) Parse(defs []Def, args []string) (Flags, []string, error) {
+	return o.ParseGroups([][]Def{defs}, args)
+}
+
+// ParseGroups is Parse over several lists of definitions, as if they were
+// one: a command whose flags are declared part by part (rawns run's
+// concerns) need not build the whole list on every run.
+func (o Options) ParseGroups(groups [][]Def, args []string) (Flags, []string, error) {
 	var flags Flags
 	for len(args) > 0 {
 		arg := args[0]
@@ -190,10 +197,12 @@ func (o Options) Parse(defs []Def, args []string) (Flags, []string, error) {
 		long := strings.HasPrefix(arg, "--")
 		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
 		var def *Def
-		for i := range defs {
-			d := &defs[i]
-			if (long || o.SingleDash) && d.Name == name || !long && d.Short != "" && d.Short == name {
-				def = d
+		for _, defs := range groups {
+			for i := range defs {
+				d := &defs[i]
+				if (long || o.SingleDash) && d.Name == name || !long && d.Short != "" && d.Short == name {
+					def = d
+				}
 			}
 		}
 		if def == nil {

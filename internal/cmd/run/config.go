@@ -16,7 +16,6 @@ type config struct {
 	init    bool
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
-	flags   cli.Flags
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -32,24 +31,17 @@ type concern struct {
 	// concerns, after every earlier concern: a later one may rely on what
 	// an earlier one set (--mount-proc adds mnt before --propagation
 	// checks for it).
-	parse func(cfg *config) error
+	parse func(cfg *config, flags cli.Flags) error
 }
 
 // concerns are the parts of the command line, in the order they are
-// parsed and shown in --help.
-var concerns = []concern{
-	namespacesConcern,
-	processConcern,
-	outputConcern,
-}
-
-// runFlags returns the flags of every concern.
-func runFlags() []cli.Def {
-	var defs []cli.Def
-	for _, c := range concerns {
-		defs = append(defs, c.flags...)
-	}
-	return defs
+// parsed and shown in --help. Pointers, not copies: the linker lays out
+// a table of addresses as static data, while copying the concerns'
+// values would be work for the package's init on every run.
+var concerns = []*concern{
+	&namespacesConcern,
+	&processConcern,
+	&outputConcern,
 }
 
 const usageHead = `Usage: rawns run [flags] [--] COMMAND [ARG...]
@@ -89,7 +81,15 @@ var errHelp = errors.New("help requested")
 // parse turns the arguments of `rawns run` into a config. Its errors are
 // one line that names the flag or value at fault and the fix.
 func parse(args []string) (*config, error) {
-	flags, command, err := cli.Parse(runFlags(), args)
+	// The concerns' flag lists, on the stack: one allocation fewer on
+	// every run (docs/benchmarks.md counts what each costs). Raise the
+	// bound when the concerns outgrow it; every test of parse would
+	// panic on the index first.
+	var groups [16][]cli.Def
+	for i, c := range concerns {
+		groups[i] = c.flags
+	}
+	flags, command, err := cli.Options{}.ParseGroups(groups[:len(concerns)], args)
 	if err != nil {
 		return nil, err
 	}
@@ -99,9 +99,9 @@ func parse(args []string) (*config, error) {
 	if len(command) == 0 {
 		return nil, errors.New("no command given; put the command after the flags, e.g. rawns run -- sh")
 	}
-	cfg := &config{command: command, flags: flags}
+	cfg := &config{command: command}
 	for _, c := range concerns {
-		if err := c.parse(cfg); err != nil {
+		if err := c.parse(cfg, flags); err != nil {
 			return nil, err
 		}
 	}
@@ -112,14 +112,14 @@ func parse(args []string) (*config, error) {
 	err = cfg.spec.Validate()
 	cfg.spec.Path, cfg.spec.Args = "", nil
 	if err != nil {
-		return nil, cfg.flagError(err)
+		return nil, flagError(err, flags)
 	}
 	return cfg, nil
 }
 
 // flagError words an error of clone.Spec.Validate for the command line:
 // the flag that set the field at fault, and which kind to add to --ns.
-func (cfg *config) flagError(err error) error {
+func flagError(err error, flags cli.Flags) error {
 	var se *clone.SpecError
 	if !errors.As(err, &se) {
 		return err
@@ -137,10 +137,10 @@ func (cfg *config) flagError(err error) error {
 	case "BoottimeOffset":
 		flag = "boottime"
 	}
-	if flag == "" || !cfg.flags.Has(flag) {
+	if flag == "" || !flags.Has(flag) {
 		return fmt.Errorf("%v; add %s to --ns", err, se.Needs)
 	}
-	return fmt.Errorf("--%s %q needs a new %s namespace%s; add %s to --ns", flag, cfg.flags.Get(flag, ""), se.Needs.Title(), se.Reason, se.Needs)
+	return fmt.Errorf("--%s %q needs a new %s namespace%s; add %s to --ns", flag, flags.Get(flag, ""), se.Needs.Title(), se.Reason, se.Needs)
 }
 
 // chainHold makes fn run in the parent while the child is held before

@@ -135,6 +135,15 @@ func checkConfig(t *testing.T, args []string, cfg *config) {
 	}
 }
 
+// runFlags returns the flags of every concern as one list.
+func runFlags() []cli.Def {
+	var defs []cli.Def
+	for _, c := range concerns {
+		defs = append(defs, c.flags...)
+	}
+	return defs
+}
+
 func FuzzParseFlags(f *testing.F) {
 	for _, s := range parseSeeds {
 		f.Add(strings.Join(s, argSep))

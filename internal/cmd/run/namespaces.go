@@ -47,8 +47,8 @@ var namespacesConcern = concern{
 	parse: parseNamespaces,
 }
 
-func parseNamespaces(cfg *config) error {
-	flags, s := cfg.flags, &cfg.spec
+func parseNamespaces(cfg *config, flags cli.Flags) error {
+	s := &cfg.spec
 	var err error
 	if s.Namespaces, err = clone.ParseNamespaces(flags.Get("ns", "pid,uts")); err != nil {
 		return fmt.Errorf("--ns: %v", err)

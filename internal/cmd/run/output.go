@@ -29,8 +29,8 @@ var outputConcern = concern{
 	parse: parseOutput,
 }
 
-func parseOutput(cfg *config) error {
-	flags, s := cfg.flags, &cfg.spec
+func parseOutput(cfg *config, flags cli.Flags) error {
+	s := &cfg.spec
 	cfg.verbose = flags.Has("verbose")
 	if flags.Has("clone") {
 		var err error

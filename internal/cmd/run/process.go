@@ -26,8 +26,8 @@ var processConcern = concern{
 	parse: parseProcess,
 }
 
-func parseProcess(cfg *config) error {
-	flags, s := cfg.flags, &cfg.spec
+func parseProcess(cfg *config, flags cli.Flags) error {
+	s := &cfg.spec
 	if flags.Has("chdir") {
 		if s.Dir = flags.Get("chdir", ""); s.Dir == "" {
 			return errors.New("--chdir: empty directory; give a path")
