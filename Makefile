@@ -92,7 +92,7 @@ fuzz:
 check-arm64:
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o bin/sigrelay-arm64.test ./internal/sigrelay
 	qemu-aarch64 bin/sigrelay-arm64.test -test.count=1 -test.v \
-		-test.run '^(TestHeldThenRelayed|TestRestore|TestCatchRejects|TestFloodWhileRuntimeBusy|TestKernelSignals)$$'
+		-test.run '^(TestHeldThenRelayed|TestRestore|TestCatchRejects|TestFloodWhileRuntimeBusy|TestKernelSignals|TestNotify)$$'
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

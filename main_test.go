@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestRunVerbose(t *testing.T) {
 		want := []string{
 			fmt.Sprintf("on host %q", host),
 			"pid 1 inside, hostname \"container\"",
-			"container exited with exit code 4",
+			"rawns: the command exited with code 4",
 		}
 		for _, w := range want {
 			if !strings.Contains(r.stderr, w) {
@@ -313,6 +314,82 @@ func TestRunDiesWithRawns(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// TestSIGTERMTwiceStopsPID1: a SIGTERM that PID 1 would drop is said on
+// stderr, and a second one kills the command; a command that traps the
+// signal gets it and no such line; SIGWINCH, harmless, is never said.
+func TestSIGTERMTwiceStopsPID1(t *testing.T) {
+	testutil.RequireRoot(t)
+	cmd := exec.Command(rawnsBin, "run", "--", "sh", "-c", "exec sleep 20")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	testutil.WaitSleeping(t, cmd.Process.Pid)
+	cmd.Process.Signal(syscall.SIGWINCH)
+	cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "no handler for SIGTERM") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	ee, _ := err.(*exec.ExitError)
+	want := "rawns run: the command is PID 1 of its PID namespace and has no handler for SIGTERM, so the kernel drops it; send SIGTERM again within 3s to kill it (SIGKILL), or use --init\nrawns run: SIGTERM again: killing the command with SIGKILL\n"
+	if ee == nil || ee.ExitCode() != 137 || stderr.String() != want {
+		t.Errorf("two SIGTERMs: rawns ended with %v, stderr %q; want exit 137 and %q", err, stderr.String(), want)
+	}
+
+	// A command that traps it hears it, and rawns says nothing.
+	r := rawnsRunWithSignal(t, syscall.SIGTERM, "run", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
+	if r.code != 42 || r.stderr != "" {
+		t.Errorf("trapped SIGTERM: %+v; want exit 42 and nothing on stderr", r)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the test may read while exec's copying
+// goroutine writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// rawnsRunWithSignal runs rawns until the command says ready, sends sig
+// to rawns, and returns how it ended.
+func rawnsRunWithSignal(t *testing.T, sig syscall.Signal, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(rawnsBin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := readLine(bufio.NewReader(out), 30*time.Second)
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		cmd.Process.Kill()
+		t.Fatalf("the command said %q, %v; want ready", line, err)
+	}
+	cmd.Process.Signal(sig)
+	err = cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return result{"", stderr.String(), code}
 }
 
 func TestRunForwardsSignals(t *testing.T) {

@@ -113,3 +113,59 @@ func TestCtrlCOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCtrlCTwiceStopsPID1: sleep as PID 1 of its namespace has no handler
+// for SIGINT, so the kernel drops the terminal's Ctrl-C; rawns says so, and
+// a second Ctrl-C within the window kills the command (exit 137), as a
+// second Ctrl-C does in docker compose.
+func TestCtrlCTwiceStopsPID1(t *testing.T) {
+	testutil.RequireRoot(t)
+	master, slave := openPTY(t)
+	cmd := exec.Command(rawnsBin, "run", "--", "sh", "-c", "echo ready; exec sleep 20")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var (
+		mu  sync.Mutex
+		out bytes.Buffer
+	)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	waitFor := func(s string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(text(), s) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q on the terminal:\n%s", s, text())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("ready")
+	testutil.WaitSleeping(t, cmd.Process.Pid)
+	master.Write([]byte{3})
+	waitFor("has no handler for SIGINT, so the kernel drops it; send SIGINT again within 3s to kill it (SIGKILL), or use --init")
+	if !testutil.ProcessAlive(cmd.Process.Pid) {
+		t.Fatalf("rawns ended on the first Ctrl-C:\n%s", text())
+	}
+	master.Write([]byte{3})
+	waitFor("SIGINT again: killing the command with SIGKILL")
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 137 {
+		t.Errorf("after two Ctrl-C rawns ended with %v, want exit 137; terminal:\n%s", err, text())
+	}
+}

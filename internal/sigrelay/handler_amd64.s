@@ -5,7 +5,9 @@
 // in DI and info in SI, on the thread's alternate signal stack (SA_ONSTACK:
 // every thread the Go runtime starts has one). It touches only registers,
 // which rt_sigreturn restores, and two words, state and targetPID; it never
-// enters Go, so it needs no g, no stack check and no runtime lock.
+// enters Go, so it needs no g, no stack check and no runtime lock. With
+// Notify it also writes the signal's number, one byte from sigBytes, to a
+// non-blocking pipe (a full pipe drops the byte, never blocks).
 //
 //	retry:
 //	  old := state
@@ -14,12 +16,15 @@
 //	    if !CAS(&state, old, old | 1<<sig) { goto retry }
 //	  case 0xffffffff: // stopped: drop it
 //	  default:
-//	    if info.si_code == SI_KERNEL && getpgid(targetPID) == getpgid(0) {
-//	      // The terminal signalled our process group, which the target
-//	      // is in: it has its own copy (a Ctrl-C must arrive once).
-//	      return
+//	    if info.si_code != SI_KERNEL || getpgid(targetPID) != getpgid(0) {
+//	      // Not the terminal signalling our process group, which the
+//	      // target is in and so has its own copy (a Ctrl-C must arrive
+//	      // once): relay it.
+//	      pidfd_send_signal(target-1, sig, NULL, 0)
 //	    }
-//	    pidfd_send_signal(target-1, sig, NULL, 0)
+//	    if notifyFD >= 0 {
+//	      write(notifyFD, &sigBytes[sig], 1) // tell Go (Notify)
+//	    }
 //	  }
 //
 // SYSCALL clobbers AX, CX and R11 only, so sig stays in R8, info in R12 and
@@ -46,13 +51,22 @@ retry:
 	MOVL	$121, AX		// getpgid(0): our own
 	SYSCALL
 	CMPQ	AX, R13
-	JEQ	done
+	JEQ	notify
 send:
 	LEAL	-1(BX), DI		// pidfd
 	MOVQ	R8, SI			// sig
 	XORL	DX, DX			// info: NULL, the kernel fills in SI_USER
 	XORL	R10, R10		// flags
 	MOVL	$424, AX		// SYS_pidfd_send_signal
+	SYSCALL
+notify:
+	MOVL	·notifyFD(SB), DI
+	TESTL	DI, DI
+	JS	done			// -1: nobody listens
+	LEAQ	·sigBytes(SB), SI
+	ADDQ	R8, SI			// &sigBytes[sig]
+	MOVL	$1, DX
+	MOVL	$1, AX			// SYS_write
 	SYSCALL
 	RET
 hold:

@@ -29,13 +29,22 @@ retry:
 	MOVD	$155, R8
 	SVC
 	CMP	R0, R12
-	BEQ	done
+	BEQ	notify
 send:
 	SUB	$1, R7, R0		// pidfd
 	MOVD	R4, R1			// sig
 	MOVD	$0, R2			// info: NULL
 	MOVD	$0, R3			// flags
 	MOVD	$424, R8		// SYS_pidfd_send_signal
+	SVC
+notify:
+	MOVD	$·notifyFD(SB), R9
+	MOVW	(R9), R0		// sign-extended below
+	TBNZ	$31, R0, done		// -1: nobody listens
+	MOVD	$·sigBytes(SB), R1
+	ADD	R4, R1, R1		// &sigBytes[sig]
+	MOVD	$1, R2
+	MOVD	$64, R8			// SYS_write
 	SVC
 	RET
 hold:

@@ -62,6 +62,16 @@ var state uint64
 // the pid.
 var targetPID int32
 
+// notifyFD is the write end of the pipe that Notify gave, or -1: the
+// handler writes there the number of every signal that reaches it while
+// there is a target, relayed or not. Read by handler_*.s.
+var notifyFD int32 = -1
+
+// sigBytes[N] is N: the byte the handler writes for signal N, so that it
+// needs no memory of its own. Static data, laid out by the linker.
+var sigBytes = [32]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+
 const (
 	targetShift = 32
 	targetDrop  = 0xffffffff
@@ -229,13 +239,28 @@ func Target(fd, pid int) error {
 	pidfd = dup
 	atomic.StoreInt32(&targetPID, int32(pid))
 	held := atomic.SwapUint64(&state, uint64(dup+1)<<targetShift)
+	nfd := int(atomic.LoadInt32(&notifyFD))
 	for sig := 1; sig < 32; sig++ {
 		if held&(1<<sig) != 0 {
 			// ESRCH: it has exited already; the signal is moot.
 			unix.PidfdSendSignal(dup, unix.Signal(sig), nil, 0)
+			if nfd >= 0 {
+				unix.Write(nfd, sigBytes[sig:sig+1])
+			}
 		}
 	}
 	return nil
+}
+
+// Notify makes the relay report every signal that reaches it while there
+// is a target (relayed or not, a terminal's Ctrl-C included) as one byte,
+// the signal's number, written to fd: the write end of a pipe opened with
+// O_NONBLOCK, so that a full pipe drops the report instead of blocking
+// the handler. The signals that Target relays from before it are reported
+// too. Call it before Target; -1 stops the reports. The caller keeps fd
+// open until Stop.
+func Notify(fd int) {
+	atomic.StoreInt32(&notifyFD, int32(fd))
 }
 
 // Held reports the signals caught and held while there is no target.
@@ -262,6 +287,7 @@ func Stop() {
 // stopLocked makes the handler drop signals and closes the relay's pidfd.
 func stopLocked() {
 	atomic.StoreUint64(&state, targetDrop<<targetShift)
+	atomic.StoreInt32(&notifyFD, -1)
 	if pidfd >= 0 {
 		unix.Close(pidfd)
 		pidfd = -1

@@ -321,3 +321,57 @@ func ownPID(t *testing.T, fd int) int {
 	t.Fatalf("no Pid in fdinfo of %d", fd)
 	return 0
 }
+
+// Notify reports every signal that reaches the relay while there is a
+// target, one byte each: the held ones at Target, the relayed ones, and a
+// kernel signal that is not relayed (the command got its own copy); after
+// Stop, none.
+func TestNotify(t *testing.T) {
+	catch(t, unix.SIGUSR1, unix.SIGUSR2)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	reports := func(want int) []byte {
+		t.Helper()
+		var got []byte
+		deadline := time.Now().Add(10 * time.Second)
+		for len(got) < want && time.Now().Before(deadline) {
+			buf := make([]byte, 16)
+			if n, _ := unix.Read(p[0], buf); n > 0 {
+				got = append(got, buf[:n]...)
+			} else {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		return got
+	}
+	unix.Kill(os.Getpid(), unix.SIGUSR1)
+	waitHeld(t, unix.SIGUSR1)
+	Notify(p[1])
+	_, out, fd := relayChild(t)
+	if err := Target(fd, ownPID(t, fd)); err != nil {
+		t.Fatal(err)
+	}
+	if got := reports(1); string(got) != "\x0a" {
+		t.Fatalf("held SIGUSR1: reports %v, want [10]", got)
+	}
+	readLine(t, out) // got USR1
+	unix.Kill(os.Getpid(), unix.SIGUSR2)
+	if got := reports(1); string(got) != "\x0c" {
+		t.Fatalf("relayed SIGUSR2: reports %v, want [12]", got)
+	}
+	readLine(t, out)
+	sendAsKernel(t, unix.SIGUSR1) // same group: not relayed, but reported
+	if got := reports(1); string(got) != "\x0a" {
+		t.Fatalf("kernel SIGUSR1: reports %v, want [10]", got)
+	}
+	Stop()
+	unix.Kill(os.Getpid(), unix.SIGUSR2)
+	time.Sleep(50 * time.Millisecond)
+	if n, _ := unix.Read(p[0], make([]byte, 16)); n > 0 {
+		t.Errorf("a signal after Stop was reported")
+	}
+}

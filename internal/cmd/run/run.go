@@ -92,7 +92,11 @@ func run(cfg *config, stderr io.Writer) int {
 	// Relay the signals held so far, and every later one. Without a
 	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
 	// may be recycled once reaped.
+	var pw *pid1Watch
 	if fd := proc.PidFD(); fd >= 0 {
+		if s.Namespaces&clone.NewPID != 0 && !cfg.init {
+			pw = watchPID1() // pid1.go: make PID 1 stoppable
+		}
 		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			fmt.Fprintf(stderr, "rawns run: signals will not be forwarded: %v\n", err)
 		}
@@ -106,14 +110,19 @@ func run(cfg *config, stderr io.Writer) int {
 	if tr != nil {
 		traceOK = tr.report(stderr, cfg, proc)
 	}
-	st, err := proc.Wait()
+	var st clone.ExitStatus
+	if pw != nil {
+		st, err = pw.wait(proc, stderr)
+	} else {
+		st, err = proc.Wait()
+	}
 	sigrelay.Stop()
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
 	if v != nil {
-		fmt.Fprintf(stderr, "rawns: container exited with %v\n", st)
+		v.exited(stderr, st)
 	}
 	if !traceOK {
 		return exitcode.TraceMismatch

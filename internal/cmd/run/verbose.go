@@ -102,3 +102,17 @@ func (v *verboseReport) started(w io.Writer, proc *clone.Process) {
 		fmt.Fprintf(w, "rawns: %-7s %-12d %-12s %s\n", k, p, cs, mark)
 	}
 }
+
+// exited reports how the command ended: "exited with code N", or "was
+// killed by signal N (name)".
+func (v *verboseReport) exited(w io.Writer, st clone.ExitStatus) {
+	what := "the command"
+	if v.cfg.init {
+		what = "init"
+	}
+	if st.Signal != 0 {
+		fmt.Fprintf(w, "rawns: %s was %v\n", what, st)
+		return
+	}
+	fmt.Fprintf(w, "rawns: %s exited with code %d\n", what, st.Code)
+}

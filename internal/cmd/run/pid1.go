@@ -1,0 +1,140 @@
+package run
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/sigrelay"
+)
+
+// A command that is PID 1 of its PID namespace receives, from outside,
+// only the signals it has a handler for: the kernel drops the rest, SIGTERM
+// and a terminal's Ctrl-C included (pid_namespaces(7); SIGNAL_UNKILLABLE).
+// rawns keeps the command as PID 1, which is what the namespace is for,
+// but makes it stoppable, as `docker compose` does with a second Ctrl-C:
+// when a terminating signal reaches rawns and the command neither catches,
+// ignores nor blocks it, rawns says on stderr that it was dropped, and the
+// same signal again within stopWindow ends the command with SIGKILL.
+const stopWindow = 3 * time.Second
+
+// terminating are the forwarded signals whose default action ends a
+// process (signal(7)); SIGWINCH's is to ignore.
+func terminating(sig syscall.Signal) bool {
+	switch sig {
+	case unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2:
+		return true
+	}
+	return false
+}
+
+// pid1Watch learns from the signal relay which signals reached rawns
+// (sigrelay.Notify) while it waits for the command.
+type pid1Watch struct {
+	r, w int // the notification pipe
+	last [32]time.Time
+}
+
+// watchPID1 sets up the watch before sigrelay.Target, so that signals held
+// before the command existed are seen too; nil when the pipe cannot be
+// made (then the command is only as stoppable as the kernel allows).
+func watchPID1() *pid1Watch {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return nil
+	}
+	sigrelay.Notify(p[1])
+	return &pid1Watch{r: p[0], w: p[1]}
+}
+
+// wait waits for proc to exit, acting on each signal that reached rawns in
+// the meantime, then reaps it. Precondition: proc has a pidfd, which
+// poll(2) reports readable once the process has exited (pidfd_open(2)).
+func (pw *pid1Watch) wait(proc *clone.Process, stderr io.Writer) (clone.ExitStatus, error) {
+	fds := []unix.PollFd{{Fd: int32(proc.PidFD()), Events: unix.POLLIN}, {Fd: int32(pw.r), Events: unix.POLLIN}}
+	var buf [32]byte
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || fds[0].Revents != 0 {
+			break
+		}
+		if fds[1].Revents != 0 {
+			n, _ := unix.Read(pw.r, buf[:])
+			for _, b := range buf[:max(n, 0)] {
+				pw.signalled(proc, syscall.Signal(b), stderr)
+			}
+		}
+	}
+	sigrelay.Notify(-1)
+	unix.Close(pw.r)
+	unix.Close(pw.w)
+	return proc.Wait()
+}
+
+// signalled acts on one signal that reached rawns.
+func (pw *pid1Watch) signalled(proc *clone.Process, sig syscall.Signal, stderr io.Writer) {
+	if !terminating(sig) || handles(proc.Pid, sig) {
+		return
+	}
+	now := time.Now()
+	if !pw.last[sig].IsZero() && now.Sub(pw.last[sig]) <= stopWindow {
+		fmt.Fprintf(stderr, "rawns run: %s again: killing the command with SIGKILL\n", signame(sig))
+		proc.Signal(unix.SIGKILL)
+		return
+	}
+	pw.last[sig] = now
+	fmt.Fprintf(stderr, "rawns run: the command is PID 1 of its PID namespace and has no handler for %s, so the kernel drops it; send %s again within %v to kill it (SIGKILL), or use --init\n", signame(sig), signame(sig), stopWindow)
+}
+
+// handles reports whether process pid catches, ignores or blocks sig, from
+// the SigCgt, SigIgn and SigBlk masks of /proc/PID/status (proc(5)): then
+// the signal is not dropped, or not yet. A process gone or unreadable
+// counts as handling it: there is nothing to say.
+func handles(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return true
+	}
+	seen := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "SigCgt" && k != "SigIgn" && k != "SigBlk") {
+			continue
+		}
+		seen++
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil || mask&(1<<(uint(sig)-1)) != 0 {
+			return true
+		}
+	}
+	return seen < 3
+}
+
+// signame is SIGINT for syscall.SIGINT.
+func signame(sig syscall.Signal) string {
+	switch sig {
+	case unix.SIGINT:
+		return "SIGINT"
+	case unix.SIGTERM:
+		return "SIGTERM"
+	case unix.SIGHUP:
+		return "SIGHUP"
+	case unix.SIGQUIT:
+		return "SIGQUIT"
+	case unix.SIGUSR1:
+		return "SIGUSR1"
+	case unix.SIGUSR2:
+		return "SIGUSR2"
+	}
+	return "signal " + strconv.Itoa(int(sig))
+}
