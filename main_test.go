@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -183,7 +186,10 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "--env", "=x", "--", "true"}, "empty variable name"},
 		{[]string{"run", "--chdir", "", "--", "true"}, "--chdir: empty directory"},
 		{[]string{"run", "--mount-proc", "--ns", "uts", "--", "true"}, "add pid to --ns"},
-		{[]string{"run", "--map-root-user", "--", "true"}, "add user to --ns"},
+		{[]string{"run", "--pid", "--", "true"}, "unknown flag --pid: use --ns pid (the default set is pid,uts)"},
+		{[]string{"run", "-r", "--", "true"}, "unknown flag -r: use --map-root-user"},
+		{[]string{"run", "--die-with-parent", "--", "true"}, "unknown flag --die-with-parent: rawns always does this"},
+		{[]string{"run", "--wd=/tmp", "--", "true"}, "unknown flag --wd=/tmp: use --chdir DIR"},
 		{[]string{"run", "--propagation", "weird", "--ns", "mnt", "--", "true"}, "unknown propagation \"weird\""},
 		{[]string{"run", "--init", "--ns", "uts", "--", "true"}, "add pid to --ns"},
 		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
@@ -191,7 +197,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"help", "bogus"}, "rawns help takes no arguments, but got bogus; for a command's flags use rawns bogus --help"},
 		{[]string{"run", "--trace=xml", "--", "true"}, "--trace=xml: unknown format; use --trace, --trace=text or --trace=json"},
 		{[]string{"run", "--hostname", "--", "hostname"}, "flag --hostname needs a value, but the next argument is --; to pass it on purpose write --hostname=--"},
-		{[]string{"run", "--ns", "pid", "--map-user", "0", "--", "true"}, "add user to --ns"},
+		{[]string{"run", "--ns", "pid", "--hostname", "h", "--", "true"}, "add uts to --ns"},
 	}
 	for _, c := range cases {
 		r := rawnsRun(t, c.args...)
@@ -461,5 +467,51 @@ func TestVersionAndHelp(t *testing.T) {
 	r = rawnsRun(t, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "rawns run [flags]") {
 		t.Errorf("--help: %+v", r)
+	}
+}
+
+// TestInfoAndStatusFDs: --info-fd gets one JSON object once the command
+// runs (its pid, pid 1 inside, its namespaces' inodes, new where asked),
+// then EOF; --json-status-fd gets the same object, then the exit code.
+// Neither fd reaches the command.
+func TestInfoAndStatusFDs(t *testing.T) {
+	testutil.RequireRoot(t)
+	infoR, infoW, _ := os.Pipe()
+	statR, statW, _ := os.Pipe()
+	defer infoR.Close()
+	defer statR.Close()
+	cmd := exec.Command(rawnsBin, "run", "--info-fd", "3", "--json-status-fd", "4", "--", "sh", "-c", "ls /proc/self/fd; exit 3")
+	cmd.ExtraFiles = []*os.File{infoW, statW}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	err := cmd.Run()
+	infoW.Close()
+	statW.Close()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("rawns: %v, want exit 3", err)
+	}
+	if got := strings.Fields(stdout.String()); strings.Join(got, ",") != "0,1,2,3" { // 3: ls's own
+		t.Errorf("the command's fds %v, want 0,1,2 and ls's 3", got)
+	}
+	readAllLines := func(f *os.File) []map[string]int64 {
+		b, _ := io.ReadAll(f)
+		var objs []map[string]int64
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			m := map[string]int64{}
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("not a JSON object of numbers: %q: %v", line, err)
+			}
+			objs = append(objs, m)
+		}
+		return objs
+	}
+	info, stat := readAllLines(infoR), readAllLines(statR)
+	own, _ := os.Readlink("/proc/self/ns/pid")
+	if len(info) != 1 || info[0]["child-pid"] <= 0 || info[0]["pid-inside"] != 1 ||
+		info[0]["pid-namespace"] == 0 || "pid:["+strconv.FormatInt(info[0]["pid-namespace"], 10)+"]" == own {
+		t.Errorf("--info-fd wrote %v; want one object with child-pid, pid-inside 1 and a new pid-namespace", info)
+	}
+	if len(stat) != 2 || stat[0]["child-pid"] != info[0]["child-pid"] || stat[1]["exit-code"] != 3 {
+		t.Errorf("--json-status-fd wrote %v; want the info object, then {\"exit-code\":3}", stat)
 	}
 }

@@ -3,6 +3,7 @@ package clone
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -19,8 +20,10 @@ var ErrNotFound = errors.New("command not found")
 // executed (EACCES): a directory, or no execute permission.
 var ErrNotExecutable = errors.New("permission denied")
 
-// LookPath finds name the way execvp(3) would, in the directories of path (a
-// PATH value; empty means DefaultPath). A name with a slash is returned as it
+// LookPath finds name the way execvp(3) would, in the directories of path
+// (a PATH value, as EnvPath gives it). An empty element, and so an empty
+// path, means the working directory, as POSIX says and GNU env does: with
+// PATH set to "" only ./name is tried. A name with a slash is returned as it
 // is, for execve to judge. It reports ErrNotFound or ErrNotExecutable,
 // wrapped with the name, so that callers can map them to exit codes 127 and
 // 126.
@@ -30,9 +33,6 @@ func LookPath(name, path string) (string, error) {
 	}
 	if strings.Contains(name, "/") {
 		return name, nil
-	}
-	if path == "" {
-		path = DefaultPath
 	}
 	denied := false
 	for _, dir := range strings.Split(path, ":") {
@@ -50,17 +50,31 @@ func LookPath(name, path string) (string, error) {
 		denied = true
 	}
 	if denied {
-		return "", fmt.Errorf("%s: %w", name, ErrNotExecutable)
+		return "", fmt.Errorf("%s: %w", quoteName(name), ErrNotExecutable)
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s", name, ErrNotFound, path)
+	shown := path
+	if shown == "" {
+		shown = `"" (the working directory only)`
+	}
+	return "", fmt.Errorf("%s: %w in PATH %s", quoteName(name), ErrNotFound, shown)
 }
 
-// EnvPath returns the PATH entry of env (KEY=VALUE strings), or "".
+// EnvPath returns the search path of env (KEY=VALUE strings): its PATH,
+// even an empty one, or DefaultPath when it has none.
 func EnvPath(env []string) string {
 	for i := len(env) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(env[i], "PATH="); ok {
 			return v
 		}
 	}
-	return ""
+	return DefaultPath
+}
+
+// quoteName shows a command name as it is, or Go-quoted when it holds a
+// byte that would break the one-line rule of error messages (a newline).
+func quoteName(name string) string {
+	if q := strconv.Quote(name); q[1:len(q)-1] != name {
+		return q
+	}
+	return name
 }

@@ -66,7 +66,7 @@ func TestBadInput(t *testing.T) {
 		{"propagation without mnt", []string{"--propagation", "private"}, nil, "", 125, []string{"--propagation needs a new mount namespace"}},
 		{"mount-proc without pid", []string{"--ns", "uts", "--mount-proc"}, nil, "", 125, []string{"--mount-proc", "add pid to --ns"}},
 		{"init without pid", []string{"--ns", "uts", "--init"}, nil, "", 125, []string{"--init", "add pid to --ns"}},
-		{"map-root-user without user", []string{"--map-root-user"}, nil, "", 125, []string{"add user to --ns"}},
+		{"bwrap's --unshare-all", []string{"--unshare-all"}, nil, "", 125, []string{"unknown flag --unshare-all: use --ns all"}},
 		{"map-root-user and map-user", []string{"--ns", "user,pid", "--map-root-user", "--map-user", "0"}, nil, "", 125, []string{"--map-root-user already maps"}},
 		{"vfork with id maps", []string{"--ns", "user,pid", "--map-root-user", "--clone", "vfork"}, nil, "", 125, []string{"--clone vfork", "use --clone fork or auto"}},
 		{"map-user not a number", []string{"--ns", "user", "--map-user", "abc"}, nil, "", 125, []string{`"abc" is not a uid`}},

@@ -137,7 +137,7 @@ func Quote(s string) string {
 type UnknownFlagError struct {
 	Arg string // as given, dashes included
 	// Hint, if set, replaces the generic advice: what to write instead
-	// (Options.Hints).
+	// (Options.Hint).
 	Hint string
 }
 
@@ -163,10 +163,12 @@ func (e *UnknownFlagError) Error() string {
 type Options struct {
 	// SingleDash accepts -name as well as --name for long flags.
 	SingleDash bool
-	// Hints maps a flag that is not defined, as given without its value
-	// ("--pid", "-p"), to what to write instead; the UnknownFlagError
-	// carries it.
-	Hints map[string]string
+	// Hint, if set, says what to write instead of a flag that is not
+	// defined, given as on the command line without its value ("--pid",
+	// "-p"), or "" for no advice; the UnknownFlagError carries it. A
+	// function, not a map: a map literal is built by the package's init
+	// on every run of the program, used or not.
+	Hint func(flag string) string
 }
 
 // Parse parses args against defs and returns the flags and the remaining
@@ -206,8 +208,12 @@ func (o Options) ParseGroups(groups [][]Def, args []string) (Flags, []string, er
 			}
 		}
 		if def == nil {
-			given, _, _ := strings.Cut(arg, "=")
-			return Flags{}, nil, &UnknownFlagError{Arg: arg, Hint: o.Hints[given]}
+			e := &UnknownFlagError{Arg: arg}
+			if o.Hint != nil {
+				given, _, _ := strings.Cut(arg, "=")
+				e.Hint = o.Hint(given)
+			}
+			return Flags{}, nil, e
 		}
 		var values []string
 		switch def.Kind {

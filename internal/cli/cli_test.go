@@ -121,7 +121,12 @@ func TestRuncShape(t *testing.T) {
 }
 
 func TestHints(t *testing.T) {
-	o := Options{Hints: map[string]string{"--pid": "use --ns pid"}}
+	o := Options{Hint: func(f string) string {
+		if f == "--pid" {
+			return "use --ns pid"
+		}
+		return ""
+	}}
 	_, _, err := o.Parse(mountDefs, []string{"--pid", "sh"})
 	if err == nil || err.Error() != "unknown flag --pid: use --ns pid" {
 		t.Errorf("error %v", err)

@@ -26,7 +26,7 @@ func Find(name string) (string, error) {
 			return p, nil
 		}
 	}
-	if p, err := clone.LookPath(name, os.Getenv("PATH")); err == nil {
+	if p, err := clone.LookPath(name, clone.EnvPath(os.Environ())); err == nil {
 		return p, nil
 	}
 	where := "next to rawns"

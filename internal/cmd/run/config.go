@@ -16,6 +16,8 @@ type config struct {
 	init    bool
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
+	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
+	infoFD, statusFD int
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -61,7 +63,8 @@ Examples:
   rawns run -- sh -c 'echo "pid $$ on $(hostname)"'     # pid 1 on container
   rawns run -v --hostname web1 -- hostname
   rawns run --ns pid,mnt --mount-proc -- ps -e          # only the command
-  rawns run --ns all --init -- sh                       # everything new
+  rawns run --ns all --map-root-user --mount-proc --init -- sh
+                                    # every kind new, root inside, its own /proc
   rawns run --ns user,pid,uts,mnt --map-root-user --mount-proc -- id -u   # rootless
 `
 
@@ -89,7 +92,7 @@ func parse(args []string) (*config, error) {
 	for i, c := range concerns {
 		groups[i] = c.flags
 	}
-	flags, command, err := cli.Options{}.ParseGroups(groups[:len(concerns)], args)
+	flags, command, err := cli.Options{Hint: compatHint}.ParseGroups(groups[:len(concerns)], args)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 )
@@ -23,9 +25,11 @@ var namespacesConcern = concern{
   --mount-proc         mount a fresh /proc inside (adds mnt; needs pid)
   --propagation MODE   private (default), slave, shared or unchanged: how /
                        propagates mounts in the new mount namespace (needs mnt)
-  --map-root-user      map the caller's uid and gid to 0 inside (needs user)
+  --map-root-user      map the caller's uid and gid to 0 inside (adds user)
   --map-user UID       map the caller's uid to UID inside; or INSIDE:OUTSIDE[:COUNT]
+                       (adds user)
   --map-group GID      map the caller's gid to GID inside; or INSIDE:OUTSIDE[:COUNT]
+                       (adds user)
   --monotonic SECONDS  offset of CLOCK_MONOTONIC in the new time namespace
   --boottime SECONDS   offset of CLOCK_BOOTTIME (and of /proc/uptime) there;
                        both need time in --ns
@@ -80,9 +84,11 @@ func parseNamespaces(cfg *config, flags cli.Flags) error {
 		return err
 	}
 	for _, c := range []struct {
-		flag string
-		dst  *time.Duration
-	}{{"monotonic", &s.MonotonicOffset}, {"boottime", &s.BoottimeOffset}} {
+		flag  string
+		dst   *time.Duration
+		clock int32
+		name  string
+	}{{"monotonic", &s.MonotonicOffset, unix.CLOCK_MONOTONIC, "CLOCK_MONOTONIC"}, {"boottime", &s.BoottimeOffset, unix.CLOCK_BOOTTIME, "CLOCK_BOOTTIME"}} {
 		if !flags.Has(c.flag) {
 			continue
 		}
@@ -95,6 +101,17 @@ func parseNamespaces(cfg *config, flags cli.Flags) error {
 			return fmt.Errorf("--%s %q: give an offset in seconds within ±4611686018 (146 years), e.g. 86400 or -1.5", c.flag, v)
 		}
 		*c.dst = time.Duration(secs * float64(time.Second))
+		// The kernel also refuses an offset that would put the clock
+		// below zero, or past KTIME_SEC_MAX/2, as it reads now
+		// (kernel/time/namespace.c, proc_timens_set_offset: ERANGE).
+		var now unix.Timespec
+		if unix.ClockGettime(c.clock, &now) == nil {
+			if at := float64(now.Sec) + secs; at < 0 {
+				return fmt.Errorf("--%s %s: %s reads %d s now, and the kernel refuses to set it below zero; give an offset of at least -%d", c.flag, v, c.name, now.Sec, now.Sec)
+			} else if at > 4611686018 {
+				return fmt.Errorf("--%s %s: %s would pass 4611686018 s (146 years), the kernel's limit; give an offset of at most %d", c.flag, v, c.name, 4611686018-now.Sec)
+			}
+		}
 		if *c.dst == 0 && s.Namespaces&clone.NewTime == 0 {
 			// An offset of 0 sets nothing, so Validate has nothing to
 			// refuse; the flag still asked for a time namespace.
@@ -117,9 +134,9 @@ func parseMaps(flags cli.Flags, s *clone.Spec) error {
 	if !root && !flags.Has("map-user") && !flags.Has("map-group") {
 		return nil
 	}
-	if s.Namespaces&clone.NewUser == 0 {
-		return errors.New("--map-root-user, --map-user and --map-group need a new user namespace; add user to --ns")
-	}
+	// As unshare's do, they imply a new user namespace: they mean nothing
+	// without one.
+	s.Namespaces |= clone.NewUser
 	if root && (flags.Has("map-user") || flags.Has("map-group")) {
 		return errors.New("--map-root-user already maps uid and gid 0; drop --map-user/--map-group, or drop --map-root-user")
 	}

@@ -18,12 +18,18 @@ var outputConcern = concern{
                        CAP_BPF+CAP_PERFMON
   -v, --verbose        report on stderr what the parent sees: both pids, the
                        hostname, each namespace's inode, and the exit status
+  --info-fd FD         write the child's pid and namespace inodes to FD as one
+                       JSON object once it runs, then close FD
+  --json-status-fd FD  write that object to FD, then with --trace the kernel's
+                       verdict, then the exit code: one JSON object a line
   -h, --help           this help
 `,
 	flags: []cli.Def{
 		{Name: "clone", Kind: cli.String},
 		{Name: "trace", Kind: cli.Optional},
 		{Name: "verbose", Short: "v", Kind: cli.Bool},
+		{Name: "info-fd", Kind: cli.String},
+		{Name: "json-status-fd", Kind: cli.String},
 		{Name: "help", Short: "h", Kind: cli.Bool},
 	},
 	parse: parseOutput,
@@ -32,8 +38,14 @@ var outputConcern = concern{
 func parseOutput(cfg *config, flags cli.Flags) error {
 	s := &cfg.spec
 	cfg.verbose = flags.Has("verbose")
+	var err error
+	if cfg.infoFD, err = parseFD(flags, "info-fd"); err != nil {
+		return err
+	}
+	if cfg.statusFD, err = parseFD(flags, "json-status-fd"); err != nil {
+		return err
+	}
 	if flags.Has("clone") {
-		var err error
 		if s.Mode, err = clone.ParseMode(flags.Get("clone", "")); err != nil {
 			return fmt.Errorf("--clone: %v", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/internal/sigrelay"
 	"golang.org/x/sys/unix"
@@ -74,9 +75,9 @@ func run(cfg *config, stderr io.Writer) int {
 			return exitcode.Failed
 		}
 	}
-	var v *verboseReport
-	if cfg.verbose {
-		v = newVerboseReport(cfg)
+	var v *inspection
+	if cfg.verbose || cfg.infoFD >= 0 || cfg.statusFD >= 0 {
+		v = newInspection(cfg)
 	}
 
 	// The clone is made right here, from the main thread, without a
@@ -104,11 +105,28 @@ func run(cfg *config, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rawns run: this kernel gives no pidfd; signals sent to rawns are not forwarded")
 	}
 	if v != nil {
-		v.started(stderr, proc)
+		v.started(proc)
+		if cfg.verbose {
+			v.printVerbose(stderr, proc)
+		}
+		if cfg.infoFD >= 0 || cfg.statusFD >= 0 {
+			info := infoJSON(v, proc)
+			if cfg.infoFD >= 0 {
+				writeFD(cfg.infoFD, info)
+				unix.Close(cfg.infoFD)
+			}
+			if cfg.statusFD >= 0 {
+				writeFD(cfg.statusFD, info)
+			}
+		}
 	}
 	traceOK := true
 	if tr != nil {
-		traceOK = tr.report(stderr, cfg, proc)
+		var verdict []byte
+		traceOK, verdict = tr.report(stderr, cfg, proc)
+		if cfg.statusFD >= 0 && verdict != nil {
+			writeFD(cfg.statusFD, verdict)
+		}
 	}
 	var st clone.ExitStatus
 	if pw != nil {
@@ -121,23 +139,33 @@ func run(cfg *config, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
-	if v != nil {
+	if cfg.verbose {
 		v.exited(stderr, st)
 	}
+	code := st.ExitCode()
 	if !traceOK {
-		return exitcode.TraceMismatch
+		code = exitcode.TraceMismatch
 	}
-	return st.ExitCode()
+	if cfg.statusFD >= 0 {
+		writeFD(cfg.statusFD, exitJSON(st, code))
+	}
+	return code
 }
 
 // reportStartError prints why nothing runs and picks the exit code:
 // 127 not found, 126 cannot invoke, 125 anything else.
 func reportStartError(stderr io.Writer, cfg *config, err error) int {
-	name := cfg.command[0]
+	name := cli.Quote(cfg.command[0])
 	var ce *clone.ChildError
 	switch {
 	case errors.Is(err, clone.ErrNotFound):
-		fmt.Fprintf(stderr, "rawns run: %v; give a path, or fix PATH (--env PATH=...)\n", err)
+		hint := "give a path, or fix PATH (--env PATH=...)"
+		if cfg.trace == "text" && (cfg.command[0] == "json" || cfg.command[0] == "text") {
+			// --trace takes its format only joined by =: "--trace json"
+			// made json the command.
+			hint = "to choose --trace's format write --trace=" + cfg.command[0]
+		}
+		fmt.Fprintf(stderr, "rawns run: %v; %s\n", err, hint)
 		return exitcode.NotFound
 	case errors.Is(err, clone.ErrNotExecutable):
 		fmt.Fprintf(stderr, "rawns run: %s: found on PATH but not executable (a directory, or no x permission)\n", name)
@@ -154,13 +182,18 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		case syscall.E2BIG:
 			hint = " (the arguments and environment exceed the kernel's limit; see getconf ARG_MAX)"
 		}
-		fmt.Fprintf(stderr, "rawns run: cannot execute %s: %v%s\n", ce.Subject, ce.Errno, hint)
+		fmt.Fprintf(stderr, "rawns run: cannot execute %s: %v%s\n", cli.Quote(ce.Subject), ce.Errno, hint)
 		return exitcode.Exec(ce.Errno)
 	case errors.As(err, &ce) && ce.Stage == clone.StageNone && ce.Signal != 0:
 		fmt.Fprintf(stderr, "rawns run: the child was killed by signal %d (%v) before it could execute %s; nothing ran (a seccomp filter that kills, or the OOM killer?)\n", int(ce.Signal), ce.Signal, name)
 		return exitcode.Failed
+	case errors.As(err, &ce) && ce.Stage == clone.StageTimeOffsets && ce.Errno == syscall.ERANGE:
+		// Checked at parse time against the clocks as they read then;
+		// the kernel checks again as they read at the write.
+		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
+		return exitcode.Failed
 	case errors.As(err, &ce) && ce.Stage == clone.StageChdir:
-		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", ce.Subject, ce.Errno)
+		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", cli.Quote(ce.Subject), ce.Errno)
 		return exitcode.Failed
 	}
 	fmt.Fprintf(stderr, "rawns run: %v\n", err)

@@ -164,17 +164,19 @@ func (t *runTrace) finish() (clone.ExitStatus, error) {
 func (t *runTrace) close() { t.finish() }
 
 // report asks the helper for the child's exec event, prints the
-// verification on w, and says whether every check passed.
-func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) bool {
+// verification on w, and says whether every check passed; with it, the
+// verdict as one line of JSON (for --json-status-fd), nil when there is no
+// verdict to give.
+func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) (bool, []byte) {
 	ev, err := t.event(proc.Pid)
 	t.finish()
 	if t.childErr != nil {
 		fmt.Fprintf(w, "rawns: --trace: reading the child's namespaces: %v\n", t.childErr)
-		return false
+		return false, nil
 	}
 	if err != nil {
 		fmt.Fprintf(w, "rawns: --trace: MISMATCH: no exec event from the kernel for pid %d: %v\n", proc.Pid, err)
-		return false
+		return false, nil
 	}
 	s := &cfg.spec
 	r := trace.Verify(t.parent, t.child, ev, trace.Expect{
@@ -190,7 +192,8 @@ func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) bool {
 	if !r.OK() {
 		fmt.Fprintf(w, "rawns: --trace: %d MISMATCH(ES): the kernel does not hold what was asked for; rawns will exit %d\n", r.Mismatches(), exitcode.TraceMismatch)
 	}
-	return r.OK()
+	verdict, _ := r.MarshalJSON()
+	return r.OK(), append(verdict, '\n')
 }
 
 // event gets the exec event of pid from the helper. The exec already

@@ -11,13 +11,14 @@ import (
 	"github.com/rawns/rawns/trace"
 )
 
-// verboseReport gathers what -v prints: what the parent sees of itself and
-// of the child. The child's namespaces can be read from /proc/PID/ns only
-// while it lives: a short command may be gone (and its namespaces with it)
-// by the time Start returns. So in the default mode -v holds the child
-// before exec (a fork-style clone with Spec.Hold) and reads it then; with an
-// explicit --clone vfork it reads after the exec and says so if too late.
-type verboseReport struct {
+// inspection gathers what -v prints and --info-fd and --json-status-fd
+// write: what the parent sees of itself and of the child. The child's
+// namespaces can be read from /proc/PID/ns only while it lives: a short
+// command may be gone (and its namespaces with it) by the time Start
+// returns. So in the default mode the child is held before exec (a
+// fork-style clone with Spec.Hold) and read then; with an explicit --clone
+// vfork it is read after the exec, and -v says so if too late.
+type inspection struct {
 	cfg      *config
 	parentNS [trace.NumKinds]trace.NSID
 	childNS  [trace.NumKinds]trace.NSID
@@ -26,8 +27,8 @@ type verboseReport struct {
 	held     bool
 }
 
-func newVerboseReport(cfg *config) *verboseReport {
-	v := &verboseReport{cfg: cfg}
+func newInspection(cfg *config) *inspection {
+	v := &inspection{cfg: cfg}
 	v.parentNS, _ = trace.ReadProcNS(os.Getpid())
 	if cfg.spec.Mode != clone.ModeVfork {
 		v.held = true
@@ -39,7 +40,7 @@ func newVerboseReport(cfg *config) *verboseReport {
 	return v
 }
 
-func (v *verboseReport) inspect(pid int) {
+func (v *inspection) inspect(pid int) {
 	p := strconv.Itoa(pid)
 	v.childNS, v.childErr = trace.ReadProcNS(pid)
 	if st, err := os.ReadFile("/proc/" + p + "/status"); err == nil {
@@ -52,10 +53,15 @@ func (v *verboseReport) inspect(pid int) {
 	}
 }
 
-func (v *verboseReport) started(w io.Writer, proc *clone.Process) {
+// started reads the child now unless it was read while held.
+func (v *inspection) started(proc *clone.Process) {
 	if !v.held {
 		v.inspect(proc.Pid)
 	}
+}
+
+// printVerbose is -v's report of the start.
+func (v *inspection) printVerbose(w io.Writer, proc *clone.Process) {
 	s := &v.cfg.spec
 	host, _ := os.Hostname()
 	style := "vfork-style"
@@ -105,7 +111,7 @@ func (v *verboseReport) started(w io.Writer, proc *clone.Process) {
 
 // exited reports how the command ended: "exited with code N", or "was
 // killed by signal N (name)".
-func (v *verboseReport) exited(w io.Writer, st clone.ExitStatus) {
+func (v *inspection) exited(w io.Writer, st clone.ExitStatus) {
 	what := "the command"
 	if v.cfg.init {
 		what = "init"

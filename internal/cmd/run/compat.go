@@ -1,0 +1,63 @@
+package run
+
+import "strings"
+
+// compatHint says what to write instead of a flag of unshare(1) or
+// bubblewrap (bwrap(1)) that rawns spells differently, or does not have:
+// users of both try their own spellings first, and a generic "unknown
+// flag" would send them to --help for each. docs/cli.md has the same
+// table. Flags rawns defines are matched before this is asked.
+func compatHint(flag string) string {
+	switch flag {
+	// unshare's namespace flags, and bwrap's --unshare-*.
+	case "--pid", "-p", "--unshare-pid":
+		return "use --ns pid (the default set is pid,uts)"
+	case "--uts", "-u", "--unshare-uts":
+		return "use --ns uts (the default set is pid,uts)"
+	case "--mount", "-m":
+		return "use --ns mnt"
+	case "--ipc", "-i", "--unshare-ipc":
+		return "use --ns ipc"
+	case "--net", "-n", "--unshare-net":
+		return "use --ns net (lo comes up inside)"
+	case "--user", "-U", "--unshare-user", "--unshare-user-try":
+		if flag == "--user" {
+			return "for a new user namespace use --ns user (with --map-root-user for root inside)"
+		}
+		return "use --ns user (with --map-root-user for root inside)"
+	case "--cgroup", "-C", "--unshare-cgroup", "--unshare-cgroup-try":
+		return "use --ns cgroup"
+	case "--time", "-T":
+		return "use --ns time (with --monotonic/--boottime for offsets)"
+	case "--unshare-all":
+		return "use --ns all"
+	case "--share-net":
+		return "list the kinds to create without net, e.g. --ns pid,uts,mnt,ipc,user,cgroup"
+	case "--fork", "-f":
+		return "rawns always forks: the command is a new process, PID 1 of its PID namespace"
+	case "--kill-child", "--die-with-parent":
+		return "rawns always does this: the command gets SIGKILL when rawns dies (PR_SET_PDEATHSIG)"
+	case "--as-pid-1":
+		return "the command is PID 1 already in a new PID namespace; --init puts a reaper there instead"
+	case "-r", "--map-root":
+		return "use --map-root-user"
+	case "-c", "--map-current-user":
+		return "use --map-user UID --map-group GID with your own ids (id -u, id -g), or --map-root-user"
+	case "--uid":
+		return "for the uid inside a new user namespace use --map-user UID"
+	case "--gid":
+		return "for the gid inside a new user namespace use --map-group GID"
+	case "--wd", "-w":
+		return "use --chdir DIR"
+	case "--setenv":
+		return "use --env KEY=VALUE"
+	case "--kill-child=SIGNAL":
+		return "rawns always kills the command with SIGKILL when it dies"
+	case "--setgroups":
+		return "rawns denies setgroups in a new user namespace whenever it writes a gid map, as the kernel requires"
+	}
+	if strings.HasPrefix(flag, "--kill-child") {
+		return "rawns always kills the command with SIGKILL when it dies"
+	}
+	return ""
+}
