@@ -1,7 +1,5 @@
 package run
 
-import "strings"
-
 // compatHint says what to write instead of a flag of unshare(1) or
 // bubblewrap (bwrap(1)) that rawns spells differently, or does not have:
 // users of both try their own spellings first, and a generic "unknown
@@ -51,13 +49,8 @@ func compatHint(flag string) string {
 		return "use --chdir DIR"
 	case "--setenv":
 		return "use --env KEY=VALUE"
-	case "--kill-child=SIGNAL":
-		return "rawns always kills the command with SIGKILL when it dies"
 	case "--setgroups":
 		return "rawns denies setgroups in a new user namespace whenever it writes a gid map, as the kernel requires"
-	}
-	if strings.HasPrefix(flag, "--kill-child") {
-		return "rawns always kills the command with SIGKILL when it dies"
 	}
 	return ""
 }
