@@ -99,8 +99,8 @@ type stepBuilder struct {
 	stage Stage
 }
 
-func val(v uintptr) stepArg  { return stepArg{argVal, v} }
-func slot(n uint8) stepArg   { return stepArg{argSlot, uintptr(n)} }
+func val(v uintptr) stepArg { return stepArg{argVal, v} }
+func slot(n uint8) stepArg  { return stepArg{argSlot, uintptr(n)} }
 func (b *stepBuilder) str(s string) stepArg {
 	off := len(b.strs)
 	b.strs = append(append(b.strs, s...), 0)
