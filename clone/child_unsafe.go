@@ -88,9 +88,10 @@ type step struct {
 // bounds check in the child, and nsteps (a uint8) stops at 255.
 const maxSteps = 256
 
-// numSlots is the number of fd slots of the mount phase; slot numbers are
-// masked with numSlots-1, which the compiler proves in range.
-const numSlots = 8
+// numSlots is the number of fd slots of the mount phase: a few for the
+// steps, one per bind (MaxMounts). Slot numbers are masked with
+// numSlots-1, which the compiler proves in range.
+const numSlots = 128
 
 // ifreq is struct ifreq of linux/if.h as SIOCGIFFLAGS and SIOCSIFFLAGS use
 // it: the interface name, then the flags as a short (netdevice(7)).

@@ -23,10 +23,13 @@ import (
 //     later path inside the root is resolved from it. Without Root, the
 //     fd is of / and the mounts land on the host's tree as this mount
 //     namespace sees it.
+//  0. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
+//     of the host's tree there, before anything is mounted, so that no
+//     mount of the list changes what a source means.
 //  2. Each Mount: the mount point made when missing (mkdirat, or an empty
 //     file by openat2 O_CREAT|O_EXCL), the mount made detached
-//     (open_tree(2) OPEN_TREE_CLONE for a bind, fsopen/fsconfig/fsmount
-//     for a new filesystem), its target opened with openat2(2)
+//     (the bind's tree from step 0, or fsopen/fsconfig/fsmount for a new
+//     filesystem), its target opened with openat2(2)
 //     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd, and the
 //     mount attached there with move_mount(2) from fd to fd. A target that
 //     is, or crosses, a symlink therefore resolves inside the root, as the
@@ -56,6 +59,10 @@ const (
 	slotAt   // the target or its parent directory: openat2(2)
 	slotOvl  // the overlay's filesystem context
 	slotTmp  // the overlay's tmpfs
+
+	// slotBind+i holds the detached tree of the i-th bind of the list,
+	// taken before anything is mounted.
+	slotBind = 8
 )
 
 // stepInfo is what the parent knows of a step, to name it in an error.
@@ -174,6 +181,22 @@ func (b *stepBuilder) fileInRoot(rel string) {
 // buildSteps compiles the mount phase into p.steps and points d at it.
 func (p *prepared) buildSteps(spec *Spec) error {
 	b := &stepBuilder{mount: -1, stage: StageMount}
+	// Every bind source first, before anything is mounted: a source is a
+	// path of the host's tree as rawns sees it, which a mount of the list
+	// must not change (a --dev over the host's /dev without a root would
+	// hide the /dev/null it binds). open_tree(2) OPEN_TREE_CLONE makes a
+	// detached copy that later mounts cannot reach.
+	nbind := uint8(0)
+	bindSlot := make([]uint8, len(spec.Mounts))
+	for i := range spec.Mounts {
+		if m := &spec.Mounts[i]; m.Kind == MountBind {
+			b.mount = i
+			bindSlot[i] = slotBind + nbind
+			nbind++
+			b.openTree(m, bindSlot[i])
+		}
+	}
+	b.mount = -1
 	hostRoot := "/"
 	if spec.Root != "" {
 		hostRoot = spec.Root
@@ -202,7 +225,7 @@ func (p *prepared) buildSteps(spec *Spec) error {
 			b.fsSteps(m, rel)
 			covered = append(covered, rel)
 		case MountBind:
-			b.bindSteps(m, rel)
+			b.attach(rel, bindSlot[i])
 			covered = append(covered, rel)
 		case MountSymlink:
 			dir, base := path.Split(rel)
@@ -293,7 +316,7 @@ func (b *stepBuilder) fsSteps(m *Mount, rel string) {
 	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 	b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))).save = slotMnt
 	b.close(slotFS)
-	b.attach(rel)
+	b.attach(rel, slotMnt)
 }
 
 // fsOptions passes each of data's comma-separated options to fsconfig(2).
@@ -310,30 +333,30 @@ func (b *stepBuilder) fsOptions(fs uint8, data string) {
 	}
 }
 
-// bindSteps binds the host path m.Source on rel.
-func (b *stepBuilder) bindSteps(m *Mount, rel string) {
+// openTree takes a detached copy of the bind's source into slot n, with
+// its flags set.
+func (b *stepBuilder) openTree(m *Mount, n uint8) {
 	fl := uintptr(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	setFl := uintptr(unix.AT_EMPTY_PATH)
 	if m.Flags&unix.MS_REC != 0 {
 		fl |= unix.AT_RECURSIVE
 		setFl |= unix.AT_RECURSIVE
 	}
-	b.sys("open_tree "+m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)).save = slotMnt
+	b.sys("open_tree "+m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)).save = n
 	if attr := mountAttrOf(m.Flags); attr != 0 {
-		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(slotMnt), b.str(""), val(setFl),
+		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(setFl),
 			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
 	}
-	b.attach(rel)
 }
 
 // attach opens the target inside the root and moves the detached mount in
-// slotMnt onto it, fd to fd.
-func (b *stepBuilder) attach(rel string) {
+// slot mnt onto it, fd to fd.
+func (b *stepBuilder) attach(rel string, mnt uint8) {
 	b.openInRoot(rel, false, slotAt)
 	e := b.str("")
-	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
 	b.close(slotAt)
-	b.close(slotMnt)
+	b.close(mnt)
 }
 
 // overlaySteps mounts an overlayfs on Root whose lower layer is Root.
