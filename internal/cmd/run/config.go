@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/rootfs"
 )
 
 // config is a parsed and checked `rawns run` command line.
@@ -17,6 +18,7 @@ type config struct {
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 	flags   cli.Flags
+	fs      *rootfs.Config // the filesystem flags, nil without any
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -40,6 +42,7 @@ type concern struct {
 var concerns = []concern{
 	namespacesConcern,
 	processConcern,
+	filesystemConcern,
 	outputConcern,
 }
 
