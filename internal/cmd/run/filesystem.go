@@ -154,6 +154,8 @@ func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
 		hint = "; this kernel lacks that filesystem"
 	case ce.Errno == syscall.ENOSYS:
 		hint = "; this kernel lacks the new mount API (Linux 5.2+, mount_setattr 5.12+, openat2 5.6+)"
+	case ce.Errno == syscall.EACCES && (ce.Syscall == "mkdirat" || ce.Syscall == "openat2 O_CREAT"):
+		hint = "; the mount point is missing and cannot be created there (not writable: create it in the root first, or add --overlay)"
 	case ce.Errno == syscall.EPERM || ce.Errno == syscall.EACCES:
 		hint = "; not allowed here (in a user namespace, some mounts need the matching namespace too: pid for proc, ipc for mqueue)"
 	}
