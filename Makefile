@@ -16,7 +16,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build rootfs test-deps test bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -37,12 +37,25 @@ bin/spawn-c: bench/cref/spawn.c
 		$(CC) -O2 -static -o $@ $< 2>/dev/null || $(CC) -O2 -o $@ $<; \
 	else echo "no C compiler: bin/spawn-c skipped; rawns bench runs without the C reference"; fi
 
+# A small root filesystem to try --rootfs with, from Debian's busybox-static
+# package (apt-get download; nothing is installed on the host).
+rootfs: bin/rootfs/bin/busybox
+bin/rootfs/bin/busybox: rootfs/make-busybox-rootfs.sh
+	./rootfs/make-busybox-rootfs.sh bin/rootfs
+
+# What the root tests need on a fresh machine: a static busybox to build
+# their root filesystems from (testutil.BusyboxRoot), setpriv for the
+# rootless ones.
+test-deps:
+	@dpkg -s busybox-static >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq busybox-static; }
+	@command -v setpriv >/dev/null || $(SUDO) apt-get install -y -qq util-linux
+
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
 # test that would skip fails instead (RAWNS_REQUIRE_ROOT=1). -p 1: one
 # package at a time, because tests snapshot host-wide state (mount table,
 # hostname) around themselves, and a few mount briefly on purpose (a shared
 # mount for the propagation test, tracefs for the classic tracepoint).
-test: build
+test: build test-deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	@# The assembly (clone trampolines, the signal relay's handler) exists

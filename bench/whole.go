@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,7 +127,8 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 		}
 		tools = append(tools, tool{name: "unshare", about: "util-linux unshare(1) (cannot set the hostname)", argv: append(append(argv, "--"), cmd...)})
 	}
-	if p := found("bwrap"); p != "" {
+	bwrap := found("bwrap")
+	if p := bwrap; p != "" {
 		if ns&clone.NewTime != 0 {
 			notes = append(notes, "bwrap: cannot create a time namespace, skipped")
 		} else {
@@ -142,6 +144,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 			tools = append(tools, tool{name: "bwrap", about: "bubblewrap, / bound as it is (always a mount namespace)", argv: append(append(argv, "--"), cmd...)})
 		}
 	}
+	tools, notes = rootfsTools(tools, notes, job, rawns, bwrap, dir)
 	for _, rt := range []string{"crun", "runc"} {
 		p := found(rt)
 		if p == "" {
@@ -162,6 +165,125 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 		tools = append(tools, t)
 	}
 	return tools, notes
+}
+
+// rootfsTools adds the root filesystem rows (issue 12): the command in a
+// small root of its own with a minimal /dev and a fresh /proc, by rawns
+// and by bubblewrap, on the same root: rawns run --rootfs R --dev /dev
+// --proc /proc and bwrap --bind R / --dev /dev --proc /proc. The root is
+// bin/rootfs beside rawns (make rootfs) when it holds the command, else
+// one made in dir from a static /bin/busybox (Debian's busybox-static).
+func rootfsTools(tools []tool, notes []string, job *Job, rawns, bwrap, dir string) ([]tool, []string) {
+	ns, host := job.Namespaces, job.hostname()
+	cmd := append([]string{job.Path}, job.Args[1:]...)
+	if ns&clone.NewPID == 0 || ns&(clone.NewUser|clone.NewTime) != 0 {
+		return tools, append(notes, "rawns-rootfs, bwrap-rootfs: need pid in --ns (for --proc) and no user or time namespace; skipped for ns="+ns.String())
+	}
+	root, err := benchRoot(job.Path, rawns, dir)
+	if err != nil {
+		return tools, append(notes, "rawns-rootfs, bwrap-rootfs: "+err.Error()+"; skipped")
+	}
+	if rawns != "" {
+		argv := []string{rawns, "run", "--ns", ns.String()}
+		if host != "" {
+			argv = append(argv, "--hostname", host)
+		}
+		argv = append(argv, "--rootfs", root, "--dev", "/dev", "--proc", "/proc", "--")
+		tools = append(tools, tool{name: "rawns-rootfs", about: "rawns run --rootfs R --dev /dev --proc /proc (R: " + root + ")", argv: append(argv, cmd...)})
+	}
+	if bwrap != "" {
+		argv := []string{bwrap, "--bind", root, "/", "--dev", "/dev", "--proc", "/proc"}
+		for _, k := range clone.Kinds {
+			if ns&k.Flag != 0 && k.Flag != clone.NewMount {
+				argv = append(argv, "--unshare-"+k.Name)
+			}
+		}
+		if host != "" {
+			argv = append(argv, "--hostname", host)
+		}
+		tools = append(tools, tool{name: "bwrap-rootfs", about: "bwrap --bind R / --dev /dev --proc /proc, on the same R", argv: append(append(argv, "--"), cmd...)})
+	}
+	return tools, notes
+}
+
+// benchRoot returns a root filesystem that holds the program path.
+func benchRoot(path, rawns, dir string) (string, error) {
+	if rawns != "" {
+		r := filepath.Join(filepath.Dir(rawns), "rootfs")
+		if isExecutable(filepath.Join(r, path)) {
+			return r, nil
+		}
+	}
+	r := filepath.Join(dir, "rootfs")
+	if isExecutable(filepath.Join(r, path)) {
+		return r, nil
+	}
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil || !isStatic("/bin/busybox") {
+		return "", fmt.Errorf("no root filesystem holding %s: make rootfs, or install busybox-static", path)
+	}
+	for _, d := range []string{"bin", "dev", "proc", filepath.Dir(path)} {
+		if err := os.MkdirAll(filepath.Join(r, d), 0o755); err != nil {
+			return "", err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(r, "bin/busybox"), bb, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Symlink("/bin/busybox", filepath.Join(r, path)); err != nil {
+		return "", err
+	}
+	return r, nil
+}
+
+// isStatic reports whether the ELF file at path has no program
+// interpreter (PT_INTERP): a static binary, which runs in a root of its own.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
+}
+
+// rootfsNotes states, per namespace set, the paired ratios the root
+// filesystem targets are read on: rawns-rootfs to bwrap-rootfs, and to
+// plain rawns-run.
+func rootfsNotes(res []Result) []string {
+	by := map[string]map[string]*Result{}
+	var order []string
+	for i := range res {
+		r := &res[i]
+		ns := r.Label("ns")
+		if by[ns] == nil {
+			by[ns] = map[string]*Result{}
+			order = append(order, ns)
+		}
+		by[ns][r.Name] = r
+	}
+	var notes []string
+	for _, ns := range order {
+		x := by[ns]
+		rr := x["rawns-rootfs"]
+		if rr == nil || rr.Err != "" {
+			continue
+		}
+		note := "ns=" + ns + ": rawns-rootfs"
+		if b := x["bwrap-rootfs"]; b != nil && b.Err == "" {
+			note += fmt.Sprintf(" %.2fx bwrap-rootfs (target <= 0.85)", PairedRatio(rr.Rounds, b.Rounds))
+		}
+		if p := x["rawns-run"]; p != nil && p.Err == "" {
+			note += fmt.Sprintf(", %.2fx rawns-run (target <= 1.25)", PairedRatio(rr.Rounds, p.Rounds))
+		}
+		notes = append(notes, note+", paired per round")
+	}
+	return notes
 }
 
 // makeBundle writes an OCI bundle (config.json and rootfs) that runs job

@@ -53,12 +53,45 @@ type cloneArgs struct {
 	cgroup     uint64
 }
 
-// childReport is what a failing child writes to the error pipe: 8 bytes,
-// below PIPE_BUF, so the write is atomic (pipe(7)).
+// childReport is what a failing child writes to the error pipe: 12 bytes,
+// below PIPE_BUF, so the write is atomic (pipe(7)). step is the index of
+// the failing step of the mount phase (meaningless in other stages).
 type childReport struct {
 	stage uint32
 	errno uint32
+	step  uint32
 }
+
+// reportSize is the size of a childReport on the pipe.
+const reportSize = 12
+
+// step is one prepared system call of the mount phase (mountsteps_unsafe.go
+// builds them): trap(a[0], ..., a[5]) with every pointer argument already
+// pointing into memory the parent prepared. Bit i of slots says that a[i]
+// is not a value but the number of a slot, whose value the child passes
+// instead: a slot holds an fd an earlier step returned (save), so that
+// open_tree's fd can reach move_mount without the parent knowing its
+// number. okErrno is an errno that counts as success (EEXIST for a mount
+// point that is there already); ignore makes every error count as success
+// (close).
+type step struct {
+	trap    uintptr
+	a       [6]uintptr
+	slots   uint8
+	save    uint8 // slot for the result; slotNone drops it
+	stage   uint8 // the Stage reported if the step fails
+	okErrno uint8
+	ignore  bool
+}
+
+// maxSteps bounds the step table: a uint8 index into a [256] array needs no
+// bounds check in the child, and nsteps (a uint8) stops at 255.
+const maxSteps = 256
+
+// numSlots is the number of fd slots of the mount phase: a few for the
+// steps, one per bind (MaxMounts). Slot numbers are masked with
+// numSlots-1, which the compiler proves in range.
+const numSlots = 128
 
 // ifreq is struct ifreq of linux/if.h as SIOCGIFFLAGS and SIOCSIFFLAGS use
 // it: the interface name, then the flags as a short (netdevice(7)).
@@ -106,6 +139,13 @@ type childData struct {
 	mountProc   bool
 	loopback    bool
 
+	// The mount phase: steps[0:nsteps], built by the parent. steps points
+	// to an array of nsteps entries; the child reads no further. slot is
+	// the child's scratch (fds of the steps), never read by the parent.
+	steps  *[maxSteps]step
+	nsteps uint8
+	slot   [numSlots]uintptr
+
 	ifr    ifreq
 	report childReport
 	mask   uint64 // the empty signal set
@@ -113,7 +153,7 @@ type childData struct {
 	marker [1]byte // execMarker
 }
 
-// parseReport reads a childReport as the child wrote it; b holds 8 bytes.
+// parseReport reads a childReport as the child wrote it; b holds reportSize bytes.
 func parseReport(b []byte) childReport {
 	return *(*childReport)(unsafe.Pointer(&b[0]))
 }
@@ -167,6 +207,10 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	var (
 		i  int
 		r1 uintptr
+		k  uint8
+		j  uint
+		st *step
+		a  [6]uintptr
 	)
 
 	runtime_BeforeFork()
@@ -288,6 +332,34 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 			goto childerror
 		}
 	}
+
+	// The mount phase: the root (bound onto itself, or an overlay), the
+	// Mounts in their order, pivot_root into the root and the old root
+	// detached, / made read-only, the working directory resolved inside
+	// the root. It comes after every step that reads the host's /proc
+	// (the time offsets above), because after pivot_root there may be no
+	// /proc; and before stdio, so that the fds it opens (all O_CLOEXEC,
+	// all closed by its own steps) cannot take a slot stdio needs. Each
+	// entry is one system call on prepared memory (mountsteps_unsafe.go
+	// says why each is made as it is); a failing one reports its own
+	// stage and its index, which the parent turns into the mount at fault.
+	for k = 0; k < d.nsteps; k++ {
+		st = &d.steps[k]
+		for j = 0; j < uint(len(a)); j++ {
+			a[j] = st.a[j]
+			if st.slots&(1<<j) != 0 {
+				a[j] = d.slot[a[j]&(numSlots-1)]
+			}
+		}
+		r1, _, err1 = unix.RawSyscall6(st.trap, a[0], a[1], a[2], a[3], a[4], a[5])
+		if err1 != 0 && !st.ignore && uintptr(err1) != uintptr(st.okErrno) {
+			d.report.stage = uint32(st.stage)
+			d.report.step = uint32(k)
+			goto childerror
+		}
+		d.slot[st.save&(numSlots-1)] = r1
+	}
+	err1 = 0
 
 	// Stdio. First move the error pipe and any fd that a lower slot would
 	// overwrite above every fd in use, then dup each onto its slot; dup3

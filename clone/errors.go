@@ -26,6 +26,17 @@ const (
 	StageExec
 )
 
+// The mount phase (issue 12): each of its steps reports its own stage, and
+// the step's index, which ChildError turns into the mount at fault.
+const (
+	// StageMount is a step that makes the root or a Mount.
+	StageMount Stage = 32 + iota
+	// StagePivot is pivot_root(2) and the detach of the old root.
+	StagePivot
+	// StageReadOnlyRoot is making / read-only after the mounts.
+	StageReadOnlyRoot
+)
+
 var stageNames = [...]string{
 	StageNone:        "none",
 	StageHold:        "wait for the parent",
@@ -40,10 +51,14 @@ var stageNames = [...]string{
 	StageCloseFDs:    "mark fds close-on-exec",
 	StageChdir:       "chdir",
 	StageExec:        "execve",
+
+	StageMount:        "mount",
+	StagePivot:        "pivot_root",
+	StageReadOnlyRoot: "make / read-only",
 }
 
 func (s Stage) String() string {
-	if int(s) < len(stageNames) {
+	if int(s) < len(stageNames) && stageNames[s] != "" {
 		return stageNames[s]
 	}
 	return fmt.Sprintf("stage %d", uint32(s))
@@ -66,6 +81,16 @@ type ChildError struct {
 	// ExitCode is the child's exit code when it exited before execve
 	// without a report.
 	ExitCode int
+
+	// In the mount phase (StageMount, StagePivot, StageReadOnlyRoot, and
+	// StageChdir with a Root): Step is the index of the step that failed
+	// in the child's table, Syscall the system call it made, and Mount the
+	// index in Spec.Mounts of the mount it belonged to, or -1 for the
+	// root's own steps (bind or overlay, pivot_root, read-only, chdir).
+	// Subject describes the mount then.
+	Step    int
+	Syscall string
+	Mount   int
 }
 
 func (e *ChildError) Error() string {
@@ -74,6 +99,8 @@ func (e *ChildError) Error() string {
 		return fmt.Sprintf("child: killed by signal %d (%v) before execve; nothing ran", int(e.Signal), e.Signal)
 	case e.Stage == StageNone:
 		return fmt.Sprintf("child: exited with code %d before execve, without a report; nothing ran", e.ExitCode)
+	case e.Syscall != "":
+		return fmt.Sprintf("child: %s (step %d): %s: %v", e.Subject, e.Step, e.Syscall, e.Errno)
 	case e.Subject != "":
 		return fmt.Sprintf("child: %s %s: %v", e.Stage, e.Subject, e.Errno)
 	}

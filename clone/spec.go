@@ -164,13 +164,34 @@ type Spec struct {
 	// Mode and Syscall select the clone style and system call.
 	Mode    Mode
 	Syscall Syscall
+
+	// A filesystem of its own (mount.go; the child's mount phase). All
+	// need NewMount.
+	//
+	// Root, if set, is a host directory that becomes the command's /:
+	// bound onto itself (or covered by an overlay), the Mounts made
+	// inside it, then pivot_root(2) and the old root detached. It need
+	// not be a mount point. Path and Dir are then paths inside it.
+	Root string
+	// Overlay puts a writable overlayfs over Root, its upper and work
+	// directories on a tmpfs made for the run: the command may write
+	// anywhere, Root stays as it was. OverlayDir, if set, keeps the
+	// upper layer on disk instead, in OverlayDir/upper (with
+	// OverlayDir/work), which must exist.
+	Overlay    bool
+	OverlayDir string
+	// Mounts are made in order, each Target resolved inside the root.
+	Mounts []Mount
+	// ReadOnlyRoot makes / read-only once every mount is made.
+	ReadOnlyRoot bool
 }
 
 // MaxHostname is the kernel's limit on a hostname (__NEW_UTS_LEN).
 const MaxHostname = 64
 
-// Validate checks the spec without touching the system. Its errors name the
-// field at fault.
+// Validate checks the spec. It changes nothing on the system; with Root or
+// Mounts it looks at the host (stat) to learn that Root and each bind
+// source exist. Its errors name the field at fault.
 func (s *Spec) Validate() error {
 	if s.Path == "" {
 		return errors.New("no program to execute: Path is empty")
@@ -248,7 +269,7 @@ func (s *Spec) Validate() error {
 	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 && !s.hasTimeOffsets() {
 		return errors.New("a time namespace can only be created by clone3; clone(2) silently ignores CLONE_NEWTIME")
 	}
-	return nil
+	return s.validateMounts()
 }
 
 // ValidateHostname checks a hostname the way sethostname(2) would.

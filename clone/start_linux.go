@@ -145,6 +145,15 @@ type prepared struct {
 	strs   []byte  // every NUL-terminated string the child reads
 	ptrs   []*byte // argv, NULL, envp, NULL: pointers into strs
 	offset []byte  // the time namespace offsets, when asked for
+
+	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
+	// the strings, open_how and mount_attr structures their arguments
+	// point into, and, for the parent alone, what each step does.
+	steps    []step
+	mstrs    []byte
+	hows     []unix.OpenHow
+	attrs    []unix.MountAttr
+	stepInfo []stepInfo
 }
 
 // prepare builds every byte the child will read.
@@ -197,7 +206,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.argv, d.envp = &p.ptrs[0], &envp[0]
-	if spec.Dir != "" {
+	if spec.Dir != "" && spec.Root == "" { // with a Root, a step resolves Dir inside it
 		if d.dir, err = cstr(spec.Dir); err != nil {
 			return nil, err
 		}
@@ -247,6 +256,11 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.mountProc = spec.MountProc
+	if spec.Root != "" || len(spec.Mounts) > 0 || spec.ReadOnlyRoot {
+		if err := p.buildSteps(spec); err != nil {
+			return nil, err
+		}
+	}
 	d.loopback = spec.Namespaces&NewNet != 0
 	copy(d.ifr.name[:], "lo")
 
@@ -332,10 +346,10 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	// Read to EOF, which comes when the child has exec'd (the pipe is
 	// close-on-exec) or died. What came before tells which:
 	//   1 byte   the exec marker alone: the command runs;
-	//   9 bytes  the marker and a (stage, errno) report: execve failed;
-	//   8 bytes  a report from a stage before execve;
+	//   13 bytes the marker and a (stage, errno, step) report: execve failed;
+	//   12 bytes a report from a stage before execve;
 	//   nothing  the child died before it got to execve.
-	var buf [9]byte
+	var buf [1 + reportSize]byte
 	n, err := readFull(errPipe[0], buf[:])
 	unix.Close(errPipe[0])
 	if err == nil && n == 1 && buf[0] == execMarker {
@@ -354,14 +368,18 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, fmt.Errorf("reading the child's error pipe: %w", err)
 	}
 	report := buf[:n]
-	if n == 9 && buf[0] == execMarker {
+	if n == len(buf) && buf[0] == execMarker {
 		report = buf[1:]
 	}
-	if len(report) != 8 {
+	if len(report) != reportSize {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
 	r := parseReport(report)
-	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno)}
+	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Mount: -1}
+	if d.nsteps > 0 && ce.Stage != StageExec && r.step < uint32(len(p.stepInfo)) {
+		p.describeStep(spec, ce, int(r.step))
+		return nil, ce
+	}
 	switch ce.Stage {
 	case StageExec:
 		ce.Subject = spec.Path

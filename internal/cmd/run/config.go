@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/rootfs"
 )
 
 // config is a parsed and checked `rawns run` command line.
@@ -18,6 +19,7 @@ type config struct {
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
+	fs               *rootfs.Config // the filesystem flags, nil without any
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -43,6 +45,7 @@ type concern struct {
 var concerns = []*concern{
 	&namespacesConcern,
 	&processConcern,
+	&filesystemConcern,
 	&outputConcern,
 }
 

@@ -52,7 +52,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func run(cfg *config, stderr io.Writer) int {
 	s := &cfg.spec
 	// The command's own PATH, as execvp(3) in the child would use it.
-	path, err := clone.LookPath(cfg.command[0], clone.EnvPath(s.Env))
+	path, err := lookPath(cfg) // filesystem.go: inside the root with --rootfs
 	if err != nil {
 		return reportStartError(stderr, cfg, err)
 	}
@@ -156,6 +156,9 @@ func run(cfg *config, stderr io.Writer) int {
 // 127 not found, 126 cannot invoke, 125 anything else.
 func reportStartError(stderr io.Writer, cfg *config, err error) int {
 	name := cli.Quote(cfg.command[0])
+	if code, ok := reportMountError(stderr, cfg, err); ok {
+		return code
+	}
 	var ce *clone.ChildError
 	switch {
 	case errors.Is(err, clone.ErrNotFound):

@@ -1,0 +1,502 @@
+//go:build linux && (amd64 || arm64)
+
+package clone
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The mount phase, compiled. The parent turns Spec.Root, Spec.Mounts,
+// Spec.ReadOnlyRoot and Spec.Dir into a table of system calls that the
+// child makes in order (cloneExec's loop). In the order the child makes
+// them:
+//
+//  1. The root. Without Overlay: mount(Root, Root, MS_BIND|MS_REC), which
+//     makes Root a mount point, as pivot_root(2) requires of new_root.
+//     With Overlay: an overlayfs whose lowerdir is Root, mounted on Root
+//     (see overlaySteps). Then an O_PATH fd of Root (slot root): every
+//     later path inside the root is resolved from it. Without Root, the
+//     fd is of / and the mounts land on the host's tree as this mount
+//     namespace sees it.
+//  0. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
+//     of the host's tree there, before anything is mounted, so that no
+//     mount of the list changes what a source means.
+//  2. Each Mount: the mount point made when missing (mkdirat, or an empty
+//     file by openat2 O_CREAT|O_EXCL), the mount made detached
+//     (the bind's tree from step 0, or fsopen/fsconfig/fsmount for a new
+//     filesystem), its target opened with openat2(2)
+//     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd, and the
+//     mount attached there with move_mount(2) from fd to fd. A target that
+//     is, or crosses, a symlink therefore resolves inside the root, as the
+//     command will see it, never on the host; so does "..". The mount
+//     point and the mount are the same inode: no path is looked up twice.
+//  3. fchdir(root), pivot_root(".", "."), umount2(".", MNT_DETACH),
+//     chdir("/"): the sequence of pivot_root(2)'s NOTES, which needs no
+//     put_old directory in the root. Old root detached, no host path is
+//     reachable any more (chroot(2) would leave the host's tree one
+//     chroot-escape away for a process with CAP_SYS_CHROOT).
+//  4. ReadOnlyRoot: mount_setattr(2) MOUNT_ATTR_RDONLY on "/", after the
+//     mounts, so that their mount points could still be created.
+//  5. Dir, with a Root: openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS and
+//     fchdir, so that a --chdir /proc/self/fd/N cannot step onto an fd
+//     the process still holds from the host.
+//  6. close(root).
+//
+// The fds of the steps live in slots (childData.slot). Every fd is opened
+// O_CLOEXEC and closed by a later step; on failure the child exits.
+
+// Slots of the mount phase. slotNone receives results nobody reads.
+const (
+	slotNone = iota
+	slotRoot // O_PATH fd of the root
+	slotMnt  // a detached mount: open_tree(2) or fsmount(2)
+	slotFS   // a filesystem context: fsopen(2)
+	slotAt   // the target or its parent directory: openat2(2)
+	slotOvl  // the overlay's filesystem context
+	slotTmp  // the overlay's tmpfs
+
+	// slotBind+i holds the detached tree of the i-th bind of the list,
+	// taken before anything is mounted.
+	slotBind = 8
+)
+
+// stepInfo is what the parent knows of a step, to name it in an error.
+type stepInfo struct {
+	syscall string
+	mount   int // index in Spec.Mounts, or -1
+}
+
+// arg kinds while building: a step's arguments are recorded as values,
+// slots, or offsets into the builder's strings, open_hows or mount_attrs,
+// and become pointers once all of them are allocated (finish).
+const (
+	argVal = iota
+	argSlot
+	argStr
+	argHow
+	argAttr
+)
+
+type stepArg struct {
+	kind uint8
+	v    uintptr
+}
+
+type pendingStep struct {
+	trap    uintptr
+	args    [6]stepArg
+	save    uint8
+	stage   Stage
+	okErrno unix.Errno
+	ignore  bool
+	info    stepInfo
+}
+
+type stepBuilder struct {
+	steps []pendingStep
+	strs  []byte
+	hows  []unix.OpenHow
+	attrs []unix.MountAttr
+	mount int
+	stage Stage
+}
+
+func val(v uintptr) stepArg { return stepArg{argVal, v} }
+func slot(n uint8) stepArg  { return stepArg{argSlot, uintptr(n)} }
+func (b *stepBuilder) str(s string) stepArg {
+	off := len(b.strs)
+	b.strs = append(append(b.strs, s...), 0)
+	return stepArg{argStr, uintptr(off)}
+}
+func (b *stepBuilder) how(h unix.OpenHow) stepArg {
+	b.hows = append(b.hows, h)
+	return stepArg{argHow, uintptr(len(b.hows) - 1)}
+}
+func (b *stepBuilder) attr(a unix.MountAttr) stepArg {
+	b.attrs = append(b.attrs, a)
+	return stepArg{argAttr, uintptr(len(b.attrs) - 1)}
+}
+
+// sys appends one system call; the options after it apply to it.
+func (b *stepBuilder) sys(name string, trap uintptr, args ...stepArg) *pendingStep {
+	s := pendingStep{trap: trap, stage: b.stage, info: stepInfo{syscall: name, mount: b.mount}}
+	copy(s.args[:], args)
+	b.steps = append(b.steps, s)
+	return &b.steps[len(b.steps)-1]
+}
+
+func (b *stepBuilder) close(n uint8) {
+	b.sys("close", unix.SYS_CLOSE, slot(n)).ignore = true
+}
+
+// inRoot is how every path inside the root is opened: never through a
+// symlink or ".." out of it, never through a /proc magic link.
+const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+
+// openInRoot opens rel (relative to the root, "" for the root itself)
+// O_PATH into slot n.
+func (b *stepBuilder) openInRoot(rel string, dir bool, n uint8) {
+	if rel == "" {
+		rel = "."
+	}
+	fl := uint64(unix.O_PATH | unix.O_CLOEXEC)
+	if dir {
+		fl |= unix.O_DIRECTORY
+	}
+	b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel), b.how(unix.OpenHow{Flags: fl, Resolve: inRoot}), val(unix.SizeofOpenHow)).save = n
+}
+
+// mkdirInRoot creates the directory rel (one component below an existing
+// one) inside the root; one that is there already will do.
+func (b *stepBuilder) mkdirInRoot(rel string, mode uint32) {
+	dir, base := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	at := uint8(slotRoot)
+	if dir != "" {
+		b.openInRoot(dir, true, slotAt)
+		at = slotAt
+	}
+	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = unix.EEXIST
+	if at == slotAt {
+		b.close(slotAt)
+	}
+}
+
+// fileInRoot creates rel as an empty file (a mount point for a file bind)
+// unless something is there. O_EXCL: an existing file, device or fifo is
+// never opened, and a final symlink is not followed.
+func (b *stepBuilder) fileInRoot(rel string) {
+	st := b.sys("openat2 O_CREAT", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
+		b.how(unix.OpenHow{Flags: unix.O_CREAT | unix.O_EXCL | unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Mode: 0o644, Resolve: inRoot}),
+		val(unix.SizeofOpenHow))
+	st.okErrno, st.save = unix.EEXIST, slotAt
+	b.close(slotAt)
+}
+
+// buildSteps compiles the mount phase into p.steps and points d at it.
+func (p *prepared) buildSteps(spec *Spec) error {
+	b := &stepBuilder{mount: -1, stage: StageMount}
+	// Every bind source first, before anything is mounted: a source is a
+	// path of the host's tree as rawns sees it, which a mount of the list
+	// must not change (a --dev over the host's /dev without a root would
+	// hide the /dev/null it binds). open_tree(2) OPEN_TREE_CLONE makes a
+	// detached copy that later mounts cannot reach.
+	nbind := uint8(0)
+	bindSlot := make([]uint8, len(spec.Mounts))
+	for i := range spec.Mounts {
+		if m := &spec.Mounts[i]; m.Kind == MountBind {
+			b.mount = i
+			bindSlot[i] = slotBind + nbind
+			nbind++
+			b.openTree(m, bindSlot[i])
+		}
+	}
+	b.mount = -1
+	hostRoot := "/"
+	if spec.Root != "" {
+		hostRoot = spec.Root
+		if spec.Overlay || spec.OverlayDir != "" {
+			b.overlaySteps(spec)
+		} else {
+			r := b.str(spec.Root)
+			b.sys("mount --rbind", unix.SYS_MOUNT, r, r, val(0), val(unix.MS_BIND|unix.MS_REC), val(0), val(0))
+		}
+	}
+	b.sys("open", unix.SYS_OPENAT, val(atFDCWD), b.str(hostRoot), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)).save = slotRoot
+
+	ex, err := newExistence(hostRoot)
+	if err != nil {
+		return err
+	}
+	defer ex.close()
+	var covered []string // targets mounted so far, relative to the root
+	for i := range spec.Mounts {
+		m := &spec.Mounts[i]
+		b.mount = i
+		rel := strings.TrimPrefix(path.Clean(m.Target), "/")
+		b.mountPoint(m, rel, ex, covered)
+		switch m.Kind {
+		case MountFS:
+			b.fsSteps(m, rel)
+			covered = append(covered, rel)
+		case MountBind:
+			b.attach(rel, bindSlot[i])
+			covered = append(covered, rel)
+		case MountSymlink:
+			dir, base := path.Split(rel)
+			dir = strings.TrimSuffix(dir, "/")
+			at := uint8(slotRoot)
+			if dir != "" {
+				b.openInRoot(dir, true, slotAt)
+				at = slotAt
+			}
+			b.sys("symlinkat", unix.SYS_SYMLINKAT, b.str(m.Source), slot(at), b.str(base))
+			if at == slotAt {
+				b.close(slotAt)
+			}
+		}
+	}
+	b.mount = -1
+
+	if spec.Root != "" {
+		b.stage = StagePivot
+		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotRoot))
+		dot := b.str(".")
+		b.sys("pivot_root", unix.SYS_PIVOT_ROOT, dot, dot)
+		b.sys("umount2 the old root", unix.SYS_UMOUNT2, dot, val(unix.MNT_DETACH))
+		b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
+	}
+	if spec.ReadOnlyRoot {
+		b.stage = StageReadOnlyRoot
+		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, val(atFDCWD), b.str("/"), val(0),
+			b.attr(unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}), val(unsafe.Sizeof(unix.MountAttr{})))
+	}
+	if spec.Root != "" && spec.Dir != "" {
+		b.stage = StageChdir
+		b.openInRoot(strings.TrimPrefix(path.Clean("/"+spec.Dir), "/"), true, slotAt)
+		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotAt))
+		b.close(slotAt)
+	}
+	b.close(slotRoot)
+	return p.finish(b)
+}
+
+// mountPoint creates what is missing of rel: its parent directories and
+// the mount point itself (a directory, or an empty file for a bind of a
+// file). The parent looks first: a component that exists in the root now,
+// and is under no mount of the list, needs no step; one that the list
+// covers cannot be seen from here, so the child makes it, EEXIST allowed.
+func (b *stepBuilder) mountPoint(m *Mount, rel string, ex *existence, covered []string) {
+	parts := strings.Split(rel, "/")
+	last := len(parts)
+	if m.Kind == MountSymlink {
+		last-- // the link itself is made by symlinkat
+	}
+	for i := 1; i <= last; i++ {
+		p := strings.Join(parts[:i], "/")
+		if !underAny(p, covered) && ex.exists(p) {
+			continue // a non-directory where one is needed fails the child's openat2: ENOTDIR
+		}
+		switch {
+		case i == len(parts) && m.Kind == MountBind && !m.sourceIsDir:
+			b.fileInRoot(p)
+		case i == len(parts) && m.Kind == MountDir && m.Mode != 0:
+			b.mkdirInRoot(p, m.Mode)
+		default:
+			b.mkdirInRoot(p, 0o755)
+		}
+	}
+}
+
+// underAny reports whether p lies strictly below one of the mounted
+// targets (a mount point itself exists).
+func underAny(p string, covered []string) bool {
+	for _, c := range covered {
+		if c == "" || strings.HasPrefix(p, c+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// fsSteps mounts a new filesystem on rel.
+func (b *stepBuilder) fsSteps(m *Mount, rel string) {
+	b.sys("fsopen "+m.Type, unix.SYS_FSOPEN, b.str(m.Type), val(unix.FSOPEN_CLOEXEC)).save = slotFS
+	src := m.Source
+	if src == "" {
+		src = m.Type
+	}
+	b.sys("fsconfig source="+src, unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str(src), val(0))
+	b.fsOptions(slotFS, m.Data)
+	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
+	b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))).save = slotMnt
+	b.close(slotFS)
+	b.attach(rel, slotMnt)
+}
+
+// fsOptions passes each of data's comma-separated options to fsconfig(2).
+func (b *stepBuilder) fsOptions(fs uint8, data string) {
+	for _, o := range strings.Split(data, ",") {
+		if o == "" {
+			continue
+		}
+		if k, v, ok := strings.Cut(o, "="); ok {
+			b.sys("fsconfig "+o, unix.SYS_FSCONFIG, slot(fs), val(unix.FSCONFIG_SET_STRING), b.str(k), b.str(v), val(0))
+		} else {
+			b.sys("fsconfig "+o, unix.SYS_FSCONFIG, slot(fs), val(unix.FSCONFIG_SET_FLAG), b.str(k), val(0), val(0))
+		}
+	}
+}
+
+// openTree takes a detached copy of the bind's source into slot n, with
+// its flags set.
+func (b *stepBuilder) openTree(m *Mount, n uint8) {
+	fl := uintptr(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	setFl := uintptr(unix.AT_EMPTY_PATH)
+	if m.Flags&unix.MS_REC != 0 {
+		fl |= unix.AT_RECURSIVE
+		setFl |= unix.AT_RECURSIVE
+	}
+	b.sys("open_tree "+m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)).save = n
+	if attr := mountAttrOf(m.Flags); attr != 0 {
+		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(setFl),
+			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
+	}
+}
+
+// attach opens the target inside the root and moves the detached mount in
+// slot mnt onto it, fd to fd.
+func (b *stepBuilder) attach(rel string, mnt uint8) {
+	b.openInRoot(rel, false, slotAt)
+	e := b.str("")
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	b.close(slotAt)
+	b.close(mnt)
+}
+
+// overlaySteps mounts an overlayfs on Root whose lower layer is Root.
+// Without OverlayDir the upper and work directories are on a tmpfs made
+// here, mounted on Root itself, under where the overlay will be: overlayfs
+// resolves each layer when fsconfig(2) passes it (Linux 6.5+), so the
+// lowerdir is taken before the tmpfs covers Root, and upperdir and workdir
+// after, through Root, on the tmpfs. The tmpfs needs no directory of its
+// own anywhere, and after pivot_root it is reachable only as the overlay's
+// upper layer.
+func (b *stepBuilder) overlaySteps(spec *Spec) {
+	root := b.str(spec.Root)
+	e := b.str("")
+	b.sys("fsopen overlay", unix.SYS_FSOPEN, b.str("overlay"), val(unix.FSOPEN_CLOEXEC)).save = slotOvl
+	b.sys("fsconfig source=overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str("overlay"), val(0))
+	b.sys("fsconfig lowerdir="+spec.Root, unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("lowerdir"), root, val(0))
+	dir := spec.OverlayDir
+	if dir == "" {
+		dir = spec.Root
+		b.sys("fsopen tmpfs", unix.SYS_FSOPEN, b.str("tmpfs"), val(unix.FSOPEN_CLOEXEC)).save = slotFS
+		b.sys("fsconfig mode=0755", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("mode"), b.str("0755"), val(0))
+		b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
+		b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotTmp
+		b.close(slotFS)
+		b.sys("move_mount the overlay's tmpfs", unix.SYS_MOVE_MOUNT, slot(slotTmp), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
+		b.sys("mkdirat upper", unix.SYS_MKDIRAT, slot(slotTmp), b.str("upper"), val(0o755))
+		b.sys("mkdirat work", unix.SYS_MKDIRAT, slot(slotTmp), b.str("work"), val(0o755))
+		b.close(slotTmp)
+	}
+	b.sys("fsconfig upperdir="+dir+"/upper", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("upperdir"), b.str(path.Join(dir, "upper")), val(0))
+	b.sys("fsconfig workdir="+dir+"/work", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("workdir"), b.str(path.Join(dir, "work")), val(0))
+	b.sys("fsconfig create overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
+	b.sys("fsmount overlay", unix.SYS_FSMOUNT, slot(slotOvl), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotMnt
+	b.close(slotOvl)
+	b.sys("move_mount the overlay", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
+	b.close(slotMnt)
+}
+
+// finish allocates the child's memory once, with exact sizes, and turns
+// every recorded argument into its value or pointer.
+func (p *prepared) finish(b *stepBuilder) error {
+	if len(b.steps) >= maxSteps {
+		return fmt.Errorf("the mounts need %d system calls in the child; at most %d fit: give fewer mounts", len(b.steps), maxSteps-1)
+	}
+	p.mstrs = b.strs
+	p.hows = b.hows
+	p.attrs = b.attrs
+	p.steps = make([]step, len(b.steps))
+	p.stepInfo = make([]stepInfo, len(b.steps))
+	for i := range b.steps {
+		ps := &b.steps[i]
+		s := &p.steps[i]
+		s.trap, s.save, s.stage, s.okErrno, s.ignore = ps.trap, ps.save, uint8(ps.stage), uint8(ps.okErrno), ps.ignore
+		for j, a := range ps.args {
+			switch a.kind {
+			case argVal:
+				s.a[j] = a.v
+			case argSlot:
+				s.a[j] = a.v
+				s.slots |= 1 << j
+			case argStr:
+				s.a[j] = uintptr(unsafe.Pointer(&p.mstrs[a.v]))
+			case argHow:
+				s.a[j] = uintptr(unsafe.Pointer(&p.hows[a.v]))
+			case argAttr:
+				s.a[j] = uintptr(unsafe.Pointer(&p.attrs[a.v]))
+			}
+		}
+		p.stepInfo[i] = ps.info
+	}
+	p.d.steps = stepTable(p.steps)
+	p.d.nsteps = uint8(len(p.steps))
+	return nil
+}
+
+// stepTable views steps as the fixed-size array the child indexes with a
+// uint8 (no bounds check, so no call to panicIndex on the child path). The
+// child reads only the first nsteps entries, which steps holds; the array
+// type only lets the compiler prove the index in range.
+//
+//go:nocheckptr
+func stepTable(steps []step) *[maxSteps]step {
+	return (*[maxSteps]step)(unsafe.Pointer(unsafe.SliceData(steps)))
+}
+
+// describeStep fills in the mount phase's part of a ChildError.
+func (p *prepared) describeStep(spec *Spec, ce *ChildError, i int) {
+	info := p.stepInfo[i]
+	ce.Step, ce.Syscall, ce.Mount = i, info.syscall, info.mount
+	switch {
+	case info.mount >= 0:
+		ce.Subject = spec.Mounts[info.mount].String()
+	case ce.Stage == StagePivot:
+		ce.Subject = "pivot_root into " + spec.Root
+	case ce.Stage == StageReadOnlyRoot:
+		ce.Subject = "making / read-only"
+	case ce.Stage == StageChdir:
+		ce.Subject = "chdir " + spec.Dir
+	case spec.Overlay || spec.OverlayDir != "":
+		ce.Subject = "overlay on " + spec.Root
+	case spec.Root != "":
+		ce.Subject = "root " + spec.Root
+	default:
+		ce.Subject = "the mount phase"
+	}
+}
+
+// existence answers, in the parent, whether a path exists inside the root
+// before any mount of the list is made, resolving it as the child will
+// (RESOLVE_IN_ROOT). It only saves the child steps: whatever it says, the
+// child's openat2 of each target is what counts.
+type existence struct {
+	fd int
+}
+
+func newExistence(root string) (*existence, error) {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", root, err)
+	}
+	return &existence{fd: fd}, nil
+}
+
+func (e *existence) close() { unix.Close(e.fd) }
+
+func (e *existence) stat(rel string) (uint32, bool) {
+	fd, err := unix.Openat2(e.fd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRoot})
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return 0, false
+	}
+	return st.Mode & unix.S_IFMT, true
+}
+
+func (e *existence) exists(rel string) bool { _, ok := e.stat(rel); return ok }
+func (e *existence) isDir(rel string) bool {
+	m, ok := e.stat(rel)
+	return ok && m == unix.S_IFDIR
+}

@@ -1,0 +1,164 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/rootfs"
+)
+
+// filesystemConcern: a root filesystem of the command's own, and mounts in
+// bubblewrap's vocabulary, made in the order given (package rootfs builds
+// the list, the child makes it: clone's mount phase).
+var filesystemConcern = concern{
+	title: "Filesystem (each adds mnt; DEST is a path inside the new root)",
+	help: `  --rootfs DIR         DIR becomes / (pivot_root; the host's tree is detached)
+  --read-only          make / read-only once the mounts are made
+  --overlay            a writable overlay over DIR on a tmpfs: DIR stays unchanged
+  --overlay-dir PATH   keep the overlay's upper layer in PATH/upper instead
+  --bind SRC DEST      bind the host's SRC on DEST, recursively (repeatable)
+  --ro-bind SRC DEST   the same, read-only all the way down (repeatable)
+  --volume SRC:DEST[:ro]  docker's spelling of --bind/--ro-bind (repeatable)
+  --tmpfs DEST         a tmpfs on DEST (repeatable); --size BYTES and
+                       --perms MODE before it apply to it
+  --proc DEST          a fresh proc on DEST (needs pid)
+  --dev DEST           a minimal /dev: null zero full random urandom tty bound
+                       from the host, a private devpts, shm, fd links
+  --mqueue DEST        the IPC namespace's POSIX message queues on DEST
+                       Missing mount points are created inside the root;
+                       without --rootfs, mounts go over the host's tree
+                       (in the new mount namespace) on existing paths only
+`,
+	flags: filesystemFlags,
+	parse: parseFilesystem,
+}
+
+var filesystemFlags = []cli.Def{
+	{Name: "rootfs", Kind: cli.String},
+	{Name: "read-only", Kind: cli.Bool},
+	{Name: "overlay", Kind: cli.Bool},
+	{Name: "overlay-dir", Kind: cli.String},
+	{Name: "bind", Kind: cli.Pair},
+	{Name: "ro-bind", Kind: cli.Pair},
+	{Name: "volume", Kind: cli.Repeated},
+	{Name: "tmpfs", Kind: cli.Repeated},
+	{Name: "size", Kind: cli.Repeated},
+	{Name: "perms", Kind: cli.Repeated},
+	{Name: "proc", Kind: cli.Repeated},
+	{Name: "dev", Kind: cli.Repeated},
+	{Name: "mqueue", Kind: cli.Repeated},
+}
+
+// parseFilesystem walks the flags in the order given: a --bind after a
+// --tmpfs on the same path mounts over it, and --size waits for the next
+// --tmpfs. Nothing of package rootfs runs on a command line without these
+// flags.
+func parseFilesystem(cfg *config, flags cli.Flags) error {
+	given := false
+	for _, f := range flags.List() {
+		for _, d := range filesystemFlags {
+			if f.Name == d.Name {
+				given = true
+			}
+		}
+	}
+	if !given {
+		return nil
+	}
+	c := &rootfs.Config{}
+	s := &cfg.spec
+	if flags.Has("rootfs") {
+		if err := c.SetRoot(flags.Get("rootfs", "")); err != nil {
+			return err
+		}
+		if s.MountProc {
+			// --mount-proc inside a root means its /proc, first of the list.
+			s.MountProc = false
+			if err := c.Proc("/proc"); err != nil {
+				return err
+			}
+			c.Labels[0] = "--mount-proc"
+		}
+	}
+	var err error
+	for _, f := range flags.List() {
+		v := f.Value()
+		switch f.Name {
+		case "read-only":
+			c.ReadOnly = true
+		case "overlay":
+			err = c.SetOverlay("")
+		case "overlay-dir":
+			err = c.SetOverlay(v)
+		case "bind", "ro-bind":
+			err = c.Bind("--"+f.Name+" "+f.Values[0]+" "+f.Values[1], f.Values[0], f.Values[1], f.Name == "ro-bind")
+		case "volume":
+			err = c.Volume(v)
+		case "tmpfs":
+			err = c.Tmpfs(v)
+		case "size":
+			err = c.SetSize(v)
+		case "perms":
+			err = c.SetPerms(v)
+		case "proc":
+			if s.Namespaces&clone.NewPID == 0 {
+				return fmt.Errorf("--proc %s without a PID namespace would show the host's processes; add pid to --ns", v)
+			}
+			err = c.Proc(v)
+		case "dev":
+			err = c.Dev(v)
+		case "mqueue":
+			err = c.Mqueue(v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.Finish(s); err != nil {
+		return err
+	}
+	cfg.fs = c
+	return nil
+}
+
+// lookPath finds the command: inside the new root when there is one.
+func lookPath(cfg *config) (string, error) {
+	if cfg.fs != nil && cfg.fs.Root != "" {
+		return cfg.fs.LookPath(cfg.command[0], clone.EnvPath(cfg.spec.Env))
+	}
+	return clone.LookPath(cfg.command[0], clone.EnvPath(cfg.spec.Env))
+}
+
+// reportMountError words a failure of the child's mount phase: the flag
+// that asked for the mount, the system call, the errno in words. It
+// reports false for any other error.
+func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
+	var ce *clone.ChildError
+	if cfg.fs == nil || !errors.As(err, &ce) || ce.Syscall == "" {
+		return 0, false
+	}
+	label := cfg.fs.Label(ce.Mount)
+	hint := ""
+	switch {
+	case ce.Stage == clone.StageChdir:
+		label = "--chdir " + cfg.spec.Dir
+		hint = "; give a directory inside the root (no /proc/self/fd links)"
+	case ce.Errno == syscall.ENODEV && ce.Syscall == "fsopen overlay":
+		hint = "; this kernel has no overlayfs: modprobe overlay"
+	case ce.Errno == syscall.ENODEV:
+		hint = "; this kernel lacks that filesystem"
+	case ce.Errno == syscall.ENOSYS:
+		hint = "; this kernel lacks the new mount API (Linux 5.2+, mount_setattr 5.12+, openat2 5.6+)"
+	case ce.Errno == syscall.EACCES && (ce.Syscall == "mkdirat" || ce.Syscall == "openat2 O_CREAT"):
+		hint = "; the mount point is missing and cannot be created there (not writable: create it in the root first, or add --overlay)"
+	case ce.Errno == syscall.EPERM || ce.Errno == syscall.EACCES:
+		hint = "; not allowed here (in a user namespace, some mounts need the matching namespace too: pid for proc, ipc for mqueue)"
+	}
+	fmt.Fprintf(stderr, "rawns run: %s: the kernel refused %s (%s: %v)%s\n", label, ce.Subject, ce.Syscall, ce.Errno, hint)
+	return exitcode.Failed, true
+}

@@ -1,0 +1,97 @@
+package rootfs
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/clone"
+)
+
+// LookPath finds name as execvp(3) would inside the new root, before it is
+// made: each directory of pathEnv (DefaultPath when empty) is looked up in
+// the root with RESOLVE_IN_ROOT, as the command will see it, or, where a
+// bind of the list covers it, in the bind's host source; a directory under
+// any other mount of the list (a tmpfs) holds nothing yet. It returns the
+// path inside the root, for execve(2) after the pivot_root, and
+// clone.ErrNotFound or clone.ErrNotExecutable as clone.LookPath does (exit
+// 127 and 126). A name with a slash is checked the same way.
+func (c *Config) LookPath(name, pathEnv string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("empty command name: %w", clone.ErrNotFound)
+	}
+	var dirs []string
+	if strings.Contains(name, "/") {
+		dirs = []string{""}
+	} else {
+		if pathEnv == "" {
+			pathEnv = clone.DefaultPath
+		}
+		dirs = strings.Split(pathEnv, ":")
+	}
+	denied := false
+	for _, dir := range dirs {
+		file := name
+		if dir != "" || !strings.Contains(name, "/") {
+			if dir == "" {
+				dir = "."
+			}
+			file = dir + "/" + name
+		}
+		switch c.executable(path.Clean("/" + file)) {
+		case unix.S_IFREG:
+			return file, nil
+		case 1:
+			denied = true
+		}
+	}
+	if denied {
+		return "", fmt.Errorf("%s: %w", name, clone.ErrNotExecutable)
+	}
+	if strings.Contains(name, "/") {
+		return "", fmt.Errorf("%s: %w in the root %s", name, clone.ErrNotFound, c.Root)
+	}
+	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", name, clone.ErrNotFound, pathEnv, c.Root)
+}
+
+// executable returns S_IFREG for an executable file at p (absolute, inside
+// the root), 1 for one found but not executable, 0 for none.
+func (c *Config) executable(p string) uint32 {
+	base, rel := c.Root, strings.TrimPrefix(p, "/")
+	for i := len(c.Mounts) - 1; i >= 0; i-- {
+		m := &c.Mounts[i]
+		if m.Kind != clone.MountBind && m.Kind != clone.MountFS {
+			continue
+		}
+		if p == m.Target || strings.HasPrefix(p, m.Target+"/") {
+			if m.Kind == clone.MountFS {
+				return 0 // a new filesystem is empty at exec time, for what PATH can tell
+			}
+			base, rel = m.Source, strings.TrimPrefix(strings.TrimPrefix(p, m.Target), "/")
+			break
+		}
+	}
+	dfd, err := unix.Open(base, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(dfd)
+	if rel == "" {
+		rel = "."
+	}
+	fd, err := unix.Openat2(dfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return 0
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+		return 1
+	}
+	return unix.S_IFREG
+}

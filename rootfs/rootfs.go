@@ -1,0 +1,374 @@
+// Package rootfs turns a user's wishes for the command's filesystem (a root
+// directory, binds, tmpfs, proc, a minimal /dev, mqueue, an overlay) into
+// what clone.Spec carries: Root, Mounts in the order given, Overlay and
+// ReadOnlyRoot. It is parent-side and plain: it checks what it can before
+// the clone (a missing root or bind source, a destination that climbs out
+// of the root) so that each error names the flag, and leaves the mounting
+// itself to the child's prepared steps (clone/mountsteps_unsafe.go), which
+// resolve every destination inside the new root.
+//
+// The vocabulary is bubblewrap's; the list maps one to one onto an OCI
+// config.json's mounts, which the same clone.Mount expresses.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/clone"
+)
+
+// Config is a root filesystem and its mounts, built flag by flag in the
+// order the user gave them.
+type Config struct {
+	Root       string // host directory that becomes /, or "" for the host's tree
+	ReadOnly   bool
+	Overlay    bool
+	OverlayDir string
+	Mounts     []clone.Mount
+	// Labels[i] is the flag that asked for Mounts[i], as the user wrote it
+	// ("--bind /srv /data"): errors name it.
+	Labels []string
+
+	size  string // --size for the next --tmpfs, in bytes
+	perms string // --perms for the next --tmpfs, octal
+}
+
+// Error is a refused wish: the flag as given, and why.
+type Error struct {
+	Flag string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Flag + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func flagErr(flag string, format string, a ...any) error {
+	return &Error{Flag: flag, Err: fmt.Errorf(format, a...)}
+}
+
+// SetRoot sets the root directory. It must exist and be a directory; it
+// need not be a mount point (the child binds it onto itself).
+func (c *Config) SetRoot(dir string) error {
+	flag := "--rootfs " + dir
+	if dir == "" {
+		return flagErr("--rootfs", "empty path; give the directory that becomes /")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return flagErr(flag, "%v", err)
+	}
+	// The user names the directory on the host as they see it: a symlink
+	// there is theirs to follow. What is inside is untrusted, and the
+	// child resolves it inside the root.
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return flagErr(flag, "%v; give an existing directory", unwrapPath(err))
+	}
+	if st, err := os.Stat(abs); err != nil {
+		return flagErr(flag, "%v", unwrapPath(err))
+	} else if !st.IsDir() {
+		return flagErr(flag, "not a directory; give the directory that becomes /")
+	}
+	if abs == "/" {
+		return flagErr(flag, "the host's / is already the root; drop --rootfs to mount over the host's tree")
+	}
+	c.Root = abs
+	return nil
+}
+
+// dest checks a destination inside the root: absolute, and never above /
+// by "..". It returns it cleaned.
+func dest(flag, d string) (string, error) {
+	if d == "" || d[0] != '/' {
+		return "", flagErr(flag, "destination %q is not an absolute path inside the root", d)
+	}
+	if strings.IndexByte(d, 0) >= 0 {
+		return "", flagErr(flag, "destination %q contains a NUL byte", d)
+	}
+	depth := 0
+	for _, p := range strings.Split(d, "/") {
+		switch p {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return "", flagErr(flag, "destination %s climbs out of the root with ..", d)
+			}
+		default:
+			depth++
+		}
+	}
+	d = path.Clean(d)
+	if d == "/" {
+		return "", flagErr(flag, "destination / is the root itself; use --rootfs DIR for that")
+	}
+	return d, nil
+}
+
+// source checks a bind source on the host and returns it absolute.
+func source(flag, s string) (string, error) {
+	if s == "" || strings.IndexByte(s, 0) >= 0 {
+		return "", flagErr(flag, "source %q: give a host path", s)
+	}
+	abs, err := filepath.Abs(s)
+	if err != nil {
+		return "", flagErr(flag, "%v", err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return "", flagErr(flag, "source %v; give an existing file or directory", unwrapPath(err))
+	}
+	return abs, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}
+
+func (c *Config) add(label string, m clone.Mount) {
+	c.Mounts = append(c.Mounts, m)
+	c.Labels = append(c.Labels, label)
+}
+
+// Bind binds the host path src on dst inside the root, recursively (as
+// bwrap's --bind and docker's -v do); ro makes it read-only all the way
+// down.
+func (c *Config) Bind(flag, src, dst string, ro bool) error {
+	var err error
+	if src, err = source(flag, src); err != nil {
+		return err
+	}
+	if dst, err = dest(flag, dst); err != nil {
+		return err
+	}
+	var fl uintptr = unix.MS_REC
+	if ro {
+		fl |= unix.MS_RDONLY
+	}
+	c.add(flag, clone.Mount{Kind: clone.MountBind, Source: src, Target: dst, Flags: fl})
+	return nil
+}
+
+// Volume is docker's spelling of a bind: SRC:DEST[:ro|rw].
+func (c *Config) Volume(v string) error {
+	flag := "--volume " + v
+	parts := strings.Split(v, ":")
+	ro := false
+	switch {
+	case len(parts) == 3 && parts[2] == "ro":
+		ro = true
+	case len(parts) == 3 && parts[2] == "rw":
+	case len(parts) == 2:
+	default:
+		return flagErr(flag, "give SRC:DEST, SRC:DEST:ro or SRC:DEST:rw")
+	}
+	return c.Bind(flag, parts[0], parts[1], ro)
+}
+
+// SetSize sets the size of the next tmpfs, in bytes (bwrap's --size).
+func (c *Config) SetSize(v string) error {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		return flagErr("--size "+v, "give a size in bytes, e.g. 67108864")
+	}
+	if c.size != "" {
+		return flagErr("--size "+v, "a --size is already waiting for a --tmpfs; give --size right before its --tmpfs")
+	}
+	c.size = strconv.FormatUint(n, 10)
+	return nil
+}
+
+// SetPerms sets the mode of the next tmpfs's root (bwrap's --perms).
+func (c *Config) SetPerms(v string) error {
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil || n > 0o7777 {
+		return flagErr("--perms "+v, "give an octal mode such as 0755 or 1777")
+	}
+	if c.perms != "" {
+		return flagErr("--perms "+v, "a --perms is already waiting for a --tmpfs; give --perms right before its --tmpfs")
+	}
+	c.perms = fmt.Sprintf("%04o", n)
+	return nil
+}
+
+// Tmpfs mounts a tmpfs on dst, with the --size and --perms given before.
+func (c *Config) Tmpfs(dst string) error {
+	flag := "--tmpfs " + dst
+	d, err := dest(flag, dst)
+	if err != nil {
+		return err
+	}
+	perms := c.perms
+	if perms == "" {
+		perms = "0755"
+	}
+	data := "mode=" + perms
+	if c.size != "" {
+		data += ",size=" + c.size
+	}
+	c.size, c.perms = "", ""
+	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: data, Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	return nil
+}
+
+// Proc mounts a fresh proc on dst; the caller checks for a PID namespace.
+func (c *Config) Proc(dst string) error {
+	flag := "--proc " + dst
+	d, err := dest(flag, dst)
+	if err != nil {
+		return err
+	}
+	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "proc", Source: "proc", Target: d, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+	return nil
+}
+
+// Mqueue mounts a POSIX message queue filesystem on dst (mq_overview(7)):
+// that of the IPC namespace the command is in.
+func (c *Config) Mqueue(dst string) error {
+	flag := "--mqueue " + dst
+	d, err := dest(flag, dst)
+	if err != nil {
+		return err
+	}
+	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "mqueue", Source: "mqueue", Target: d, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+	return nil
+}
+
+// devNodes are bound from the host's /dev: a user namespace may not
+// mknod(2) (the kernel refuses device nodes created there), but it may
+// bind existing ones.
+var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+// Dev makes a minimal /dev on dst, as bubblewrap's --dev does: a tmpfs,
+// the host's null, zero, full, random, urandom and tty bound into it, a
+// devpts instance of its own on pts (newinstance: the command's ptys are
+// not the host's) with ptmx a link into it, a tmpfs on shm, and the
+// fd, stdin, stdout and stderr links into /proc/self/fd.
+func (c *Config) Dev(dst string) error {
+	flag := "--dev " + dst
+	d, err := dest(flag, dst)
+	if err != nil {
+		return err
+	}
+	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: "mode=0755", Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	for _, n := range devNodes {
+		src := "/dev/" + n
+		if _, err := os.Stat(src); err != nil {
+			return flagErr(flag, "the host has no %s to bind: %v", src, unwrapPath(err))
+		}
+		// Not recursive, no mount_setattr: a device node has no submounts,
+		// and the bind keeps the host's /dev flags (nosuid).
+		c.add(flag, clone.Mount{Kind: clone.MountBind, Source: src, Target: path.Join(d, n)})
+	}
+	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "devpts", Source: "devpts", Target: path.Join(d, "pts"),
+		Data: "newinstance,ptmxmode=0666,mode=620", Flags: unix.MS_NOSUID | unix.MS_NOEXEC})
+	c.add(flag, clone.Mount{Kind: clone.MountSymlink, Source: "pts/ptmx", Target: path.Join(d, "ptmx")})
+	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: path.Join(d, "shm"), Data: "mode=1777", Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	for _, l := range [...][2]string{{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}} {
+		c.add(flag, clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join(d, l[0])})
+	}
+	return nil
+}
+
+// SetOverlay asks for a writable overlay over the root; dir, if set, keeps
+// the upper layer there (dir/upper, dir/work, created when missing).
+func (c *Config) SetOverlay(dir string) error {
+	c.Overlay = true
+	if dir == "" {
+		return nil
+	}
+	flag := "--overlay-dir " + dir
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return flagErr(flag, "%v", err)
+	}
+	if strings.ContainsAny(abs, ",:\x00") {
+		return flagErr(flag, "overlayfs cannot take a directory whose path holds ',' or ':'")
+	}
+	c.OverlayDir = abs
+	return nil
+}
+
+// Finish checks the whole and writes it into s: the root, the mounts, and
+// a mount namespace. Without a root, a destination must exist on the host
+// (or lie under an earlier mount of the list): rawns does not create
+// mount points in the host's own tree.
+func (c *Config) Finish(s *clone.Spec) error {
+	if c.size != "" || c.perms != "" {
+		return errors.New("--size or --perms given without a --tmpfs after it; put them right before the --tmpfs they are for")
+	}
+	if (c.Overlay || c.OverlayDir != "") && c.Root == "" {
+		return errors.New("--overlay goes over the directory of --rootfs; add --rootfs DIR")
+	}
+	if c.Overlay && strings.ContainsAny(c.Root, ",:") {
+		return flagErr("--overlay", "overlayfs cannot take a lower directory whose path holds ',' or ':' (%s)", c.Root)
+	}
+	if c.OverlayDir != "" {
+		if err := overlayDirs(c.OverlayDir); err != nil {
+			return flagErr("--overlay-dir "+c.OverlayDir, "%v", err)
+		}
+	}
+	if c.Root == "" {
+		var made []string
+		for i, m := range c.Mounts {
+			if m.Kind == clone.MountBind || m.Kind == clone.MountFS {
+				under := false
+				for _, p := range made {
+					if strings.HasPrefix(m.Target, p+"/") {
+						under = true
+					}
+				}
+				if _, err := os.Lstat(m.Target); err != nil && !under {
+					return flagErr(c.Labels[i], "%s does not exist on the host; without --rootfs, rawns mounts only on existing paths of the host's tree (give --rootfs, or a destination that exists)", m.Target)
+				}
+				made = append(made, m.Target)
+			}
+		}
+	}
+	if c.Root == "" && len(c.Mounts) == 0 && !c.ReadOnly {
+		return nil
+	}
+	s.Namespaces |= clone.NewMount
+	s.Root, s.Overlay, s.OverlayDir, s.ReadOnlyRoot = c.Root, c.Overlay, c.OverlayDir, c.ReadOnly
+	s.Mounts = c.Mounts
+	return nil
+}
+
+// overlayDirs makes dir/upper and dir/work, which overlayfs needs on one
+// filesystem.
+func overlayDirs(dir string) error {
+	for _, d := range []string{dir, dir + "/upper", dir + "/work"} {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return unwrapPath(err)
+		}
+	}
+	return nil
+}
+
+// Label names the wish behind mount i of the list, or the root's flag for
+// -1.
+func (c *Config) Label(i int) string {
+	if i >= 0 && i < len(c.Labels) {
+		return c.Labels[i]
+	}
+	switch {
+	case c.OverlayDir != "":
+		return "--overlay-dir " + c.OverlayDir
+	case c.Overlay:
+		return "--overlay"
+	case c.Root != "":
+		return "--rootfs " + c.Root
+	case c.ReadOnly:
+		return "--read-only"
+	}
+	return "mounts"
+}
