@@ -145,6 +145,7 @@ type prepared struct {
 	strs   []byte  // every NUL-terminated string the child reads
 	ptrs   []*byte // argv, NULL, envp, NULL: pointers into strs
 	offset []byte  // the time namespace offsets, when asked for
+	priv   privMem // what d.priv points into
 }
 
 // prepare builds every byte the child will read.
@@ -264,6 +265,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.execFD = spec.ExecFD
 	}
 	d.marker[0] = execMarker
+	preparePriv(spec, &d.priv, &p.priv)
 	return p, nil
 }
 
@@ -369,6 +371,8 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		ce.Subject = spec.Dir
 	case StageHostname:
 		ce.Subject = spec.Hostname
+	default:
+		ce.Subject = spec.Privilege.privSubject(ce.Stage)
 	}
 	return nil, ce
 }
