@@ -16,6 +16,7 @@ type config struct {
 	init    bool
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
+	tty     bool     // -t: a pty of its own (tty.go)
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -42,6 +43,7 @@ var concerns = []*concern{
 	&namespacesConcern,
 	&processConcern,
 	&outputConcern,
+	&securityConcern,
 }
 
 const usageHead = `Usage: rawns run [flags] [--] COMMAND [ARG...]

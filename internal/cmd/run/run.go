@@ -79,6 +79,15 @@ func run(cfg *config, stderr io.Writer) int {
 		v = newVerboseReport(cfg)
 	}
 
+	var term *ttySession
+	if cfg.tty {
+		if term, err = startTTY(s); err != nil {
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		defer term.close() // the terminal back as it was, on every path
+	}
+
 	// The clone is made right here, from the main thread, without a
 	// hand-off to another thread (clone.PinThread says why that is enough).
 	clone.PinThread()
@@ -92,10 +101,20 @@ func run(cfg *config, stderr io.Writer) int {
 	// Relay the signals held so far, and every later one. Without a
 	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
 	// may be recycled once reaped.
+	if term != nil {
+		term.started()
+	}
 	var pw *pid1Watch
 	if fd := proc.PidFD(); fd >= 0 {
-		if s.Namespaces&clone.NewPID != 0 && !cfg.init {
-			pw = watchPID1() // pid1.go: make PID 1 stoppable
+		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
+		if pid1 || term != nil {
+			pw = watchPID1() // pid1.go: make PID 1 stoppable; SIGWINCH for -t
+		}
+		if pw != nil {
+			pw.pid1 = pid1
+			if term != nil {
+				pw.winch = term.resize
+			}
 		}
 		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			fmt.Fprintf(stderr, "rawns run: signals will not be forwarded: %v\n", err)
@@ -159,6 +178,11 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 	case errors.As(err, &ce) && ce.Stage == clone.StageNone && ce.Signal != 0:
 		fmt.Fprintf(stderr, "rawns run: the child was killed by signal %d (%v) before it could execute %s; nothing ran (a seccomp filter that kills, or the OOM killer?)\n", int(ce.Signal), ce.Signal, name)
 		return exitcode.Failed
+	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
+		if flag, hint := privilegeFlag(ce); flag != "" {
+			fmt.Fprintf(stderr, "rawns run: %s: %v%s\n", flag, err, hint)
+			return exitcode.Failed
+		}
 	case errors.As(err, &ce) && ce.Stage == clone.StageChdir:
 		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", ce.Subject, ce.Errno)
 		return exitcode.Failed
