@@ -109,8 +109,8 @@ type childData struct {
 	ifr    ifreq
 	report childReport
 
-	// The privilege phase (privilege.go); read only.
-	priv privData
+	// The privilege phase (privilege.go), nil without one; read only.
+	priv *privData
 
 	mask   uint64 // the empty signal set
 	hold   [1]byte
@@ -357,6 +357,9 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	// The privilege phase, in the order of Privilege's doc comment; each
 	// step its own Stage. Everything above may have needed privilege;
 	// nothing below does, but write(2) and execve(2).
+	if d.priv == nil {
+		goto exec
+	}
 
 	// 1. Resource limits, while CAP_SYS_RESOURCE (which raising a hard
 	// limit needs) may still be there.
@@ -487,6 +490,7 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		}
 	}
 
+exec:
 	// One byte into the pipe's buffer: no blocking, and signals that
 	// could interrupt it have their default action now.
 	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)

@@ -218,15 +218,19 @@ type privData struct {
 	prog       unix.SockFprog
 }
 
-// privMem is the Go memory privData points into, kept by prepared.
-type privMem struct {
+// privPrepared is privData and the Go memory it points into, kept by
+// prepared until the clone has returned.
+type privPrepared struct {
+	d       privData
 	groups  []uint32
 	seccomp []unix.SockFilter
 }
 
-// preparePriv fills d from spec.Privilege; m keeps what d points to.
-func preparePriv(spec *Spec, d *privData, m *privMem) {
-	p := &spec.Privilege
+// preparePriv builds the child's privilege phase from spec.Privilege.
+func preparePriv(spec *Spec) *privPrepared {
+	m := &privPrepared{}
+	d := &m.d
+	p := spec.Privilege
 	for i, r := range p.Rlimits {
 		d.rlimits[i] = rlimitStep{resource: uintptr(r.Resource), lim: unix.Rlimit{Cur: r.Cur, Max: r.Max}}
 	}
@@ -262,4 +266,5 @@ func preparePriv(spec *Spec, d *privData, m *privMem) {
 		d.seccomp = true
 		d.prog = unix.SockFprog{Len: uint16(len(m.seccomp)), Filter: &m.seccomp[0]}
 	}
+	return m
 }

@@ -101,7 +101,7 @@ func TestPrivilegeReadBack(t *testing.T) {
 	for _, s := range testutil.CloneStyles {
 		for _, c := range cases {
 			t.Run(s.Name+"/"+c.name, func(t *testing.T) {
-				spec := &clone.Spec{Path: "/bin/cat", Args: []string{"cat", "/proc/self/status"}, Privilege: c.priv}
+				spec := &clone.Spec{Path: "/bin/cat", Args: []string{"cat", "/proc/self/status"}, Privilege: &c.priv}
 				spec.Namespaces = clone.NewPID | clone.NewUTS
 				spec.Mode, spec.Syscall = s.Mode, s.Syscall
 				out, st := run(t, spec)
@@ -124,8 +124,10 @@ func TestPrivilegeReadBack(t *testing.T) {
 func TestRlimitsAndSession(t *testing.T) {
 	testutil.RequireRoot(t)
 	spec := sh(`grep -E '^Max (open files|core file size)' /proc/self/limits; ulimit -n; ulimit -Hn; ulimit -c; read -r a b c d e sid rest </proc/$$/stat; [ "$sid" = "$$" ] && echo leader`)
-	spec.Rlimits = []clone.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 100, Max: 200}, {Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0}}
-	spec.Setsid = true
+	spec.Privilege = &clone.Privilege{
+		Rlimits: []clone.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 100, Max: 200}, {Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0}},
+		Setsid:  true,
+	}
 	out, st := run(t, spec)
 	want := "100\n200\n0\nleader\n"
 	if st.ExitCode() != 0 || !strings.HasSuffix(out, want) || !strings.Contains(out, "Max open files            100                  200") {
@@ -161,7 +163,7 @@ func TestPrivilegeErrors(t *testing.T) {
 	}
 	for _, s := range testutil.CloneStyles {
 		for _, c := range cases {
-			spec := clone.Spec{Path: "/bin/true", Privilege: c.priv}
+			spec := clone.Spec{Path: "/bin/true", Privilege: &c.priv}
 			spec.Namespaces = clone.NewPID
 			spec.Mode, spec.Syscall = s.Mode, s.Syscall
 			_, err := clone.Start(&spec)
@@ -195,7 +197,7 @@ func TestPrivilegeValidate(t *testing.T) {
 		{clone.Privilege{Caps: &clone.Capabilities{Permitted: 1, Effective: 1, Ambient: 1}}, "both permitted and inheritable"},
 		{clone.Privilege{Caps: &clone.Capabilities{}, Seccomp: allow}, "needs no_new_privs or CAP_SYS_ADMIN"},
 	} {
-		spec := clone.Spec{Path: "/bin/true", Privilege: c.priv}
+		spec := clone.Spec{Path: "/bin/true", Privilege: &c.priv}
 		err := spec.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want an error with %q", c.priv, err, c.want)

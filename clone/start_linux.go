@@ -142,10 +142,10 @@ func start(spec *Spec) (*Process, error) {
 // the clone has returned.
 type prepared struct {
 	d      childData
-	strs   []byte  // every NUL-terminated string the child reads
-	ptrs   []*byte // argv, NULL, envp, NULL: pointers into strs
-	offset []byte  // the time namespace offsets, when asked for
-	priv   privMem // what d.priv points into
+	strs   []byte        // every NUL-terminated string the child reads
+	ptrs   []*byte       // argv, NULL, envp, NULL: pointers into strs
+	offset []byte        // the time namespace offsets, when asked for
+	priv   *privPrepared // d.priv and what it points into; nil without Privilege
 }
 
 // prepare builds every byte the child will read.
@@ -265,7 +265,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.execFD = spec.ExecFD
 	}
 	d.marker[0] = execMarker
-	preparePriv(spec, &d.priv, &p.priv)
+	if spec.Privilege != nil {
+		p.priv = preparePriv(spec)
+		d.priv = &p.priv.d
+	}
 	return p, nil
 }
 
@@ -372,7 +375,9 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	case StageHostname:
 		ce.Subject = spec.Hostname
 	default:
-		ce.Subject = spec.Privilege.privSubject(ce.Stage)
+		if spec.Privilege != nil {
+			ce.Subject = spec.Privilege.privSubject(ce.Stage)
+		}
 	}
 	return nil, ce
 }

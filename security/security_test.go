@@ -75,7 +75,7 @@ func TestResolveAndSets(t *testing.T) {
 	if user.Ambient != uint64(raw) || user.Inheritable != uint64(raw) {
 		t.Errorf("user: ambient must be what was asked and kept, and only that: %+v", user)
 	}
-	spec := clone.Spec{Path: "/bin/true", Privilege: clone.Privilege{Caps: &user}}
+	spec := clone.Spec{Path: "/bin/true", Privilege: &clone.Privilege{Caps: &user}}
 	if err := spec.Validate(); err != nil {
 		t.Errorf("Sets gives sets clone refuses: %v", err)
 	}

@@ -62,7 +62,7 @@ func runHelper(t *testing.T, prog []unix.SockFilter) string {
 		Path: exe, Env: []string{"RAWNS_SECCOMP_HELPER=1"},
 		Namespaces: clone.NewPID,
 		Stdio:      []int{0, int(w.Fd()), int(w.Fd())},
-		Privilege:  clone.Privilege{Caps: &caps, NoNewPrivs: true, Seccomp: prog},
+		Privilege:  &clone.Privilege{Caps: &caps, NoNewPrivs: true, Seccomp: prog},
 	}
 	p, err := clone.Start(spec)
 	w.Close()

@@ -47,20 +47,22 @@ var securityConcern = concern{
   -t, --tty            a new pseudo-terminal for the command (implies
                        --new-session); stdin must be a terminal
 `,
-	flags: []cli.Def{
-		{Name: "cap-drop", Kind: cli.Repeated},
-		{Name: "cap-add", Kind: cli.Repeated},
-		{Name: "caps", Kind: cli.String},
-		{Name: "user", Kind: cli.String},
-		{Name: "groups", Kind: cli.String},
-		{Name: "rlimit", Kind: cli.Repeated},
-		{Name: "umask", Kind: cli.String},
-		{Name: "no-new-privs", Kind: cli.Bool},
-		{Name: "seccomp", Kind: cli.String},
-		{Name: "new-session", Kind: cli.Bool},
-		{Name: "tty", Short: "t", Kind: cli.Bool},
-	},
+	flags: securityFlags,
 	parse: parseSecurity,
+}
+
+var securityFlags = []cli.Def{
+	{Name: "cap-drop", Kind: cli.Repeated},
+	{Name: "cap-add", Kind: cli.Repeated},
+	{Name: "caps", Kind: cli.String},
+	{Name: "user", Kind: cli.String},
+	{Name: "groups", Kind: cli.String},
+	{Name: "rlimit", Kind: cli.Repeated},
+	{Name: "umask", Kind: cli.String},
+	{Name: "no-new-privs", Kind: cli.Bool},
+	{Name: "seccomp", Kind: cli.String},
+	{Name: "new-session", Kind: cli.Bool},
+	{Name: "tty", Short: "t", Kind: cli.Bool},
 }
 
 // userRoot is the directory whose etc/passwd and etc/group --user and
@@ -69,7 +71,15 @@ var securityConcern = concern{
 func userRoot(cfg *config) string { return "/" }
 
 func parseSecurity(cfg *config, flags cli.Flags) error {
-	p := &cfg.spec.Privilege
+	given := false
+	for _, d := range securityFlags {
+		given = given || flags.Has(d.Name)
+	}
+	if !given {
+		return nil // nothing allocated, nothing for the child to do
+	}
+	p := &clone.Privilege{}
+	cfg.spec.Privilege = p
 	for _, v := range flags.All("rlimit") {
 		r, err := security.ParseRlimit(v)
 		if err != nil {
@@ -178,7 +188,7 @@ func parseSecurity(cfg *config, flags cli.Flags) error {
 // parent. keep is the capability set the command keeps (when p.Caps is
 // set), against which docker's per-capability rules are read.
 func parseSeccomp(cfg *config, v string, keep security.CapSet) error {
-	p := &cfg.spec.Privilege
+	p := cfg.spec.Privilege
 	var prof *seccomp.Profile
 	switch v {
 	case "unconfined":
