@@ -69,6 +69,10 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 			argv = append(argv, "--hostname", host)
 		}
 		tools = append(tools, tool{name: "rawns-run", about: "rawns run (clone.StartHere from the main thread, vfork-style)", argv: slices.Concat(argv, []string{"--"}, cmd)})
+		// The least-privilege row (issue 14): docker's seccomp profile
+		// compiled in the parent and installed last, and every capability
+		// dropped; at most 0.15x over rawns-run is the target.
+		tools = append(tools, tool{name: "rawns-run-seccomp", about: "rawns run --seccomp default --cap-drop ALL: docker's profile compiled per run, no capabilities", argv: slices.Concat(argv, []string{"--seccomp", "default", "--cap-drop", "ALL", "--"}, cmd)})
 		if ns&clone.NewPID != 0 {
 			// --init execs rawns again as PID 1, which starts the command.
 			tools = append(tools, tool{name: "rawns-run-init", about: "rawns run --init: rawns's own init as PID 1, the command as its child", argv: slices.Concat(argv, []string{"--init", "--"}, cmd)})
@@ -559,6 +563,26 @@ func goFloor(res []Result) []string {
 			note += fmt.Sprintf("; rawns-run %.2fx", x.rawns.Ratio)
 		}
 		notes = append(notes, note)
+	}
+	return notes
+}
+
+// privilegeCost returns, for each namespace set with both rows, what
+// rawns-run-seccomp (--seccomp default --cap-drop ALL) adds over a plain
+// rawns-run, as a paired ratio of the rounds: issue 14's target is at
+// most 0.15x of a plain run.
+func privilegeCost(res []Result) []string {
+	var notes []string
+	for i := range res {
+		if res[i].Name != "rawns-run-seccomp" || res[i].Err != "" {
+			continue
+		}
+		for j := range res {
+			if res[j].Name == "rawns-run" && res[j].Err == "" && res[j].Label("ns") == res[i].Label("ns") {
+				r := PairedRatio(res[i].Rounds, res[j].Rounds)
+				notes = append(notes, fmt.Sprintf("ns=%s: rawns-run-seccomp (--seccomp default --cap-drop ALL) %.3fx rawns-run, +%.3fx (target: at most +0.15x)", res[i].Label("ns"), r, r-1))
+			}
+		}
 	}
 	return notes
 }

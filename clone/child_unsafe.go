@@ -148,6 +148,10 @@ type childData struct {
 
 	ifr    ifreq
 	report childReport
+
+	// The privilege phase (privilege.go), nil without one; read only.
+	priv *privData
+
 	mask   uint64 // the empty signal set
 	hold   [1]byte
 	marker [1]byte // execMarker
@@ -211,6 +215,7 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		j  uint
 		st *step
 		a  [6]uintptr
+		c  uintptr
 	)
 
 	runtime_BeforeFork()
@@ -421,6 +426,143 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		}
 	}
 
+	// The privilege phase, in the order of Privilege's doc comment; each
+	// step its own Stage. Everything above may have needed privilege;
+	// nothing below does, but write(2) and execve(2).
+	if d.priv == nil {
+		goto exec
+	}
+
+	// 1. Resource limits, while CAP_SYS_RESOURCE (which raising a hard
+	// limit needs) may still be there.
+	for c = 0; c < uintptr(d.priv.nrlimit); c++ {
+		_, _, err1 = unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, d.priv.rlimits[c&(maxRlimits-1)].resource, uintptr(unsafe.Pointer(&d.priv.rlimits[c&(maxRlimits-1)].lim)), 0, 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageRlimit)
+			goto childerror
+		}
+	}
+	// 2. umask(2) cannot fail.
+	if d.priv.setUmask {
+		unix.RawSyscall(unix.SYS_UMASK, d.priv.umask, 0, 0)
+	}
+	// 3. A new session, then the controlling terminal: TIOCSCTTY works
+	// only for a session leader that has none (ioctl_tty(2)); a session
+	// of its own cuts the command off the caller's terminal, so TIOCSTI
+	// cannot reach it (CVE-2017-5226).
+	if d.priv.setsid {
+		_, _, err1 = unix.RawSyscall(unix.SYS_SETSID, 0, 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageSetsid)
+			goto childerror
+		}
+	}
+	if d.priv.setctty {
+		_, _, err1 = unix.RawSyscall(unix.SYS_IOCTL, d.priv.ctty, unix.TIOCSCTTY, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageCtty)
+			goto childerror
+		}
+	}
+	// 4. The bounding set, while CAP_SETPCAP is in the effective set:
+	// drop each capability still there that is not kept. PR_CAPBSET_READ
+	// answers EINVAL past the kernel's last capability.
+	if d.priv.dropBounding {
+		for c = 0; c < 64; c++ {
+			if d.priv.bounding&(1<<c) != 0 {
+				continue
+			}
+			r1, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
+			if err1 == unix.EINVAL {
+				break
+			}
+			if err1 == 0 && r1 == 1 {
+				_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0)
+			}
+			if err1 != 0 {
+				d.report.stage = uint32(StageBounding)
+				goto childerror
+			}
+		}
+	}
+	// 5. The identity: keep the permitted set across a uid change from 0
+	// (otherwise it is cleared, capabilities(7)), then groups and gid
+	// while CAP_SETGID is still effective, then the uid.
+	if d.priv.setCred {
+		if d.priv.keepCaps {
+			_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 1, 0)
+			if err1 != 0 {
+				d.report.stage = uint32(StageKeepCaps)
+				goto childerror
+			}
+		}
+		if d.priv.setGroups {
+			_, _, err1 = unix.RawSyscall(unix.SYS_SETGROUPS, d.priv.ngroups, uintptr(unsafe.Pointer(d.priv.groups)), 0)
+			if err1 != 0 {
+				d.report.stage = uint32(StageSetgroups)
+				goto childerror
+			}
+		}
+		_, _, err1 = unix.RawSyscall(unix.SYS_SETRESGID, d.priv.gid, d.priv.gid, d.priv.gid)
+		if err1 != 0 {
+			d.report.stage = uint32(StageSetresgid)
+			goto childerror
+		}
+		_, _, err1 = unix.RawSyscall(unix.SYS_SETRESUID, d.priv.uid, d.priv.uid, d.priv.uid)
+		if err1 != 0 {
+			d.report.stage = uint32(StageSetresuid)
+			goto childerror
+		}
+	}
+	// 6. and 7. The capability sets, after the uid change, which cleared
+	// the effective set; then ambient, which needs each capability in
+	// both the permitted and the inheritable set.
+	if d.priv.setCaps {
+		_, _, err1 = unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&d.priv.capHdr)), uintptr(unsafe.Pointer(&d.priv.capData[0])), 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageCapset)
+			goto childerror
+		}
+		// What the caller had in ambient goes (capset kept only what is
+		// still permitted and inheritable); before Linux 4.3 there is no
+		// ambient set, and nothing to clear.
+		_, _, err1 = unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0)
+		if err1 != 0 && (err1 != unix.EINVAL || d.priv.ambient != 0) {
+			d.report.stage = uint32(StageAmbient)
+			goto childerror
+		}
+		for c = 0; c < 64; c++ {
+			if d.priv.ambient&(1<<c) == 0 {
+				continue
+			}
+			_, _, err1 = unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0)
+			if err1 != 0 {
+				d.report.stage = uint32(StageAmbient)
+				goto childerror
+			}
+		}
+	}
+	// 8. From here execve grants nothing: no set-user-ID, no file
+	// capabilities (prctl(2)).
+	if d.priv.noNewPrivs {
+		_, _, err1 = unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StageNoNewPrivs)
+			goto childerror
+		}
+	}
+	// 9. The seccomp filter, last: it need not allow anything above. The
+	// compiler (security/seccomp) checks that it allows write(2),
+	// execve(2) and exit_group(2), which the child still needs.
+	if d.priv.seccomp {
+		_, _, err1 = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
+		if err1 != 0 {
+			d.report.stage = uint32(StageSeccomp)
+			goto childerror
+		}
+	}
+
+exec:
 	// One byte into the pipe's buffer: no blocking, and signals that
 	// could interrupt it have their default action now.
 	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)

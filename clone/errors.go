@@ -57,9 +57,47 @@ var stageNames = [...]string{
 	StageReadOnlyRoot: "make / read-only",
 }
 
+// The privilege phase's steps (Privilege), in the order the child makes
+// them, between StageChdir and StageExec. They are numbered apart from the
+// steps above so that new steps there do not renumber them.
+const (
+	StageRlimit Stage = 64 + iota
+	StageUmask
+	StageSetsid
+	StageCtty
+	StageBounding
+	StageKeepCaps
+	StageSetgroups
+	StageSetresgid
+	StageSetresuid
+	StageCapset
+	StageAmbient
+	StageNoNewPrivs
+	StageSeccomp
+)
+
+var privStageNames = [...]string{
+	StageRlimit - StageRlimit:     "prlimit",
+	StageUmask - StageRlimit:      "umask",
+	StageSetsid - StageRlimit:     "setsid",
+	StageCtty - StageRlimit:       "ioctl(TIOCSCTTY)",
+	StageBounding - StageRlimit:   "prctl(PR_CAPBSET_DROP)",
+	StageKeepCaps - StageRlimit:   "prctl(PR_SET_KEEPCAPS)",
+	StageSetgroups - StageRlimit:  "setgroups",
+	StageSetresgid - StageRlimit:  "setresgid",
+	StageSetresuid - StageRlimit:  "setresuid",
+	StageCapset - StageRlimit:     "capset",
+	StageAmbient - StageRlimit:    "prctl(PR_CAP_AMBIENT_RAISE)",
+	StageNoNewPrivs - StageRlimit: "prctl(PR_SET_NO_NEW_PRIVS)",
+	StageSeccomp - StageRlimit:    "seccomp(SECCOMP_SET_MODE_FILTER)",
+}
+
 func (s Stage) String() string {
 	if int(s) < len(stageNames) && stageNames[s] != "" {
 		return stageNames[s]
+	}
+	if s >= StageRlimit && int(s-StageRlimit) < len(privStageNames) {
+		return privStageNames[s-StageRlimit]
 	}
 	return fmt.Sprintf("stage %d", uint32(s))
 }

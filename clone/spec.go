@@ -184,6 +184,12 @@ type Spec struct {
 	Mounts []Mount
 	// ReadOnlyRoot makes / read-only once every mount is made.
 	ReadOnlyRoot bool
+
+	// Privilege, if not nil, narrows the child right before execve:
+	// rlimits, umask, session and terminal, credentials, capabilities,
+	// no_new_privs, seccomp (privilege.go). A pointer, so that a run
+	// without it allocates nothing for it.
+	Privilege *Privilege
 }
 
 // MaxHostname is the kernel's limit on a hostname (__NEW_UTS_LEN).
@@ -269,7 +275,15 @@ func (s *Spec) Validate() error {
 	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 && !s.hasTimeOffsets() {
 		return errors.New("a time namespace can only be created by clone3; clone(2) silently ignores CLONE_NEWTIME")
 	}
-	return s.validateMounts()
+	if err := s.validateMounts(); err != nil {
+		return err
+	}
+	if s.Privilege != nil {
+		if err := s.Privilege.validate(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ValidateHostname checks a hostname the way sethostname(2) would.

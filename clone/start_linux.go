@@ -142,9 +142,10 @@ func start(spec *Spec) (*Process, error) {
 // the clone has returned.
 type prepared struct {
 	d      childData
-	strs   []byte  // every NUL-terminated string the child reads
-	ptrs   []*byte // argv, NULL, envp, NULL: pointers into strs
-	offset []byte  // the time namespace offsets, when asked for
+	strs   []byte        // every NUL-terminated string the child reads
+	ptrs   []*byte       // argv, NULL, envp, NULL: pointers into strs
+	offset []byte        // the time namespace offsets, when asked for
+	priv   *privPrepared // d.priv and what it points into; nil without Privilege
 
 	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
 	// the strings, open_how and mount_attr structures their arguments
@@ -278,6 +279,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.execFD = spec.ExecFD
 	}
 	d.marker[0] = execMarker
+	if spec.Privilege != nil {
+		p.priv = preparePriv(spec)
+		d.priv = &p.priv.d
+	}
 	return p, nil
 }
 
@@ -387,6 +392,10 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		ce.Subject = spec.Dir
 	case StageHostname:
 		ce.Subject = spec.Hostname
+	default:
+		if spec.Privilege != nil {
+			ce.Subject = spec.Privilege.privSubject(ce.Stage)
+		}
 	}
 	return nil, ce
 }

@@ -18,10 +18,7 @@ func compatHint(flag string) string {
 		return "use --ns ipc"
 	case "--net", "-n", "--unshare-net":
 		return "use --ns net (lo comes up inside)"
-	case "--user", "-U", "--unshare-user", "--unshare-user-try":
-		if flag == "--user" {
-			return "for a new user namespace use --ns user (with --map-root-user for root inside)"
-		}
+	case "-U", "--unshare-user", "--unshare-user-try":
 		return "use --ns user (with --map-root-user for root inside)"
 	case "--cgroup", "-C", "--unshare-cgroup", "--unshare-cgroup-try":
 		return "use --ns cgroup"
@@ -42,9 +39,9 @@ func compatHint(flag string) string {
 	case "-c", "--map-current-user":
 		return "use --map-user UID --map-group GID with your own ids (id -u, id -g), or --map-root-user"
 	case "--uid":
-		return "for the uid inside a new user namespace use --map-user UID"
+		return "for the uid inside a new user namespace use --map-user UID; to run the command as a uid, --user UID[:GID]"
 	case "--gid":
-		return "for the gid inside a new user namespace use --map-group GID"
+		return "for the gid inside a new user namespace use --map-group GID; to run the command with a gid, --user UID:GID"
 	case "--wd", "-w":
 		return "use --chdir DIR"
 	case "--setenv":

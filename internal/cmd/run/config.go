@@ -20,6 +20,7 @@ type config struct {
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
 	fs               *rootfs.Config // the filesystem flags, nil without any
+	tty              bool           // -t: a pty of its own (tty.go)
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -46,6 +47,7 @@ var concerns = []*concern{
 	&namespacesConcern,
 	&processConcern,
 	&filesystemConcern,
+	&securityConcern,
 	&outputConcern,
 }
 

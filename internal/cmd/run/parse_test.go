@@ -38,7 +38,7 @@ func TestCompatHints(t *testing.T) {
 	for flag, want := range map[string]string{
 		"--pid": "use --ns pid", "-p": "use --ns pid", "--unshare-net": "use --ns net",
 		"--fork": "rawns always forks", "--kill-child=SIGTERM": "rawns always does this",
-		"--setenv": "use --env KEY=VALUE", "-U": "use --ns user", "--user": "--ns user",
+		"--setenv": "use --env KEY=VALUE", "-U": "use --ns user",
 	} {
 		args := []string{flag, "--", "true"}
 		if flag == "--setenv" {

@@ -38,8 +38,10 @@ func terminating(sig syscall.Signal) bool {
 // pid1Watch learns from the signal relay which signals reached rawns
 // (sigrelay.Notify) while it waits for the command.
 type pid1Watch struct {
-	r, w int // the notification pipe
-	last [32]time.Time
+	r, w  int // the notification pipe
+	last  [32]time.Time
+	pid1  bool   // the command is PID 1: act on dropped signals
+	winch func() // -t: on SIGWINCH, copy the window size (tty.go)
 }
 
 // watchPID1 sets up the watch before sigrelay.Target, so that signals held
@@ -83,6 +85,12 @@ func (pw *pid1Watch) wait(proc *clone.Process, stderr io.Writer) (clone.ExitStat
 
 // signalled acts on one signal that reached rawns.
 func (pw *pid1Watch) signalled(proc *clone.Process, sig syscall.Signal, stderr io.Writer) {
+	if sig == unix.SIGWINCH && pw.winch != nil {
+		pw.winch()
+	}
+	if !pw.pid1 {
+		return
+	}
 	if !terminating(sig) || handles(proc.Pid, sig) {
 		return
 	}

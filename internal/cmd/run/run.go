@@ -80,6 +80,15 @@ func run(cfg *config, stderr io.Writer) int {
 		v = newInspection(cfg)
 	}
 
+	var term *ttySession
+	if cfg.tty {
+		if term, err = startTTY(s); err != nil {
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		defer term.close() // the terminal back as it was, on every path
+	}
+
 	// The clone is made right here, from the main thread, without a
 	// hand-off to another thread (clone.PinThread says why that is enough).
 	clone.PinThread()
@@ -93,10 +102,20 @@ func run(cfg *config, stderr io.Writer) int {
 	// Relay the signals held so far, and every later one. Without a
 	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
 	// may be recycled once reaped.
+	if term != nil {
+		term.started()
+	}
 	var pw *pid1Watch
 	if fd := proc.PidFD(); fd >= 0 {
-		if s.Namespaces&clone.NewPID != 0 && !cfg.init {
-			pw = watchPID1() // pid1.go: make PID 1 stoppable
+		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
+		if pid1 || term != nil {
+			pw = watchPID1() // pid1.go: make PID 1 stoppable; SIGWINCH for -t
+		}
+		if pw != nil {
+			pw.pid1 = pid1
+			if term != nil {
+				pw.winch = term.resize
+			}
 		}
 		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			fmt.Fprintf(stderr, "rawns run: signals will not be forwarded: %v\n", err)
@@ -195,6 +214,11 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		// the kernel checks again as they read at the write.
 		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
 		return exitcode.Failed
+	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
+		if flag, hint := privilegeFlag(ce); flag != "" {
+			fmt.Fprintf(stderr, "rawns run: %s: %v%s\n", flag, err, hint)
+			return exitcode.Failed
+		}
 	case errors.As(err, &ce) && ce.Stage == clone.StageChdir:
 		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", cli.Quote(ce.Subject), ce.Errno)
 		return exitcode.Failed
