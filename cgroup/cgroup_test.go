@@ -1,0 +1,315 @@
+package cgroup_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+
+	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// The test binary doubles as the programs the tests limit, so that the
+// same static binary serves here and in the vmtest's initramfs, where only
+// busybox is beside it.
+func TestMain(m *testing.M) {
+	switch os.Getenv("RAWNS_CGROUP_HELPER") {
+	case "":
+		os.Exit(m.Run())
+	case "hog":
+		// Touch memory 1 MiB at a time until the kernel says no.
+		var keep [][]byte
+		for i := 0; ; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+			if i == 4096 {
+				fmt.Println("hog: 4 GiB and still alive")
+				os.Exit(1)
+			}
+		}
+	case "spin":
+		// Burn CPU on one thread for the wall time given.
+		d, _ := time.ParseDuration(os.Getenv("RAWNS_SPIN"))
+		end := time.Now().Add(d)
+		n := 0
+		for time.Now().Before(end) {
+			for i := 0; i < 1000000; i++ {
+				n += i
+			}
+		}
+		fmt.Println("spun", n > 0)
+		os.Exit(0)
+	}
+	os.Exit(2)
+}
+
+// result is what a limited run gave: its output, status and statistics.
+type result struct {
+	out   string
+	st    clone.ExitStatus
+	stats cgroup.Stats
+	pl    cgroup.Placement
+	dirs  []string
+}
+
+// runIn makes a cgroup with opts, runs spec in it, reads its statistics,
+// removes it, and checks that its directories are gone.
+// Each of after runs once the command has been reaped, before Close.
+func runIn(t *testing.T, opts cgroup.Options, spec *clone.Spec, after ...func(*cgroup.Cgroup)) result {
+	t.Helper()
+	cg, err := cgroup.New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer func() {
+		if err := cg.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, d := range cg.Dirs() {
+			if _, err := os.Stat(d); !os.IsNotExist(err) {
+				t.Errorf("%s is still there after Close (%v)", d, err)
+			}
+		}
+	}()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	spec.Stdio = []int{0, int(w.Fd()), int(w.Fd())}
+	if spec.Env == nil {
+		spec.Env = []string{"PATH=" + clone.DefaultPath}
+	}
+	p, pl, err := cg.Start(spec)
+	w.Close()
+	if err != nil {
+		t.Fatalf("Start(%s): %v", spec.Path, err)
+	}
+	out := make(chan string)
+	go func() {
+		b, _ := readAll(r)
+		out <- b
+	}()
+	st, err := p.Wait()
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	for _, f := range after {
+		f(cg)
+	}
+	o := <-out
+	return result{out: o, st: st, stats: cg.Stats(), pl: pl, dirs: cg.Dirs()}
+}
+
+func readAll(f *os.File) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String(), nil
+		}
+	}
+}
+
+func sh(script string) *clone.Spec {
+	return &clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}}
+}
+
+func self(helper string, env ...string) *clone.Spec {
+	exe, _ := os.Executable()
+	return &clone.Spec{Path: exe, Args: []string{exe}, Env: append([]string{"RAWNS_CGROUP_HELPER=" + helper}, env...)}
+}
+
+// threadsHome records which cgroups each thread of the test process is in,
+// and checks at the end that none moved: the v1 placement moves the
+// cloning thread in and must move it back, and nothing moves the process.
+func threadsHome(t *testing.T) {
+	t.Helper()
+	before, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, e := range tasks {
+			b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/cgroup")
+			if err != nil {
+				continue // the thread has gone
+			}
+			if string(b) != string(before) {
+				t.Errorf("thread %s is in other cgroups than the process was:\n%s\nwas:\n%s", e.Name(), b, before)
+			}
+		}
+	})
+}
+
+func styles() []struct {
+	name string
+	mode clone.Mode
+} {
+	return []struct {
+		name string
+		mode clone.Mode
+	}{{"vfork", clone.ModeVfork}, {"fork", clone.ModeFork}}
+}
+
+// The child is in the run's cgroup in every hierarchy when it execs: the
+// program reads its own /proc/self/cgroup.
+func TestChildInCgroupAtExec(t *testing.T) {
+	testutil.RequireRoot(t)
+	threadsHome(t)
+	for _, s := range styles() {
+		t.Run(s.name, func(t *testing.T) {
+			opts := cgroup.Options{Resources: cgroup.Resources{
+				Memory: cgroup.Memory{Limit: 64 << 20},
+				Pids:   cgroup.Pids{Limit: 16},
+				CPU:    cgroup.CPU{Quota: 50000, Period: 100000, Weight: 50, Cpus: "0"},
+			}}
+			spec := &clone.Spec{Path: "/bin/cat", Args: []string{"cat", "/proc/self/cgroup"}, Mode: s.mode}
+			r := runIn(t, opts, spec)
+			if r.st.Code != 0 {
+				t.Fatalf("cat: %v\n%s", r.st, r.out)
+			}
+			lay, err := cgroup.ReadLayout()
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Base(r.dirs[0])
+			want := 0
+			for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
+				p := strings.SplitN(l, ":", 3)
+				inRun := strings.HasSuffix(p[2], "/"+name)
+				ctl := p[1]
+				var needed bool
+				switch {
+				case ctl == "" && lay.V2 != nil:
+					needed = true
+				case ctl != "":
+					for _, c := range strings.Split(ctl, ",") {
+						if c == "memory" || c == "pids" || c == "cpu" || c == "cpuset" {
+							needed = true
+						}
+					}
+				}
+				if needed {
+					want++
+					if !inRun {
+						t.Errorf("at exec the command's %q cgroup is %s, not the run's %s", ctl, p[2], name)
+					}
+				}
+			}
+			if want == 0 {
+				t.Fatalf("no hierarchy of the run in:\n%s", r.out)
+			}
+			t.Logf("placement %s, %d hierarchies", r.pl, want)
+		})
+	}
+}
+
+// A memory hog under a memory limit is OOM-killed, and the kernel's count
+// says so.
+func TestMemoryLimitOOMKills(t *testing.T) {
+	testutil.RequireRoot(t)
+	threadsHome(t)
+	opts := cgroup.Options{Resources: cgroup.Resources{Memory: cgroup.Memory{Limit: 48 << 20, Swap: 48 << 20}}}
+	r := runIn(t, opts, self("hog"))
+	if r.st.Signal != syscall.SIGKILL {
+		t.Fatalf("hog under 48 MiB: %v, want SIGKILL\n%s", r.st, r.out)
+	}
+	if r.stats.OOMKills < 1 {
+		t.Fatalf("OOM kills %d, want >= 1 (%+v)", r.stats.OOMKills, r.stats)
+	}
+	if r.stats.MemoryPeak > 48<<20 || r.stats.MemoryPeak < 16<<20 {
+		t.Errorf("peak memory %d, want at most the 48 MiB limit and more than 16 MiB", r.stats.MemoryPeak)
+	}
+	// The same program with room is not killed, and no OOM is counted:
+	// the count is the kernel's, not read into the signal.
+	r = runIn(t, cgroup.Options{Resources: cgroup.Resources{Memory: cgroup.Memory{Limit: 64 << 20}}}, sh("exit 3"))
+	if r.st.Code != 3 || r.stats.OOMKills != 0 {
+		t.Fatalf("sh under 64 MiB: %v, OOM kills %d", r.st, r.stats.OOMKills)
+	}
+}
+
+// A fork bomb stops at the pids limit: the shell sees its forks refused
+// (its own error), and the peak is the limit.
+func TestPidsLimitStopsForks(t *testing.T) {
+	testutil.RequireRoot(t)
+	threadsHome(t)
+	const limit = 6
+	opts := cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: limit}}}
+	r := runIn(t, opts, sh(`i=0; while [ $i -lt 20 ]; do sleep 2 & i=$((i+1)); done; wait`))
+	if !strings.Contains(strings.ToLower(r.out), "fork") {
+		t.Errorf("the shell said nothing about refused forks:\n%s", r.out)
+	}
+	if r.stats.PidsPeak < 0 {
+		t.Fatalf("no pids.peak: %+v", r.stats)
+	}
+	if r.stats.PidsPeak > limit {
+		t.Fatalf("peak pids %d above the limit %d", r.stats.PidsPeak, limit)
+	}
+	if r.stats.PidsPeak < limit-1 {
+		t.Errorf("peak pids %d: the bomb should have reached the limit %d", r.stats.PidsPeak, limit)
+	}
+	// --pids 1 still starts the command: on v1 the cloning thread takes a
+	// slot of its own while it is inside.
+	r = runIn(t, cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: 1}}}, sh("exit 0"))
+	if r.st.Code != 0 {
+		t.Fatalf("sh under --pids 1: %v\n%s", r.st, r.out)
+	}
+}
+
+// A busy loop under a quarter of a CPU gets about a quarter, as the
+// kernel counts it: CPU time over the CFS periods that passed (cpu.stat),
+// not wall time.
+func TestCPUQuota(t *testing.T) {
+	testutil.RequireRoot(t)
+	threadsHome(t)
+	opts := cgroup.Options{Resources: cgroup.Resources{CPU: cgroup.CPU{Quota: 25000, Period: 100000}}}
+	var periods, throttled int64
+	r := runIn(t, opts, self("spin", "RAWNS_SPIN=2s"), func(cg *cgroup.Cgroup) {
+		for _, d := range cg.Dirs() {
+			if n, ok := cpuStat(d, "nr_periods"); ok {
+				periods = n
+				throttled, _ = cpuStat(d, "nr_throttled")
+				return
+			}
+		}
+	})
+	if r.st.Code != 0 {
+		t.Fatalf("spin: %v\n%s", r.st, r.out)
+	}
+	if r.stats.CPUTime <= 0 || periods == 0 {
+		t.Fatalf("CPU time %v over %d periods", r.stats.CPUTime, periods)
+	}
+	share := float64(r.stats.CPUTime) / float64(time.Duration(periods)*100*time.Millisecond)
+	t.Logf("CPU time %v over %d periods of 100ms (%d throttled): %.3f of a CPU", r.stats.CPUTime, periods, throttled, share)
+	if share > 0.30 || share < 0.10 {
+		t.Fatalf("the busy loop got %.3f of a CPU under --cpus 0.25", share)
+	}
+}
+
+func cpuStat(dir, key string) (int64, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "cpu.stat"))
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok && k == key {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
