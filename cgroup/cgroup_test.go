@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/rawns/rawns/cgroup"
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/testutil"
