@@ -3,9 +3,11 @@ package cgroup_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -311,4 +313,229 @@ func cpuStat(dir, key string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ours lists the cgroups this test process made (rawns-PID-...) under its
+// own cgroup in every hierarchy.
+func ours(t *testing.T) []string {
+	t.Helper()
+	lay, err := cgroup.ReadLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := []*cgroup.Hierarchy{}
+	if lay.V2 != nil {
+		hs = append(hs, lay.V2)
+	}
+	for _, h := range lay.V1 {
+		hs = append(hs, h)
+	}
+	prefix := "rawns-" + strconv.Itoa(os.Getpid()) + "-"
+	var left []string
+	for _, h := range hs {
+		ents, _ := os.ReadDir(h.Own)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), prefix) {
+				left = append(left, filepath.Join(h.Own, e.Name()))
+			}
+		}
+	}
+	return left
+}
+
+// 1,000 limited runs in a row leave no cgroup behind.
+func TestThousandRunsLeaveNothing(t *testing.T) {
+	testutil.RequireRoot(t)
+	threadsHome(t)
+	n := 1000
+	if testing.Short() {
+		n = 100
+	}
+	opts := cgroup.Options{Resources: cgroup.Resources{
+		Memory: cgroup.Memory{Limit: 32 << 20},
+		Pids:   cgroup.Pids{Limit: 8},
+		CPU:    cgroup.CPU{Quota: 50000},
+	}}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		cg, err := cgroup.New(opts)
+		if err != nil {
+			t.Fatalf("run %d: New: %v", i, err)
+		}
+		spec := &clone.Spec{Path: "/bin/true", Env: []string{}}
+		if i%2 == 1 {
+			spec.Mode = clone.ModeFork
+		}
+		p, _, err := cg.Start(spec)
+		if err != nil {
+			t.Fatalf("run %d: Start: %v", i, err)
+		}
+		if st, err := p.Wait(); err != nil || st.Code != 0 {
+			t.Fatalf("run %d: %v %v", i, st, err)
+		}
+		if err := cg.Close(); err != nil {
+			t.Fatalf("run %d: Close: %v", i, err)
+		}
+	}
+	t.Logf("%d limited runs in %v", n, time.Since(start))
+	if left := ours(t); len(left) != 0 {
+		t.Fatalf("%d cgroups left after %d runs: %v", len(left), n, left)
+	}
+}
+
+// Concurrent limited runs each get their own cgroup with their own limit.
+func TestConcurrentRunsDoNotInterfere(t *testing.T) {
+	testutil.RequireRoot(t)
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			limit := int64(10 + i)
+			cg, err := cgroup.New(cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: limit}, Memory: cgroup.Memory{Limit: int64(32+i) << 20}}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer cg.Close()
+			r, w, _ := os.Pipe()
+			defer r.Close()
+			// Each command reads its own cgroup and its own memory limit
+			// from inside (v2: memory.max; v1: memory.limit_in_bytes).
+			spec := sh(`for l in $(cat /proc/self/cgroup); do echo "$l"; done; sleep 0.2`)
+			spec.Stdio = []int{0, int(w.Fd()), int(w.Fd())}
+			p, _, err := cg.Start(spec)
+			w.Close()
+			if err != nil {
+				errs <- err
+				return
+			}
+			out, _ := readAll(r)
+			if st, err := p.Wait(); err != nil || st.Code != 0 {
+				errs <- fmt.Errorf("run %d: %v %v: %s", i, st, err, out)
+				return
+			}
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				f := strings.SplitN(l, ":", 3)
+				if len(f) == 3 && (f[1] == "memory" || f[1] == "pids" || f[1] == "") && !strings.HasSuffix(f[2], "/"+cg.Name) {
+					errs <- fmt.Errorf("run %d (%s) is in %s", i, cg.Name, l)
+				}
+			}
+			for _, d := range cg.Dirs() {
+				for _, f := range []struct {
+					file string
+					want int64
+				}{{"pids.max", limit}, {"memory.max", int64(32+i) << 20}, {"memory.limit_in_bytes", int64(32+i) << 20}} {
+					b, err := os.ReadFile(filepath.Join(d, f.file))
+					if err != nil {
+						continue
+					}
+					if got, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); got != f.want {
+						errs <- fmt.Errorf("run %d: %s/%s = %d, want %d", i, d, f.file, got, f.want)
+					}
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if left := ours(t); len(left) != 0 {
+		t.Fatalf("cgroups left: %v", left)
+	}
+}
+
+// A rawns killed with SIGKILL before its Close leaves its cgroup, with the
+// orphans PR_SET_PDEATHSIG did not reach; CleanStale (which every Close
+// runs) kills them and removes it, and leaves live runs' cgroups alone.
+func TestStaleCgroupsCleaned(t *testing.T) {
+	testutil.RequireRoot(t)
+	if os.Getenv("RAWNS_CGROUP_ORPHAN") == "1" {
+		cg, err := cgroup.New(cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: 16}, Memory: cgroup.Memory{Limit: 64 << 20}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := sh(`sleep 100 & echo "$!"; wait`)
+		spec.Env = []string{"PATH=" + clone.DefaultPath}
+		if _, _, err := cg.Start(spec); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println("cgroup", cg.Name)
+		time.Sleep(time.Hour)
+	}
+	live, err := cgroup.New(cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStaleCgroupsCleaned$", "-test.v")
+	cmd.Env = append(os.Environ(), "RAWNS_CGROUP_ORPHAN=1")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var name, sleeper string
+	buf := make([]byte, 4096)
+	var got strings.Builder
+	for name == "" || sleeper == "" {
+		n, err := stdout.Read(buf)
+		got.Write(buf[:n])
+		for _, l := range strings.Split(got.String(), "\n") {
+			if s, ok := strings.CutPrefix(l, "cgroup "); ok {
+				name = s
+			} else if _, err := strconv.Atoi(l); err == nil && l != "" {
+				sleeper = l
+			}
+		}
+		if err != nil {
+			t.Fatalf("helper: %v: %s", err, got.String())
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	pid, _ := strconv.Atoi(sleeper)
+	if !testutil.ProcessAlive(pid) {
+		t.Fatalf("the orphan %d should outlive its rawns", pid)
+	}
+	removed, err := cgroup.CleanStale(cgroup.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range removed {
+		found = found || r == name
+		if r == live.Name {
+			t.Fatalf("CleanStale removed a live run's cgroup %s", r)
+		}
+	}
+	if !found {
+		t.Fatalf("CleanStale removed %v, not the stale %s", removed, name)
+	}
+	if !waitGone(pid) {
+		t.Fatalf("the orphan %d still runs", pid)
+	}
+	for _, d := range live.Dirs() {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("live run's %s: %v", d, err)
+		}
+		stale := filepath.Join(filepath.Dir(d), name)
+		if _, err := os.Stat(stale); !os.IsNotExist(err) {
+			t.Errorf("%s still there", stale)
+		}
+	}
+}
+
+func waitGone(pid int) bool {
+	for i := 0; i < 200; i++ {
+		if !testutil.ProcessAlive(pid) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }

@@ -129,7 +129,7 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 			mems, _ = readFile(parent, "cpuset.mems")
 		}
 		if err := w("cpuset-cpus", "cpuset.cpus", cpus); err != nil {
-			if errors.Is(err, unix.EINVAL) {
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ERANGE) {
 				have, _ := readFile(parent, "cpuset.cpus")
 				return limitErr("cpuset-cpus", "CPUs %s are not all available here: the parent cgroup has CPUs %s", cpus, have)
 			}

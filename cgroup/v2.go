@@ -155,7 +155,7 @@ func (g *v2Group) limit(r *Resources) error {
 	if has(g.controllers, "cpuset") {
 		if r.CPU.Cpus != "" {
 			if err := w("cpuset-cpus", "cpuset.cpus", r.CPU.Cpus); err != nil {
-				if errors.Is(err, unix.EINVAL) {
+				if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ERANGE) {
 					eff, _ := readFile(g.parent, "cpuset.cpus.effective")
 					return limitErr("cpuset-cpus", "CPUs %s are not all available here: the parent cgroup has CPUs %s", r.CPU.Cpus, eff)
 				}
