@@ -44,7 +44,7 @@ func (c *Cgroup) Start(spec *clone.Spec) (*clone.Process, Placement, error) {
 	clone.PinThread()
 	useFD := c.v2 != nil && c.v2.fd >= 0 && s.Syscall != clone.SyscallClone
 	if useFD {
-		s.UseCgroupFD, s.CgroupFD = true, c.v2.fd
+		s.UseCgroupFD, s.CgroupFD = true, int32(c.v2.fd)
 	}
 	if c.v1 == nil {
 		if useFD {

@@ -288,10 +288,15 @@ func (g *v1Group) stats(s *Stats) {
 	}
 	if m := g.member("pids"); m != nil {
 		if v, ok := readInt(m.dir, "pids.peak"); ok {
-			// The cloning thread was counted while it was inside (enter):
-			// take it off. The figure may then be one low, when the
-			// command's own peak came after the thread had left.
-			v = max(v-1, 1)
+			// The cloning thread was counted while it was inside (enter),
+			// beside the child: two tasks, the peak of that moment. A
+			// peak above two came later, without the thread, and stands;
+			// two or less is the thread's moment, less the thread. (It is
+			// one too low only if the command forked before the thread
+			// left, microseconds after its exec.)
+			if v <= 2 {
+				v = max(v-1, 1)
+			}
 			s.PidsPeak = v
 		}
 	}

@@ -79,7 +79,7 @@ func TestCloneIntoCgroup(t *testing.T) {
 			}
 			defer unix.Close(fd)
 			spec := &clone.Spec{Path: "/bin/cat", Args: []string{"cat", "/proc/self/cgroup"},
-				UseCgroupFD: true, CgroupFD: fd, Mode: s.Mode, Syscall: s.Syscall}
+				UseCgroupFD: true, CgroupFD: int32(fd), Mode: s.Mode, Syscall: s.Syscall}
 			out, st := run(t, spec)
 			if st.Code != 0 || !strings.Contains(out, "0::"+rel+"\n") {
 				t.Fatalf("status %v, /proc/self/cgroup of the child:\n%s\nwant a line 0::%s", st, out, rel)
@@ -108,7 +108,7 @@ func TestCgroupFDValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = clone.Start(&clone.Spec{Path: "/bin/true", UseCgroupFD: true, CgroupFD: int(f.Fd()), Syscall: clone.SyscallClone3})
+	_, err = clone.Start(&clone.Spec{Path: "/bin/true", UseCgroupFD: true, CgroupFD: int32(f.Fd()), Syscall: clone.SyscallClone3})
 	var ce *clone.CloneError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Start into a non-cgroup fd: %v, want a *CloneError", err)

@@ -146,6 +146,19 @@ type Spec struct {
 	Propagation Propagation
 	// MountProc mounts a fresh proc on /proc; it needs NewMount.
 	MountProc bool
+
+	// UseCgroupFD makes clone3(2) create the child directly in the cgroup v2
+	// directory CgroupFD (an O_PATH or O_DIRECTORY fd), with
+	// CLONE_INTO_CGROUP (Linux 5.7+): the child is never outside it, not
+	// even for an instant, and the clone may stay vfork-style. clone(2) has
+	// no such flag, so where clone3 is missing Start returns
+	// ErrNoCloneIntoCgroup and the caller must place the child otherwise
+	// (package cgroup does, with Hold). The names are syscall.SysProcAttr's;
+	// the fd is an int32, the kernel's int, so that both fields fit in
+	// MountProc's padding and Spec keeps its size (rawns run's config sits
+	// at the top of an allocator size class).
+	UseCgroupFD bool
+	CgroupFD    int32
 	// UIDMap and GIDMap are written for a new user namespace while the
 	// child waits; setgroups(2) is denied first, as the kernel requires for
 	// an unprivileged gid_map.
@@ -160,17 +173,6 @@ type Spec struct {
 	// waits before exec; the child goes on only if it returns nil, and is
 	// killed and reaped otherwise. It forces fork-style.
 	Hold func(pid int) error
-
-	// UseCgroupFD makes clone3(2) create the child directly in the cgroup v2
-	// directory CgroupFD (an O_PATH or O_DIRECTORY fd), with
-	// CLONE_INTO_CGROUP (Linux 5.7+): the child is never outside it, not
-	// even for an instant, and the clone may stay vfork-style. clone(2) has
-	// no such flag, so where clone3 is missing Start returns
-	// ErrNoCloneIntoCgroup and the caller must place the child otherwise
-	// (package cgroup does, with Hold). The field names are
-	// syscall.SysProcAttr's.
-	UseCgroupFD bool
-	CgroupFD    int
 
 	// Mode and Syscall select the clone style and system call.
 	Mode    Mode

@@ -79,10 +79,29 @@ func run(cfg *config, stderr io.Writer) int {
 		v = newVerboseReport(cfg)
 	}
 
+	// Resource limits: the run's cgroup, with its limits written, before
+	// the clone (limits.go); killed and removed when run returns.
+	var lim *limitedRun
+	if cfg.limited {
+		if lim, err = newLimitedRun(); err != nil {
+			if tr != nil {
+				tr.close()
+			}
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		defer lim.close(stderr)
+	}
+
 	// The clone is made right here, from the main thread, without a
 	// hand-off to another thread (clone.PinThread says why that is enough).
-	clone.PinThread()
-	proc, err := clone.StartHere(s)
+	var proc *clone.Process
+	if lim != nil {
+		proc, err = lim.start(s)
+	} else {
+		clone.PinThread()
+		proc, err = clone.StartHere(s)
+	}
 	if err != nil {
 		if tr != nil {
 			tr.close()
@@ -105,6 +124,9 @@ func run(cfg *config, stderr io.Writer) int {
 	}
 	if v != nil {
 		v.started(stderr, proc)
+		if lim != nil {
+			lim.started(stderr)
+		}
 	}
 	traceOK := true
 	if tr != nil {
@@ -123,6 +145,9 @@ func run(cfg *config, stderr io.Writer) int {
 	}
 	if v != nil {
 		v.exited(stderr, st)
+	}
+	if lim != nil {
+		lim.exited(stderr, cfg, st)
 	}
 	if !traceOK {
 		return exitcode.TraceMismatch
