@@ -14,7 +14,7 @@ type config struct {
 	spec    clone.Spec
 	verbose bool
 	init    bool
-	limited bool // limitsAsked holds the limits (limits.go)
+	limited bool     // limitsAsked holds the limits (limits.go)
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 }
