@@ -68,7 +68,7 @@ vmtest:
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/rawns .
-	@for p in cgroup clone; do echo "CGO_ENABLED=0 $(GO) test -c ./$$p"; CGO_ENABLED=0 $(GO) test -c -o $(VMSTAGE)/tests/$$p.test ./$$p || exit 1; done
+	@for p in cgroup clone internal/cmd/run; do echo "CGO_ENABLED=0 $(GO) test -c ./$$p"; CGO_ENABLED=0 $(GO) test -c -o $(VMSTAGE)/tests/$$(basename $$p).test ./$$p || exit 1; done
 	$(SUDO) ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
 
 # rawns bench in process and whole-process; the go test benchmarks of clone/.
