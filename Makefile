@@ -60,6 +60,7 @@ test: build
 # prebuilt is committed. About 2 minutes for both kernels here.
 VMCACHE  ?= .vmtest-cache
 VMSUITES ?= bookworm bullseye
+VMTEST_PLAN ?= vmtest/plan
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static
 vmtest:
@@ -69,7 +70,7 @@ vmtest:
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/rawns .
 	@for p in cgroup clone internal/cmd/run; do echo "CGO_ENABLED=0 $(GO) test -c ./$$p"; CGO_ENABLED=0 $(GO) test -c -o $(VMSTAGE)/tests/$$(basename $$p).test ./$$p || exit 1; done
-	$(SUDO) ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
+	$(SUDO) env VMTEST_PLAN=$(VMTEST_PLAN) ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
 
 # rawns bench in process and whole-process; the go test benchmarks of clone/.
 bench: build

@@ -19,7 +19,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/tests"
 cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
-cp "$here/plan" "$root/tests/plan"
+cp "${VMTEST_PLAN:-$here/plan}" "$root/tests/plan"
 cp "$stage"/tests/* "$root/tests/"
 cp "$stage"/bin/* "$root/bin/"
 initrd=$stage/initrd.gz

@@ -222,3 +222,54 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 		t.Fatalf("cgroups left: %v", left)
 	}
 }
+
+// The whole-process cost of limits: `rawns run -- true` and the same with
+// --memory, --pids and --cpus, alternated run by run so that both see the
+// same machine, timed from fork to exit of rawns. The ratio is reported
+// as limited/plain (docs/benchmarks.md):
+//
+//	go test -run '^$' -bench RawnsRunLimits -benchtime 300x ./internal/cmd/run/
+func BenchmarkRawnsRunLimits(b *testing.B) {
+	testutil.RequireRoot(b)
+	bin := rawnsBinB(b)
+	plain := []string{"run", "--", "/bin/true"}
+	limited := []string{"run", "--memory", "64m", "--pids", "64", "--cpus", "1", "--", "/bin/true"}
+	var tp, tl []time.Duration
+	for i := 0; i < b.N; i++ {
+		for _, c := range []struct {
+			args []string
+			into *[]time.Duration
+		}{{plain, &tp}, {limited, &tl}} {
+			t0 := time.Now()
+			if err := exec.Command(bin, c.args...).Run(); err != nil {
+				b.Fatalf("rawns %q: %v", c.args, err)
+			}
+			*c.into = append(*c.into, time.Since(t0))
+		}
+	}
+	mp, ml := median(tp), median(tl)
+	b.ReportMetric(float64(mp.Microseconds()), "µs-plain")
+	b.ReportMetric(float64(ml.Microseconds()), "µs-limited")
+	b.ReportMetric(float64(ml)/float64(mp), "limited/plain")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[len(s)/2]
+}
+
+func rawnsBinB(b *testing.B) string {
+	if bin := os.Getenv("RAWNS_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "rawns")
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/rawns/rawns").CombinedOutput(); err != nil {
+		b.Fatalf("building rawns: %v\n%s", err, out)
+	}
+	return bin
+}
