@@ -29,6 +29,7 @@ Usage:
   rawns run [flags] [--] COMMAND [ARG...]   run COMMAND in new namespaces
   rawns bench [flags]                       compare spawn strategies
   rawns trace [flags]                       watch namespace events host-wide (eBPF)
+  rawns cgroup-clean [--cgroup-parent PATH] remove cgroups left by killed runs
   rawns version                             print the version
   rawns help                                print this help
 
@@ -48,6 +49,9 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 	switch verb {
 	case "run":
 		return run.Main(rest, stdout, stderr)
+	case "cgroup-clean":
+		// Removes the cgroups of limited runs whose rawns was killed.
+		return run.CleanMain(rest, stdout, stderr)
 	case "init":
 		// The PID 1 of --init: rawns re-exec'd by fd inside the namespace.
 		return nsinit.Main(rest, stderr)
@@ -69,7 +73,7 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "rawns: unknown command %q; use run, bench, trace, version or help\n", verb)
+	fmt.Fprintf(stderr, "rawns: unknown command %q; use run, bench, trace, cgroup-clean, version or help\n", verb)
 	return exitcode.Failed
 }
 

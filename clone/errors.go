@@ -201,5 +201,10 @@ func (e *SpecError) Error() string {
 // has no clone3(2): clone(2) would ignore CLONE_NEWTIME silently.
 var ErrNoClone3 = errors.New("a time namespace needs clone3(2), which this kernel or its seccomp filter refuses (ENOSYS)")
 
+// ErrNoCloneIntoCgroup is returned when Spec.UseCgroupFD is set but the
+// kernel has no clone3(2), so CLONE_INTO_CGROUP cannot be passed; nothing
+// was started.
+var ErrNoCloneIntoCgroup = errors.New("CLONE_INTO_CGROUP needs clone3(2), which this kernel or its seccomp filter refuses (ENOSYS)")
+
 // ErrProcessDone is returned by Signal after the process has been reaped.
 var ErrProcessDone = errors.New("process already finished")

@@ -146,6 +146,19 @@ type Spec struct {
 	Propagation Propagation
 	// MountProc mounts a fresh proc on /proc; it needs NewMount.
 	MountProc bool
+
+	// UseCgroupFD makes clone3(2) create the child directly in the cgroup v2
+	// directory CgroupFD (an O_PATH or O_DIRECTORY fd), with
+	// CLONE_INTO_CGROUP (Linux 5.7+): the child is never outside it, not
+	// even for an instant, and the clone may stay vfork-style. clone(2) has
+	// no such flag, so where clone3 is missing Start returns
+	// ErrNoCloneIntoCgroup and the caller must place the child otherwise
+	// (package cgroup does, with Hold). The names are syscall.SysProcAttr's;
+	// the fd is an int32, the kernel's int, so that both fields fit in
+	// MountProc's padding and Spec keeps its size (rawns run's config sits
+	// at the top of an allocator size class).
+	UseCgroupFD bool
+	CgroupFD    int32
 	// UIDMap and GIDMap are written for a new user namespace while the
 	// child waits; setgroups(2) is denied first, as the kernel requires for
 	// an unprivileged gid_map.
@@ -271,6 +284,14 @@ func (s *Spec) Validate() error {
 	}
 	if s.BoottimeOffset != 0 && s.Namespaces&NewTime == 0 {
 		return &SpecError{Field: "BoottimeOffset", Needs: NewTime}
+	}
+	if s.UseCgroupFD {
+		if s.CgroupFD < 0 {
+			return fmt.Errorf("CgroupFD is %d; give an open fd of a cgroup v2 directory", s.CgroupFD)
+		}
+		if s.Syscall == SyscallClone {
+			return errors.New("CLONE_INTO_CGROUP exists only in clone3; clone(2) cannot place the child in a cgroup")
+		}
 	}
 	if s.Syscall == SyscallClone && s.Namespaces&NewTime != 0 && !s.hasTimeOffsets() {
 		return errors.New("a time namespace can only be created by clone3; clone(2) silently ignores CLONE_NEWTIME")

@@ -115,6 +115,9 @@ func start(spec *Spec) (*Process, error) {
 	if !useClone3 && spec.Namespaces&NewTime != 0 && !spec.hasTimeOffsets() {
 		return nil, ErrNoClone3
 	}
+	if !useClone3 && spec.UseCgroupFD {
+		return nil, ErrNoCloneIntoCgroup
+	}
 	p, err := prepare(spec, useClone3)
 	if err != nil {
 		return nil, err
@@ -128,6 +131,9 @@ func start(spec *Spec) (*Process, error) {
 		clone3Missing.Store(true)
 		if spec.Namespaces&NewTime != 0 && !spec.hasTimeOffsets() {
 			return nil, ErrNoClone3
+		}
+		if spec.UseCgroupFD {
+			return nil, ErrNoCloneIntoCgroup
 		}
 		if p, err = prepare(spec, false); err != nil {
 			return nil, err
@@ -241,6 +247,11 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 			flags:      flags | unix.CLONE_CLEAR_SIGHAND,
 			pidfd:      d.pidfdAddr(),
 			exitSignal: uint64(unix.SIGCHLD),
+		}
+		if spec.UseCgroupFD {
+			// The child is born in the cgroup (clone3(2), Linux 5.7+).
+			d.args.flags |= unix.CLONE_INTO_CGROUP
+			d.args.cgroup = uint64(spec.CgroupFD)
 		}
 	} else {
 		d.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)

@@ -15,6 +15,7 @@ type config struct {
 	spec    clone.Spec
 	verbose bool
 	init    bool
+	limited bool     // limitsAsked holds the limits (limits.go)
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
@@ -48,6 +49,7 @@ var concerns = []*concern{
 	&processConcern,
 	&filesystemConcern,
 	&securityConcern,
+	&limitsConcern,
 	&outputConcern,
 }
 

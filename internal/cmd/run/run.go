@@ -89,10 +89,29 @@ func run(cfg *config, stderr io.Writer) int {
 		defer term.close() // the terminal back as it was, on every path
 	}
 
+	// Resource limits: the run's cgroup, with its limits written, before
+	// the clone (limits.go); killed and removed when run returns.
+	var lim *limitedRun
+	if cfg.limited {
+		if lim, err = newLimitedRun(); err != nil {
+			if tr != nil {
+				tr.close()
+			}
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		defer lim.close(stderr)
+	}
+
 	// The clone is made right here, from the main thread, without a
 	// hand-off to another thread (clone.PinThread says why that is enough).
-	clone.PinThread()
-	proc, err := clone.StartHere(s)
+	var proc *clone.Process
+	if lim != nil {
+		proc, err = lim.start(s)
+	} else {
+		clone.PinThread()
+		proc, err = clone.StartHere(s)
+	}
 	if err != nil {
 		if tr != nil {
 			tr.close()
@@ -127,6 +146,9 @@ func run(cfg *config, stderr io.Writer) int {
 		v.started(proc)
 		if cfg.verbose {
 			v.printVerbose(stderr, proc)
+			if lim != nil {
+				lim.started(stderr)
+			}
 		}
 		if cfg.infoFD >= 0 || cfg.statusFD >= 0 {
 			info := infoJSON(v, proc)
@@ -160,6 +182,9 @@ func run(cfg *config, stderr io.Writer) int {
 	}
 	if cfg.verbose {
 		v.exited(stderr, st)
+	}
+	if lim != nil {
+		lim.exited(stderr, cfg, st)
 	}
 	code := st.ExitCode()
 	if !traceOK {

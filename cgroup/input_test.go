@@ -1,0 +1,127 @@
+package cgroup_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+func TestParseSize(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{{"512m", 512 << 20}, {"1g", 1 << 30}, {"1.5GiB", 3 << 29}, {"64kb", 64 << 10}, {"4096", 4096}, {"100b", 100}, {"2T", 2 << 40}} {
+		if got, err := cgroup.ParseSize(c.in); err != nil || got != c.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1m", "m", "1x", "nan", "inf", "0.1b", "99999999999t"} {
+		if got, err := cgroup.ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", bad, got)
+		}
+	}
+}
+
+func TestParseCPUs(t *testing.T) {
+	q, p, err := cgroup.ParseCPUs("0.25")
+	if err != nil || q != 25000 || p != 100000 {
+		t.Fatalf("ParseCPUs(0.25) = %d %d %v", q, p, err)
+	}
+	if q, _, _ := cgroup.ParseCPUs("2"); q != 200000 {
+		t.Fatalf("ParseCPUs(2) quota %d", q)
+	}
+	for _, bad := range []string{"0", "-1", "x", "0.001", "NaN", ""} {
+		if _, _, err := cgroup.ParseCPUs(bad); err == nil {
+			t.Errorf("ParseCPUs(%q): no error", bad)
+		}
+	}
+}
+
+func TestParseList(t *testing.T) {
+	l, err := cgroup.ParseList("0-2,5")
+	if err != nil || len(l) != 4 || l[3] != 5 {
+		t.Fatalf("ParseList = %v %v", l, err)
+	}
+	for _, bad := range []string{"", "a", "2-1", "-1", "1,,2", "0-"} {
+		if _, err := cgroup.ParseList(bad); err == nil {
+			t.Errorf("ParseList(%q): no error", bad)
+		}
+	}
+}
+
+func TestResourcesValidate(t *testing.T) {
+	for _, c := range []struct {
+		r    cgroup.Resources
+		want string
+	}{
+		{cgroup.Resources{Memory: cgroup.Memory{Swap: 1 << 20}}, "needs a memory limit"},
+		{cgroup.Resources{Memory: cgroup.Memory{Limit: 2 << 20, Swap: 1 << 20}}, "below the memory limit"},
+		{cgroup.Resources{CPU: cgroup.CPU{Quota: 10}}, "at least 1000"},
+		{cgroup.Resources{CPU: cgroup.CPU{Shares: 2, Weight: 3}}, "not both"},
+		{cgroup.Resources{CPU: cgroup.CPU{Weight: 10001}}, "1..10000"},
+		{cgroup.Resources{CPU: cgroup.CPU{Cpus: "1-0"}}, "cpuset cpus"},
+		{cgroup.Resources{Pids: cgroup.Pids{Limit: -2}}, "negative"},
+	} {
+		err := c.r.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.r, err, c.want)
+		}
+	}
+}
+
+// limitOf returns the limit a *cgroup.Error blames.
+func limitOf(err error) string {
+	var e *cgroup.Error
+	if errors.As(err, &e) {
+		return e.Limit
+	}
+	return ""
+}
+
+// Bad input fails in New, names the resource to blame, and leaves nothing.
+func TestNewRefuses(t *testing.T) {
+	testutil.RequireRoot(t)
+	pids := cgroup.Resources{Pids: cgroup.Pids{Limit: 4}}
+	lay, err := cgroup.ReadLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPids := &cgroup.Layout{V1: map[string]*cgroup.Hierarchy{}}
+	for k, v := range lay.V1 {
+		if k != "pids" {
+			noPids.V1[k] = v
+		}
+	}
+	if len(noPids.V1) == 0 && lay.V2 != nil {
+		noPids.V1["freezer"] = lay.V2 // any hierarchy without pids
+		noPids.V1 = nil
+	}
+	for _, c := range []struct {
+		name  string
+		opts  cgroup.Options
+		limit string
+		want  string
+	}{
+		{"parent is a file", cgroup.Options{Resources: pids, Parent: "cgroup.procs"}, "cgroup-parent", "not a cgroup directory"},
+		{"parent climbs out", cgroup.Options{Resources: pids, Parent: "../x"}, "cgroup-parent", "climbs out"},
+		{"cpuset beyond the machine", cgroup.Options{Resources: cgroup.Resources{CPU: cgroup.CPU{Cpus: "0-4095"}}}, "cpuset-cpus", "not all available"},
+		{"controller missing", cgroup.Options{Resources: pids, Layout: noPids}, "pids", "pids controller is missing"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cg, err := cgroup.New(c.opts)
+			if err == nil {
+				cg.Close()
+				t.Fatalf("New(%+v) made %v", c.opts, cg.Dirs())
+			}
+			if limitOf(err) != c.limit || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New: %v (limit %q), want limit %q and %q", err, limitOf(err), c.limit, c.want)
+			}
+		})
+	}
+	if left := ours(t); len(left) != 0 {
+		t.Fatalf("cgroups left: %v", left)
+	}
+}

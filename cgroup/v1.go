@@ -1,0 +1,303 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// v1Group is the run's directories in the v1 hierarchies
+// (Documentation/admin-guide/cgroup-v1/ in the kernel), one per hierarchy,
+// a hierarchy binding one controller or several (cpu,cpuacct).
+type v1Group struct {
+	members []*v1Member
+	// pidsLimit is the pids limit asked for: pids.max holds one more while
+	// the cloning thread is inside (see enter).
+	pidsLimit int64
+}
+
+type v1Member struct {
+	h       *Hierarchy
+	dir     string
+	ctls    []string
+	created bool
+}
+
+func (g *v1Group) version() int { return 1 }
+
+func (g *v1Group) add(ctl string, h *Hierarchy, dir string) {
+	for _, m := range g.members {
+		if m.h == h {
+			m.ctls = append(m.ctls, ctl)
+			return
+		}
+	}
+	g.members = append(g.members, &v1Member{h: h, dir: dir, ctls: []string{ctl}})
+}
+
+func (g *v1Group) member(ctl string) *v1Member {
+	for _, m := range g.members {
+		if has(m.ctls, ctl) {
+			return m
+		}
+	}
+	return nil
+}
+
+func (g *v1Group) create(r *Resources) error {
+	for _, m := range g.members {
+		if err := mkdirCgroup(m.dir, m.h.Mount); err != nil {
+			return err
+		}
+		m.created = true
+		for _, ctl := range m.ctls {
+			if err := g.limit(m, ctl, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
+	w := func(limit, file, val string) error {
+		if err := writeFile(m.dir, file, val); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return limitErr(limit, "%s is missing: this kernel's v1 %s controller cannot set it", filepath.Join(m.dir, file), ctl)
+			}
+			return &Error{Limit: limit, Err: permHint(err)}
+		}
+		return nil
+	}
+	switch ctl {
+	case "memory":
+		if r.Memory.Limit == 0 {
+			return nil
+		}
+		// memory.memsw.limit_in_bytes may never be below
+		// memory.limit_in_bytes: the memory limit goes first.
+		if err := w("memory", "memory.limit_in_bytes", strconv.FormatInt(r.Memory.Limit, 10)); err != nil {
+			return err
+		}
+		if r.Memory.Swap != 0 {
+			err := w("memory-swap", "memory.memsw.limit_in_bytes", strconv.FormatInt(r.Memory.Swap, 10))
+			if errors.Is(err, unix.ENOENT) {
+				return limitErr("memory-swap", "this kernel does not account swap in cgroup v1 (no memory.memsw.limit_in_bytes; boot with swapaccount=1)")
+			}
+			return err
+		}
+	case "pids":
+		if r.Pids.Limit == 0 {
+			return nil
+		}
+		g.pidsLimit = r.Pids.Limit
+		return w("pids", "pids.max", strconv.FormatInt(r.Pids.Limit+1, 10))
+	case "cpu":
+		c := r.CPU
+		if c.Period != 0 {
+			if err := w("cpus", "cpu.cfs_period_us", strconv.FormatUint(c.Period, 10)); err != nil {
+				return err
+			}
+		}
+		if c.Quota != 0 {
+			if err := w("cpus", "cpu.cfs_quota_us", strconv.FormatInt(c.Quota, 10)); err != nil {
+				return err
+			}
+		}
+		sh := c.Shares
+		if c.Weight != 0 {
+			sh = weightToShares(c.Weight)
+		}
+		if sh != 0 {
+			return w("cpu-weight", "cpu.shares", strconv.FormatUint(sh, 10))
+		}
+	case "cpuset":
+		// A v1 cpuset takes no task until both lists are set (ENOSPC):
+		// what is not asked for is copied from the parent.
+		parent := filepath.Dir(m.dir)
+		cpus, mems := r.CPU.Cpus, r.CPU.Mems
+		if cpus == "" {
+			cpus, _ = readFile(parent, "cpuset.cpus")
+		}
+		if mems == "" {
+			mems, _ = readFile(parent, "cpuset.mems")
+		}
+		if err := w("cpuset-cpus", "cpuset.cpus", cpus); err != nil {
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ERANGE) {
+				have, _ := readFile(parent, "cpuset.cpus")
+				return limitErr("cpuset-cpus", "CPUs %s are not all available here: the parent cgroup has CPUs %s", cpus, have)
+			}
+			return err
+		}
+		return w("cpuset-cpus", "cpuset.mems", mems)
+	}
+	return nil
+}
+
+// enter moves the calling thread (tid) into the run's cgroup in every v1
+// hierarchy, so that the child it clones next starts there: a new task
+// joins its parent *thread's* cgroups (cgroup_fork), and v1 lets a single
+// thread move (its "tasks" file). It returns the directories to go back
+// to, read from /proc/thread-self/cgroup. Only this thread moves, never
+// the process; what each controller then does with the thread is in
+// docs/cgroups.md.
+func (g *v1Group) enter(tid int) ([]string, error) {
+	back, err := threadDirs(g.members)
+	if err != nil {
+		return nil, err
+	}
+	t := strconv.Itoa(tid)
+	for i, m := range g.members {
+		if err := writeFile(m.dir, "tasks", t); err != nil {
+			g.leave(tid, back[:i])
+			return nil, permHint(err)
+		}
+	}
+	return back, nil
+}
+
+// leave writes the pids limit asked for, now that the child exists and
+// the thread is still counted, then moves the thread back. Between the
+// child's exec and here, pids.max was one above the limit with the thread
+// taking that one slot, so the command never had more than its limit.
+func (g *v1Group) leave(tid int, back []string) error {
+	var errs []error
+	if m := g.member("pids"); m != nil && g.pidsLimit != 0 && len(back) == len(g.members) {
+		if err := writeFile(m.dir, "pids.max", strconv.FormatInt(g.pidsLimit, 10)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	t := strconv.Itoa(tid)
+	for _, dir := range back {
+		if err := writeFile(dir, "tasks", t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// threadDirs reads the calling thread's cgroup directory in each member's
+// hierarchy.
+func threadDirs(ms []*v1Member) ([]string, error) {
+	b, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	byCtls := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if p := strings.SplitN(l, ":", 3); len(p) == 3 {
+			byCtls[p[1]] = p[2]
+		}
+	}
+	dirs := make([]string, len(ms))
+	for i, m := range ms {
+		path, ok := byCtls[strings.Join(m.h.Controllers, ",")]
+		if !ok {
+			return nil, fmt.Errorf("/proc/thread-self/cgroup has no line for %s", strings.Join(m.h.Controllers, ","))
+		}
+		if dirs[i], ok = under(m.h.Mount, m.h.root, path); !ok {
+			return nil, fmt.Errorf("this thread's %s cgroup %s is outside the mount %s", m.ctls[0], path, m.h.Mount)
+		}
+	}
+	return dirs, nil
+}
+
+// kill empties the group. With the freezer controller: freeze, so that
+// nothing forks meanwhile, SIGKILL every task listed, thaw (a frozen v1
+// task acts on the SIGKILL only once thawed), until none is left. Without
+// it, SIGKILL what is listed until the list stays empty.
+func (g *v1Group) kill() error {
+	var ref *v1Member
+	for _, m := range g.members {
+		if m.created {
+			ref = m
+			break
+		}
+	}
+	if ref == nil {
+		return nil
+	}
+	fz := g.member("freezer")
+	if fz != nil && !fz.created {
+		fz = nil
+	}
+	empty := func() bool {
+		p, err := procsOf(ref.dir)
+		return err != nil || len(p) == 0
+	}
+	if empty() {
+		return nil
+	}
+	ok := waitUntil(10*time.Second, func() bool {
+		if fz != nil {
+			writeFile(fz.dir, "freezer.state", "FROZEN")
+			waitUntil(time.Second, func() bool {
+				s, err := readFile(fz.dir, "freezer.state")
+				return err != nil || s == "FROZEN"
+			})
+		}
+		pids, _ := procsOf(ref.dir)
+		for _, p := range pids {
+			unix.Kill(p, unix.SIGKILL)
+		}
+		if fz != nil {
+			writeFile(fz.dir, "freezer.state", "THAWED")
+		}
+		return empty()
+	})
+	if !ok {
+		return fmt.Errorf("%s: processes left after 10s of SIGKILL", ref.dir)
+	}
+	return nil
+}
+
+func (g *v1Group) remove() error {
+	var errs []error
+	for _, m := range g.members {
+		if !m.created {
+			continue
+		}
+		if err := rmdir(m.dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.created = false
+	}
+	return errors.Join(errs...)
+}
+
+func (g *v1Group) stats(s *Stats) {
+	if m := g.member("memory"); m != nil {
+		if v, ok := readInt(m.dir, "memory.max_usage_in_bytes"); ok {
+			s.MemoryPeak = v
+		}
+		if v, ok := keyed(m.dir, "memory.oom_control", "oom_kill"); ok {
+			s.OOMKills = v
+		}
+	}
+	if m := g.member("cpuacct"); m != nil && s.CPUTime < 0 {
+		if v, ok := readInt(m.dir, "cpuacct.usage"); ok {
+			s.CPUTime = time.Duration(v)
+		}
+	}
+	if m := g.member("pids"); m != nil {
+		if v, ok := readInt(m.dir, "pids.peak"); ok {
+			// The cloning thread was counted while it was inside (enter),
+			// beside the child: two tasks, the peak of that moment. A
+			// peak above two came later, without the thread, and stands;
+			// two or less is the thread's moment, less the thread. (It is
+			// one too low only if the command forked before the thread
+			// left, microseconds after its exec.)
+			if v <= 2 {
+				v = max(v-1, 1)
+			}
+			s.PidsPeak = v
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/exitcode"
+)
+
+// limitsConcern: resource limits, through a cgroup made for the run
+// (package cgroup, docs/cgroups.md). Docker's flag names and units.
+var limitsConcern = concern{
+	title: "Resource limits (a fresh cgroup for the run)",
+	help: `  --memory SIZE        memory limit, e.g. 512m or 1g (units b, k, m, g, t); an
+                       OOM kill is reported, and the command exits 137
+  --memory-swap SIZE   memory plus swap, as docker means it; -1 for unlimited
+                       swap, equal to --memory for none (needs --memory)
+  --pids N             at most N processes and threads; a fork beyond fails
+  --cpus DECIMAL       CPU time as a number of CPUs, e.g. 0.5 (cpu.max quota
+                       over a 100ms period)
+  --cpu-weight N       relative CPU weight, 1-10000 (default 100; cpu.shares
+                       scaled on cgroup v1)
+  --cpuset-cpus LIST   the CPUs the command may run on, e.g. 0-1,3
+  --cgroup-parent PATH where the run's cgroup is made: relative to rawns's own
+                       cgroup (the default place), or absolute from each
+                       hierarchy's root; created when missing
+Any of these makes a cgroup named rawns-PID-START-N below the parent, in
+each hierarchy used, with the limits written before the command starts; it
+is killed and removed after. 'rawns cgroup-clean' removes those of runs
+whose rawns was killed.
+`,
+	flags: []cli.Def{
+		{Name: "memory", Kind: cli.String},
+		{Name: "memory-swap", Kind: cli.String},
+		{Name: "pids", Kind: cli.String},
+		{Name: "cpus", Kind: cli.String},
+		{Name: "cpu-weight", Kind: cli.String},
+		{Name: "cpuset-cpus", Kind: cli.String},
+		{Name: "cgroup-parent", Kind: cli.String},
+	},
+	parse: parseLimits,
+}
+
+// limitsAsked holds the parsed limits of the run. It lives outside config
+// on purpose: config sits at the top of an allocator size class, and a run
+// without limits must not pay for a bigger one (a new size class is a
+// fresh span and its page faults on every run). parse sets it on every
+// call; config.limited says whether it applies.
+var limitsAsked struct {
+	opts  cgroup.Options
+	given [len(limitFlags)]string // each flag's value as given, for errors
+}
+
+// limitFlags are the flags of the concern, in the order of
+// limitsAsked.given.
+var limitFlags = [...]string{"memory", "memory-swap", "pids", "cpus", "cpu-weight", "cpuset-cpus", "cgroup-parent"}
+
+func parseLimits(cfg *config, flags cli.Flags) error {
+	cfg.limited = false
+	any := false
+	for _, f := range limitFlags {
+		any = any || flags.Has(f)
+	}
+	if !any {
+		return nil
+	}
+	limitsAsked.opts = cgroup.Options{Stats: true}
+	for i, f := range limitFlags {
+		limitsAsked.given[i] = flags.Get(f, "")
+	}
+	r := &limitsAsked.opts.Resources
+	var err error
+	if v := flags.Get("memory", ""); flags.Has("memory") {
+		if r.Memory.Limit, err = cgroup.ParseSize(v); err != nil {
+			return fmt.Errorf("--memory %s: %v", cli.Quote(v), err)
+		}
+	}
+	if v := flags.Get("memory-swap", ""); flags.Has("memory-swap") {
+		if !flags.Has("memory") {
+			return fmt.Errorf("--memory-swap %s needs --memory: it is the total of memory and swap; add --memory SIZE", cli.Quote(v))
+		}
+		if v == "-1" {
+			r.Memory.Swap = -1
+		} else if r.Memory.Swap, err = cgroup.ParseSize(v); err != nil {
+			return fmt.Errorf("--memory-swap %s: %v; or -1 for unlimited swap", cli.Quote(v), err)
+		} else if r.Memory.Swap < r.Memory.Limit {
+			return fmt.Errorf("--memory-swap %s is below --memory %s: it counts memory and swap together; give at least the memory limit", cli.Quote(v), flags.Get("memory", ""))
+		}
+	}
+	if v := flags.Get("pids", ""); flags.Has("pids") {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--pids %s: give a number of processes above zero, e.g. 64", cli.Quote(v))
+		}
+		r.Pids.Limit = n
+	}
+	if v := flags.Get("cpus", ""); flags.Has("cpus") {
+		if r.CPU.Quota, r.CPU.Period, err = cgroup.ParseCPUs(v); err != nil {
+			return fmt.Errorf("--cpus: %v", err)
+		}
+		// runtime.NumCPU is the CPUs rawns may run on, read by the
+		// runtime at start-up anyway.
+		if n := runtime.NumCPU(); r.CPU.Quota > int64(n)*cgroup.DefaultPeriod {
+			return fmt.Errorf("--cpus %s: rawns may use %d CPUs here; give at most %d", cli.Quote(v), n, n)
+		}
+	}
+	if v := flags.Get("cpu-weight", ""); flags.Has("cpu-weight") {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < 1 || n > 10000 {
+			return fmt.Errorf("--cpu-weight %s: give a weight from 1 to 10000 (100 is the default)", cli.Quote(v))
+		}
+		r.CPU.Weight = n
+	}
+	if v := flags.Get("cpuset-cpus", ""); flags.Has("cpuset-cpus") {
+		cpus, err := cgroup.ParseList(v)
+		if err != nil {
+			return fmt.Errorf("--cpuset-cpus: %v", err)
+		}
+		online, err := os.ReadFile("/sys/devices/system/cpu/online")
+		if err == nil {
+			have, _ := cgroup.ParseList(strings.TrimSpace(string(online)))
+			for _, c := range cpus {
+				if !hasInt(have, c) {
+					return fmt.Errorf("--cpuset-cpus %s: CPU %d is not online; this machine has CPUs %s", cli.Quote(v), c, strings.TrimSpace(string(online)))
+				}
+			}
+		}
+		r.CPU.Cpus = v
+	}
+	if v := flags.Get("cgroup-parent", ""); flags.Has("cgroup-parent") {
+		if v == "" || strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("--cgroup-parent %s: give a cgroup path, e.g. rawns or /rawns", cli.Quote(v))
+		}
+		limitsAsked.opts.Parent = v
+	}
+	cfg.limited = true
+	return nil
+}
+
+func hasInt(l []int, x int) bool {
+	for _, y := range l {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// limitedRun is the cgroup of one run.
+type limitedRun struct {
+	cg        *cgroup.Cgroup
+	placement cgroup.Placement
+}
+
+// newLimitedRun makes the run's cgroup; the error is one line for the
+// user, naming the flag.
+func newLimitedRun() (*limitedRun, error) {
+	cg, err := cgroup.New(limitsAsked.opts)
+	if err != nil {
+		return nil, limitError(err)
+	}
+	return &limitedRun{cg: cg}, nil
+}
+
+// limitError words a cgroup error for the command line: the flag and its
+// value, then the reason.
+func limitError(err error) error {
+	var ce *cgroup.Error
+	if errors.As(err, &ce) {
+		for i, f := range limitFlags {
+			if f == ce.Limit && limitsAsked.given[i] != "" {
+				return fmt.Errorf("--%s %s: %v", f, cli.Quote(limitsAsked.given[i]), ce.Err)
+			}
+		}
+		return fmt.Errorf("--%s: %v", ce.Limit, ce.Err)
+	}
+	return fmt.Errorf("cgroup: %v", err)
+}
+
+// start starts the command in the cgroup.
+func (l *limitedRun) start(s *clone.Spec) (*clone.Process, error) {
+	p, pl, err := l.cg.Start(s)
+	l.placement = pl
+	return p, err
+}
+
+// started is -v's line about the cgroup.
+func (l *limitedRun) started(w io.Writer) {
+	fmt.Fprintf(w, "rawns: cgroup %s (placement %s) in %s\n", l.cg.Name, l.placement, strings.Join(l.cg.Dirs(), " "))
+}
+
+// exited reads what the kernel kept, says an OOM kill, and for -v and
+// --trace=json reports the figures.
+func (l *limitedRun) exited(w io.Writer, cfg *config, st clone.ExitStatus) {
+	s := l.cg.Stats()
+	if s.OOMKills > 0 {
+		what := "a process of the run was"
+		if st.Signal == syscall.SIGKILL {
+			what = "the command was"
+		}
+		fmt.Fprintf(w, "rawns run: --memory %s was reached: %s killed by the kernel's OOM killer (%d OOM kill(s) in the run's cgroup)\n", limitsAsked.given[0], what, s.OOMKills)
+	}
+	if cfg.verbose {
+		fmt.Fprintf(w, "rawns: cgroup: peak memory %s, CPU time %s, peak pids %s, OOM kills %s\n",
+			orUnknown(s.MemoryPeak, func(v int64) string { return strconv.FormatFloat(float64(v)/(1<<20), 'f', 1, 64) + " MiB" }),
+			orUnknown(int64(s.CPUTime), func(v int64) string { return strconv.FormatFloat(float64(v)/1e6, 'f', 2, 64) + " ms" }),
+			orUnknown(s.PidsPeak, func(v int64) string { return strconv.FormatInt(v, 10) }),
+			orUnknown(s.OOMKills, func(v int64) string { return strconv.FormatInt(v, 10) }))
+	}
+	if cfg.trace == "json" {
+		b := make([]byte, 0, 256)
+		b = append(b, `{"cgroup":{"name":`...)
+		b = appendJSONString(b, l.cg.Name)
+		b = append(b, `,"placement":`...)
+		b = appendJSONString(b, string(l.placement))
+		for _, f := range []struct {
+			key string
+			v   int64
+		}{{"memory_peak_bytes", s.MemoryPeak}, {"cpu_time_usec", int64(s.CPUTime) / 1000}, {"pids_peak", s.PidsPeak}, {"oom_kills", s.OOMKills}} {
+			b = append(b, `,"`+f.key+`":`...)
+			if f.v < 0 {
+				b = append(b, "null"...)
+			} else {
+				b = strconv.AppendInt(b, f.v, 10)
+			}
+		}
+		b = append(b, "}}\n"...)
+		w.Write(b)
+	}
+}
+
+func orUnknown(v int64, f func(int64) string) string {
+	if v < 0 {
+		return "not kept by this kernel"
+	}
+	return f(v)
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control bytes escaped, the rest as it is.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// close kills what is left in the cgroup and removes it.
+func (l *limitedRun) close(w io.Writer) {
+	if err := l.cg.Close(); err != nil {
+		fmt.Fprintf(w, "rawns run: removing the run's cgroup: %v\n", err)
+	}
+}
+
+// CleanMain is `rawns cgroup-clean [--cgroup-parent PATH]`: it removes the
+// cgroups that runs whose rawns was killed (SIGKILL, a crash) left below
+// the parent, killing what still runs in them. Every limited run does the
+// same for its own parent when it ends.
+func CleanMain(args []string, stdout, stderr io.Writer) int {
+	flags, rest, err := cli.Parse([]cli.Def{{Name: "cgroup-parent", Kind: cli.String}, {Name: "help", Short: "h", Kind: cli.Bool}}, args)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected argument %s; rawns cgroup-clean takes only --cgroup-parent PATH", cli.Quote(rest[0]))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns cgroup-clean: %v\n", err)
+		return exitcode.Failed
+	}
+	if flags.Has("help") {
+		fmt.Fprint(stdout, "Usage: rawns cgroup-clean [--cgroup-parent PATH]\n\nRemoves the cgroups (rawns-PID-START-N) that runs whose rawns is gone left\nbelow PATH (default: rawns's own cgroup), killing what still runs in them,\nand prints each name removed.\n")
+		return 0
+	}
+	names, err := cgroup.CleanStale(cgroup.Options{Parent: flags.Get("cgroup-parent", "")})
+	for _, n := range names {
+		fmt.Fprintln(stdout, n)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns cgroup-clean: %v\n", err)
+		return exitcode.Failed
+	}
+	return 0
+}

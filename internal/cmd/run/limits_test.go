@@ -1,0 +1,275 @@
+package run
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// The test binary doubles as a memory hog for the limited runs, so that
+// the same static binary serves here and in the vmtest's initramfs.
+func TestMain(m *testing.M) {
+	if os.Getenv("RAWNS_RUN_HELPER") == "hog" {
+		var keep [][]byte
+		for i := 0; i < 4096; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+		}
+		fmt.Println("hog: 4 GiB and still alive", len(keep))
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func TestParseLimits(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--memory", "0"}, `--memory 0: size "0" must be above zero`},
+		{[]string{"--memory", "12q"}, "--memory 12q: "},
+		{[]string{"--memory-swap", "1g"}, "--memory-swap 1g needs --memory"},
+		{[]string{"--memory", "1g", "--memory-swap", "10m"}, "--memory-swap 10m is below --memory 1g"},
+		{[]string{"--pids", "0"}, "--pids 0: give a number of processes above zero"},
+		{[]string{"--pids", "-3"}, "--pids -3: "},
+		{[]string{"--cpus", "0"}, "--cpus: \"0\" CPUs: give a number above zero"},
+		{[]string{"--cpus", "-0.5"}, "--cpus: "},
+		{[]string{"--cpus", "100000"}, "--cpus 100000: rawns may use"},
+		{[]string{"--cpu-weight", "0"}, "--cpu-weight 0: give a weight from 1 to 10000"},
+		{[]string{"--cpu-weight", "10001"}, "--cpu-weight 10001: "},
+		{[]string{"--cpuset-cpus", "0-100000"}, "--cpuset-cpus"},
+		{[]string{"--cpuset-cpus", "x"}, "--cpuset-cpus: "},
+		{[]string{"--cgroup-parent", ""}, "--cgroup-parent \"\": give a cgroup path"},
+	} {
+		_, err := parse(append(c.args, "--", "true"))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("parse(%q) = %v, want one line with %q", c.args, err, c.want)
+		}
+	}
+	cfg, err := parse([]string{"--memory", "512m", "--memory-swap", "-1", "--pids", "64", "--cpus", "0.5", "--cpu-weight", "50", "--cpuset-cpus", "0", "--", "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := limitsAsked.opts.Resources
+	if !cfg.limited || r.Memory.Limit != 512<<20 || r.Memory.Swap != -1 || r.Pids.Limit != 64 || r.CPU.Quota != 50000 || r.CPU.Period != 100000 || r.CPU.Weight != 50 || r.CPU.Cpus != "0" {
+		t.Fatalf("parsed %+v (limited %v)", r, cfg.limited)
+	}
+	if cfg, _ := parse([]string{"--", "true"}); cfg.limited {
+		t.Fatal("a run without limit flags is limited")
+	}
+}
+
+// rawnsBin is the rawns binary the run tests execute: $RAWNS_BIN (the
+// vmtest's /bin/rawns), else one built from the module for the test.
+func rawnsBin(t *testing.T) string {
+	if b := os.Getenv("RAWNS_BIN"); b != "" {
+		return b
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rawns")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/rawns/rawns").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building rawns: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type ran struct {
+	stdout, stderr string
+	code           int
+}
+
+func rawns(t *testing.T, bin string, args ...string) ran {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("rawns %q: %v", args, err)
+	}
+	return ran{o.String(), e.String(), code}
+}
+
+// ownLeft lists cgroups named rawns-* below this process's own cgroup in
+// every hierarchy.
+func ownLeft(t *testing.T) []string {
+	lay, err := cgroup.ReadLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{}
+	if lay.V2 != nil {
+		dirs = append(dirs, lay.V2.Own)
+	}
+	for _, h := range lay.V1 {
+		dirs = append(dirs, h.Own)
+	}
+	var left []string
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), "rawns-") {
+				left = append(left, filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	return left
+}
+
+// rawns run with limits, as a user runs it: the command is in its cgroup,
+// an OOM kill is 137 and one line, a fork bomb meets its own error, -v
+// reports the kernel's figures, and nothing is left.
+func TestRunWithLimits(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := rawnsBin(t)
+	before := len(ownLeft(t))
+
+	r := rawns(t, bin, "run", "--pids", "10", "--memory", "64m", "--", "cat", "/proc/self/cgroup")
+	if r.code != 0 || !strings.Contains(r.stdout, "/rawns-") {
+		t.Fatalf("cat /proc/self/cgroup under limits: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	exe, _ := os.Executable()
+	r = rawns(t, bin, "run", "--memory", "32m", "--memory-swap", "32m", "--env", "RAWNS_RUN_HELPER=hog", "--", exe)
+	if r.code != 128+int(syscall.SIGKILL) || !strings.Contains(r.stderr, "--memory 32m was reached") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("hog under --memory 32m: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+
+	r = rawns(t, bin, "run", "-v", "--pids", "4", "--", "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait")
+	if !strings.Contains(strings.ToLower(r.stderr), "fork") {
+		t.Fatalf("fork bomb under --pids 4: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "rawns: cgroup: peak memory ") {
+		t.Fatalf("-v gave no cgroup figures:\n%s", r.stderr)
+	}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if rest, ok := strings.CutPrefix(line, "rawns: cgroup: "); ok {
+			t.Logf("-v: %s", rest)
+			if i := strings.Index(rest, "peak pids "); i >= 0 && !strings.HasPrefix(rest[i:], "peak pids not") {
+				n, _ := strconv.Atoi(strings.TrimSuffix(strings.Fields(rest[i+len("peak pids "):])[0], ","))
+				if n != 4 {
+					t.Errorf("peak pids %d under --pids 4", n)
+				}
+			}
+		}
+	}
+
+	r = rawns(t, bin, "run", "--cpuset-cpus", "0-4095", "--", "true")
+	if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --cpuset-cpus 0-4095: ") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("--cpuset-cpus 0-4095: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = rawns(t, bin, "run", "--cgroup-parent", "cgroup.procs", "--", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "is not a cgroup directory") {
+		t.Fatalf("--cgroup-parent cgroup.procs: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if left := ownLeft(t); len(left) != before {
+		t.Fatalf("cgroups left: %v", left)
+	}
+}
+
+// A rawns killed with SIGKILL leaves its cgroup, with the orphans that
+// PR_SET_PDEATHSIG did not reach inside; rawns cgroup-clean kills them and
+// removes it.
+func TestCgroupCleanAfterSIGKILL(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := rawnsBin(t)
+	before := len(ownLeft(t))
+	// No PID namespace: there the orphans would die with their PID 1.
+	cmd := exec.Command(bin, "run", "--ns", "uts", "--pids", "8", "--", "sh", "-c", "sleep 100 & echo $!; wait")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, _ := out.Read(buf)
+	sleeper, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil {
+		t.Fatalf("no pid from the command: %q", buf[:n])
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if len(ownLeft(t)) == before {
+		t.Fatal("a rawns killed by SIGKILL left no cgroup: the test tests nothing")
+	}
+	r := rawns(t, bin, "cgroup-clean")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "rawns-") {
+		t.Fatalf("rawns cgroup-clean: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	for i := 0; testutil.ProcessAlive(sleeper); i++ {
+		if i == 200 {
+			t.Fatalf("the orphan %d still runs", sleeper)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if left := ownLeft(t); len(left) != before {
+		t.Fatalf("cgroups left: %v", left)
+	}
+}
+
+// The whole-process cost of limits: `rawns run -- true` and the same with
+// --memory, --pids and --cpus, alternated run by run so that both see the
+// same machine, timed from fork to exit of rawns. The ratio is reported
+// as limited/plain (docs/benchmarks.md):
+//
+//	go test -run '^$' -bench RawnsRunLimits -benchtime 300x ./internal/cmd/run/
+func BenchmarkRawnsRunLimits(b *testing.B) {
+	testutil.RequireRoot(b)
+	bin := rawnsBinB(b)
+	plain := []string{"run", "--", "/bin/true"}
+	limited := []string{"run", "--memory", "64m", "--pids", "64", "--cpus", "1", "--", "/bin/true"}
+	var tp, tl []time.Duration
+	for i := 0; i < b.N; i++ {
+		for _, c := range []struct {
+			args []string
+			into *[]time.Duration
+		}{{plain, &tp}, {limited, &tl}} {
+			t0 := time.Now()
+			if err := exec.Command(bin, c.args...).Run(); err != nil {
+				b.Fatalf("rawns %q: %v", c.args, err)
+			}
+			*c.into = append(*c.into, time.Since(t0))
+		}
+	}
+	mp, ml := median(tp), median(tl)
+	b.ReportMetric(float64(mp.Microseconds()), "µs-plain")
+	b.ReportMetric(float64(ml.Microseconds()), "µs-limited")
+	b.ReportMetric(float64(ml)/float64(mp), "limited/plain")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[len(s)/2]
+}
+
+func rawnsBinB(b *testing.B) string {
+	if bin := os.Getenv("RAWNS_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "rawns")
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/rawns/rawns").CombinedOutput(); err != nil {
+		b.Fatalf("building rawns: %v\n%s", err, out)
+	}
+	return bin
+}

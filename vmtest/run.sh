@@ -1,0 +1,59 @@
+#!/bin/sh
+# vmtest/run.sh STAGE CACHE SUITE...: boot each Debian SUITE's cloud kernel
+# under qemu (TCG: KVM does not work nested on the development VMs) with an
+# initramfs made of STAGE (tests/, bin/, the plan) plus busybox-static and
+# vmtest/init, and fail unless every test binary in the plan passed.
+#
+# STAGE is what the Makefile built: static test binaries (go test -c,
+# CGO_ENABLED=0) in STAGE/tests, rawns in STAGE/bin. CACHE keeps the
+# kernels between runs (vmtest/kernel.sh).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+stage=$1
+cache=$2
+shift 2
+timeout=${VMTEST_TIMEOUT:-300}
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/tests"
+cp /bin/busybox "$root/bin/busybox"
+cp "$here/init" "$root/init"
+cp "${VMTEST_PLAN:-$here/plan}" "$root/tests/plan"
+cp "$stage"/tests/* "$root/tests/"
+cp "$stage"/bin/* "$root/bin/"
+initrd=$stage/initrd.gz
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
+
+status=0
+for suite in "$@"; do
+	kernel=$("$here/kernel.sh" "$suite" "$cache")
+	log=$stage/$suite.log
+	echo "vmtest: $suite: booting $(basename "$kernel") under qemu (TCG), log in $log"
+	start=$(date +%s)
+	# -no-reboot with panic=-1: a kernel panic ends qemu at once rather
+	# than hanging; poweroff -f at the end of /init ends it normally.
+	timeout "$timeout" qemu-system-x86_64 -accel tcg -smp 2 -m 512 -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1 || true
+	took=$(($(date +%s) - start))
+	tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
+	pass=$(grep -c '^VMTEST PASS ' "$log" || true)
+	fail=$(grep -c '^VMTEST FAIL ' "$log" || true)
+	grep -o 'VMTEST \(KERNEL\|CONTROLLERS\|NOTE\) .*' "$log" | sed "s/^/vmtest: $suite: /"
+	if ! grep -q '^VMTEST DONE' "$log"; then
+		echo "vmtest: $suite: FAILED: no VMTEST DONE line (a panic, a hang past ${timeout}s, or a crash); end of $log:"
+		tail -n 40 "$log"
+		status=1
+		continue
+	fi
+	planned=$(sed -n 's/^VMTEST PLANNED \([0-9]*\).*/\1/p' "$log")
+	if [ "$fail" != 0 ] || [ -z "$planned" ] || [ "$planned" = 0 ] || [ "$pass" != "$planned" ]; then
+		echo "vmtest: $suite: FAILED: $pass of $planned test binaries passed; failures:"
+		grep -E '^(--- FAIL|FAIL|panic:|VMTEST FAIL)|_test.go:[0-9]+:' "$log" | head -n 60
+		status=1
+		continue
+	fi
+	echo "vmtest: $suite: ok, $pass of $planned test binaries passed in ${took}s: $(grep -c '^--- PASS' "$log") tests passed, $(grep -c '^--- SKIP' "$log") skipped"
+done
+exit $status
