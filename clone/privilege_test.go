@@ -161,9 +161,18 @@ func TestPrivilegeErrors(t *testing.T) {
 			Caps: &clone.Capabilities{Bounding: capNetRaw, Effective: capNetRaw, Permitted: capNetRaw, Inheritable: capChown},
 		}, clone.StageCapset, unix.EPERM, ""},
 	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
 	for _, s := range testutil.CloneStyles {
 		for _, c := range cases {
 			spec := clone.Spec{Path: "/bin/true", Privilege: &c.priv}
+			// fd 1 a pipe for certain: the test's own stdout may be a
+			// terminal (a console in make vmtest), where TIOCSCTTY works.
+			spec.Stdio = []int{0, int(pw.Fd()), 2}
 			spec.Namespaces = clone.NewPID
 			spec.Mode, spec.Syscall = s.Mode, s.Syscall
 			_, err := clone.Start(&spec)

@@ -16,12 +16,26 @@ timeout=${VMTEST_TIMEOUT:-300}
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# The initramfs's / takes this directory's mode: 0700 from mktemp would
+# keep every user but root out of the whole tree.
+chmod 0755 "$root"
 mkdir -p "$root/bin" "$root/tests"
 cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
 cp "${VMTEST_PLAN:-$here/plan}" "$root/tests/plan"
 cp "$stage"/tests/* "$root/tests/"
 cp "$stage"/bin/* "$root/bin/"
+# Each kernel's overlay module, for the overlay tests (/init loads it).
+for suite in "$@"; do
+	kernel=$("$here/kernel.sh" "$suite" "$cache")
+	kroot=$(dirname "$(dirname "$kernel")")
+	for ko in "$kroot"/lib/modules/*/kernel/fs/overlayfs/overlay.ko; do
+		[ -f "$ko" ] || continue
+		ver=$(basename "$(dirname "$(dirname "$(dirname "$(dirname "$ko")")")")")
+		mkdir -p "$root/lib/modules/$ver"
+		cp "$ko" "$root/lib/modules/$ver/overlay.ko"
+	done
+done
 initrd=$stage/initrd.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 
