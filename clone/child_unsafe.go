@@ -151,6 +151,8 @@ type childData struct {
 
 	// The privilege phase (privilege.go), nil without one; read only.
 	priv *privData
+	// The reaper of Spec.Init (init_unsafe.go), nil without it.
+	init *initData
 
 	mask   uint64 // the empty signal set
 	hold   [1]byte
@@ -563,6 +565,83 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	}
 
 exec:
+	// Spec.Init: this process stays, as PID 1 of its namespace, and the
+	// program runs as its child (init_unsafe.go has the why of each
+	// step). The child is cloned vfork-style: it borrows this process's
+	// memory, a copy of rawns's own, and this process sleeps until it has
+	// exec'd; it inherits everything set up above, and goes on to the
+	// exec below.
+	if d.init != nil {
+		if d.useClone3 {
+			pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.init.args)), unsafe.Sizeof(d.init.args), 0)
+		} else {
+			pid, err1 = rawVfork(unix.SYS_CLONE, d.init.cloneFlags, 0, uintptr(unsafe.Pointer(&d.init.pidfd)))
+		}
+		if err1 != 0 {
+			d.report.stage = uint32(StageInit)
+			goto childerror
+		}
+		if pid == 0 {
+			goto execve
+		}
+		// PID 1. The program has exec'd (its marker is in the pipe) or
+		// died (its report is). Point the relay at it: the handler's
+		// words are this process's copy of the parent's.
+		d.init.child = pid
+		*d.init.relay.TargetPID = int32(pid)
+		*d.init.relay.NotifyFD = -1
+		*d.init.relay.State = uint64(d.init.pidfd+1) << 32
+		for k = 0; k < d.init.nsigs; k++ {
+			_, _, err1 = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(d.init.sigs[k&31]), uintptr(unsafe.Pointer(&d.init.relay.Act)), 0, 8, 0, 0)
+			if err1 != 0 {
+				d.report.stage = uint32(StageInit)
+				goto childerror
+			}
+		}
+		// /proc/1/exe would be rawns's binary on the host: keep it, and
+		// the rest of this process's /proc, from the container's users
+		// (proc(5): a non-dumpable process's files belong to root, and
+		// ptrace access needs CAP_SYS_PTRACE).
+		unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
+		// Every fd but stdio and the program's pidfd goes: rawns's own
+		// (which the parent's pipes to --trace's helper, or a caller's,
+		// must not outlive), and the error pipe, whose EOF now tells the
+		// parent that the command runs and the relay is in place.
+		unix.RawSyscall(unix.SYS_CLOSE_RANGE, 3, uintptr(d.init.pidfd)-1, 0)
+		_, _, err1 = unix.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(d.init.pidfd)+1, ^uintptr(0), 0)
+		if err1 == unix.ENOSYS || err1 == unix.EINVAL {
+			for r1 = 3; r1 < d.nofile; r1++ {
+				if r1 != uintptr(d.init.pidfd) {
+					unix.RawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+				}
+			}
+		}
+		// Reap every child, orphans of the namespace included, until
+		// the program itself; then go with its status. The kernel kills
+		// what is left in the namespace when PID 1 exits.
+		for {
+			r1, _, err1 = unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&d.init.wstatus)), 0, 0, 0, 0)
+			if err1 == unix.EINTR {
+				continue
+			}
+			if err1 != 0 || r1 == d.init.child {
+				break
+			}
+		}
+		r1 = 125
+		if err1 == 0 {
+			if d.init.wstatus&0x7f == 0 {
+				r1 = uintptr(d.init.wstatus>>8) & 0xff // exited
+			} else {
+				r1 = 128 + uintptr(d.init.wstatus&0x7f) // killed
+			}
+		}
+		for {
+			unix.RawSyscall(unix.SYS_EXIT_GROUP, r1, 0, 0)
+		}
+	}
+
+execve:
 	// One byte into the pipe's buffer: no blocking, and signals that
 	// could interrupt it have their default action now.
 	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)

@@ -24,6 +24,9 @@ const (
 	StageCloseFDs
 	StageChdir
 	StageExec
+	// StageInit is the reaper of Spec.Init: starting the command as its
+	// child, or setting up the signal relay to it.
+	StageInit
 )
 
 // The mount phase (issue 12): each of its steps reports its own stage, and
@@ -51,6 +54,7 @@ var stageNames = [...]string{
 	StageCloseFDs:    "mark fds close-on-exec",
 	StageChdir:       "chdir",
 	StageExec:        "execve",
+	StageInit:        "start the command under the init",
 
 	StageMount:        "mount",
 	StagePivot:        "pivot_root",

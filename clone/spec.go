@@ -203,6 +203,14 @@ type Spec struct {
 	// no_new_privs, seccomp (privilege.go). A pointer, so that a run
 	// without it allocates nothing for it.
 	Privilege *Privilege
+
+	// Init makes the cloned child a minimal init for the new PID
+	// namespace instead of the program: PID 1 starts the program as its
+	// own child, relays the signals it gets to it, reaps every zombie,
+	// and exits with the program's status (128+N for signal N). It runs
+	// in raw system calls in the child (init_unsafe.go says how), with no
+	// second program image; it needs NewPID, and a fork-style first clone.
+	Init bool
 }
 
 // MaxHostname is the kernel's limit on a hostname (__NEW_UTS_LEN).
@@ -275,6 +283,12 @@ func (s *Spec) Validate() error {
 		if fd < 0 {
 			return fmt.Errorf("Stdio[%d] is %d; give an open fd", i, fd)
 		}
+	}
+	if s.Init && s.Namespaces&NewPID == 0 {
+		return &SpecError{Field: "Init", Needs: NewPID}
+	}
+	if s.Init && s.Mode == ModeVfork {
+		return errors.New("Init keeps the cloned child alive as PID 1, which a vfork-style clone would hold the parent for; use fork or auto")
 	}
 	if s.Mode == ModeVfork && s.needsParentStep() {
 		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")

@@ -152,6 +152,7 @@ type prepared struct {
 	ptrs   []*byte       // argv, NULL, envp, NULL: pointers into strs
 	offset []byte        // the time namespace offsets, when asked for
 	priv   *privPrepared // d.priv and what it points into; nil without Privilege
+	init   *initData     // d.init; nil without Init
 
 	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
 	// the strings, open_how and mount_attr structures their arguments
@@ -234,7 +235,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.offset = fmt.Appendf(nil, "monotonic %d %d\nboottime %d %d\n", ms, mns, bs, bns)
 		d.timeOffsets, d.timeOffsetsLen = &p.offset[0], uintptr(len(p.offset))
 	}
-	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep())
+	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep() && !spec.Init)
 	if vfork {
 		flags |= unix.CLONE_VM | unix.CLONE_VFORK
 	}
@@ -283,6 +284,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
+	}
+	if spec.Init {
+		p.init = prepareInit(d, useClone3)
+		d.init = p.init
 	}
 	d.holdFD = -1
 	d.execFD = -1

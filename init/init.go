@@ -48,7 +48,7 @@ func Main(args []string, stderr io.Writer) int {
 	// without --init (torture/TestSignalDispositions). Not os/signal: its
 	// subscription costs a round trip with the runtime's signal thread per
 	// signal, ~2 ms for all of them (internal/sigrelay).
-	if _, err := sigrelay.Catch(relayed...); err != nil {
+	if _, err := sigrelay.Catch(sigrelay.InitSignals[:]...); err != nil {
 		fmt.Fprintf(stderr, "rawns init: %v\n", err)
 		return exitcode.Failed
 	}
@@ -94,16 +94,4 @@ func Main(args []string, stderr io.Writer) int {
 			return ws.ExitStatus()
 		}
 	}
-}
-
-// relayed are the signals init passes on to the command: every standard
-// signal but those the kernel or the Go runtime keeps (SIGKILL, SIGSTOP;
-// SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS for panics; SIGURG for
-// preemption; SIGPROF) and SIGCHLD, which is about init's own children.
-// Real-time signals are not relayed.
-var relayed = []unix.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1,
-	unix.SIGUSR2, unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGSTKFLT,
-	unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU,
-	unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
 }

@@ -315,3 +315,48 @@ func restoreLocked() error {
 	ncaught = 0
 	return first
 }
+
+// InitSignals are the signals an init passes on to the command: every
+// standard signal but those the kernel keeps (SIGKILL, SIGSTOP), those the
+// Go runtime needs in the process that relays (SIGSEGV, SIGBUS, SIGFPE,
+// SIGILL, SIGTRAP, SIGSYS for panics, SIGURG for preemption, SIGPROF) and
+// SIGCHLD, which is about the init's own children. Real-time signals are
+// not relayed. A fixed array: static data, no work at start-up.
+var InitSignals = [...]unix.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1,
+	unix.SIGUSR2, unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGSTKFLT,
+	unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU,
+	unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
+}
+
+// ForChild is what a process cloned from this one needs to relay signals
+// with the same handler in raw system calls, without Go: the kernel's
+// struct sigaction to install with rt_sigaction(2) (8-byte mask), and the
+// addresses of the handler's words in this address space, which a
+// fork-style child has a copy of and may write (store the target's pidfd
+// plus 1, shifted left 32, in *State, and its pid in *TargetPID; set
+// *NotifyFD to -1).
+type ForChild struct {
+	Act       [4]uint64 // handler, flags, restorer, mask
+	State     *uint64
+	TargetPID *int32
+	NotifyFD  *int32
+}
+
+// ChildRelay returns the relay as a child needs it (ForChild).
+func ChildRelay() ForChild {
+	return ForChild{
+		Act:       [4]uint64{uint64(handlerPC()), saSiginfo | saOnstack | saRestart | saRestorer, uint64(restorerPC()), ^uint64(0)},
+		State:     &state,
+		TargetPID: &targetPID,
+		NotifyFD:  &notifyFD,
+	}
+}
+
+// Ignored reports whether sig is ignored (SIG_IGN) in this process now:
+// an init leaves such a signal ignored, so that the command inherits the
+// ignore, as nohup expects.
+func Ignored(sig unix.Signal) bool {
+	var old sigaction
+	return rtSigaction(sig, nil, &old) == nil && old.handler == sigIgn
+}

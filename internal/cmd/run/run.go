@@ -57,14 +57,9 @@ func run(cfg *config, stderr io.Writer) int {
 		return reportStartError(stderr, cfg, err)
 	}
 	s.Path, s.Args = path, cfg.command
-	if cfg.init {
-		closeInit, err := wrapInInit(cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "rawns run: --init: opening rawns's own binary: %v\n", err)
-			return exitcode.Failed
-		}
-		defer closeInit()
-	}
+	// --init: PID 1 is the cloned child itself, a reaper in raw system
+	// calls that starts the command as its child (clone.Spec.Init).
+	s.Init = cfg.init
 
 	// --trace loads its eBPF program before the clone, so the exec cannot
 	// be missed; without it, BPF is never touched.
