@@ -57,19 +57,24 @@ type bpfPending struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	bpfMapEvents        = "events"
-	bpfMapPending       = "pending"
-	bpfProgExecBtf      = "exec_btf"
-	bpfProgExecRaw      = "exec_raw"
-	bpfProgExecTp       = "exec_tp"
-	bpfProgWatchEnter   = "watch_enter"
-	bpfProgWatchExit    = "watch_exit"
-	bpfProgWatchNewtask = "watch_newtask"
-	bpfVarArchArm64     = "arch_arm64"
-	bpfVarNrSethostname = "nr_sethostname"
-	bpfVarNrSetns       = "nr_setns"
-	bpfVarNrUnshare     = "nr_unshare"
-	bpfVarTargetTgid    = "target_tgid"
+	bpfMapDrops               = "drops"
+	bpfMapEvents              = "events"
+	bpfMapPending             = "pending"
+	bpfProgExecBtf            = "exec_btf"
+	bpfProgExecRaw            = "exec_raw"
+	bpfProgExecTp             = "exec_tp"
+	bpfProgTpEnterSethostname = "tp_enter_sethostname"
+	bpfProgTpEnterSetns       = "tp_enter_setns"
+	bpfProgTpEnterUnshare     = "tp_enter_unshare"
+	bpfProgTpExit             = "tp_exit"
+	bpfProgWatchEnter         = "watch_enter"
+	bpfProgWatchExit          = "watch_exit"
+	bpfProgWatchNewtask       = "watch_newtask"
+	bpfVarArchArm64           = "arch_arm64"
+	bpfVarNrSethostname       = "nr_sethostname"
+	bpfVarNrSetns             = "nr_setns"
+	bpfVarNrUnshare           = "nr_unshare"
+	bpfVarTargetTgid          = "target_tgid"
 )
 
 // loadBpf returns the embedded CollectionSpec for bpf.
@@ -114,18 +119,23 @@ type bpfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfProgramSpecs struct {
-	ExecBtf      *ebpf.ProgramSpec `ebpf:"exec_btf"`
-	ExecRaw      *ebpf.ProgramSpec `ebpf:"exec_raw"`
-	ExecTp       *ebpf.ProgramSpec `ebpf:"exec_tp"`
-	WatchEnter   *ebpf.ProgramSpec `ebpf:"watch_enter"`
-	WatchExit    *ebpf.ProgramSpec `ebpf:"watch_exit"`
-	WatchNewtask *ebpf.ProgramSpec `ebpf:"watch_newtask"`
+	ExecBtf            *ebpf.ProgramSpec `ebpf:"exec_btf"`
+	ExecRaw            *ebpf.ProgramSpec `ebpf:"exec_raw"`
+	ExecTp             *ebpf.ProgramSpec `ebpf:"exec_tp"`
+	TpEnterSethostname *ebpf.ProgramSpec `ebpf:"tp_enter_sethostname"`
+	TpEnterSetns       *ebpf.ProgramSpec `ebpf:"tp_enter_setns"`
+	TpEnterUnshare     *ebpf.ProgramSpec `ebpf:"tp_enter_unshare"`
+	TpExit             *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	WatchEnter         *ebpf.ProgramSpec `ebpf:"watch_enter"`
+	WatchExit          *ebpf.ProgramSpec `ebpf:"watch_exit"`
+	WatchNewtask       *ebpf.ProgramSpec `ebpf:"watch_newtask"`
 }
 
 // bpfMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
+	Drops   *ebpf.MapSpec `ebpf:"drops"`
 	Events  *ebpf.MapSpec `ebpf:"events"`
 	Pending *ebpf.MapSpec `ebpf:"pending"`
 }
@@ -161,12 +171,14 @@ func (o *bpfObjects) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
+	Drops   *ebpf.Map `ebpf:"drops"`
 	Events  *ebpf.Map `ebpf:"events"`
 	Pending *ebpf.Map `ebpf:"pending"`
 }
 
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
+		m.Drops,
 		m.Events,
 		m.Pending,
 	)
@@ -187,12 +199,16 @@ type bpfVariables struct {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfPrograms struct {
-	ExecBtf      *ebpf.Program `ebpf:"exec_btf"`
-	ExecRaw      *ebpf.Program `ebpf:"exec_raw"`
-	ExecTp       *ebpf.Program `ebpf:"exec_tp"`
-	WatchEnter   *ebpf.Program `ebpf:"watch_enter"`
-	WatchExit    *ebpf.Program `ebpf:"watch_exit"`
-	WatchNewtask *ebpf.Program `ebpf:"watch_newtask"`
+	ExecBtf            *ebpf.Program `ebpf:"exec_btf"`
+	ExecRaw            *ebpf.Program `ebpf:"exec_raw"`
+	ExecTp             *ebpf.Program `ebpf:"exec_tp"`
+	TpEnterSethostname *ebpf.Program `ebpf:"tp_enter_sethostname"`
+	TpEnterSetns       *ebpf.Program `ebpf:"tp_enter_setns"`
+	TpEnterUnshare     *ebpf.Program `ebpf:"tp_enter_unshare"`
+	TpExit             *ebpf.Program `ebpf:"tp_exit"`
+	WatchEnter         *ebpf.Program `ebpf:"watch_enter"`
+	WatchExit          *ebpf.Program `ebpf:"watch_exit"`
+	WatchNewtask       *ebpf.Program `ebpf:"watch_newtask"`
 }
 
 func (p *bpfPrograms) Close() error {
@@ -200,6 +216,10 @@ func (p *bpfPrograms) Close() error {
 		p.ExecBtf,
 		p.ExecRaw,
 		p.ExecTp,
+		p.TpEnterSethostname,
+		p.TpEnterSetns,
+		p.TpEnterUnshare,
+		p.TpExit,
 		p.WatchEnter,
 		p.WatchExit,
 		p.WatchNewtask,

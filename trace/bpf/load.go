@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -83,8 +84,11 @@ func loadSpec(progs, maps []string, consts map[string]any) (*ebpf.CollectionSpec
 // loadOpts are the loader's knobs; the zero value is what the exported
 // functions use minus the BTF cache.
 type loadOpts struct {
-	first       hook   // first exec hook to try
-	btfCacheDir string // where the minimal kernel BTF is kept; "" = never cached
+	first hook // first exec hook to try
+	// hideSyscallTP: the watcher acts as if the per-syscall tracepoints
+	// were missing and falls back to raw_tp/sys_enter and sys_exit.
+	hideSyscallTP bool
+	btfCacheDir   string // where the minimal kernel BTF is kept; "" = never cached
 }
 
 // kernelTypes are the CO-RE relocation targets: either the cached minimal BTF
@@ -176,7 +180,7 @@ func attachExec(spec *ebpf.CollectionSpec, kt kernelTypes, h hook) (*ebpf.Collec
 }
 
 func isWatchProg(name string) bool {
-	return name == "watch_enter" || name == "watch_exit" || name == "watch_newtask"
+	return strings.HasPrefix(name, "watch_") || strings.HasPrefix(name, "tp_")
 }
 
 // attachExecFallback tries the hooks in order from first and returns the

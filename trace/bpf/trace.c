@@ -114,6 +114,28 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
+/*
+ * Events lost, per CPU: a full ring buffer (bpf_ringbuf_reserve failed) or a
+ * full pending table (a syscall whose entry could not be recorded). The
+ * reader sums the CPUs' counters and reports the growth (rawns trace: a
+ * "dropped" line). Per CPU, so that counting costs no shared cache line.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(void)
+{
+	u32 zero = 0;
+	u64 *n = bpf_map_lookup_elem(&drops, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline void put(struct nsid *out, const struct ns_common *ns)
 {
 	out->inum = BPF_CORE_READ(ns, inum);
@@ -236,8 +258,10 @@ static __always_inline int on_exec(struct task_struct *task, const char *filenam
 	if (!wanted_exec(task))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count_drop();
 		return 0;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = EV_EXEC;
 	fill(e, task, e->ns);
@@ -303,39 +327,34 @@ static __always_inline u64 sys_arg(const void *regs, int n)
 	return v;
 }
 
-/* sys_enter(struct pt_regs *regs, long id) */
-SEC("raw_tp/sys_enter")
-int watch_enter(u64 *ctx)
+/*
+ * The syscall half of the watcher: enter() records the caller's namespaces
+ * per thread when an unshare, setns or sethostname begins, leave() reports
+ * them with the result and the namespaces after. Two sets of hooks call
+ * them (trace/bpf/watch.go picks one):
+ *  - the per-syscall tracepoints syscalls/sys_{enter,exit}_{unshare,setns,
+ *    sethostname} (CONFIG_FTRACE_SYSCALLS): a program runs only for these
+ *    three calls, and the kernel has decoded the arguments for any
+ *    architecture;
+ *  - the fallback raw_tp/sys_enter and raw_tp/sys_exit: a program runs on
+ *    every system call of every process and picks the three by number.
+ */
+static __always_inline int enter(u32 type, u64 flags, s64 arg)
 {
-	const void *regs = (const void *)ctx[0];
-	s64 id = (s64)ctx[1];
 	struct pending p = {};
 	u32 tid;
 
-	if (id == nr_unshare) {
-		p.type = EV_UNSHARE;
-		p.flags = sys_arg(regs, 0);
-		if (!(p.flags & CLONE_NS_MASK))
-			return 0;
-	} else if (id == nr_setns) {
-		p.type = EV_SETNS;
-		p.arg = (s64)(int)sys_arg(regs, 0);
-		p.flags = (u32)sys_arg(regs, 1);
-	} else if (id == nr_sethostname) {
-		p.type = EV_SETHOSTNAME;
-		p.arg = (s64)sys_arg(regs, 1);
-	} else {
-		return 0;
-	}
+	p.type = type;
+	p.flags = flags;
+	p.arg = arg;
 	read_ns((struct task_struct *)bpf_get_current_task(), p.before, 0, 0);
 	tid = (u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count_drop();
 	return 0;
 }
 
-/* sys_exit(struct pt_regs *regs, long ret) */
-SEC("raw_tp/sys_exit")
-int watch_exit(u64 *ctx)
+static __always_inline int leave(s64 ret)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct pending *p;
@@ -350,13 +369,96 @@ int watch_exit(u64 *ctx)
 		e->type = p->type;
 		e->flags = p->flags;
 		e->arg = p->arg;
-		e->ret = (s64)ctx[1];
+		e->ret = ret;
 		__builtin_memcpy(e->before, p->before, sizeof(e->before));
 		fill(e, (struct task_struct *)bpf_get_current_task(), e->ns);
 		bpf_ringbuf_submit(e, 0);
+	} else {
+		count_drop();
 	}
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
+}
+
+/*
+ * The context of a per-syscall tracepoint program, as the kernel builds it
+ * for BPF (perf_call_bpf_enter/exit in kernel/trace/trace_syscalls.c) and as
+ * events/syscalls/sys_enter_unshare/format describes it: 8 bytes of header
+ * (for BPF: the pt_regs pointer), int __syscall_nr at 8, then the arguments
+ * at 16 as unsigned long each (sys_exit_*: long ret at 16).
+ */
+struct sys_enter_ctx {
+	u64 regs;
+	s32 nr;
+	u32 pad;
+	u64 args[6];
+};
+
+struct sys_exit_ctx {
+	u64 regs;
+	s32 nr;
+	u32 pad;
+	s64 ret;
+};
+
+/* unshare(unsigned long unshare_flags) */
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int tp_enter_unshare(struct sys_enter_ctx *ctx)
+{
+	u64 flags = ctx->args[0];
+
+	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	return enter(EV_UNSHARE, flags, 0);
+}
+
+/* setns(int fd, int flags) */
+SEC("tracepoint/syscalls/sys_enter_setns")
+int tp_enter_setns(struct sys_enter_ctx *ctx)
+{
+	return enter(EV_SETNS, (u32)ctx->args[1], (s64)(int)ctx->args[0]);
+}
+
+/* sethostname(char *name, int len) */
+SEC("tracepoint/syscalls/sys_enter_sethostname")
+int tp_enter_sethostname(struct sys_enter_ctx *ctx)
+{
+	return enter(EV_SETHOSTNAME, 0, (s64)ctx->args[1]);
+}
+
+/* One program for sys_exit_unshare, sys_exit_setns and sys_exit_sethostname. */
+SEC("tracepoint/syscalls/sys_exit")
+int tp_exit(struct sys_exit_ctx *ctx)
+{
+	return leave(ctx->ret);
+}
+
+/* sys_enter(struct pt_regs *regs, long id): the fallback. */
+SEC("raw_tp/sys_enter")
+int watch_enter(u64 *ctx)
+{
+	const void *regs = (const void *)ctx[0];
+	s64 id = (s64)ctx[1];
+	u64 flags;
+
+	if (id == nr_unshare) {
+		flags = sys_arg(regs, 0);
+		if (!(flags & CLONE_NS_MASK))
+			return 0;
+		return enter(EV_UNSHARE, flags, 0);
+	}
+	if (id == nr_setns)
+		return enter(EV_SETNS, (u32)sys_arg(regs, 1), (s64)(int)sys_arg(regs, 0));
+	if (id == nr_sethostname)
+		return enter(EV_SETHOSTNAME, 0, (s64)sys_arg(regs, 1));
+	return 0;
+}
+
+/* sys_exit(struct pt_regs *regs, long ret): the fallback. */
+SEC("raw_tp/sys_exit")
+int watch_exit(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
 }
 
 /*
@@ -375,8 +477,10 @@ int watch_newtask(u64 *ctx)
 	if (!(flags & CLONE_NS_MASK))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count_drop();
 		return 0;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = EV_CLONE;
 	e->flags = flags;

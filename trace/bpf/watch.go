@@ -56,7 +56,12 @@ Flags (filters combine with AND):
 func WatchMain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return watch(ctx, args, stdout, stderr, loadOpts{btfCacheDir: defaultBTFCacheDir}, nil)
+	opts, err := hiddenHooks(loadOpts{btfCacheDir: defaultBTFCacheDir}, os.Getenv(hideEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns trace: %v\n", err)
+		return watchUsage
+	}
+	return watch(ctx, args, stdout, stderr, opts, nil)
 }
 
 type watchFilter struct {
@@ -114,9 +119,11 @@ func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
 // watcher is the loaded and attached watch programs.
 type watcher struct {
 	coll  *ebpf.Collection
-	links []link.Link
+	links []io.Closer
 	rd    *ringbuf.Reader
 	hooks []string
+	note  string // how the syscall hooks were chosen, for the first line
+	drops *ebpf.Map
 }
 
 func (w *watcher) Close() error {
@@ -131,6 +138,20 @@ func (w *watcher) Close() error {
 		w.coll.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// dropped returns how many events the kernel side lost so far (ring buffer
+// or pending table full), summed over the CPUs.
+func (w *watcher) dropped() (uint64, error) {
+	var perCPU []uint64
+	if err := w.drops.Lookup(uint32(0), &perCPU); err != nil {
+		return 0, fmt.Errorf("read the drop counter: %w", err)
+	}
+	var n uint64
+	for _, v := range perCPU {
+		n += v
+	}
+	return n, nil
 }
 
 func syscallConsts() map[string]any {
@@ -153,9 +174,90 @@ func syscallConsts() map[string]any {
 	return c
 }
 
+// The syscall hooks, best first.
+const (
+	// syscallTracepoints: syscalls/sys_{enter,exit}_{unshare,setns,
+	// sethostname}. A program runs for these three calls only; the ids
+	// come from tracefs (readEventIDs).
+	syscallTracepoints = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns,sethostname}"
+	// The fallback: a program on every system call of every process.
+	syscallRawEnter = "raw_tp/sys_enter"
+	syscallRawExit  = "raw_tp/sys_exit"
+)
+
+// syscallTPs maps each per-syscall tracepoint to its program.
+var syscallTPs = []struct{ event, prog string }{
+	{"syscalls/sys_enter_unshare", "tp_enter_unshare"},
+	{"syscalls/sys_exit_unshare", "tp_exit"},
+	{"syscalls/sys_enter_setns", "tp_enter_setns"},
+	{"syscalls/sys_exit_setns", "tp_exit"},
+	{"syscalls/sys_enter_sethostname", "tp_enter_sethostname"},
+	{"syscalls/sys_exit_sethostname", "tp_exit"},
+}
+
+// hideEnv names hooks to pretend the kernel lacks, comma-separated:
+// "syscall-tracepoints" (the per-syscall tracepoints, so raw_tp/sys_enter
+// and sys_exit are used), "tp_btf" (the exec hook starts at raw_tp). For
+// tests and for measuring the fallbacks (rawns-trace overhead).
+const hideEnv = "RAWNS_TRACE_HIDE"
+
+// hiddenHooks applies the value of RAWNS_TRACE_HIDE to opts.
+func hiddenHooks(opts loadOpts, value string) (loadOpts, error) {
+	for _, h := range strings.Split(value, ",") {
+		switch strings.TrimSpace(h) {
+		case "":
+		case "syscall-tracepoints":
+			opts.hideSyscallTP = true
+		case "tp_btf":
+			opts.first = hookRaw
+		default:
+			return opts, fmt.Errorf("%s=%q: unknown hook %q; use syscall-tracepoints or tp_btf", hideEnv, value, h)
+		}
+	}
+	return opts, nil
+}
+
+// loadWatcher loads and attaches the watcher: the exec hook (the first of
+// attachExecFallback's that works), raw_tp/task_newtask for clones, and the
+// syscall hooks: the per-syscall tracepoints, or when they cannot be had
+// (no tracefs, no CONFIG_FTRACE_SYSCALLS, hidden, attach refused for any
+// reason but privilege) raw_tp/sys_enter and raw_tp/sys_exit.
 func loadWatcher(opts loadOpts) (*watcher, error) {
-	spec, err := loadSpec([]string{"exec_btf", "exec_raw", "exec_tp", "watch_enter", "watch_exit", "watch_newtask"},
-		[]string{"events", "pending"}, syscallConsts())
+	// The event ids are read before loading, so that the programs of the
+	// hooks not taken are not loaded at all.
+	var ids eventIDs
+	var why error
+	if opts.hideSyscallTP {
+		why = errors.New("hidden by " + hideEnv)
+	} else {
+		events := make([]string, len(syscallTPs))
+		for i, tp := range syscallTPs {
+			events[i] = tp.event
+		}
+		ids, why = readEventIDs(events)
+	}
+	w, err := loadWatcherWith(opts, ids, why)
+	var tpErr *tracepointError
+	if errors.As(err, &tpErr) && !errors.Is(err, ErrPermission) {
+		return loadWatcherWith(opts, eventIDs{}, tpErr.err)
+	}
+	return w, err
+}
+
+// tracepointError is a per-syscall tracepoint that could not be attached.
+type tracepointError struct{ err error }
+
+func (e *tracepointError) Error() string { return e.err.Error() }
+func (e *tracepointError) Unwrap() error { return e.err }
+
+// loadWatcherWith loads the watcher with the per-syscall tracepoints of ids
+// when why is nil, else with the raw_tp fallback, why saying why.
+func loadWatcherWith(opts loadOpts, ids eventIDs, why error) (*watcher, error) {
+	progs := []string{"exec_btf", "exec_raw", "exec_tp", "watch_newtask", "watch_enter", "watch_exit"}
+	if why == nil {
+		progs = append(progs[:4], "tp_enter_unshare", "tp_enter_setns", "tp_enter_sethostname", "tp_exit")
+	}
+	spec, err := loadSpec(progs, []string{"events", "pending", "drops"}, syscallConsts())
 	if err != nil {
 		return nil, err
 	}
@@ -165,24 +267,45 @@ func loadWatcher(opts loadOpts) (*watcher, error) {
 		if err != nil {
 			return err
 		}
-		w.coll, w.links, w.hooks = coll, []link.Link{l}, []string{h.String()}
-		for _, tp := range []struct{ prog, name string }{
-			{"watch_newtask", "task_newtask"}, {"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"},
-		} {
+		w.coll, w.links, w.hooks = coll, []io.Closer{l}, []string{h.String()}
+		fail := func(op string, err error) error {
+			w.Close()
+			*w = watcher{}
+			return classify(op, err)
+		}
+		l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "task_newtask", Program: coll.Programs["watch_newtask"]})
+		if err != nil {
+			return fail("attach raw_tp/task_newtask", err)
+		}
+		w.links = append(w.links, l)
+		w.hooks = append(w.hooks, "raw_tp/task_newtask")
+		if why == nil {
+			for _, tp := range syscallTPs {
+				pl, err := attachTracepointID(coll.Programs[tp.prog], ids.ids[tp.event])
+				if err != nil {
+					return &tracepointError{fail("attach tracepoint/"+tp.event, err)}
+				}
+				w.links = append(w.links, pl)
+			}
+			w.hooks = append(w.hooks, syscallTracepoints)
+			w.note = ids.how
+			return nil
+		}
+		for _, tp := range []struct{ prog, name string }{{"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"}} {
 			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp.name, Program: coll.Programs[tp.prog]})
 			if err != nil {
-				w.Close()
-				*w = watcher{}
-				return classify("attach raw_tp/"+tp.name, err)
+				return fail("attach raw_tp/"+tp.name, err)
 			}
 			w.links = append(w.links, l)
 			w.hooks = append(w.hooks, "raw_tp/"+tp.name)
 		}
+		w.note = "fallback: a BPF program runs on every system call of every process, because the per-syscall tracepoints are unavailable: " + why.Error()
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	w.drops = w.coll.Maps["drops"]
 	if w.rd, err = ringbuf.NewReader(w.coll.Maps["events"]); err != nil {
 		w.Close()
 		return nil, classify("open ring buffer", err)
@@ -204,7 +327,11 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 		return watchUsage
 	}
 	defer w.Close()
-	fmt.Fprintf(stderr, "rawns trace: watching namespace changes (%s); Ctrl-C to stop\n", strings.Join(w.hooks, ", "))
+	hooks := strings.Join(w.hooks, ", ")
+	if w.note != "" {
+		hooks += "; " + w.note
+	}
+	fmt.Fprintf(stderr, "rawns trace: watching namespace changes (%s); Ctrl-C to stop\n", hooks)
 	if ready != nil {
 		ready()
 	}
@@ -212,10 +339,45 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 	defer stop()
 	var rec ringbuf.Record
 	var raw bpfEvent
+	var drops uint64 // reported so far
+	// reportDrops prints a "dropped" line when the kernel's count grew. It
+	// runs when the ring buffer has been drained, and every dropPoll while
+	// nothing comes, so a loss is said even if no event follows it.
+	reportDrops := func() error {
+		n, err := w.dropped()
+		if err != nil || n <= drops {
+			return err
+		}
+		d := dropEvent{Time: time.Now(), Dropped: n - drops, Total: n}
+		drops = n
+		if f.json {
+			return d.writeJSON(stdout)
+		}
+		return d.writeText(stdout)
+	}
+	finish := func(code int) int {
+		if err := reportDrops(); err != nil {
+			fmt.Fprintf(stderr, "rawns trace: %v\n", err)
+			return watchFail
+		}
+		if drops > 0 {
+			fmt.Fprintf(stderr, "rawns trace: %d events dropped in all: the ring buffer was full (the reader fell behind)\n", drops)
+		}
+		return code
+	}
 	for {
-		if err := w.rd.ReadInto(&rec); err != nil {
+		w.rd.SetDeadline(time.Now().Add(dropPoll))
+		err := w.rd.ReadInto(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if err := reportDrops(); err != nil {
+				fmt.Fprintf(stderr, "rawns trace: %v\n", err)
+				return watchFail
+			}
+			continue
+		}
+		if err != nil {
 			if errors.Is(err, ringbuf.ErrFlushed) && ctx.Err() != nil {
-				return watchOK
+				return finish(watchOK)
 			}
 			if errors.Is(err, ringbuf.ErrFlushed) {
 				continue
@@ -228,19 +390,53 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 			return watchFail
 		}
 		ev := watchEventFrom(&raw, time.Now())
-		if !f.match(&ev) {
-			continue
+		if f.match(&ev) {
+			if f.json {
+				err = ev.writeJSON(stdout)
+			} else {
+				err = ev.writeText(stdout)
+			}
 		}
-		if f.json {
-			err = ev.writeJSON(stdout)
-		} else {
-			err = ev.writeText(stdout)
+		if err == nil && w.rd.AvailableBytes() == 0 {
+			err = reportDrops()
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "rawns trace: write: %v\n", err)
 			return watchFail
 		}
 	}
+}
+
+// dropPoll is how often an idle watcher looks at the drop counter.
+const dropPoll = 250 * time.Millisecond
+
+// dropEvent says that the kernel side lost events: Dropped since the last
+// such line, Total since the start.
+type dropEvent struct {
+	Time    time.Time
+	Dropped uint64
+	Total   uint64
+}
+
+func (d dropEvent) writeText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%s %-11s %d events lost: the ring buffer was full (%d in all)\n",
+		d.Time.Format("15:04:05.000000"), "dropped", d.Dropped, d.Total)
+	return err
+}
+
+// writeJSON: {"time":..., "event":"dropped", "dropped":N, "dropped-total":M}.
+func (d dropEvent) writeJSON(w io.Writer) error {
+	b, err := json.Marshal(struct {
+		Time    string `json:"time"`
+		Event   string `json:"event"`
+		Dropped uint64 `json:"dropped"`
+		Total   uint64 `json:"dropped-total"`
+	}{d.Time.Format(time.RFC3339Nano), "dropped", d.Dropped, d.Total})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // watchEvent is one decoded event of the watcher.
