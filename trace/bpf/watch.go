@@ -30,7 +30,7 @@ const (
 	watchUsage = 125 // bad flags, or the kernel side could not be set up
 )
 
-const watchUsageText = `usage: rawns trace [--json] [--pid PID] [--comm NAME] [--ns ID]
+const watchUsageText = `usage: rawns trace [--json] [--events LIST] [--pid PID] [--comm NAME] [--ns ID]
 
 Watch the whole host, from the kernel, for namespace changes until Ctrl-C:
   clone    a clone/clone3/fork with CLONE_NEW* flags (task_newtask):
@@ -44,6 +44,9 @@ Needs root (or CAP_BPF+CAP_PERFMON) and kernel BTF.
 
 Flags (filters combine with AND):
   --json       one JSON object per line instead of text
+  --events LIST  only these events, comma-separated (default: all five);
+               the kernel hooks of the others are not attached at all, so
+               e.g. --events clone,exec puts no hook on any system call
   --pid PID    only events of this host pid (caller or new child)
   --comm NAME  only events whose command name (comm) is NAME
   --ns ID      only events touching this namespace, by inode or ns_id
@@ -65,16 +68,18 @@ func WatchMain(args []string, stdout, stderr io.Writer) int {
 }
 
 type watchFilter struct {
-	json bool
-	pid  int
-	comm string
-	ns   uint64
+	json   bool
+	events eventSet
+	pid    int
+	comm   string
+	ns     uint64
 }
 
 // watchFlags are the flags of rawns trace, parsed like every rawns
 // command's (internal/cli).
 var watchFlags = []cli.Def{
 	{Name: "json", Kind: cli.Bool},
+	{Name: "events", Kind: cli.String},
 	{Name: "pid", Kind: cli.String},
 	{Name: "comm", Kind: cli.String},
 	{Name: "ns", Kind: cli.String},
@@ -103,6 +108,9 @@ func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
 	if err == nil {
 		f.ns, err = flags.Uint64("ns", 0)
 	}
+	if err == nil {
+		f.events, err = parseEvents(flags.Get("events", ""), flags.Has("events"))
+	}
 	if err == nil && len(f.comm) > 15 {
 		err = fmt.Errorf("--comm %q: the kernel keeps 15 bytes of a command name", f.comm)
 	}
@@ -114,6 +122,39 @@ func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
 		return f, watchUsage, false
 	}
 	return f, 0, true
+}
+
+// eventSet is a set of event types, bit 1<<evX for evX.
+type eventSet uint8
+
+const allEvents = eventSet(1<<evExec | 1<<evClone | 1<<evUnshare | 1<<evSetns | 1<<evSethostname)
+
+func (s eventSet) has(ev int) bool { return s&(1<<ev) != 0 }
+
+var eventNames = []struct {
+	name string
+	ev   int
+}{{"clone", evClone}, {"unshare", evUnshare}, {"setns", evSetns}, {"sethostname", evSethostname}, {"exec", evExec}}
+
+// parseEvents reads --events: given says whether the flag was there.
+func parseEvents(list string, given bool) (eventSet, error) {
+	if !given {
+		return allEvents, nil
+	}
+	var s eventSet
+	for _, name := range strings.Split(list, ",") {
+		found := false
+		for _, e := range eventNames {
+			if e.name == name {
+				s |= 1 << e.ev
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("--events %q: unknown event %q; use a comma-separated list of clone, unshare, setns, sethostname, exec", list, name)
+		}
+	}
+	return s, nil
 }
 
 // watcher is the loaded and attached watch programs.
@@ -154,7 +195,7 @@ func (w *watcher) dropped() (uint64, error) {
 	return n, nil
 }
 
-func syscallConsts() map[string]any {
+func syscallConsts(events eventSet) map[string]any {
 	c := map[string]any{
 		"target_tgid":    uint32(0),
 		"nr_unshare":     int64(-1),
@@ -164,9 +205,16 @@ func syscallConsts() map[string]any {
 	}
 	// The syscall argument registers are only described for these two.
 	if runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" {
-		c["nr_unshare"] = int64(unix.SYS_UNSHARE)
-		c["nr_setns"] = int64(unix.SYS_SETNS)
-		c["nr_sethostname"] = int64(unix.SYS_SETHOSTNAME)
+		// A syscall not asked for keeps -1, which no syscall number matches.
+		if events.has(evUnshare) {
+			c["nr_unshare"] = int64(unix.SYS_UNSHARE)
+		}
+		if events.has(evSetns) {
+			c["nr_setns"] = int64(unix.SYS_SETNS)
+		}
+		if events.has(evSethostname) {
+			c["nr_sethostname"] = int64(unix.SYS_SETHOSTNAME)
+		}
 		if runtime.GOARCH == "arm64" {
 			c["arch_arm64"] = uint32(1)
 		}
@@ -186,14 +234,20 @@ const (
 )
 
 // syscallTPs maps each per-syscall tracepoint to its program.
-var syscallTPs = []struct{ event, prog string }{
-	{"syscalls/sys_enter_unshare", "tp_enter_unshare"},
-	{"syscalls/sys_exit_unshare", "tp_exit"},
-	{"syscalls/sys_enter_setns", "tp_enter_setns"},
-	{"syscalls/sys_exit_setns", "tp_exit"},
-	{"syscalls/sys_enter_sethostname", "tp_enter_sethostname"},
-	{"syscalls/sys_exit_sethostname", "tp_exit"},
+var syscallTPs = []struct {
+	ev          int
+	event, prog string
+}{
+	{evUnshare, "syscalls/sys_enter_unshare", "tp_enter_unshare"},
+	{evUnshare, "syscalls/sys_exit_unshare", "tp_exit"},
+	{evSetns, "syscalls/sys_enter_setns", "tp_enter_setns"},
+	{evSetns, "syscalls/sys_exit_setns", "tp_exit"},
+	{evSethostname, "syscalls/sys_enter_sethostname", "tp_enter_sethostname"},
+	{evSethostname, "syscalls/sys_exit_sethostname", "tp_exit"},
 }
+
+// syscallEvents are the events that need a syscall hook.
+const syscallEvents = eventSet(1<<evUnshare | 1<<evSetns | 1<<evSethostname)
 
 // hideEnv names hooks to pretend the kernel lacks, comma-separated:
 // "syscall-tracepoints" (the per-syscall tracepoints, so raw_tp/sys_enter
@@ -217,29 +271,35 @@ func hiddenHooks(opts loadOpts, value string) (loadOpts, error) {
 	return opts, nil
 }
 
-// loadWatcher loads and attaches the watcher: the exec hook (the first of
-// attachExecFallback's that works), raw_tp/task_newtask for clones, and the
-// syscall hooks: the per-syscall tracepoints, or when they cannot be had
-// (no tracefs, no CONFIG_FTRACE_SYSCALLS, hidden, attach refused for any
-// reason but privilege) raw_tp/sys_enter and raw_tp/sys_exit.
-func loadWatcher(opts loadOpts) (*watcher, error) {
+// loadWatcher loads and attaches the watcher for events: the exec hook (the
+// first of attachExecFallback's that works), raw_tp/task_newtask for
+// clones, and the syscall hooks: the per-syscall tracepoints of the asked
+// syscalls, or when they cannot be had (no tracefs, no
+// CONFIG_FTRACE_SYSCALLS, hidden, attach refused for any reason but
+// privilege) raw_tp/sys_enter and raw_tp/sys_exit. A hook whose events
+// were not asked for is not attached.
+func loadWatcher(opts loadOpts, events eventSet) (*watcher, error) {
 	// The event ids are read before loading, so that the programs of the
 	// hooks not taken are not loaded at all.
 	var ids eventIDs
 	var why error
-	if opts.hideSyscallTP {
-		why = errors.New("hidden by " + hideEnv)
-	} else {
-		events := make([]string, len(syscallTPs))
-		for i, tp := range syscallTPs {
-			events[i] = tp.event
+	var names []string
+	for _, tp := range syscallTPs {
+		if events.has(tp.ev) {
+			names = append(names, tp.event)
 		}
-		ids, why = readEventIDs(events)
 	}
-	w, err := loadWatcherWith(opts, ids, why)
+	switch {
+	case len(names) == 0:
+	case opts.hideSyscallTP:
+		why = errors.New("hidden by " + hideEnv)
+	default:
+		ids, why = readEventIDs(names)
+	}
+	w, err := loadWatcherWith(opts, events, ids, why)
 	var tpErr *tracepointError
 	if errors.As(err, &tpErr) && !errors.Is(err, ErrPermission) {
-		return loadWatcherWith(opts, eventIDs{}, tpErr.err)
+		return loadWatcherWith(opts, events, eventIDs{}, tpErr.err)
 	}
 	return w, err
 }
@@ -252,54 +312,95 @@ func (e *tracepointError) Unwrap() error { return e.err }
 
 // loadWatcherWith loads the watcher with the per-syscall tracepoints of ids
 // when why is nil, else with the raw_tp fallback, why saying why.
-func loadWatcherWith(opts loadOpts, ids eventIDs, why error) (*watcher, error) {
-	progs := []string{"exec_btf", "exec_raw", "exec_tp", "watch_newtask", "watch_enter", "watch_exit"}
-	if why == nil {
-		progs = append(progs[:4], "tp_enter_unshare", "tp_enter_setns", "tp_enter_sethostname", "tp_exit")
+func loadWatcherWith(opts loadOpts, events eventSet, ids eventIDs, why error) (*watcher, error) {
+	var progs []string
+	if events.has(evExec) {
+		progs = append(progs, "exec_btf", "exec_raw", "exec_tp")
 	}
-	spec, err := loadSpec(progs, []string{"events", "pending", "drops"}, syscallConsts())
+	if events.has(evClone) {
+		progs = append(progs, "watch_newtask")
+	}
+	sys := events&syscallEvents != 0
+	switch {
+	case sys && why == nil:
+		progs = append(progs, "tp_exit")
+		for _, tp := range syscallTPs {
+			if events.has(tp.ev) && tp.prog != "tp_exit" {
+				progs = append(progs, tp.prog)
+			}
+		}
+	case sys:
+		progs = append(progs, "watch_enter", "watch_exit")
+	}
+	spec, err := loadSpec(progs, []string{"events", "pending", "drops"}, syscallConsts(events))
 	if err != nil {
 		return nil, err
 	}
 	w := &watcher{}
 	_, err = withKernelTypes(spec, opts, func(kt kernelTypes) error {
-		coll, l, h, err := attachExecFallback(spec, kt, opts.first)
-		if err != nil {
-			return err
+		if events.has(evExec) {
+			coll, l, h, err := attachExecFallback(spec, kt, opts.first)
+			if err != nil {
+				return err
+			}
+			w.coll, w.links, w.hooks = coll, []io.Closer{l}, []string{h.String()}
+		} else {
+			coll, err := ebpf.NewCollectionWithOptions(spec, kt.options())
+			if err != nil {
+				return classify("load the watcher", err)
+			}
+			w.coll = coll
 		}
-		w.coll, w.links, w.hooks = coll, []io.Closer{l}, []string{h.String()}
 		fail := func(op string, err error) error {
 			w.Close()
 			*w = watcher{}
 			return classify(op, err)
 		}
-		l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "task_newtask", Program: coll.Programs["watch_newtask"]})
-		if err != nil {
-			return fail("attach raw_tp/task_newtask", err)
+		if events.has(evClone) {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "task_newtask", Program: w.coll.Programs["watch_newtask"]})
+			if err != nil {
+				return fail("attach raw_tp/task_newtask", err)
+			}
+			w.links = append(w.links, l)
+			w.hooks = append(w.hooks, "raw_tp/task_newtask")
 		}
-		w.links = append(w.links, l)
-		w.hooks = append(w.hooks, "raw_tp/task_newtask")
-		if why == nil {
+		switch {
+		case !sys:
+			w.note = "no system call hooked"
+		case why == nil:
+			var asked []string
 			for _, tp := range syscallTPs {
-				pl, err := attachTracepointID(coll.Programs[tp.prog], ids.ids[tp.event])
+				if !events.has(tp.ev) {
+					continue
+				}
+				pl, err := attachTracepointID(w.coll.Programs[tp.prog], ids.ids[tp.event])
 				if err != nil {
 					return &tracepointError{fail("attach tracepoint/"+tp.event, err)}
 				}
 				w.links = append(w.links, pl)
+				if name := strings.TrimPrefix(tp.event, "syscalls/sys_enter_"); name != tp.event {
+					asked = append(asked, name)
+				}
 			}
-			w.hooks = append(w.hooks, syscallTracepoints)
+			if len(asked) == 3 {
+				w.hooks = append(w.hooks, syscallTracepoints)
+			} else {
+				for _, name := range asked {
+					w.hooks = append(w.hooks, "tracepoint/syscalls/sys_{enter,exit}_"+name)
+				}
+			}
 			w.note = ids.how
-			return nil
-		}
-		for _, tp := range []struct{ prog, name string }{{"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"}} {
-			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp.name, Program: coll.Programs[tp.prog]})
-			if err != nil {
-				return fail("attach raw_tp/"+tp.name, err)
+		default:
+			for _, tp := range []struct{ prog, name string }{{"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"}} {
+				l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp.name, Program: w.coll.Programs[tp.prog]})
+				if err != nil {
+					return fail("attach raw_tp/"+tp.name, err)
+				}
+				w.links = append(w.links, l)
+				w.hooks = append(w.hooks, "raw_tp/"+tp.name)
 			}
-			w.links = append(w.links, l)
-			w.hooks = append(w.hooks, "raw_tp/"+tp.name)
+			w.note = "fallback: a BPF program runs on every system call of every process, because the per-syscall tracepoints are unavailable: " + why.Error()
 		}
-		w.note = "fallback: a BPF program runs on every system call of every process, because the per-syscall tracepoints are unavailable: " + why.Error()
 		return nil
 	})
 	if err != nil {
@@ -320,7 +421,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 	if !ok {
 		return code
 	}
-	w, err := loadWatcher(opts)
+	w, err := loadWatcher(opts, f.events)
 	if err != nil {
 		// *Error says "trace: ..." already.
 		fmt.Fprintf(stderr, "rawns %s\n", strings.TrimPrefix(err.Error(), "rawns "))
