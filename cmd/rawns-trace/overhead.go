@@ -25,12 +25,16 @@ What 'rawns trace' costs the host, measured with the watcher off and on in
 alternation (the order rotates every round), as ratios to the same round's
 "off" run:
   syscalls  a tight loop of raw getppid(2), a call the watcher does not report
-  execs     fork+exec+wait of /bin/true in the host's PID namespace (not reported)
+            (thread CPU time per call, median of 5 batches)
+  execs     fork+exec+wait of /bin/true in the host's PID namespace, not
+            reported (median CPU time per exec: spawner thread + child;
+            the wall time is shown too)
   event     one reported event end to end: setns(2) into the caller's own UTS
             namespace until the watcher's JSON line for it has been read
 The watcher is 'rawns-trace watch --json --pid <this pid>', a separate process.
 Modes: off; tracepoints (the preferred hooks); raw_tp (RAWNS_TRACE_HIDE=
-syscall-tracepoints: raw_tp/sys_enter+sys_exit, the watcher before issue 16).
+syscall-tracepoints: raw_tp/sys_enter+sys_exit, the watcher before issue 16);
+no-syscalls (--events clone,exec: no system call hooked, no event timed).
 Needs root.
 
 Flags:
@@ -77,8 +81,8 @@ func parseOverhead(args []string, stderr io.Writer) (overheadConfig, int, bool) 
 	if err == nil {
 		c.modes = strings.Split(flags.Get("modes", "off,tracepoints,raw_tp"), ",")
 		for _, m := range c.modes {
-			if m != "off" && m != "tracepoints" && m != "raw_tp" {
-				err = fmt.Errorf("--modes: unknown mode %q; use off, tracepoints, raw_tp", m)
+			if m != "off" && m != "tracepoints" && m != "raw_tp" && m != "no-syscalls" {
+				err = fmt.Errorf("--modes: unknown mode %q; use off, tracepoints, raw_tp, no-syscalls", m)
 			}
 		}
 		if err == nil && !slices.Contains(c.modes, "off") {
@@ -107,9 +111,10 @@ func overheadMain(args []string, stdout, stderr io.Writer) int {
 
 // sample is one mode's run within a round.
 type sample struct {
-	syscallNS float64   // per getppid
-	execUS    float64   // per fork+exec+wait
-	eventUS   []float64 // per reported event, end to end (watcher on)
+	syscallNS  float64   // per getppid
+	execUS     float64   // per fork+exec+wait, CPU time
+	execWallUS float64   // per fork+exec+wait, wall time
+	eventUS    []float64 // per reported event, end to end (watcher on)
 }
 
 func runOverhead(c overheadConfig, out io.Writer) error {
@@ -135,13 +140,14 @@ func runOverhead(c overheadConfig, out io.Writer) error {
 			res[mode] = append(res[mode], s)
 		}
 	}
-	fmt.Fprintf(out, "\n%-12s %14s %14s %18s %18s %22s\n", "mode", "getppid ns", "exec µs", "syscall ratio", "exec ratio", "event µs (p50/p90)")
+	fmt.Fprintf(out, "\n%-12s %11s %13s %13s %22s %22s %19s\n", "mode", "getppid ns", "exec cpu µs", "exec wall µs", "syscall ratio", "exec ratio (cpu)", "event µs p50/p90")
 	for _, mode := range c.modes {
-		var sys, ex, sysR, exR, ev []float64
+		var sys, ex, exw, sysR, exR, ev []float64
 		for r, s := range res[mode] {
 			off := res["off"][r]
 			sys = append(sys, s.syscallNS)
 			ex = append(ex, s.execUS)
+			exw = append(exw, s.execWallUS)
 			sysR = append(sysR, s.syscallNS/off.syscallNS)
 			exR = append(exR, s.execUS/off.execUS)
 			ev = append(ev, s.eventUS...)
@@ -150,8 +156,8 @@ func runOverhead(c overheadConfig, out io.Writer) error {
 		if len(ev) > 0 {
 			evs = fmt.Sprintf("%.0f / %.0f", quantile(ev, 0.5), quantile(ev, 0.9))
 		}
-		fmt.Fprintf(out, "%-12s %14.1f %14.1f %18s %18s %22s\n", mode, quantile(sys, 0.5), quantile(ex, 0.5),
-			ratioString(sysR), ratioString(exR), evs)
+		fmt.Fprintf(out, "%-12s %11.1f %13.1f %13.1f %22s %22s %19s\n", mode, quantile(sys, 0.5), quantile(ex, 0.5),
+			quantile(exw, 0.5), ratioString(sysR), ratioString(exR), evs)
 	}
 	fmt.Fprintf(out, "\nmedians over rounds; a ratio is the round's run over the same round's off run, median [min-max]\n")
 	for _, mode := range c.modes {
@@ -199,8 +205,8 @@ func measureMode(self, mode string, c overheadConfig, utsFD int) (sample, error)
 	var s sample
 	var err error
 	s.syscallNS = getppidLoop(c.calls)
-	s.execUS, err = execLoop(c.execs)
-	if err == nil && w != nil {
+	s.execUS, s.execWallUS, err = execLoop(c.execs)
+	if err == nil && w != nil && mode != "no-syscalls" {
 		s.eventUS, err = eventLoop(w, c.events, utsFD)
 	}
 	if w != nil {
@@ -211,36 +217,61 @@ func measureMode(self, mode string, c overheadConfig, utsFD int) (sample, error)
 	return s, err
 }
 
-// getppidLoop returns ns per raw getppid(2), on one locked thread.
+// getppidLoop returns ns per raw getppid(2), on one locked thread: the
+// median of 5 batches, each timed by the thread's CPU clock, so that time
+// spent preempted by the host's other work (the CPUs are shared) is not
+// counted.
 func getppidLoop(n int) float64 {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	t0 := time.Now()
-	for i := 0; i < n; i++ {
-		unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+	const batches = 5
+	per := make([]float64, batches)
+	for b := range per {
+		t0 := threadCPU()
+		for i := 0; i < n/batches; i++ {
+			unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		}
+		per[b] = float64(threadCPU()-t0) / float64(n/batches)
 	}
-	return float64(time.Since(t0).Nanoseconds()) / float64(n)
+	return quantile(per, 0.5)
 }
 
-// execLoop returns µs per fork+exec+wait of /bin/true.
-func execLoop(n int) (float64, error) {
+func threadCPU() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return ts.Nano()
+}
+
+// execLoop returns µs per fork+exec+wait of /bin/true: the median over the
+// n execs of the CPU time spent on it (the spawning thread's CPU clock plus
+// the child's user and system time from wait4), which time spent preempted
+// does not move, and the median wall time.
+func execLoop(n int) (cpu, wall float64, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	attr := &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}
 	argv := []string{"/bin/true"}
-	t0 := time.Now()
+	cpus := make([]float64, n)
+	walls := make([]float64, n)
 	for i := 0; i < n; i++ {
+		t0, c0 := time.Now(), threadCPU()
 		pid, err := syscall.ForkExec("/bin/true", argv, attr)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		var ws syscall.WaitStatus
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
-			return 0, err
+		var ru syscall.Rusage
+		if _, err := syscall.Wait4(pid, &ws, 0, &ru); err != nil {
+			return 0, 0, err
 		}
 		if !ws.Exited() || ws.ExitStatus() != 0 {
-			return 0, fmt.Errorf("/bin/true: %v", ws)
+			return 0, 0, fmt.Errorf("/bin/true: %v", ws)
 		}
+		child := ru.Utime.Nano() + ru.Stime.Nano()
+		cpus[i] = float64(threadCPU()-c0+child) / 1000
+		walls[i] = float64(time.Since(t0).Nanoseconds()) / 1000
 	}
-	return float64(time.Since(t0).Microseconds()) / float64(n), nil
+	return quantile(cpus, 0.5), quantile(walls, 0.5), nil
 }
 
 // eventLoop times n setns(2) calls from the call to the watcher's line.
@@ -275,7 +306,11 @@ type benchWatcher struct {
 }
 
 func startBenchWatcher(self, mode string) (*benchWatcher, error) {
-	cmd := exec.Command(self, "watch", "--json", "--pid", strconv.Itoa(os.Getpid()))
+	args := []string{"watch", "--json", "--pid", strconv.Itoa(os.Getpid())}
+	if mode == "no-syscalls" {
+		args = append(args, "--events", "clone,exec")
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Env = os.Environ()
 	if mode == "raw_tp" {
 		cmd.Env = append(cmd.Env, "RAWNS_TRACE_HIDE=syscall-tracepoints")
@@ -293,10 +328,7 @@ func startBenchWatcher(self, mode string) (*benchWatcher, error) {
 	}
 	w := &benchWatcher{cmd: cmd, setns: make(chan time.Time, 1), exited: make(chan error, 1), stderr: new(strings.Builder), copied: make(chan struct{})}
 	first, err := bufio.NewReader(stderr).ReadString('\n')
-	want := "tracepoint/syscalls/"
-	if mode == "raw_tp" {
-		want = "raw_tp/sys_enter"
-	}
+	want := map[string]string{"tracepoints": "tracepoint/syscalls/", "raw_tp": "raw_tp/sys_enter", "no-syscalls": "no system call hooked"}[mode]
 	if err != nil || !strings.Contains(first, "watching") || !strings.Contains(first, want) {
 		cmd.Process.Kill()
 		cmd.Wait()
