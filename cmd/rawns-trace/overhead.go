@@ -32,9 +32,11 @@ alternation (the order rotates every round), as ratios to the same round's
   event     one reported event end to end: setns(2) into the caller's own UTS
             namespace until the watcher's JSON line for it has been read
 The watcher is 'rawns-trace watch --json --pid <this pid>', a separate process.
-Modes: off; tracepoints (the preferred hooks); raw_tp (RAWNS_TRACE_HIDE=
-syscall-tracepoints: raw_tp/sys_enter+sys_exit, the watcher before issue 16);
-no-syscalls (--events clone,exec: no system call hooked, no event timed).
+Modes: off; default (the best syscall hooks this kernel allows);
+tracepoints (RAWNS_TRACE_HIDE=fentry: the per-syscall tracepoints); raw_tp
+(RAWNS_TRACE_HIDE=fentry,syscall-tracepoints: raw_tp/sys_enter+sys_exit, the
+watcher before issue 16); no-syscalls (--events clone,exec: no system call
+hooked, no event timed).
 Needs root.
 
 Flags:
@@ -42,7 +44,7 @@ Flags:
   --calls N    getppid calls per run (default 2000000)
   --execs N    execs of /bin/true per run (default 300)
   --events N   reported events per run (default 200)
-  --modes LIST comma-separated modes (default off,tracepoints,raw_tp)
+  --modes LIST comma-separated modes (default off,default,raw_tp,no-syscalls)
 `
 
 var overheadFlags = []cli.Def{
@@ -79,10 +81,10 @@ func parseOverhead(args []string, stderr io.Writer) (overheadConfig, int, bool) 
 		}
 	}
 	if err == nil {
-		c.modes = strings.Split(flags.Get("modes", "off,tracepoints,raw_tp"), ",")
+		c.modes = strings.Split(flags.Get("modes", "off,default,raw_tp,no-syscalls"), ",")
 		for _, m := range c.modes {
-			if m != "off" && m != "tracepoints" && m != "raw_tp" && m != "no-syscalls" {
-				err = fmt.Errorf("--modes: unknown mode %q; use off, tracepoints, raw_tp, no-syscalls", m)
+			if _, ok := modeHide[m]; !ok && m != "off" {
+				err = fmt.Errorf("--modes: unknown mode %q; use off, default, tracepoints, raw_tp, no-syscalls", m)
 			}
 		}
 		if err == nil && !slices.Contains(c.modes, "off") {
@@ -296,6 +298,9 @@ func eventLoop(w *benchWatcher, n, utsFD int) ([]float64, error) {
 	return lat, nil
 }
 
+// modeHide is RAWNS_TRACE_HIDE for each mode with a watcher.
+var modeHide = map[string]string{"default": "", "tracepoints": "fentry", "raw_tp": "fentry,syscall-tracepoints", "no-syscalls": ""}
+
 // benchWatcher is a `rawns-trace watch --json --pid <us>` process.
 type benchWatcher struct {
 	cmd    *exec.Cmd
@@ -311,10 +316,7 @@ func startBenchWatcher(self, mode string) (*benchWatcher, error) {
 		args = append(args, "--events", "clone,exec")
 	}
 	cmd := exec.Command(self, args...)
-	cmd.Env = os.Environ()
-	if mode == "raw_tp" {
-		cmd.Env = append(cmd.Env, "RAWNS_TRACE_HIDE=syscall-tracepoints")
-	}
+	cmd.Env = append(os.Environ(), "RAWNS_TRACE_HIDE="+modeHide[mode])
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -328,7 +330,7 @@ func startBenchWatcher(self, mode string) (*benchWatcher, error) {
 	}
 	w := &benchWatcher{cmd: cmd, setns: make(chan time.Time, 1), exited: make(chan error, 1), stderr: new(strings.Builder), copied: make(chan struct{})}
 	first, err := bufio.NewReader(stderr).ReadString('\n')
-	want := map[string]string{"tracepoints": "tracepoint/syscalls/", "raw_tp": "raw_tp/sys_enter", "no-syscalls": "no system call hooked"}[mode]
+	want := map[string]string{"default": "watching", "tracepoints": "tracepoint/syscalls/", "raw_tp": "raw_tp/sys_enter", "no-syscalls": "no system call hooked"}[mode]
 	if err != nil || !strings.Contains(first, "watching") || !strings.Contains(first, want) {
 		cmd.Process.Kill()
 		cmd.Wait()

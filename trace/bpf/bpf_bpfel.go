@@ -63,6 +63,12 @@ const (
 	bpfProgExecBtf            = "exec_btf"
 	bpfProgExecRaw            = "exec_raw"
 	bpfProgExecTp             = "exec_tp"
+	bpfProgFeSethostname      = "fe_sethostname"
+	bpfProgFeSetns            = "fe_setns"
+	bpfProgFeUnshare          = "fe_unshare"
+	bpfProgFxSethostname      = "fx_sethostname"
+	bpfProgFxSetns            = "fx_setns"
+	bpfProgFxUnshare          = "fx_unshare"
 	bpfProgTpEnterSethostname = "tp_enter_sethostname"
 	bpfProgTpEnterSetns       = "tp_enter_setns"
 	bpfProgTpEnterUnshare     = "tp_enter_unshare"
@@ -122,6 +128,12 @@ type bpfProgramSpecs struct {
 	ExecBtf            *ebpf.ProgramSpec `ebpf:"exec_btf"`
 	ExecRaw            *ebpf.ProgramSpec `ebpf:"exec_raw"`
 	ExecTp             *ebpf.ProgramSpec `ebpf:"exec_tp"`
+	FeSethostname      *ebpf.ProgramSpec `ebpf:"fe_sethostname"`
+	FeSetns            *ebpf.ProgramSpec `ebpf:"fe_setns"`
+	FeUnshare          *ebpf.ProgramSpec `ebpf:"fe_unshare"`
+	FxSethostname      *ebpf.ProgramSpec `ebpf:"fx_sethostname"`
+	FxSetns            *ebpf.ProgramSpec `ebpf:"fx_setns"`
+	FxUnshare          *ebpf.ProgramSpec `ebpf:"fx_unshare"`
 	TpEnterSethostname *ebpf.ProgramSpec `ebpf:"tp_enter_sethostname"`
 	TpEnterSetns       *ebpf.ProgramSpec `ebpf:"tp_enter_setns"`
 	TpEnterUnshare     *ebpf.ProgramSpec `ebpf:"tp_enter_unshare"`
@@ -202,6 +214,12 @@ type bpfPrograms struct {
 	ExecBtf            *ebpf.Program `ebpf:"exec_btf"`
 	ExecRaw            *ebpf.Program `ebpf:"exec_raw"`
 	ExecTp             *ebpf.Program `ebpf:"exec_tp"`
+	FeSethostname      *ebpf.Program `ebpf:"fe_sethostname"`
+	FeSetns            *ebpf.Program `ebpf:"fe_setns"`
+	FeUnshare          *ebpf.Program `ebpf:"fe_unshare"`
+	FxSethostname      *ebpf.Program `ebpf:"fx_sethostname"`
+	FxSetns            *ebpf.Program `ebpf:"fx_setns"`
+	FxUnshare          *ebpf.Program `ebpf:"fx_unshare"`
 	TpEnterSethostname *ebpf.Program `ebpf:"tp_enter_sethostname"`
 	TpEnterSetns       *ebpf.Program `ebpf:"tp_enter_setns"`
 	TpEnterUnshare     *ebpf.Program `ebpf:"tp_enter_unshare"`
@@ -216,6 +234,12 @@ func (p *bpfPrograms) Close() error {
 		p.ExecBtf,
 		p.ExecRaw,
 		p.ExecTp,
+		p.FeSethostname,
+		p.FeSetns,
+		p.FeUnshare,
+		p.FxSethostname,
+		p.FxSetns,
+		p.FxUnshare,
 		p.TpEnterSethostname,
 		p.TpEnterSetns,
 		p.TpEnterUnshare,

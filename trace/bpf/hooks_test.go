@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/internal/testutil"
@@ -137,25 +140,55 @@ func run(t *testing.T, name string, args ...string) int {
 	return cmd.Process.Pid
 }
 
-// TestWatchHookChoices runs the watcher with each syscall hook: the
-// per-syscall tracepoints, and with them hidden the raw_tp fallback, which
-// the first line must name. With either, an unshare(2) and a setns(2) made
-// by other processes are reported with flags, result and the namespaces
-// before and after.
+// fentryWorks says whether this kernel loads and attaches an fentry
+// program at all (this machine's refuses with EPERM; Debian's 6.1 does not).
+func fentryWorks(t *testing.T) error {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: sysPrefix + "getppid", License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+	if err != nil {
+		return err
+	}
+	defer prog.Close()
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// TestWatchHookChoices runs the watcher with each choice of syscall hooks:
+// fentry/fexit (where the kernel has them; where not, the first line must
+// say why the tracepoints were taken instead), with fentry hidden the
+// per-syscall tracepoints, and with those hidden too the raw_tp fallback,
+// which the first line must name. With each, an unshare(2) and a setns(2)
+// made by other processes are reported with flags, result and the
+// namespaces before and after.
 func TestWatchHookChoices(t *testing.T) {
 	testutil.RequireRoot(t)
+	tracepoints := "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns,sethostname}"
+	fentry := []string{"fentry+fexit/" + sysPrefix + "{unshare,setns,sethostname}", "no tracefs needed"}
+	dontFentry := "tracepoint/syscalls"
+	if err := fentryWorks(t); err != nil {
+		t.Logf("fentry does not work on this kernel (%v): the fentry case checks the fall back to the tracepoints", err)
+		fentry = []string{tracepoints, "fentry/fexit unavailable: ", "every system call of every process takes the kernel's slow syscall path"}
+		dontFentry = "fentry+fexit/"
+	}
 	for _, tc := range []struct {
 		name     string
-		hide     bool
+		opts     loadOpts
 		want     []string
 		dontWant string
 	}{
-		{"tracepoints", false, []string{"tracepoint/syscalls/sys_{enter,exit}_{unshare,setns,sethostname}"}, "raw_tp/sys_enter"},
-		{"raw_tp-fallback", true, []string{"raw_tp/sys_enter, raw_tp/sys_exit", "fallback: a BPF program runs on every system call", "hidden by " + hideEnv}, "tracepoint/syscalls"},
+		{"fentry", loadOpts{}, fentry, dontFentry},
+		{"tracepoints", loadOpts{hideFentry: true}, []string{tracepoints, "fentry/fexit unavailable: hidden by " + hideEnv}, "raw_tp/sys_enter"},
+		{"raw_tp-fallback", loadOpts{hideFentry: true, hideSyscallTP: true},
+			[]string{"raw_tp/sys_enter, raw_tp/sys_exit", "fallback: a BPF program runs on every system call", "per-syscall tracepoints unavailable: hidden by " + hideEnv}, "tracepoint/syscalls"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.CheckHostUnchanged(t)
-			w := startWatch(t, loadOpts{hideSyscallTP: tc.hide}, nil, "--json")
+			w := startWatch(t, tc.opts, nil, "--json")
 			first := w.firstLine()
 			for _, s := range tc.want {
 				if !strings.Contains(first, s) {
@@ -217,7 +250,7 @@ func TestWatchEventsHooksOnlyWhatIsAsked(t *testing.T) {
 
 	w = startWatch(t, loadOpts{}, nil, "--json", "--events", "setns")
 	first = w.firstLine()
-	if !strings.Contains(first, "tracepoint/syscalls/sys_{enter,exit}_setns;") || strings.Contains(first, "unshare") ||
+	if !strings.Contains(first, "_{setns};") || strings.Contains(first, "unshare") ||
 		strings.Contains(first, "task_newtask") || strings.Contains(first, "sched_process_exec") {
 		t.Errorf("first line %q: want the setns tracepoints only", first)
 	}
@@ -385,8 +418,9 @@ func TestWatchLeavesMountTable(t *testing.T) {
 			t.Errorf("%s: host mount table changed:\n%s", when, now)
 		}
 	}
+	// fentry hidden: where the kernel has it, tracefs would not be needed.
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
-		cmd, first := watcherProcess(t, nil, "--comm", "no-such-comm")
+		cmd, first := watcherProcess(t, []string{hideEnv + "=fentry"}, "--comm", "no-such-comm")
 		if !strings.Contains(first, "tracefs was not mounted: mounted it in a private mount namespace") {
 			t.Errorf("first line %q does not say tracefs was mounted privately", first)
 		}
@@ -400,9 +434,9 @@ func TestWatchLeavesMountTable(t *testing.T) {
 		check("after " + sig.String())
 	}
 
-	cmd, first := watcherProcess(t, []string{hideEnv + "=syscall-tracepoints"}, "--comm", "no-such-comm")
+	cmd, first := watcherProcess(t, []string{hideEnv + "=fentry,syscall-tracepoints"}, "--comm", "no-such-comm")
 	if !strings.Contains(first, "raw_tp/sys_enter, raw_tp/sys_exit; fallback") || strings.Contains(first, "tracefs") {
-		t.Errorf("with %s=syscall-tracepoints, first line %q", hideEnv, first)
+		t.Errorf("with %s=fentry,syscall-tracepoints, first line %q", hideEnv, first)
 	}
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
@@ -415,7 +449,7 @@ func TestWatchLeavesMountTable(t *testing.T) {
 
 	mountTracefs(t)
 	before, _ = os.ReadFile("/proc/self/mountinfo")
-	cmd, first = watcherProcess(t, nil, "--comm", "no-such-comm")
+	cmd, first = watcherProcess(t, []string{hideEnv + "=fentry"}, "--comm", "no-such-comm")
 	if !strings.Contains(first, "event ids from tracefs at /sys/kernel/tracing") || strings.Contains(first, "private") {
 		t.Errorf("with tracefs mounted, first line %q", first)
 	}

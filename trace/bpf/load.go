@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -85,10 +84,10 @@ func loadSpec(progs, maps []string, consts map[string]any) (*ebpf.CollectionSpec
 // functions use minus the BTF cache.
 type loadOpts struct {
 	first hook // first exec hook to try
-	// hideSyscallTP: the watcher acts as if the per-syscall tracepoints
-	// were missing and falls back to raw_tp/sys_enter and sys_exit.
-	hideSyscallTP bool
-	btfCacheDir   string // where the minimal kernel BTF is kept; "" = never cached
+	// hideFentry, hideSyscallTP: the watcher acts as if fentry/fexit or
+	// the per-syscall tracepoints were missing and takes the next hooks.
+	hideFentry, hideSyscallTP bool
+	btfCacheDir               string // where the minimal kernel BTF is kept; "" = never cached
 }
 
 // kernelTypes are the CO-RE relocation targets: either the cached minimal BTF
@@ -179,9 +178,9 @@ func attachExec(spec *ebpf.CollectionSpec, kt kernelTypes, h hook) (*ebpf.Collec
 	return coll, l, nil
 }
 
-func isWatchProg(name string) bool {
-	return strings.HasPrefix(name, "watch_") || strings.HasPrefix(name, "tp_")
-}
+// isWatchProg: the watcher's base collection holds the exec program and
+// this one (the syscall hooks are loaded apart, on its maps).
+func isWatchProg(name string) bool { return name == "watch_newtask" }
 
 // attachExecFallback tries the hooks in order from first and returns the
 // first that loads and attaches. A permission or BTF error stops at once:

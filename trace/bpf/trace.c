@@ -332,10 +332,14 @@ static __always_inline u64 sys_arg(const void *regs, int n)
  * per thread when an unshare, setns or sethostname begins, leave() reports
  * them with the result and the namespaces after. Two sets of hooks call
  * them (trace/bpf/watch.go picks one):
+ *  - fentry/fexit on __x64_sys_X: a program runs for these three calls only,
+ *    and nothing else changes for any other system call;
  *  - the per-syscall tracepoints syscalls/sys_{enter,exit}_{unshare,setns,
  *    sethostname} (CONFIG_FTRACE_SYSCALLS): a program runs only for these
  *    three calls, and the kernel has decoded the arguments for any
- *    architecture;
+ *    architecture; but they hang on the one sys_enter/sys_exit tracepoint,
+ *    which sends every system call of every process through the slow
+ *    syscall path (docs/trace.md, the cost section);
  *  - the fallback raw_tp/sys_enter and raw_tp/sys_exit: a program runs on
  *    every system call of every process and picks the three by number.
  */
@@ -431,6 +435,54 @@ SEC("tracepoint/syscalls/sys_exit")
 int tp_exit(struct sys_exit_ctx *ctx)
 {
 	return leave(ctx->ret);
+}
+
+/*
+ * fentry/fexit on the syscall entry points, __x64_sys_X(const struct pt_regs
+ * *regs) (the loader renames them __arm64_sys_X on arm64): a BPF trampoline
+ * patched into these three functions alone, so no other system call pays
+ * anything. ctx[0] is regs; for fexit ctx[1] is the return value.
+ */
+SEC("fentry/__x64_sys_unshare")
+int fe_unshare(u64 *ctx)
+{
+	u64 flags = sys_arg((const void *)ctx[0], 0);
+
+	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	return enter(EV_UNSHARE, flags, 0);
+}
+
+SEC("fentry/__x64_sys_setns")
+int fe_setns(u64 *ctx)
+{
+	const void *regs = (const void *)ctx[0];
+
+	return enter(EV_SETNS, (u32)sys_arg(regs, 1), (s64)(int)sys_arg(regs, 0));
+}
+
+SEC("fentry/__x64_sys_sethostname")
+int fe_sethostname(u64 *ctx)
+{
+	return enter(EV_SETHOSTNAME, 0, (s64)sys_arg((const void *)ctx[0], 1));
+}
+
+SEC("fexit/__x64_sys_unshare")
+int fx_unshare(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
+}
+
+SEC("fexit/__x64_sys_setns")
+int fx_setns(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
+}
+
+SEC("fexit/__x64_sys_sethostname")
+int fx_sethostname(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
 }
 
 /* sys_enter(struct pt_regs *regs, long id): the fallback. */

@@ -165,6 +165,7 @@ type watcher struct {
 	hooks []string
 	note  string // how the syscall hooks were chosen, for the first line
 	drops *ebpf.Map
+	extra []*ebpf.Collection // the syscall hooks' programs, on coll's maps
 }
 
 func (w *watcher) Close() error {
@@ -174,6 +175,9 @@ func (w *watcher) Close() error {
 	}
 	if w.rd != nil {
 		errs = append(errs, w.rd.Close())
+	}
+	for _, c := range w.extra {
+		c.Close()
 	}
 	if w.coll != nil {
 		w.coll.Close()
@@ -222,37 +226,38 @@ func syscallConsts(events eventSet) map[string]any {
 	return c
 }
 
-// The syscall hooks, best first.
+// The syscall hooks, best first, as the first line names them.
 const (
-	// syscallTracepoints: syscalls/sys_{enter,exit}_{unshare,setns,
-	// sethostname}. A program runs for these three calls only; the ids
-	// come from tracefs (readEventIDs).
+	// syscalls/sys_{enter,exit}_{unshare,setns,sethostname}. A program runs
+	// for these three calls only, but every system call takes the slow path
+	// (docs/trace.md); the ids come from tracefs (readEventIDs).
 	syscallTracepoints = "tracepoint/syscalls/sys_{enter,exit}_{unshare,setns,sethostname}"
-	// The fallback: a program on every system call of every process.
-	syscallRawEnter = "raw_tp/sys_enter"
-	syscallRawExit  = "raw_tp/sys_exit"
 )
 
-// syscallTPs maps each per-syscall tracepoint to its program.
-var syscallTPs = []struct {
-	ev          int
-	event, prog string
+// sysPrefix is the prefix of the syscall entry points' symbols.
+var sysPrefix = map[string]string{"amd64": "__x64_sys_", "arm64": "__arm64_sys_"}[runtime.GOARCH]
+
+// syscallProgs are, per syscall event, its fentry, fexit and tracepoint
+// programs and tracepoints.
+var syscallProgs = []struct {
+	ev                    int
+	name                  string
+	fentry, fexit, tpProg string
+	tpEnter, tpExit       string
 }{
-	{evUnshare, "syscalls/sys_enter_unshare", "tp_enter_unshare"},
-	{evUnshare, "syscalls/sys_exit_unshare", "tp_exit"},
-	{evSetns, "syscalls/sys_enter_setns", "tp_enter_setns"},
-	{evSetns, "syscalls/sys_exit_setns", "tp_exit"},
-	{evSethostname, "syscalls/sys_enter_sethostname", "tp_enter_sethostname"},
-	{evSethostname, "syscalls/sys_exit_sethostname", "tp_exit"},
+	{evUnshare, "unshare", "fe_unshare", "fx_unshare", "tp_enter_unshare", "syscalls/sys_enter_unshare", "syscalls/sys_exit_unshare"},
+	{evSetns, "setns", "fe_setns", "fx_setns", "tp_enter_setns", "syscalls/sys_enter_setns", "syscalls/sys_exit_setns"},
+	{evSethostname, "sethostname", "fe_sethostname", "fx_sethostname", "tp_enter_sethostname", "syscalls/sys_enter_sethostname", "syscalls/sys_exit_sethostname"},
 }
 
 // syscallEvents are the events that need a syscall hook.
 const syscallEvents = eventSet(1<<evUnshare | 1<<evSetns | 1<<evSethostname)
 
 // hideEnv names hooks to pretend the kernel lacks, comma-separated:
-// "syscall-tracepoints" (the per-syscall tracepoints, so raw_tp/sys_enter
-// and sys_exit are used), "tp_btf" (the exec hook starts at raw_tp). For
-// tests and for measuring the fallbacks (rawns-trace overhead).
+// "fentry" (fentry/fexit, so the per-syscall tracepoints come next),
+// "syscall-tracepoints" (so raw_tp/sys_enter and sys_exit are used), "tp_btf"
+// (the exec hook starts at raw_tp). For tests and for measuring the
+// fallbacks (rawns-trace overhead).
 const hideEnv = "RAWNS_TRACE_HIDE"
 
 // hiddenHooks applies the value of RAWNS_TRACE_HIDE to opts.
@@ -260,77 +265,33 @@ func hiddenHooks(opts loadOpts, value string) (loadOpts, error) {
 	for _, h := range strings.Split(value, ",") {
 		switch strings.TrimSpace(h) {
 		case "":
+		case "fentry":
+			opts.hideFentry = true
 		case "syscall-tracepoints":
 			opts.hideSyscallTP = true
 		case "tp_btf":
 			opts.first = hookRaw
 		default:
-			return opts, fmt.Errorf("%s=%q: unknown hook %q; use syscall-tracepoints or tp_btf", hideEnv, value, h)
+			return opts, fmt.Errorf("%s=%q: unknown hook %q; use fentry, syscall-tracepoints or tp_btf", hideEnv, value, h)
 		}
 	}
 	return opts, nil
 }
 
 // loadWatcher loads and attaches the watcher for events: the exec hook (the
-// first of attachExecFallback's that works), raw_tp/task_newtask for
-// clones, and the syscall hooks: the per-syscall tracepoints of the asked
-// syscalls, or when they cannot be had (no tracefs, no
-// CONFIG_FTRACE_SYSCALLS, hidden, attach refused for any reason but
-// privilege) raw_tp/sys_enter and raw_tp/sys_exit. A hook whose events
-// were not asked for is not attached.
+// first of attachExecFallback's that works) and raw_tp/task_newtask for
+// clones in one collection, which holds the maps; then the syscall hooks,
+// each choice a collection of its own sharing those maps, the first that
+// loads and attaches: fentry/fexit, the per-syscall tracepoints, and last
+// raw_tp/sys_enter and raw_tp/sys_exit. A hook whose events were not asked
+// for is not attached. The whole kernel BTF is used, not the cached minimal
+// one: fentry's attach targets are looked up in it (the watcher runs for
+// long; its start-up is not on anyone's path).
 func loadWatcher(opts loadOpts, events eventSet) (*watcher, error) {
-	// The event ids are read before loading, so that the programs of the
-	// hooks not taken are not loaded at all.
-	var ids eventIDs
-	var why error
-	var names []string
-	for _, tp := range syscallTPs {
-		if events.has(tp.ev) {
-			names = append(names, tp.event)
-		}
-	}
-	switch {
-	case len(names) == 0:
-	case opts.hideSyscallTP:
-		why = errors.New("hidden by " + hideEnv)
-	default:
-		ids, why = readEventIDs(names)
-	}
-	w, err := loadWatcherWith(opts, events, ids, why)
-	var tpErr *tracepointError
-	if errors.As(err, &tpErr) && !errors.Is(err, ErrPermission) {
-		return loadWatcherWith(opts, events, eventIDs{}, tpErr.err)
-	}
-	return w, err
-}
-
-// tracepointError is a per-syscall tracepoint that could not be attached.
-type tracepointError struct{ err error }
-
-func (e *tracepointError) Error() string { return e.err.Error() }
-func (e *tracepointError) Unwrap() error { return e.err }
-
-// loadWatcherWith loads the watcher with the per-syscall tracepoints of ids
-// when why is nil, else with the raw_tp fallback, why saying why.
-func loadWatcherWith(opts loadOpts, events eventSet, ids eventIDs, why error) (*watcher, error) {
-	var progs []string
-	if events.has(evExec) {
-		progs = append(progs, "exec_btf", "exec_raw", "exec_tp")
-	}
-	if events.has(evClone) {
-		progs = append(progs, "watch_newtask")
-	}
-	sys := events&syscallEvents != 0
-	switch {
-	case sys && why == nil:
-		progs = append(progs, "tp_exit")
-		for _, tp := range syscallTPs {
-			if events.has(tp.ev) && tp.prog != "tp_exit" {
-				progs = append(progs, tp.prog)
-			}
-		}
-	case sys:
-		progs = append(progs, "watch_enter", "watch_exit")
+	opts.btfCacheDir = ""
+	progs := []string{"exec_btf", "exec_raw", "exec_tp", "watch_newtask", "watch_enter", "watch_exit", "tp_exit"}
+	for _, sp := range syscallProgs {
+		progs = append(progs, sp.fentry, sp.fexit, sp.tpProg)
 	}
 	spec, err := loadSpec(progs, []string{"events", "pending", "drops"}, syscallConsts(events))
 	if err != nil {
@@ -338,14 +299,21 @@ func loadWatcherWith(opts loadOpts, events eventSet, ids eventIDs, why error) (*
 	}
 	w := &watcher{}
 	_, err = withKernelTypes(spec, opts, func(kt kernelTypes) error {
+		base := subSpec(spec, nil)
+		if events.has(evClone) {
+			base.Programs["watch_newtask"] = spec.Programs["watch_newtask"].Copy()
+		}
 		if events.has(evExec) {
-			coll, l, h, err := attachExecFallback(spec, kt, opts.first)
+			for _, p := range []string{"exec_btf", "exec_raw", "exec_tp"} {
+				base.Programs[p] = spec.Programs[p].Copy()
+			}
+			coll, l, h, err := attachExecFallback(base, kt, opts.first)
 			if err != nil {
 				return err
 			}
 			w.coll, w.links, w.hooks = coll, []io.Closer{l}, []string{h.String()}
 		} else {
-			coll, err := ebpf.NewCollectionWithOptions(spec, kt.options())
+			coll, err := ebpf.NewCollectionWithOptions(base, kt.options())
 			if err != nil {
 				return classify("load the watcher", err)
 			}
@@ -364,42 +332,12 @@ func loadWatcherWith(opts loadOpts, events eventSet, ids eventIDs, why error) (*
 			w.links = append(w.links, l)
 			w.hooks = append(w.hooks, "raw_tp/task_newtask")
 		}
-		switch {
-		case !sys:
+		if events&syscallEvents == 0 {
 			w.note = "no system call hooked"
-		case why == nil:
-			var asked []string
-			for _, tp := range syscallTPs {
-				if !events.has(tp.ev) {
-					continue
-				}
-				pl, err := attachTracepointID(w.coll.Programs[tp.prog], ids.ids[tp.event])
-				if err != nil {
-					return &tracepointError{fail("attach tracepoint/"+tp.event, err)}
-				}
-				w.links = append(w.links, pl)
-				if name := strings.TrimPrefix(tp.event, "syscalls/sys_enter_"); name != tp.event {
-					asked = append(asked, name)
-				}
-			}
-			if len(asked) == 3 {
-				w.hooks = append(w.hooks, syscallTracepoints)
-			} else {
-				for _, name := range asked {
-					w.hooks = append(w.hooks, "tracepoint/syscalls/sys_{enter,exit}_"+name)
-				}
-			}
-			w.note = ids.how
-		default:
-			for _, tp := range []struct{ prog, name string }{{"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"}} {
-				l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp.name, Program: w.coll.Programs[tp.prog]})
-				if err != nil {
-					return fail("attach raw_tp/"+tp.name, err)
-				}
-				w.links = append(w.links, l)
-				w.hooks = append(w.hooks, "raw_tp/"+tp.name)
-			}
-			w.note = "fallback: a BPF program runs on every system call of every process, because the per-syscall tracepoints are unavailable: " + why.Error()
+			return nil
+		}
+		if err := w.attachSyscalls(spec, kt, opts, events); err != nil {
+			return fail("attach the syscall hooks", err)
 		}
 		return nil
 	})
@@ -412,6 +350,180 @@ func loadWatcherWith(opts loadOpts, events eventSet, ids eventIDs, why error) (*
 		return nil, classify("open ring buffer", err)
 	}
 	return w, nil
+}
+
+// subSpec is a copy of spec with only the named programs.
+func subSpec(spec *ebpf.CollectionSpec, progs []string) *ebpf.CollectionSpec {
+	cs := spec.Copy()
+	keep := make(map[string]bool)
+	for _, p := range progs {
+		keep[p] = true
+	}
+	for p := range cs.Programs {
+		if !keep[p] {
+			delete(cs.Programs, p)
+		}
+	}
+	return cs
+}
+
+// attachSyscalls attaches the first syscall hooks that work, and says in
+// w.hooks and w.note which and why not the better ones.
+func (w *watcher) attachSyscalls(spec *ebpf.CollectionSpec, kt kernelTypes, opts loadOpts, events eventSet) error {
+	var asked []string
+	for _, sp := range syscallProgs {
+		if events.has(sp.ev) {
+			asked = append(asked, sp.name)
+		}
+	}
+	hookName := func(all, prefix, suffix string) string {
+		if len(asked) == len(syscallProgs) {
+			return all
+		}
+		return prefix + strings.Join(asked, ",") + suffix
+	}
+	var why []string
+	// 1. fentry/fexit.
+	err := errors.New("hidden by " + hideEnv)
+	if !opts.hideFentry {
+		err = w.attachFentry(spec, kt, events)
+	}
+	if err == nil {
+		// fentry/fexit on the syscall entry points: programs patched into
+		// these three functions, nothing changes for any other system call.
+		w.hooks = append(w.hooks, hookName("fentry+fexit/"+sysPrefix+"{unshare,setns,sethostname}", "fentry+fexit/"+sysPrefix+"{", "}"))
+		w.note = "no tracefs needed"
+		return nil
+	}
+	why = append(why, "fentry/fexit unavailable: "+err.Error())
+	// 2. The per-syscall tracepoints.
+	err = errors.New("hidden by " + hideEnv)
+	var ids eventIDs
+	if !opts.hideSyscallTP {
+		var names []string
+		for _, sp := range syscallProgs {
+			if events.has(sp.ev) {
+				names = append(names, sp.tpEnter, sp.tpExit)
+			}
+		}
+		if ids, err = readEventIDs(names); err == nil {
+			err = w.attachTracepoints(spec, kt, events, ids)
+		}
+	}
+	if err == nil {
+		w.hooks = append(w.hooks, hookName(syscallTracepoints, "tracepoint/syscalls/sys_{enter,exit}_{", "}"))
+		w.note = ids.how + "; " + why[0] + ", so every system call of every process takes the kernel's slow syscall path"
+		return nil
+	}
+	why = append(why, "per-syscall tracepoints unavailable: "+err.Error())
+	// 3. raw_tp/sys_enter and sys_exit.
+	if err := w.attachRawSyscalls(spec, kt); err != nil {
+		return fmt.Errorf("%w (%s)", err, strings.Join(why, "; "))
+	}
+	w.hooks = append(w.hooks, "raw_tp/sys_enter", "raw_tp/sys_exit")
+	w.note = "fallback: a BPF program runs on every system call of every process, because " + strings.Join(why, "; ")
+	return nil
+}
+
+// loadShared loads progs of spec as a collection that uses w's maps.
+func (w *watcher) loadShared(spec *ebpf.CollectionSpec, kt kernelTypes, progs []string) (*ebpf.Collection, error) {
+	cs := subSpec(spec, progs)
+	opts := kt.options()
+	opts.MapReplacements = map[string]*ebpf.Map{
+		"events": w.coll.Maps["events"], "pending": w.coll.Maps["pending"], "drops": w.coll.Maps["drops"],
+	}
+	return ebpf.NewCollectionWithOptions(cs, opts)
+}
+
+// attachAll attaches with attach and keeps coll and the links in w, or
+// undoes everything.
+func (w *watcher) attachAll(coll *ebpf.Collection, attach func(add func(io.Closer)) error) error {
+	var links []io.Closer
+	err := attach(func(l io.Closer) { links = append(links, l) })
+	if err != nil {
+		for _, l := range links {
+			l.Close()
+		}
+		coll.Close()
+		return err
+	}
+	w.extra = append(w.extra, coll)
+	w.links = append(w.links, links...)
+	return nil
+}
+
+func (w *watcher) attachFentry(spec *ebpf.CollectionSpec, kt kernelTypes, events eventSet) error {
+	if sysPrefix == "" {
+		return errors.New("no syscall entry point names for " + runtime.GOARCH)
+	}
+	cs := spec.Copy()
+	var progs []string
+	for _, sp := range syscallProgs {
+		if events.has(sp.ev) {
+			progs = append(progs, sp.fentry, sp.fexit)
+			cs.Programs[sp.fentry].AttachTo = sysPrefix + sp.name
+			cs.Programs[sp.fexit].AttachTo = sysPrefix + sp.name
+		}
+	}
+	coll, err := w.loadShared(cs, kt, progs)
+	if err != nil {
+		return errors.New(cleanCause(err))
+	}
+	return w.attachAll(coll, func(add func(io.Closer)) error {
+		for _, p := range progs {
+			l, err := link.AttachTracing(link.TracingOptions{Program: coll.Programs[p]})
+			if err != nil {
+				return fmt.Errorf("attach %s: %s", p, cleanCause(err))
+			}
+			add(l)
+		}
+		return nil
+	})
+}
+
+func (w *watcher) attachTracepoints(spec *ebpf.CollectionSpec, kt kernelTypes, events eventSet, ids eventIDs) error {
+	progs := []string{"tp_exit"}
+	for _, sp := range syscallProgs {
+		if events.has(sp.ev) {
+			progs = append(progs, sp.tpProg)
+		}
+	}
+	coll, err := w.loadShared(spec, kt, progs)
+	if err != nil {
+		return errors.New(cleanCause(err))
+	}
+	return w.attachAll(coll, func(add func(io.Closer)) error {
+		for _, sp := range syscallProgs {
+			if !events.has(sp.ev) {
+				continue
+			}
+			for _, tp := range []struct{ prog, event string }{{sp.tpProg, sp.tpEnter}, {"tp_exit", sp.tpExit}} {
+				pl, err := attachTracepointID(coll.Programs[tp.prog], ids.ids[tp.event])
+				if err != nil {
+					return fmt.Errorf("attach tracepoint/%s: %w", tp.event, err)
+				}
+				add(pl)
+			}
+		}
+		return nil
+	})
+}
+
+func (w *watcher) attachRawSyscalls(spec *ebpf.CollectionSpec, kt kernelTypes) error {
+	coll, err := w.loadShared(spec, kt, []string{"watch_enter", "watch_exit"})
+	if err != nil {
+		return err
+	}
+	return w.attachAll(coll, func(add func(io.Closer)) error {
+		for _, tp := range []struct{ prog, name string }{{"watch_enter", "sys_enter"}, {"watch_exit", "sys_exit"}} {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp.name, Program: coll.Programs[tp.prog]})
+			if err != nil {
+				return fmt.Errorf("attach raw_tp/%s: %w", tp.name, err)
+			}
+			add(l)
+		}
+		return nil
+	})
 }
 
 // watch is WatchMain with the context, loader options and a readiness
