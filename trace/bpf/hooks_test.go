@@ -144,7 +144,7 @@ func run(t *testing.T, name string, args ...string) int {
 // program at all (this machine's refuses with EPERM; Debian's 6.1 does not).
 func fentryWorks(t *testing.T) error {
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: sysPrefix + "getppid", License: "GPL",
+		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: sysPrefix + "unshare", License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
 	})
 	if err != nil {
