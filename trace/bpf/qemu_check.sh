@@ -14,7 +14,11 @@
 # /run; tracefs is not mounted, as on a fresh host. Prints the test output
 # and exits 0 when every test passed.
 #
-# usage: [SKIP=REGEX] trace/bpf/qemu_check.sh VMLINUZ [TEST-REGEX]
+# With AFTER="rawns-trace overhead ..." that command runs in the guest after
+# the tests (the guest has /bin/rawns-trace); its output is printed, its exit
+# status does not count.
+#
+# usage: [SKIP=REGEX] [AFTER=COMMAND] trace/bpf/qemu_check.sh VMLINUZ [TEST-REGEX]
 set -eu
 kernel=$(realpath "$1")
 run=${2:-'^(TestWatch|TestDrop)'}
@@ -27,6 +31,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/run" "$root/etc"
 CGO_ENABLED=0 go test -c -o "$root/bpf.test" ./trace/bpf
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$root/bin/rawns-trace" ./cmd/rawns-trace
 cp "$(command -v busybox)" "$root/bin/busybox"
 for a in sh mount umount unshare nsenter hostname true sleep cat ls poweroff mkdir; do
 	ln -s busybox "$root/bin/$a"
@@ -43,6 +48,7 @@ echo "guest kernel: \$(cat /proc/sys/kernel/osrelease)"
 cd /tmp
 /bpf.test -test.run '$run' -test.skip '$skip' -test.v -test.count=1 -test.timeout=10m
 echo "qemu_check: exit \$?"
+${AFTER:+$AFTER}
 poweroff -f
 EOF
 chmod +x "$root/init"
