@@ -298,6 +298,10 @@ func eventLoop(w *benchWatcher, n, utsFD int) ([]float64, error) {
 	return lat, nil
 }
 
+// settle is the pause between the watcher's first line and the first
+// measurement.
+const settle = 500 * time.Millisecond
+
 // modeHide is RAWNS_TRACE_HIDE for each mode with a watcher.
 var modeHide = map[string]string{"default": "", "tracepoints": "fentry", "raw_tp": "fentry,syscall-tracepoints", "no-syscalls": ""}
 
@@ -340,6 +344,9 @@ func startBenchWatcher(self, mode string) (*benchWatcher, error) {
 		defer close(w.copied)
 		io.Copy(w.stderr, stderr)
 	}()
+	// Let the watcher's start-up (kernel BTF parsed, the Go runtime's
+	// first collections) finish before anything is timed.
+	time.Sleep(settle)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
