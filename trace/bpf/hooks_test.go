@@ -18,7 +18,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/internal/testutil"
 )
@@ -343,14 +342,12 @@ func TestDropEventText(t *testing.T) {
 	}
 }
 
-func tracefsMounted() bool {
-	for _, dir := range tracefsDirs {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == tracefsMagic {
-			return true
+func TestUnescapeMountinfo(t *testing.T) {
+	for in, want := range map[string]string{`/sys/kernel/tracing`: "/sys/kernel/tracing", `/a\040b`: "/a b", `/a\134b`: `/a\b`, `/x\0`: `/x\0`} {
+		if got := unescapeMountinfo(in); got != want {
+			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
 		}
 	}
-	return false
 }
 
 // watcherProcess starts `rawns trace ARGS` as its own process (this test
@@ -399,14 +396,13 @@ func sameMountNS(t *testing.T, pid int, want []byte) {
 // TestWatchLeavesMountTable: with tracefs not mounted, the watcher mounts
 // it out of the host's sight; the host's mount table is the same while it
 // runs, after it stops on SIGINT and after a SIGKILL. With tracefs mounted,
-// the watcher uses it and mounts nothing. RAWNS_TRACE_HIDE hides the
-// tracepoints in a real process too, and a bad value is one line, exit 125.
+// the watcher uses it and mounts nothing. The private mount itself is also
+// exercised in this process, whatever the host has. RAWNS_TRACE_HIDE hides
+// the tracepoints in a real process too, and a bad value is one line, exit
+// 125.
 func TestWatchLeavesMountTable(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
-	if tracefsMounted() {
-		t.Fatalf("tracefs is mounted on this host already: this test needs a host without it (umount /sys/kernel/tracing)")
-	}
 	before, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -418,11 +414,42 @@ func TestWatchLeavesMountTable(t *testing.T) {
 			t.Errorf("%s: host mount table changed:\n%s", when, now)
 		}
 	}
+
+	// The private mount, in this process: ids read, nothing left behind.
+	type result struct {
+		ids map[string]uint64
+		err error
+	}
+	ch := make(chan result, 1)
+	onThrowawayThread(func() {
+		ids, err := readIDsPrivately([]string{"syscalls/sys_enter_setns"})
+		ch <- result{ids, err}
+	})
+	r := <-ch
+	if r.err != nil || r.ids["syscalls/sys_enter_setns"] == 0 {
+		t.Errorf("tracefs in a private mount namespace: %v %v", r.ids, r.err)
+	}
+	check("after the private mount")
+	deadline := time.Now().Add(5 * time.Second)
+	for !threadsInMountNS(t, os.Getpid()) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !threadsInMountNS(t, os.Getpid()) {
+		t.Errorf("a thread of this process is still in another mount namespace")
+	}
+
 	// fentry hidden: where the kernel has it, tracefs would not be needed.
+	hostHas := mountedTracefs()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		cmd, first := watcherProcess(t, []string{hideEnv + "=fentry"}, "--comm", "no-such-comm")
-		if !strings.Contains(first, "tracefs was not mounted: mounted it in a private mount namespace") {
-			t.Errorf("first line %q does not say tracefs was mounted privately", first)
+		want := "tracefs was not mounted: mounted it in a private mount namespace"
+		if len(hostHas) > 0 {
+			// Someone else's mount: the watcher must use it.
+			want = "event ids from tracefs at " + hostHas[0]
+			t.Logf("tracefs is mounted on this host (%s): the watcher process uses it, the private mount is exercised in-process only", hostHas[0])
+		}
+		if !strings.Contains(first, want) {
+			t.Errorf("first line %q does not say %q", first, want)
 		}
 		check("while watching")
 		sameMountNS(t, cmd.Process.Pid, before)
@@ -446,6 +473,9 @@ func TestWatchLeavesMountTable(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 125 || strings.Count(string(out), "\n") != 1 {
 		t.Errorf("%s=kprobes: %v %q, want one line and exit 125", hideEnv, err, out)
 	}
+	if len(hostHas) > 0 {
+		return
+	}
 
 	mountTracefs(t)
 	before, _ = os.ReadFile("/proc/self/mountinfo")
@@ -458,4 +488,17 @@ func TestWatchLeavesMountTable(t *testing.T) {
 		t.Errorf("after SIGINT: %v", err)
 	}
 	check("after a watcher that found tracefs mounted")
+}
+
+// threadsInMountNS says whether every thread of pid is in this test's mount
+// namespace.
+func threadsInMountNS(t *testing.T, pid int) bool {
+	self, _ := os.Readlink("/proc/self/ns/mnt")
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/ns/mnt")
+	for _, task := range tasks {
+		if l, err := os.Readlink(task); err == nil && l != self {
+			return false
+		}
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,12 +15,67 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tracefsMagic is TRACEFS_MAGIC of include/uapi/linux/magic.h.
-const tracefsMagic = 0x74726163
-
-// tracefsDirs are where tracefs is found when it is mounted: its own mount
-// point (4.1+), and the directory debugfs mounts it on by itself.
+// tracefsDirs are where tracefs is usually mounted: its own mount point
+// (4.1+), and the directory where debugfs mounts it by itself.
 var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+
+// mountedTracefs returns the mount points of tracefs in this mount
+// namespace, from /proc/self/mountinfo (proc(5)): "... MOUNTPOINT ... - FSTYPE
+// ...". Not by stat or statfs of the usual directories: with debugfs
+// mounted, looking up /sys/kernel/debug/tracing makes the kernel automount
+// tracefs there, in the host's mount table.
+func mountedTracefs() []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		// Fields 0-5 are fixed, then optional fields up to "-", then the
+		// filesystem type.
+		f := strings.Fields(line)
+		for i := 6; i+1 < len(f); i++ {
+			if f[i] == "-" {
+				if f[i+1] == "tracefs" {
+					dirs = append(dirs, unescapeMountinfo(f[4]))
+				}
+				break
+			}
+		}
+	}
+	// The usual places first.
+	slices.SortStableFunc(dirs, func(a, b string) int {
+		ia, ib := slices.Index(tracefsDirs, a), slices.Index(tracefsDirs, b)
+		if ia < 0 {
+			ia = len(tracefsDirs)
+		}
+		if ib < 0 {
+			ib = len(tracefsDirs)
+		}
+		return ia - ib
+	})
+	return dirs
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) of
+// /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
 
 // eventIDs is what readEventIDs found: the id of each tracepoint and how
 // tracefs was reached, said in the watcher's first line.
@@ -45,12 +101,9 @@ type eventIDs struct {
 // Nothing is ever mounted in the host's namespace, so there is nothing to
 // undo: a SIGKILL at any moment leaves the host's mount table as it was.
 func readEventIDs(events []string) (eventIDs, error) {
-	for _, dir := range tracefsDirs {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == tracefsMagic {
-			ids, err := readIDsIn(dir, events)
-			return eventIDs{ids: ids, how: "event ids from tracefs at " + dir}, err
-		}
+	if dirs := mountedTracefs(); len(dirs) > 0 {
+		ids, err := readIDsIn(dirs[0], events)
+		return eventIDs{ids: ids, how: "event ids from tracefs at " + dirs[0]}, err
 	}
 	type result struct {
 		ids map[string]uint64
@@ -99,6 +152,10 @@ func readIDsPrivately(events []string) (map[string]uint64, error) {
 		return nil, fmt.Errorf("make the private mount namespace's mounts private: %w", err)
 	}
 	dir := tracefsDirs[0]
+	// A tracefs already there (mounted after the caller looked) would make
+	// the mount fail with EBUSY; detaching it here, in the private
+	// namespace, does not reach the host.
+	_ = unix.Unmount(dir, unix.MNT_DETACH)
 	if err := unix.Mount("tracefs", dir, "tracefs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return nil, fmt.Errorf("mount tracefs on %s (in a private mount namespace): %w", dir, err)
 	}
