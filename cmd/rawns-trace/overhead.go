@@ -104,6 +104,10 @@ func overheadMain(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "rawns-trace overhead: needs root: the watcher loads BPF programs and the event loop calls setns(2)")
+		return 125
+	}
 	if err := runOverhead(c, stdout); err != nil {
 		fmt.Fprintf(stderr, "rawns-trace overhead: %v\n", err)
 		return 1

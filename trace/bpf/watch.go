@@ -41,6 +41,10 @@ Watch the whole host, from the kernel, for namespace changes until Ctrl-C:
   exec     an execve inside a non-initial PID namespace
 Namespaces are shown as INODE/ID (ID: the 64-bit ns_id of Linux 6.18+).
 Needs root (or CAP_BPF+CAP_PERFMON) and kernel BTF.
+unshare, setns and sethostname are hooked with fentry/fexit where the kernel
+allows it, else with the per-syscall tracepoints (which slow every system
+call of every process a little), else raw_tp/sys_enter (a program on every
+system call); the first line says which and why (docs/trace.md).
 
 Flags (filters combine with AND):
   --json       one JSON object per line instead of text
