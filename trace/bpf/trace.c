@@ -82,7 +82,12 @@ struct event {
 	struct nsid ns[NKINDS];     /* at exec; after the syscall; EV_CLONE: the child */
 };
 
-/* Pending syscall, from sys_enter to sys_exit, keyed by host tid. */
+/*
+ * Pending syscall, from sys_enter to sys_exit, keyed by host tid. A thread
+ * killed inside the call never reaches the exit hook and leaves its entry
+ * behind, so the table is an LRU hash: such leftovers are evicted instead of
+ * filling it up for the rest of a long watch.
+ */
 struct pending {
 	u32 type;
 	u32 pad;
@@ -108,7 +113,7 @@ struct {
 } events SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, u32);
 	__type(value, struct pending);
@@ -116,7 +121,7 @@ struct {
 
 /*
  * Events lost, per CPU: a full ring buffer (bpf_ringbuf_reserve failed) or a
- * full pending table (a syscall whose entry could not be recorded). The
+ * syscall whose entry could not be recorded in pending. The
  * reader sums the CPUs' counters and reports the growth (rawns trace: a
  * "dropped" line). Per CPU, so that counting costs no shared cache line.
  */

@@ -190,7 +190,7 @@ func (w *watcher) Close() error {
 }
 
 // dropped returns how many events the kernel side lost so far (ring buffer
-// or pending table full), summed over the CPUs.
+// or a syscall's entry not recorded), summed over the CPUs.
 func (w *watcher) dropped() (uint64, error) {
 	var perCPU []uint64
 	if err := w.drops.Lookup(uint32(0), &perCPU); err != nil {
