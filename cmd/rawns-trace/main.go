@@ -6,6 +6,10 @@
 //
 //	rawns-trace watch [--json] [--pid PID] [--comm NAME] [--ns ID]
 //	rawns-trace exec-helper --target PID [--timeout DURATION]
+//	rawns-trace overhead [--rounds N] [--calls N] [--execs N] [--events N] [--modes LIST]
+//
+// `rawns-trace overhead` measures what the watcher costs the rest of the
+// host (docs/trace.md has the figures and the command).
 //
 // `rawns trace ARGS...` execs `rawns-trace watch ARGS...`: the host-wide
 // watcher of namespace changes (trace/bpf.WatchMain).
@@ -66,6 +70,9 @@ The eBPF half of rawns (it links cilium/ebpf, which rawns itself does not).
   rawns-trace watch [flags]                   what 'rawns trace' runs; see --help
   rawns-trace exec-helper --target PID        what 'rawns run --trace' runs: a
                                               line protocol on stdin/stdout
+  rawns-trace overhead [flags]                what the watcher costs the host:
+                                              syscall and exec rates, watcher
+                                              off and on in alternation
 `
 
 func main() {
@@ -83,10 +90,12 @@ func rawnsTrace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "exec-helper":
 		signal.Ignore(syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
 		return execHelper(args[1:], stdin, stdout, loadExecTracer)
+	case "overhead":
+		return overheadMain(args[1:], stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "rawns-trace: unknown command %q; use watch or exec-helper (rawns-trace --help)\n", args[0])
+	fmt.Fprintf(stderr, "rawns-trace: unknown command %q; use watch, exec-helper or overhead (rawns-trace --help)\n", args[0])
 	return 125
 }

@@ -57,19 +57,30 @@ type bpfPending struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	bpfMapEvents        = "events"
-	bpfMapPending       = "pending"
-	bpfProgExecBtf      = "exec_btf"
-	bpfProgExecRaw      = "exec_raw"
-	bpfProgExecTp       = "exec_tp"
-	bpfProgWatchEnter   = "watch_enter"
-	bpfProgWatchExit    = "watch_exit"
-	bpfProgWatchNewtask = "watch_newtask"
-	bpfVarArchArm64     = "arch_arm64"
-	bpfVarNrSethostname = "nr_sethostname"
-	bpfVarNrSetns       = "nr_setns"
-	bpfVarNrUnshare     = "nr_unshare"
-	bpfVarTargetTgid    = "target_tgid"
+	bpfMapDrops               = "drops"
+	bpfMapEvents              = "events"
+	bpfMapPending             = "pending"
+	bpfProgExecBtf            = "exec_btf"
+	bpfProgExecRaw            = "exec_raw"
+	bpfProgExecTp             = "exec_tp"
+	bpfProgFeSethostname      = "fe_sethostname"
+	bpfProgFeSetns            = "fe_setns"
+	bpfProgFeUnshare          = "fe_unshare"
+	bpfProgFxSethostname      = "fx_sethostname"
+	bpfProgFxSetns            = "fx_setns"
+	bpfProgFxUnshare          = "fx_unshare"
+	bpfProgTpEnterSethostname = "tp_enter_sethostname"
+	bpfProgTpEnterSetns       = "tp_enter_setns"
+	bpfProgTpEnterUnshare     = "tp_enter_unshare"
+	bpfProgTpExit             = "tp_exit"
+	bpfProgWatchEnter         = "watch_enter"
+	bpfProgWatchExit          = "watch_exit"
+	bpfProgWatchNewtask       = "watch_newtask"
+	bpfVarArchArm64           = "arch_arm64"
+	bpfVarNrSethostname       = "nr_sethostname"
+	bpfVarNrSetns             = "nr_setns"
+	bpfVarNrUnshare           = "nr_unshare"
+	bpfVarTargetTgid          = "target_tgid"
 )
 
 // loadBpf returns the embedded CollectionSpec for bpf.
@@ -114,18 +125,29 @@ type bpfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfProgramSpecs struct {
-	ExecBtf      *ebpf.ProgramSpec `ebpf:"exec_btf"`
-	ExecRaw      *ebpf.ProgramSpec `ebpf:"exec_raw"`
-	ExecTp       *ebpf.ProgramSpec `ebpf:"exec_tp"`
-	WatchEnter   *ebpf.ProgramSpec `ebpf:"watch_enter"`
-	WatchExit    *ebpf.ProgramSpec `ebpf:"watch_exit"`
-	WatchNewtask *ebpf.ProgramSpec `ebpf:"watch_newtask"`
+	ExecBtf            *ebpf.ProgramSpec `ebpf:"exec_btf"`
+	ExecRaw            *ebpf.ProgramSpec `ebpf:"exec_raw"`
+	ExecTp             *ebpf.ProgramSpec `ebpf:"exec_tp"`
+	FeSethostname      *ebpf.ProgramSpec `ebpf:"fe_sethostname"`
+	FeSetns            *ebpf.ProgramSpec `ebpf:"fe_setns"`
+	FeUnshare          *ebpf.ProgramSpec `ebpf:"fe_unshare"`
+	FxSethostname      *ebpf.ProgramSpec `ebpf:"fx_sethostname"`
+	FxSetns            *ebpf.ProgramSpec `ebpf:"fx_setns"`
+	FxUnshare          *ebpf.ProgramSpec `ebpf:"fx_unshare"`
+	TpEnterSethostname *ebpf.ProgramSpec `ebpf:"tp_enter_sethostname"`
+	TpEnterSetns       *ebpf.ProgramSpec `ebpf:"tp_enter_setns"`
+	TpEnterUnshare     *ebpf.ProgramSpec `ebpf:"tp_enter_unshare"`
+	TpExit             *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	WatchEnter         *ebpf.ProgramSpec `ebpf:"watch_enter"`
+	WatchExit          *ebpf.ProgramSpec `ebpf:"watch_exit"`
+	WatchNewtask       *ebpf.ProgramSpec `ebpf:"watch_newtask"`
 }
 
 // bpfMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
+	Drops   *ebpf.MapSpec `ebpf:"drops"`
 	Events  *ebpf.MapSpec `ebpf:"events"`
 	Pending *ebpf.MapSpec `ebpf:"pending"`
 }
@@ -161,12 +183,14 @@ func (o *bpfObjects) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
+	Drops   *ebpf.Map `ebpf:"drops"`
 	Events  *ebpf.Map `ebpf:"events"`
 	Pending *ebpf.Map `ebpf:"pending"`
 }
 
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
+		m.Drops,
 		m.Events,
 		m.Pending,
 	)
@@ -187,12 +211,22 @@ type bpfVariables struct {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfPrograms struct {
-	ExecBtf      *ebpf.Program `ebpf:"exec_btf"`
-	ExecRaw      *ebpf.Program `ebpf:"exec_raw"`
-	ExecTp       *ebpf.Program `ebpf:"exec_tp"`
-	WatchEnter   *ebpf.Program `ebpf:"watch_enter"`
-	WatchExit    *ebpf.Program `ebpf:"watch_exit"`
-	WatchNewtask *ebpf.Program `ebpf:"watch_newtask"`
+	ExecBtf            *ebpf.Program `ebpf:"exec_btf"`
+	ExecRaw            *ebpf.Program `ebpf:"exec_raw"`
+	ExecTp             *ebpf.Program `ebpf:"exec_tp"`
+	FeSethostname      *ebpf.Program `ebpf:"fe_sethostname"`
+	FeSetns            *ebpf.Program `ebpf:"fe_setns"`
+	FeUnshare          *ebpf.Program `ebpf:"fe_unshare"`
+	FxSethostname      *ebpf.Program `ebpf:"fx_sethostname"`
+	FxSetns            *ebpf.Program `ebpf:"fx_setns"`
+	FxUnshare          *ebpf.Program `ebpf:"fx_unshare"`
+	TpEnterSethostname *ebpf.Program `ebpf:"tp_enter_sethostname"`
+	TpEnterSetns       *ebpf.Program `ebpf:"tp_enter_setns"`
+	TpEnterUnshare     *ebpf.Program `ebpf:"tp_enter_unshare"`
+	TpExit             *ebpf.Program `ebpf:"tp_exit"`
+	WatchEnter         *ebpf.Program `ebpf:"watch_enter"`
+	WatchExit          *ebpf.Program `ebpf:"watch_exit"`
+	WatchNewtask       *ebpf.Program `ebpf:"watch_newtask"`
 }
 
 func (p *bpfPrograms) Close() error {
@@ -200,6 +234,16 @@ func (p *bpfPrograms) Close() error {
 		p.ExecBtf,
 		p.ExecRaw,
 		p.ExecTp,
+		p.FeSethostname,
+		p.FeSetns,
+		p.FeUnshare,
+		p.FxSethostname,
+		p.FxSetns,
+		p.FxUnshare,
+		p.TpEnterSethostname,
+		p.TpEnterSetns,
+		p.TpEnterUnshare,
+		p.TpExit,
 		p.WatchEnter,
 		p.WatchExit,
 		p.WatchNewtask,

@@ -46,7 +46,7 @@ func loadExecTracer(targetTGID int, opts loadOpts) (*ExecTracer, error) {
 	if targetTGID <= 0 || targetTGID > 1<<22 {
 		return nil, fmt.Errorf("trace: target tgid %d out of range", targetTGID)
 	}
-	spec, err := loadSpec([]string{"exec_btf", "exec_raw", "exec_tp"}, []string{"events"},
+	spec, err := loadSpec([]string{"exec_btf", "exec_raw", "exec_tp"}, []string{"events", "drops"},
 		map[string]any{"target_tgid": uint32(targetTGID)})
 	if err != nil {
 		return nil, err

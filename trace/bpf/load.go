@@ -83,8 +83,11 @@ func loadSpec(progs, maps []string, consts map[string]any) (*ebpf.CollectionSpec
 // loadOpts are the loader's knobs; the zero value is what the exported
 // functions use minus the BTF cache.
 type loadOpts struct {
-	first       hook   // first exec hook to try
-	btfCacheDir string // where the minimal kernel BTF is kept; "" = never cached
+	first hook // first exec hook to try
+	// hideFentry, hideSyscallTP: the watcher acts as if fentry/fexit or
+	// the per-syscall tracepoints were missing and takes the next hooks.
+	hideFentry, hideSyscallTP bool
+	btfCacheDir               string // where the minimal kernel BTF is kept; "" = never cached
 }
 
 // kernelTypes are the CO-RE relocation targets: either the cached minimal BTF
@@ -175,9 +178,9 @@ func attachExec(spec *ebpf.CollectionSpec, kt kernelTypes, h hook) (*ebpf.Collec
 	return coll, l, nil
 }
 
-func isWatchProg(name string) bool {
-	return name == "watch_enter" || name == "watch_exit" || name == "watch_newtask"
-}
+// isWatchProg: the watcher's base collection holds the exec program and
+// this one (the syscall hooks are loaded apart, on its maps).
+func isWatchProg(name string) bool { return name == "watch_newtask" }
 
 // attachExecFallback tries the hooks in order from first and returns the
 // first that loads and attaches. A permission or BTF error stops at once:

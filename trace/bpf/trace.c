@@ -82,7 +82,12 @@ struct event {
 	struct nsid ns[NKINDS];     /* at exec; after the syscall; EV_CLONE: the child */
 };
 
-/* Pending syscall, from sys_enter to sys_exit, keyed by host tid. */
+/*
+ * Pending syscall, from sys_enter to sys_exit, keyed by host tid. A thread
+ * killed inside the call never reaches the exit hook and leaves its entry
+ * behind, so the table is an LRU hash: such leftovers are evicted instead of
+ * filling it up for the rest of a long watch.
+ */
 struct pending {
 	u32 type;
 	u32 pad;
@@ -108,11 +113,33 @@ struct {
 } events SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, u32);
 	__type(value, struct pending);
 } pending SEC(".maps");
+
+/*
+ * Events lost, per CPU: a full ring buffer (bpf_ringbuf_reserve failed) or a
+ * syscall whose entry could not be recorded in pending. The
+ * reader sums the CPUs' counters and reports the growth (rawns trace: a
+ * "dropped" line). Per CPU, so that counting costs no shared cache line.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(void)
+{
+	u32 zero = 0;
+	u64 *n = bpf_map_lookup_elem(&drops, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
 
 static __always_inline void put(struct nsid *out, const struct ns_common *ns)
 {
@@ -236,8 +263,10 @@ static __always_inline int on_exec(struct task_struct *task, const char *filenam
 	if (!wanted_exec(task))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count_drop();
 		return 0;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = EV_EXEC;
 	fill(e, task, e->ns);
@@ -303,39 +332,38 @@ static __always_inline u64 sys_arg(const void *regs, int n)
 	return v;
 }
 
-/* sys_enter(struct pt_regs *regs, long id) */
-SEC("raw_tp/sys_enter")
-int watch_enter(u64 *ctx)
+/*
+ * The syscall half of the watcher: enter() records the caller's namespaces
+ * per thread when an unshare, setns or sethostname begins, leave() reports
+ * them with the result and the namespaces after. Two sets of hooks call
+ * them (trace/bpf/watch.go picks one):
+ *  - fentry/fexit on __x64_sys_X: a program runs for these three calls only,
+ *    and nothing else changes for any other system call;
+ *  - the per-syscall tracepoints syscalls/sys_{enter,exit}_{unshare,setns,
+ *    sethostname} (CONFIG_FTRACE_SYSCALLS): a program runs only for these
+ *    three calls, and the kernel has decoded the arguments for any
+ *    architecture; but they hang on the one sys_enter/sys_exit tracepoint,
+ *    which sends every system call of every process through the slow
+ *    syscall path (docs/trace.md, the cost section);
+ *  - the fallback raw_tp/sys_enter and raw_tp/sys_exit: a program runs on
+ *    every system call of every process and picks the three by number.
+ */
+static __always_inline int enter(u32 type, u64 flags, s64 arg)
 {
-	const void *regs = (const void *)ctx[0];
-	s64 id = (s64)ctx[1];
 	struct pending p = {};
 	u32 tid;
 
-	if (id == nr_unshare) {
-		p.type = EV_UNSHARE;
-		p.flags = sys_arg(regs, 0);
-		if (!(p.flags & CLONE_NS_MASK))
-			return 0;
-	} else if (id == nr_setns) {
-		p.type = EV_SETNS;
-		p.arg = (s64)(int)sys_arg(regs, 0);
-		p.flags = (u32)sys_arg(regs, 1);
-	} else if (id == nr_sethostname) {
-		p.type = EV_SETHOSTNAME;
-		p.arg = (s64)sys_arg(regs, 1);
-	} else {
-		return 0;
-	}
+	p.type = type;
+	p.flags = flags;
+	p.arg = arg;
 	read_ns((struct task_struct *)bpf_get_current_task(), p.before, 0, 0);
 	tid = (u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count_drop();
 	return 0;
 }
 
-/* sys_exit(struct pt_regs *regs, long ret) */
-SEC("raw_tp/sys_exit")
-int watch_exit(u64 *ctx)
+static __always_inline int leave(s64 ret)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct pending *p;
@@ -350,13 +378,144 @@ int watch_exit(u64 *ctx)
 		e->type = p->type;
 		e->flags = p->flags;
 		e->arg = p->arg;
-		e->ret = (s64)ctx[1];
+		e->ret = ret;
 		__builtin_memcpy(e->before, p->before, sizeof(e->before));
 		fill(e, (struct task_struct *)bpf_get_current_task(), e->ns);
 		bpf_ringbuf_submit(e, 0);
+	} else {
+		count_drop();
 	}
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
+}
+
+/*
+ * The context of a per-syscall tracepoint program, as the kernel builds it
+ * for BPF (perf_call_bpf_enter/exit in kernel/trace/trace_syscalls.c) and as
+ * events/syscalls/sys_enter_unshare/format describes it: 8 bytes of header
+ * (for BPF: the pt_regs pointer), int __syscall_nr at 8, then the arguments
+ * at 16 as unsigned long each (sys_exit_*: long ret at 16).
+ */
+struct sys_enter_ctx {
+	u64 regs;
+	s32 nr;
+	u32 pad;
+	u64 args[6];
+};
+
+struct sys_exit_ctx {
+	u64 regs;
+	s32 nr;
+	u32 pad;
+	s64 ret;
+};
+
+/* unshare(unsigned long unshare_flags) */
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int tp_enter_unshare(struct sys_enter_ctx *ctx)
+{
+	u64 flags = ctx->args[0];
+
+	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	return enter(EV_UNSHARE, flags, 0);
+}
+
+/* setns(int fd, int flags) */
+SEC("tracepoint/syscalls/sys_enter_setns")
+int tp_enter_setns(struct sys_enter_ctx *ctx)
+{
+	return enter(EV_SETNS, (u32)ctx->args[1], (s64)(int)ctx->args[0]);
+}
+
+/* sethostname(char *name, int len) */
+SEC("tracepoint/syscalls/sys_enter_sethostname")
+int tp_enter_sethostname(struct sys_enter_ctx *ctx)
+{
+	return enter(EV_SETHOSTNAME, 0, (s64)ctx->args[1]);
+}
+
+/* One program for sys_exit_unshare, sys_exit_setns and sys_exit_sethostname. */
+SEC("tracepoint/syscalls/sys_exit")
+int tp_exit(struct sys_exit_ctx *ctx)
+{
+	return leave(ctx->ret);
+}
+
+/*
+ * fentry/fexit on the syscall entry points, __x64_sys_X(const struct pt_regs
+ * *regs) (the loader renames them __arm64_sys_X on arm64): a BPF trampoline
+ * patched into these three functions alone, so no other system call pays
+ * anything. ctx[0] is regs; for fexit ctx[1] is the return value.
+ */
+SEC("fentry/__x64_sys_unshare")
+int fe_unshare(u64 *ctx)
+{
+	u64 flags = sys_arg((const void *)ctx[0], 0);
+
+	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	return enter(EV_UNSHARE, flags, 0);
+}
+
+SEC("fentry/__x64_sys_setns")
+int fe_setns(u64 *ctx)
+{
+	const void *regs = (const void *)ctx[0];
+
+	return enter(EV_SETNS, (u32)sys_arg(regs, 1), (s64)(int)sys_arg(regs, 0));
+}
+
+SEC("fentry/__x64_sys_sethostname")
+int fe_sethostname(u64 *ctx)
+{
+	return enter(EV_SETHOSTNAME, 0, (s64)sys_arg((const void *)ctx[0], 1));
+}
+
+SEC("fexit/__x64_sys_unshare")
+int fx_unshare(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
+}
+
+SEC("fexit/__x64_sys_setns")
+int fx_setns(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
+}
+
+SEC("fexit/__x64_sys_sethostname")
+int fx_sethostname(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
+}
+
+/* sys_enter(struct pt_regs *regs, long id): the fallback. */
+SEC("raw_tp/sys_enter")
+int watch_enter(u64 *ctx)
+{
+	const void *regs = (const void *)ctx[0];
+	s64 id = (s64)ctx[1];
+	u64 flags;
+
+	if (id == nr_unshare) {
+		flags = sys_arg(regs, 0);
+		if (!(flags & CLONE_NS_MASK))
+			return 0;
+		return enter(EV_UNSHARE, flags, 0);
+	}
+	if (id == nr_setns)
+		return enter(EV_SETNS, (u32)sys_arg(regs, 1), (s64)(int)sys_arg(regs, 0));
+	if (id == nr_sethostname)
+		return enter(EV_SETHOSTNAME, 0, (s64)sys_arg(regs, 1));
+	return 0;
+}
+
+/* sys_exit(struct pt_regs *regs, long ret): the fallback. */
+SEC("raw_tp/sys_exit")
+int watch_exit(u64 *ctx)
+{
+	return leave((s64)ctx[1]);
 }
 
 /*
@@ -375,8 +534,10 @@ int watch_newtask(u64 *ctx)
 	if (!(flags & CLONE_NS_MASK))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count_drop();
 		return 0;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = EV_CLONE;
 	e->flags = flags;

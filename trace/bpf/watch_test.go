@@ -140,7 +140,7 @@ func TestWatchMainProcess(t *testing.T) {
 	if err := cmd.Run(); err != nil || !strings.Contains(e.String(), "usage: rawns trace") {
 		t.Fatalf("--help: %v %q", err, e.String())
 	}
-	for _, bad := range [][]string{{"--bogus"}, {"--pid", "x"}, {"extra"}, {"--comm", "a-very-long-command-name"}} {
+	for _, bad := range [][]string{{"--bogus"}, {"--pid", "x"}, {"extra"}, {"--comm", "a-very-long-command-name"}, {"--events", "bogus"}, {"--events", ""}, {"--events", "clone,"}} {
 		cmd, _, e = run(bad...)
 		err := cmd.Run()
 		var ee *exec.ExitError
