@@ -203,10 +203,10 @@ func TestInitReapsOrphans(t *testing.T) {
 			t.Errorf("control without --init: %d zombies, want 1", zombies)
 		}
 	}
-	// PID 1 is rawns's init, the command its child.
-	r := rawnsRun(t, "run", "--ns", "pid,mnt", "--mount-proc", "--init", "--", "sh", "-c", "cat /proc/1/comm; echo $PPID")
-	if r.stdout != "rawns\n1\n" {
-		t.Errorf("under --init: %q, want PID 1 named rawns and the command's parent 1", r.stdout)
+	// PID 1 is rawns's init, the command its child, pid 2.
+	r := rawnsRun(t, "run", "--ns", "pid,mnt", "--mount-proc", "--init", "--", "sh", "-c", "cat /proc/1/comm; echo $PPID $$")
+	if r.stdout != "rawns-init\n1 2\n" {
+		t.Errorf("under --init: %q, want PID 1 named rawns-init and the command pid 2, its child", r.stdout)
 	}
 }
 

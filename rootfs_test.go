@@ -122,14 +122,15 @@ func TestRunRootfsFlags(t *testing.T) {
 	}
 }
 
-// TestRunRootfsInitAndVerbose: --init execs rawns by fd, which works after
-// pivot_root; -v reports as always.
+// TestRunRootfsInitAndVerbose: --init's PID 1 (the cloned child, named
+// rawns-init) works inside a root of its own, with the command as pid 2;
+// -v reports as always.
 func TestRunRootfsInitAndVerbose(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
 	R := testutil.BusyboxRoot(t)
-	r := rawnsRun(t, "run", "--init", "--rootfs", R, "--proc", "/proc", "--", "sh", "-c", "ps -o pid=,args= | head -1; exit 3")
-	if r.code != 3 || !strings.Contains(r.stdout, "1 rawns-init init -- /bin/sh") {
+	r := rawnsRun(t, "run", "--init", "--rootfs", R, "--proc", "/proc", "--", "sh", "-c", "ps -o pid=,comm= | head -2; exit 3")
+	if r.code != 3 || !regexpLine(r.stdout, `^ *1 rawns-init$`) || !regexpLine(r.stdout, `^ *2 sh$`) {
 		t.Fatalf("--init with a rootfs: %+v", r)
 	}
 	r = rawnsRun(t, "run", "-v", "--rootfs", R, "--dev", "/dev", "--", "sh", "-c", "exit 4")

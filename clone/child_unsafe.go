@@ -186,7 +186,9 @@ var (
 	strSlash = [...]byte{'/', 0}
 	strProc  = [...]byte{'p', 'r', 'o', 'c', 0}
 	strEmpty = [...]byte{0}
-	strPProc = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
+	// The name PID 1 of Spec.Init shows in ps (PR_SET_NAME, 15 bytes at most).
+	strInitName = [...]byte{'r', 'a', 'w', 'n', 's', '-', 'i', 'n', 'i', 't', 0}
+	strPProc    = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
 	// Relative to /proc/self, which the child opens through the mount
 	// namespace it is in.
 	strTimensOffsets = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 't', 'i', 'm', 'e', 'n', 's', '_', 'o', 'f', 'f', 's', 'e', 't', 's', 0}
@@ -603,6 +605,8 @@ exec:
 		// (proc(5): a non-dumpable process's files belong to root, and
 		// ptrace access needs CAP_SYS_PTRACE).
 		unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
+		// And ps shows it as what it is, not as a second rawns.
+		unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&strInitName[0])), 0)
 		// Every fd but stdio and the program's pidfd goes: rawns's own
 		// (which the parent's pipes to --trace's helper, or a caller's,
 		// must not outlive), and the error pipe, whose EOF now tells the

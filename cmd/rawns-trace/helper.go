@@ -18,7 +18,7 @@ import (
 
 // execTracer is what the helper needs of *bpf.ExecTracer (a fake in tests).
 type execTracer interface {
-	Next(ctx context.Context, hostPID int) (trace.ExecEvent, error)
+	NextMatch(ctx context.Context, match func(*trace.ExecEvent) bool) (trace.ExecEvent, error)
 	Close() error
 }
 
@@ -84,18 +84,35 @@ func execHelper(args []string, stdin io.Reader, stdout io.Writer, load func(int)
 	}
 }
 
-// answer is the line that answers the pid line line.
+// answer is the line that answers the query line: "PID" for the exec of
+// that host pid, or "pidns INODE NSPID" for the exec of the process that
+// is NSPID in the PID namespace INODE (rawns run --init's command, pid 2 of
+// the init's namespace).
 func answer(tr execTracer, line string, timeout time.Duration) string {
-	pid, err := strconv.Atoi(line)
-	if err != nil || pid <= 0 {
-		return trace.HelperErrorLine("usage", fmt.Sprintf("exec helper: %q is not a pid", line))
+	var match func(*trace.ExecEvent) bool
+	what := ""
+	if f := strings.Fields(line); len(f) == 3 && f[0] == "pidns" {
+		ino, err1 := strconv.ParseUint(f[1], 10, 64)
+		nspid, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 != nil || err2 != nil || ino == 0 || nspid == 0 {
+			return trace.HelperErrorLine("usage", fmt.Sprintf("exec helper: %q: give pidns INODE NSPID", line))
+		}
+		match = func(ev *trace.ExecEvent) bool { return ev.NS[trace.PID].Inode == ino && uint64(ev.NSPID) == nspid }
+		what = fmt.Sprintf("pid %d of PID namespace %d", nspid, ino)
+	} else {
+		pid, err := strconv.Atoi(line)
+		if err != nil || pid <= 0 {
+			return trace.HelperErrorLine("usage", fmt.Sprintf("exec helper: %q is not a pid", line))
+		}
+		match = func(ev *trace.ExecEvent) bool { return ev.HostPID == uint32(pid) }
+		what = fmt.Sprintf("pid %d", pid)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	ev, err := tr.Next(ctx, pid)
+	ev, err := tr.NextMatch(ctx, match)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return trace.HelperErrorLine("timeout", fmt.Sprintf("no exec of pid %d within %v", pid, timeout))
+		return trace.HelperErrorLine("timeout", fmt.Sprintf("no exec of %s within %v", what, timeout))
 	case errors.Is(err, os.ErrClosed):
 		return trace.HelperErrorLine("closed", err.Error())
 	case err != nil:

@@ -34,14 +34,22 @@ type fakeTracer struct {
 	closed bool
 }
 
-func (f *fakeTracer) Next(ctx context.Context, pid int) (trace.ExecEvent, error) {
-	if pid == 13 {
-		<-ctx.Done()
-		return trace.ExecEvent{}, ctx.Err()
+// NextMatch answers with the fake event of the first pid from 1 to 1000
+// that match accepts; pid 13 never execs; pid 42 is in PID namespace
+// 4026533042.
+func (f *fakeTracer) NextMatch(ctx context.Context, match func(*trace.ExecEvent) bool) (trace.ExecEvent, error) {
+	for pid := 1; pid <= 1000; pid++ {
+		ev := trace.ExecEvent{HostPID: uint32(pid), NSPID: 1, Level: 1, Comm: "p" + strconv.Itoa(pid), Filename: "/bin/true"}
+		ev.NS[trace.UTS] = trace.NSID{Inode: 4026532178, ID: uint64(pid)}
+		if pid == 42 {
+			ev.NS[trace.PID] = trace.NSID{Inode: 4026533042}
+		}
+		if match(&ev) && pid != 13 {
+			return ev, nil
+		}
 	}
-	ev := trace.ExecEvent{HostPID: uint32(pid), NSPID: 1, Level: 1, Comm: "p" + strconv.Itoa(pid), Filename: "/bin/true"}
-	ev.NS[trace.UTS] = trace.NSID{Inode: 4026532178, ID: uint64(pid)}
-	return ev, nil
+	<-ctx.Done()
+	return trace.ExecEvent{}, ctx.Err()
 }
 
 func (f *fakeTracer) Close() error {
@@ -100,7 +108,12 @@ func TestExecHelperProtocol(t *testing.T) {
 			t.Fatalf("pid %d: %+v, %v", pid, ev, err)
 		}
 	}
-	for line, reason := range map[string]string{"13": "timeout", "x": "usage", "-4": "usage"} {
+	// --init's query: pid 1 of a PID namespace, whatever its host pid.
+	fmt.Fprintf(in, "pidns 4026533042 1\n")
+	if ev, err := trace.ParseHelperLine(readLine(t, out)); err != nil || ev.HostPID != 42 {
+		t.Errorf("pidns query: %+v, %v; want the event of host pid 42", ev, err)
+	}
+	for line, reason := range map[string]string{"13": "timeout", "x": "usage", "-4": "usage", "pidns x 2": "usage", "pidns 7 0": "usage"} {
 		fmt.Fprintf(in, "%s\n", line)
 		answer := readLine(t, out)
 		if !strings.HasPrefix(answer, trace.HelperErrorPrefix+reason+` "`) {

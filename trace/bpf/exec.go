@@ -90,11 +90,20 @@ const maxPending = 256
 // later calls. It blocks until the event arrives, ctx is done (ctx.Err() is
 // returned) or the tracer is closed (os.ErrClosed).
 func (t *ExecTracer) Next(ctx context.Context, hostPID int) (trace.ExecEvent, error) {
+	return t.NextMatch(ctx, func(ev *trace.ExecEvent) bool { return ev.HostPID == uint32(hostPID) })
+}
+
+// NextMatch is Next for the first exec event that match accepts: rawns
+// run --init asks for the exec of pid 2 of the init's PID namespace,
+// whose host pid it never learns.
+func (t *ExecTracer) NextMatch(ctx context.Context, match func(*trace.ExecEvent) bool) (trace.ExecEvent, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ev, ok := t.pending[uint32(hostPID)]; ok {
-		delete(t.pending, uint32(hostPID))
-		return ev, nil
+	for pid, ev := range t.pending {
+		if match(&ev) {
+			delete(t.pending, pid)
+			return ev, nil
+		}
 	}
 	dl, _ := ctx.Deadline() // zero: no deadline
 	t.rd.SetDeadline(dl)
@@ -123,7 +132,7 @@ func (t *ExecTracer) Next(ctx context.Context, hostPID int) (trace.ExecEvent, er
 			continue
 		}
 		ev := execEventFrom(&raw)
-		if ev.HostPID == uint32(hostPID) {
+		if match(&ev) {
 			return ev, nil
 		}
 		if _, dup := t.pending[ev.HostPID]; !dup && len(t.pending) < maxPending {

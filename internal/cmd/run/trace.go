@@ -168,7 +168,7 @@ func (t *runTrace) close() { t.finish() }
 // verdict as one line of JSON (for --json-status-fd), nil when there is no
 // verdict to give.
 func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) (bool, []byte) {
-	ev, err := t.event(proc.Pid)
+	ev, err := t.event(proc.Pid, cfg.init)
 	t.finish()
 	if t.childErr != nil {
 		fmt.Fprintf(w, "rawns: --trace: reading the child's namespaces: %v\n", t.childErr)
@@ -182,7 +182,7 @@ func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) (bool, 
 	r := trace.Verify(t.parent, t.child, ev, trace.Expect{
 		New:      trace.KindsFromCloneFlags(uint64(s.Namespaces)),
 		Hostname: s.Hostname,
-		PID1:     s.Namespaces&clone.NewPID != 0,
+		PID1:     s.Namespaces&clone.NewPID != 0 && !cfg.init, // pid 2 under --init
 	})
 	if t.json {
 		r.WriteJSON(w)
@@ -199,11 +199,19 @@ func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) (bool, 
 // event gets the exec event of pid from the helper. The exec already
 // happened when Start returned; the event is in the ring buffer or about
 // to be.
-func (t *runTrace) event(pid int) (trace.ExecEvent, error) {
+//
+// With --init the command is not the process rawns cloned but its first
+// child, so pid 2 of the init's new PID namespace, whose host pid rawns
+// never sees: the query names the namespace instead.
+func (t *runTrace) event(pid int, init bool) (trace.ExecEvent, error) {
 	if t.childErr != nil {
 		return trace.ExecEvent{}, t.childErr
 	}
-	if _, err := io.WriteString(t.toHelper, strconv.Itoa(pid)+"\n"); err != nil {
+	query := strconv.Itoa(pid)
+	if init {
+		query = "pidns " + strconv.FormatUint(t.child[trace.PID].Inode, 10) + " 2"
+	}
+	if _, err := io.WriteString(t.toHelper, query+"\n"); err != nil {
 		return trace.ExecEvent{}, fmt.Errorf("exec helper: %v", err)
 	}
 	line, err := t.readLine(helperAnswerTimeout)
