@@ -27,10 +27,26 @@ import (
 // SECCOMP_RET_KILL, the OOM killer) closes the error pipe without the exec
 // marker it writes right before execve: that is a *ChildError with the
 // Signal, never a started Process (torture/TestErrorPipeClosedEarlyInProcess).
+//
+// Start clones on a thread that lives as long as the process, which
+// PR_SET_PDEATHSIG needs (prctl(2): it fires when the thread that cloned
+// exits). When the caller runs on the main thread, which the Go runtime
+// never ends (PinThread), that is the caller's own: Start clones there, as
+// fast as StartHere. Elsewhere it hands the spec to the spawner goroutine,
+// which keeps a thread locked for the life of the process: any other
+// thread may end, when a goroutine that locked it exits.
 func Start(spec *Spec) (*Process, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
+	// Locked, so that the thread checked is the thread that clones.
+	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		p, err := start(spec)
+		runtime.UnlockOSThread()
+		return p, err
+	}
+	runtime.UnlockOSThread()
 	req := spawnRequest{spec: spec, done: make(chan struct{})}
 	spawnerOnce.Do(startSpawner)
 	spawnc <- &req

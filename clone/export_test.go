@@ -1,0 +1,5 @@
+package clone
+
+// SpawnerStarted reports whether Start has handed a spec to the spawner
+// goroutine yet.
+func SpawnerStarted() bool { return spawnc != nil }
