@@ -159,3 +159,22 @@ func parseID(s string) (uint32, bool) {
 	}
 	return uint32(v), true
 }
+
+// NameID returns the id of a user (db "passwd") or group (db "group")
+// named name in root/etc/DB: for unshare's --map-user NAME and
+// --map-group NAME, which take the host's names (root "/").
+func NameID(root, db, name string) (uint32, error) {
+	d, err := readDB(root, db)
+	if err != nil {
+		return 0, err
+	}
+	e := findByName(d, name)
+	if e == nil {
+		return 0, fmt.Errorf("%q not found in %s", name, filepath.Join(root, "etc", db))
+	}
+	id, ok := parseID(e[2])
+	if !ok {
+		return 0, fmt.Errorf("%q: bad entry in %s", name, filepath.Join(root, "etc", db))
+	}
+	return id, nil
+}

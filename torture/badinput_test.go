@@ -69,7 +69,7 @@ func TestBadInput(t *testing.T) {
 		{"bwrap's --unshare-all", []string{"--unshare-all"}, nil, "", 125, []string{"unknown flag --unshare-all: use --ns all"}},
 		{"map-root-user and map-user", []string{"--ns", "user,pid", "--map-root-user", "--map-user", "0"}, nil, "", 125, []string{"--map-root-user already maps"}},
 		{"vfork with id maps", []string{"--ns", "user,pid", "--map-root-user", "--clone", "vfork"}, nil, "", 125, []string{"--clone vfork", "use --clone fork or auto"}},
-		{"map-user not a number", []string{"--ns", "user", "--map-user", "abc"}, nil, "", 125, []string{`"abc" is not a uid`}},
+		{"map-user neither a number nor a name", []string{"--ns", "user", "--map-user", "abc"}, nil, "", 125, []string{`"abc" not found in /etc/passwd`, "give a number"}},
 		{"map-user count 0", []string{"--ns", "user", "--map-user", "0:0:0"}, nil, "", 125, []string{`"0:0:0"`, "count of 0"}},
 		{"map-group with 4 fields", []string{"--ns", "user", "--map-group", "1:2:3:4"}, nil, "", 125, []string{`"1:2:3:4"`}},
 		{"map-user 2^32-1", []string{"--ns", "user", "--map-user", "4294967295"}, nil, "", 125, []string{`"4294967295" is not a uid`}},

@@ -176,8 +176,8 @@ func TestUsage(t *testing.T) {
 		t.Errorf("bogus: %d %q", code, errb.String())
 	}
 	errb.Reset()
-	if code := rawnsTrace([]string{"watch", "--help"}, nil, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: rawns trace") {
-		t.Errorf("watch --help: %d %q", code, errb.String())
+	if code := rawnsTrace([]string{"watch", "--help"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage: rawns trace") {
+		t.Errorf("watch --help: %d, stdout %q", code, out.String())
 	}
 }
 

@@ -90,7 +90,8 @@ var watchFlags = []cli.Def{
 	{Name: "help", Short: "h", Kind: cli.Bool},
 }
 
-func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
+// --help goes to stdout, as every other rawns command's does.
+func parseWatchFlags(args []string, stdout, stderr io.Writer) (watchFilter, int, bool) {
 	var f watchFilter
 	flags, rest, err := cli.Parse(watchFlags, args)
 	var unknown *cli.UnknownFlagError
@@ -98,7 +99,7 @@ func parseWatchFlags(args []string, stderr io.Writer) (watchFilter, int, bool) {
 		err = errors.New("unknown flag " + unknown.Shown()) // no command line to put -- before
 	}
 	if err == nil && flags.Has("help") {
-		io.WriteString(stderr, watchUsageText)
+		io.WriteString(stdout, watchUsageText)
 		return f, watchOK, false
 	}
 	if err == nil && len(rest) > 0 {
@@ -533,7 +534,7 @@ func (w *watcher) attachRawSyscalls(spec *ebpf.CollectionSpec, kt kernelTypes) e
 // watch is WatchMain with the context, loader options and a readiness
 // callback (for tests) passed in.
 func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts loadOpts, ready func()) int {
-	f, code, ok := parseWatchFlags(args, stderr)
+	f, code, ok := parseWatchFlags(args, stdout, stderr)
 	if !ok {
 		return code
 	}

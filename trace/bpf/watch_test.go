@@ -136,9 +136,9 @@ func TestWatchMainProcess(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &o, &e
 		return cmd, &o, &e
 	}
-	cmd, _, e := run("--help")
-	if err := cmd.Run(); err != nil || !strings.Contains(e.String(), "usage: rawns trace") {
-		t.Fatalf("--help: %v %q", err, e.String())
+	cmd, o, e := run("--help")
+	if err := cmd.Run(); err != nil || !strings.Contains(o.String(), "usage: rawns trace") || e.String() != "" {
+		t.Fatalf("--help: %v, stdout %q, stderr %q; want the usage on stdout alone", err, o.String(), e.String())
 	}
 	for _, bad := range [][]string{{"--bogus"}, {"--pid", "x"}, {"extra"}, {"--comm", "a-very-long-command-name"}, {"--events", "bogus"}, {"--events", ""}, {"--events", "clone,"}} {
 		cmd, _, e = run(bad...)

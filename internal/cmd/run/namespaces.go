@@ -13,6 +13,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/security"
 )
 
 // namespacesConcern: which namespaces, and what is set up in them.
@@ -26,9 +27,11 @@ var namespacesConcern = concern{
   --propagation MODE   private (default), slave, shared or unchanged: how /
                        propagates mounts in the new mount namespace (needs mnt)
   --map-root-user      map the caller's uid and gid to 0 inside (adds user)
-  --map-user UID       map the caller's uid to UID inside; or INSIDE:OUTSIDE[:COUNT]
+  --map-user UID       map the caller's uid to UID (or a name) inside; or
+                       INSIDE:OUTSIDE[:COUNT]
                        (adds user)
-  --map-group GID      map the caller's gid to GID inside; or INSIDE:OUTSIDE[:COUNT]
+  --map-group GID      map the caller's gid to GID (or a name) inside; or
+                       INSIDE:OUTSIDE[:COUNT]
                        (adds user)
   --monotonic SECONDS  offset of CLOCK_MONOTONIC in the new time namespace
   --boottime SECONDS   offset of CLOCK_BOOTTIME (and of /proc/uptime) there;
@@ -169,8 +172,20 @@ func parseIDMap(flag, what, v string, own uint32, privileged bool) ([]clone.IDMa
 	nums := make([]uint32, len(parts))
 	for i, p := range parts {
 		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil && i == 0 && len(parts) == 1 && p != "" {
+			// A name, as unshare(1) takes it: the host's passwd or group.
+			db := "passwd"
+			if what == "gid" {
+				db = "group"
+			}
+			id, lerr := security.NameID("/", db, p)
+			if lerr != nil {
+				return nil, fmt.Errorf("%s %s: %v; give a number, or a name that /etc/%s lists", flag, cli.Quote(v), lerr, db)
+			}
+			n, err = uint64(id), nil
+		}
 		if err != nil || n == 1<<32-1 {
-			return nil, fmt.Errorf("%s %q: %q is not a %s (0 to 4294967294)", flag, v, p, what)
+			return nil, fmt.Errorf("%s %q: %q is not a %s (0 to 4294967294) or a name", flag, v, p, what)
 		}
 		nums[i] = uint32(n)
 	}

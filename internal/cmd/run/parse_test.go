@@ -50,3 +50,14 @@ func TestCompatHints(t *testing.T) {
 		}
 	}
 }
+
+func TestMapNames(t *testing.T) {
+	cfg, err := parse([]string{"--map-user", "root", "--map-group", "root", "--", "id"})
+	if err != nil || cfg.spec.UIDMap[0].Inside != 0 || cfg.spec.GIDMap[0].Inside != 0 {
+		t.Fatalf("--map-user root --map-group root: %+v, %v", cfg, err)
+	}
+	if _, err := parse([]string{"--map-user", "no-such-user-rawns", "--", "id"}); err == nil ||
+		!strings.Contains(err.Error(), `--map-user no-such-user-rawns: "no-such-user-rawns" not found in /etc/passwd; give a number, or a name that /etc/passwd lists`) {
+		t.Errorf("unknown name: %v", err)
+	}
+}
