@@ -46,6 +46,20 @@ func compatHint(flag string) string {
 		return "use --chdir DIR"
 	case "--setenv":
 		return "use --env KEY=VALUE"
+	case "--root", "-R":
+		return "use --rootfs DIR (pivot_root, not chroot)"
+	case "--setuid", "-S":
+		return "use --user UID"
+	case "--setgid", "-G":
+		return "use --user UID:GID"
+	case "--keep-caps":
+		return "rawns keeps the caller's capabilities unless --cap-drop/--caps says otherwise"
+	case "--dev-bind":
+		return "use --bind SRC DEST (device nodes work through binds; --dev DEST makes a minimal /dev)"
+	case "--remount-ro":
+		return "use --ro-bind SRC DEST, or --read-only for /"
+	case "--unshare-cgroup-ns":
+		return "use --ns cgroup"
 	case "--setgroups":
 		return "rawns denies setgroups in a new user namespace whenever it writes a gid map, as the kernel requires"
 	}
