@@ -141,10 +141,11 @@ type childData struct {
 
 	// The mount phase: steps[0:nsteps], built by the parent. steps points
 	// to an array of nsteps entries; the child reads no further. slot is
-	// the child's scratch (fds of the steps), never read by the parent.
+	// the child's scratch (fds of the steps), never read by the parent;
+	// both are allocated only for a spec with a mount phase.
 	steps  *[maxSteps]step
 	nsteps uint8
-	slot   [numSlots]uintptr
+	slot   *[numSlots]uintptr
 
 	ifr    ifreq
 	report childReport
