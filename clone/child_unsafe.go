@@ -344,8 +344,9 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	// detached, / made read-only, the working directory resolved inside
 	// the root. It comes after every step that reads the host's /proc
 	// (the time offsets above), because after pivot_root there may be no
-	// /proc; and before stdio, so that the fds it opens (all O_CLOEXEC,
-	// all closed by its own steps) cannot take a slot stdio needs. Each
+	// /proc; and before stdio, whose dup3(2)s replace any of the fds it
+	// leaves open (all O_CLOEXEC, closed by execve) that lands on a slot
+	// stdio needs, and whose close_range(2) comes after it. Each
 	// entry is one system call on prepared memory (mountsteps_unsafe.go
 	// says why each is made as it is); a failing one reports its own
 	// stage and its index, which the parent turns into the mount at fault.

@@ -45,10 +45,12 @@ import (
 //  5. Dir, with a Root: openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS and
 //     fchdir, so that a --chdir /proc/self/fd/N cannot step onto an fd
 //     the process still holds from the host.
-//  6. close(root).
 //
 // The fds of the steps live in slots (childData.slot). Every fd is opened
-// O_CLOEXEC and closed by a later step; on failure the child exits.
+// O_CLOEXEC and none is closed here: execve(2) closes them all at once,
+// which saves a close(2) per fd (a third of the steps), and a failing
+// child exits. Nothing after the mount phase depends on their numbers:
+// the stdio step's dup3(2) replaces whatever fd it lands on.
 
 // Slots of the mount phase. slotNone receives results nobody reads.
 const (
@@ -156,10 +158,6 @@ func (b *stepBuilder) sysd(name, detail string, trap uintptr, args ...stepArg) *
 	return st
 }
 
-func (b *stepBuilder) close(n uint8) {
-	b.sys("close", unix.SYS_CLOSE, slot(n)).ignore = true
-}
-
 // inRoot is how every path inside the root is opened: never through a
 // symlink or ".." out of it, never through a /proc magic link.
 const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
@@ -188,9 +186,6 @@ func (b *stepBuilder) mkdirInRoot(rel string, mode uint32) {
 		at = slotAt
 	}
 	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = uint8(unix.EEXIST)
-	if at == slotAt {
-		b.close(slotAt)
-	}
 }
 
 // fileInRoot creates rel as an empty file (a mount point for a file bind)
@@ -201,7 +196,6 @@ func (b *stepBuilder) fileInRoot(rel string) {
 		b.how(unix.OpenHow{Flags: unix.O_CREAT | unix.O_EXCL | unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Mode: 0o644, Resolve: inRoot}),
 		val(unix.SizeofOpenHow))
 	st.okErrno, st.save = uint8(unix.EEXIST), slotAt
-	b.close(slotAt)
 }
 
 // buildSteps compiles the mount phase into p.steps and points d at it.
@@ -286,9 +280,6 @@ func (b *stepBuilder) build(spec *Spec, ex *existence) {
 				at = slotAt
 			}
 			b.sys("symlinkat", unix.SYS_SYMLINKAT, b.str(m.Source), slot(at), b.str(base))
-			if at == slotAt {
-				b.close(slotAt)
-			}
 		}
 	}
 	b.mount = -1
@@ -310,9 +301,7 @@ func (b *stepBuilder) build(spec *Spec, ex *existence) {
 		b.stage = StageChdir
 		b.openInRoot(strings.TrimPrefix(path.Clean("/"+spec.Dir), "/"), true, slotAt)
 		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotAt))
-		b.close(slotAt)
 	}
-	b.close(slotRoot)
 }
 
 // mountPoint creates what is missing of rel: its parent directories and
@@ -370,7 +359,6 @@ func (b *stepBuilder) fsSteps(m *Mount, rel string) {
 	b.fsOptions(slotFS, m.Data)
 	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 	b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))).save = slotMnt
-	b.close(slotFS)
 	b.attach(rel, slotMnt)
 }
 
@@ -410,8 +398,6 @@ func (b *stepBuilder) attach(rel string, mnt uint8) {
 	b.openInRoot(rel, false, slotAt)
 	e := b.str("")
 	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
-	b.close(slotAt)
-	b.close(mnt)
 }
 
 // overlaySteps mounts an overlayfs on Root whose lower layer is Root.
@@ -435,19 +421,15 @@ func (b *stepBuilder) overlaySteps(spec *Spec) {
 		b.sys("fsconfig mode=0755", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("mode"), b.str("0755"), val(0))
 		b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 		b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotTmp
-		b.close(slotFS)
 		b.sys("move_mount the overlay's tmpfs", unix.SYS_MOVE_MOUNT, slot(slotTmp), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
 		b.sys("mkdirat upper", unix.SYS_MKDIRAT, slot(slotTmp), b.str("upper"), val(0o755))
 		b.sys("mkdirat work", unix.SYS_MKDIRAT, slot(slotTmp), b.str("work"), val(0o755))
-		b.close(slotTmp)
 	}
 	b.sysd("fsconfig upperdir", dir+"/upper", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("upperdir"), b.str(path.Join(dir, "upper")), val(0))
 	b.sysd("fsconfig workdir", dir+"/work", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("workdir"), b.str(path.Join(dir, "work")), val(0))
 	b.sys("fsconfig create overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 	b.sys("fsmount overlay", unix.SYS_FSMOUNT, slot(slotOvl), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotMnt
-	b.close(slotOvl)
 	b.sys("move_mount the overlay", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
-	b.close(slotMnt)
 }
 
 // stepTable views steps as the fixed-size array the child indexes with a
