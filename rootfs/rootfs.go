@@ -28,7 +28,7 @@ import (
 // DevMounts is the number of entries Dev adds to the list, for a caller
 // that sizes Mounts beforehand (each growth of the slice would be fresh
 // heap pages, page faults in a process that lives a few milliseconds).
-const DevMounts = 1 + 6 + 3 + 4 + 2
+const DevMounts = 1 + 6 + 3 + 4 // the tmpfs, the nodes, pts ptmx shm, the links
 
 // Config is a root filesystem and its mounts, built flag by flag in the
 // order the user gave them.
