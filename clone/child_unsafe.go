@@ -73,15 +73,18 @@ const reportSize = 12
 // open_tree's fd can reach move_mount without the parent knowing its
 // number. okErrno is an errno that counts as success (EEXIST for a mount
 // point that is there already); ignore makes every error count as success
-// (close).
+// (close). ifFailed runs the step only if the one before failed with its
+// okErrno: a lookup of a mount point that the step before created, and
+// whose fd it left, unless it was there already.
 type step struct {
-	trap    uintptr
-	a       [6]uintptr
-	slots   uint8
-	save    uint8 // slot for the result; slotNone drops it
-	stage   uint8 // the Stage reported if the step fails
-	okErrno uint8
-	ignore  bool
+	trap     uintptr
+	a        [6]uintptr
+	slots    uint8
+	save     uint8 // slot for the result; slotNone drops it
+	stage    uint8 // the Stage reported if the step fails
+	okErrno  uint8
+	ignore   bool
+	ifFailed bool
 }
 
 // maxSteps bounds the step table: a uint8 index into a [256] array needs no
@@ -217,6 +220,7 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		st *step
 		a  [6]uintptr
 		c  uintptr
+		pe syscall.Errno // the mount phase: the errno of the step before, 0 if none
 	)
 
 	runtime_BeforeFork()
@@ -352,6 +356,9 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	// stage and its index, which the parent turns into the mount at fault.
 	for k = 0; k < d.nsteps; k++ {
 		st = &d.steps[k]
+		if st.ifFailed && pe == 0 {
+			continue
+		}
 		for j = 0; j < uint(len(a)); j++ {
 			a[j] = st.a[j]
 			if st.slots&(1<<j) != 0 {
@@ -364,6 +371,7 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 			d.report.step = uint32(k)
 			goto childerror
 		}
+		pe = err1
 		d.slot[st.save&(numSlots-1)] = r1
 	}
 	err1 = 0

@@ -99,6 +99,9 @@ type stepBuilder struct {
 	nsteps, nstrs, nhows, nattrs int
 	scratch                      step // what a counting pass's options write to
 
+	atDir   string // the directory whose fd slotAt holds, or ""
+	created string // the file the last step created, its fd in slotAt
+
 	mount int
 	stage Stage
 }
@@ -168,6 +171,18 @@ func (b *stepBuilder) openInRoot(rel string, dir bool, n uint8) {
 	if rel == "" {
 		rel = "."
 	}
+	if n == slotAt {
+		// A directory still in slotAt from the step before needs no second
+		// lookup (the links of --dev, one after another); any mount
+		// attached since could cover it, and attach forgets it.
+		if dir && b.atDir == rel {
+			return
+		}
+		b.atDir = ""
+		if dir {
+			b.atDir = rel
+		}
+	}
 	fl := uint64(unix.O_PATH | unix.O_CLOEXEC)
 	if dir {
 		fl |= unix.O_DIRECTORY
@@ -196,6 +211,7 @@ func (b *stepBuilder) fileInRoot(rel string) {
 		b.how(unix.OpenHow{Flags: unix.O_CREAT | unix.O_EXCL | unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Mode: 0o644, Resolve: inRoot}),
 		val(unix.SizeofOpenHow))
 	st.okErrno, st.save = uint8(unix.EEXIST), slotAt
+	b.atDir, b.created = "", rel
 }
 
 // buildSteps compiles the mount phase into p.steps and points d at it.
@@ -395,7 +411,15 @@ func (b *stepBuilder) openTree(m *Mount, n uint8) {
 // attach opens the target inside the root and moves the detached mount in
 // slot mnt onto it, fd to fd.
 func (b *stepBuilder) attach(rel string, mnt uint8) {
+	created := b.created == rel
 	b.openInRoot(rel, false, slotAt)
+	if created && !b.count {
+		// The step before created the mount point and left its fd in
+		// slotAt: that fd is the target, and the lookup runs only if the
+		// file was there already (EEXIST).
+		b.steps[len(b.steps)-1].ifFailed = true
+	}
+	b.created, b.atDir = "", ""
 	e := b.str("")
 	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
 }

@@ -271,9 +271,10 @@ func (c *Config) Dev(dst string) error {
 	}
 	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "devpts", Source: "devpts", Target: path.Join(d, "pts"),
 		Data: "newinstance,ptmxmode=0666,mode=620", Flags: unix.MS_NOSUID | unix.MS_NOEXEC})
-	c.add(flag, clone.Mount{Kind: clone.MountSymlink, Source: "pts/ptmx", Target: path.Join(d, "ptmx")})
 	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: path.Join(d, "shm"), Data: "mode=1777", Flags: unix.MS_NOSUID | unix.MS_NODEV})
-	for _, l := range [...][2]string{{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}} {
+	// The links last, one after another: the child opens their directory
+	// once for all of them.
+	for _, l := range [...][2]string{{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}} {
 		c.add(flag, clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join(d, l[0])})
 	}
 	return nil

@@ -99,7 +99,7 @@ func TestDevList(t *testing.T) {
 			t.Errorf("mount %d labelled %q", i, c.Labels[i])
 		}
 	}
-	want := "fs:/dev bind:/dev/null bind:/dev/zero bind:/dev/full bind:/dev/random bind:/dev/urandom bind:/dev/tty fs:/dev/pts symlink:/dev/ptmx fs:/dev/shm symlink:/dev/fd symlink:/dev/stdin symlink:/dev/stdout symlink:/dev/stderr"
+	want := "fs:/dev bind:/dev/null bind:/dev/zero bind:/dev/full bind:/dev/random bind:/dev/urandom bind:/dev/tty fs:/dev/pts fs:/dev/shm symlink:/dev/ptmx symlink:/dev/fd symlink:/dev/stdin symlink:/dev/stdout symlink:/dev/stderr"
 	if strings.Join(got, " ") != want {
 		t.Errorf("Dev made\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
