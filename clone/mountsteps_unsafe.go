@@ -16,33 +16,34 @@ import (
 // child makes in order (cloneExec's loop). In the order the child makes
 // them:
 //
-//  1. The root. Without Overlay: mount(Root, Root, MS_BIND|MS_REC), which
+//  1. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
+//     of the host's tree there, before anything is mounted, so that no
+//     mount of the list changes what a source means.
+//  2. The root. Without Overlay: mount(Root, Root, MS_BIND|MS_REC), which
 //     makes Root a mount point, as pivot_root(2) requires of new_root.
 //     With Overlay: an overlayfs whose lowerdir is Root, mounted on Root
 //     (see overlaySteps). Then an O_PATH fd of Root (slot root): every
 //     later path inside the root is resolved from it. Without Root, the
 //     fd is of / and the mounts land on the host's tree as this mount
 //     namespace sees it.
-//  0. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
-//     of the host's tree there, before anything is mounted, so that no
-//     mount of the list changes what a source means.
-//  2. Each Mount: the mount point made when missing (mkdirat, or an empty
-//     file by openat2 O_CREAT|O_EXCL), the mount made detached
-//     (the bind's tree from step 0, or fsopen/fsconfig/fsmount for a new
+//  3. Each Mount: the mount point made when missing (mkdirat, or an empty
+//     file by openat2 O_CREAT|O_EXCL), the mount made detached (the
+//     bind's tree from step 1, or fsopen/fsconfig/fsmount for a new
 //     filesystem), its target opened with openat2(2)
-//     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd, and the
-//     mount attached there with move_mount(2) from fd to fd. A target that
-//     is, or crosses, a symlink therefore resolves inside the root, as the
-//     command will see it, never on the host; so does "..". The mount
-//     point and the mount are the same inode: no path is looked up twice.
-//  3. fchdir(root), pivot_root(".", "."), umount2(".", MNT_DETACH),
+//     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd (or the fd
+//     of the file just created), and the mount attached there with
+//     move_mount(2) from fd to fd. A target that is, or crosses, a
+//     symlink therefore resolves inside the root, as the command will see
+//     it, never on the host; so does "..". The mount lands on the fd that
+//     was resolved: no path is looked up again between check and use.
+//  4. fchdir(root), pivot_root(".", "."), umount2(".", MNT_DETACH),
 //     chdir("/"): the sequence of pivot_root(2)'s NOTES, which needs no
 //     put_old directory in the root. Old root detached, no host path is
 //     reachable any more (chroot(2) would leave the host's tree one
 //     chroot-escape away for a process with CAP_SYS_CHROOT).
-//  4. ReadOnlyRoot: mount_setattr(2) MOUNT_ATTR_RDONLY on "/", after the
+//  5. ReadOnlyRoot: mount_setattr(2) MOUNT_ATTR_RDONLY on "/", after the
 //     mounts, so that their mount points could still be created.
-//  5. Dir, with a Root: openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS and
+//  6. Dir, with a Root: openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS and
 //     fchdir, so that a --chdir /proc/self/fd/N cannot step onto an fd
 //     the process still holds from the host.
 //
