@@ -236,3 +236,29 @@ func TestRunRootfsRootless(t *testing.T) {
 		t.Errorf("the overlay let DIR change")
 	}
 }
+
+// TestRunRootfsSymlinkedDestinations: destinations through symlinks of the
+// root that point out of it (absolute and with ..) land inside the root, as
+// the command sees them; nothing is created on the host.
+func TestRunRootfsSymlinkedDestinations(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	f := newRootfsFixture(t)
+	marker := fmt.Sprintf("rawns-escape-%d", os.Getpid())
+	os.Symlink("/", filepath.Join(f.root, "abs"))
+	os.Symlink("../../../../../../etc", filepath.Join(f.root, "etclink"))
+	r := rawnsRun(t, "run", "--rootfs", f.root, "--bind", f.data, "/abs/"+marker, "--ro-bind", f.file, "/etclink/"+marker,
+		"--", "sh", "-c", "cat /"+marker+"/f /etc/"+marker)
+	if r.code != 0 || r.stdout != "data\nfile\n" {
+		t.Fatalf("%+v", r)
+	}
+	for _, p := range []string{"/" + marker, "/etc/" + marker} {
+		if _, err := os.Lstat(p); err == nil {
+			os.Remove(p)
+			t.Errorf("%s was created on the host", p)
+		}
+		if _, err := os.Lstat(filepath.Join(f.root, p)); err != nil {
+			t.Errorf("%s is not in the root: %v", p, err)
+		}
+	}
+}

@@ -73,15 +73,18 @@ const reportSize = 12
 // open_tree's fd can reach move_mount without the parent knowing its
 // number. okErrno is an errno that counts as success (EEXIST for a mount
 // point that is there already); ignore makes every error count as success
-// (close).
+// (close). ifFailed runs the step only if the one before failed with its
+// okErrno: a lookup of a mount point that the step before created, and
+// whose fd it left, unless it was there already.
 type step struct {
-	trap    uintptr
-	a       [6]uintptr
-	slots   uint8
-	save    uint8 // slot for the result; slotNone drops it
-	stage   uint8 // the Stage reported if the step fails
-	okErrno uint8
-	ignore  bool
+	trap     uintptr
+	a        [6]uintptr
+	slots    uint8
+	save     uint8 // slot for the result; slotNone drops it
+	stage    uint8 // the Stage reported if the step fails
+	okErrno  uint8
+	ignore   bool
+	ifFailed bool
 }
 
 // maxSteps bounds the step table: a uint8 index into a [256] array needs no
@@ -141,10 +144,11 @@ type childData struct {
 
 	// The mount phase: steps[0:nsteps], built by the parent. steps points
 	// to an array of nsteps entries; the child reads no further. slot is
-	// the child's scratch (fds of the steps), never read by the parent.
+	// the child's scratch (fds of the steps), never read by the parent;
+	// both are allocated only for a spec with a mount phase.
 	steps  *[maxSteps]step
 	nsteps uint8
-	slot   [numSlots]uintptr
+	slot   *[numSlots]uintptr
 
 	ifr    ifreq
 	report childReport
@@ -220,6 +224,7 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		st *step
 		a  [6]uintptr
 		c  uintptr
+		pe syscall.Errno // the mount phase: the errno of the step before, 0 if none
 	)
 
 	runtime_BeforeFork()
@@ -347,13 +352,17 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	// detached, / made read-only, the working directory resolved inside
 	// the root. It comes after every step that reads the host's /proc
 	// (the time offsets above), because after pivot_root there may be no
-	// /proc; and before stdio, so that the fds it opens (all O_CLOEXEC,
-	// all closed by its own steps) cannot take a slot stdio needs. Each
+	// /proc; and before stdio, whose dup3(2)s replace any of the fds it
+	// leaves open (all O_CLOEXEC, closed by execve) that lands on a slot
+	// stdio needs, and whose close_range(2) comes after it. Each
 	// entry is one system call on prepared memory (mountsteps_unsafe.go
 	// says why each is made as it is); a failing one reports its own
 	// stage and its index, which the parent turns into the mount at fault.
 	for k = 0; k < d.nsteps; k++ {
 		st = &d.steps[k]
+		if st.ifFailed && pe == 0 {
+			continue
+		}
 		for j = 0; j < uint(len(a)); j++ {
 			a[j] = st.a[j]
 			if st.slots&(1<<j) != 0 {
@@ -366,6 +375,7 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 			d.report.step = uint32(k)
 			goto childerror
 		}
+		pe = err1
 		d.slot[st.save&(numSlots-1)] = r1
 	}
 	err1 = 0

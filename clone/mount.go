@@ -169,6 +169,12 @@ func (s *Spec) validateMounts() error {
 	if (s.Overlay || s.OverlayDir != "") && s.Root == "" {
 		return errors.New("an overlay goes over the root filesystem; give Root")
 	}
+	if s.Overlay && s.OverlayDir == "" && !kernelAtLeast(6, 5) {
+		// overlaySteps relies on overlayfs resolving each layer when
+		// fsconfig(2) passes it; before 6.5 it resolved them all at
+		// FSCONFIG_CMD_CREATE, when the lower directory is covered.
+		return errors.New("an overlay on a tmpfs needs Linux 6.5 or later; keep the upper layer on disk with OverlayDir")
+	}
 	if s.OverlayDir != "" {
 		if !path.IsAbs(s.OverlayDir) || strings.ContainsAny(s.OverlayDir, ",:\x00") {
 			return fmt.Errorf("overlay directory %q: give an absolute path without ',', ':' or NUL", s.OverlayDir)
@@ -236,4 +242,18 @@ func (m *Mount) validate() error {
 		return fmt.Errorf("unknown kind %d", uint8(m.Kind))
 	}
 	return nil
+}
+
+// kernelAtLeast reports whether the running kernel is major.minor or
+// later (uname(2)); an unreadable release counts as new enough.
+func kernelAtLeast(major, minor int) bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return true
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
 }

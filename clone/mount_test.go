@@ -323,3 +323,26 @@ func TestMountErrorsNameTheMount(t *testing.T) {
 		t.Errorf("fds leaked: before %s, after %s", before, after)
 	}
 }
+
+// TestFileMountPointCreatedOrFound: a bind of a file creates its mount
+// point and mounts on that very fd; a second bind on the same path under a
+// tmpfs of the list finds the file there (EEXIST) and looks it up instead.
+func TestFileMountPointCreatedOrFound(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	root := testutil.BusyboxRoot(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a"), []byte("a\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b"), []byte("b\n"), 0o644)
+	spec := inRoot(root, `cat /x/f; cat /proc/self/mountinfo | grep -c ' /x/f '`)
+	spec.Mounts = []clone.Mount{
+		procMount,
+		{Kind: clone.MountFS, Type: "tmpfs", Target: "/x"},
+		{Kind: clone.MountBind, Source: filepath.Join(dir, "a"), Target: "/x/f"},
+		{Kind: clone.MountBind, Source: filepath.Join(dir, "b"), Target: "/x/f"},
+	}
+	out, st := run(t, spec)
+	if out != "b\n2\n" || st.ExitCode() != 0 {
+		t.Fatalf("got %q, %v; want b on top of a", out, st)
+	}
+}

@@ -16,39 +16,42 @@ import (
 // child makes in order (cloneExec's loop). In the order the child makes
 // them:
 //
-//  1. The root. Without Overlay: mount(Root, Root, MS_BIND|MS_REC), which
+//  1. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
+//     of the host's tree there, before anything is mounted, so that no
+//     mount of the list changes what a source means.
+//  2. The root. Without Overlay: mount(Root, Root, MS_BIND|MS_REC), which
 //     makes Root a mount point, as pivot_root(2) requires of new_root.
 //     With Overlay: an overlayfs whose lowerdir is Root, mounted on Root
 //     (see overlaySteps). Then an O_PATH fd of Root (slot root): every
 //     later path inside the root is resolved from it. Without Root, the
 //     fd is of / and the mounts land on the host's tree as this mount
 //     namespace sees it.
-//  0. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
-//     of the host's tree there, before anything is mounted, so that no
-//     mount of the list changes what a source means.
-//  2. Each Mount: the mount point made when missing (mkdirat, or an empty
-//     file by openat2 O_CREAT|O_EXCL), the mount made detached
-//     (the bind's tree from step 0, or fsopen/fsconfig/fsmount for a new
+//  3. Each Mount: the mount point made when missing (mkdirat, or an empty
+//     file by openat2 O_CREAT|O_EXCL), the mount made detached (the
+//     bind's tree from step 1, or fsopen/fsconfig/fsmount for a new
 //     filesystem), its target opened with openat2(2)
-//     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd, and the
-//     mount attached there with move_mount(2) from fd to fd. A target that
-//     is, or crosses, a symlink therefore resolves inside the root, as the
-//     command will see it, never on the host; so does "..". The mount
-//     point and the mount are the same inode: no path is looked up twice.
-//  3. fchdir(root), pivot_root(".", "."), umount2(".", MNT_DETACH),
+//     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd (or the fd
+//     of the file just created), and the mount attached there with
+//     move_mount(2) from fd to fd. A target that is, or crosses, a
+//     symlink therefore resolves inside the root, as the command will see
+//     it, never on the host; so does "..". The mount lands on the fd that
+//     was resolved: no path is looked up again between check and use.
+//  4. fchdir(root), pivot_root(".", "."), umount2(".", MNT_DETACH),
 //     chdir("/"): the sequence of pivot_root(2)'s NOTES, which needs no
 //     put_old directory in the root. Old root detached, no host path is
 //     reachable any more (chroot(2) would leave the host's tree one
 //     chroot-escape away for a process with CAP_SYS_CHROOT).
-//  4. ReadOnlyRoot: mount_setattr(2) MOUNT_ATTR_RDONLY on "/", after the
+//  5. ReadOnlyRoot: mount_setattr(2) MOUNT_ATTR_RDONLY on "/", after the
 //     mounts, so that their mount points could still be created.
-//  5. Dir, with a Root: openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS and
+//  6. Dir, with a Root: openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS and
 //     fchdir, so that a --chdir /proc/self/fd/N cannot step onto an fd
 //     the process still holds from the host.
-//  6. close(root).
 //
 // The fds of the steps live in slots (childData.slot). Every fd is opened
-// O_CLOEXEC and closed by a later step; on failure the child exits.
+// O_CLOEXEC and none is closed here: execve(2) closes them all at once,
+// which saves a close(2) per fd (a third of the steps), and a failing
+// child exits. Nothing after the mount phase depends on their numbers:
+// the stdio step's dup3(2) replaces whatever fd it lands on.
 
 // Slots of the mount phase. slotNone receives results nobody reads.
 const (
@@ -67,71 +70,96 @@ const (
 
 // stepInfo is what the parent knows of a step, to name it in an error.
 type stepInfo struct {
-	syscall string
-	mount   int // index in Spec.Mounts, or -1
+	syscall, detail string
+	mount           int // index in Spec.Mounts, or -1
 }
 
-// arg kinds while building: a step's arguments are recorded as values,
-// slots, or offsets into the builder's strings, open_hows or mount_attrs,
-// and become pointers once all of them are allocated (finish).
-const (
-	argVal = iota
-	argSlot
-	argStr
-	argHow
-	argAttr
-)
-
+// stepArg is one argument of a step while it is built: a value (a number,
+// or a pointer into the prepared buffers), or a slot number.
 type stepArg struct {
-	kind uint8
+	slot bool
 	v    uintptr
 }
 
-type pendingStep struct {
-	trap    uintptr
-	args    [6]stepArg
-	save    uint8
-	stage   Stage
-	okErrno unix.Errno
-	ignore  bool
-	info    stepInfo
-}
-
+// stepBuilder builds the table in two passes over the same code: the first
+// only counts (steps, string bytes, open_hows, mount_attrs, assuming that
+// no mount point exists, the most steps there can be); the second writes
+// into buffers of those capacities, which therefore never move, so a
+// pointer into them can be taken at once. One allocation per buffer, no
+// growth: in a process that lives a few milliseconds each fresh heap page
+// is a page fault, about 12 µs on the VMs rawns is measured on.
 type stepBuilder struct {
-	steps []pendingStep
+	count bool
+
+	steps []step
+	info  []stepInfo
 	strs  []byte
 	hows  []unix.OpenHow
 	attrs []unix.MountAttr
+
+	nsteps, nstrs, nhows, nattrs int
+	scratch                      step // what a counting pass's options write to
+
+	atDir   string // the directory whose fd slotAt holds, or ""
+	created string // the file the last step created, its fd in slotAt
+
 	mount int
 	stage Stage
 }
 
-func val(v uintptr) stepArg { return stepArg{argVal, v} }
-func slot(n uint8) stepArg  { return stepArg{argSlot, uintptr(n)} }
+func val(v uintptr) stepArg { return stepArg{v: v} }
+func slot(n uint8) stepArg  { return stepArg{slot: true, v: uintptr(n)} }
+
 func (b *stepBuilder) str(s string) stepArg {
+	if b.count {
+		b.nstrs += len(s) + 1
+		return stepArg{}
+	}
 	off := len(b.strs)
 	b.strs = append(append(b.strs, s...), 0)
-	return stepArg{argStr, uintptr(off)}
+	return val(uintptr(unsafe.Pointer(&b.strs[off])))
 }
+
 func (b *stepBuilder) how(h unix.OpenHow) stepArg {
+	if b.count {
+		b.nhows++
+		return stepArg{}
+	}
 	b.hows = append(b.hows, h)
-	return stepArg{argHow, uintptr(len(b.hows) - 1)}
+	return val(uintptr(unsafe.Pointer(&b.hows[len(b.hows)-1])))
 }
+
 func (b *stepBuilder) attr(a unix.MountAttr) stepArg {
+	if b.count {
+		b.nattrs++
+		return stepArg{}
+	}
 	b.attrs = append(b.attrs, a)
-	return stepArg{argAttr, uintptr(len(b.attrs) - 1)}
+	return val(uintptr(unsafe.Pointer(&b.attrs[len(b.attrs)-1])))
 }
 
-// sys appends one system call; the options after it apply to it.
-func (b *stepBuilder) sys(name string, trap uintptr, args ...stepArg) *pendingStep {
-	s := pendingStep{trap: trap, stage: b.stage, info: stepInfo{syscall: name, mount: b.mount}}
-	copy(s.args[:], args)
-	b.steps = append(b.steps, s)
-	return &b.steps[len(b.steps)-1]
+// sys appends one system call; the options set on the step it returns
+// (save, okErrno, ignore) apply to it.
+func (b *stepBuilder) sys(name string, trap uintptr, args ...stepArg) *step {
+	return b.sysd(name, "", trap, args...)
 }
 
-func (b *stepBuilder) close(n uint8) {
-	b.sys("close", unix.SYS_CLOSE, slot(n)).ignore = true
+// sysd is sys with a detail for errors (the filesystem type, the option).
+func (b *stepBuilder) sysd(name, detail string, trap uintptr, args ...stepArg) *step {
+	if b.count {
+		b.nsteps++
+		return &b.scratch
+	}
+	b.steps = append(b.steps, step{trap: trap, stage: uint8(b.stage)})
+	b.info = append(b.info, stepInfo{syscall: name, detail: detail, mount: b.mount})
+	st := &b.steps[len(b.steps)-1]
+	for j, a := range args {
+		st.a[j] = a.v
+		if a.slot {
+			st.slots |= 1 << j
+		}
+	}
+	return st
 }
 
 // inRoot is how every path inside the root is opened: never through a
@@ -143,6 +171,18 @@ const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 func (b *stepBuilder) openInRoot(rel string, dir bool, n uint8) {
 	if rel == "" {
 		rel = "."
+	}
+	if n == slotAt {
+		// A directory still in slotAt from the step before needs no second
+		// lookup (the links of --dev, one after another); any mount
+		// attached since could cover it, and attach forgets it.
+		if dir && b.atDir == rel {
+			return
+		}
+		b.atDir = ""
+		if dir {
+			b.atDir = rel
+		}
 	}
 	fl := uint64(unix.O_PATH | unix.O_CLOEXEC)
 	if dir {
@@ -161,10 +201,7 @@ func (b *stepBuilder) mkdirInRoot(rel string, mode uint32) {
 		b.openInRoot(dir, true, slotAt)
 		at = slotAt
 	}
-	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = unix.EEXIST
-	if at == slotAt {
-		b.close(slotAt)
-	}
+	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = uint8(unix.EEXIST)
 }
 
 // fileInRoot creates rel as an empty file (a mount point for a file bind)
@@ -174,13 +211,42 @@ func (b *stepBuilder) fileInRoot(rel string) {
 	st := b.sys("openat2 O_CREAT", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_CREAT | unix.O_EXCL | unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Mode: 0o644, Resolve: inRoot}),
 		val(unix.SizeofOpenHow))
-	st.okErrno, st.save = unix.EEXIST, slotAt
-	b.close(slotAt)
+	st.okErrno, st.save = uint8(unix.EEXIST), slotAt
+	b.atDir, b.created = "", rel
 }
 
 // buildSteps compiles the mount phase into p.steps and points d at it.
 func (p *prepared) buildSteps(spec *Spec) error {
-	b := &stepBuilder{mount: -1, stage: StageMount}
+	c := &stepBuilder{count: true}
+	c.build(spec, nil)
+	if c.nsteps >= maxSteps {
+		return fmt.Errorf("the mounts may need up to %d system calls in the child; at most %d fit: give fewer mounts", c.nsteps, maxSteps-1)
+	}
+	ex, err := newExistence(spec.Root)
+	if err != nil {
+		return err
+	}
+	defer ex.close()
+	b := &stepBuilder{
+		steps: make([]step, 0, c.nsteps),
+		info:  make([]stepInfo, 0, c.nsteps),
+		strs:  make([]byte, 0, c.nstrs),
+		hows:  make([]unix.OpenHow, 0, c.nhows),
+		attrs: make([]unix.MountAttr, 0, c.nattrs),
+	}
+	b.build(spec, ex)
+	p.steps, p.stepInfo, p.mstrs, p.hows, p.attrs = b.steps, b.info, b.strs, b.hows, b.attrs
+	p.slots = new([numSlots]uintptr)
+	p.d.steps = stepTable(p.steps)
+	p.d.nsteps = uint8(len(p.steps))
+	p.d.slot = p.slots
+	return nil
+}
+
+// build emits the steps; ex answers what exists in the root now (nil:
+// nothing, for the counting pass).
+func (b *stepBuilder) build(spec *Spec, ex *existence) {
+	b.mount, b.stage = -1, StageMount
 	// Every bind source first, before anything is mounted: a source is a
 	// path of the host's tree as rawns sees it, which a mount of the list
 	// must not change (a --dev over the host's /dev without a root would
@@ -209,11 +275,6 @@ func (p *prepared) buildSteps(spec *Spec) error {
 	}
 	b.sys("open", unix.SYS_OPENAT, val(atFDCWD), b.str(hostRoot), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)).save = slotRoot
 
-	ex, err := newExistence(hostRoot)
-	if err != nil {
-		return err
-	}
-	defer ex.close()
 	var covered []string // targets mounted so far, relative to the root
 	for i := range spec.Mounts {
 		m := &spec.Mounts[i]
@@ -236,9 +297,6 @@ func (p *prepared) buildSteps(spec *Spec) error {
 				at = slotAt
 			}
 			b.sys("symlinkat", unix.SYS_SYMLINKAT, b.str(m.Source), slot(at), b.str(base))
-			if at == slotAt {
-				b.close(slotAt)
-			}
 		}
 	}
 	b.mount = -1
@@ -260,10 +318,7 @@ func (p *prepared) buildSteps(spec *Spec) error {
 		b.stage = StageChdir
 		b.openInRoot(strings.TrimPrefix(path.Clean("/"+spec.Dir), "/"), true, slotAt)
 		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotAt))
-		b.close(slotAt)
 	}
-	b.close(slotRoot)
-	return p.finish(b)
 }
 
 // mountPoint creates what is missing of rel: its parent directories and
@@ -272,20 +327,26 @@ func (p *prepared) buildSteps(spec *Spec) error {
 // and is under no mount of the list, needs no step; one that the list
 // covers cannot be seen from here, so the child makes it, EEXIST allowed.
 func (b *stepBuilder) mountPoint(m *Mount, rel string, ex *existence, covered []string) {
-	parts := strings.Split(rel, "/")
-	last := len(parts)
-	if m.Kind == MountSymlink {
-		last-- // the link itself is made by symlinkat
-	}
-	for i := 1; i <= last; i++ {
-		p := strings.Join(parts[:i], "/")
+	// Each prefix of rel that ends a component: rel[:end], no allocation.
+	for end := 0; end < len(rel); {
+		next := strings.IndexByte(rel[end+1:], '/')
+		last := next < 0
+		if last {
+			end = len(rel)
+		} else {
+			end += 1 + next
+		}
+		if last && m.Kind == MountSymlink {
+			break // the link itself is made by symlinkat
+		}
+		p := rel[:end]
 		if !underAny(p, covered) && ex.exists(p) {
 			continue // a non-directory where one is needed fails the child's openat2: ENOTDIR
 		}
 		switch {
-		case i == len(parts) && m.Kind == MountBind && !m.sourceIsDir:
+		case last && m.Kind == MountBind && !m.sourceIsDir:
 			b.fileInRoot(p)
-		case i == len(parts) && m.Kind == MountDir && m.Mode != 0:
+		case last && m.Kind == MountDir && m.Mode != 0:
 			b.mkdirInRoot(p, m.Mode)
 		default:
 			b.mkdirInRoot(p, 0o755)
@@ -306,16 +367,15 @@ func underAny(p string, covered []string) bool {
 
 // fsSteps mounts a new filesystem on rel.
 func (b *stepBuilder) fsSteps(m *Mount, rel string) {
-	b.sys("fsopen "+m.Type, unix.SYS_FSOPEN, b.str(m.Type), val(unix.FSOPEN_CLOEXEC)).save = slotFS
+	b.sysd("fsopen", m.Type, unix.SYS_FSOPEN, b.str(m.Type), val(unix.FSOPEN_CLOEXEC)).save = slotFS
 	src := m.Source
 	if src == "" {
 		src = m.Type
 	}
-	b.sys("fsconfig source="+src, unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str(src), val(0))
+	b.sysd("fsconfig source", src, unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str(src), val(0))
 	b.fsOptions(slotFS, m.Data)
 	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 	b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))).save = slotMnt
-	b.close(slotFS)
 	b.attach(rel, slotMnt)
 }
 
@@ -326,9 +386,9 @@ func (b *stepBuilder) fsOptions(fs uint8, data string) {
 			continue
 		}
 		if k, v, ok := strings.Cut(o, "="); ok {
-			b.sys("fsconfig "+o, unix.SYS_FSCONFIG, slot(fs), val(unix.FSCONFIG_SET_STRING), b.str(k), b.str(v), val(0))
+			b.sysd("fsconfig", o, unix.SYS_FSCONFIG, slot(fs), val(unix.FSCONFIG_SET_STRING), b.str(k), b.str(v), val(0))
 		} else {
-			b.sys("fsconfig "+o, unix.SYS_FSCONFIG, slot(fs), val(unix.FSCONFIG_SET_FLAG), b.str(k), val(0), val(0))
+			b.sysd("fsconfig", o, unix.SYS_FSCONFIG, slot(fs), val(unix.FSCONFIG_SET_FLAG), b.str(k), val(0), val(0))
 		}
 	}
 }
@@ -342,7 +402,7 @@ func (b *stepBuilder) openTree(m *Mount, n uint8) {
 		fl |= unix.AT_RECURSIVE
 		setFl |= unix.AT_RECURSIVE
 	}
-	b.sys("open_tree "+m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)).save = n
+	b.sysd("open_tree", m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)).save = n
 	if attr := mountAttrOf(m.Flags); attr != 0 {
 		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(setFl),
 			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
@@ -352,11 +412,17 @@ func (b *stepBuilder) openTree(m *Mount, n uint8) {
 // attach opens the target inside the root and moves the detached mount in
 // slot mnt onto it, fd to fd.
 func (b *stepBuilder) attach(rel string, mnt uint8) {
+	created := b.created == rel
 	b.openInRoot(rel, false, slotAt)
+	if created && !b.count {
+		// The step before created the mount point and left its fd in
+		// slotAt: that fd is the target, and the lookup runs only if the
+		// file was there already (EEXIST).
+		b.steps[len(b.steps)-1].ifFailed = true
+	}
+	b.created, b.atDir = "", ""
 	e := b.str("")
 	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
-	b.close(slotAt)
-	b.close(mnt)
 }
 
 // overlaySteps mounts an overlayfs on Root whose lower layer is Root.
@@ -372,7 +438,7 @@ func (b *stepBuilder) overlaySteps(spec *Spec) {
 	e := b.str("")
 	b.sys("fsopen overlay", unix.SYS_FSOPEN, b.str("overlay"), val(unix.FSOPEN_CLOEXEC)).save = slotOvl
 	b.sys("fsconfig source=overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str("overlay"), val(0))
-	b.sys("fsconfig lowerdir="+spec.Root, unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("lowerdir"), root, val(0))
+	b.sysd("fsconfig lowerdir", spec.Root, unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("lowerdir"), root, val(0))
 	dir := spec.OverlayDir
 	if dir == "" {
 		dir = spec.Root
@@ -380,56 +446,15 @@ func (b *stepBuilder) overlaySteps(spec *Spec) {
 		b.sys("fsconfig mode=0755", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("mode"), b.str("0755"), val(0))
 		b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 		b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotTmp
-		b.close(slotFS)
 		b.sys("move_mount the overlay's tmpfs", unix.SYS_MOVE_MOUNT, slot(slotTmp), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
 		b.sys("mkdirat upper", unix.SYS_MKDIRAT, slot(slotTmp), b.str("upper"), val(0o755))
 		b.sys("mkdirat work", unix.SYS_MKDIRAT, slot(slotTmp), b.str("work"), val(0o755))
-		b.close(slotTmp)
 	}
-	b.sys("fsconfig upperdir="+dir+"/upper", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("upperdir"), b.str(path.Join(dir, "upper")), val(0))
-	b.sys("fsconfig workdir="+dir+"/work", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("workdir"), b.str(path.Join(dir, "work")), val(0))
+	b.sysd("fsconfig upperdir", dir+"/upper", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("upperdir"), b.str(path.Join(dir, "upper")), val(0))
+	b.sysd("fsconfig workdir", dir+"/work", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("workdir"), b.str(path.Join(dir, "work")), val(0))
 	b.sys("fsconfig create overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 	b.sys("fsmount overlay", unix.SYS_FSMOUNT, slot(slotOvl), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotMnt
-	b.close(slotOvl)
 	b.sys("move_mount the overlay", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
-	b.close(slotMnt)
-}
-
-// finish allocates the child's memory once, with exact sizes, and turns
-// every recorded argument into its value or pointer.
-func (p *prepared) finish(b *stepBuilder) error {
-	if len(b.steps) >= maxSteps {
-		return fmt.Errorf("the mounts need %d system calls in the child; at most %d fit: give fewer mounts", len(b.steps), maxSteps-1)
-	}
-	p.mstrs = b.strs
-	p.hows = b.hows
-	p.attrs = b.attrs
-	p.steps = make([]step, len(b.steps))
-	p.stepInfo = make([]stepInfo, len(b.steps))
-	for i := range b.steps {
-		ps := &b.steps[i]
-		s := &p.steps[i]
-		s.trap, s.save, s.stage, s.okErrno, s.ignore = ps.trap, ps.save, uint8(ps.stage), uint8(ps.okErrno), ps.ignore
-		for j, a := range ps.args {
-			switch a.kind {
-			case argVal:
-				s.a[j] = a.v
-			case argSlot:
-				s.a[j] = a.v
-				s.slots |= 1 << j
-			case argStr:
-				s.a[j] = uintptr(unsafe.Pointer(&p.mstrs[a.v]))
-			case argHow:
-				s.a[j] = uintptr(unsafe.Pointer(&p.hows[a.v]))
-			case argAttr:
-				s.a[j] = uintptr(unsafe.Pointer(&p.attrs[a.v]))
-			}
-		}
-		p.stepInfo[i] = ps.info
-	}
-	p.d.steps = stepTable(p.steps)
-	p.d.nsteps = uint8(len(p.steps))
-	return nil
 }
 
 // stepTable views steps as the fixed-size array the child indexes with a
@@ -446,6 +471,9 @@ func stepTable(steps []step) *[maxSteps]step {
 func (p *prepared) describeStep(spec *Spec, ce *ChildError, i int) {
 	info := p.stepInfo[i]
 	ce.Step, ce.Syscall, ce.Mount = i, info.syscall, info.mount
+	if info.detail != "" {
+		ce.Syscall += " " + info.detail
+	}
 	switch {
 	case info.mount >= 0:
 		ce.Subject = spec.Mounts[info.mount].String()
@@ -473,6 +501,9 @@ type existence struct {
 }
 
 func newExistence(root string) (*existence, error) {
+	if root == "" {
+		root = "/"
+	}
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("root %s: %w", root, err)
@@ -483,6 +514,9 @@ func newExistence(root string) (*existence, error) {
 func (e *existence) close() { unix.Close(e.fd) }
 
 func (e *existence) stat(rel string) (uint32, bool) {
+	if e == nil {
+		return 0, false
+	}
 	fd, err := unix.Openat2(e.fd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRoot})
 	if err != nil {
 		return 0, false

@@ -178,6 +178,7 @@ type prepared struct {
 	hows     []unix.OpenHow
 	attrs    []unix.MountAttr
 	stepInfo []stepInfo
+	slots    *[numSlots]uintptr
 }
 
 // prepare builds every byte the child will read.

@@ -59,18 +59,22 @@ var filesystemFlags = []cli.Def{
 // --tmpfs. Nothing of package rootfs runs on a command line without these
 // flags.
 func parseFilesystem(cfg *config, flags cli.Flags) error {
-	given := false
+	n, given := 1, false // 1: room for --mount-proc's /proc
 	for _, f := range flags.List() {
 		for _, d := range filesystemFlags {
 			if f.Name == d.Name {
 				given = true
+				n++
+				if f.Name == "dev" {
+					n += rootfs.DevMounts
+				}
 			}
 		}
 	}
 	if !given {
 		return nil
 	}
-	c := &rootfs.Config{}
+	c := &rootfs.Config{Mounts: make([]clone.Mount, 0, n), Labels: make([]string, 0, n)}
 	s := &cfg.spec
 	if flags.Has("rootfs") {
 		if err := c.SetRoot(flags.Get("rootfs", "")); err != nil {
