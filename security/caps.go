@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -70,14 +71,23 @@ func CapName(n int) string {
 // (/proc/sys/kernel/cap_last_cap), or the highest rawns knows when that
 // cannot be read.
 func LastCap() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n >= 0 && n < 64 {
-			return n
+	lastCapOnce.Do(func() {
+		lastCap = len(capNames) - 1
+		b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+		if err == nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
+				lastCap = n
+			}
 		}
-	}
-	return len(capNames) - 1
+	})
+	return lastCap
 }
+
+// lastCap caches LastCap: the command line asks for it several times.
+var (
+	lastCapOnce sync.Once
+	lastCap     int
+)
 
 // AllCaps is every capability of this kernel.
 func AllCaps() CapSet {

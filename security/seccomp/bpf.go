@@ -18,21 +18,46 @@ func (b *builder) jump(code uint16, k uint32, jt, jf uint8) {
 	b.prog = append(b.prog, unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k})
 }
 
-// anyOf returns ret when the number (in the accumulator) is one of nrs:
-// chains of up to 200 comparisons, each chain jumping to its own return.
-func (b *builder) anyOf(nrs []uint32, ret uint32) {
-	for len(nrs) > 0 {
-		chunk := nrs[:min(len(nrs), 200)]
-		nrs = nrs[len(chunk):]
-		k := len(chunk)
-		for j, nr := range chunk {
-			var jf uint8
-			if j == k-1 {
-				jf = 1 // past the return
-			}
-			b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, nr, uint8(k-1-j), jf)
+// ranges returns ret when the number (in the accumulator) is one of nrs,
+// which are sorted: each run of consecutive numbers is one test, jeq for
+// a single number, jge and jgt for a range; chains of tests up to 250
+// instructions long, each ending in its own return, which a test reaches
+// within the 8-bit jump.
+func (b *builder) ranges(nrs []uint32, ret uint32) {
+	type run struct{ lo, hi uint32 }
+	var runs []run
+	for _, nr := range nrs {
+		if len(runs) > 0 && runs[len(runs)-1].hi+1 == nr {
+			runs[len(runs)-1].hi = nr
+		} else {
+			runs = append(runs, run{nr, nr})
 		}
+	}
+	for len(runs) > 0 {
+		n, l := 0, 0 // runs and instructions in this chain
+		for n < len(runs) && l < 250 {
+			if runs[n].lo == runs[n].hi {
+				l++
+			} else {
+				l += 2
+			}
+			n++
+		}
+		// Tests at 0..l-1, then "ja +1" at l, the return at l+1.
+		i := 0
+		for _, r := range runs[:n] {
+			if r.lo == r.hi {
+				b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, r.lo, uint8(l-i), 0)
+				i++
+			} else {
+				b.jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, r.lo, 0, 1)
+				b.jump(unix.BPF_JMP|unix.BPF_JGT|unix.BPF_K, r.hi, 0, uint8(l-i-1))
+				i += 2
+			}
+		}
+		b.stmt(unix.BPF_JMP|unix.BPF_JA, 1)
 		b.stmt(unix.BPF_RET|unix.BPF_K, ret)
+		runs = runs[n:]
 	}
 }
 

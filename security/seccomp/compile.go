@@ -3,6 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,7 +87,18 @@ func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 		}
 	}
 
-	b := &builder{}
+	// Two allocations for a profile like docker's: the program (its
+	// 300-odd instructions fit) and the scratch space, verdicts by number
+	// and a list of numbers. In a process that lives milliseconds every
+	// allocation of a new size costs page faults (docs/benchmarks.md).
+	b := &builder{prog: make([]unix.SockFilter, 0, 512)}
+	var (
+		work     = make([]uint32, maxNr+512)
+		verdict  = work[:maxNr]                // index in actions + 1; 0: no rule yet
+		nrs      = work[maxNr:maxNr:len(work)] // grows past its capacity only for a huge profile
+		actions  []uint32
+		argRules []argRule
+	)
 	// The architecture, then the number.
 	b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offArch)
 	b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, arch.auditArch, 1, 0)
@@ -98,42 +110,75 @@ func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 	}
 
 	kernel := opt.Kernel
-	for i, r := range p.Syscalls {
-		path := "syscalls[" + strconv.Itoa(i) + "]"
-		act, err := action(r.Action, r.ErrnoRet, path+".action")
+	for i := range p.Syscalls {
+		r := &p.Syscalls[i]
+		// The rule's path for errors is made only for an error: one
+		// string per rule would be a hundred allocations per run.
+		path := func() string { return "syscalls[" + strconv.Itoa(i) + "]" }
+		act, err := action(r.Action, r.ErrnoRet, "")
 		if err != nil {
+			_, err = action(r.Action, r.ErrnoRet, path()+".action")
 			return nil, err
 		}
-		names := r.Names
-		if r.Name != "" {
-			names = append(append([]string(nil), names...), r.Name)
+		if len(r.Names) == 0 && r.Name == "" {
+			return nil, fmt.Errorf("%s: no system call names", path())
 		}
-		if len(names) == 0 {
-			return nil, fmt.Errorf("%s: no system call names", path)
+		if err := checkArgs(r.Args, ""); err != nil {
+			return nil, checkArgs(r.Args, path())
 		}
-		if err := checkArgs(r.Args, path); err != nil {
-			return nil, err
-		}
-		ok, err := applies(&r, arch, opt.Caps, &kernel, path)
+		ok, err := applies(r, arch, opt.Caps, &kernel, "")
 		if err != nil {
+			_, err = applies(r, arch, opt.Caps, &kernel, path())
 			return nil, err
 		}
 		if !ok {
 			continue
 		}
-		var nrs []uint32
-		for _, n := range names {
-			if nr, ok := arch.Syscall(n); ok {
+		for j := 0; j <= len(r.Names); j++ {
+			n := r.Name // after the names: docker's older single name
+			if j < len(r.Names) {
+				n = r.Names[j]
+			} else if n == "" {
+				break
+			}
+			nr, ok := arch.Syscall(n)
+			if !ok || nr >= maxNr || verdict[nr] != 0 {
+				continue // unknown here (skipped, as libseccomp does), or an earlier rule decides
+			}
+			if len(r.Args) == 0 {
+				k := slices.Index(actions, act)
+				if k < 0 {
+					k = len(actions)
+					actions = append(actions, act)
+				}
+				verdict[nr] = uint32(k + 1)
+			} else {
+				argRules = append(argRules, argRule{nr, r.Args, act})
+			}
+		}
+	}
+	// The first matching rule decides, per system call. So: the rules
+	// with conditions that come before a call's unconditional rule, in
+	// profile order, each its own block; then every unconditional
+	// verdict, as ranges of consecutive numbers per action (docker's
+	// default profile allows ~370 calls in a few dozen runs), which keeps
+	// the program short: the kernel converts, JITs and, to cache the calls
+	// that are always allowed, runs the filter once per system call
+	// number when it is installed.
+	for _, ar := range argRules {
+		b.withArgs(ar.nr, ar.args, ar.act)
+	}
+	for k, act := range actions {
+		if act == defAction {
+			continue
+		}
+		nrs = nrs[:0]
+		for nr := range uint32(maxNr) {
+			if verdict[nr] == uint32(k+1) {
 				nrs = append(nrs, nr)
 			}
 		}
-		if len(r.Args) == 0 {
-			b.anyOf(nrs, act)
-		} else {
-			for _, nr := range nrs {
-				b.withArgs(nr, r.Args, act)
-			}
-		}
+		b.ranges(nrs, act)
 	}
 	b.stmt(unix.BPF_RET|unix.BPF_K, defAction)
 	if len(b.prog) > maxInsns {
@@ -150,6 +195,16 @@ func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 
 // maxInsns is BPF_MAXINSNS.
 const maxInsns = 4096
+
+// maxNr bounds the system call numbers of the tables (amd64 and arm64
+// stay below 512).
+const maxNr = 1024
+
+type argRule struct {
+	nr   uint32
+	args []Arg
+	act  uint32
+}
 
 // action turns an SCMP_ACT_ name and errnoRet into a filter return value.
 func action(name string, errnoRet *uint32, path string) (uint32, error) {
