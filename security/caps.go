@@ -10,7 +10,6 @@ package security
 import (
 	"fmt"
 	"math/bits"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,10 +72,18 @@ func CapName(n int) string {
 func LastCap() int {
 	lastCapOnce.Do(func() {
 		lastCap = len(capNames) - 1
-		b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-		if err == nil {
-			if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
-				lastCap = n
+		// unix.Open, not os.ReadFile: an *os.File sets up the runtime's
+		// poller (epoll), page faults a run without it does not pay.
+		fd, err := unix.Open("/proc/sys/kernel/cap_last_cap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		var buf [16]byte
+		n, err := unix.Read(fd, buf[:])
+		unix.Close(fd)
+		if err == nil && n > 0 {
+			if v, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && v > 0 && v < 64 {
+				lastCap = v
 			}
 		}
 	})
