@@ -18,47 +18,48 @@ func (b *builder) jump(code uint16, k uint32, jt, jf uint8) {
 	b.prog = append(b.prog, unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k})
 }
 
-// ranges returns ret when the number (in the accumulator) is one of nrs,
-// which are sorted: each run of consecutive numbers is one test, jeq for
-// a single number, jge and jgt for a range; chains of tests up to 250
-// instructions long, each ending in its own return, which a test reaches
-// within the 8-bit jump.
-func (b *builder) ranges(nrs []uint32, ret uint32) {
-	type run struct{ lo, hi uint32 }
-	var runs []run
-	for _, nr := range nrs {
-		if len(runs) > 0 && runs[len(runs)-1].hi+1 == nr {
-			runs[len(runs)-1].hi = nr
+// tree emits a binary search over leaves (sorted by their first number,
+// the first at 0) on the number in the accumulator, and each leaf: a
+// return, or its code in leafCode. A node is "jge FIRST-OF-RIGHT-HALF"
+// with the left half right after it; when the left half is longer than
+// an 8-bit jump, the node jumps to a "ja" over it (32-bit offset).
+func (b *builder) tree(leaves []leaf, leafCode []unix.SockFilter) {
+	if len(leaves) == 1 {
+		l := leaves[0]
+		if l.complex {
+			b.prog = append(b.prog, leafCode[l.start:l.end]...)
 		} else {
-			runs = append(runs, run{nr, nr})
+			b.stmt(unix.BPF_RET|unix.BPF_K, l.act)
 		}
+		return
 	}
-	for len(runs) > 0 {
-		n, l := 0, 0 // runs and instructions in this chain
-		for n < len(runs) && l < 250 {
-			if runs[n].lo == runs[n].hi {
-				l++
-			} else {
-				l += 2
-			}
-			n++
-		}
-		// Tests at 0..l-1, then "ja +1" at l, the return at l+1.
-		i := 0
-		for _, r := range runs[:n] {
-			if r.lo == r.hi {
-				b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, r.lo, uint8(l-i), 0)
-				i++
-			} else {
-				b.jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, r.lo, 0, 1)
-				b.jump(unix.BPF_JMP|unix.BPF_JGT|unix.BPF_K, r.hi, 0, uint8(l-i-1))
-				i += 2
-			}
-		}
-		b.stmt(unix.BPF_JMP|unix.BPF_JA, 1)
-		b.stmt(unix.BPF_RET|unix.BPF_K, ret)
-		runs = runs[n:]
+	mid := len(leaves) / 2
+	left := treeSize(leaves[:mid])
+	if left <= 255 {
+		b.jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, leaves[mid].lo, uint8(left), 0)
+	} else {
+		b.jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, leaves[mid].lo, 0, 1)
+		b.stmt(unix.BPF_JMP|unix.BPF_JA, uint32(left))
 	}
+	b.tree(leaves[:mid], leafCode)
+	b.tree(leaves[mid:], leafCode)
+}
+
+// treeSize is the number of instructions tree emits for leaves.
+func treeSize(leaves []leaf) int {
+	if len(leaves) == 1 {
+		if leaves[0].complex {
+			return leaves[0].end - leaves[0].start
+		}
+		return 1
+	}
+	mid := len(leaves) / 2
+	left := treeSize(leaves[:mid])
+	n := 1 + left + treeSize(leaves[mid:])
+	if left > 255 {
+		n++
+	}
+	return n
 }
 
 // withArgs returns ret when the number is nr and every condition holds.
