@@ -67,20 +67,15 @@ func treeSize(leaves []leaf) int {
 // replaced, and every failing test jumps there.
 func (b *builder) withArgs(nr uint32, args []Arg, ret uint32) {
 	start := len(b.prog)
-	var fails []int // instructions whose jt or jf (fail) goes to the end
+	// A failing test's jt or jf is fail until the end is known; a block
+	// (at most 3 + 6x6 instructions) has no real jump that long.
 	const fail = 0xff
 	b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, nr, 0, fail)
-	fails = append(fails, len(b.prog)-1)
 	for _, a := range args {
 		lo, hi := uint32(a.Value), uint32(a.Value>>32)
 		offLo, offHi := uint32(offArgs+8*a.Index), uint32(offArgs+8*a.Index+4)
 		ld := func(off uint32) { b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, off) }
-		j := func(op uint16, k uint32, jt, jf uint8) {
-			b.jump(unix.BPF_JMP|op|unix.BPF_K, k, jt, jf)
-			if jt == fail || jf == fail {
-				fails = append(fails, len(b.prog)-1)
-			}
-		}
+		j := func(op uint16, k uint32, jt, jf uint8) { b.jump(unix.BPF_JMP|op|unix.BPF_K, k, jt, jf) }
 		switch a.Op {
 		case "SCMP_CMP_EQ":
 			ld(offHi)
@@ -124,19 +119,18 @@ func (b *builder) withArgs(nr uint32, args []Arg, ret uint32) {
 	b.stmt(unix.BPF_RET|unix.BPF_K, ret)
 	end := len(b.prog) // the reload below
 	b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offNr)
-	for _, i := range fails {
-		off := end - (i + 1)
-		if off > 255 {
-			panic("seccomp: an argument block longer than a jump") // 6 conditions take at most 40
+	for i := start; i < end; i++ {
+		in := &b.prog[i]
+		if in.Code&0x07 != unix.BPF_JMP {
+			continue
 		}
-		if b.prog[i].Jt == fail {
-			b.prog[i].Jt = uint8(off)
+		if in.Jt == fail {
+			in.Jt = uint8(end - (i + 1))
 		}
-		if b.prog[i].Jf == fail {
-			b.prog[i].Jf = uint8(off)
+		if in.Jf == fail {
+			in.Jf = uint8(end - (i + 1))
 		}
 	}
-	_ = start
 }
 
 // Data is struct seccomp_data, what a filter reads.

@@ -93,12 +93,13 @@ func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 	// 300-odd instructions fit) and the scratch space, verdicts by number
 	// and a list of numbers. In a process that lives milliseconds every
 	// allocation of a new size costs page faults (docs/benchmarks.md).
-	b := &builder{prog: make([]unix.SockFilter, 0, 512)}
+	buf := make([]unix.SockFilter, 0, 768)
+	b := &builder{prog: buf[:0:512]}
 	var (
-		verdict  = make([]uint32, maxNr) // index in actions + 1 (0: no rule yet), and hasArgRules
-		actions  []uint32
-		argRules []argRule
-		lb       = &builder{} // the leaves of calls with conditional rules
+		verdict  = make([]uint16, maxNr) // index in actions + 1 (0: no rule yet), and hasArgRules
+		actions  = make([]uint32, 0, 8)
+		argRules = make([]argRule, 0, 64)
+		lb       = &builder{prog: buf[512:512:768]} // the leaves of calls with conditional rules
 	)
 	// The architecture, then the number.
 	b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offArch)
@@ -152,7 +153,7 @@ func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 					k = len(actions)
 					actions = append(actions, act)
 				}
-				verdict[nr] |= uint32(k + 1)
+				verdict[nr] |= uint16(k + 1)
 			} else {
 				verdict[nr] |= hasArgRules
 				argRules = append(argRules, argRule{nr, r.Args, act})
@@ -170,7 +171,13 @@ func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 	// through all of them. That matters at installation too: to cache
 	// the calls that are always allowed, the kernel runs the filter once
 	// per system call number (seccomp_cache_prepare).
-	var leaves []leaf
+	nleaves := 1
+	for nr := 1; nr < maxNr; nr++ {
+		if verdict[nr] != verdict[nr-1] || verdict[nr]&hasArgRules != 0 {
+			nleaves++
+		}
+	}
+	leaves := make([]leaf, 0, nleaves+1)
 	for nr := range uint32(maxNr) {
 		v := verdict[nr]
 		act := defAction
@@ -221,8 +228,8 @@ const maxNr = 1024
 // verdict's bits: the action's index + 1, and whether conditional rules
 // come first.
 const (
-	verdictMask = 0xffff
-	hasArgRules = 1 << 31
+	verdictMask = 0x7fff
+	hasArgRules = 1 << 15
 )
 
 // leaf is the numbers from lo to the next leaf's lo: the return act, or
