@@ -56,6 +56,10 @@ func TestRunCapabilitiesAndPrivileges(t *testing.T) {
 		{[]string{"--seccomp", "default", "--cap-drop", "ALL"}, map[string]string{"Seccomp": "2", "Seccomp_filters": "1", "NoNewPrivs": "1", "CapEff": zero}},
 		{[]string{"--seccomp", "default"}, map[string]string{"Seccomp": "2", "NoNewPrivs": "0"}}, // CAP_SYS_ADMIN kept: no no_new_privs needed
 		{[]string{"--seccomp", "unconfined"}, map[string]string{"Seccomp": "0"}},
+		// With --init, PID 1 is the cloned child, which forks the command
+		// after the privilege phase: its clone3 meets the filter's ENOSYS
+		// and falls back to clone(2).
+		{[]string{"--init", "--seccomp", "default", "--cap-drop", "ALL", "--user", "1000"}, map[string]string{"Seccomp": "2", "NoNewPrivs": "1", "CapEff": zero, "Uid": "1000\t1000\t1000\t1000"}},
 	} {
 		got := status(t, c.args...)
 		for k, v := range c.want {

@@ -583,9 +583,16 @@ exec:
 	// exec'd; it inherits everything set up above, and goes on to the
 	// exec below.
 	if d.init != nil {
+		err1 = unix.ENOSYS
 		if d.useClone3 {
 			pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.init.args)), unsafe.Sizeof(d.init.args), 0)
-		} else {
+		}
+		// clone(2) without clone3, or when the privilege phase's seccomp
+		// filter refuses clone3 with ENOSYS, as docker's default profile
+		// does without CAP_SYS_ADMIN. Without CLONE_CLEAR_SIGHAND the
+		// command still starts with default handlers: this process
+		// installs the relay's only after the command has exec'd.
+		if err1 == unix.ENOSYS {
 			pid, err1 = rawVfork(unix.SYS_CLONE, d.init.cloneFlags, 0, uintptr(unsafe.Pointer(&d.init.pidfd)))
 		}
 		if err1 != 0 {
