@@ -56,6 +56,10 @@ func TestRunCapabilitiesAndPrivileges(t *testing.T) {
 		{[]string{"--seccomp", "default", "--cap-drop", "ALL"}, map[string]string{"Seccomp": "2", "Seccomp_filters": "1", "NoNewPrivs": "1", "CapEff": zero}},
 		{[]string{"--seccomp", "default"}, map[string]string{"Seccomp": "2", "NoNewPrivs": "0"}}, // CAP_SYS_ADMIN kept: no no_new_privs needed
 		{[]string{"--seccomp", "unconfined"}, map[string]string{"Seccomp": "0"}},
+		// With --init, PID 1 is the cloned child, which forks the command
+		// after the privilege phase: its clone3 meets the filter's ENOSYS
+		// and falls back to clone(2).
+		{[]string{"--init", "--seccomp", "default", "--cap-drop", "ALL", "--user", "1000"}, map[string]string{"Seccomp": "2", "NoNewPrivs": "1", "CapEff": zero, "Uid": "1000\t1000\t1000\t1000"}},
 	} {
 		got := status(t, c.args...)
 		for k, v := range c.want {
@@ -266,5 +270,24 @@ func TestRunTTYShellAsPID1(t *testing.T) {
 	}
 	if !strings.Contains(text(), "pid 1") || strings.Contains(text(), "Cannot set tty process group") {
 		t.Errorf("terminal:\n%s", text())
+	}
+}
+
+// TestRunUserInRootfs: with --rootfs, --user and --groups names come from
+// the new root's /etc/passwd and /etc/group, not the host's.
+func TestRunUserInRootfs(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	root := testutil.BusyboxRoot(t)
+	os.MkdirAll(root+"/etc", 0o755)
+	os.WriteFile(root+"/etc/passwd", []byte("root:x:0:0::/root:/bin/sh\ninside:x:4321:4322::/:/bin/sh\n"), 0o644)
+	os.WriteFile(root+"/etc/group", []byte("root:x:0:\ninside:x:4322:\nextra:x:4323:inside\n"), 0o644)
+	r := rawnsRun(t, "run", "--ns", "pid,uts,mnt", "--rootfs", root, "--user", "inside", "--", "/bin/sh", "-c", "id -u; id -g; id -G")
+	if r.code != 0 || r.stdout != "4321\n4322\n4322 4323\n" {
+		t.Errorf("--user inside in the rootfs: %+v", r)
+	}
+	r = rawnsRun(t, "run", "--ns", "pid,uts,mnt", "--rootfs", root, "--user", "nobody", "--", "/bin/true")
+	if r.code != 125 || !strings.Contains(r.stderr, `user "nobody" not found in `+root+"/etc/passwd") {
+		t.Errorf("a host user name in the rootfs: %+v", r)
 	}
 }

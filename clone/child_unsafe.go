@@ -479,19 +479,28 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		}
 	}
 	// 4. The bounding set, while CAP_SETPCAP is in the effective set:
-	// drop each capability still there that is not kept. PR_CAPBSET_READ
-	// answers EINVAL past the kernel's last capability.
+	// drop each capability that is not kept. PR_CAPBSET_DROP answers
+	// EINVAL past the kernel's last capability, which ends the loop; on
+	// EPERM (no CAP_SETPCAP) a capability already gone is fine, which
+	// PR_CAPBSET_READ tells. One call per capability, not two.
 	if d.priv.dropBounding {
 		for c = 0; c < 64; c++ {
 			if d.priv.bounding&(1<<c) != 0 {
 				continue
 			}
-			r1, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
+			_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0)
 			if err1 == unix.EINVAL {
 				break
 			}
-			if err1 == 0 && r1 == 1 {
-				_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0)
+			if err1 == unix.EPERM {
+				// (the kernel checks CAP_SETPCAP before the number)
+				r1, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
+				if err1 == unix.EINVAL {
+					break
+				}
+				if err1 == 0 && r1 == 1 {
+					err1 = unix.EPERM
+				}
 			}
 			if err1 != 0 {
 				d.report.stage = uint32(StageBounding)
@@ -584,9 +593,16 @@ exec:
 	// exec'd; it inherits everything set up above, and goes on to the
 	// exec below.
 	if d.init != nil {
+		err1 = unix.ENOSYS
 		if d.useClone3 {
 			pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.init.args)), unsafe.Sizeof(d.init.args), 0)
-		} else {
+		}
+		// clone(2) without clone3, or when the privilege phase's seccomp
+		// filter refuses clone3 with ENOSYS, as docker's default profile
+		// does without CAP_SYS_ADMIN. Without CLONE_CLEAR_SIGHAND the
+		// command still starts with default handlers: this process
+		// installs the relay's only after the command has exec'd.
+		if err1 == unix.ENOSYS {
 			pid, err1 = rawVfork(unix.SYS_CLONE, d.init.cloneFlags, 0, uintptr(unsafe.Pointer(&d.init.pidfd)))
 		}
 		if err1 != 0 {

@@ -62,9 +62,11 @@ func prepareInit(d *childData, useClone3 bool) *initData {
 			pidfd:      uint64(uintptr(unsafe.Pointer(&in.pidfd))),
 			exitSignal: uint64(unix.SIGCHLD),
 		}
-	} else {
-		in.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
 	}
+	// clone(2) always, for the fallback: a seccomp filter of the
+	// privilege phase (docker's default profile) may answer clone3 with
+	// ENOSYS by then.
+	in.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
 	for _, sig := range sigrelay.InitSignals {
 		if !sigrelay.Ignored(sig) {
 			in.sigs[in.nsigs] = uint8(sig)

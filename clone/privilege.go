@@ -248,7 +248,7 @@ func preparePriv(spec *Spec) *privPrepared {
 		d.keepCaps = c.UID != 0 && p.Caps != nil && p.Caps.Permitted != 0
 		d.setGroups = !c.NoSetGroups && !(spec.GIDMap != nil && len(c.Groups) == 0)
 		if len(c.Groups) > 0 {
-			m.groups = append([]uint32(nil), c.Groups...)
+			m.groups = c.Groups // kept reachable here, not copied
 			d.groups, d.ngroups = &m.groups[0], uintptr(len(m.groups))
 		}
 	}
@@ -262,7 +262,7 @@ func preparePriv(spec *Spec) *privPrepared {
 	}
 	d.noNewPrivs = p.NoNewPrivs
 	if len(p.Seccomp) > 0 {
-		m.seccomp = append([]unix.SockFilter(nil), p.Seccomp...)
+		m.seccomp = p.Seccomp // kept reachable here, not copied
 		d.seccomp = true
 		d.prog = unix.SockFprog{Len: uint16(len(m.seccomp)), Filter: &m.seccomp[0]}
 	}

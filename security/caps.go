@@ -10,9 +10,9 @@ package security
 import (
 	"fmt"
 	"math/bits"
-	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -70,14 +70,31 @@ func CapName(n int) string {
 // (/proc/sys/kernel/cap_last_cap), or the highest rawns knows when that
 // cannot be read.
 func LastCap() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n >= 0 && n < 64 {
-			return n
+	lastCapOnce.Do(func() {
+		lastCap = len(capNames) - 1
+		// unix.Open, not os.ReadFile: an *os.File sets up the runtime's
+		// poller (epoll), page faults a run without it does not pay.
+		fd, err := unix.Open("/proc/sys/kernel/cap_last_cap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
 		}
-	}
-	return len(capNames) - 1
+		var buf [16]byte
+		n, err := unix.Read(fd, buf[:])
+		unix.Close(fd)
+		if err == nil && n > 0 {
+			if v, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && v > 0 && v < 64 {
+				lastCap = v
+			}
+		}
+	})
+	return lastCap
 }
+
+// lastCap caches LastCap: the command line asks for it several times.
+var (
+	lastCapOnce sync.Once
+	lastCap     int
+)
 
 // AllCaps is every capability of this kernel.
 func AllCaps() CapSet {

@@ -18,22 +18,48 @@ func (b *builder) jump(code uint16, k uint32, jt, jf uint8) {
 	b.prog = append(b.prog, unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k})
 }
 
-// anyOf returns ret when the number (in the accumulator) is one of nrs:
-// chains of up to 200 comparisons, each chain jumping to its own return.
-func (b *builder) anyOf(nrs []uint32, ret uint32) {
-	for len(nrs) > 0 {
-		chunk := nrs[:min(len(nrs), 200)]
-		nrs = nrs[len(chunk):]
-		k := len(chunk)
-		for j, nr := range chunk {
-			var jf uint8
-			if j == k-1 {
-				jf = 1 // past the return
-			}
-			b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, nr, uint8(k-1-j), jf)
+// tree emits a binary search over leaves (sorted by their first number,
+// the first at 0) on the number in the accumulator, and each leaf: a
+// return, or its code in leafCode. A node is "jge FIRST-OF-RIGHT-HALF"
+// with the left half right after it; when the left half is longer than
+// an 8-bit jump, the node jumps to a "ja" over it (32-bit offset).
+func (b *builder) tree(leaves []leaf, leafCode []unix.SockFilter) {
+	if len(leaves) == 1 {
+		l := leaves[0]
+		if l.complex {
+			b.prog = append(b.prog, leafCode[l.start:l.end]...)
+		} else {
+			b.stmt(unix.BPF_RET|unix.BPF_K, l.act)
 		}
-		b.stmt(unix.BPF_RET|unix.BPF_K, ret)
+		return
 	}
+	mid := len(leaves) / 2
+	left := treeSize(leaves[:mid])
+	if left <= 255 {
+		b.jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, leaves[mid].lo, uint8(left), 0)
+	} else {
+		b.jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, leaves[mid].lo, 0, 1)
+		b.stmt(unix.BPF_JMP|unix.BPF_JA, uint32(left))
+	}
+	b.tree(leaves[:mid], leafCode)
+	b.tree(leaves[mid:], leafCode)
+}
+
+// treeSize is the number of instructions tree emits for leaves.
+func treeSize(leaves []leaf) int {
+	if len(leaves) == 1 {
+		if leaves[0].complex {
+			return leaves[0].end - leaves[0].start
+		}
+		return 1
+	}
+	mid := len(leaves) / 2
+	left := treeSize(leaves[:mid])
+	n := 1 + left + treeSize(leaves[mid:])
+	if left > 255 {
+		n++
+	}
+	return n
 }
 
 // withArgs returns ret when the number is nr and every condition holds.
@@ -41,20 +67,15 @@ func (b *builder) anyOf(nrs []uint32, ret uint32) {
 // replaced, and every failing test jumps there.
 func (b *builder) withArgs(nr uint32, args []Arg, ret uint32) {
 	start := len(b.prog)
-	var fails []int // instructions whose jt or jf (fail) goes to the end
+	// A failing test's jt or jf is fail until the end is known; a block
+	// (at most 3 + 6x6 instructions) has no real jump that long.
 	const fail = 0xff
 	b.jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, nr, 0, fail)
-	fails = append(fails, len(b.prog)-1)
 	for _, a := range args {
 		lo, hi := uint32(a.Value), uint32(a.Value>>32)
 		offLo, offHi := uint32(offArgs+8*a.Index), uint32(offArgs+8*a.Index+4)
 		ld := func(off uint32) { b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, off) }
-		j := func(op uint16, k uint32, jt, jf uint8) {
-			b.jump(unix.BPF_JMP|op|unix.BPF_K, k, jt, jf)
-			if jt == fail || jf == fail {
-				fails = append(fails, len(b.prog)-1)
-			}
-		}
+		j := func(op uint16, k uint32, jt, jf uint8) { b.jump(unix.BPF_JMP|op|unix.BPF_K, k, jt, jf) }
 		switch a.Op {
 		case "SCMP_CMP_EQ":
 			ld(offHi)
@@ -98,19 +119,18 @@ func (b *builder) withArgs(nr uint32, args []Arg, ret uint32) {
 	b.stmt(unix.BPF_RET|unix.BPF_K, ret)
 	end := len(b.prog) // the reload below
 	b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offNr)
-	for _, i := range fails {
-		off := end - (i + 1)
-		if off > 255 {
-			panic("seccomp: an argument block longer than a jump") // 6 conditions take at most 40
+	for i := start; i < end; i++ {
+		in := &b.prog[i]
+		if in.Code&0x07 != unix.BPF_JMP {
+			continue
 		}
-		if b.prog[i].Jt == fail {
-			b.prog[i].Jt = uint8(off)
+		if in.Jt == fail {
+			in.Jt = uint8(end - (i + 1))
 		}
-		if b.prog[i].Jf == fail {
-			b.prog[i].Jf = uint8(off)
+		if in.Jf == fail {
+			in.Jf = uint8(end - (i + 1))
 		}
 	}
-	_ = start
 }
 
 // Data is struct seccomp_data, what a filter reads.

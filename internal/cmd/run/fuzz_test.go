@@ -62,6 +62,21 @@ var parseSeeds = [][]string{
 	{"--", "sh\n", "-c"},
 	{"--help"},
 	{"--ns"},
+	// Privilege (security.go).
+	{"--cap-drop", "ALL", "--cap-add", "net_raw,CAP_CHOWN", "true"},
+	{"--caps", "docker", "--cap-drop", "net_rav", "true"},
+	{"--caps", "none", "--cap-add", "ALL", "--user", "1000:1000", "--groups", "", "id"},
+	{"--user", "nobody", "--groups", "0,nogroup", "id"},
+	{"--user", ":", "true"},
+	{"--groups", "1", "true"},
+	{"--rlimit", "nofile=10:5", "true"},
+	{"--rlimit", "nofile=1:unlimited", "--rlimit", "core=0", "--umask", "077", "true"},
+	{"--umask", "8", "true"},
+	{"--seccomp", "default", "--cap-drop", "ALL", "--no-new-privs", "--new-session", "true"},
+	{"--seccomp", "unconfined", "true"},
+	{"--seccomp", "", "true"},
+	{"--seccomp", "/nonexistent.json", "true"},
+	{"-t", "true"},
 }
 
 func FuzzParseRun(f *testing.F) {

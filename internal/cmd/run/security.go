@@ -66,9 +66,14 @@ var securityFlags = []cli.Def{
 }
 
 // userRoot is the directory whose etc/passwd and etc/group --user and
-// --groups names are looked up in: the command's root, which is the
-// host's until rawns run has a --rootfs.
-func userRoot(cfg *config) string { return "/" }
+// --groups names are looked up in: the command's root, --rootfs when given
+// (the filesystem concern parses first), else the host's.
+func userRoot(cfg *config) string {
+	if cfg.fs != nil && cfg.fs.Root != "" {
+		return cfg.fs.Root
+	}
+	return "/"
+}
 
 func parseSecurity(cfg *config, flags cli.Flags) error {
 	given := false
