@@ -45,7 +45,8 @@ Dimensions:
   --parallel LIST    spawning goroutines, comma-separated; above 1 the figure
                      is wall time per spawn (default 1; in process)
   --strategies LIST  in-process strategies, comma-separated (default all:
-                     STRATEGIES)
+                     STRATEGIES); also rawns-vfork-cgroup and
+                     rawns-fork-cgroup, a cgroup with limits per spawn
   --hostname NAME    hostname in a new UTS namespace, where the strategy can
                      set one (default bench)
 
@@ -167,7 +168,7 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 			return o, nil, fmt.Errorf("--%s needs a non-empty value", f)
 		}
 	}
-	known := StrategyNames()
+	known := append(StrategyNames(), CgroupStrategyNames...)
 	if o.strategies != "" {
 		for _, name := range strings.Split(o.strategies, ",") {
 			if !slices.Contains(known, strings.TrimSpace(name)) {

@@ -178,6 +178,8 @@ func NewStrategy(name string, job *Job, cref string) (*Strategy, error) {
 			}
 			return nil
 		}}, nil
+	case "rawns-vfork-cgroup", "rawns-fork-cgroup":
+		return newCgroupStrategy(name, job)
 	case "os-exec":
 		return &Strategy{
 			Name:  name,

@@ -2,10 +2,15 @@ package cgroup_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/testutil"
 )
 
@@ -124,4 +129,44 @@ func TestNewRefuses(t *testing.T) {
 	if left := ours(t); len(left) != 0 {
 		t.Fatalf("cgroups left: %v", left)
 	}
+}
+
+// On cgroup v2 a parent that holds processes cannot hand a domain
+// controller (memory, io; not the threaded ones: pids, cpu, cpuset) to a
+// child, the no-internal-process rule: New says so and names the limit.
+// Only the vmtest's pure v2 hosts have a v2 memory controller to try it on;
+// on a hybrid host memory is v1, where the rule does not exist.
+func TestV2ParentWithProcesses(t *testing.T) {
+	testutil.RequireRoot(t)
+	lay, err := cgroup.ReadLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lay.V2 == nil || lay.V1["memory"] != nil {
+		t.Logf("memory is not a cgroup v2 controller here (%s): nothing to check", lay)
+		return
+	}
+	parent := filepath.Join(lay.V2.Own, "rawns-test-busy-"+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(parent)
+	sleeper, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Signal(syscall.SIGKILL); sleeper.Wait() }()
+	if err := os.WriteFile(filepath.Join(parent, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	cg, err := cgroup.New(cgroup.Options{Resources: cgroup.Resources{Memory: cgroup.Memory{Limit: 64 << 20}}, Parent: filepath.Base(parent)})
+	if err == nil {
+		cg.Close()
+		t.Fatal("New below a v2 cgroup with processes enabled memory")
+	}
+	if limitOf(err) != "memory" || !strings.Contains(err.Error(), "holds processes") {
+		t.Fatalf("New: %v (limit %q)", err, limitOf(err))
+	}
+	sleeper.Signal(syscall.SIGKILL)
+	sleeper.Wait()
 }

@@ -53,8 +53,9 @@ func (g *v2Group) create(r *Resources) error {
 // cgroup.subtree_control, after making it available to dir itself the same
 // way up the tree, as far as needed. A controller is offered to a cgroup
 // only when its parent enables it (the top-down constraint), and a
-// non-root cgroup that holds processes cannot enable one for its children
-// (the no-internal-process constraint: EBUSY).
+// non-root cgroup that holds processes cannot enable a domain controller
+// (memory, io) for its children (the no-internal-process constraint:
+// EBUSY); the threaded ones (pids, cpu, cpuset) it may.
 func (g *v2Group) enable(dir, ctl string) error {
 	sub, err := readFile(dir, "cgroup.subtree_control")
 	if err != nil {
@@ -78,7 +79,7 @@ func (g *v2Group) enable(dir, ctl string) error {
 	err = writeFile(dir, "cgroup.subtree_control", "+"+ctl)
 	switch {
 	case errors.Is(err, unix.EBUSY):
-		return limitErr(limitOf(ctl), "cannot enable the %s controller below %s: that cgroup holds processes, and cgroup v2 lets only a cgroup without processes (or the root) hand controllers to its children; run rawns from a leaf cgroup whose parent delegates %s, or give --cgroup-parent a cgroup that has %s in its cgroup.subtree_control", ctl, dir, ctl, ctl)
+		return limitErr(limitOf(ctl), "cannot enable the %s controller below %s: that cgroup holds processes, and cgroup v2 lets only a cgroup without processes (or the root) hand the %s controller to its children; run rawns from a leaf cgroup whose parent delegates %s, or give --cgroup-parent a cgroup that has %s in its cgroup.subtree_control", ctl, dir, ctl, ctl, ctl)
 	case err != nil:
 		return &Error{Limit: limitOf(ctl), Err: permHint(err)}
 	}

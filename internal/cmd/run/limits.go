@@ -183,6 +183,14 @@ func limitError(err error) error {
 		}
 		return fmt.Errorf("--%s: %v", ce.Limit, ce.Err)
 	}
+	// Not one limit's fault (making the directory, a cgroup file that
+	// cannot be read): name the first limit flag given, which asked for
+	// the cgroup.
+	for i, f := range limitFlags {
+		if limitsAsked.given[i] != "" {
+			return fmt.Errorf("--%s %s: %v", f, cli.Quote(limitsAsked.given[i]), err)
+		}
+	}
 	return fmt.Errorf("cgroup: %v", err)
 }
 

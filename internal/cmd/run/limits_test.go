@@ -273,3 +273,26 @@ func rawnsBinB(b *testing.B) string {
 	}
 	return bin
 }
+
+// Without privilege rawns cannot make a cgroup: exit 125, one line that
+// names the flag and says what would grant it.
+func TestRunLimitsWithoutPrivilege(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := rawnsBin(t)
+	// The unprivileged user must reach the binary: t.TempDir makes 0700 dirs.
+	os.Chmod(filepath.Dir(bin), 0o755)
+	os.Chmod(filepath.Dir(filepath.Dir(bin)), 0o755)
+	cmd := exec.Command(bin, "run", "--ns", "user,pid,uts", "--map-root-user", "--pids", "4", "--", "true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = "/"
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 125 {
+		t.Fatalf("as nobody: %v, stderr %q", err, e.String())
+	}
+	if !strings.HasPrefix(e.String(), "rawns run: --pids 4: ") || !strings.Contains(e.String(), "needs root, or a cgroup delegated to your user") || strings.Count(e.String(), "\n") != 1 {
+		t.Fatalf("as nobody: stderr %q", e.String())
+	}
+}
