@@ -148,6 +148,20 @@ func (s *Spec) validateMounts() error {
 		// pivot_root(2) refuses a shared new root or parent (EINVAL).
 		return fmt.Errorf("mounts with propagation %s would reach the host; use private or slave", s.Propagation)
 	}
+	if !kernelAtLeast(5, 12) {
+		// Read-only (and nosuid, nodev, noexec) binds and / are set with
+		// mount_setattr(2), whose AT_RECURSIVE reaches every submount in
+		// one call; mount(2)'s remount reaches one mount. Refused up
+		// front rather than half-made.
+		if s.ReadOnlyRoot {
+			return errors.New("a read-only / needs mount_setattr(2), Linux 5.12 or later; this kernel is older")
+		}
+		for i := range s.Mounts {
+			if m := &s.Mounts[i]; m.Kind == MountBind && mountAttrOf(m.Flags) != 0 {
+				return fmt.Errorf("mount %s: a bind with flags (read-only, nosuid, nodev, noexec) needs mount_setattr(2), Linux 5.12 or later; this kernel is older", m.Target)
+			}
+		}
+	}
 	if s.Root != "" {
 		if !path.IsAbs(s.Root) {
 			return fmt.Errorf("root %q is not an absolute path", s.Root)

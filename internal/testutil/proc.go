@@ -93,7 +93,7 @@ func WaitSleeping(t testing.TB, pid int) int {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		for _, p := range append([]int{pid}, Descendants(pid)...) {
-			if readProc(p, "comm") == "sleep" && strings.Contains(readProc(p, "wchan"), "nanosleep") {
+			if readProc(p, "comm") == "sleep" && (strings.Contains(readProc(p, "wchan"), "nanosleep") || inNanosleep(p)) {
 				return p
 			}
 		}
@@ -118,4 +118,17 @@ func FDs(pid int) []string {
 func readProc(pid int, file string) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 	return strings.TrimSpace(string(b))
+}
+
+// inNanosleep reports whether pid is blocked in nanosleep(2) or
+// clock_nanosleep(2), from the system call number /proc/PID/syscall shows
+// (proc(5)): kernels whose unwinder leaves wchan at 0 (Debian's 5.10 cloud
+// kernel) still say it there.
+func inNanosleep(pid int) bool {
+	f := strings.Fields(readProc(pid, "syscall"))
+	if len(f) == 0 {
+		return false
+	}
+	nr, err := strconv.Atoi(f[0])
+	return err == nil && (nr == unix.SYS_CLOCK_NANOSLEEP || nr == unix.SYS_NANOSLEEP)
 }
