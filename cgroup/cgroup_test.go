@@ -236,8 +236,11 @@ func TestMemoryLimitOOMKills(t *testing.T) {
 	// memory.max_usage_in_bytes).
 	if r.stats.MemoryPeak == -1 && r.pl == cgroup.PlaceCloneInto {
 		t.Logf("no memory.peak on this kernel")
-	} else if r.stats.MemoryPeak > 48<<20 || r.stats.MemoryPeak < 16<<20 {
-		t.Errorf("peak memory %d, want at most the 48 MiB limit and more than 16 MiB", r.stats.MemoryPeak)
+	} else if r.stats.MemoryPeak > 49<<20 || r.stats.MemoryPeak < 16<<20 {
+		// The peak may pass the limit by a few pages: the kernel lets
+		// a charge it cannot fail (page tables, __GFP_NOFAIL) go over
+		// memory.max; the VM's 6.1 showed 48 MiB + 4 KiB.
+		t.Errorf("peak memory %d, want at most the 48 MiB limit (plus 1 MiB of slack) and more than 16 MiB", r.stats.MemoryPeak)
 	}
 	// The same program with room is not killed, and no OOM is counted:
 	// the count is the kernel's, not read into the signal.

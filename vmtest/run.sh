@@ -19,7 +19,11 @@ trap 'rm -rf "$root"' EXIT
 # The initramfs's / takes this directory's mode: 0700 from mktemp would
 # keep every user but root out of the whole tree.
 chmod 0755 "$root"
-mkdir -p "$root/bin" "$root/tests"
+mkdir -p "$root/bin" "$root/tests" "$root/etc"
+# The users and groups every host has: tests resolve names (--map-user root,
+# --user nobody) through /etc/passwd and /etc/group, as rawns does.
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
 cp "${VMTEST_PLAN:-$here/plan}" "$root/tests/plan"
