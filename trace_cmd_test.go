@@ -66,7 +66,7 @@ func TestRunTrace(t *testing.T) {
 // `rawns-trace watch`, found next to rawns.
 func TestTraceCommandExecsHelper(t *testing.T) {
 	r := rawnsRun(t, "trace", "--help")
-	if r.code != 0 || !strings.Contains(r.stderr, "usage: rawns trace") {
+	if r.code != 0 || !strings.Contains(r.stdout, "usage: rawns trace") || r.stderr != "" {
 		t.Fatalf("rawns trace --help: %+v", r)
 	}
 	r = rawnsRun(t, "trace", "--bogus")
