@@ -11,6 +11,7 @@ package seccomp
 
 //go:generate go run ./internal/mksyscalls zsyscalls.go
 //go:generate go run ./internal/mkdefault zdefault.go
+//go:generate go run ./internal/mkprecompiled zprecompiled.go
 
 import (
 	"fmt"

@@ -41,6 +41,9 @@ type Options struct {
 	// Kernel is the kernel version as major*1000+minor for minKernel
 	// conditions; 0 reads it from uname(2).
 	Kernel int
+	// Fresh compiles even when a precompiled program fits (the generator
+	// of zprecompiled.go and its test).
+	Fresh bool
 }
 
 // Compile compiles p for arch into a classic BPF program for
@@ -62,9 +65,27 @@ type Options struct {
 // first, because classic BPF loads 32 bits at a time. The program must
 // let rawns's child finish: write(2) (its exec marker), execve(2) and
 // exit_group(2) must be allowed, or Compile says so.
+//
+// The program may be shared static data (docker's default profile is
+// precompiled for the common capability sets): never change it.
 func Compile(p *Profile, arch *Arch, opt Options) ([]unix.SockFilter, error) {
 	if arch == nil {
 		return nil, errors.New("seccomp: no system call table for this architecture; rawns has amd64 and arm64")
+	}
+	// Docker's default profile for the two capability sets rawns's
+	// command line asks most (--cap-drop ALL, --caps docker) is compiled
+	// at build time (zprecompiled.go): no compiling, no allocation, on a
+	// run that lives milliseconds.
+	if p == &defaultProfile && !opt.Fresh {
+		kernel := opt.Kernel
+		if kernel == 0 {
+			kernel, _ = runningKernel()
+		}
+		if kernel >= precompiledMinKernel {
+			if prog := precompiledDefault(arch, opt.Caps); prog != nil {
+				return prog, nil
+			}
+		}
 	}
 	defAction, err := action(p.DefaultAction, p.DefaultErrnoRet, "defaultAction")
 	if err != nil {

@@ -294,3 +294,31 @@ func TestMinKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecompiledIsFresh: zprecompiled.go holds what Compile makes now;
+// `go generate ./security/seccomp` refreshes it.
+func TestPrecompiledIsFresh(t *testing.T) {
+	for _, a := range []*seccomp.Arch{seccomp.AMD64, seccomp.ARM64} {
+		for _, caps := range []security.CapSet{0, security.DockerDefault} {
+			for _, kernel := range []int{0, 4008, 6018} {
+				cached, err := seccomp.Compile(seccomp.Default(), a, seccomp.Options{Caps: caps, Kernel: kernel})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fresh, err := seccomp.Compile(seccomp.Default(), a, seccomp.Options{Caps: caps, Kernel: kernel, Fresh: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(cached, fresh) {
+					t.Fatalf("%s caps %v kernel %d: the precompiled program is stale; run go generate ./security/seccomp", a.Name, caps, kernel)
+				}
+			}
+		}
+	}
+	// A kernel older than the profile's newest minKernel is compiled.
+	old, _ := seccomp.Compile(seccomp.Default(), seccomp.AMD64, seccomp.Options{Kernel: 4007})
+	now, _ := seccomp.Compile(seccomp.Default(), seccomp.AMD64, seccomp.Options{Kernel: 6018})
+	if slices.Equal(old, now) {
+		t.Error("kernel 4.7 and 6.18 got the same program; the minKernel rule was not applied")
+	}
+}
