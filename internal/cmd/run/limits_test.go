@@ -164,7 +164,11 @@ func TestRunWithLimits(t *testing.T) {
 			t.Logf("-v: %s", rest)
 			if i := strings.Index(rest, "peak pids "); i >= 0 && !strings.HasPrefix(rest[i:], "peak pids not") {
 				n, _ := strconv.Atoi(strings.TrimSuffix(strings.Fields(rest[i+len("peak pids "):])[0], ","))
-				if n != 4 {
+				// On v1 the peak may count rawns's cloning thread, which is
+				// in the cgroup (pids.max raised by one) for the clone, if
+				// the command forks within those microseconds
+				// (cgroup/v1.go, docs/cgroups.md).
+				if n != 4 && !(n == 5 && !onV2()) {
 					t.Errorf("peak pids %d under --pids 4", n)
 				}
 			}
@@ -295,4 +299,11 @@ func TestRunLimitsWithoutPrivilege(t *testing.T) {
 	if !strings.HasPrefix(e.String(), "rawns run: --pids 4: ") || !strings.Contains(e.String(), "needs root, or a cgroup delegated to your user") || strings.Count(e.String(), "\n") != 1 {
 		t.Fatalf("as nobody: stderr %q", e.String())
 	}
+}
+
+// onV2 reports whether this host is a pure cgroup v2 one (the vmtest's),
+// where no thread of rawns ever enters the run's cgroup.
+func onV2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.subtree_control")
+	return err == nil
 }
