@@ -101,9 +101,12 @@ generate:
 check-generate: generate
 	@git diff --exit-code --stat -- trace/bpf/ || { echo 'trace: regenerated BPF objects differ from the committed ones; run make generate and commit them'; exit 1; }
 
-demo: build
+demo: build rootfs
 	$(SUDO) ./$(BIN) run -v -- sh -c 'echo "pid $$$$ on $$(hostname)"'
 	@echo "host hostname is still: $$(hostname)"
+	@# A shell in a root filesystem of its own (make rootfs: busybox), with
+	@# its own /proc and /dev, --init as PID 1, and a memory limit.
+	$(SUDO) ./$(BIN) run --rootfs bin/rootfs --proc /proc --dev /dev --init --memory 64m -- sh -c 'echo "in $$(hostname), / holds:" $$(ls /); ps -o pid,comm'
 
 # The torture suite's long version: 10,000 spawns in a row, 8 x 500 at once,
 # 500 rawns runs from a shell (docs/reliability.md).
