@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,38 +12,6 @@ import (
 
 	"github.com/rawns/rawns/internal/testutil"
 )
-
-// treeSum hashes every name, mode, time, link target and content under dir.
-func treeSum(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %v %d\n", p, info.Mode(), info.ModTime().UnixNano())
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			l, _ := os.Readlink(p)
-			fmt.Fprintln(h, l)
-		case info.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h.Write(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
-}
 
 // rootfsFixture is a busybox root and host files to bind into it.
 type rootfsFixture struct {
@@ -98,7 +65,7 @@ func TestRunRootfsFlags(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := treeSum(t, R)
+			before := testutil.TreeSum(t, R)
 			tmp := t.TempDir()
 			// The output is what is checked; the script's own last status
 			// (a refused write) is not.
@@ -109,7 +76,7 @@ func TestRunRootfsFlags(t *testing.T) {
 			if err != nil || string(out) != c.want {
 				t.Fatalf("rawns %q: %v\ngot:\n%s\nwant:\n%s", args, err, out, c.want)
 			}
-			if after := treeSum(t, R); after != before && !c.writes {
+			if after := testutil.TreeSum(t, R); after != before && !c.writes {
 				t.Errorf("DIR changed")
 			}
 			if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
@@ -147,7 +114,7 @@ func TestRunRootfsErrors(t *testing.T) {
 	testutil.CheckHostUnchanged(t)
 	f := newRootfsFixture(t)
 	R := f.root
-	before := treeSum(t, R)
+	before := testutil.TreeSum(t, R)
 	cases := []struct {
 		args []string
 		code int
@@ -195,7 +162,7 @@ func TestRunRootfsErrors(t *testing.T) {
 			t.Errorf("rawns %q: TMPDIR holds %v", args, ents)
 		}
 	}
-	if after := treeSum(t, R); after != before {
+	if after := testutil.TreeSum(t, R); after != before {
 		t.Errorf("a failed run changed DIR")
 	}
 }
@@ -220,7 +187,7 @@ func TestRunRootfsRootless(t *testing.T) {
 		}
 	}
 	filepath.WalkDir(f.root, func(p string, _ fs.DirEntry, _ error) error { return os.Lchown(p, 65534, 65534) })
-	before := treeSum(t, f.root)
+	before := testutil.TreeSum(t, f.root)
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", rawnsBin,
 		"run", "--ns", "user,pid,uts,mnt", "--map-root-user", "--rootfs", f.root, "--overlay",
 		"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", f.data, "/data", "--ro-bind", f.file, "/etc/hostfile",
@@ -232,7 +199,7 @@ func TestRunRootfsRootless(t *testing.T) {
 	if err != nil || string(out) != want {
 		t.Fatalf("rootless: %v\ngot:\n%s\nwant:\n%s", err, out, want)
 	}
-	if treeSum(t, f.root) != before {
+	if testutil.TreeSum(t, f.root) != before {
 		t.Errorf("the overlay let DIR change")
 	}
 }

@@ -59,6 +59,28 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	return m, s
 }
 
+// readPTY copies what the terminal shows into a buffer, in the background,
+// and returns a function that reads it so far.
+func readPTY(master *os.File) func() string {
+	var (
+		mu  sync.Mutex
+		out bytes.Buffer
+	)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+}
+
 // TestCtrlCOnce: a Ctrl-C on rawns's terminal goes to the whole foreground
 // process group, the command included; rawns must not relay it a second
 // time (nor, with --init, must its init), or a program that takes a second
@@ -83,23 +105,7 @@ func TestCtrlCOnce(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		var (
-			mu  sync.Mutex
-			out bytes.Buffer
-		)
-		go func() {
-			buf := make([]byte, 256)
-			for {
-				n, err := master.Read(buf)
-				mu.Lock()
-				out.Write(buf[:n])
-				mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
-		}()
-		text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+		text := readPTY(master)
 		deadline := time.Now().Add(20 * time.Second)
 		for !strings.Contains(text(), "ready") && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
@@ -128,23 +134,7 @@ func TestCtrlCTwiceStopsPID1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	var (
-		mu  sync.Mutex
-		out bytes.Buffer
-	)
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := master.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	text := readPTY(master)
 	waitFor := func(s string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)

@@ -3,10 +3,8 @@
 package clone_test
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,43 +128,11 @@ func TestSymlinkedTargetsStayInside(t *testing.T) {
 	}
 }
 
-// treeSum hashes every name, mode, link target and content under dir.
-func treeSum(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %v %d\n", p, info.Mode(), info.ModTime().UnixNano())
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			l, _ := os.Readlink(p)
-			fmt.Fprintln(h, l)
-		case info.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h.Write(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
-}
-
 func TestOverlayLeavesRootUnchanged(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
 	root := testutil.BusyboxRoot(t)
-	before := treeSum(t, root)
+	before := testutil.TreeSum(t, root)
 	script := `echo new >/new && cat /new; echo changed >/etc/passwd; rm /bin/ls; mkdir -p /a/b; touch /bin/busybox; ls /bin/ls 2>/dev/null || echo ls-gone`
 	for _, c := range []struct {
 		name string
@@ -194,7 +160,7 @@ func TestOverlayLeavesRootUnchanged(t *testing.T) {
 			if out != "new\nls-gone\n" || st.ExitCode() != 0 {
 				t.Fatalf("got %q, %v", out, st)
 			}
-			if after := treeSum(t, root); after != before {
+			if after := testutil.TreeSum(t, root); after != before {
 				t.Errorf("the root changed under the overlay")
 			}
 			if c.dir {
