@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -328,7 +327,7 @@ func TestRunDiesWithRawns(t *testing.T) {
 func TestSIGTERMTwiceStopsPID1(t *testing.T) {
 	testutil.RequireRoot(t)
 	cmd := exec.Command(rawnsBin, "run", "--", "sh", "-c", "exec sleep 20")
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -355,20 +354,6 @@ func TestSIGTERMTwiceStopsPID1(t *testing.T) {
 		t.Errorf("trapped SIGTERM: %+v; want exit 42 and nothing on stderr", r)
 	}
 }
-
-// syncBuffer is a bytes.Buffer that the test may read while exec's copying
-// goroutine writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // rawnsRunWithSignal runs rawns until the command says ready, sends sig
 // to rawns, and returns how it ended.

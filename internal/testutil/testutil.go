@@ -5,6 +5,7 @@ package testutil
 import (
 	"bytes"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -74,4 +75,23 @@ func CheckHostUnchanged(t testing.TB) {
 			}
 		}
 	})
+}
+
+// SyncBuffer is a bytes.Buffer that a test may read while another
+// goroutine (exec's copying one) writes it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

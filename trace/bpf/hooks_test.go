@@ -40,7 +40,7 @@ type watchLine struct {
 
 // inWatcher is a watcher running in this process on a goroutine.
 type inWatcher struct {
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -260,12 +260,12 @@ func TestWatchEventsHooksOnlyWhatIsAsked(t *testing.T) {
 type blockingWriter struct {
 	release chan struct{}
 	once    sync.Once
-	syncBuffer
+	testutil.SyncBuffer
 }
 
 func (b *blockingWriter) Write(p []byte) (int, error) {
 	<-b.release
-	return b.syncBuffer.Write(p)
+	return b.SyncBuffer.Write(p)
 }
 
 func (b *blockingWriter) open() { b.once.Do(func() { close(b.release) }) }

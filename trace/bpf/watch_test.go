@@ -2,36 +2,17 @@ package bpf
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rawns/rawns/internal/testutil"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWatchUnshare runs the watcher in-process and `unshare --pid --uts
 // --fork hostname NAME` as another process, and checks the three events
@@ -45,7 +26,7 @@ func TestWatchUnshare(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	ready := make(chan struct{})
 	done := make(chan int)
 	go func() {
@@ -129,10 +110,10 @@ func TestWatchUnshare(t *testing.T) {
 // TestWatchMainProcess runs `rawns trace` as its own process: --help, a bad
 // flag, and a clean exit 0 on SIGINT and SIGTERM.
 func TestWatchMainProcess(t *testing.T) {
-	run := func(args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	run := func(args ...string) (*exec.Cmd, *testutil.SyncBuffer, *testutil.SyncBuffer) {
 		cmd := exec.Command(os.Args[0], append([]string{"--"}, args...)...)
 		cmd.Env = append(os.Environ(), "RAWNS_TRACE_HELPER=watch")
-		var o, e syncBuffer
+		var o, e testutil.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &o, &e
 		return cmd, &o, &e
 	}
