@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/exitcode"
 )
 
 // The runtime's fork hooks. The runtime exports them to package syscall and
@@ -658,7 +660,7 @@ exec:
 				break
 			}
 		}
-		r1 = 125
+		r1 = exitFailed // wait4 failed: nothing to report the command's status by
 		if err1 == 0 {
 			if d.init.wstatus&0x7f == 0 {
 				r1 = uintptr(d.init.wstatus>>8) & 0xff // exited
@@ -686,6 +688,10 @@ childerror:
 	d.report.errno = uint32(err1)
 	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
 	for {
-		unix.RawSyscall(unix.SYS_EXIT_GROUP, 125, 0, 0)
+		unix.RawSyscall(unix.SYS_EXIT_GROUP, exitFailed, 0, 0)
 	}
 }
+
+// exitFailed is exitcode.Failed as a constant the child can pass to
+// exit_group(2).
+const exitFailed = exitcode.Failed

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/trace"
 	"github.com/rawns/rawns/trace/bpf"
 )
@@ -33,8 +34,8 @@ func loadExecTracer(target int) (execTracer, error) {
 // Exit codes of exec-helper.
 const (
 	helperOK    = 0
-	helperIO    = 1   // stdin or stdout failed after ready
-	helperSetup = 125 // bad flags, or the tracer could not be loaded
+	helperIO    = 1               // stdin or stdout failed after ready
+	helperSetup = exitcode.Failed // bad flags, or the tracer could not be loaded
 )
 
 // execHelper runs the protocol of the package doc on stdin and stdout, with

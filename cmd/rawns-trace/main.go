@@ -61,6 +61,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/trace/bpf"
 )
 
@@ -82,7 +83,7 @@ func main() {
 func rawnsTrace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 125
+		return exitcode.Failed
 	}
 	switch args[0] {
 	case "watch":
@@ -97,5 +98,5 @@ func rawnsTrace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "rawns-trace: unknown command %q; use watch, exec-helper or overhead (rawns-trace --help)\n", args[0])
-	return 125
+	return exitcode.Failed
 }

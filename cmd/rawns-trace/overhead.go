@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/exitcode"
 )
 
 const overheadUsage = `usage: rawns-trace overhead [--rounds N] [--calls N] [--execs N] [--events N] [--modes LIST]
@@ -106,7 +107,7 @@ func overheadMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "rawns-trace overhead: needs root: the watcher loads BPF programs and the event loop calls setns(2)")
-		return 125
+		return exitcode.Failed
 	}
 	if err := runOverhead(c, stdout); err != nil {
 		fmt.Fprintf(stderr, "rawns-trace overhead: %v\n", err)

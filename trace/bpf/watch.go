@@ -20,14 +20,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/trace"
 )
 
 // Exit codes of WatchMain.
 const (
 	watchOK    = 0
-	watchFail  = 1   // runtime failure after attaching
-	watchUsage = 125 // bad flags, or the kernel side could not be set up
+	watchFail  = 1               // runtime failure after attaching
+	watchUsage = exitcode.Failed // bad flags, or the kernel side could not be set up
 )
 
 const watchUsageText = `usage: rawns trace [--json] [--events LIST] [--pid PID] [--comm NAME] [--ns ID]

@@ -114,7 +114,7 @@ func (t *runTrace) startHelper(path string) error {
 	} else {
 		err = fmt.Errorf("%s exec-helper did not get ready: %v", path, err)
 	}
-	if st, werr := t.finish(); werr == nil && st.ExitCode() != 0 && st.ExitCode() != 125 {
+	if st, werr := t.finish(); werr == nil && st.ExitCode() != 0 && st.ExitCode() != exitcode.Failed {
 		err = fmt.Errorf("%v (it %v)", err, st)
 	}
 	return err
