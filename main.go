@@ -30,6 +30,7 @@ Usage:
   rawns bench [flags]                       compare spawn strategies
   rawns trace [flags]                       watch namespace events host-wide (eBPF)
   rawns cgroup-clean [--cgroup-parent PATH] remove cgroups left by killed runs
+  rawns init -- PATH ARGV0 [ARG...]         run PATH as the child of a minimal init
   rawns version                             print the version
   rawns help                                print this help
 
@@ -53,7 +54,8 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 		// Removes the cgroups of limited runs whose rawns was killed.
 		return run.CleanMain(rest, stdout, stderr)
 	case "init":
-		// The PID 1 of --init: rawns re-exec'd by fd inside the namespace.
+		// An init as a Go program, like tini (--init does not use it:
+		// its PID 1 is the cloned child itself).
 		return nsinit.Main(rest, stderr)
 	case "trace":
 		// The eBPF side is a sibling binary: rawns links none of it.
@@ -73,7 +75,7 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "rawns: unknown command %q; use run, bench, trace, cgroup-clean, version or help\n", verb)
+	fmt.Fprintf(stderr, "rawns: unknown command %q; use run, bench, trace, cgroup-clean, init, version or help\n", verb)
 	return exitcode.Failed
 }
 
