@@ -54,7 +54,6 @@ type backend interface {
 	kill() error
 	remove() error
 	stats(*Stats)
-	version() int
 }
 
 // Cgroup is one run's cgroup: a directory in the cgroup2 hierarchy, in the
@@ -243,14 +242,6 @@ func (c *Cgroup) Dirs() []string {
 		}
 	}
 	return d
-}
-
-// Version is 2 when every limit lives in cgroup2, 1 when some live in v1.
-func (c *Cgroup) Version() int {
-	if c.v1 != nil {
-		return 1
-	}
-	return 2
 }
 
 // Stats are what the kernel kept about a run. A value of -1 means this

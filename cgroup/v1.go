@@ -29,8 +29,6 @@ type v1Member struct {
 	created bool
 }
 
-func (g *v1Group) version() int { return 1 }
-
 func (g *v1Group) add(ctl string, h *Hierarchy, dir string) {
 	for _, m := range g.members {
 		if m.h == h {

@@ -23,8 +23,6 @@ type v2Group struct {
 	created            bool
 }
 
-func (g *v2Group) version() int { return 2 }
-
 func (g *v2Group) create(r *Resources) error {
 	if err := checkCgroupDir(g.parent, g.mount); err != nil {
 		return err

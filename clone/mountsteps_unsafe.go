@@ -530,7 +530,3 @@ func (e *existence) stat(rel string) (uint32, bool) {
 }
 
 func (e *existence) exists(rel string) bool { _, ok := e.stat(rel); return ok }
-func (e *existence) isDir(rel string) bool {
-	m, ok := e.stat(rel)
-	return ok && m == unix.S_IFDIR
-}

@@ -55,7 +55,3 @@ type Filter struct {
 	Arches    []string
 	MinKernel string // "5.8"
 }
-
-func (f *Filter) empty() bool {
-	return len(f.Caps) == 0 && len(f.Arches) == 0 && f.MinKernel == ""
-}
