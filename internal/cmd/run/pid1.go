@@ -47,13 +47,14 @@ type pid1Watch struct {
 // watchPID1 sets up the watch before sigrelay.Target, so that signals held
 // before the command existed are seen too; nil when the pipe cannot be
 // made (then the command is only as stoppable as the kernel allows).
-func watchPID1() *pid1Watch {
+// pid1 and winch are the watch's two jobs (pid1Watch).
+func watchPID1(pid1 bool, winch func()) *pid1Watch {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return nil
 	}
 	sigrelay.Notify(p[1])
-	return &pid1Watch{r: p[0], w: p[1]}
+	return &pid1Watch{r: p[0], w: p[1], pid1: pid1, winch: winch}
 }
 
 // wait waits for proc to exit, acting on each signal that reached rawns in

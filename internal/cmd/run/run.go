@@ -1,6 +1,8 @@
 // Package run is `rawns run`: its command line, parsed per concern (one
-// file each: namespaces.go, process.go, output.go), the run itself, -v and
-// --trace. The root package's main only dispatches to Main.
+// file each: namespaces.go, process.go, filesystem.go, limits.go,
+// security.go, output.go; the table is in config.go), the run itself, -v,
+// --trace and the reports on fds. The root package's main only dispatches
+// to Main.
 package run
 
 import (
@@ -113,23 +115,19 @@ func run(cfg *config, stderr io.Writer) int {
 		}
 		return reportStartError(stderr, cfg, err)
 	}
-	// Relay the signals held so far, and every later one. Without a
-	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
-	// may be recycled once reaped.
 	if term != nil {
 		term.started()
 	}
+	// Relay the signals held so far, and every later one. Without a
+	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
+	// may be recycled once reaped.
 	var pw *pid1Watch
 	if fd := proc.PidFD(); fd >= 0 {
 		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
-		if pid1 || term != nil {
-			pw = watchPID1() // pid1.go: make PID 1 stoppable; SIGWINCH for -t
-		}
-		if pw != nil {
-			pw.pid1 = pid1
-			if term != nil {
-				pw.winch = term.resize
-			}
+		if term != nil {
+			pw = watchPID1(pid1, term.resize) // pid1.go; SIGWINCH for -t
+		} else if pid1 {
+			pw = watchPID1(pid1, nil) // pid1.go: make PID 1 stoppable
 		}
 		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			fmt.Fprintf(stderr, "rawns run: signals will not be forwarded: %v\n", err)
