@@ -3,10 +3,11 @@ package clone
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/cli"
 )
 
 // DefaultPath is the search path used when the environment has no PATH,
@@ -50,13 +51,13 @@ func LookPath(name, path string) (string, error) {
 		denied = true
 	}
 	if denied {
-		return "", fmt.Errorf("%s: %w", quoteName(name), ErrNotExecutable)
+		return "", fmt.Errorf("%s: %w", cli.Quote(name), ErrNotExecutable)
 	}
 	shown := path
 	if shown == "" {
 		shown = `"" (the working directory only)`
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s", quoteName(name), ErrNotFound, shown)
+	return "", fmt.Errorf("%s: %w in PATH %s", cli.Quote(name), ErrNotFound, shown)
 }
 
 // EnvPath returns the search path of env (KEY=VALUE strings): its PATH,
@@ -68,13 +69,4 @@ func EnvPath(env []string) string {
 		}
 	}
 	return DefaultPath
-}
-
-// quoteName shows a command name as it is, or Go-quoted when it holds a
-// byte that would break the one-line rule of error messages (a newline).
-func quoteName(name string) string {
-	if q := strconv.Quote(name); q[1:len(q)-1] != name {
-		return q
-	}
-	return name
 }

@@ -8,10 +8,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/cli"
 )
 
 // LookPath finds name as execvp(3) would inside the new root, before it is
-// made: each directory of pathEnv (DefaultPath when empty) is looked up in
+// made: each directory of pathEnv (as clone.EnvPath gives it; an empty
+// element, or an empty path, is the working directory) is looked up in
 // the root with RESOLVE_IN_ROOT, as the command will see it, or, where a
 // bind of the list covers it, in the bind's host source; a directory under
 // any other mount of the list (a tmpfs) holds nothing yet. It returns the
@@ -26,9 +28,6 @@ func (c *Config) LookPath(name, pathEnv string) (string, error) {
 	if strings.Contains(name, "/") {
 		dirs = []string{""}
 	} else {
-		if pathEnv == "" {
-			pathEnv = clone.DefaultPath
-		}
 		dirs = strings.Split(pathEnv, ":")
 	}
 	denied := false
@@ -48,12 +47,12 @@ func (c *Config) LookPath(name, pathEnv string) (string, error) {
 		}
 	}
 	if denied {
-		return "", fmt.Errorf("%s: %w", name, clone.ErrNotExecutable)
+		return "", fmt.Errorf("%s: %w", cli.Quote(name), clone.ErrNotExecutable)
 	}
 	if strings.Contains(name, "/") {
-		return "", fmt.Errorf("%s: %w in the root %s", name, clone.ErrNotFound, c.Root)
+		return "", fmt.Errorf("%s: %w in the root %s", cli.Quote(name), clone.ErrNotFound, c.Root)
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", name, clone.ErrNotFound, pathEnv, c.Root)
+	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", cli.Quote(name), clone.ErrNotFound, cli.Quote(pathEnv), c.Root)
 }
 
 // executable returns S_IFREG for an executable file at p (absolute, inside

@@ -145,3 +145,29 @@ func TestFinish(t *testing.T) {
 		t.Errorf("a destination under an earlier tmpfs: %v", err)
 	}
 }
+
+// TestLookPath: the command is found inside the root, through PATH as
+// clone.EnvPath gives it; an empty PATH means the working directory only,
+// as execvp(3) and GNU env have it; a name with a newline is quoted.
+func TestLookPath(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/tool"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{}
+	if err := c.SetRoot(root); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.LookPath("tool", "/usr/bin:/bin"); err != nil || p != "/bin/tool" {
+		t.Errorf("LookPath(tool) = %q, %v; want /bin/tool", p, err)
+	}
+	if _, err := c.LookPath("tool", ""); err == nil || !strings.Contains(err.Error(), `in PATH ""`) {
+		t.Errorf("LookPath(tool) with an empty PATH: %v; want not found", err)
+	}
+	if _, err := c.LookPath("a\nb", "/bin"); err == nil || !strings.HasPrefix(err.Error(), `"a\nb": `) {
+		t.Errorf("a name with a newline: %v; want it quoted", err)
+	}
+}
