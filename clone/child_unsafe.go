@@ -200,35 +200,23 @@ var (
 	strTimensOffsets = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 't', 'i', 'm', 'e', 'n', 's', '_', 'o', 'f', 'f', 's', 'e', 't', 's', 0}
 )
 
-// cloneExec clones and, in the child, prepares the namespaces and execs. It
-// returns only in the parent: the child's pid, or the clone's errno.
+// cloneExec clones and, in the child, runs childMain, which prepares the
+// namespaces and execs. It returns only in the parent: the child's pid, or
+// the clone's errno.
 //
 // Preconditions: the caller runs on a locked OS thread, holds
 // syscall.ForkLock, and calls runtime_AfterFork right after this returns;
 // d and everything it points to stay alive until then.
 //
-// Everything after runtime_BeforeFork up to the return in the parent, and
-// all of the child path, calls only nosplit assembly (rawVfork,
-// unix.RawSyscall, unix.RawSyscall6) and runtime_AfterForkInChild. The
-// locals are declared before BeforeFork so that none can be moved to the
-// heap afterwards. TestChildPathCallsOnlyRawSyscalls disassembles this
-// function and fails on any other call.
+// Everything after runtime_BeforeFork up to the return in the parent calls
+// only nosplit assembly (rawVfork) and childMain.
+// TestChildPathCallsOnlyRawSyscalls disassembles both and fails on any
+// other call.
 //
 //go:noinline
 //go:norace
 //go:nocheckptr
 func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
-	var (
-		i  int
-		r1 uintptr
-		k  uint8
-		j  uint
-		st *step
-		a  [6]uintptr
-		c  uintptr
-		pe syscall.Errno // the mount phase: the errno of the step before, 0 if none
-	)
-
 	runtime_BeforeFork()
 	if d.useClone3 {
 		pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.args)), unsafe.Sizeof(d.args), 0)
@@ -239,10 +227,50 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	}
 	if err1 != 0 || pid != 0 {
 		// The parent. Return at once: in a vfork-style clone the child
-		// has used this frame; only the return PC (kept in a register by
-		// rawVfork) and its results, written after we resumed, are ours.
+		// has used the stack below this frame; only the return PC (kept
+		// in a register by rawVfork) and its results, written after we
+		// resumed, are ours.
 		return
 	}
+	// Go's signal handlers go first: the runtime resets the ones it
+	// installed to SIG_DFL (with clone3, CLONE_CLEAR_SIGHAND did it in the
+	// kernel). Here rather than in childMain, whose own frame is large:
+	// the runtime's chain of nosplit calls fits only beside a small one.
+	if !d.clearSighand {
+		runtime_AfterForkInChild()
+	}
+	childMain(d)
+	return // not reached: childMain execs or exits
+}
+
+// childMain is the child: from clone returning 0 to execve(2) or
+// exit_group(2), raw system calls on memory prepared by the parent, and
+// nothing else. It never returns.
+//
+// It is nosplit, so it has no stack check: it runs on the parent's stack
+// below cloneExec's frame (a vfork-style child), on a copy of it (a
+// fork-style one), or on a stack of its own that is no goroutine's
+// (cloneOnStack, Spec.Init), where a check against the goroutine's bounds
+// would be meaningless. The locals are all declared first, so that none
+// can be moved to the heap.
+//
+//go:nosplit
+//go:noinline
+//go:norace
+//go:nocheckptr
+func childMain(d *childData) {
+	var (
+		i    int
+		r1   uintptr
+		k    uint8
+		j    uint
+		st   *step
+		a    [6]uintptr
+		c    uintptr
+		pid  uintptr
+		pe   syscall.Errno // the mount phase: the errno of the step before, 0 if none
+		err1 syscall.Errno
+	)
 
 	// The child. From here on: raw system calls on memory prepared by the
 	// parent, and nothing else.
@@ -260,13 +288,9 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		}
 	}
 
-	// Signal handlers: clone3's CLONE_CLEAR_SIGHAND reset them in the
-	// kernel; with clone(2) the runtime resets the ones Go installed. Then
-	// unblock everything: the mask survives execve (signal(7)), and
-	// BeforeFork blocked all signals.
-	if !d.clearSighand {
-		runtime_AfterForkInChild()
-	}
+	// The signal handlers are SIG_DFL (cloneExec, or clone3's
+	// CLONE_CLEAR_SIGHAND). Unblock everything: the mask survives execve
+	// (signal(7)), and BeforeFork blocked all signals.
 	_, _, err1 = unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
 	if err1 != 0 {
 		d.report.stage = uint32(StageSignals)

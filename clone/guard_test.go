@@ -3,6 +3,7 @@
 package clone
 
 import (
+	"maps"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -22,12 +23,21 @@ var allowedInChildPath = map[string]bool{
 	"syscall.runtime_AfterForkInChild":           true,
 }
 
+// childPath are the functions of the child path, each with the number of
+// stack checks (runtime.morestack) it may have: cloneExec's prologue runs
+// at entry, before runtime_BeforeFork; childMain is nosplit and has none.
+var childPath = []struct {
+	name      string
+	morestack int
+}{
+	{"cloneExec", 1},
+	{"childMain", 0},
+}
+
 // TestChildPathCallsOnlyRawSyscalls builds this package's test binary the
 // way it is being tested (with -race under -race; `go test` strips the binary
-// it runs, so it cannot be read directly), disassembles cloneExec and fails on any call
-// but the allowed ones. The function prologue's stack check
-// (runtime.morestack_noctxt) runs at entry, before runtime_BeforeFork, and
-// is the one other call allowed, once.
+// it runs, so it cannot be read directly), disassembles each function of the
+// child path and fails on any call but the allowed ones.
 func TestChildPathCallsOnlyRawSyscalls(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -41,34 +51,41 @@ func TestChildPathCallsOnlyRawSyscalls(t *testing.T) {
 	if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go %v: %v\n%s", args, err, out)
 	}
-	out, err := exec.Command(goTool, "tool", "objdump", "-s", `^github.com/rawns/rawns/clone\.cloneExec$`, exe).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go tool objdump: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "TEXT github.com/rawns/rawns/clone.cloneExec(SB)") {
-		t.Fatalf("cloneExec not found in %s; objdump said:\n%s", exe, out)
+	allowed := maps.Clone(allowedInChildPath)
+	for _, f := range childPath {
+		allowed["github.com/rawns/rawns/clone."+f.name] = true
 	}
 	call := regexp.MustCompile(`\s(CALL|BL)\s+(\S+)\(SB\)`)
-	calls := call.FindAllStringSubmatch(string(out), -1)
-	if len(calls) < 10 {
-		t.Fatalf("found only %d calls in cloneExec; the disassembly format may have changed:\n%s", len(calls), out)
-	}
-	morestack := 0
-	for _, c := range calls {
-		sym := c[2]
-		switch {
-		case allowedInChildPath[sym]:
-		case strings.HasPrefix(sym, "runtime.morestack"):
-			morestack++
-		default:
-			t.Errorf("cloneExec calls %s: the child path may call only %v", sym, keys(allowedInChildPath))
+	indirect := regexp.MustCompile(`\sCALL\s+[A-Z0-9]+\s*$|\sCALL\s+\(|\sBL\s+\(`)
+	for _, f := range childPath {
+		out, err := exec.Command(goTool, "tool", "objdump", "-s", `^github.com/rawns/rawns/clone\.`+f.name+`$`, exe).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go tool objdump: %v\n%s", err, out)
 		}
-	}
-	if morestack > 1 {
-		t.Errorf("cloneExec has %d stack checks; only the prologue's is allowed", morestack)
-	}
-	if indirect := regexp.MustCompile(`\sCALL\s+[A-Z0-9]+\s*$|\sCALL\s+\(`).FindAllString(string(out), -1); len(indirect) > 0 {
-		t.Errorf("cloneExec makes indirect calls: %q", indirect)
+		if !strings.Contains(string(out), "TEXT github.com/rawns/rawns/clone."+f.name+"(SB)") {
+			t.Fatalf("%s not found in %s; objdump said:\n%s", f.name, exe, out)
+		}
+		calls := call.FindAllStringSubmatch(string(out), -1)
+		if len(calls) < 2 {
+			t.Fatalf("found only %d calls in %s; the disassembly format may have changed:\n%s", len(calls), f.name, out)
+		}
+		morestack := 0
+		for _, c := range calls {
+			sym := c[2]
+			switch {
+			case allowed[sym]:
+			case strings.HasPrefix(sym, "runtime.morestack"):
+				morestack++
+			default:
+				t.Errorf("%s calls %s: the child path may call only %v", f.name, sym, keys(allowed))
+			}
+		}
+		if morestack > f.morestack {
+			t.Errorf("%s has %d stack checks; %d allowed", f.name, morestack, f.morestack)
+		}
+		if ind := indirect.FindAllString(string(out), -1); len(ind) > 0 {
+			t.Errorf("%s makes indirect calls: %q", f.name, ind)
+		}
 	}
 }
 
