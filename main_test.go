@@ -23,6 +23,12 @@ import (
 // program a user runs, exit codes and stderr included.
 var rawnsBin string
 
+// runVariants are plain `rawns run` and --init's two ways to start PID 1
+// (clone/init_unsafe.go): fork-style, which root with every capability
+// gets, and on rawns's own memory, which a bounding set without
+// CAP_SYS_PTRACE allows. Tests of --init run each.
+var runVariants = [][]string{{}, {"--init"}, {"--init", "--cap-drop", "sys_ptrace"}}
+
 func TestMain(m *testing.M) {
 	// The test binary doubles as a command run inside namespaces.
 	switch os.Getenv("RAWNS_TEST_HELPER") {
@@ -160,9 +166,11 @@ func TestRunExitCodes(t *testing.T) {
 	if r.code != 128+9 {
 		t.Errorf("command killed by SIGKILL: exit %d, want 137", r.code)
 	}
-	r = rawnsRun(t, "run", "--init", "--", "sh", "-c", "kill -TERM $$")
-	if r.code != 128+15 {
-		t.Errorf("command killed by SIGTERM under --init: exit %d, want 143", r.code)
+	for _, v := range runVariants[1:] {
+		r = rawnsRun(t, append(append([]string{"run"}, v...), "--", "sh", "-c", "kill -TERM $$")...)
+		if r.code != 128+15 {
+			t.Errorf("command killed by SIGTERM under %v: exit %d, want 143", v, r.code)
+		}
 	}
 }
 
@@ -386,11 +394,8 @@ func rawnsRunWithSignal(t *testing.T, sig syscall.Signal, args ...string) result
 func TestRunForwardsSignals(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
-		for _, init := range []bool{false, true} {
-			args := []string{"run"}
-			if init {
-				args = append(args, "--init")
-			}
+		for _, init := range runVariants {
+			args := append([]string{"run"}, init...)
 			name := strings.TrimPrefix(sigName(sig), "SIG")
 			script := fmt.Sprintf(`trap 'echo got %s; exit 42' %s; echo ready; while :; do sleep 0.05; done`, name, name)
 			cmd, out, _ := startRawns(t, nil, append(args, "--", "sh", "-c", script)...)
@@ -402,7 +407,7 @@ func TestRunForwardsSignals(t *testing.T) {
 			err = cmd.Wait()
 			ee, _ := err.(*exec.ExitError)
 			if strings.TrimSpace(line) != "got "+name || ee == nil || ee.ExitCode() != 42 {
-				t.Errorf("%v (init %v): command printed %q, rawns ended with %v; want \"got %s\" and exit 42", sig, init, line, err, name)
+				t.Errorf("%v (%v): command printed %q, rawns ended with %v; want \"got %s\" and exit 42", sig, init, line, err, name)
 			}
 		}
 	}

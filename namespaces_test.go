@@ -181,11 +181,9 @@ func TestInitReapsOrphans(t *testing.T) {
 	// unless PID 1 reaps it. Without --init, PID 1 is the final `sleep`,
 	// which never waits: that control proves the scenario makes a zombie.
 	script := `(sleep 0.1 &); echo ready; exec sleep 3`
-	for _, init := range []bool{true, false} {
-		args := []string{"run"}
-		if init {
-			args = append(args, "--init")
-		}
+	for _, v := range runVariants {
+		init := len(v) > 0
+		args := append([]string{"run"}, v...)
 		cmd, _, _ := startRawns(t, nil, append(args, "--", "sh", "-c", script)...)
 		// By now the orphan's sleep 0.1 has ended; give a loaded machine
 		// up to 2 s more to show the control's zombie.
@@ -197,16 +195,18 @@ func TestInitReapsOrphans(t *testing.T) {
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		if init && zombies != 0 {
-			t.Errorf("--init left %d zombies", zombies)
+			t.Errorf("%v left %d zombies", v, zombies)
 		}
 		if !init && zombies != 1 {
 			t.Errorf("control without --init: %d zombies, want 1", zombies)
 		}
 	}
 	// PID 1 is rawns's init, the command its child, pid 2.
-	r := rawnsRun(t, "run", "--ns", "pid,mnt", "--mount-proc", "--init", "--", "sh", "-c", "cat /proc/1/comm; echo $PPID $$")
-	if r.stdout != "rawns-init\n1 2\n" {
-		t.Errorf("under --init: %q, want PID 1 named rawns-init and the command pid 2, its child", r.stdout)
+	for _, v := range runVariants[1:] {
+		r := rawnsRun(t, append(append([]string{"run", "--ns", "pid,mnt", "--mount-proc"}, v...), "--", "sh", "-c", "cat /proc/1/comm; echo $PPID $$")...)
+		if r.stdout != "rawns-init\n1 2\n" {
+			t.Errorf("under %v: %q, want PID 1 named rawns-init and the command pid 2, its child", v, r.stdout)
+		}
 	}
 }
 

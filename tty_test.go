@@ -91,11 +91,8 @@ func TestCtrlCOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, init := range []bool{false, true} {
-		args := []string{"run"}
-		if init {
-			args = append(args, "--init")
-		}
+	for _, init := range runVariants {
+		args := append([]string{"run"}, init...)
 		master, slave := openPTY(t)
 		cmd := exec.Command(rawnsBin, append(args, "--env", "RAWNS_TEST_HELPER=sigcount", "--", self)...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -115,7 +112,7 @@ func TestCtrlCOnce(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		got := text()
 		if n := strings.Count(got, "SIGINT "); n != 1 || err != nil {
-			t.Errorf("--init %v: one Ctrl-C reached the command %d times (want 1); rawns: %v; terminal:\n%s", init, n, err, got)
+			t.Errorf("%v: one Ctrl-C reached the command %d times (want 1); rawns: %v; terminal:\n%s", init, n, err, got)
 		}
 	}
 }

@@ -39,6 +39,35 @@ func runtime_AfterForkInChild()
 //go:noescape
 func rawVfork(trap, a1, a2, a3 uintptr) (r1 uintptr, err syscall.Errno)
 
+// cloneOnStack makes a clone whose CLONE_VM child runs on a stack of its
+// own, at the same time as the parent, and calls fn(d) there, fn being the
+// entry of childMain that childMainPC returns (trampoline_*.s). It returns
+// only in the parent.
+//
+//go:noescape
+func cloneOnStack(trap, a1, a2, a3, fn uintptr, d *childData) (r1 uintptr, err syscall.Errno)
+
+// rawSyscall and rawSyscall6 are the child's system calls: one
+// instruction, no Go function and no wrapper on the way (trampoline_*.s
+// says why not unix.RawSyscall).
+//
+//go:noescape
+func rawSyscall(trap, a1, a2, a3 uintptr) (r1, r2 uintptr, err syscall.Errno)
+
+//go:noescape
+func rawSyscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, err syscall.Errno)
+
+// childMainFunc is childMain as a func value: static data, whose first
+// word is the code address of childMain's own (ABIInternal) entry, not of
+// the ABI0 wrapper the assembler would call, which under -race enters the
+// race detector.
+var childMainFunc = childMain
+
+// childMainPC is childMain's ABIInternal entry.
+func childMainPC() uintptr {
+	return **(**uintptr)(unsafe.Pointer(&childMainFunc))
+}
+
 // cloneArgs is struct clone_args of linux/sched.h (clone3(2)), up to and
 // including the cgroup field (CLONE_ARGS_SIZE_VER2, 88 bytes).
 type cloneArgs struct {
@@ -116,6 +145,8 @@ type childData struct {
 	// Clone arguments.
 	useClone3    bool
 	clearSighand bool    // CLONE_CLEAR_SIGHAND was set: handlers are SIG_DFL already
+	onStack      bool    // a CLONE_VM child on args.stack (cloneOnStack): Spec.Init, shared
+	mainPC       uintptr // with onStack: childMainPC()
 	cloneFlags   uintptr // flags for clone(2), exit signal in the low byte
 	args         cloneArgs
 	pidfd        int32
@@ -218,6 +249,12 @@ var (
 //go:nocheckptr
 func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	runtime_BeforeFork()
+	if d.onStack {
+		// PID 1 of Spec.Init on rawns's memory and a stack of its own
+		// (init_unsafe.go); the child calls childMain itself.
+		pid, err1 = cloneOnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.args)), unsafe.Sizeof(d.args), 0, d.mainPC, d)
+		return
+	}
 	if d.useClone3 {
 		pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.args)), unsafe.Sizeof(d.args), 0)
 	} else {
@@ -270,6 +307,7 @@ func childMain(d *childData) {
 		pid  uintptr
 		pe   syscall.Errno // the mount phase: the errno of the step before, 0 if none
 		err1 syscall.Errno
+		in   *initData // Spec.Init: what PID 1 reads once the command runs
 	)
 
 	// The child. From here on: raw system calls on memory prepared by the
@@ -278,7 +316,7 @@ func childMain(d *childData) {
 	// Wait for the parent's step (uid/gid maps, Hold). One byte means go
 	// on; EOF means the parent gave up, and it will reap us.
 	if d.holdFD >= 0 {
-		r1, _, err1 = unix.RawSyscall(unix.SYS_READ, uintptr(d.holdFD), uintptr(unsafe.Pointer(&d.hold[0])), 1)
+		r1, _, err1 = rawSyscall(unix.SYS_READ, uintptr(d.holdFD), uintptr(unsafe.Pointer(&d.hold[0])), 1)
 		if err1 != 0 || r1 != 1 {
 			d.report.stage = uint32(StageHold)
 			if err1 == 0 {
@@ -291,7 +329,7 @@ func childMain(d *childData) {
 	// The signal handlers are SIG_DFL (cloneExec, or clone3's
 	// CLONE_CLEAR_SIGHAND). Unblock everything: the mask survives execve
 	// (signal(7)), and BeforeFork blocked all signals.
-	_, _, err1 = unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
+	_, _, err1 = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
 	if err1 != 0 {
 		d.report.stage = uint32(StageSignals)
 		goto childerror
@@ -300,7 +338,7 @@ func childMain(d *childData) {
 	// Die with the parent's cloning thread. In a new PID namespace the
 	// child is its init, which ignores every signal it has no handler
 	// for, except SIGKILL from an ancestor namespace (pid_namespaces(7)).
-	_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
+	_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
 	if err1 != 0 {
 		d.report.stage = uint32(StagePdeathsig)
 		goto childerror
@@ -310,14 +348,14 @@ func childMain(d *childData) {
 	// their propagation: change / recursively before mounting anything,
 	// or mounts made here would appear on the host (mount_namespaces(7)).
 	if d.propagation != 0 {
-		_, _, err1 = unix.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strNone[0])), uintptr(unsafe.Pointer(&strSlash[0])), 0, d.propagation, 0, 0)
+		_, _, err1 = rawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strNone[0])), uintptr(unsafe.Pointer(&strSlash[0])), 0, d.propagation, 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StagePropagation)
 			goto childerror
 		}
 	}
 	if d.mountProc {
-		_, _, err1 = unix.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strPProc[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0)
+		_, _, err1 = rawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strPProc[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageMountProc)
 			goto childerror
@@ -326,17 +364,17 @@ func childMain(d *childData) {
 
 	// A new network namespace has only lo, and it is down (network_namespaces(7)).
 	if d.loopback {
-		r1, _, err1 = unix.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		r1, _, err1 = rawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageLoopback)
 			goto childerror
 		}
-		_, _, err1 = unix.RawSyscall(unix.SYS_IOCTL, r1, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
+		_, _, err1 = rawSyscall(unix.SYS_IOCTL, r1, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
 		if err1 == 0 {
 			d.ifr.flags |= unix.IFF_UP
-			_, _, err1 = unix.RawSyscall(unix.SYS_IOCTL, r1, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
+			_, _, err1 = rawSyscall(unix.SYS_IOCTL, r1, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
 		}
-		unix.RawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+		rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageLoopback)
 			goto childerror
@@ -344,7 +382,7 @@ func childMain(d *childData) {
 	}
 
 	if d.hostname != nil {
-		_, _, err1 = unix.RawSyscall(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(d.hostname)), d.hostnameLen, 0)
+		_, _, err1 = rawSyscall(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(d.hostname)), d.hostnameLen, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageHostname)
 			goto childerror
@@ -358,16 +396,16 @@ func childMain(d *childData) {
 	// execve move this process into it (Linux 5.8+).
 	if d.timeOffsets != nil {
 		d.report.stage = uint32(StageTimeOffsets)
-		_, _, err1 = unix.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0)
+		_, _, err1 = rawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0)
 		if err1 != 0 {
 			goto childerror
 		}
-		r1, _, err1 = unix.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensOffsets[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+		r1, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensOffsets[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if err1 != 0 {
 			goto childerror
 		}
-		_, _, err1 = unix.RawSyscall(unix.SYS_WRITE, r1, uintptr(unsafe.Pointer(d.timeOffsets)), d.timeOffsetsLen)
-		unix.RawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+		_, _, err1 = rawSyscall(unix.SYS_WRITE, r1, uintptr(unsafe.Pointer(d.timeOffsets)), d.timeOffsetsLen)
+		rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
 		if err1 != 0 {
 			goto childerror
 		}
@@ -395,7 +433,7 @@ func childMain(d *childData) {
 				a[j] = d.slot[a[j]&(numSlots-1)]
 			}
 		}
-		r1, _, err1 = unix.RawSyscall6(st.trap, a[0], a[1], a[2], a[3], a[4], a[5])
+		r1, _, err1 = rawSyscall6(st.trap, a[0], a[1], a[2], a[3], a[4], a[5])
 		if err1 != 0 && !st.ignore && uintptr(err1) != uintptr(st.okErrno) {
 			d.report.stage = uint32(st.stage)
 			d.report.step = uint32(k)
@@ -411,7 +449,7 @@ func childMain(d *childData) {
 	// clears close-on-exec on the copy.
 	d.report.stage = uint32(StageStdio)
 	if d.pipe < d.nextfd {
-		_, _, err1 = unix.RawSyscall(unix.SYS_DUP3, uintptr(d.pipe), uintptr(d.nextfd), unix.O_CLOEXEC)
+		_, _, err1 = rawSyscall(unix.SYS_DUP3, uintptr(d.pipe), uintptr(d.nextfd), unix.O_CLOEXEC)
 		if err1 != 0 {
 			goto childerror
 		}
@@ -423,7 +461,7 @@ func childMain(d *childData) {
 			if d.nextfd == d.pipe {
 				d.nextfd++
 			}
-			_, _, err1 = unix.RawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(d.nextfd), unix.O_CLOEXEC)
+			_, _, err1 = rawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(d.nextfd), unix.O_CLOEXEC)
 			if err1 != 0 {
 				goto childerror
 			}
@@ -434,9 +472,9 @@ func childMain(d *childData) {
 	for i = 0; i < len(d.fd); i++ {
 		if d.fd[i] == i {
 			// Same slot: just clear close-on-exec.
-			_, _, err1 = unix.RawSyscall(unix.SYS_FCNTL, uintptr(i), unix.F_SETFD, 0)
+			_, _, err1 = rawSyscall(unix.SYS_FCNTL, uintptr(i), unix.F_SETFD, 0)
 		} else {
-			_, _, err1 = unix.RawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(i), 0)
+			_, _, err1 = rawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(i), 0)
 		}
 		if err1 != 0 {
 			goto childerror
@@ -446,10 +484,10 @@ func childMain(d *childData) {
 	// Every other fd the process inherited, close-on-exec, so that only 0,
 	// 1 and 2 reach the program; the error pipe stays open until execve.
 	// close_range(2) needs Linux 5.11; before that, one fcntl per fd.
-	_, _, err1 = unix.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
+	_, _, err1 = rawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
 	if err1 == unix.ENOSYS || err1 == unix.EINVAL {
 		for r1 = 3; r1 < d.nofile; r1++ {
-			unix.RawSyscall(unix.SYS_FCNTL, r1, unix.F_SETFD, unix.FD_CLOEXEC)
+			rawSyscall(unix.SYS_FCNTL, r1, unix.F_SETFD, unix.FD_CLOEXEC)
 		}
 		err1 = 0
 	}
@@ -459,7 +497,7 @@ func childMain(d *childData) {
 	}
 
 	if d.dir != nil {
-		_, _, err1 = unix.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(d.dir)), 0, 0)
+		_, _, err1 = rawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(d.dir)), 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageChdir)
 			goto childerror
@@ -476,7 +514,7 @@ func childMain(d *childData) {
 	// 1. Resource limits, while CAP_SYS_RESOURCE (which raising a hard
 	// limit needs) may still be there.
 	for c = 0; c < uintptr(d.priv.nrlimit); c++ {
-		_, _, err1 = unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, d.priv.rlimits[c&(maxRlimits-1)].resource, uintptr(unsafe.Pointer(&d.priv.rlimits[c&(maxRlimits-1)].lim)), 0, 0, 0)
+		_, _, err1 = rawSyscall6(unix.SYS_PRLIMIT64, 0, d.priv.rlimits[c&(maxRlimits-1)].resource, uintptr(unsafe.Pointer(&d.priv.rlimits[c&(maxRlimits-1)].lim)), 0, 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageRlimit)
 			goto childerror
@@ -484,21 +522,21 @@ func childMain(d *childData) {
 	}
 	// 2. umask(2) cannot fail.
 	if d.priv.setUmask {
-		unix.RawSyscall(unix.SYS_UMASK, d.priv.umask, 0, 0)
+		rawSyscall(unix.SYS_UMASK, d.priv.umask, 0, 0)
 	}
 	// 3. A new session, then the controlling terminal: TIOCSCTTY works
 	// only for a session leader that has none (ioctl_tty(2)); a session
 	// of its own cuts the command off the caller's terminal, so TIOCSTI
 	// cannot reach it (CVE-2017-5226).
 	if d.priv.setsid {
-		_, _, err1 = unix.RawSyscall(unix.SYS_SETSID, 0, 0, 0)
+		_, _, err1 = rawSyscall(unix.SYS_SETSID, 0, 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageSetsid)
 			goto childerror
 		}
 	}
 	if d.priv.setctty {
-		_, _, err1 = unix.RawSyscall(unix.SYS_IOCTL, d.priv.ctty, unix.TIOCSCTTY, 0)
+		_, _, err1 = rawSyscall(unix.SYS_IOCTL, d.priv.ctty, unix.TIOCSCTTY, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageCtty)
 			goto childerror
@@ -514,13 +552,13 @@ func childMain(d *childData) {
 			if d.priv.bounding&(1<<c) != 0 {
 				continue
 			}
-			_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0)
+			_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0)
 			if err1 == unix.EINVAL {
 				break
 			}
 			if err1 == unix.EPERM {
 				// (the kernel checks CAP_SETPCAP before the number)
-				r1, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
+				r1, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
 				if err1 == unix.EINVAL {
 					break
 				}
@@ -539,25 +577,25 @@ func childMain(d *childData) {
 	// while CAP_SETGID is still effective, then the uid.
 	if d.priv.setCred {
 		if d.priv.keepCaps {
-			_, _, err1 = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 1, 0)
+			_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 1, 0)
 			if err1 != 0 {
 				d.report.stage = uint32(StageKeepCaps)
 				goto childerror
 			}
 		}
 		if d.priv.setGroups {
-			_, _, err1 = unix.RawSyscall(unix.SYS_SETGROUPS, d.priv.ngroups, uintptr(unsafe.Pointer(d.priv.groups)), 0)
+			_, _, err1 = rawSyscall(unix.SYS_SETGROUPS, d.priv.ngroups, uintptr(unsafe.Pointer(d.priv.groups)), 0)
 			if err1 != 0 {
 				d.report.stage = uint32(StageSetgroups)
 				goto childerror
 			}
 		}
-		_, _, err1 = unix.RawSyscall(unix.SYS_SETRESGID, d.priv.gid, d.priv.gid, d.priv.gid)
+		_, _, err1 = rawSyscall(unix.SYS_SETRESGID, d.priv.gid, d.priv.gid, d.priv.gid)
 		if err1 != 0 {
 			d.report.stage = uint32(StageSetresgid)
 			goto childerror
 		}
-		_, _, err1 = unix.RawSyscall(unix.SYS_SETRESUID, d.priv.uid, d.priv.uid, d.priv.uid)
+		_, _, err1 = rawSyscall(unix.SYS_SETRESUID, d.priv.uid, d.priv.uid, d.priv.uid)
 		if err1 != 0 {
 			d.report.stage = uint32(StageSetresuid)
 			goto childerror
@@ -567,7 +605,7 @@ func childMain(d *childData) {
 	// the effective set; then ambient, which needs each capability in
 	// both the permitted and the inheritable set.
 	if d.priv.setCaps {
-		_, _, err1 = unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&d.priv.capHdr)), uintptr(unsafe.Pointer(&d.priv.capData[0])), 0)
+		_, _, err1 = rawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&d.priv.capHdr)), uintptr(unsafe.Pointer(&d.priv.capData[0])), 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageCapset)
 			goto childerror
@@ -575,7 +613,7 @@ func childMain(d *childData) {
 		// What the caller had in ambient goes (capset kept only what is
 		// still permitted and inheritable); before Linux 4.3 there is no
 		// ambient set, and nothing to clear.
-		_, _, err1 = unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0)
+		_, _, err1 = rawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0)
 		if err1 != 0 && (err1 != unix.EINVAL || d.priv.ambient != 0) {
 			d.report.stage = uint32(StageAmbient)
 			goto childerror
@@ -584,7 +622,7 @@ func childMain(d *childData) {
 			if d.priv.ambient&(1<<c) == 0 {
 				continue
 			}
-			_, _, err1 = unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0)
+			_, _, err1 = rawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0)
 			if err1 != 0 {
 				d.report.stage = uint32(StageAmbient)
 				goto childerror
@@ -594,7 +632,7 @@ func childMain(d *childData) {
 	// 8. From here execve grants nothing: no set-user-ID, no file
 	// capabilities (prctl(2)).
 	if d.priv.noNewPrivs {
-		_, _, err1 = unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)
+		_, _, err1 = rawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)
 		if err1 != 0 {
 			d.report.stage = uint32(StageNoNewPrivs)
 			goto childerror
@@ -604,7 +642,7 @@ func childMain(d *childData) {
 	// compiler (security/seccomp) checks that it allows write(2),
 	// execve(2) and exit_group(2), which the child still needs.
 	if d.priv.seccomp {
-		_, _, err1 = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
+		_, _, err1 = rawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
 		if err1 != 0 {
 			d.report.stage = uint32(StageSeccomp)
 			goto childerror
@@ -615,104 +653,136 @@ exec:
 	// Spec.Init: this process stays, as PID 1 of its namespace, and the
 	// program runs as its child (init_unsafe.go has the why of each
 	// step). The child is cloned vfork-style: it borrows this process's
-	// memory, a copy of rawns's own, and this process sleeps until it has
-	// exec'd; it inherits everything set up above, and goes on to the
-	// exec below.
+	// memory and stack, and this process sleeps until it has exec'd; it
+	// inherits everything set up above, and goes on to the exec below.
+	// From the command's clone on, PID 1 reads only in and its own
+	// locals: once the command runs, the parent may let d go.
 	if d.init != nil {
-		err1 = unix.ENOSYS
-		if d.useClone3 {
-			pid, err1 = rawVfork(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&d.init.args)), unsafe.Sizeof(d.init.args), 0)
-		}
-		// clone(2) without clone3, or when the privilege phase's seccomp
-		// filter refuses clone3 with ENOSYS, as docker's default profile
-		// does without CAP_SYS_ADMIN. Without CLONE_CLEAR_SIGHAND the
-		// command still starts with default handlers: this process
-		// installs the relay's only after the command has exec'd.
-		if err1 == unix.ENOSYS {
-			pid, err1 = rawVfork(unix.SYS_CLONE, d.init.cloneFlags, 0, uintptr(unsafe.Pointer(&d.init.pidfd)))
-		}
+		in = d.init
+		d.report.stage = uint32(StageInit)
+		// /proc/1/exe would be rawns's binary on the host: keep it, and
+		// the rest of this process's /proc, from the container's users,
+		// before any of them exists (proc(5): a non-dumpable process's
+		// files belong to root, and ptrace access needs CAP_SYS_PTRACE
+		// in the user namespace of its memory). The command's execve
+		// makes it dumpable again.
+		rawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
+		// And ps shows it as what it is, not as a second rawns.
+		rawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&strInitName[0])), 0)
+		// The signals it relays, blocked (so that they wait for it, even
+		// as an init with no handler) and read from a signalfd.
+		_, _, err1 = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&in.sigset)), 0, unsafe.Sizeof(in.sigset), 0, 0)
 		if err1 != 0 {
-			d.report.stage = uint32(StageInit)
+			goto childerror
+		}
+		in.sfd, _, err1 = rawSyscall6(unix.SYS_SIGNALFD4, ^uintptr(0), uintptr(unsafe.Pointer(&in.sigset)), unsafe.Sizeof(in.sigset), unix.SFD_CLOEXEC, 0, 0)
+		if err1 != 0 {
+			goto childerror
+		}
+		pid, err1 = rawVfork(unix.SYS_CLONE, in.cloneFlags, 0, 0)
+		if err1 != 0 {
 			goto childerror
 		}
 		if pid == 0 {
+			// The command: the signals PID 1 blocked are its to take.
+			_, _, err1 = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
+			if err1 != 0 {
+				d.report.stage = uint32(StageSignals)
+				goto childerror
+			}
 			goto execve
 		}
 		// PID 1. The program has exec'd (its marker is in the pipe) or
-		// died (its report is). Point the relay at it: the handler's
-		// words are this process's copy of the parent's.
-		d.init.child = pid
-		*d.init.relay.TargetPID = int32(pid)
-		*d.init.relay.NotifyFD = -1
-		*d.init.relay.State = uint64(d.init.pidfd+1) << 32
-		for k = 0; k < d.init.nsigs; k++ {
-			_, _, err1 = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(d.init.sigs[k&31]), uintptr(unsafe.Pointer(&d.init.relay.Act)), 0, 8, 0, 0)
-			if err1 != 0 {
-				d.report.stage = uint32(StageInit)
-				goto childerror
-			}
-		}
-		// /proc/1/exe would be rawns's binary on the host: keep it, and
-		// the rest of this process's /proc, from the container's users
-		// (proc(5): a non-dumpable process's files belong to root, and
-		// ptrace access needs CAP_SYS_PTRACE).
-		unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
-		// And ps shows it as what it is, not as a second rawns.
-		unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&strInitName[0])), 0)
-		// Every fd but stdio and the program's pidfd goes: rawns's own
-		// (which the parent's pipes to --trace's helper, or a caller's,
-		// must not outlive), and the error pipe, whose EOF now tells the
-		// parent that the command runs and the relay is in place.
-		unix.RawSyscall(unix.SYS_CLOSE_RANGE, 3, uintptr(d.init.pidfd)-1, 0)
-		_, _, err1 = unix.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(d.init.pidfd)+1, ^uintptr(0), 0)
+		// died (its report is).
+		in.child = pid
+		// Every fd but stdio and the signalfd goes: rawns's own (which
+		// the parent's pipes to --trace's helper, or a caller's, must
+		// not outlive), and the error pipe, whose EOF now tells the
+		// parent that the command runs.
+		rawSyscall(unix.SYS_CLOSE_RANGE, 3, in.sfd-1, 0)
+		_, _, err1 = rawSyscall(unix.SYS_CLOSE_RANGE, in.sfd+1, ^uintptr(0), 0)
 		if err1 == unix.ENOSYS || err1 == unix.EINVAL {
 			for r1 = 3; r1 < d.nofile; r1++ {
-				if r1 != uintptr(d.init.pidfd) {
-					unix.RawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+				if r1 != in.sfd {
+					rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
 				}
 			}
 		}
-		// Reap every child, orphans of the namespace included, until
-		// the program itself; then go with its status. The kernel kills
-		// what is left in the namespace when PID 1 exits.
+		// From here: in, and nothing of d.
 		for {
-			r1, _, err1 = unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&d.init.wstatus)), 0, 0, 0, 0)
+			r1, _, err1 = rawSyscall(unix.SYS_READ, in.sfd, uintptr(unsafe.Pointer(&in.info)), unsafe.Sizeof(in.info))
 			if err1 == unix.EINTR {
 				continue
 			}
-			if err1 != 0 || r1 == d.init.child {
-				break
+			if err1 != 0 || r1 != unsafe.Sizeof(in.info) {
+				// Nothing to read signals from: reap, blocking.
+				for {
+					r1, _, err1 = rawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&in.wstatus)), 0, 0, 0, 0)
+					if err1 != unix.EINTR && (err1 != 0 || r1 == in.child) {
+						goto reaped
+					}
+				}
 			}
+			if in.info.signo == uint32(unix.SIGCHLD) {
+				// Every zombie, orphans of the namespace included; the
+				// signal may stand for several.
+				for {
+					r1, _, err1 = rawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&in.wstatus)), unix.WNOHANG, 0, 0, 0)
+					if err1 == unix.EINTR {
+						continue
+					}
+					if err1 != 0 || r1 == 0 {
+						break
+					}
+					if r1 == in.child {
+						goto reaped
+					}
+				}
+				continue
+			}
+			if in.info.code == siKernel {
+				// The terminal's: the command has its own copy if it is
+				// in this process group.
+				r1, _, err1 = rawSyscall(unix.SYS_GETPGID, in.child, 0, 0)
+				c, _, _ = rawSyscall(unix.SYS_GETPGID, 0, 0, 0)
+				if err1 == 0 && r1 == c {
+					continue
+				}
+			}
+			rawSyscall(unix.SYS_KILL, in.child, uintptr(in.info.signo), 0)
 		}
+	reaped:
+		// Go with the command's status. The kernel kills what is left
+		// in the namespace when PID 1 exits.
 		r1 = exitFailed // wait4 failed: nothing to report the command's status by
 		if err1 == 0 {
-			if d.init.wstatus&0x7f == 0 {
-				r1 = uintptr(d.init.wstatus>>8) & 0xff // exited
+			if in.wstatus&0x7f == 0 {
+				r1 = uintptr(in.wstatus>>8) & 0xff // exited
 			} else {
-				r1 = 128 + uintptr(d.init.wstatus&0x7f) // killed
+				r1 = 128 + uintptr(in.wstatus&0x7f) // killed
 			}
 		}
 		for {
-			unix.RawSyscall(unix.SYS_EXIT_GROUP, r1, 0, 0)
+			rawSyscall(unix.SYS_EXIT_GROUP, r1, 0, 0)
 		}
 	}
 
 execve:
 	// One byte into the pipe's buffer: no blocking, and signals that
 	// could interrupt it have their default action now.
-	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
+	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
 	if d.execFD >= 0 {
-		_, _, err1 = unix.RawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
+		_, _, err1 = rawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
 	} else {
-		_, _, err1 = unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
+		_, _, err1 = rawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
 	}
 	d.report.stage = uint32(StageExec)
 
 childerror:
 	d.report.errno = uint32(err1)
-	unix.RawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
+	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
 	for {
-		unix.RawSyscall(unix.SYS_EXIT_GROUP, exitFailed, 0, 0)
+		rawSyscall(unix.SYS_EXIT_GROUP, exitFailed, 0, 0)
 	}
 }
 

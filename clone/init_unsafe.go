@@ -3,6 +3,7 @@
 package clone
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -11,67 +12,182 @@ import (
 )
 
 // Spec.Init: PID 1 of the new PID namespace is the cloned child itself,
-// running a reaper in raw system calls (cloneExec, after the privilege
+// running a reaper in raw system calls (childMain, after the privilege
 // phase), instead of a second program such as tini or a re-exec of rawns.
 //
 // Address space. PID 1 lives as long as the command, so it cannot borrow
 // rawns's memory the way the vfork-style child does: CLONE_VFORK would
-// hold rawns until PID 1 execs, which it never does, and CLONE_VM without
-// it would have PID 1 run on rawns's memory while rawns's Go runtime runs
-// too (a stack of its own, its own copy of the relay's words, and code
-// that may touch nothing the garbage collector moves or frees). So PID 1
-// is cloned fork-style: a copy-on-write copy of rawns, whose page tables
-// the kernel copies (rawns is a few MiB: measured in docs/benchmarks.md)
-// and whose pages it touches are copied on write: its stack, this
-// initData, the relay's words. The command is then cloned from PID 1
-// vfork-style, on PID 1's memory and stack (rawVfork), as the plain run
-// clones it from rawns, and PID 1 sleeps until it has exec'd.
+// hold rawns until PID 1 execs, which it never does. Two ways remain.
+//
+//   - Shared (the default where it is safe, below): clone3 with CLONE_VM
+//     and without CLONE_VFORK, on a stack of its own (cloneOnStack). PID 1
+//     runs on rawns's memory while rawns's Go runtime runs too: no page
+//     table is copied and no page is copied on write, by either side. The
+//     rules that makes: its stack is an mmap of its own (initStackSize,
+//     a guard page below), never a goroutine's; until the command has
+//     exec'd it reads the prepared childData, which the parent keeps alive
+//     until the error pipe's EOF (cloneWithPipes); after that it touches
+//     only its stack and this initData, which lives at the top of that
+//     mapping, holds no Go pointer, and which the parent unmaps only once
+//     PID 1 is reaped (Process.Wait). It installs no signal handler, so
+//     no signal frame lands on any stack, and it needs no g: childMain is
+//     nosplit and calls only raw system calls. The kernel clears the
+//     alternate signal stack of a CLONE_VM child (sigaltstack(2)).
+//   - Fork-style: a copy-on-write copy of rawns, whose page tables the
+//     kernel copies and whose every page written afterwards, by PID 1 or
+//     by rawns, is copied (measured in docs/benchmarks.md). Used when
+//     sharing is not safe, and where clone3 is missing (the shared clone
+//     needs CLONE_CLEAR_SIGHAND, since it has no room for the runtime's
+//     reset of Go's handlers).
+//
+// When sharing is not safe (initSharesMemory): a process that may ptrace PID 1 may write its
+// memory (/proc/PID/mem, process_vm_writev(2)), and shared, that memory is
+// rawns's, which runs on the host. PID 1 makes itself non-dumpable before
+// the command exists, so ptrace access to it needs CAP_SYS_PTRACE in the
+// user namespace of its memory (ptrace(2), "Ptrace access mode checking"),
+// which is rawns's. The command can never have that if it runs in a new
+// user namespace (its capabilities are that namespace's), or if
+// CAP_SYS_PTRACE is not in its bounding set (no exec can grant it then).
+// Otherwise PID 1 is fork-style: the command may ptrace it, but it is a
+// copy, and reaches nothing of rawns.
 //
 // Signals. From outside PID 1 gets only the signals it has a handler for
-// (pid_namespaces(7)). It installs the relay's own handler
-// (internal/sigrelay, assembly that never enters Go) for InitSignals, and
-// points the handler's words, in its own copy, at the command's pidfd: the
-// handler then forwards each signal with pidfd_send_signal(2), and skips a
-// terminal's signal that the command got itself, exactly as in rawns. It
-// runs on the alternate signal stack that PID 1 inherited from rawns's
-// thread (sigaltstack(2): a fork-style child keeps it). A signal rawns
-// was started with ignored stays ignored: CLONE_CLEAR_SIGHAND keeps
-// SIG_IGN, and no handler is installed for it.
+// or blocks (pid_namespaces(7), and signal(7): a blocked signal is never
+// discarded). So before it starts the command it blocks InitSignals and
+// SIGCHLD and opens a signalfd(2) for them, as tini waits in
+// sigtimedwait(2): no handler, no signal frame. The command, cloned from
+// it vfork-style on its stack (rawVfork), unblocks them again before its
+// execve. PID 1 then reads its signalfd: SIGCHLD reaps every zombie
+// (wait4 with WNOHANG, orphans reparented to it included) until the
+// command's own, and exits with the command's status; any other signal it
+// passes on with kill(2), which cannot hit a recycled pid, since only PID
+// 1 reaps the command. A terminal's signal (si_code SI_KERNEL) that the
+// command got itself, being in PID 1's process group, is not passed on, so
+// that a Ctrl-C arrives once. A signal rawns was started with ignored is
+// not blocked and stays ignored (CLONE_CLEAR_SIGHAND keeps SIG_IGN), as
+// nohup expects. The kernel kills the rest of the namespace when PID 1
+// exits.
 //
-// Afterwards PID 1 blocks in wait4(-1), reaping every zombie, orphans
-// reparented to it included, until the command's own; then it exits with
-// the command's status, and the kernel kills the rest of the namespace.
+// initData holds no Go pointer: in the shared case it lives in memory the
+// garbage collector does not know (TestInitDataHasNoPointers).
 type initData struct {
-	args       cloneArgs // clone3 of the command
-	cloneFlags uintptr   // or clone(2)'s flags
-	pidfd      int32     // the command's pidfd, written by the kernel
-	wstatus    int32     // wait4's status, PID 1's scratch
-	child      uintptr   // the command's pid, inside the namespace
-	relay      sigrelay.ForChild
-	sigs       [32]uint8 // the signals to install the handler for
-	nsigs      uint8
+	cloneFlags uintptr // clone(2) of the command: CLONE_VM|CLONE_VFORK|SIGCHLD
+	sigset     uint64  // the signals PID 1 blocks and reads from its signalfd
+
+	// PID 1's scratch, written after the command has started.
+	sfd     uintptr      // the signalfd
+	child   uintptr      // the command's pid, inside the namespace
+	wstatus int32        // wait4's status
+	info    signalfdInfo // the signal read
+	_       [8]byte      // (keeps the stack top below 16-aligned)
 }
 
-// prepareInit builds the reaper's data.
-func prepareInit(d *childData, useClone3 bool) *initData {
-	in := &initData{pidfd: -1, relay: sigrelay.ChildRelay()}
-	flags := uint64(unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_PIDFD)
-	if useClone3 {
-		in.args = cloneArgs{
-			flags:      flags | unix.CLONE_CLEAR_SIGHAND,
-			pidfd:      uint64(uintptr(unsafe.Pointer(&in.pidfd))),
-			exitSignal: uint64(unix.SIGCHLD),
-		}
+// signalfdInfo is struct signalfd_siginfo of linux/signalfd.h (128 bytes):
+// the signal, then its errno, code and sender.
+type signalfdInfo struct {
+	signo uint32
+	errno int32
+	code  int32
+	pid   uint32
+	_     [112]byte
+}
+
+// siKernel is SI_KERNEL, the si_code of a signal the kernel sent, as the
+// terminal's line discipline sends SIGINT (siginfo.h).
+const siKernel = 0x80
+
+// initStackSize is the size of the mapping a shared PID 1 runs on: one
+// guard page, then its stack (childMain's frame and its system calls, the
+// command's vfork-style child below it, a few KiB in all), then initData
+// at the top.
+const initStackSize = 64 << 10
+
+// initStack is PID 1's mapping, owned by the parent: mapped before the
+// clone, unmapped once PID 1 is reaped (or at once, if the clone failed).
+type initStack struct {
+	base unsafe.Pointer
+}
+
+func (s *initStack) unmap() {
+	if s != nil && s.base != nil {
+		unix.MunmapPtr(s.base, initStackSize)
+		s.base = nil
 	}
-	// clone(2) always, for the fallback: a seccomp filter of the
-	// privilege phase (docker's default profile) may answer clone3 with
-	// ENOSYS by then.
-	in.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
+}
+
+// mapInitStack maps PID 1's stack and initData: private anonymous memory,
+// its lowest page made inaccessible, so that an overflow faults instead of
+// writing into whatever lies below.
+func mapInitStack() (*initStack, error) {
+	base, err := unix.MmapPtr(-1, 0, nil, initStackSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
+	if err != nil {
+		return nil, fmt.Errorf("mapping the stack of PID 1 (--init): %w", err)
+	}
+	s := &initStack{base: base}
+	if err := unix.Mprotect(unsafe.Slice((*byte)(base), unix.Getpagesize()), unix.PROT_NONE); err != nil {
+		s.unmap()
+		return nil, fmt.Errorf("guarding the stack of PID 1 (--init): %w", err)
+	}
+	return s, nil
+}
+
+// data is the initData at the top of the mapping.
+func (s *initStack) data() *initData {
+	return (*initData)(unsafe.Add(s.base, initStackSize-unsafe.Sizeof(initData{})))
+}
+
+// top is the stack's top, right below initData, 16-aligned.
+func (s *initStack) top() uintptr {
+	return (uintptr(unsafe.Pointer(s.data()))) &^ 15
+}
+
+// initSharesMemory reports whether PID 1 may run on rawns's memory (see
+// above): the command cannot ever hold CAP_SYS_PTRACE in rawns's user
+// namespace, and PID 1 needs no time namespace of its own. A time
+// namespace belongs with an address space (its clocks reach the process
+// through the vDSO's data page, one per mm): a CLONE_VM child stays in
+// its parent's (copy_namespaces, kernel/nsproxy.c), and setns(2) into one
+// needs a process alone on its memory (EUSERS otherwise), so a PID 1 on
+// rawns's memory would show the host's time namespace in /proc/1/ns/time.
+func initSharesMemory(spec *Spec) bool {
+	if spec.Namespaces&NewTime != 0 || spec.hasTimeOffsets() {
+		return false
+	}
+	if spec.Namespaces&NewUser != 0 {
+		return true
+	}
+	if p := spec.Privilege; p != nil && p.Caps != nil {
+		return p.Caps.Bounding&(1<<unix.CAP_SYS_PTRACE) == 0
+	}
+	// The caller's bounding set, which the command inherits.
+	r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, unix.CAP_SYS_PTRACE, 0, 0, 0)
+	return err == nil && r == 0
+}
+
+// prepareInit builds the reaper's data; in the shared case it maps PID 1's
+// stack, puts initData at its top and turns the first clone into a
+// CLONE_VM one on that stack.
+func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
+	in := &initData{}
+	var stack *initStack
+	if d.useClone3 && initSharesMemory(spec) {
+		var err error
+		if stack, err = mapInitStack(); err != nil {
+			return nil, nil, err
+		}
+		in = stack.data()
+		*in = initData{}
+		d.args.flags |= unix.CLONE_VM
+		d.args.stack = uint64(uintptr(stack.base))
+		d.args.stackSize = uint64(stack.top() - uintptr(stack.base))
+		d.onStack, d.mainPC = true, childMainPC()
+	}
+	in.cloneFlags = unix.CLONE_VM | unix.CLONE_VFORK | uintptr(unix.SIGCHLD)
+	in.sigset = 1 << (unix.SIGCHLD - 1)
 	for _, sig := range sigrelay.InitSignals {
 		if !sigrelay.Ignored(sig) {
-			in.sigs[in.nsigs] = uint8(sig)
-			in.nsigs++
+			in.sigset |= 1 << (sig - 1)
 		}
 	}
-	return in
+	return in, stack, nil
 }

@@ -23,6 +23,10 @@ type Process struct {
 	mu    sync.Mutex
 	pidfd int // -1 when the kernel gave none
 	done  bool
+	// initStack is the stack of a Spec.Init PID 1 that runs on this
+	// process's memory (init_unsafe.go): unmapped once it is reaped,
+	// never before.
+	initStack *initStack
 }
 
 // PidFD returns the child's pidfd (pidfd_open(2)), or -1 if the kernel gave
@@ -110,6 +114,8 @@ func (p *Process) Wait() (ExitStatus, error) {
 	}
 	p.done = true
 	p.closePidfd()
+	p.initStack.unmap() // PID 1 is gone: nothing runs on it
+	p.initStack = nil
 	p.mu.Unlock()
 	switch info.code {
 	case cldExited:
@@ -138,7 +144,9 @@ func (p *Process) Signal(sig syscall.Signal) error {
 }
 
 // Release closes the pidfd without waiting. The process must then be
-// reaped by other means.
+// reaped by other means. The stack of a Spec.Init PID 1 that shares this
+// process's memory stays mapped (64 KiB), since nothing then tells when
+// PID 1 is gone.
 func (p *Process) Release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -169,6 +169,10 @@ type prepared struct {
 	offset []byte        // the time namespace offsets, when asked for
 	priv   *privPrepared // d.priv and what it points into; nil without Privilege
 	init   *initData     // d.init; nil without Init
+	// initStack is PID 1's own stack, when it shares rawns's memory
+	// (init_unsafe.go); the Process takes it over, to unmap it once PID 1
+	// is reaped.
+	initStack *initStack
 
 	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
 	// the strings, open_how and mount_attr structures their arguments
@@ -303,7 +307,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
 	}
 	if spec.Init {
-		p.init = prepareInit(d, useClone3)
+		var err error
+		if p.init, p.initStack, err = prepareInit(spec, d); err != nil {
+			return nil, err
+		}
 		d.init = p.init
 	}
 	d.holdFD = -1
@@ -349,7 +356,6 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
 	releaseForkLock()
-	runtime.KeepAlive(p)
 
 	unix.Close(errPipe[1])
 	if holdPipe[0] >= 0 {
@@ -364,9 +370,10 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		if holdPipe[1] >= 0 {
 			unix.Close(holdPipe[1])
 		}
+		p.initStack.unmap()
 		return nil, &CloneError{Syscall: name, Namespaces: spec.Namespaces, Errno: errno}
 	}
-	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd)}
+	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd), initStack: p.initStack}
 
 	if holdPipe[1] >= 0 {
 		err := parentStep(spec, proc.Pid)
@@ -390,6 +397,10 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	var buf [1 + reportSize]byte
 	n, err := readFull(errPipe[0], buf[:])
 	unix.Close(errPipe[0])
+	// Until this EOF the child may read p: a vfork-style child until it
+	// has exec'd, and a PID 1 on rawns's memory (Spec.Init) until its
+	// command has, and it has closed the pipe (init_unsafe.go).
+	runtime.KeepAlive(p)
 	if err == nil && n == 1 && buf[0] == execMarker {
 		return proc, nil
 	}

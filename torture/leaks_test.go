@@ -86,7 +86,7 @@ func TestOnlyStdioFDsReachTheCommand(t *testing.T) {
 			t.Errorf("%s: the command has fds %v, want exactly 0,1,2", s.Name, fds)
 		}
 	}
-	for _, args := range [][]string{{"run"}, {"run", "--init"}, {"run", "--clone", "fork"}, {"run", "-v"}} {
+	for _, args := range [][]string{{"run"}, {"run", "--init"}, {"run", "--init", "--cap-drop", "sys_ptrace"}, {"run", "--clone", "fork"}, {"run", "-v"}} {
 		b := startRawns(t, runOpts{extra: extra}, append(args, "--", "sh", "-c", "echo ready; exec sleep 30")...)
 		pid := testutil.WaitSleeping(t, b.pid)
 		if got := testutil.FDs(b.cmd.Process.Pid); len(got) < 6 {
@@ -151,7 +151,7 @@ func TestSignalDispositions(t *testing.T) {
 		{[]syscall.Signal{syscall.SIGINT, syscall.SIGPIPE, syscall.SIGTERM}, sigMask(append(rt, syscall.SIGINT)...)},
 	}
 	for _, c := range cases {
-		for _, args := range [][]string{{"run"}, {"run", "--init"}, {"run", "--clone", "fork"}, {"run", "--ns", "uts"}} {
+		for _, args := range [][]string{{"run"}, {"run", "--init"}, {"run", "--init", "--cap-drop", "sys_ptrace"}, {"run", "--clone", "fork"}, {"run", "--ns", "uts"}} {
 			r := rawnsRun(t, runOpts{ignore: c.ignore}, append(args, "--", "cat", "/proc/self/status")...)
 			if r.code != 0 {
 				t.Fatalf("%q: %v", args, r)

@@ -329,30 +329,6 @@ var InitSignals = [...]unix.Signal{
 	unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
 }
 
-// ForChild is what a process cloned from this one needs to relay signals
-// with the same handler in raw system calls, without Go: the kernel's
-// struct sigaction to install with rt_sigaction(2) (8-byte mask), and the
-// addresses of the handler's words in this address space, which a
-// fork-style child has a copy of and may write (store the target's pidfd
-// plus 1, shifted left 32, in *State, and its pid in *TargetPID; set
-// *NotifyFD to -1).
-type ForChild struct {
-	Act       [4]uint64 // handler, flags, restorer, mask
-	State     *uint64
-	TargetPID *int32
-	NotifyFD  *int32
-}
-
-// ChildRelay returns the relay as a child needs it (ForChild).
-func ChildRelay() ForChild {
-	return ForChild{
-		Act:       [4]uint64{uint64(handlerPC()), saSiginfo | saOnstack | saRestart | saRestorer, uint64(restorerPC()), ^uint64(0)},
-		State:     &state,
-		TargetPID: &targetPID,
-		NotifyFD:  &notifyFD,
-	}
-}
-
 // Ignored reports whether sig is ignored (SIG_IGN) in this process now:
 // an init leaves such a signal ignored, so that the command inherits the
 // ignore, as nohup expects.
