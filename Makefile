@@ -25,8 +25,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(TRACEBIN) ./cmd/rawns-trace
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
 	@# The Go peers of rawns bench --whole (bench/peers): the smallest Go
-	@# programs spawning each way, and an empty main.
-	@for p in go-empty go-clone go-os-exec go-reexec; do \
+	@# programs spawning each way, an empty main and one that imports os.
+	@for p in go-empty go-os go-clone go-os-exec go-reexec; do \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$$p ./bench/peers/$$p || exit 1; done
 	@$(MAKE) --no-print-directory bin/spawn-c
 

@@ -628,7 +628,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		}
 	}
 	var names []string
-	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "go-empty", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "crun", "runc"} {
+	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "crun", "runc"} {
 		if found[n] {
 			names = append(names, n)
 		}
@@ -650,6 +650,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 	rep.Notes = append(rep.Notes, goFloor(res)...)
 	rep.Notes = append(rep.Notes, rootfsNotes(res)...)
 	rep.Notes = append(rep.Notes, privilegeCost(res)...)
+	rep.Notes = append(rep.Notes, initCost(res)...)
 	rep.Reference = "c-ref"
 	if o.cref == "" {
 		rep.Reference = "command-alone"

@@ -236,9 +236,19 @@ func TestGoFloor(t *testing.T) {
 	}
 	// Floors: 3200/2000 = 1.6, 3800/2200 = 1.727, 3000/1800 = 1.667.
 	got := goFloor(res)
-	want := []string{"ns=pid+uts: floor of a Go tool (go-empty + c-ref - c-empty, per round) 1.67x c-ref; rawns-run 2.00x"}
+	// rawns-run to the floor: 4000/3200 = 1.25, 4400/3800 = 1.158, 3600/3000 = 1.2.
+	want := []string{"ns=pid+uts: floor of a Go tool (go-empty + c-ref - c-empty, per round) 1.67x c-ref; rawns-run 2.00x, 1.20x the floor (target <= 1.10)"}
 	if len(got) != 1 || got[0] != want[0] {
 		t.Fatalf("goFloor = %q, want %q", got, want)
+	}
+	// With go-os, a second floor: 2400+1200 = 3600/2000 = 1.8, 2800+1400 =
+	// 4200/2200 = 1.909, 2000+1200 = 3200/1800 = 1.778; rawns-run to it
+	// 1.111, 1.048, 1.125.
+	withOS := append(res[:len(res):len(res)], Result{Name: "go-os", Labels: ns, Rounds: []float64{2400, 2800, 2000}})
+	got = goFloor(withOS)
+	want = append(want, "ns=pid+uts: floor of a Go tool that imports os (go-os + c-ref - c-empty, per round) 1.80x c-ref; rawns-run 2.00x, 1.11x the floor (target <= 1.10)")
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("goFloor with go-os = %q, want %q", got, want)
 	}
 	res[2].Err = "failed"
 	if got := goFloor(res); len(got) != 0 {
