@@ -463,6 +463,10 @@ func childMain(d *childData) {
 		}
 		d.report.stage = uint32(StageConsoleUnlock)
 		_, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&d.console.unlock)))
+		if err1 == 0 && d.console.setSize {
+			d.report.stage = uint32(StageConsoleSize)
+			_, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&d.console.size)))
+		}
 		if err1 == 0 {
 			d.report.stage = uint32(StageConsolePeer)
 			r1, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)

@@ -73,8 +73,9 @@ func TestConsoleFromOwnDevpts(t *testing.T) {
 			// The command's own view: its fd 0, the device of its fd 0
 			// and of its /dev/pts, the entries there, its controlling
 			// terminal; then a line from the parent.
-			spec := consoleSpec(root, devMounts, child, `readlink /proc/self/fd/0; stat -L -c %d /proc/self/fd/0; stat -c %d /dev/pts; echo /dev/pts/*; tty; read -r a b c d e f g rest </proc/self/stat; echo "tty_nr $g"; echo ready; read x; echo "got $x"; exit 3`)
+			spec := consoleSpec(root, devMounts, child, `readlink /proc/self/fd/0; stat -L -c %d /proc/self/fd/0; stat -c %d /dev/pts; echo /dev/pts/*; tty; read -r a b c d e f g rest </proc/self/stat; echo "tty_nr $g"; busybox stty size; echo ready; read x; echo "got $x"; exit 3`)
 			spec.Mode, spec.Syscall, spec.Init = s.mode, s.syscall, s.init
+			spec.ConsoleSize = clone.Winsize{Rows: 33, Cols: 99}
 			p, err := clone.Start(spec)
 			child.Close()
 			if err != nil {
@@ -123,7 +124,7 @@ func TestConsoleFromOwnDevpts(t *testing.T) {
 			}
 			got := strings.ReplaceAll(text.String(), "\r\n", "\n")
 			lines := strings.Split(got, "\n")
-			if st.ExitCode() != 3 || len(lines) < 7 {
+			if st.ExitCode() != 3 || len(lines) < 8 {
 				t.Fatalf("exit %v; the terminal showed:\n%s", st, got)
 			}
 			ownDev := strconv.FormatUint(m.Dev, 10)
@@ -133,6 +134,11 @@ func TestConsoleFromOwnDevpts(t *testing.T) {
 			// Field 7 of /proc/self/stat, tty_nr: a controlling terminal.
 			if lines[5] == "tty_nr 0" || !strings.HasPrefix(lines[5], "tty_nr ") {
 				t.Errorf("the console is not the command's controlling terminal:\n%s", got)
+			}
+			// The size was there before the command ran: the parent set
+			// none.
+			if lines[6] != "33 99" {
+				t.Errorf("the console's size is %q, want ConsoleSize's 33 99", lines[6])
 			}
 			if !strings.Contains(got, "got hello\n") {
 				t.Errorf("the command did not read what the parent wrote:\n%s", got)
@@ -177,7 +183,7 @@ func TestConsoleErrors(t *testing.T) {
 			var ce *clone.ChildError
 			if !errors.As(err, &ce) || ce.Stage != c.stage || ce.Errno != c.errno || ce.Syscall != "" {
 				t.Errorf("%s, %s: %v (%#v); want stage %q with %v", c.name, s.Name, err, ce, c.stage, c.errno)
-			} else if !strings.Contains(err.Error(), "console (--tty)") {
+			} else if !strings.Contains(err.Error(), "child: console: ") {
 				t.Errorf("%s: %q does not name the console", c.name, err)
 			}
 			if !c.peer {
@@ -220,6 +226,7 @@ func TestConsoleValidate(t *testing.T) {
 		{clone.Spec{ConsoleSocket: int32(child.Fd()), Privilege: priv, Stdio: []int{0, 1, 2}}, "leave Stdio nil"},
 		{clone.Spec{ConsoleSocket: int32(child.Fd())}, "needs Privilege.Setsid and Setctty"},
 		{clone.Spec{ConsoleSocket: int32(child.Fd()), Privilege: &clone.Privilege{Setsid: true}}, "needs Privilege.Setsid and Setctty"},
+		{clone.Spec{ConsoleSize: clone.Winsize{Rows: 1, Cols: 1}}, "give ConsoleSocket too"},
 	} {
 		c.spec.Path = "/bin/true"
 		if err := c.spec.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -23,32 +23,37 @@ import (
 //     yet a session leader, and the terminal is made its controlling one
 //     only in the privilege phase, on fd 0.
 //  2. ioctl(master, TIOCSPTLCK, &0), unlockpt(3): a new pty is locked.
-//  3. ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY|O_CLOEXEC) opens the slave
+//  3. ioctl(master, TIOCSWINSZ, &ConsoleSize), when one is given: before
+//     the command runs, so that its first TIOCGWINSZ sees the size, and no
+//     SIGWINCH is needed (a new pty's is 0x0).
+//  4. ioctl(master, TIOCGPTPEER, O_RDWR|O_NOCTTY|O_CLOEXEC) opens the slave
 //     through the master (Linux 4.13+), so it is the slave of that very
 //     instance, whatever path /dev/pts/N would resolve to; no path, no
 //     ptsname(3) to format in the child. Before 4.13 the ioctl fails
 //     (ENOTTY or EINVAL) and so does the start, with StageConsolePeer:
 //     rawns refuses rather than guess a path.
-//  4. sendmsg(socket, {one byte, SCM_RIGHTS master}, MSG_NOSIGNAL)
+//  5. sendmsg(socket, {one byte, SCM_RIGHTS master}, MSG_NOSIGNAL)
 //     (unix(7)): the message, its iovec and its control buffer are all
 //     prepared here; the child writes only the master's number, a scalar,
 //     into the control message. MSG_NOSIGNAL: a parent that closed its end
 //     makes it EPIPE, reported, rather than a SIGPIPE that kills the child
 //     without a word.
-//  5. close the master and the socket: the parent holds the only master
+//  6. close the master and the socket: the parent holds the only master
 //     (so it reads EIO once the command and its children have all closed
 //     the slave), and nothing of the socket reaches the command, or PID 1
 //     of Spec.Init, which never execs.
-//  6. the slave becomes fds 0, 1 and 2: the stdio step dup3s it there, and
+//  7. the slave becomes fds 0, 1 and 2: the stdio step dup3s it there, and
 //     the privilege phase's setsid and TIOCSCTTY on fd 0 (Spec.Validate
 //     requires them) make it the controlling terminal.
 type consoleData struct {
-	sock   uintptr     // the child's end of the console socket
-	unlock int32       // 0, the argument TIOCSPTLCK points to
-	msg    unix.Msghdr // points at iov and cmsg below
-	iov    unix.Iovec  // one byte: buf
-	cmsg   consoleCmsg
-	buf    [1]byte
+	sock    uintptr // the child's end of the console socket
+	unlock  int32   // 0, the argument TIOCSPTLCK points to
+	setSize bool
+	size    unix.Winsize // Spec.ConsoleSize
+	msg     unix.Msghdr  // points at iov and cmsg below
+	iov     unix.Iovec   // one byte: buf
+	cmsg    consoleCmsg
+	buf     [1]byte
 }
 
 // consoleCmsg is one SCM_RIGHTS control message with one fd, padded to
@@ -64,9 +69,13 @@ type consoleCmsg struct {
 // has after the mount phase.
 var strDevPtmx = [...]byte{'/', 'd', 'e', 'v', '/', 'p', 't', 'm', 'x', 0}
 
-// prepareConsole builds the child's console step for the socket fd.
-func prepareConsole(fd int) *consoleData {
-	c := &consoleData{sock: uintptr(fd)}
+// prepareConsole builds the child's console step for spec.ConsoleSocket.
+func prepareConsole(spec *Spec) *consoleData {
+	c := &consoleData{sock: uintptr(spec.ConsoleSocket)}
+	if spec.ConsoleSize != (Winsize{}) {
+		c.setSize = true
+		c.size = unix.Winsize{Row: spec.ConsoleSize.Rows, Col: spec.ConsoleSize.Cols}
+	}
 	c.buf[0] = 'c'
 	c.iov.Base = &c.buf[0]
 	c.iov.SetLen(len(c.buf))

@@ -48,6 +48,8 @@ const (
 	StageConsoleOpen Stage = 48 + iota
 	// StageConsoleUnlock is unlocking the new pty (TIOCSPTLCK).
 	StageConsoleUnlock
+	// StageConsoleSize is giving it Spec.ConsoleSize (TIOCSWINSZ).
+	StageConsoleSize
 	// StageConsolePeer is opening its slave through the master
 	// (TIOCGPTPEER, Linux 4.13+).
 	StageConsolePeer
@@ -75,10 +77,11 @@ var stageNames = [...]string{
 	StagePivot:        "pivot_root",
 	StageReadOnlyRoot: "make / read-only",
 
-	StageConsoleOpen:   "console (--tty): open /dev/ptmx",
-	StageConsoleUnlock: "console (--tty): unlock the pty (ioctl TIOCSPTLCK)",
-	StageConsolePeer:   "console (--tty): open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
-	StageConsoleSend:   "console (--tty): send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
+	StageConsoleOpen:   "console: open /dev/ptmx",
+	StageConsoleUnlock: "console: unlock the pty (ioctl TIOCSPTLCK)",
+	StageConsoleSize:   "console: set the window size (ioctl TIOCSWINSZ)",
+	StageConsolePeer:   "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
+	StageConsoleSend:   "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
 }
 
 // The privilege phase's steps (Privilege), in the order the child makes

@@ -199,6 +199,13 @@ type Spec struct {
 	Mounts []Mount
 	// ReadOnlyRoot makes / read-only once every mount is made.
 	ReadOnlyRoot bool
+	// ConsoleSize, if not zero, is the window size the child gives the
+	// console of ConsoleSocket before the command starts (OCI's
+	// process.consoleSize), so that the command sees it from its first
+	// instruction: the caller can set it on the master only once it has
+	// received it, after the exec. It belongs with ConsoleSocket below and
+	// sits here, in ReadOnlyRoot's padding, so that Spec keeps its size.
+	ConsoleSize Winsize
 
 	// Privilege, if not nil, narrows the child right before execve:
 	// rlimits, umask, session and terminal, credentials, capabilities,
@@ -228,6 +235,12 @@ type Spec struct {
 	// each step and its reason). An int32, the kernel's int, in Init's
 	// padding, so that Spec keeps its size.
 	ConsoleSocket int32
+}
+
+// Winsize is a terminal's size in characters (struct winsize of
+// ioctl_tty(2), without the unused pixel fields).
+type Winsize struct {
+	Rows, Cols uint16
 }
 
 // MaxHostname is the kernel's limit on a hostname (__NEW_UTS_LEN).
@@ -334,6 +347,9 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.validateMounts(); err != nil {
 		return err
+	}
+	if s.ConsoleSize != (Winsize{}) && s.ConsoleSocket == 0 {
+		return errors.New("ConsoleSize is the size of the console of ConsoleSocket; give ConsoleSocket too")
 	}
 	if s.Privilege != nil {
 		if err := s.Privilege.validate(s); err != nil {

@@ -326,7 +326,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.priv = &p.priv.d
 	}
 	if spec.ConsoleSocket != 0 {
-		p.console = prepareConsole(int(spec.ConsoleSocket))
+		p.console = prepareConsole(spec)
 		d.console = p.console
 	}
 	return p, nil

@@ -11,9 +11,8 @@
 // its mounts, and sends the master back over a console socket
 // (clone.Spec.ConsoleSocket; SocketPair, ReceiveMaster), as OCI runtimes
 // do for process.terminal with runc's --console-socket; the rest is the
-// same. The window size can be set only once the master is here, after
-// the command's exec: the command may see 0x0 for its first instants, and
-// then a SIGWINCH with the size. Ctrl-C is then a byte like any other on the
+// same, but the window size, which the child sets before the exec
+// (clone.Spec.ConsoleSize), since the master reaches rawns only after it. Ctrl-C is then a byte like any other on the
 // caller's terminal: the pty's line discipline turns it into one SIGINT
 // for the command's foreground process group, and rawns, whose terminal is
 // raw, gets none to relay a second time.
