@@ -168,7 +168,12 @@ func TestConsoleErrors(t *testing.T) {
 		{"no ptmx", nil, false, clone.StageConsoleOpen, unix.ENOENT},
 		{"peer gone", devMounts, true, clone.StageConsoleSend, unix.EPIPE},
 	} {
-		for _, s := range testutil.CloneStyles {
+		styles := append([]struct {
+			Name    string
+			Mode    clone.Mode
+			Syscall clone.Syscall
+		}{{"init", clone.ModeFork, clone.SyscallAuto}}, testutil.CloneStyles...)
+		for _, s := range styles {
 			parent, child, err := tty.SocketPair()
 			if err != nil {
 				t.Fatal(err)
@@ -177,7 +182,7 @@ func TestConsoleErrors(t *testing.T) {
 				parent.Close()
 			}
 			spec := consoleSpec(root, c.mounts, child, "echo ran")
-			spec.Mode, spec.Syscall = s.Mode, s.Syscall
+			spec.Mode, spec.Syscall, spec.Init = s.Mode, s.Syscall, s.Name == "init"
 			_, err = clone.Start(spec)
 			child.Close()
 			var ce *clone.ChildError

@@ -106,7 +106,8 @@ func checkRestored(t *testing.T, master *os.File, before *unix.Termios) {
 // command a terminal of its own devpts instance, as runc's console socket
 // does: tty says /dev/pts/0, its /dev/pts lists that alone, every process
 // of the run has fd 0 on the container's devpts and none on the host's,
-// the window size is there from its first instruction, input reaches it, and rawns exits with its
+// the window size is there from its first instruction, input reaches it,
+// a Ctrl-C reaches it once, and rawns exits with its
 // status, its terminal restored. With --init too: PID 1 opens the console,
 // the command inherits it.
 func TestRunTTYOwnDevpts(t *testing.T) {
@@ -125,7 +126,7 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 				args = append(args, "--init")
 			}
 			args = append(args, "--rootfs", root, "--dev", "/dev", "--", "/bin/sh", "-c",
-				`echo "size $(busybox stty size)"; tty; echo /dev/pts/*; echo ready; read x; echo "size $(busybox stty size)"; echo "got $x"; exit 4`)
+				`echo "size $(busybox stty size)"; tty; echo /dev/pts/*; trap 'echo "INT $((n=n+1))"' INT; echo ready; read x; echo "got $x"; while [ "${n:-0}" = 0 ]; do sleep 0.05; done; sleep 0.2; exit 4`)
 			master, before, text, cmd := onPTY(t, bin, args...)
 			waitText(t, text, "ready")
 			if tm, _ := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); tm.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
@@ -148,15 +149,20 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 				}
 			}
 			master.Write([]byte("hello\r"))
+			waitText(t, text, "got hello")
+			master.Write([]byte{3}) // ^C: one SIGINT for the command, from its own terminal
 			if code := exitOf(t, cmd); code != 4 {
 				t.Errorf("exit %d, want the command's 4:\n%s", code, text())
 			}
 			time.Sleep(50 * time.Millisecond) // the last bytes through the master
 			got := text()
-			for _, want := range []string{"size 24 80\r\n/dev/pts/0\r\n/dev/pts/0 /dev/pts/ptmx\r\n", "size 24 80\r\ngot hello\r\n"} {
+			for _, want := range []string{"size 24 80\r\n/dev/pts/0\r\n/dev/pts/0 /dev/pts/ptmx\r\n", "got hello\r\n"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("no %q on the terminal:\n%q", want, got)
 				}
+			}
+			if n := strings.Count(got, "INT "); n != 1 {
+				t.Errorf("one Ctrl-C reached the command %d times, want 1:\n%q", n, got)
 			}
 			checkRestored(t, master, before)
 		})
