@@ -57,12 +57,14 @@ func TestConsoleFromOwnDevpts(t *testing.T) {
 		mode    clone.Mode
 		syscall clone.Syscall
 		init    bool
+		user    bool // a user namespace: a PID 1 of Init shares rawns's memory
 	}
 	var styles []style
 	for _, s := range testutil.CloneStyles {
-		styles = append(styles, style{s.Name, s.Mode, s.Syscall, false})
+		styles = append(styles, style{s.Name, s.Mode, s.Syscall, false, false})
 	}
-	styles = append(styles, style{"init-clone3", clone.ModeFork, clone.SyscallClone3, true}, style{"init-clone", clone.ModeFork, clone.SyscallClone, true})
+	styles = append(styles, style{"init-clone3", clone.ModeFork, clone.SyscallClone3, true, false}, style{"init-clone", clone.ModeFork, clone.SyscallClone, true, false},
+		style{"init-shared", clone.ModeAuto, clone.SyscallClone3, true, true}, style{"userns", clone.ModeAuto, clone.SyscallAuto, false, true})
 	for _, s := range styles {
 		t.Run(s.name, func(t *testing.T) {
 			parent, child, err := tty.SocketPair()
@@ -76,10 +78,18 @@ func TestConsoleFromOwnDevpts(t *testing.T) {
 			spec := consoleSpec(root, devMounts, child, `readlink /proc/self/fd/0; stat -L -c %d /proc/self/fd/0; stat -c %d /dev/pts; echo /dev/pts/*; tty; read -r a b c d e f g rest </proc/self/stat; echo "tty_nr $g"; busybox stty size; echo ready; read x; echo "got $x"; exit 3`)
 			spec.Mode, spec.Syscall, spec.Init = s.mode, s.syscall, s.init
 			spec.ConsoleSize = clone.Winsize{Rows: 33, Cols: 99}
+			if s.user {
+				spec.Namespaces |= clone.NewUser
+				spec.UIDMap = []clone.IDMap{{Inside: 0, Outside: 0, Count: 1}}
+				spec.GIDMap = []clone.IDMap{{Inside: 0, Outside: 0, Count: 1}}
+			}
 			p, err := clone.Start(spec)
 			child.Close()
 			if err != nil {
 				t.Fatal(err)
+			}
+			if shared := clone.InitStackBase(p) != 0; shared != (s.init && s.user) {
+				t.Errorf("PID 1 on a stack of its own in rawns's memory: %v, want %v", shared, s.init && s.user)
 			}
 			pty, err := tty.ReceiveMaster(parent)
 			if err != nil {

@@ -109,7 +109,8 @@ func checkRestored(t *testing.T, master *os.File, before *unix.Termios) {
 // the window size is there from its first instruction, input reaches it,
 // a Ctrl-C reaches it once, and rawns exits with its
 // status, its terminal restored. With --init too: PID 1 opens the console,
-// the command inherits it.
+// the command inherits it; also in a user namespace, where PID 1 runs on
+// rawns's memory.
 func TestRunTTYOwnDevpts(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
@@ -119,9 +120,14 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 	if err := unix.Stat("/dev/pts", &host); err != nil {
 		t.Fatal(err)
 	}
-	for _, init := range []bool{false, true} {
-		t.Run(fmt.Sprintf("init=%v", init), func(t *testing.T) {
-			args := []string{"run", "-t"}
+	for _, c := range []struct {
+		name string
+		init bool
+		ns   []string // a user namespace: --init's PID 1 shares rawns's memory
+	}{{"plain", false, nil}, {"init", true, nil}, {"init-userns", true, []string{"--ns", "user,pid,uts,mnt", "--map-root-user"}}} {
+		init := c.init
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"run", "-t"}, c.ns...)
 			if init {
 				args = append(args, "--init")
 			}
