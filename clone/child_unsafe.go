@@ -450,11 +450,12 @@ func childMain(d *childData) {
 
 	// The console (Spec.ConsoleSocket; console_unsafe.go has the why of
 	// each step). After the mount phase, so that /dev/ptmx is the root's,
-	// a devpts instance of the command's own; before stdio, which puts
-	// the slave on 0, 1 and 2 as it puts any Stdio fd there, and whose
-	// close_range would otherwise take the socket along. Every fd here is
-	// close-on-exec; the master and the socket are closed at once, so that
-	// neither reaches the command nor stays in PID 1 of Spec.Init.
+	// a devpts instance of the command's own; before stdio, which then
+	// puts the slave on 0, 1 and 2 as it puts any Stdio fd there (moving
+	// what sits on a slot it needs above nextfd, which the slave's number
+	// raises). Every fd here is close-on-exec; the master and the socket
+	// are closed at once, so that neither reaches the command nor stays in
+	// PID 1 of Spec.Init, which never execs.
 	if d.console != nil {
 		d.report.stage = uint32(StageConsoleOpen)
 		ptm, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strDevPtmx[0])), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
