@@ -190,6 +190,9 @@ type childData struct {
 	priv *privData
 	// The reaper of Spec.Init (init_unsafe.go), nil without it.
 	init *initData
+	// The console of Spec.ConsoleSocket (console_unsafe.go), nil without
+	// one; the child writes only its cmsg's fd.
+	console *consoleData
 
 	mask   uint64 // the empty signal set
 	hold   [1]byte
@@ -305,6 +308,7 @@ func childMain(d *childData) {
 		a    [6]uintptr
 		c    uintptr
 		pid  uintptr
+		ptm  uintptr       // the console's master
 		pe   syscall.Errno // the mount phase: the errno of the step before, 0 if none
 		err1 syscall.Errno
 		in   *initData // Spec.Init: what PID 1 reads once the command runs
@@ -443,6 +447,47 @@ func childMain(d *childData) {
 		d.slot[st.save&(numSlots-1)] = r1
 	}
 	err1 = 0
+
+	// The console (Spec.ConsoleSocket; console_unsafe.go has the why of
+	// each step). After the mount phase, so that /dev/ptmx is the root's,
+	// a devpts instance of the command's own; before stdio, which then
+	// puts the slave on 0, 1 and 2 as it puts any Stdio fd there (moving
+	// what sits on a slot it needs above nextfd, which the slave's number
+	// raises). Every fd here is close-on-exec; the master and the socket
+	// are closed at once, so that neither reaches the command nor stays in
+	// PID 1 of Spec.Init, which never execs.
+	if d.console != nil {
+		d.report.stage = uint32(StageConsoleOpen)
+		ptm, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strDevPtmx[0])), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
+		if err1 != 0 {
+			goto childerror
+		}
+		d.report.stage = uint32(StageConsoleUnlock)
+		_, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&d.console.unlock)))
+		if err1 == 0 && d.console.setSize {
+			d.report.stage = uint32(StageConsoleSize)
+			_, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&d.console.size)))
+		}
+		if err1 == 0 {
+			d.report.stage = uint32(StageConsolePeer)
+			r1, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+		}
+		if err1 == 0 {
+			d.report.stage = uint32(StageConsoleSend)
+			d.console.cmsg.fd = int32(ptm)
+			_, _, err1 = rawSyscall(unix.SYS_SENDMSG, d.console.sock, uintptr(unsafe.Pointer(&d.console.msg)), unix.MSG_NOSIGNAL)
+		}
+		rawSyscall(unix.SYS_CLOSE, ptm, 0, 0)
+		rawSyscall(unix.SYS_CLOSE, d.console.sock, 0, 0)
+		if err1 != 0 {
+			goto childerror
+		}
+		// The slave is stdio; the stdio step below must not dup3 onto it.
+		d.fd[0], d.fd[1], d.fd[2] = int(r1), int(r1), int(r1)
+		if int(r1) >= d.nextfd {
+			d.nextfd = int(r1) + 1
+		}
+	}
 
 	// Stdio. First move the error pipe and any fd that a lower slot would
 	// overwrite above every fd in use, then dup each onto its slot; dup3

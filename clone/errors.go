@@ -40,6 +40,23 @@ const (
 	StageReadOnlyRoot
 )
 
+// The console of Spec.ConsoleSocket (console_unsafe.go), between the
+// mount phase and stdio: each step its own stage, so that a failure says
+// which (rawns run reports them under --tty).
+const (
+	// StageConsoleOpen is opening /dev/ptmx in the command's root.
+	StageConsoleOpen Stage = 48 + iota
+	// StageConsoleUnlock is unlocking the new pty (TIOCSPTLCK).
+	StageConsoleUnlock
+	// StageConsoleSize is giving it Spec.ConsoleSize (TIOCSWINSZ).
+	StageConsoleSize
+	// StageConsolePeer is opening its slave through the master
+	// (TIOCGPTPEER, Linux 4.13+).
+	StageConsolePeer
+	// StageConsoleSend is sending the master over ConsoleSocket.
+	StageConsoleSend
+)
+
 var stageNames = [...]string{
 	StageNone:        "none",
 	StageHold:        "wait for the parent",
@@ -59,6 +76,12 @@ var stageNames = [...]string{
 	StageMount:        "mount",
 	StagePivot:        "pivot_root",
 	StageReadOnlyRoot: "make / read-only",
+
+	StageConsoleOpen:   "console: open /dev/ptmx",
+	StageConsoleUnlock: "console: unlock the pty (ioctl TIOCSPTLCK)",
+	StageConsoleSize:   "console: set the window size (ioctl TIOCSWINSZ)",
+	StageConsolePeer:   "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
+	StageConsoleSend:   "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
 }
 
 // The privilege phase's steps (Privilege), in the order the child makes
@@ -94,6 +117,13 @@ var privStageNames = [...]string{
 	StageAmbient - StageRlimit:    "prctl(PR_CAP_AMBIENT_RAISE)",
 	StageNoNewPrivs - StageRlimit: "prctl(PR_SET_NO_NEW_PRIVS)",
 	StageSeccomp - StageRlimit:    "seccomp(SECCOMP_SET_MODE_FILTER)",
+}
+
+// inMountPhase reports whether a step of the mount phase's table can
+// report s, so that its step index means something: a stage after the
+// phase (the console, stdio, the privilege phase) leaves it at 0.
+func (s Stage) inMountPhase() bool {
+	return s == StageMount || s == StagePivot || s == StageReadOnlyRoot || s == StageChdir
 }
 
 func (s Stage) String() string {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mode selects how the child's address space is made.
@@ -197,6 +199,13 @@ type Spec struct {
 	Mounts []Mount
 	// ReadOnlyRoot makes / read-only once every mount is made.
 	ReadOnlyRoot bool
+	// ConsoleSize, if not zero, is the window size the child gives the
+	// console of ConsoleSocket before the command starts (OCI's
+	// process.consoleSize), so that the command sees it from its first
+	// instruction: the caller can set it on the master only once it has
+	// received it, after the exec. It belongs with ConsoleSocket below and
+	// sits here, in ReadOnlyRoot's padding, so that Spec keeps its size.
+	ConsoleSize Winsize
 
 	// Privilege, if not nil, narrows the child right before execve:
 	// rlimits, umask, session and terminal, credentials, capabilities,
@@ -211,6 +220,27 @@ type Spec struct {
 	// in raw system calls in the child (init_unsafe.go says how), with no
 	// second program image; it needs NewPID, and a fork-style first clone.
 	Init bool
+	// ConsoleSocket, if not 0, is an fd of 3 or more of a Unix socket
+	// (the child's end of a socketpair; SOCK_SEQPACKET keeps the message
+	// whole): after the mount phase, the child opens a new pty at
+	// /dev/ptmx of the root it then has, sends the master over the socket
+	// (SCM_RIGHTS), and makes the slave its fds 0, 1 and 2. It is OCI's
+	// process.terminal with runc's --console-socket: with a devpts
+	// instance of the command's own on /dev/pts (rawns run's --dev /dev),
+	// the terminal is one of that instance, numbered and listed there and
+	// not on the host's /dev/pts. It needs Privilege.Setsid and Setctty,
+	// which make the slave the controlling terminal, and a nil Stdio. The
+	// caller receives the master (package tty) after Start and closes its
+	// copy of this fd; Linux 4.13+ (TIOCGPTPEER; console_unsafe.go has
+	// each step and its reason). An int32, the kernel's int, in Init's
+	// padding, so that Spec keeps its size.
+	ConsoleSocket int32
+}
+
+// Winsize is a terminal's size in characters (struct winsize of
+// ioctl_tty(2), without the unused pixel fields).
+type Winsize struct {
+	Rows, Cols uint16
 }
 
 // MaxHostname is the kernel's limit on a hostname (__NEW_UTS_LEN).
@@ -284,6 +314,11 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("Stdio[%d] is %d; give an open fd", i, fd)
 		}
 	}
+	if s.ConsoleSocket != 0 {
+		if err := s.validateConsole(); err != nil {
+			return err
+		}
+	}
 	if s.Init && s.Namespaces&NewPID == 0 {
 		return &SpecError{Field: "Init", Needs: NewPID}
 	}
@@ -313,10 +348,35 @@ func (s *Spec) Validate() error {
 	if err := s.validateMounts(); err != nil {
 		return err
 	}
+	if s.ConsoleSize != (Winsize{}) && s.ConsoleSocket == 0 {
+		return errors.New("ConsoleSize is the size of the console of ConsoleSocket; give ConsoleSocket too")
+	}
 	if s.Privilege != nil {
 		if err := s.Privilege.validate(s); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateConsole checks ConsoleSocket: an fd above stdio, a socket, and
+// a child that can make the console its controlling terminal.
+func (s *Spec) validateConsole() error {
+	if s.ConsoleSocket < 3 {
+		return fmt.Errorf("ConsoleSocket %d: give a socket fd of 3 or more, or 0 for no console", s.ConsoleSocket)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(s.ConsoleSocket), &st); err != nil {
+		return fmt.Errorf("ConsoleSocket %d: %v; give an open socket", s.ConsoleSocket, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return fmt.Errorf("ConsoleSocket %d is not a socket; give the child's end of a socketpair(AF_UNIX)", s.ConsoleSocket)
+	}
+	if s.Stdio != nil {
+		return errors.New("ConsoleSocket makes the console's slave fds 0, 1 and 2; leave Stdio nil")
+	}
+	if p := s.Privilege; p == nil || !p.Setsid || !p.Setctty {
+		return errors.New("ConsoleSocket needs Privilege.Setsid and Setctty: the console must become the command's controlling terminal, which only the leader of a new session may acquire")
 	}
 	return nil
 }

@@ -173,6 +173,8 @@ type prepared struct {
 	// (init_unsafe.go); the Process takes it over, to unmap it once PID 1
 	// is reaped.
 	initStack *initStack
+	// d.console, nil without a ConsoleSocket.
+	console *consoleData
 
 	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
 	// the strings, open_how and mount_attr structures their arguments
@@ -323,6 +325,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.priv = preparePriv(spec)
 		d.priv = &p.priv.d
 	}
+	if spec.ConsoleSocket != 0 {
+		p.console = prepareConsole(spec)
+		d.console = p.console
+	}
 	return p, nil
 }
 
@@ -351,7 +357,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		d.holdFD = holdPipe[0]
 	}
 	d.pipe = errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, 2) + 1
+	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, int(spec.ConsoleSocket), 2) + 1
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
@@ -425,7 +431,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	}
 	r := parseReport(report)
 	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Mount: -1}
-	if d.nsteps > 0 && ce.Stage != StageExec && r.step < uint32(len(p.stepInfo)) {
+	if d.nsteps > 0 && ce.Stage.inMountPhase() && r.step < uint32(len(p.stepInfo)) {
 		p.describeStep(spec, ce, int(r.step))
 		return nil, ce
 	}

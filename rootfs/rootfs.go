@@ -41,6 +41,10 @@ type Config struct {
 	// Labels[i] is the flag that asked for Mounts[i], as the user wrote it
 	// ("--bind /srv /data"): errors name it.
 	Labels []string
+	// DevPts says that the command's /dev is a Dev, whose /dev/ptmx is a
+	// devpts instance of its own: a terminal for the command must come
+	// from there (clone.Spec.ConsoleSocket), not from the host's.
+	DevPts bool
 
 	size  string // --size for the next --tmpfs, in bytes
 	perms string // --perms for the next --tmpfs, octal
@@ -263,6 +267,7 @@ func (c *Config) Dev(dst string) error {
 		return err
 	}
 	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: "mode=0755", Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	c.DevPts = c.DevPts || d == "/dev"
 	for _, n := range devNodes {
 		src := "/dev/" + n // Spec.Validate says if the host lacks one
 		// Not recursive, no mount_setattr: a device node has no submounts,

@@ -2,7 +2,17 @@
 // -it` does: rawns opens the pty (pty(7)), the child gets the slave as its
 // stdio and makes it its controlling terminal (clone.Privilege's Setsid and
 // Setctty), and rawns copies between its own terminal, put in raw mode for
-// the time, and the master. Ctrl-C is then a byte like any other on the
+// the time, and the master.
+//
+// When the command has a devpts instance of its own (rawns run's --dev
+// /dev), the pty must come from there, not from the host's /dev/ptmx, or
+// the command's terminal would be a host pty its /dev/pts does not list,
+// and one more entry in the host's. Then the child opens it itself, after
+// its mounts, and sends the master back over a console socket
+// (clone.Spec.ConsoleSocket; SocketPair, ReceiveMaster), as OCI runtimes
+// do for process.terminal with runc's --console-socket; the rest is the
+// same, but the window size, which the child sets before the exec
+// (clone.Spec.ConsoleSize), since the master reaches rawns only after it. Ctrl-C is then a byte like any other on the
 // caller's terminal: the pty's line discipline turns it into one SIGINT
 // for the command's foreground process group, and rawns, whose terminal is
 // raw, gets none to relay a second time.
@@ -72,6 +82,66 @@ func Open() (*Pty, error) {
 		}
 	}
 	return &Pty{Master: m, Slave: s}, nil
+}
+
+// SocketPair makes the console socket of clone.Spec.ConsoleSocket: a
+// socketpair(AF_UNIX, SOCK_SEQPACKET) whose child end the child sends the
+// master of a pty it opened over, and whose parent end ReceiveMaster reads
+// it from. Sequenced packets keep the one message whole and bounded; both
+// ends are close-on-exec (the child uses its end before exec, and closes
+// it). The caller closes both.
+func SocketPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair for the console: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "console socket"), os.NewFile(uintptr(fds[1]), "console socket (child)"), nil
+}
+
+// ReceiveMaster takes the pty master the child sent over sock (recvmsg(2)
+// with SCM_RIGHTS, unix(7)) and returns it as a Pty without a slave: the
+// child kept that. It does not wait: it is called after the child has
+// exec'd, when the message is queued already; no message is an error.
+// MSG_CMSG_CLOEXEC makes the fd close-on-exec from its first instant. Any
+// fd that is not one pty master (a truncated or unexpected message) is
+// closed, never leaked.
+func ReceiveMaster(sock *os.File) (*Pty, error) {
+	var buf [1]byte
+	oob := make([]byte, unix.CmsgSpace(4*4)) // room for a few fds, to close extras
+	n, oobn, flags, _, err := unix.Recvmsg(int(sock.Fd()), buf[:], oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+	if err == unix.EAGAIN {
+		return nil, errors.New("the child sent no terminal over the console socket")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receiving the terminal: recvmsg: %w", err)
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if r, err := unix.ParseUnixRights(&m); err == nil {
+				fds = append(fds, r...)
+			}
+		}
+	}
+	fail := func(err error) (*Pty, error) {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, err
+	}
+	if n != 1 || len(fds) != 1 || flags&unix.MSG_CTRUNC != 0 {
+		return fail(fmt.Errorf("the console socket carried %d bytes and %d fds (flags %#x); want 1 byte and one pty master", n, len(fds), flags))
+	}
+	if _, err := unix.IoctlGetInt(fds[0], unix.TIOCGPTN); err != nil {
+		return fail(fmt.Errorf("the fd received over the console socket is not a pty master: %w", err))
+	}
+	return &Pty{Master: os.NewFile(uintptr(fds[0]), "/dev/ptmx")}, nil
+}
+
+// Index is the pty's number in its devpts instance (TIOCGPTN): N of
+// /dev/pts/N as the command, in its own instance, sees it.
+func (p *Pty) Index() (int, error) {
+	return unix.IoctlGetInt(int(p.Master.Fd()), unix.TIOCGPTN)
 }
 
 // CloseSlave closes the parent's copy of the slave.

@@ -3,6 +3,7 @@ package tty
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,64 @@ func TestOpenRawRestoreCopy(t *testing.T) {
 	}
 	if got := out.String(); got != "hello\n" {
 		t.Errorf("copied %q", got)
+	}
+}
+
+// TestReceiveMaster: the console socket carries one pty master; anything
+// else is refused and its fds closed, and no message is an error, not a
+// wait.
+func TestReceiveMaster(t *testing.T) {
+	parent, child, err := SocketPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Close()
+	defer child.Close()
+	fds := func() int {
+		ents, _ := os.ReadDir("/proc/self/fd")
+		return len(ents)
+	}
+	if _, err := ReceiveMaster(parent); err == nil || err.Error() != "the child sent no terminal over the console socket" {
+		t.Errorf("an empty socket: %v", err)
+	}
+	null, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fds()
+	if err := unix.Sendmsg(int(child.Fd()), []byte{'c'}, unix.UnixRights(int(null.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	null.Close()
+	if _, err := ReceiveMaster(parent); err == nil || !strings.Contains(err.Error(), "not a pty master") {
+		t.Errorf("/dev/null taken for a master: %v", err)
+	}
+	if n := fds(); n != before-1 {
+		t.Errorf("%d fds open after a refused fd, want %d", n, before-1)
+	}
+
+	p, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Master.Close()
+	defer p.CloseSlave()
+	want, err := p.Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Sendmsg(int(child.Fd()), []byte{'c'}, unix.UnixRights(int(p.Master.Fd())), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReceiveMaster(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Master.Close()
+	if n, err := got.Index(); err != nil || n != want || got.Slave != nil {
+		t.Errorf("received pty %d (%v), want %d, no slave", n, err, want)
+	}
+	if flags, err := unix.FcntlInt(got.Master.Fd(), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("the received master is not close-on-exec (%#x, %v)", flags, err)
 	}
 }

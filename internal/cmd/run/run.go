@@ -79,7 +79,9 @@ func run(cfg *config, stderr io.Writer) int {
 
 	var term *ttySession
 	if cfg.tty {
-		if term, err = startTTY(s); err != nil {
+		// With --dev /dev the command's /dev/ptmx is a devpts of its
+		// own, and its terminal comes from there (tty.go).
+		if term, err = startTTY(s, cfg.fs != nil && cfg.fs.DevPts); err != nil {
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
@@ -113,10 +115,23 @@ func run(cfg *config, stderr io.Writer) int {
 		if tr != nil {
 			tr.close()
 		}
+		if term != nil {
+			term.close() // the line below on the terminal as it was
+		}
 		return reportStartError(stderr, cfg, err)
 	}
 	if term != nil {
-		term.started()
+		if err := term.started(); err != nil {
+			// Nothing to drive the command's terminal with: stop it.
+			proc.Signal(unix.SIGKILL)
+			proc.Wait()
+			if tr != nil {
+				tr.close()
+			}
+			term.close()
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
 	}
 	// Relay the signals held so far, and every later one. Without a
 	// pidfd (Linux before 5.2) there is nothing safe to signal: a pid
@@ -231,6 +246,9 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		// Checked at parse time against the clocks as they read then;
 		// the kernel checks again as they read at the write.
 		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
+		return exitcode.Failed
+	case errors.As(err, &ce) && ce.Stage >= clone.StageConsoleOpen && ce.Stage <= clone.StageConsoleSend:
+		fmt.Fprintf(stderr, "rawns run: --tty: %v%s\n", err, consoleHint(ce))
 		return exitcode.Failed
 	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
 		if flag, hint := privilegeFlag(ce); flag != "" {

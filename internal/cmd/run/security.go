@@ -45,7 +45,8 @@ var securityConcern = concern{
   --new-session        start a new session (setsid): the command cannot push
                        input into rawns's terminal (TIOCSTI, CVE-2017-5226)
   -t, --tty            a new pseudo-terminal for the command (implies
-                       --new-session); stdin must be a terminal
+                       --new-session); stdin must be a terminal; with
+                       --dev /dev, a pty of the command's own devpts
 `,
 	flags: securityFlags,
 	parse: parseSecurity,

@@ -3,7 +3,10 @@ package run
 import (
 	"fmt"
 	"os"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/tty"
@@ -12,23 +15,49 @@ import (
 // ttySession is -t: the command's pty, and rawns's own terminal in raw
 // mode while the command runs.
 type ttySession struct {
-	pty  *tty.Pty
+	pty  *tty.Pty // nil until the console's master has come
 	raw  *tty.Raw
 	copy *tty.Copier
+	// The console socket, when the command's /dev has a devpts of its own
+	// (--dev /dev): rawns's end, and the child's until the clone is done.
+	sock, child *os.File
 }
 
-// startTTY opens the pty, gives the child its slave as stdio, copies the
-// window size and puts rawns's terminal (stdin) in raw mode. The caller
-// defers close, which restores the terminal on every path.
-func startTTY(s *clone.Spec) (*ttySession, error) {
-	p, err := tty.Open()
-	if err != nil {
-		return nil, fmt.Errorf("--tty: %v", err)
+// startTTY prepares the command's terminal and puts rawns's terminal
+// (stdin) in raw mode. The caller defers close, which restores the
+// terminal and closes every fd on every path.
+//
+// With console (--dev /dev) the pty must come from the command's own
+// devpts instance, which exists only inside its mount namespace: the child
+// opens it there, gives it rawns's window size (clone.Spec.ConsoleSize),
+// and sends the master back over a console socket (clone.Spec.ConsoleSocket,
+// tty.SocketPair). Otherwise rawns opens a pty
+// on the host's /dev/ptmx, gives the child its slave as stdio, and copies
+// the window size at once.
+func startTTY(s *clone.Spec, console bool) (*ttySession, error) {
+	t := &ttySession{}
+	if console {
+		var err error
+		if t.sock, t.child, err = tty.SocketPair(); err != nil {
+			return nil, fmt.Errorf("--tty: %v", err)
+		}
+		s.ConsoleSocket = int32(t.child.Fd())
+		// The child sizes the console before the exec: the command sees
+		// rawns's size from its first instruction.
+		if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
+			s.ConsoleSize = clone.Winsize{Rows: ws.Row, Cols: ws.Col}
+		}
+	} else {
+		p, err := tty.Open()
+		if err != nil {
+			return nil, fmt.Errorf("--tty: %v", err)
+		}
+		fd := int(p.Slave.Fd())
+		s.Stdio = []int{fd, fd, fd}
+		t.pty = p
+		p.CopySize(0) // a terminal without a size (a serial line) is fine
 	}
-	fd := int(p.Slave.Fd())
-	s.Stdio = []int{fd, fd, fd}
-	t := &ttySession{pty: p}
-	p.CopySize(0) // a terminal without a size (a serial line) is fine
+	var err error
 	if t.raw, err = tty.MakeRaw(0); err != nil {
 		t.close()
 		return nil, fmt.Errorf("--tty: putting the terminal in raw mode: %v", err)
@@ -36,26 +65,72 @@ func startTTY(s *clone.Spec) (*ttySession, error) {
 	return t, nil
 }
 
-// started runs once the child has the slave: rawns's copy goes, so that
-// the master reads EIO when the command and its children are gone.
-func (t *ttySession) started() {
+// started runs once the child has its terminal: rawns's copy of the slave
+// goes (or, with a console, the child's end of the socket, and the master
+// comes), so that the master reads EIO when the command and its children
+// are gone; then the copying starts. The console's window size is copied
+// again, for a change since the clone (the kernel sends SIGWINCH only for
+// a change, tty_ioctl(4)). An error means the command has no terminal
+// rawns can drive: the caller stops it.
+func (t *ttySession) started() error {
+	if t.child != nil {
+		t.child.Close()
+		t.child = nil
+		p, err := tty.ReceiveMaster(t.sock)
+		t.sock.Close()
+		t.sock = nil
+		if err != nil {
+			return fmt.Errorf("--tty: %v", err)
+		}
+		t.pty = p
+		p.CopySize(0)
+	}
 	t.pty.CloseSlave()
 	t.copy = t.pty.Copy(os.Stdin, os.Stdout)
+	return nil
 }
 
 // resize copies rawns's window size to the command's terminal; on
 // SIGWINCH.
-func (t *ttySession) resize() { t.pty.CopySize(0) }
+func (t *ttySession) resize() {
+	if t.pty != nil {
+		t.pty.CopySize(0)
+	}
+}
 
 // close waits a little for the command's last output, then restores the
-// terminal and closes the pty.
+// terminal and closes the pty and the console socket. A second call does
+// nothing: a failed start closes at once, so that its one line is printed
+// on a terminal in its own mode, and the deferred call follows.
 func (t *ttySession) close() {
 	if t.copy != nil {
 		t.copy.Drain(500 * time.Millisecond)
+		t.copy = nil
 	}
 	if t.raw != nil {
 		t.raw.Restore()
 	}
-	t.pty.CloseSlave()
-	t.pty.Master.Close()
+	if t.pty != nil {
+		t.pty.CloseSlave()
+		t.pty.Master.Close()
+		t.pty = nil
+	}
+	for _, f := range []*os.File{t.sock, t.child} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	t.sock, t.child = nil, nil
+}
+
+// consoleHint explains a failed console step of the child (--tty with
+// --dev /dev), for the one line rawns prints.
+func consoleHint(ce *clone.ChildError) string {
+	switch {
+	case ce.Stage == clone.StageConsoleOpen && ce.Errno == syscall.ENOENT:
+		return " (the command's /dev has no ptmx: with --dev /dev, -t takes the terminal from its devpts; do not mount over /dev, /dev/pts or /dev/ptmx after it)"
+	case ce.Stage == clone.StageConsolePeer && (ce.Errno == syscall.ENOTTY || ce.Errno == syscall.EINVAL):
+		return " (this kernel cannot open a pty's slave through its master, TIOCGPTPEER: Linux 4.13+)"
+	}
+	return ""
 }

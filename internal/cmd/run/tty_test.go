@@ -1,0 +1,197 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// onPTY runs rawns on the slave of a new pty pair, as a session leader
+// with that pty as its controlling terminal, as a user's shell runs it.
+// It returns the master, the slave's mode before rawns started, what the
+// terminal shows so far, and the command.
+func onPTY(t *testing.T, bin string, args ...string) (*os.File, *unix.Termios, func() string, *exec.Cmd) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, m.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	s := os.NewFile(sfd, "pts")
+	defer s.Close()
+	unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
+	before, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var out testutil.SyncBuffer
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := m.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return m, before, out.String, cmd
+}
+
+func waitText(t *testing.T, text func() string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(text(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q on the terminal; it shows:\n%q", want, text())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// exitOf waits for rawns and returns its exit code.
+func exitOf(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("rawns did not exit")
+	}
+	return -1
+}
+
+func checkRestored(t *testing.T, master *os.File, before *unix.Termios) {
+	t.Helper()
+	after, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Lflag != before.Lflag || after.Iflag != before.Iflag || after.Oflag != before.Oflag || after.Cflag != before.Cflag {
+		t.Errorf("rawns's terminal was not restored: lflag %#x -> %#x, oflag %#x -> %#x", before.Lflag, after.Lflag, before.Oflag, after.Oflag)
+	}
+}
+
+// TestRunTTYOwnDevpts: `rawns run -t --rootfs R --dev /dev` gives the
+// command a terminal of its own devpts instance, as runc's console socket
+// does: tty says /dev/pts/0, its /dev/pts lists that alone, every process
+// of the run has fd 0 on the container's devpts and none on the host's,
+// the window size is there from its first instruction, input reaches it,
+// a Ctrl-C reaches it once, and rawns exits with its
+// status, its terminal restored. With --init too: PID 1 opens the console,
+// the command inherits it; also in a user namespace, where PID 1 runs on
+// rawns's memory.
+func TestRunTTYOwnDevpts(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	bin := rawnsBin(t)
+	root := testutil.BusyboxRoot(t)
+	var host unix.Stat_t
+	if err := unix.Stat("/dev/pts", &host); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		init bool
+		ns   []string // a user namespace: --init's PID 1 shares rawns's memory
+	}{{"plain", false, nil}, {"init", true, nil}, {"init-userns", true, []string{"--ns", "user,pid,uts,mnt", "--map-root-user"}}} {
+		init := c.init
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"run", "-t"}, c.ns...)
+			if init {
+				args = append(args, "--init")
+			}
+			args = append(args, "--rootfs", root, "--dev", "/dev", "--", "/bin/sh", "-c",
+				`echo "size $(busybox stty size)"; tty; echo /dev/pts/*; trap 'echo "INT $((n=n+1))"' INT; echo ready; read x; echo "got $x"; while [ "${n:-0}" = 0 ]; do sleep 0.05; done; sleep 0.2; exit 4`)
+			master, before, text, cmd := onPTY(t, bin, args...)
+			waitText(t, text, "ready")
+			if tm, _ := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); tm.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
+				t.Errorf("rawns's terminal is not in raw mode while the command runs: lflag %#x", tm.Lflag)
+			}
+			procs := testutil.Descendants(cmd.Process.Pid)
+			if want := map[bool]int{false: 1, true: 2}[init]; len(procs) != want {
+				t.Errorf("%d processes below rawns (%v), want %d", len(procs), procs, want)
+			}
+			for _, pid := range procs {
+				var fd0, pts unix.Stat_t
+				if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/0", pid), &fd0); err != nil {
+					t.Fatal(err)
+				}
+				if err := unix.Stat(fmt.Sprintf("/proc/%d/root/dev/pts", pid), &pts); err != nil {
+					t.Fatal(err)
+				}
+				if fd0.Dev == host.Dev || fd0.Dev != pts.Dev {
+					t.Errorf("pid %d: fd 0 on dev %d; the host's /dev/pts is %d, the container's %d", pid, fd0.Dev, host.Dev, pts.Dev)
+				}
+			}
+			master.Write([]byte("hello\r"))
+			waitText(t, text, "got hello")
+			master.Write([]byte{3}) // ^C: one SIGINT for the command, from its own terminal
+			if code := exitOf(t, cmd); code != 4 {
+				t.Errorf("exit %d, want the command's 4:\n%s", code, text())
+			}
+			time.Sleep(50 * time.Millisecond) // the last bytes through the master
+			got := text()
+			for _, want := range []string{"size 24 80\r\n/dev/pts/0\r\n/dev/pts/0 /dev/pts/ptmx\r\n", "got hello\r\n"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("no %q on the terminal:\n%q", want, got)
+				}
+			}
+			if n := strings.Count(got, "INT "); n != 1 {
+				t.Errorf("one Ctrl-C reached the command %d times, want 1:\n%q", n, got)
+			}
+			checkRestored(t, master, before)
+		})
+	}
+}
+
+// TestRunTTYConsoleError: a console the child cannot open (a tmpfs over
+// the /dev that --dev made) is one line naming --tty, the step and the
+// errno, exit 125, the terminal as it was, nothing started.
+func TestRunTTYConsoleError(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	bin := rawnsBin(t)
+	root := testutil.BusyboxRoot(t)
+	master, before, text, cmd := onPTY(t, bin, "run", "-t", "--rootfs", root, "--dev", "/dev", "--tmpfs", "/dev", "--", "/bin/echo", "ran")
+	if code := exitOf(t, cmd); code != 125 {
+		t.Errorf("exit %d, want 125", code)
+	}
+	time.Sleep(50 * time.Millisecond)
+	got := text()
+	want := "rawns run: --tty: child: console: open /dev/ptmx: no such file or directory (the command's /dev has no ptmx"
+	if !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 || strings.Contains(got, "ran") {
+		t.Errorf("the terminal shows %q; want one line starting %q", got, want)
+	}
+	checkRestored(t, master, before)
+}
