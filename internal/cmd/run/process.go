@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/environ"
 )
 
 // processConcern: the command's environment and working directory.
@@ -43,7 +44,7 @@ func parseProcess(cfg *config, flags cli.Flags) error {
 func buildEnv(flags cli.Flags) ([]string, error) {
 	var env []string
 	if !flags.Has("clearenv") {
-		env = os.Environ()
+		env = environ.List() // os.Environ's list, without its map (package environ)
 	}
 	set := func(kv string) {
 		k, _, _ := strings.Cut(kv, "=")
