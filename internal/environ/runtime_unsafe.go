@@ -10,4 +10,3 @@ import (
 //
 //go:linkname runtimeEnvs syscall.runtime_envs
 func runtimeEnvs() []string
-
