@@ -110,7 +110,7 @@ func (s *Strategy) Batch(n, parallel int) ([]time.Duration, error) {
 
 // StrategyNames lists the in-process strategies in the order they are shown.
 func StrategyNames() []string {
-	return []string{"c-vfork", "c-fork", "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "rawns-spawner", "os-exec", "forkexec", "reexec"}
+	return []string{"c-vfork", "c-fork", "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "rawns-spawner", "rawns-vfork-handoff", "os-exec", "forkexec", "reexec"}
 }
 
 // NewStrategy returns the named in-process strategy for job. cref is the
@@ -130,7 +130,7 @@ func NewStrategy(name string, job *Job, cref string) (*Strategy, error) {
 			About: "C reference: clone3 " + style + "-style + sethostname + execve + waitpid, timed by itself (spawn-c --loop)",
 			batch: func(n, parallel int) ([]time.Duration, error) { return crefLoop(cref, style, job, n, parallel) },
 		}, nil
-	case "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "rawns-spawner":
+	case "rawns-vfork", "rawns-vfork-clone", "rawns-fork", "rawns-spawner", "rawns-vfork-handoff":
 		spec := &clone.Spec{
 			Path: job.Path, Args: job.Args, Env: job.Env,
 			Namespaces: ns, Hostname: job.hostname(),
@@ -146,6 +146,16 @@ func NewStrategy(name string, job *Job, cref string) (*Strategy, error) {
 		case "rawns-spawner":
 			start = clone.Start
 			about = "rawns clone.Start: the same, handed to the long-lived spawner thread"
+		case "rawns-vfork-handoff":
+			// What rawns-spawner pays beyond rawns-vfork, alone: the
+			// same round trip to a goroutine locked to its thread
+			// (a channel send, its thread woken, a close, this one
+			// woken), with nothing done there.
+			start = func(s *clone.Spec) (*clone.Process, error) {
+				roundTripToLockedThread()
+				return clone.StartHere(s)
+			}
+			about = "rawns clone.StartHere after a bare round trip to a goroutine locked to its thread: rawns-spawner's hand-off without the spawn in it"
 		case "rawns-vfork-clone":
 			spec.Syscall = clone.SyscallClone
 			about = "rawns clone.StartHere, vfork-style, clone(2)"
@@ -351,4 +361,28 @@ func ReexecChild() {
 	err := syscall.Exec(a[1], argv, os.Environ())
 	fmt.Fprintf(os.Stderr, "%s: exec %s: %v\n", ReexecArg, a[1], err)
 	os.Exit(127)
+}
+
+// The locked goroutine of rawns-vfork-handoff, started on first use, as
+// clone.Start's spawner is.
+var (
+	lockedOnce sync.Once
+	lockedc    chan chan struct{}
+)
+
+// roundTripToLockedThread hands a request to a goroutine locked to its OS
+// thread and waits until it answers, as clone.Start does with its spawner.
+func roundTripToLockedThread() {
+	lockedOnce.Do(func() {
+		lockedc = make(chan chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			for done := range lockedc {
+				close(done)
+			}
+		}()
+	})
+	done := make(chan struct{})
+	lockedc <- done
+	<-done
 }
