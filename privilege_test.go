@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -155,80 +154,15 @@ func TestRunPrivilegeBadInput(t *testing.T) {
 	}
 }
 
-// ptySession runs rawns on the slave of a new pty pair, as a session
-// leader with that pty as its controlling terminal: a real terminal, as a
-// user's. It returns the master, the slave's mode before rawns started, a
-// reader of everything rawns wrote, and the command.
-func ptySession(t *testing.T, args ...string) (*os.File, *unix.Termios, func() string, *exec.Cmd) {
-	t.Helper()
-	master, slave := openPTY(t)
-	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
-	before, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(rawnsBin, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var out bytes.Buffer
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := master.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return master, before, func() string { mu.Lock(); defer mu.Unlock(); return out.String() }, cmd
-}
-
-func waitFor(t *testing.T, text func() string, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(text(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q on the terminal; it shows:\n%q", want, text())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func exitCode(t *testing.T, cmd *exec.Cmd) int {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("rawns did not exit")
-	}
-	return -1
-}
-
 // TestRunTTY drives `rawns run -t` through a real pty pair: the command
 // has a terminal of its own (not rawns's), Ctrl-C reaches it once, the
 // window size follows rawns's, and rawns's terminal is raw while the
 // command runs and back in its mode afterwards.
 func TestRunTTY(t *testing.T) {
 	testutil.RequireRoot(t)
-	master, before, text, cmd := ptySession(t, "run", "-t", "--", "sh", "-c",
+	master, before, text, cmd := testutil.OnPTY(t, rawnsBin, "run", "-t", "--", "sh", "-c",
 		`trap 'echo "INT $((n=n+1))"' INT; trap 'echo "size $(stty size)"' WINCH; trap 'exit 7' USR1; echo "on $(tty)"; echo ready; while :; do sleep 0.05; done`)
-	waitFor(t, text, "ready")
+	testutil.WaitText(t, text, "ready")
 	outer, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", master.Fd()))
 	if strings.Contains(text(), "on not a tty") || !strings.Contains(text(), "on /dev/pts/") {
 		t.Errorf("the command has no terminal of its own:\n%s", text())
@@ -237,12 +171,12 @@ func TestRunTTY(t *testing.T) {
 		t.Errorf("rawns's terminal is not in raw mode while the command runs: lflag %#x", tm.Lflag)
 	}
 	master.Write([]byte{3}) // ^C
-	waitFor(t, text, "INT 1")
+	testutil.WaitText(t, text, "INT 1")
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 132})
-	waitFor(t, text, "size 50 132")
+	testutil.WaitText(t, text, "size 50 132")
 	time.Sleep(100 * time.Millisecond) // a second SIGINT would have come by now
 	cmd.Process.Signal(syscall.SIGUSR1)
-	if code := exitCode(t, cmd); code != 7 {
+	if code := testutil.ExitCode(t, cmd); code != 7 {
 		t.Errorf("exit %d, want the command's 7:\n%s", code, text())
 	}
 	if n := strings.Count(text(), "INT "); n != 1 {
@@ -262,10 +196,10 @@ func TestRunTTY(t *testing.T) {
 // which it prints on the caller's terminal under unshare and bwrap.
 func TestRunTTYShellAsPID1(t *testing.T) {
 	testutil.RequireRoot(t)
-	master, _, text, cmd := ptySession(t, "run", "-t", "--", "/bin/sh", "-i")
-	waitFor(t, text, "# ")
+	master, _, text, cmd := testutil.OnPTY(t, rawnsBin, "run", "-t", "--", "/bin/sh", "-i")
+	testutil.WaitText(t, text, "# ")
 	master.Write([]byte("echo \"pid $$\"; exit 3\r"))
-	if code := exitCode(t, cmd); code != 3 {
+	if code := testutil.ExitCode(t, cmd); code != 3 {
 		t.Errorf("exit %d, want the shell's 3:\n%s", code, text())
 	}
 	if !strings.Contains(text(), "pid 1") || strings.Contains(text(), "Cannot set tty process group") {

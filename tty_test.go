@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/internal/testutil"
 )
@@ -36,51 +32,6 @@ func sigcountHelper() int {
 	}
 }
 
-// openPTY returns a new pseudo-terminal's master and slave (pty(7)).
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return m, s
-}
-
-// readPTY copies what the terminal shows into a buffer, in the background,
-// and returns a function that reads it so far.
-func readPTY(master *os.File) func() string {
-	var (
-		mu  sync.Mutex
-		out bytes.Buffer
-	)
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := master.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-}
-
 // TestCtrlCOnce: a Ctrl-C on rawns's terminal goes to the whole foreground
 // process group, the command included; rawns must not relay it a second
 // time (nor, with --init, must its init), or a program that takes a second
@@ -93,7 +44,7 @@ func TestCtrlCOnce(t *testing.T) {
 	}
 	for _, init := range runVariants {
 		args := append([]string{"run"}, init...)
-		master, slave := openPTY(t)
+		master, slave := testutil.OpenPTY(t)
 		cmd := exec.Command(rawnsBin, append(args, "--env", "RAWNS_TEST_HELPER=sigcount", "--", self)...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 		// A session of its own with the pty as controlling terminal, so
@@ -102,7 +53,7 @@ func TestCtrlCOnce(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		text := readPTY(master)
+		text := testutil.ReadPTY(master)
 		deadline := time.Now().Add(20 * time.Second)
 		for !strings.Contains(text(), "ready") && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
@@ -123,7 +74,7 @@ func TestCtrlCOnce(t *testing.T) {
 // second Ctrl-C does in docker compose.
 func TestCtrlCTwiceStopsPID1(t *testing.T) {
 	testutil.RequireRoot(t)
-	master, slave := openPTY(t)
+	master, slave := testutil.OpenPTY(t)
 	cmd := exec.Command(rawnsBin, "run", "--", "sh", "-c", "echo ready; exec sleep 20")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -131,7 +82,7 @@ func TestCtrlCTwiceStopsPID1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	text := readPTY(master)
+	text := testutil.ReadPTY(master)
 	waitFor := func(s string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)

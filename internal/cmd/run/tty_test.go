@@ -2,10 +2,7 @@ package run
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,94 +10,6 @@ import (
 
 	"github.com/rawns/rawns/internal/testutil"
 )
-
-// onPTY runs rawns on the slave of a new pty pair, as a session leader
-// with that pty as its controlling terminal, as a user's shell runs it.
-// It returns the master, the slave's mode before rawns started, what the
-// terminal shows so far, and the command.
-func onPTY(t *testing.T, bin string, args ...string) (*os.File, *unix.Termios, func() string, *exec.Cmd) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, m.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-	if errno != 0 {
-		t.Fatal(errno)
-	}
-	s := os.NewFile(sfd, "pts")
-	defer s.Close()
-	unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
-	before, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	var out testutil.SyncBuffer
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, err := m.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return m, before, out.String, cmd
-}
-
-func waitText(t *testing.T, text func() string, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(text(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q on the terminal; it shows:\n%q", want, text())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// exitOf waits for rawns and returns its exit code.
-func exitOf(t *testing.T, cmd *exec.Cmd) int {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("rawns did not exit")
-	}
-	return -1
-}
-
-func checkRestored(t *testing.T, master *os.File, before *unix.Termios) {
-	t.Helper()
-	after, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Lflag != before.Lflag || after.Iflag != before.Iflag || after.Oflag != before.Oflag || after.Cflag != before.Cflag {
-		t.Errorf("rawns's terminal was not restored: lflag %#x -> %#x, oflag %#x -> %#x", before.Lflag, after.Lflag, before.Oflag, after.Oflag)
-	}
-}
 
 // TestRunTTYOwnDevpts: `rawns run -t --rootfs R --dev /dev` gives the
 // command a terminal of its own devpts instance, as runc's console socket
@@ -133,8 +42,8 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 			}
 			args = append(args, "--rootfs", root, "--dev", "/dev", "--", "/bin/sh", "-c",
 				`echo "size $(busybox stty size)"; tty; echo /dev/pts/*; trap 'echo "INT $((n=n+1))"' INT; echo ready; read x; echo "got $x"; while [ "${n:-0}" = 0 ]; do sleep 0.05; done; sleep 0.2; exit 4`)
-			master, before, text, cmd := onPTY(t, bin, args...)
-			waitText(t, text, "ready")
+			master, before, text, cmd := testutil.OnPTY(t, bin, args...)
+			testutil.WaitText(t, text, "ready")
 			if tm, _ := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); tm.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
 				t.Errorf("rawns's terminal is not in raw mode while the command runs: lflag %#x", tm.Lflag)
 			}
@@ -155,9 +64,9 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 				}
 			}
 			master.Write([]byte("hello\r"))
-			waitText(t, text, "got hello")
+			testutil.WaitText(t, text, "got hello")
 			master.Write([]byte{3}) // ^C: one SIGINT for the command, from its own terminal
-			if code := exitOf(t, cmd); code != 4 {
+			if code := testutil.ExitCode(t, cmd); code != 4 {
 				t.Errorf("exit %d, want the command's 4:\n%s", code, text())
 			}
 			time.Sleep(50 * time.Millisecond) // the last bytes through the master
@@ -170,7 +79,7 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 			if n := strings.Count(got, "INT "); n != 1 {
 				t.Errorf("one Ctrl-C reached the command %d times, want 1:\n%q", n, got)
 			}
-			checkRestored(t, master, before)
+			testutil.CheckRestored(t, master, before)
 		})
 	}
 }
@@ -183,8 +92,8 @@ func TestRunTTYConsoleError(t *testing.T) {
 	testutil.CheckHostUnchanged(t)
 	bin := rawnsBin(t)
 	root := testutil.BusyboxRoot(t)
-	master, before, text, cmd := onPTY(t, bin, "run", "-t", "--rootfs", root, "--dev", "/dev", "--tmpfs", "/dev", "--", "/bin/echo", "ran")
-	if code := exitOf(t, cmd); code != 125 {
+	master, before, text, cmd := testutil.OnPTY(t, bin, "run", "-t", "--rootfs", root, "--dev", "/dev", "--tmpfs", "/dev", "--", "/bin/echo", "ran")
+	if code := testutil.ExitCode(t, cmd); code != 125 {
 		t.Errorf("exit %d, want 125", code)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -193,5 +102,5 @@ func TestRunTTYConsoleError(t *testing.T) {
 	if !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 || strings.Contains(got, "ran") {
 		t.Errorf("the terminal shows %q; want one line starting %q", got, want)
 	}
-	checkRestored(t, master, before)
+	testutil.CheckRestored(t, master, before)
 }
