@@ -41,6 +41,12 @@ const (
 // the cloning thread exits).
 func (c *Cgroup) Start(spec *clone.Spec) (*clone.Process, Placement, error) {
 	s := *spec
+	if s.Init && s.Mode == clone.ModeAuto {
+		// PID 1 as a copy of this process, never on its memory: an OOM
+		// kill of PID 1 in the cgroup's memory limit would kill every
+		// process that shares its memory (clone/init_unsafe.go).
+		s.Mode = clone.ModeFork
+	}
 	clone.PinThread()
 	useFD := c.v2 != nil && c.v2.fd >= 0 && s.Syscall != clone.SyscallClone
 	if useFD {

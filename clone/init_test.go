@@ -73,6 +73,10 @@ func TestInitMemory(t *testing.T) {
 		}, true},
 		{"a time namespace", func(s *clone.Spec) { s.Namespaces |= clone.NewTime; s.Privilege = noPtrace }, false},
 		{"clone(2)", func(s *clone.Spec) { s.Syscall = clone.SyscallClone; s.Privilege = noPtrace }, false},
+		// A cgroup of its own (the cgroup package's placements) or
+		// ModeFork: an OOM kill of PID 1 there would kill this process.
+		{"ModeFork", func(s *clone.Spec) { s.Mode = clone.ModeFork; s.Privilege = noPtrace }, false},
+		{"a parent step", func(s *clone.Spec) { s.Hold = func(int) error { return nil }; s.Privilege = noPtrace }, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

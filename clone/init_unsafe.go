@@ -36,9 +36,13 @@ import (
 //   - Fork-style: a copy-on-write copy of rawns, whose page tables the
 //     kernel copies and whose every page written afterwards, by PID 1 or
 //     by rawns, is copied (measured in docs/benchmarks.md). Used when
-//     sharing is not safe, and where clone3 is missing (the shared clone
-//     needs CLONE_CLEAR_SIGHAND, since it has no room for the runtime's
-//     reset of Go's handlers).
+//     sharing is not safe (initSharesMemory), and where clone3 is missing
+//     (the shared clone needs CLONE_CLEAR_SIGHAND, since it has no room
+//     for the runtime's reset of Go's handlers).
+//
+// Memory accounting of the shared way: the pages PID 1 touches (its stack)
+// are charged to the memory cgroup of its mm's owner, rawns, not to the
+// command's (a few pages).
 //
 // When sharing is not safe (initSharesMemory): a process that may ptrace PID 1 may write its
 // memory (/proc/PID/mem, process_vm_writev(2)), and shared, that memory is
@@ -149,8 +153,21 @@ func (s *initStack) top() uintptr {
 // its parent's (copy_namespaces, kernel/nsproxy.c), and setns(2) into one
 // needs a process alone on its memory (EUSERS otherwise), so a PID 1 on
 // rawns's memory would show the host's time namespace in /proc/1/ns/time.
+//
+// Nor in a cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
+// the cgroup package's placement without clone3), or when the caller asks
+// for a fork-style first clone (ModeFork; the cgroup package does, for a
+// thread it moves into v1 cgroups): a memory limit's OOM killer there
+// weighs PID 1 by its mm, rawns's, picks it, and kills every process
+// sharing the victim's mm (oom_kill_process, mm/oom_kill.c): rawns too,
+// before it can clean the cgroup up or say what happened. Measured:
+// --init --cap-drop SYS_PTRACE --memory 12M with ten 1.5 MB shells chose
+// rawns-init and killed rawns.
 func initSharesMemory(spec *Spec) bool {
 	if spec.Namespaces&NewTime != 0 || spec.hasTimeOffsets() {
+		return false
+	}
+	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil {
 		return false
 	}
 	if spec.Namespaces&NewUser != 0 {

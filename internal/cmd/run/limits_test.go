@@ -152,6 +152,19 @@ func TestRunWithLimits(t *testing.T) {
 		t.Fatalf("hog under --memory 32m: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 
+	// The OOM killer picks from the cgroup by memory: ten shells of 1.5 MB
+	// each under 12 MiB, none bigger than rawns. Were PID 1 of --init on
+	// rawns's memory, it would be the biggest, and killing it would kill
+	// rawns too (clone/init_unsafe.go): rawns must live to say it and
+	// remove the cgroup, with every capability or without CAP_SYS_PTRACE.
+	for _, v := range [][]string{{"--init"}, {"--init", "--cap-drop", "sys_ptrace"}} {
+		script := `for i in 1 2 3 4 5 6 7 8 9 10; do (v=$(head -c 1500000 /dev/zero | tr '\0' a); sleep 2) & done; wait`
+		r = rawns(t, bin, append(append([]string{"run", "--memory", "12m", "--memory-swap", "12m"}, v...), "--", "sh", "-c", script)...)
+		if !strings.Contains(r.stderr, "--memory 12m was reached") {
+			t.Fatalf("%v: small processes under --memory 12m: exit %d, stderr:\n%s", v, r.code, r.stderr)
+		}
+	}
+
 	r = rawns(t, bin, "run", "-v", "--pids", "4", "--", "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait")
 	if !strings.Contains(strings.ToLower(r.stderr), "fork") {
 		t.Fatalf("fork bomb under --pids 4: exit %d, stderr:\n%s", r.code, r.stderr)
