@@ -83,7 +83,6 @@ type initData struct {
 	child   uintptr      // the command's pid, inside the namespace
 	wstatus int32        // wait4's status
 	info    signalfdInfo // the signal read
-	_       [8]byte      // (keeps the stack top below 16-aligned)
 }
 
 // signalfdInfo is struct signalfd_siginfo of linux/signalfd.h (128 bytes):

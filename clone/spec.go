@@ -218,7 +218,11 @@ type Spec struct {
 	// own child, relays the signals it gets to it, reaps every zombie,
 	// and exits with the program's status (128+N for signal N). It runs
 	// in raw system calls in the child (init_unsafe.go says how), with no
-	// second program image; it needs NewPID, and a fork-style first clone.
+	// second program image; it needs NewPID. With ModeAuto, PID 1 runs on
+	// the caller's own memory, on a stack of its own, where the program
+	// can never ptrace it and no time namespace or cgroup of its own is
+	// asked for; otherwise, and always with ModeFork, it is a fork-style
+	// copy of the caller.
 	Init bool
 	// ConsoleSocket, if not 0, is an fd of 3 or more of a Unix socket
 	// (the child's end of a socketpair; SOCK_SEQPACKET keeps the message
