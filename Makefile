@@ -144,6 +144,7 @@ fuzz:
 # (apt-get install qemu-user), which executes the arm64 handler for real.
 # TestIgnoredAtStartStaysIgnored is left out: it re-execs the test binary
 # through the host's sh, which cannot run an arm64 binary without binfmt.
+# make vmtest-arm64 runs them all, on a real arm64 kernel.
 check-arm64:
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o bin/sigrelay-arm64.test ./internal/sigrelay
 	qemu-aarch64 bin/sigrelay-arm64.test -test.count=1 -test.v \
