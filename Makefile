@@ -16,7 +16,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build rootfs test-deps test vmtest vmtest-arm64 bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build rootfs test-deps test vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -79,7 +79,13 @@ test: build test-deps
 # cannot emulate CLONE_VM without CLONE_THREAD, nor namespaces): bookworm's
 # arm64 cloud kernel under qemu-system-aarch64 (-M virt -cpu max, TCG), with
 # arm64 binaries (GOARCH=arm64), busybox-static for arm64 fetched like the
-# kernel, the plan vmtest/plan-arm64, and sigrelay.test besides.
+# kernel, the plan vmtest/plan-arm64, and sigrelay.test besides. About a
+# minute here. vmtest-arm64-race: the same binaries built with -race, which
+# on arm64 needs cgo (a cross gcc, apt-get installed), so they are
+# dynamically linked and the initramfs gets the arm64 loader and libc: the
+# child path's trampolines exist partly to keep the race detector out of
+# the child (trampoline_arm64.s), and only a -race build shows it is. About
+# 70 s.
 VMCACHE  ?= .vmtest-cache
 VMSUITES ?= bookworm bullseye
 VMTEST_PLAN ?= vmtest/plan
@@ -87,19 +93,28 @@ VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static
 VMTESTS  := cgroup clone internal/cmd/run
-vmtest-arm64: VMARCH := arm64
-vmtest-arm64: VMSTAGE := bin/vmtest-arm64
-vmtest-arm64: VMPKGS := qemu-system-arm cpio
-vmtest-arm64: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay
-vmtest-arm64: VMSUITES = bookworm
-vmtest-arm64: VMTEST_PLAN = vmtest/plan-arm64
-vmtest vmtest-arm64:
+VMGOENV  := CGO_ENABLED=0
+VMGOFLAGS :=
+VMLIBS   :=
+vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
+vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
+vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay
+vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
+vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
+vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race
+vmtest-arm64-race: VMPKGS := qemu-system-arm cpio gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+vmtest-arm64-race: VMGOENV := CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc
+vmtest-arm64-race: VMGOFLAGS := -race
+vmtest-arm64-race: VMLIBS := /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 /usr/aarch64-linux-gnu/lib/libc.so.6
+vmtest vmtest-arm64 vmtest-arm64-race:
 	@missing=; for p in $(VMPKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "vmtest: apt-get install$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
-	CGO_ENABLED=0 GOARCH=$(VMARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/rawns .
-	@for p in $(VMTESTS); do echo "CGO_ENABLED=0 GOARCH=$(VMARCH) $(GO) test -c ./$$p"; CGO_ENABLED=0 GOARCH=$(VMARCH) $(GO) test -c -o $(VMSTAGE)/tests/$$(basename $$p).test ./$$p || exit 1; done
+	@if [ -n "$(VMLIBS)" ]; then mkdir -p $(VMSTAGE)/lib && cp -L $(VMLIBS) $(VMSTAGE)/lib/; fi
+	$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/rawns .
+	@for p in $(VMTESTS); do echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c ./$$p"; $(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c -o $(VMSTAGE)/tests/$$(basename $$p).test ./$$p || exit 1; done
 	$(SUDO) env VMTEST_ARCH=$(VMARCH) VMTEST_PLAN=$(VMTEST_PLAN) ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
 
 # rawns bench in process and whole-process; the go test benchmarks of clone/.

@@ -65,6 +65,11 @@ cp "$here/init" "$root/init"
 cp "${VMTEST_PLAN:-$here/plan}" "$root/tests/plan"
 cp "$stage"/tests/* "$root/tests/"
 cp "$stage"/bin/* "$root/bin/"
+# The shared libraries of dynamically linked test binaries (-race on arm64
+# needs cgo: the Makefile's vmtest-arm64-race puts the loader and libc here).
+if [ -d "$stage/lib" ]; then
+	cp -a "$stage/lib" "$root/"
+fi
 # Each kernel's overlay module, for the overlay tests (/init loads it).
 for suite in "$@"; do
 	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
