@@ -79,8 +79,9 @@ test: build test-deps
 # cannot emulate CLONE_VM without CLONE_THREAD, nor namespaces): bookworm's
 # arm64 cloud kernel under qemu-system-aarch64 (-M virt -cpu max, TCG), with
 # arm64 binaries (GOARCH=arm64), busybox-static for arm64 fetched like the
-# kernel, the plan vmtest/plan-arm64, and sigrelay.test besides. About a
-# minute here. vmtest-arm64-race: the same binaries built with -race, which
+# kernel, the plan vmtest/plan-arm64, and besides sigrelay.test and the
+# root package's CLI tests (rawns.test, with rawns-trace and rawns-bench
+# built for it: the VM has no go tool). About a minute here. vmtest-arm64-race: the same binaries built with -race, which
 # on arm64 needs cgo (a cross gcc, apt-get installed), so they are
 # dynamically linked and the initramfs gets the arm64 loader and libc: the
 # child path's trampolines exist partly to keep the race detector out of
@@ -93,13 +94,15 @@ VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static
 VMTESTS  := cgroup clone internal/cmd/run
+VMBINS   := rawns
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=
 VMLIBS   :=
 vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
 vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
 vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
-vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay .
+vmtest-arm64 vmtest-arm64-race: VMBINS := rawns rawns-trace rawns-bench
 vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
 vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race
@@ -113,8 +116,13 @@ vmtest vmtest-arm64 vmtest-arm64-race:
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
 	@if [ -n "$(VMLIBS)" ]; then mkdir -p $(VMSTAGE)/lib && cp -L $(VMLIBS) $(VMSTAGE)/lib/; fi
-	$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/rawns .
-	@for p in $(VMTESTS); do echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c ./$$p"; $(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c -o $(VMSTAGE)/tests/$$(basename $$p).test ./$$p || exit 1; done
+	@for b in $(VMBINS); do src=./cmd/$$b; [ $$b = rawns ] && src=.; \
+		echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -o $(VMSTAGE)/bin/$$b $$src"; \
+		$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/$$b $$src || exit 1; done
+	@# The module's root package (its CLI tests, "."), as rawns.test.
+	@for p in $(VMTESTS); do n=$$(basename $$p); [ $$p = . ] && n=rawns; \
+		echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c ./$$p"; \
+		$(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c -o $(VMSTAGE)/tests/$$n.test ./$$p || exit 1; done
 	$(SUDO) env VMTEST_ARCH=$(VMARCH) VMTEST_PLAN=$(VMTEST_PLAN) ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
 
 # rawns bench in process and whole-process; the go test benchmarks of clone/.

@@ -50,7 +50,7 @@ trap 'rm -rf "$root"' EXIT
 # The initramfs's / takes this directory's mode: 0700 from mktemp would
 # keep every user but root out of the whole tree.
 chmod 0755 "$root"
-mkdir -p "$root/bin" "$root/tests" "$root/etc"
+mkdir -p "$root/bin" "$root/tests" "$root/etc" "$root/mnt"
 # The users and groups every host has: tests resolve names (--map-user root,
 # --user nobody) through /etc/passwd and /etc/group, as rawns does.
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
