@@ -16,7 +16,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build rootfs test-deps test vmtest bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build rootfs test-deps test vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -71,19 +71,62 @@ test: build test-deps
 # disassembly guard: it needs the go tool). The kernels are fetched with
 # apt-get download into $(VMCACHE) once (vmtest/kernel.sh), nothing
 # prebuilt is committed. About 2 minutes for both kernels here.
+#
+# vmtest-arm64: the same recipe for arm64, where the assembly on the
+# child's path (clone/trampoline_arm64.s: rawVfork, cloneOnStack) and the
+# signal relay's handler (internal/sigrelay/handler_arm64.s) otherwise never
+# run on a real arm64 kernel (qemu-aarch64 user mode, make check-arm64,
+# cannot emulate CLONE_VM without CLONE_THREAD, nor namespaces): bookworm's
+# arm64 cloud kernel under qemu-system-aarch64 (-M virt -cpu max, TCG), with
+# arm64 binaries (GOARCH=arm64), busybox-static for arm64 fetched like the
+# kernel, the plan vmtest/plan-arm64, and besides sigrelay.test and the
+# root package's CLI tests (rawns.test, with rawns-trace and rawns-bench
+# built for it: the VM has no go tool). About a minute here. vmtest-arm64-race: the same binaries built with -race, which
+# on arm64 needs cgo (a cross gcc, apt-get installed), so they are
+# dynamically linked and the initramfs gets the arm64 loader and libc: the
+# child path's trampolines exist partly to keep the race detector out of
+# the child (trampoline_arm64.s), and only a -race build shows it is. About
+# 3 minutes (every rawns run of the CLI tests starts a -race rawns under
+# TCG), so the VM gets 600 s instead of 300.
 VMCACHE  ?= .vmtest-cache
 VMSUITES ?= bookworm bullseye
 VMTEST_PLAN ?= vmtest/plan
+VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static
-vmtest:
+VMTESTS  := cgroup clone internal/cmd/run
+VMBINS   := rawns
+VMGOENV  := CGO_ENABLED=0
+VMGOFLAGS :=
+VMLIBS   :=
+VMTIMEOUT := 300
+vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
+vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
+vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay .
+vmtest-arm64 vmtest-arm64-race: VMBINS := rawns rawns-trace rawns-bench
+vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
+vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
+vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race
+vmtest-arm64-race: VMPKGS := qemu-system-arm cpio gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+vmtest-arm64-race: VMGOENV := CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc
+vmtest-arm64-race: VMGOFLAGS := -race
+vmtest-arm64-race: VMLIBS := /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 /usr/aarch64-linux-gnu/lib/libc.so.6
+vmtest-arm64-race: VMTIMEOUT := 600
+vmtest vmtest-arm64 vmtest-arm64-race:
 	@missing=; for p in $(VMPKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "vmtest: apt-get install$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/rawns .
-	@for p in cgroup clone internal/cmd/run; do echo "CGO_ENABLED=0 $(GO) test -c ./$$p"; CGO_ENABLED=0 $(GO) test -c -o $(VMSTAGE)/tests/$$(basename $$p).test ./$$p || exit 1; done
-	$(SUDO) env VMTEST_PLAN=$(VMTEST_PLAN) ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
+	@if [ -n "$(VMLIBS)" ]; then mkdir -p $(VMSTAGE)/lib && cp -L $(VMLIBS) $(VMSTAGE)/lib/; fi
+	@for b in $(VMBINS); do src=./cmd/$$b; [ $$b = rawns ] && src=.; \
+		echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -o $(VMSTAGE)/bin/$$b $$src"; \
+		$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/$$b $$src || exit 1; done
+	@# The module's root package (its CLI tests, "."), as rawns.test.
+	@for p in $(VMTESTS); do n=$$(basename $$p); [ $$p = . ] && n=rawns; \
+		echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c ./$$p"; \
+		$(VMGOENV) GOARCH=$(VMARCH) $(GO) test $(VMGOFLAGS) -c -o $(VMSTAGE)/tests/$$n.test ./$$p || exit 1; done
+	$(SUDO) env VMTEST_ARCH=$(VMARCH) VMTEST_PLAN=$(VMTEST_PLAN) VMTEST_TIMEOUT=$${VMTEST_TIMEOUT:-$(VMTIMEOUT)} ./vmtest/run.sh $(VMSTAGE) $(VMCACHE) $(VMSUITES)
 
 # rawns bench in process and whole-process; the go test benchmarks of clone/.
 bench: build
@@ -127,6 +170,7 @@ fuzz:
 # (apt-get install qemu-user), which executes the arm64 handler for real.
 # TestIgnoredAtStartStaysIgnored is left out: it re-execs the test binary
 # through the host's sh, which cannot run an arm64 binary without binfmt.
+# make vmtest-arm64 runs them all, on a real arm64 kernel.
 check-arm64:
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o bin/sigrelay-arm64.test ./internal/sigrelay
 	qemu-aarch64 bin/sigrelay-arm64.test -test.count=1 -test.v \

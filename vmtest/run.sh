@@ -5,33 +5,74 @@
 # vmtest/init, and fail unless every test binary in the plan passed.
 #
 # STAGE is what the Makefile built: static test binaries (go test -c,
-# CGO_ENABLED=0) in STAGE/tests, rawns in STAGE/bin. CACHE keeps the
-# kernels between runs (vmtest/kernel.sh).
+# CGO_ENABLED=0, GOARCH=VMTEST_ARCH) in STAGE/tests, rawns in STAGE/bin.
+# CACHE keeps the kernels between runs (vmtest/kernel.sh).
+#
+# VMTEST_ARCH (amd64 unless set) picks the kernel's architecture, and with
+# it what differs between the emulated machines: the qemu binary, the
+# machine, the serial console the kernel writes to, and where busybox comes
+# from (the host's for its own architecture, else the suite's
+# busybox-static for VMTEST_ARCH, which kernel.sh fetches).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 cache=$2
 shift 2
 timeout=${VMTEST_TIMEOUT:-300}
+arch=${VMTEST_ARCH:-amd64}
+case "$arch" in
+amd64)
+	qemu=qemu-system-x86_64
+	machine="-accel tcg"
+	console=ttyS0
+	mem=${VMTEST_MEM:-512}
+	;;
+arm64)
+	# virt: the generic board, its PL011 UART is ttyAMA0 (built into the
+	# cloud kernel, as are the GIC and PSCI, which poweroff -f ends the VM
+	# through). -cpu max: every extension TCG emulates (LSE atomics, which
+	# Go's runtime then uses, PAC, BTI); pauth-impdef=on computes the
+	# pointer signatures with QEMU's cheap function instead of QARMA, which
+	# costs TCG dearly and proves nothing more here.
+	qemu=qemu-system-aarch64
+	machine="-M virt -cpu max,pauth-impdef=on -accel tcg"
+	console=ttyAMA0
+	mem=${VMTEST_MEM:-1024}
+	;;
+*)
+	echo "vmtest: VMTEST_ARCH=$arch: amd64 or arm64" >&2
+	exit 2
+	;;
+esac
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 # The initramfs's / takes this directory's mode: 0700 from mktemp would
 # keep every user but root out of the whole tree.
 chmod 0755 "$root"
-mkdir -p "$root/bin" "$root/tests" "$root/etc"
+mkdir -p "$root/bin" "$root/tests" "$root/etc" "$root/mnt"
 # The users and groups every host has: tests resolve names (--map-user root,
 # --user nobody) through /etc/passwd and /etc/group, as rawns does.
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-cp /bin/busybox "$root/bin/busybox"
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+	cp /bin/busybox "$root/bin/busybox"
+else
+	kernel=$("$here/kernel.sh" "$1" "$cache" "$arch")
+	cp "$(dirname "$(dirname "$kernel")")/bin/busybox" "$root/bin/busybox"
+fi
 cp "$here/init" "$root/init"
 cp "${VMTEST_PLAN:-$here/plan}" "$root/tests/plan"
 cp "$stage"/tests/* "$root/tests/"
 cp "$stage"/bin/* "$root/bin/"
+# The shared libraries of dynamically linked test binaries (-race on arm64
+# needs cgo: the Makefile's vmtest-arm64-race puts the loader and libc here).
+if [ -d "$stage/lib" ]; then
+	cp -a "$stage/lib" "$root/"
+fi
 # Each kernel's overlay module, for the overlay tests (/init loads it).
 for suite in "$@"; do
-	kernel=$("$here/kernel.sh" "$suite" "$cache")
+	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
 	kroot=$(dirname "$(dirname "$kernel")")
 	for ko in "$kroot"/lib/modules/*/kernel/fs/overlayfs/overlay.ko; do
 		[ -f "$ko" ] || continue
@@ -45,15 +86,16 @@ initrd=$stage/initrd.gz
 
 status=0
 for suite in "$@"; do
-	kernel=$("$here/kernel.sh" "$suite" "$cache")
+	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
 	log=$stage/$suite.log
-	echo "vmtest: $suite: booting $(basename "$kernel") under qemu (TCG), log in $log"
+	echo "vmtest: $suite: booting $(basename "$kernel") under $qemu (TCG), log in $log"
 	start=$(date +%s)
 	# -no-reboot with panic=-1: a kernel panic ends qemu at once rather
 	# than hanging; poweroff -f at the end of /init ends it normally.
-	timeout "$timeout" qemu-system-x86_64 -accel tcg -smp 2 -m 512 -nographic -no-reboot \
+	# shellcheck disable=SC2086
+	timeout "$timeout" $qemu $machine -smp 2 -m "$mem" -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1 || true
+		-append "console=$console quiet panic=-1" </dev/null >"$log" 2>&1 || true
 	took=$(($(date +%s) - start))
 	tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
 	pass=$(grep -c '^VMTEST PASS ' "$log" || true)
