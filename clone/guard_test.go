@@ -4,6 +4,7 @@ package clone
 
 import (
 	"maps"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -103,3 +104,47 @@ func keys(m map[string]bool) []string {
 
 // raceEnabled is set by race_test.go in -race builds.
 var raceEnabled bool
+
+// TestTrampolineFrames holds, in the assembly's text, the two rules of
+// trampoline_*.s that the running tests catch only by luck (tried on arm64
+// under qemu: with either broken, the suite passed at least once):
+//
+//   - rawVfork has no frame: the assembler then saves no return address
+//     or frame pointer on the stack, which the vfork-style child shares
+//     and overwrites before the parent resumes.
+//   - cloneOnStack's child reserves 16 bytes below its new stack's top
+//     before it calls childMain, whose argument spill slot they are; without
+//     them childMain writes over initData, which lies right above.
+func TestTrampolineFrames(t *testing.T) {
+	for _, c := range []struct {
+		file, vfork, reserve, call string
+	}{
+		{"trampoline_amd64.s", `TEXT ·rawVfork(SB),NOSPLIT|NOFRAME,$0-48`, "SUBQ\t$16, SP", "CALL\tR12"},
+		{"trampoline_arm64.s", `TEXT ·rawVfork(SB),NOSPLIT,$0-48`, "SUB\t$16, RSP", "BL\t(R19)"},
+	} {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if !strings.Contains(s, c.vfork+"\n") {
+			t.Errorf("%s: rawVfork must be declared %q (no frame on the shared stack)", c.file, c.vfork)
+		}
+		i := strings.Index(s, "TEXT ·cloneOnStack(SB)")
+		if i < 0 {
+			t.Fatalf("%s: no cloneOnStack", c.file)
+		}
+		body := s[i:]
+		if j := strings.Index(body[1:], "\nTEXT "); j >= 0 {
+			body = body[:j+1]
+		}
+		child := strings.Index(body, "\nchild:\n")
+		if child < 0 {
+			t.Fatalf("%s: cloneOnStack has no child: label", c.file)
+		}
+		r, k := strings.Index(body[child:], c.reserve), strings.Index(body[child:], c.call)
+		if r < 0 || k < 0 || r > k {
+			t.Errorf("%s: cloneOnStack's child must %q before %q", c.file, c.reserve, c.call)
+		}
+	}
+}

@@ -99,21 +99,23 @@ type signalfdInfo struct {
 // terminal's line discipline sends SIGINT (siginfo.h).
 const siKernel = 0x80
 
-// initStackSize is the size of the mapping a shared PID 1 runs on: one
-// guard page, then its stack (childMain's frame and its system calls, the
-// command's vfork-style child below it, a few KiB in all), then initData
-// at the top.
+// initStackSize is the size of a shared PID 1's stack and initData, at the
+// top of its mapping (childMain's frame and its system calls, the
+// command's vfork-style child below it: a few KiB in all). Below them the
+// mapping has one guard page, of whatever size pages are: 4 KiB, or 16 or
+// 64 KiB on some arm64 kernels.
 const initStackSize = 64 << 10
 
 // initStack is PID 1's mapping, owned by the parent: mapped before the
 // clone, unmapped once PID 1 is reaped (or at once, if the clone failed).
 type initStack struct {
 	base unsafe.Pointer
+	size uintptr // the guard page and initStackSize
 }
 
 func (s *initStack) unmap() {
 	if s != nil && s.base != nil {
-		unix.MunmapPtr(s.base, initStackSize)
+		unix.MunmapPtr(s.base, s.size)
 		s.base = nil
 	}
 }
@@ -122,12 +124,14 @@ func (s *initStack) unmap() {
 // its lowest page made inaccessible, so that an overflow faults instead of
 // writing into whatever lies below.
 func mapInitStack() (*initStack, error) {
-	base, err := unix.MmapPtr(-1, 0, nil, initStackSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
+	page := uintptr(unix.Getpagesize())
+	size := page + (initStackSize+page-1)&^(page-1)
+	base, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
 	if err != nil {
 		return nil, fmt.Errorf("mapping the stack of PID 1 (--init): %w", err)
 	}
-	s := &initStack{base: base}
-	if err := unix.Mprotect(unsafe.Slice((*byte)(base), unix.Getpagesize()), unix.PROT_NONE); err != nil {
+	s := &initStack{base: base, size: size}
+	if err := unix.Mprotect(unsafe.Slice((*byte)(base), page), unix.PROT_NONE); err != nil {
 		s.unmap()
 		return nil, fmt.Errorf("guarding the stack of PID 1 (--init): %w", err)
 	}
@@ -136,7 +140,7 @@ func mapInitStack() (*initStack, error) {
 
 // data is the initData at the top of the mapping.
 func (s *initStack) data() *initData {
-	return (*initData)(unsafe.Add(s.base, initStackSize-unsafe.Sizeof(initData{})))
+	return (*initData)(unsafe.Add(s.base, s.size-unsafe.Sizeof(initData{})))
 }
 
 // top is the stack's top, right below initData, 16-aligned.
