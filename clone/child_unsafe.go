@@ -165,6 +165,7 @@ type childData struct {
 
 	timeOffsets    *byte // nil: no offsets; else the text for timens_offsets
 	timeOffsetsLen uintptr
+	timeSetns      bool // then setns into the namespace, not wait for execve
 
 	holdFD      int // read end of the hold pipe, or -1
 	pipe        int // write end of the error pipe
@@ -231,7 +232,8 @@ var (
 	strPProc    = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
 	// Relative to /proc/self, which the child opens through the mount
 	// namespace it is in.
-	strTimensOffsets = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 't', 'i', 'm', 'e', 'n', 's', '_', 'o', 'f', 'f', 's', 'e', 't', 's', 0}
+	strTimensOffsets   = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 't', 'i', 'm', 'e', 'n', 's', '_', 'o', 'f', 'f', 's', 'e', 't', 's', 0}
+	strTimeForChildren = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'n', 's', '/', 't', 'i', 'm', 'e', '_', 'f', 'o', 'r', '_', 'c', 'h', 'i', 'l', 'd', 'r', 'e', 'n', 0}
 )
 
 // cloneExec clones and, in the child, runs childMain, which prepares the
@@ -395,9 +397,10 @@ func childMain(d *childData) {
 
 	// Time namespace offsets can only be written before any process is in
 	// the namespace (time_namespaces(7)), and clone3's CLONE_NEWTIME puts
-	// the child in at once. So: unshare(CLONE_NEWTIME), which creates the
-	// namespace for the children to come, write the offsets, and let
-	// execve move this process into it (Linux 5.8+).
+	// a fork-style child in at once. So: unshare(CLONE_NEWTIME), which
+	// creates the namespace for the children to come (Linux 5.6+), write
+	// the offsets, and go in: by execve in a vfork-style child (Linux 6.2+,
+	// execEntersTimeNamespace), by setns(2) in a fork-style one.
 	if d.timeOffsets != nil {
 		d.report.stage = uint32(StageTimeOffsets)
 		_, _, err1 = rawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0)
@@ -412,6 +415,20 @@ func childMain(d *childData) {
 		rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
 		if err1 != 0 {
 			goto childerror
+		}
+		// A fork-style child goes in now (setns(2) into a time namespace
+		// needs a process alone on its memory, which it is; before Linux
+		// 6.2 execve would not take it there).
+		if d.timeSetns {
+			r1, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimeForChildren[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+			if err1 != 0 {
+				goto childerror
+			}
+			_, _, err1 = rawSyscall(unix.SYS_SETNS, r1, unix.CLONE_NEWTIME, 0)
+			rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
+			if err1 != 0 {
+				goto childerror
+			}
 		}
 	}
 

@@ -329,6 +329,9 @@ func (s *Spec) Validate() error {
 	if s.Init && s.Mode == ModeVfork {
 		return errors.New("Init keeps the cloned child alive as PID 1, which a vfork-style clone would hold the parent for; use fork or auto")
 	}
+	if s.Mode == ModeVfork && s.Namespaces&NewTime != 0 && !execEntersTimeNamespace() {
+		return errors.New("a vfork-style child stays in its parent's time namespace, and before Linux 6.2 execve does not move it into the new one; use fork or auto")
+	}
 	if s.Mode == ModeVfork && s.needsParentStep() {
 		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")
 	}
@@ -407,6 +410,20 @@ func noNUL(what, s string) error {
 // case it makes the time namespace itself with unshare(2), not clone.
 func (s *Spec) hasTimeOffsets() bool {
 	return s.MonotonicOffset != 0 || s.BoottimeOffset != 0
+}
+
+// execEntersTimeNamespace reports whether execve(2) moves a process into
+// the time namespace it is to be in (its time_for_children), which Linux
+// 6.2 added ("fs/exec: switch timens when a task gets a new mm"). A child
+// that shares its parent's memory stays in the parent's time namespace at
+// the clone (copy_namespaces: the clocks reach a process through the
+// vDSO's data page, one per mm), so before 6.2 a vfork-style child's
+// command never got there: it ran in the host's time namespace, and only
+// its own children in the new one. There the child is cloned fork-style,
+// and, when it makes the namespace itself for the offsets, enters it with
+// setns(2) before execve.
+func execEntersTimeNamespace() bool {
+	return kernelAtLeast(6, 2)
 }
 
 // needsParentStep reports whether the parent must act between clone and

@@ -258,7 +258,13 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.offset = fmt.Appendf(nil, "monotonic %d %d\nboottime %d %d\n", ms, mns, bs, bns)
 		d.timeOffsets, d.timeOffsetsLen = &p.offset[0], uintptr(len(p.offset))
 	}
-	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep() && !spec.Init)
+	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep() && !spec.Init &&
+		(spec.Namespaces&NewTime == 0 || execEntersTimeNamespace()))
+	// A fork-style child that makes the time namespace for the offsets
+	// enters it itself, rather than leave it to execve, which does so only
+	// from Linux 6.2, and only for the process that execs: a PID 1 of Init
+	// is then in it too.
+	d.timeSetns = d.timeOffsets != nil && !vfork
 	if vfork {
 		flags |= unix.CLONE_VM | unix.CLONE_VFORK
 	}
