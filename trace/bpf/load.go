@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
 )
 
 // hook is one way of attaching the exec program, best first.
@@ -46,6 +47,17 @@ func (h hook) program() string {
 // loadSpec parses the embedded object and prepares it for one user: keep only
 // the named programs and maps, set the .rodata constants.
 func loadSpec(progs, maps []string, consts map[string]any) (*ebpf.CollectionSpec, error) {
+	// Before Linux 5.11 the kernel charges BPF maps and programs to
+	// RLIMIT_MEMLOCK, not to the memory cgroup, and the default 64 KiB of
+	// it refuses the ring buffer with EPERM, which reads as a missing
+	// privilege (found on 5.10 by make vmtest: "map create: operation not
+	// permitted" as root). rlimit.RemoveMemlock lifts it there and does
+	// nothing on later kernels. It is this process's limit: in rawns run
+	// that is the rawns-trace helper's, which the command does not inherit.
+	// Best effort: a process that may not raise it (no CAP_SYS_RESOURCE)
+	// would not be allowed to load the program either, and the load's own
+	// error says that better.
+	_ = rlimit.RemoveMemlock()
 	spec, err := loadBpf()
 	if err != nil {
 		return nil, classify("parse embedded object", err)
