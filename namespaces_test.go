@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/internal/testutil"
 )
 
@@ -35,7 +36,7 @@ func TestEachNamespaceKindIsNew(t *testing.T) {
 		}
 		for _, style := range []string{"vfork", "fork"} {
 			r := rawnsRun(t, "run", "--ns", set, "--clone", style, "--", "sh", "-c", nsScript)
-			if style == "vfork" && want&clone.NewTime != 0 && !testutil.KernelAtLeast(6, 2) {
+			if style == "vfork" && want&clone.NewTime != 0 && !kernel.AtLeast(6, 2) {
 				// Before 6.2 execve does not move a vfork-style child into
 				// its time namespace: refused (clone.Spec.Validate).
 				if r.code != 125 || !strings.Contains(r.stderr, "before Linux 6.2") {

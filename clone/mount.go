@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/kernel"
 )
 
 // MountKind says what a Mount makes.
@@ -259,15 +261,5 @@ func (m *Mount) validate() error {
 }
 
 // kernelAtLeast reports whether the running kernel is major.minor or
-// later (uname(2)); an unreadable release counts as new enough.
-func kernelAtLeast(major, minor int) bool {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return true
-	}
-	var ma, mi int
-	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
-		return true
-	}
-	return ma > major || ma == major && mi >= minor
-}
+// later (internal/kernel).
+var kernelAtLeast = kernel.AtLeast
