@@ -88,16 +88,31 @@ status=0
 for suite in "$@"; do
 	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
 	log=$stage/$suite.log
-	echo "vmtest: $suite: booting $(basename "$kernel") under $qemu (TCG), log in $log"
-	start=$(date +%s)
-	# -no-reboot with panic=-1: a kernel panic ends qemu at once rather
-	# than hanging; poweroff -f at the end of /init ends it normally.
-	# shellcheck disable=SC2086
-	timeout "$timeout" $qemu $machine -smp 2 -m "$mem" -nographic -no-reboot \
-		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=$console quiet panic=-1" </dev/null >"$log" 2>&1 || true
-	took=$(($(date +%s) - start))
-	tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
+	# Up to two boots: bullseye's 5.10 under TCG now and then stalls a CPU
+	# in the kernel for good (the kernel's own watchdog reports "soft
+	# lockup" every 22 s until the timeout), in a different test each time
+	# (TestStartOnMainThread, TestRunWithLimits) and in about one run in
+	# six; never seen on 6.1 or on the host. Only a run that did not finish
+	# and whose kernel reported such a stall boots again, and says so.
+	for attempt in 1 2; do
+		echo "vmtest: $suite: booting $(basename "$kernel") under $qemu (TCG), log in $log"
+		start=$(date +%s)
+		# -no-reboot with panic=-1: a kernel panic ends qemu at once rather
+		# than hanging; poweroff -f at the end of /init ends it normally.
+		# shellcheck disable=SC2086
+		timeout "$timeout" $qemu $machine -smp 2 -m "$mem" -nographic -no-reboot \
+			-kernel "$kernel" -initrd "$initrd" \
+			-append "console=$console quiet panic=-1" </dev/null >"$log" 2>&1 || true
+		took=$(($(date +%s) - start))
+		tr -d '\r' <"$log" >"$log.txt" && mv "$log.txt" "$log"
+		if [ "$attempt" = 1 ] && ! grep -q '^VMTEST DONE' "$log" && grep -q 'soft lockup\|self-detected stall' "$log"; then
+			echo "vmtest: $suite: the kernel reported a CPU stall and the run did not finish; its log:"
+			grep -E 'soft lockup|self-detected stall|^=== RUN' "$log" | tail -n 6
+			cp "$log" "$log.stalled"
+			continue
+		fi
+		break
+	done
 	pass=$(grep -c '^VMTEST PASS ' "$log" || true)
 	fail=$(grep -c '^VMTEST FAIL ' "$log" || true)
 	grep -o 'VMTEST \(KERNEL\|CONTROLLERS\|NOTE\) .*' "$log" | sed "s/^/vmtest: $suite: /"
