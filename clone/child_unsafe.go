@@ -741,7 +741,7 @@ exec:
 		if err1 != 0 {
 			goto childerror
 		}
-		pid, err1 = rawVfork(unix.SYS_CLONE, in.cloneFlags, 0, 0)
+		pid, err1 = rawVfork(unix.SYS_CLONE, initCommandClone, 0, 0)
 		if err1 != 0 {
 			goto childerror
 		}

@@ -75,8 +75,7 @@ import (
 // initData holds no Go pointer: in the shared case it lives in memory the
 // garbage collector does not know (TestInitDataHasNoPointers).
 type initData struct {
-	cloneFlags uintptr // clone(2) of the command: CLONE_VM|CLONE_VFORK|SIGCHLD
-	sigset     uint64  // the signals PID 1 blocks and reads from its signalfd
+	sigset uint64 // the signals PID 1 blocks and reads from its signalfd
 
 	// PID 1's scratch, written after the command has started.
 	sfd     uintptr      // the signalfd
@@ -188,21 +187,23 @@ func initSharesMemory(spec *Spec) bool {
 // stack, puts initData at its top and turns the first clone into a
 // CLONE_VM one on that stack.
 func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
-	in := &initData{}
-	var stack *initStack
+	var (
+		in    *initData
+		stack *initStack
+	)
 	if d.useClone3 && initSharesMemory(spec) {
 		var err error
 		if stack, err = mapInitStack(); err != nil {
 			return nil, nil, err
 		}
-		in = stack.data()
-		*in = initData{}
+		in = stack.data() // zeroed, as a fresh anonymous mapping is
 		d.args.flags |= unix.CLONE_VM
 		d.args.stack = uint64(uintptr(stack.base))
 		d.args.stackSize = uint64(stack.top() - uintptr(stack.base))
 		d.onStack, d.mainPC = true, childMainPC()
+	} else {
+		in = &initData{}
 	}
-	in.cloneFlags = unix.CLONE_VM | unix.CLONE_VFORK | uintptr(unix.SIGCHLD)
 	in.sigset = 1 << (unix.SIGCHLD - 1)
 	for _, sig := range sigrelay.InitSignals {
 		if !sigrelay.Ignored(sig) {
@@ -211,3 +212,7 @@ func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
 	}
 	return in, stack, nil
 }
+
+// initCommandClone is PID 1's clone(2) of the command: vfork-style, on
+// PID 1's memory and stack, SIGCHLD at its end.
+const initCommandClone = unix.CLONE_VM | unix.CLONE_VFORK | uintptr(unix.SIGCHLD)

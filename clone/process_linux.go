@@ -115,7 +115,6 @@ func (p *Process) Wait() (ExitStatus, error) {
 	p.done = true
 	p.closePidfd()
 	p.initStack.unmap() // PID 1 is gone: nothing runs on it
-	p.initStack = nil
 	p.mu.Unlock()
 	switch info.code {
 	case cldExited:

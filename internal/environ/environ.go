@@ -10,7 +10,10 @@
 // counts both).
 package environ
 
-import "os"
+import (
+	"os"
+	"strings"
+)
 
 // List returns the environment the process started with, as os.Environ
 // returns it before any os.Setenv: in the kernel's order, and of two
@@ -21,9 +24,9 @@ func List() []string {
 	if len(envs) > maxQuadratic {
 		return os.Environ()
 	}
-	out := envs[:0]
-	for i, kv := range envs {
-		if k, ok := key(kv); !ok || !seen(envs[:i], k) {
+	out := envs[:0] // in place: out never passes i
+	for _, kv := range envs {
+		if k, _, ok := strings.Cut(kv, "="); !ok || !seen(out, k) {
 			out = append(out, kv)
 		}
 	}
@@ -34,22 +37,13 @@ func List() []string {
 // entries are the rule, and above this many syscall's map is cheaper.
 const maxQuadratic = 256
 
-// seen reports whether k is the key of an entry in before.
-func seen(before []string, k string) bool {
-	for _, e := range before {
-		if ek, ok := key(e); ok && ek == k {
+// seen reports whether k is the key of an entry in kept, which holds the
+// first entry of every key so far.
+func seen(kept []string, k string) bool {
+	for _, e := range kept {
+		if ek, _, ok := strings.Cut(e, "="); ok && ek == k {
 			return true
 		}
 	}
 	return false
-}
-
-// key is kv up to its first '='; ok is false if it has none.
-func key(kv string) (string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], true
-		}
-	}
-	return "", false
 }
