@@ -18,9 +18,18 @@ import (
 // RAWNS_TEST_START_ON_MAIN=1 it calls Start from the main goroutine, which
 // runs on the main thread before anything blocked, and exits 0 if the
 // spawner was not used, 3 if it was, 4 if it was not on the main thread.
-func TestMain(m *testing.M) {
+// init keeps TestStartOnMainThread's helper on the main thread: locked in
+// an init function, the main goroutine runs main, and so TestMain, there
+// (runtime.LockOSThread); locked only in TestMain, it may already have
+// moved to another thread, as it did once under -race on arm64.
+func init() {
 	if os.Getenv("RAWNS_TEST_START_ON_MAIN") == "1" {
 		runtime.LockOSThread()
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("RAWNS_TEST_START_ON_MAIN") == "1" {
 		if unix.Gettid() != unix.Getpid() {
 			os.Exit(4)
 		}
