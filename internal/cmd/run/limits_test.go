@@ -201,6 +201,46 @@ func TestRunWithLimits(t *testing.T) {
 	}
 }
 
+// A --memory too small to start the command in is rawns's error, 125 and
+// one line naming --memory, with nothing left: below cgroup.MinMemory it is
+// refused before anything is made; above it, a start that meets the limit
+// (here execve's copy of a 1 MiB environment, which the kernel reports as
+// E2BIG) says so. Before, on cgroup v1, rawns's own thread was in the
+// run's memcg as the mm's owner: the OOM killer killed rawns itself, exit
+// 137 without a word, its cgroups left behind (issue 25, bug 1).
+func TestRunMemoryTooSmall(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := rawnsBin(t)
+	before := ownLeft(t)
+	for _, m := range []string{"4k", "1", "1e3", "64k", "1023k"} {
+		for _, mode := range []string{"vfork", "fork"} {
+			r := rawns(t, bin, "run", "--clone", mode, "--memory", m, "--", "true")
+			if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --memory "+m+": ") || !strings.Contains(r.stderr, "give at least 1m") || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("--clone %s --memory %s: exit %d, stderr %q", mode, m, r.code, r.stderr)
+			}
+		}
+	}
+	big := strings.Repeat("a", 120000) // under MAX_ARG_STRLEN, 128 KiB
+	args := []string{"run", "--clone", "vfork", "--memory", "1m"}
+	for _, k := range "ABCDEFGHI" {
+		args = append(args, "--env", string(k)+"="+big)
+	}
+	r := rawns(t, bin, append(args, "--", "true")...)
+	if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --memory 1m is too small to start true: ") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a 1 MiB environment under --memory 1m: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// 1m itself starts a small command, whichever way the child is made.
+	for _, v := range [][]string{{"--clone", "vfork"}, {"--clone", "fork"}, {"--init"}, {"-v"}} {
+		r := rawns(t, bin, append(append([]string{"run", "--memory", "1m"}, v...), "--", "true")...)
+		if r.code != 0 {
+			t.Errorf("%v --memory 1m -- true: exit %d, stderr %q", v, r.code, r.stderr)
+		}
+	}
+	if left := ownLeft(t); len(left) != len(before) {
+		t.Fatalf("cgroups left: %v", left)
+	}
+}
+
 // A rawns killed with SIGKILL leaves its cgroup, with the orphans that
 // PR_SET_PDEATHSIG did not reach inside; rawns cgroup-clean kills them and
 // removes it.

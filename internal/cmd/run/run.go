@@ -118,6 +118,11 @@ func run(cfg *config, stderr io.Writer) int {
 		if term != nil {
 			term.close() // the line below on the terminal as it was
 		}
+		if lim != nil {
+			if code, ok := lim.startError(stderr, cfg, err); ok {
+				return code
+			}
+		}
 		return reportStartError(stderr, cfg, err)
 	}
 	if term != nil {
