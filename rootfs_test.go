@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rawns/rawns/internal/testutil"
 )
@@ -227,5 +229,50 @@ func TestRunRootfsSymlinkedDestinations(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(f.root, p)); err != nil {
 			t.Errorf("%s is not in the root: %v", p, err)
 		}
+	}
+}
+
+// TestRunOverlayDirLocked: while a run uses --overlay-dir D, a second run
+// on D is refused (125, one line naming --overlay-dir and the pid that
+// holds it), not started on a shared upper layer (issue 25, bug 5: the
+// kernel only logged "upperdir is in-use ... undefined behavior"); once the
+// first has ended, D is free again. Nothing is left in D but upper and
+// work.
+func TestRunOverlayDirLocked(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	R := testutil.BusyboxRoot(t)
+	D := filepath.Join(t.TempDir(), "layer")
+	first := exec.Command(rawnsBin, "run", "--rootfs", R, "--overlay-dir", D, "--", "sh", "-c", "echo ready; read x; echo first >/first")
+	in, err := first.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	if line, err := readLine(bufio.NewReader(out), 10*time.Second); err != nil || line != "ready\n" {
+		t.Fatalf("the first run: %q, %v", line, err)
+	}
+	r := rawnsRun(t, "run", "--rootfs", R, "--overlay-dir", D, "--", "true")
+	want := fmt.Sprintf("rawns run: --overlay-dir %s: in use by another run (pid %d holds its lock)", D, first.Process.Pid)
+	if r.code != 125 || !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a second run on the same --overlay-dir: exit %d, stderr %q; want 125 and %q", r.code, r.stderr, want)
+	}
+	in.Close()
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first run: %v", err)
+	}
+	r = rawnsRun(t, "run", "--rootfs", R, "--overlay-dir", D, "--", "cat", "/first")
+	if r.code != 0 || r.stdout != "first\n" {
+		t.Fatalf("a run after the first ended: %+v", r)
+	}
+	if ents, _ := os.ReadDir(D); len(ents) != 2 {
+		t.Errorf("%s holds %v, want upper and work", D, ents)
 	}
 }

@@ -130,6 +130,20 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 	return nil
 }
 
+// lockOverlayDir locks --overlay-dir's directory for the run
+// (rootfs.LockOverlayDir): a second run on it is refused, not started on a
+// shared upper layer. The lock's fd is close-on-exec (the child marks every
+// fd so, too) and held until rawns exits, when the kernel drops it; the
+// command, killed when rawns dies, has gone with its mount namespace by
+// then, unless it runs without a PID namespace and left processes behind.
+func lockOverlayDir(cfg *config) error {
+	if cfg.fs == nil || cfg.fs.OverlayDir == "" {
+		return nil
+	}
+	_, err := rootfs.LockOverlayDir(cfg.fs.OverlayDir)
+	return err
+}
+
 // lookPath finds the command: inside the new root when there is one.
 func lookPath(cfg *config) (string, error) {
 	if cfg.fs != nil && cfg.fs.Root != "" {

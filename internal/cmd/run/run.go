@@ -88,6 +88,15 @@ func run(cfg *config, stderr io.Writer) int {
 		defer term.close() // the terminal back as it was, on every path
 	}
 
+	// --overlay-dir: one run at a time on an upper directory (filesystem.go).
+	if err := lockOverlayDir(cfg); err != nil {
+		if tr != nil {
+			tr.close()
+		}
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
+	}
+
 	// Resource limits: the run's cgroup, with its limits written, before
 	// the clone (limits.go); killed and removed when run returns.
 	var lim *limitedRun
