@@ -47,6 +47,11 @@ func TestRunRootfsFlags(t *testing.T) {
 		writes bool // the run may change DIR (a created mount point)
 	}{
 		{"rootfs", []string{"--rootfs", R}, `pwd; ls /; ls /usr 2>&1`, "/\nbin\ndev\netc\nmnt\nproc\nroot\nsys\ntmp\nls: /usr: No such file or directory\n", false},
+		// A bare --rootfs gets the /dev of --dev /dev: a write to
+		// /dev/null goes nowhere, not into R/dev (issue 25, bug 6); a
+		// mount on /dev is the user's choice instead.
+		{"rootfs /dev", []string{"--rootfs", R}, `echo x >/dev/null; ls /dev | wc -l; readlink /dev/ptmx`, "13\npts/ptmx\n", false},
+		{"rootfs tmpfs /dev", []string{"--rootfs", R, "--tmpfs", "/dev"}, `ls /dev | wc -l`, "0\n", false},
 		{"read-only", []string{"--rootfs", R, "--read-only"}, `touch /x 2>&1`, "touch: /x: Read-only file system\n", false},
 		{"bind", []string{"--rootfs", R, "--bind", f.data, "/mnt"}, `cat /mnt/f; echo w >/mnt/w && cat /mnt/w`, "data\nw\n", false},
 		{"ro-bind", []string{"--rootfs", R, "--ro-bind", f.file, "/etc/hostfile"}, `cat /etc/hostfile; echo x 2>&1 >/etc/hostfile`, "file\nsh: can't create /etc/hostfile: Read-only file system\n", true},
