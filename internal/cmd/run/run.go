@@ -85,7 +85,8 @@ func run(cfg *config, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
-		defer term.close() // the terminal back as it was, on every path
+		defer term.close()             // the terminal back as it was, on every path
+		stderr = term.messages(stderr) // CR LF while it is raw
 	}
 
 	// --overlay-dir: one run at a time on an upper directory (filesystem.go).
@@ -155,6 +156,9 @@ func run(cfg *config, stderr io.Writer) int {
 		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
 		if term != nil {
 			pw = watchPID1(pid1, term.resize) // pid1.go; SIGWINCH for -t
+			if pw != nil && pid1 {
+				term.watchKeys(proc.Pid, pw.key) // Ctrl-C, Ctrl-\ typed
+			}
 		} else if pid1 {
 			pw = watchPID1(pid1, nil) // pid1.go: make PID 1 stoppable
 		}
