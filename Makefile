@@ -71,11 +71,14 @@ bin/rootfs/bin/busybox: rootfs/make-busybox-rootfs.sh
 # What the root tests need on a fresh machine: a static busybox to build
 # their root filesystems from (testutil.BusyboxRoot), setpriv for the
 # rootless ones, runc for bench's OCI rows test (and the CVE tests' first
-# check of themselves, ocitest/cve).
+# check of themselves, ocitest/cve), jq for docs/cli.md's --info-fd example
+# (TestDocExamples).
 test-deps:
 	@dpkg -s busybox-static >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq busybox-static; }
 	@command -v runc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq runc; }
 	@command -v setpriv >/dev/null || $(SUDO) apt-get install -y -qq util-linux
+	@# jq: docs/cli.md's example of --info-fd, run by TestDocExamples.
+	@command -v jq >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq jq; }
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
 # test that would skip fails instead (RAWNS_REQUIRE_ROOT=1). -p 1: one

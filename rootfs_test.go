@@ -39,6 +39,8 @@ func TestRunRootfsFlags(t *testing.T) {
 	f := newRootfsFixture(t)
 	overlayDir := filepath.Join(t.TempDir(), "layer")
 	R := f.root
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(R, link)
 	cases := []struct {
 		name   string
 		args   []string
@@ -62,6 +64,9 @@ func TestRunRootfsFlags(t *testing.T) {
 		{"dev", []string{"--rootfs", R, "--dev", "/dev", "--proc", "/proc"}, `ls /dev | wc -l; echo x >/dev/null; head -c 4 /dev/zero | wc -c; readlink /dev/ptmx; readlink /dev/stdout; grep -c devpts /proc/self/mountinfo`, "13\n4\npts/ptmx\n/proc/self/fd/1\n1\n", false},
 		{"mqueue", []string{"--ns", "pid,uts,ipc", "--rootfs", R, "--mqueue", "/mnt", "--proc", "/proc"}, `grep -c ' /mnt .* - mqueue ' /proc/self/mountinfo`, "1\n", false},
 		{"overlay", []string{"--rootfs", R, "--overlay"}, `echo new >/new && cat /new; rm /bin/ls; echo x >/etc/passwd`, "new\n", false},
+		// A root named through a link: the overlay failed on the link's
+		// path (move_mount: EINVAL; issue 25, found by TestDocExamples).
+		{"overlay via a link", []string{"--rootfs", link, "--overlay"}, `echo new >/new && cat /new`, "new\n", false},
 		{"overlay-dir", []string{"--rootfs", R, "--overlay-dir", overlayDir}, `echo kept >/kept && cat /kept`, "kept\n", false},
 		{"host tree", []string{"--tmpfs", "/mnt", "--bind", f.data, "/mnt/data"}, `cat /mnt/data/f; ls /mnt`, "data\ndata\n", false},
 		{"all", []string{"--ns", "pid,uts,ipc", "--rootfs", R, "--overlay", "--read-only", "--dev", "/dev", "--proc", "/proc",
@@ -122,6 +127,8 @@ func TestRunRootfsErrors(t *testing.T) {
 	f := newRootfsFixture(t)
 	R := f.root
 	before := testutil.TreeSum(t, R)
+	toSlash := filepath.Join(t.TempDir(), "slash")
+	os.Symlink("/", toSlash)
 	cases := []struct {
 		args []string
 		code int
@@ -129,6 +136,10 @@ func TestRunRootfsErrors(t *testing.T) {
 	}{
 		{[]string{"--rootfs", R + "/nope"}, 125, "--rootfs " + R + "/nope: " + R + "/nope: no such file or directory"},
 		{[]string{"--rootfs", R + "/bin/busybox"}, 125, "--rootfs " + R + "/bin/busybox: not a directory"},
+		// Issue 25: a link to / reached pivot_root (EBUSY); /proc was taken.
+		{[]string{"--rootfs", toSlash}, 125, "--rootfs " + toSlash + ": a link to the host's /, which is already the root"},
+		{[]string{"--rootfs", "/proc"}, 125, "--rootfs /proc: /proc is on proc, a kernel filesystem, not a root filesystem"},
+		{[]string{"--rootfs", "/sys"}, 125, "--rootfs /sys: /sys is on sysfs, a kernel filesystem"},
 		{[]string{"--rootfs", R, "--bind", "/nonexistent-src", "/x"}, 125, "--bind /nonexistent-src /x: source /nonexistent-src: no such file or directory"},
 		{[]string{"--rootfs", R, "--bind", f.data, "/../../x"}, 125, "--bind " + f.data + " /../../x: destination /../../x climbs out of the root"},
 		{[]string{"--rootfs", R, "--tmpfs", "relative"}, 125, "--tmpfs relative: destination \"relative\" is not an absolute path"},

@@ -75,19 +75,56 @@ func (c *Config) SetRoot(dir string) error {
 		return flagErr(flag, "%v", err)
 	}
 	// The user names the directory on the host as they see it: a symlink
-	// on the way there is theirs to follow (stat and the child's mount
-	// follow it alike). What is inside is untrusted, and the child
-	// resolves it inside the root.
+	// on the way there is theirs to follow, and it is followed here, once,
+	// to the directory itself. The child's steps then name it by a path
+	// without links: through a link, the overlay's mount on the root's own
+	// path failed (move_mount: EINVAL), and a link to / reached
+	// pivot_root as EBUSY. What is inside the root is untrusted, and the
+	// child resolves it inside the root.
 	if st, err := os.Stat(abs); err != nil {
 		return flagErr(flag, "%v; give an existing directory", unwrapPath(err))
 	} else if !st.IsDir() {
 		return flagErr(flag, "not a directory; give the directory that becomes /")
 	}
-	if abs == "/" {
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return flagErr(flag, "%v", unwrapPath(err))
+	}
+	if real == "/" {
+		if abs != "/" {
+			return flagErr(flag, "a link to the host's /, which is already the root; drop --rootfs to mount over the host's tree")
+		}
 		return flagErr(flag, "the host's / is already the root; drop --rootfs to mount over the host's tree")
 	}
-	c.Root = abs
+	// A kernel filesystem of files that are not files (statfs(2) f_type):
+	// no program runs from there, and a pivot_root into the host's /proc
+	// or /sys would hand the command the host's view.
+	var sfs unix.Statfs_t
+	if unix.Statfs(real, &sfs) == nil {
+		if name := kernelFS(sfs.Type); name != "" {
+			return flagErr(flag, "%s is on %s, a kernel filesystem, not a root filesystem; give a directory that holds one (bin, etc, ...), e.g. from make rootfs", real, name)
+		}
+	}
+	c.Root = real
 	return nil
+}
+
+// kernelFS names the kernel's pseudo-filesystems a root cannot be on, by
+// their magic numbers (linux/magic.h), or "".
+func kernelFS(t int64) string {
+	switch t {
+	case unix.PROC_SUPER_MAGIC:
+		return "proc"
+	case unix.SYSFS_MAGIC:
+		return "sysfs"
+	case unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC:
+		return "cgroupfs"
+	case unix.DEVPTS_SUPER_MAGIC:
+		return "devpts"
+	case unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC, unix.SECURITYFS_MAGIC, unix.BPF_FS_MAGIC:
+		return "a kernel debug or security filesystem"
+	}
+	return ""
 }
 
 // dest checks a destination inside the root: absolute, and never above /
