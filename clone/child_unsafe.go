@@ -7,8 +7,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rawns/rawns/internal/exitcode"
 )
 
 // The runtime's fork hooks. The runtime exports them to package syscall and
@@ -816,7 +814,7 @@ exec:
 	reaped:
 		// Go with the command's status. The kernel kills what is left
 		// in the namespace when PID 1 exits.
-		r1 = exitFailed // wait4 failed: nothing to report the command's status by
+		r1 = ExitSetupFailed // wait4 failed: nothing to report the command's status by
 		if err1 == 0 {
 			if in.wstatus&0x7f == 0 {
 				r1 = uintptr(in.wstatus>>8) & 0xff // exited
@@ -844,10 +842,6 @@ childerror:
 	d.report.errno = uint32(err1)
 	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
 	for {
-		rawSyscall(unix.SYS_EXIT_GROUP, exitFailed, 0, 0)
+		rawSyscall(unix.SYS_EXIT_GROUP, ExitSetupFailed, 0, 0)
 	}
 }
-
-// exitFailed is exitcode.Failed as a constant the child can pass to
-// exit_group(2).
-const exitFailed = exitcode.Failed

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rawns/rawns/internal/sigrelay"
+	"github.com/rawns/rawns/internal/signals"
 )
 
 // Spec.Init: PID 1 of the new PID namespace is the cloned child itself,
@@ -57,7 +57,7 @@ import (
 //
 // Signals. From outside PID 1 gets only the signals it has a handler for
 // or blocks (pid_namespaces(7), and signal(7): a blocked signal is never
-// discarded). So before it starts the command it blocks InitSignals and
+// discarded). So before it starts the command it blocks signals.InitRelayed and
 // SIGCHLD and opens a signalfd(2) for them, as tini waits in
 // sigtimedwait(2): no handler, no signal frame. The command, cloned from
 // it vfork-style on its stack (rawVfork), unblocks them again before its
@@ -205,8 +205,8 @@ func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
 		in = &initData{}
 	}
 	in.sigset = 1 << (unix.SIGCHLD - 1)
-	for _, sig := range sigrelay.InitSignals {
-		if !sigrelay.Ignored(sig) {
+	for _, sig := range signals.InitRelayed {
+		if !signals.Ignored(sig) {
 			in.sigset |= 1 << (sig - 1)
 		}
 	}
