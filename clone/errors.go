@@ -27,6 +27,9 @@ const (
 	// StageInit is the reaper of Spec.Init: starting the command as its
 	// child, or setting up the signal relay to it.
 	StageInit
+	// StageGate is the start gate of Spec.GateFD: reading it failed or
+	// gave EOF. A gated child reports it only by its exit status.
+	StageGate
 )
 
 // The mount phase (issue 12): each of its steps reports its own stage, and
@@ -72,6 +75,7 @@ var stageNames = [...]string{
 	StageChdir:       "chdir",
 	StageExec:        "execve",
 	StageInit:        "start the command under the init",
+	StageGate:        "wait at the start gate",
 
 	StageMount:        "mount",
 	StagePivot:        "pivot_root",

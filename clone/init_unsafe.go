@@ -156,7 +156,9 @@ func (s *initStack) top() uintptr {
 // needs a process alone on its memory (EUSERS otherwise), so a PID 1 on
 // rawns's memory would show the host's time namespace in /proc/1/ns/time.
 //
-// Nor in a cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
+// Nor behind a start gate (GateFD), which it may pass after the parent
+// has gone or moved on, while it still reads the prepared data. Nor in a
+// cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
 // the cgroup package's placement without clone3), or when the caller asks
 // for a fork-style first clone (ModeFork; the cgroup package does, for a
 // thread it moves into v1 cgroups): a memory limit's OOM killer there
@@ -169,7 +171,7 @@ func initSharesMemory(spec *Spec) bool {
 	if spec.Namespaces&NewTime != 0 || spec.hasTimeOffsets() {
 		return false
 	}
-	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil {
+	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil || spec.GateFD != 0 {
 		return false
 	}
 	if spec.Namespaces&NewUser != 0 {
