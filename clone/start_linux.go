@@ -258,7 +258,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.offset = fmt.Appendf(nil, "monotonic %d %d\nboottime %d %d\n", ms, mns, bs, bns)
 		d.timeOffsets, d.timeOffsetsLen = &p.offset[0], uintptr(len(p.offset))
 	}
-	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep() && !spec.Init &&
+	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsFork() && !spec.Init &&
 		(spec.Namespaces&NewTime == 0 || execEntersTimeNamespace()))
 	// A fork-style child that makes the time namespace for the offsets
 	// enters it itself, rather than leave it to execve, which does so only
@@ -322,6 +322,12 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.init = p.init
 	}
 	d.holdFD = -1
+	d.gateFD = -1
+	if spec.GateFD != 0 {
+		d.gateFD = spec.GateFD
+	}
+	d.gateMk[0] = gateMarker
+	d.pdeathsig = !spec.NoParentDeathSignal
 	d.execFD = -1
 	if spec.ExecFD >= 3 {
 		d.execFD = spec.ExecFD
@@ -362,8 +368,8 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		d.holdFD = holdPipe[0]
 	}
-	d.pipe = errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, int(spec.ConsoleSocket), 2) + 1
+	d.pipe, d.errPipe = errPipe[1], errPipe[1]
+	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, d.gateFD, int(spec.ConsoleSocket), 2) + 1
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
@@ -388,7 +394,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd), initStack: p.initStack}
 
 	if holdPipe[1] >= 0 {
-		err := parentStep(spec, proc.Pid)
+		err := parentStep(spec, Held{Pid: proc.Pid, PidFD: proc.pidfd})
 		if err == nil {
 			_, err = unix.Write(holdPipe[1], []byte{1})
 		}
@@ -413,7 +419,8 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	// has exec'd, and a PID 1 on rawns's memory (Spec.Init) until its
 	// command has, and it has closed the pipe (init_unsafe.go).
 	runtime.KeepAlive(p)
-	if err == nil && n == 1 && buf[0] == execMarker {
+	if err == nil && n == 1 && (buf[0] == execMarker || buf[0] == gateMarker && spec.GateFD != 0) {
+		// Running, or (GateFD) waiting at the gate, the pipe closed.
 		return proc, nil
 	}
 	if err == nil && n == 0 {
@@ -492,8 +499,8 @@ func releaseForkLock() {
 
 // parentStep does what the parent must do while a fork-style child waits:
 // deny setgroups and write the id maps of a new user namespace, then Hold.
-func parentStep(spec *Spec, pid int) error {
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
+func parentStep(spec *Spec, h Held) error {
+	dir := "/proc/" + strconv.Itoa(h.Pid) + "/"
 	if spec.GIDMap != nil {
 		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
 			return fmt.Errorf("denying setgroups in the new user namespace: %w", err)
@@ -508,7 +515,7 @@ func parentStep(spec *Spec, pid int) error {
 		}
 	}
 	if spec.Hold != nil {
-		return spec.Hold(pid)
+		return spec.Hold(h)
 	}
 	return nil
 }
