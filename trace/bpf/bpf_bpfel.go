@@ -40,6 +40,12 @@ type bpfEvent struct {
 	}
 }
 
+type bpfExecEvent struct {
+	_     structs.HostLayout
+	Ev    bpfEvent
+	Proof bpfProof
+}
+
 type bpfPending struct {
 	_      structs.HostLayout
 	Type   uint32
@@ -51,6 +57,52 @@ type bpfPending struct {
 		Inum uint64
 		Id   uint64
 	}
+}
+
+type bpfProof struct {
+	_         structs.HostLayout
+	Have      uint32
+	RootMntId int32
+	RootIno   uint64
+	RootDev   uint32
+	RootFlags uint32
+	RootMntns struct {
+		_    structs.HostLayout
+		Inum uint64
+		Id   uint64
+	}
+	RootFstype     [16]int8
+	CgroupV2       uint64
+	CgroupV1       [4]uint64
+	Uid            uint32
+	Euid           uint32
+	Suid           uint32
+	Fsuid          uint32
+	Gid            uint32
+	Egid           uint32
+	Sgid           uint32
+	Fsgid          uint32
+	Securebits     uint32
+	Ngroups        int32
+	Groups         [16]uint32
+	CapInh         uint64
+	CapPrm         uint64
+	CapEff         uint64
+	CapBnd         uint64
+	CapAmb         uint64
+	SeccompMode    int32
+	SeccompFilters int32
+	Nnp            uint32
+	Pad            uint32
+	Rlim           [16]struct {
+		_   structs.HostLayout
+		Cur uint64
+		Max uint64
+	}
+	FileMode     uint32
+	FileUid      uint32
+	FileGid      uint32
+	FileMntFlags uint32
 }
 
 // Names of all BPF objects in the ELF.
