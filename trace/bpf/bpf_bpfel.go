@@ -129,6 +129,9 @@ const (
 	bpfProgWatchExit          = "watch_exit"
 	bpfProgWatchNewtask       = "watch_newtask"
 	bpfVarArchArm64           = "arch_arm64"
+	bpfVarFilterCgroup        = "filter_cgroup"
+	bpfVarFilterCgroupV1      = "filter_cgroup_v1"
+	bpfVarFilterTgid          = "filter_tgid"
 	bpfVarNrSethostname       = "nr_sethostname"
 	bpfVarNrSetns             = "nr_setns"
 	bpfVarNrUnshare           = "nr_unshare"
@@ -208,11 +211,14 @@ type bpfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfVariableSpecs struct {
-	ArchArm64     *ebpf.VariableSpec `ebpf:"arch_arm64"`
-	NrSethostname *ebpf.VariableSpec `ebpf:"nr_sethostname"`
-	NrSetns       *ebpf.VariableSpec `ebpf:"nr_setns"`
-	NrUnshare     *ebpf.VariableSpec `ebpf:"nr_unshare"`
-	TargetTgid    *ebpf.VariableSpec `ebpf:"target_tgid"`
+	ArchArm64      *ebpf.VariableSpec `ebpf:"arch_arm64"`
+	FilterCgroup   *ebpf.VariableSpec `ebpf:"filter_cgroup"`
+	FilterCgroupV1 *ebpf.VariableSpec `ebpf:"filter_cgroup_v1"`
+	FilterTgid     *ebpf.VariableSpec `ebpf:"filter_tgid"`
+	NrSethostname  *ebpf.VariableSpec `ebpf:"nr_sethostname"`
+	NrSetns        *ebpf.VariableSpec `ebpf:"nr_setns"`
+	NrUnshare      *ebpf.VariableSpec `ebpf:"nr_unshare"`
+	TargetTgid     *ebpf.VariableSpec `ebpf:"target_tgid"`
 }
 
 // bpfObjects contains all objects after they have been loaded into the kernel.
@@ -252,11 +258,14 @@ func (m *bpfMaps) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfVariables struct {
-	ArchArm64     *ebpf.Variable `ebpf:"arch_arm64"`
-	NrSethostname *ebpf.Variable `ebpf:"nr_sethostname"`
-	NrSetns       *ebpf.Variable `ebpf:"nr_setns"`
-	NrUnshare     *ebpf.Variable `ebpf:"nr_unshare"`
-	TargetTgid    *ebpf.Variable `ebpf:"target_tgid"`
+	ArchArm64      *ebpf.Variable `ebpf:"arch_arm64"`
+	FilterCgroup   *ebpf.Variable `ebpf:"filter_cgroup"`
+	FilterCgroupV1 *ebpf.Variable `ebpf:"filter_cgroup_v1"`
+	FilterTgid     *ebpf.Variable `ebpf:"filter_tgid"`
+	NrSethostname  *ebpf.Variable `ebpf:"nr_sethostname"`
+	NrSetns        *ebpf.Variable `ebpf:"nr_setns"`
+	NrUnshare      *ebpf.Variable `ebpf:"nr_unshare"`
+	TargetTgid     *ebpf.Variable `ebpf:"target_tgid"`
 }
 
 // bpfPrograms contains all programs after they have been loaded into the kernel.

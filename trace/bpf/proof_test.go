@@ -1,8 +1,13 @@
 package bpf
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,4 +172,101 @@ func startHeldCat(t *testing.T, tr *ExecTracer, s *clone.Spec, limits *cgroup.Re
 	}
 	waitBlocked(t, proc.Pid)
 	return ev.Proof, proc.Pid, release
+}
+
+// TestWatchFilters: rawns trace --pid N reports the events of N and of
+// its descendants, --cgroup DIR those of the processes in DIR, both
+// filtered in the kernel; an exec event carries the proof (issue 24), as
+// /proc shows it.
+func TestWatchFilters(t *testing.T) {
+	testutil.RequireRoot(t)
+	// tree: a shell in a PID namespace of its own whose child execs true;
+	// other: the same, outside the filter.
+	tree := spawnHeld(t, syscall.CLONE_NEWPID, "read x; /bin/true; exec cat")
+	other := spawnHeld(t, syscall.CLONE_NEWPID, "read x; /bin/true; exec cat")
+	otherNS := nsOf(t, other.pid(), "pid")
+	w := startWatch(t, loadOpts{}, nil, "--json", "--events", "exec", "--pid", strconv.Itoa(tree.pid()))
+	for _, h := range []*held{tree, other} {
+		if _, err := io.WriteString(h.stdin, "go\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type proofLine struct {
+		Event string          `json:"event"`
+		PID   int             `json:"pid"`
+		Comm  string          `json:"comm"`
+		Proof json.RawMessage `json:"proof"`
+		After map[string]nsj  `json:"after"`
+	}
+	var cat proofLine
+	deadline := time.Now().Add(10 * time.Second)
+	seenTrue := false
+	for time.Now().Before(deadline) && cat.PID == 0 {
+		time.Sleep(20 * time.Millisecond)
+		for _, l := range strings.Split(strings.TrimSpace(w.stdout.String()), "\n") {
+			var e proofLine
+			if l == "" || json.Unmarshal([]byte(l), &e) != nil {
+				continue
+			}
+			if e.PID == other.pid() || e.After["pid"].Inode == otherNS.Inode {
+				t.Errorf("an event outside the filter: %s", l)
+			}
+			seenTrue = seenTrue || e.Comm == "true"
+			if e.Comm == "cat" && e.PID == tree.pid() {
+				cat = e
+			}
+		}
+	}
+	if cat.PID == 0 || !seenTrue {
+		t.Fatalf("no exec of cat by %d, or of true by its child, in:\n%s", tree.pid(), w.stdout.String())
+	}
+	var p struct {
+		UID  []uint32          `json:"uid"`
+		Caps map[string]string `json:"caps"`
+		Root struct {
+			Inode uint64 `json:"inode"`
+		} `json:"root"`
+	}
+	if err := json.Unmarshal(cat.Proof, &p); err != nil || len(p.UID) != 4 || len(p.Caps) != 5 || p.Root.Inode == 0 {
+		t.Fatalf("exec event's proof %s: %v", cat.Proof, err)
+	}
+	waitBlocked(t, tree.pid())
+	status, _ := os.ReadFile("/proc/" + strconv.Itoa(tree.pid()) + "/status")
+	if !strings.Contains(string(status), "\nCapEff:\t"+p.Caps["effective"]+"\n") {
+		t.Errorf("watcher's effective set %s, /proc says:\n%s", p.Caps["effective"], status)
+	}
+	tree.release(t)
+	other.release(t)
+
+	// --cgroup: a cgroup of the test's own; the shell started in it is
+	// reported, the one outside is not.
+	cg, err := cgroup.New(cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: 50}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Close()
+	dir := cg.Members()[0].Dir
+	w2 := startWatch(t, loadOpts{}, nil, "--json", "--events", "exec", "--cgroup", dir)
+	r, wr, _ := os.Pipe()
+	proc, _, err := cg.Start(&clone.Spec{Path: "/bin/cat", Args: []string{"cat"}, Namespaces: clone.NewPID, Stdio: []int{int(r.Fd()), 2, 2}})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := spawnHeld(t, syscall.CLONE_NEWPID, "read x; exec /bin/true")
+	outside.release(t)
+	waitFor(t, w2.stdout.String, "exec in the cgroup", func(e watchLine) bool { return e.Event == "exec" && int(e.PID) == proc.Pid })
+	wr.Close()
+	proc.Wait()
+	for _, l := range strings.Split(w2.stdout.String(), "\n") {
+		if strings.Contains(l, `"pid":`+strconv.Itoa(outside.pid())+",") {
+			t.Errorf("an exec outside %s reported: %s", dir, l)
+		}
+	}
+	for _, bad := range [][]string{{"--pid", "999999999"}, {"--cgroup", "/tmp"}, {"--cgroup", "/nonexistent"}} {
+		var out, errb strings.Builder
+		if code := watch(context.Background(), bad, &out, &errb, loadOpts{}, nil); code != 125 || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%q: exit %d, %q; want 125 and one line", bad, code, errb.String())
+		}
+	}
 }

@@ -181,6 +181,15 @@ volatile const s64 nr_unshare = -1;
 volatile const s64 nr_setns = -1;
 volatile const s64 nr_sethostname = -1;
 volatile const u32 arch_arm64 = 0;
+/*
+ * Watcher filters (rawns trace --pid, --cgroup), 0 = none: the events of
+ * filter_tgid and its descendants; of the tasks in the cgroup whose kernfs
+ * id is filter_cgroup, or below it, in cgroup2 (filter_cgroup_v1 < 0) or
+ * in the hierarchy of the v1 controller V1_X = filter_cgroup_v1.
+ */
+volatile const u32 filter_tgid = 0;
+volatile const u64 filter_cgroup = 0;
+volatile const s32 filter_cgroup_v1 = -1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -325,13 +334,71 @@ static __always_inline bool in_tree(struct task_struct *task)
 	return false;
 }
 
+static __always_inline int v1_index(int which);
+static __always_inline struct cgroup_subsys_state *css_of(struct css_set *cs, int idx);
+
+/* How far up real_parent and up the cgroup tree the watcher's filters look. */
+#define FILTER_DEPTH 32
+
+/* task is filter_tgid or one of its descendants (real_parent chain). */
+static __always_inline bool descends(struct task_struct *task)
+{
+	struct task_struct *p = task;
+
+	for (int i = 0; i < FILTER_DEPTH; i++) {
+		u32 tgid = BPF_CORE_READ(p, tgid);
+		if (tgid == filter_tgid)
+			return true;
+		if (tgid <= 1)
+			return false;
+		p = BPF_CORE_READ(p, real_parent);
+		if (!p)
+			return false;
+	}
+	return false;
+}
+
+/* task's cgroup is filter_cgroup or below it (walking css->parent). */
+static __always_inline bool in_cgroup(struct task_struct *task)
+{
+	struct css_set *cs = BPF_CORE_READ(task, cgroups);
+	struct cgroup_subsys_state *css;
+
+	if (!cs)
+		return false;
+	if (filter_cgroup_v1 < 0) {
+		struct cgroup *cg = BPF_CORE_READ(cs, dfl_cgrp);
+		if (!cg)
+			return false;
+		css = (void *)cg + bpf_core_field_offset(struct cgroup, self);
+	} else {
+		css = css_of(cs, v1_index(filter_cgroup_v1));
+	}
+	for (int i = 0; i < FILTER_DEPTH && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == filter_cgroup)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return false;
+}
+
+/* The watcher's filters, in the kernel: everything passes without any. */
+static __always_inline bool watched(struct task_struct *task)
+{
+	if (filter_tgid && !descends(task))
+		return false;
+	if (filter_cgroup && !in_cgroup(task))
+		return false;
+	return true;
+}
+
 static __always_inline bool wanted_exec(struct task_struct *task)
 {
 	if (target_tgid)
 		return in_tree(task);
-	/* Watcher: execs inside a non-initial PID namespace. */
+	/* Watcher: execs inside a non-initial PID namespace, then the filters. */
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	return pid && BPF_CORE_READ(pid, level) > 0;
+	return pid && BPF_CORE_READ(pid, level) > 0 && watched(task);
 }
 
 /*
@@ -649,6 +716,8 @@ static __always_inline int enter(u32 type, u64 flags, s64 arg)
 	struct pending p = {};
 	u32 tid;
 
+	if (!watched((struct task_struct *)bpf_get_current_task()))
+		return 0;
 	p.type = type;
 	p.flags = flags;
 	p.arg = arg;
@@ -828,6 +897,9 @@ int watch_newtask(u64 *ctx)
 	struct event *e;
 
 	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	/* The parent is watched: then so is the child, its descendant. */
+	if (!watched((struct task_struct *)bpf_get_current_task()))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
