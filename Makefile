@@ -45,9 +45,11 @@ bin/rootfs/bin/busybox: rootfs/make-busybox-rootfs.sh
 
 # What the root tests need on a fresh machine: a static busybox to build
 # their root filesystems from (testutil.BusyboxRoot), setpriv for the
-# rootless ones.
+# rootless ones, runc for bench's OCI rows test (and the CVE tests' first
+# check of themselves, ocitest/cve).
 test-deps:
 	@dpkg -s busybox-static >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq busybox-static; }
+	@command -v runc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq runc; }
 	@command -v setpriv >/dev/null || $(SUDO) apt-get install -y -qq util-linux
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
