@@ -10,6 +10,10 @@ BIN     := bin/rawns
 # start-up is on every run's path, does not link it (docs/trace.md).
 TRACEBIN := bin/rawns-trace
 BENCHBIN := bin/rawns-bench
+# rawns-oci is rawns as an OCI runtime (runc's command line, docs/oci.md):
+# it links encoding/json and the runtime-spec's types, which rawns run's
+# start-up must not pay for.
+OCIBIN   := bin/rawns-oci
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 # -trimpath: reproducible; -s -w: a smaller binary maps fewer pages at
@@ -24,6 +28,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(TRACEBIN) ./cmd/rawns-trace
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OCIBIN) ./cmd/rawns-oci
 	@# The Go peers of rawns bench --whole (bench/peers): the smallest Go
 	@# programs spawning each way, an empty main and one that imports os.
 	@for p in go-empty go-os go-clone go-os-exec go-reexec; do \
@@ -96,8 +101,8 @@ VMTEST_PLAN ?= vmtest/plan
 VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static
-VMTESTS  := cgroup clone internal/cmd/run trace/bpf .
-VMBINS   := rawns rawns-trace rawns-bench
+VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf .
+VMBINS   := rawns rawns-trace rawns-bench rawns-oci
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=
 VMLIBS   :=

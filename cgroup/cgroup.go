@@ -27,6 +27,15 @@ type Options struct {
 	// Stats asks for the memory and pids controllers even when no limit
 	// needs them, for Stats' peak memory and peak pids.
 	Stats bool
+	// Name, if set, is the cgroup's directory name below Parent instead
+	// of rawns-PID-START-SEQ: an OCI container's cgroup, which outlives
+	// the process that makes it and is found again by its directories
+	// (Load). CleanStale never takes such a cgroup for a stale run's.
+	Name string
+	// Optional are controllers the cgroup joins when the host has them,
+	// though no limit needs them now: an OCI container's cgroup is
+	// updated, paused and measured later (Update, Freeze, Pids).
+	Optional []string
 }
 
 // Error is a failure that one resource is to blame for. Limit names it the
@@ -96,7 +105,13 @@ func New(opts Options) (*Cgroup, error) {
 		res:    opts.Resources,
 		parent: opts.Parent,
 	}
-	if err := c.assign(opts.Stats); err != nil {
+	if opts.Name != "" {
+		if opts.Name != filepath.Base(opts.Name) || opts.Name == "." || opts.Name == ".." {
+			return nil, limitErr("cgroup-parent", "cgroup name %q: give one directory name", opts.Name)
+		}
+		c.Name = opts.Name
+	}
+	if err := c.assign(opts.Stats, opts.Optional); err != nil {
 		return nil, err
 	}
 	for _, b := range c.backends() {
@@ -110,7 +125,7 @@ func New(opts Options) (*Cgroup, error) {
 
 // wanted lists the controllers the resources need, with the limit each
 // serves (for errors); optional ones serve statistics only.
-func wanted(r *Resources, stats bool) (need map[string]string, optional []string) {
+func wanted(r *Resources, stats bool, extra []string) (need map[string]string, optional []string) {
 	need = map[string]string{}
 	if r.Memory.Limit != 0 {
 		need["memory"] = "memory"
@@ -130,13 +145,14 @@ func wanted(r *Resources, stats bool) (need map[string]string, optional []string
 	if stats {
 		optional = []string{"memory", "pids"}
 	}
+	optional = append(optional, extra...)
 	return need, optional
 }
 
 // assign decides, controller by controller, which hierarchy serves it: a
 // v1 hierarchy bound to it, else cgroup2 if its root offers it.
-func (c *Cgroup) assign(stats bool) error {
-	need, optional := wanted(&c.res, stats)
+func (c *Cgroup) assign(stats bool, extra []string) error {
+	need, optional := wanted(&c.res, stats, extra)
 	var root2 []string
 	if c.layout.V2 != nil {
 		root2, _ = v2Controllers(c.layout.V2.Mount)
