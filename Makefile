@@ -129,7 +129,7 @@ VMTEST_PLAN ?= vmtest/plan
 VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static
-VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci .
+VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf .
 VMBINS   := rawns rawns-trace rawns-bench rawns-oci
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=
@@ -138,7 +138,7 @@ VMTIMEOUT := 300
 vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
 vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
 vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
-vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay .
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay trace/bpf .
 vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
 vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race

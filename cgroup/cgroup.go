@@ -260,6 +260,32 @@ func (c *Cgroup) Dirs() []string {
 	return d
 }
 
+// Member is one directory of the run's cgroup.
+type Member struct {
+	Version int // 1 or 2
+	// Controllers are the controllers the run uses through the
+	// directory: those it limits or reads (v2), or those of the v1
+	// hierarchy it uses.
+	Controllers []string
+	Dir         string
+}
+
+// Members lists the run's cgroup directories with their controllers,
+// cgroup2's first: what rawns run --trace checks the command's cgroups
+// against.
+func (c *Cgroup) Members() []Member {
+	var ms []Member
+	if c.v2 != nil {
+		ms = append(ms, Member{Version: 2, Controllers: c.v2.controllers, Dir: c.v2.dir})
+	}
+	if c.v1 != nil {
+		for _, m := range c.v1.members {
+			ms = append(ms, Member{Version: 1, Controllers: m.ctls, Dir: m.dir})
+		}
+	}
+	return ms
+}
+
 // Stats are what the kernel kept about a run. A value of -1 means this
 // kernel or layout does not keep it.
 type Stats struct {

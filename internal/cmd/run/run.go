@@ -108,6 +108,9 @@ func run(cfg *config, stderr io.Writer) int {
 			return exitcode.Failed
 		}
 		defer lim.close(stderr)
+		if tr != nil {
+			tr.cg = lim.cg // --trace checks the command's cgroups
+		}
 	}
 
 	// The clone is made right here, from the main thread, without a
