@@ -206,6 +206,9 @@ func (c *Cgroup) Update(r Resources) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	if len(r.Devices) > 0 {
+		return limitErr("devices", "device rules cannot be changed after the container is created")
+	}
 	need, _ := wanted(&r, false, nil)
 	for ctl, limit := range need {
 		ok := c.v1 != nil && c.v1.member(ctl) != nil || c.v2 != nil && has(c.v2.controllers, ctl)
