@@ -114,9 +114,11 @@ func mountAttrOf(flags uintptr) uint64 {
 	return a
 }
 
-// MaxMounts bounds Spec.Mounts; the child's step table bounds the steps
-// they compile into (maxSteps).
-const MaxMounts = 64
+// MaxMounts bounds Spec.Mounts: an OCI config from docker or Kubernetes
+// has 20-40 mounts, masked and read-only paths and devices besides. Each
+// bind takes a slot of the child's table (numSlots), and the steps they
+// all compile into are bounded by the table (maxSteps), which Start checks.
+const MaxMounts = 1024
 
 // String describes the mount in one line, for errors.
 func (m *Mount) String() string {

@@ -176,15 +176,12 @@ type prepared struct {
 	// d.console, nil without a ConsoleSocket.
 	console *consoleData
 
-	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
-	// the strings, open_how and mount_attr structures their arguments
-	// point into, and, for the parent alone, what each step does.
-	steps    []step
-	mstrs    []byte
-	hows     []unix.OpenHow
-	attrs    []unix.MountAttr
-	stepInfo []stepInfo
-	slots    *[numSlots]uintptr
+	// The step table (steps_unsafe.go): the steps d.steps points to, the
+	// strings, open_how and mount_attr structures their arguments point
+	// into, and, for the parent alone, what each step does; the slots
+	// d.slot points to, nil when no step keeps a result.
+	table stepBuilder
+	slots []uintptr
 }
 
 // prepare builds every byte the child will read.
@@ -298,18 +295,12 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.mountProc = spec.MountProc
-	if spec.Root != "" || len(spec.Mounts) > 0 || spec.ReadOnlyRoot {
-		if err := p.buildSteps(spec); err != nil {
-			return nil, err
-		}
+	if err := p.buildTable(spec); err != nil {
+		return nil, err
 	}
 	d.loopback = spec.Namespaces&NewNet != 0
-	copy(d.ifr.name[:], "lo")
+	copy(d.x.ifr.name[:], "lo")
 
-	d.fd = [3]int{0, 1, 2}
-	if spec.Stdio != nil {
-		copy(d.fd[:], spec.Stdio)
-	}
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
@@ -368,8 +359,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		d.holdFD = holdPipe[0]
 	}
-	d.pipe, d.errPipe = errPipe[1], errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, d.gateFD, int(spec.ConsoleSocket), 2) + 1
+	p.finishTable(spec, errPipe[1])
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
@@ -443,9 +433,9 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
 	r := parseReport(report)
-	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Mount: -1}
-	if d.nsteps > 0 && ce.Stage.inMountPhase() && r.step < uint32(len(p.stepInfo)) {
-		p.describeStep(spec, ce, int(r.step))
+	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Step: -1, Index: -1}
+	if r.step > 0 && r.step <= uint32(len(p.table.steps)) {
+		p.describeStep(spec, ce, int(r.step-1))
 		return nil, ce
 	}
 	switch ce.Stage {
