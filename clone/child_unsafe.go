@@ -119,6 +119,13 @@ type childData struct {
 	cloneFlags   uintptr // flags for clone(2), exit signal in the low byte
 	args         cloneArgs
 	pidfd        int32
+	// A PID namespace joined (Spec.Join): the cloning thread enters it
+	// right before the clone and goes back to pidRestoreFD (its own
+	// pid_for_children) right after; the parent writes the errnos.
+	pidJoinFD       int
+	pidRestoreFD    int
+	pidJoinErrno    syscall.Errno
+	pidRestoreErrno syscall.Errno
 
 	// Setup (childSetup).
 	holdFD    int    // read end of the hold pipe, or -1
@@ -242,6 +249,20 @@ var (
 //go:nocheckptr
 func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	runtime_BeforeFork()
+	// A PID namespace is joined by the process that clones: setns(2)
+	// with CLONE_NEWPID changes only the namespace of the caller's
+	// children (pid_namespaces(7)). This thread enters it here, where
+	// nothing but raw system calls runs until it leaves: no goroutine is
+	// scheduled (BeforeFork stopped preemption), so the runtime cannot
+	// create a thread from it meanwhile, which would fail (clone(2):
+	// CLONE_THREAD with a pid_for_children that is not the active one is
+	// EINVAL) and crash the process. Init never joins one (Validate).
+	if d.pidJoinFD >= 0 {
+		_, _, d.pidJoinErrno = rawSyscall(unix.SYS_SETNS, uintptr(d.pidJoinFD), unix.CLONE_NEWPID, 0)
+		if d.pidJoinErrno != 0 {
+			return 0, d.pidJoinErrno
+		}
+	}
 	if d.onStack {
 		// PID 1 of Spec.Init on rawns's memory and a stack of its own
 		// (init_unsafe.go); the child calls childMain itself.
@@ -256,10 +277,14 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		pid, err1 = rawVfork(unix.SYS_CLONE, d.cloneFlags, 0, uintptr(unsafe.Pointer(&d.pidfd)))
 	}
 	if err1 != 0 || pid != 0 {
-		// The parent. Return at once: in a vfork-style clone the child
-		// has used the stack below this frame; only the return PC (kept
-		// in a register by rawVfork) and its results, written after we
-		// resumed, are ours.
+		// The parent. In a vfork-style clone the child has used the stack
+		// below this frame, and may have written this frame's slots: only
+		// the return PC (kept in a register by rawVfork), its results,
+		// written after we resumed, and d, the same in both, are ours.
+		// Back to our own PID namespace for children, and return.
+		if d.pidJoinFD >= 0 {
+			_, _, d.pidRestoreErrno = rawSyscall(unix.SYS_SETNS, uintptr(d.pidRestoreFD), unix.CLONE_NEWPID, 0)
+		}
 		return
 	}
 	// Go's signal handlers go first: the runtime resets the ones it

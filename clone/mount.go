@@ -144,8 +144,8 @@ func (s *Spec) validateMounts() error {
 	if s.Root == "" && len(s.Mounts) == 0 && !s.ReadOnlyRoot && !s.Overlay && s.OverlayDir == "" {
 		return nil
 	}
-	if s.Namespaces&NewMount == 0 {
-		return errors.New("a root filesystem or mounts need a new mount namespace, or they would land on the host")
+	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 {
+		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one), or they would land on the host")
 	}
 	if s.Propagation == PropagationShared || s.Propagation == PropagationUnchanged {
 		// A shared / would carry every mount of the list to the host, and

@@ -357,3 +357,23 @@ func (e *existence) stat(rel string) (uint32, bool) {
 }
 
 func (e *existence) exists(rel string) bool { _, ok := e.stat(rel); return ok }
+
+// hasMountPhase reports whether the spec has mounts for segMount.
+func (s *Spec) hasMountPhase() bool {
+	return s.Root != "" || len(s.Mounts) > 0 || s.ReadOnlyRoot
+}
+
+// joinedDirSteps resolves Dir inside the root of a joined mount namespace
+// (an exec into a container), when no Root's steps do: openat2(2)
+// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from "/", which setns(2) made that
+// namespace's root, then fchdir. A cwd of /proc/self/fd/N can then never
+// step onto an fd the child holds from the host (CVE-2024-21626).
+func (b *stepBuilder) joinedDirSteps(spec *Spec) {
+	if spec.Dir == "" || spec.Root != "" || spec.joined()&NewMount == 0 {
+		return
+	}
+	b.serving("", -1, StageChdir)
+	b.saveTo(b.sys("open /", unix.SYS_OPENAT, val(atFDCWD), b.str("/"), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)), slotRoot)
+	b.openInRoot(strings.TrimPrefix(path.Clean("/"+spec.Dir), "/"), true, slotAt)
+	b.sys("fchdir", unix.SYS_FCHDIR, slot(slotAt))
+}

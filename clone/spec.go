@@ -189,6 +189,13 @@ type Spec struct {
 
 	// Namespaces is the set of namespaces to create.
 	Namespaces Namespaces
+	// Join lists existing namespaces to enter (join.go): the user
+	// namespace first, then ipc, uts, net, cgroup, time, and mnt last,
+	// by the child right after Hold; a PID namespace by the cloning
+	// thread around the clone, so that the child is born in it. A kind
+	// is either joined or created; a user namespace created by the clone
+	// cannot be combined with joins.
+	Join []Join
 	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
 	Hostname string
 	// UIDMap and GIDMap are written for a new user namespace while the
@@ -362,6 +369,9 @@ func (s *Spec) Validate() error {
 	if err := s.validateExtraFDs(); err != nil {
 		return err
 	}
+	if err := s.validateJoin(); err != nil {
+		return err
+	}
 	if s.ConsoleSocket != 0 {
 		if err := s.validateConsole(); err != nil {
 			return err
@@ -517,5 +527,5 @@ func (s *Spec) needsParentStep() bool {
 // parent acts before exec, or the child waits at a gate, which it may
 // leave after the parent has gone.
 func (s *Spec) needsFork() bool {
-	return s.needsParentStep() || s.GateFD != 0
+	return s.needsParentStep() || s.GateFD != 0 || s.joined()&NewTime != 0
 }

@@ -234,7 +234,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.argv, d.envp = &p.ptrs[0], &envp[0]
-	if spec.Dir != "" && spec.Root == "" { // with a Root, a step resolves Dir inside it
+	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 { // else a step resolves Dir inside the root
 		if d.dir, err = cstr(spec.Dir); err != nil {
 			return nil, err
 		}
@@ -284,7 +284,9 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
 	}
 
-	if spec.Namespaces&NewMount != 0 {
+	// In a new mount namespace; in a joined one only when the spec mounts
+	// there, as runc does for a config that joins one and has a root.
+	if spec.Namespaces&NewMount != 0 || spec.joined()&NewMount != 0 && spec.hasMountPhase() {
 		switch spec.Propagation {
 		case PropagationPrivate:
 			d.propagation = unix.MS_REC | unix.MS_PRIVATE
@@ -313,6 +315,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.init = p.init
 	}
 	d.holdFD = -1
+	d.pidJoinFD, d.pidRestoreFD = -1, -1
+	if i := spec.joinsPID(); i >= 0 {
+		d.pidJoinFD = spec.Join[i].FD
+	}
 	d.gateFD = -1
 	if spec.GateFD != 0 {
 		d.gateFD = spec.GateFD
@@ -360,10 +366,32 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		d.holdFD = holdPipe[0]
 	}
 	p.finishTable(spec, errPipe[1])
+	if d.pidJoinFD >= 0 {
+		fd, err := unix.Open("/proc/thread-self/ns/pid_for_children", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			releaseForkLock()
+			closePipes(errPipe, holdPipe)
+			return nil, fmt.Errorf("opening this thread's pid_for_children, to come back to after joining a PID namespace: %w", err)
+		}
+		d.pidRestoreFD = fd
+	}
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
 	releaseForkLock()
+	if d.pidRestoreFD >= 0 {
+		unix.Close(d.pidRestoreFD)
+		if d.pidRestoreErrno != 0 {
+			// This thread would clone into the joined namespace from now
+			// on, and the runtime could no longer make a thread from it.
+			panic(fmt.Sprintf("clone: cannot go back to this thread's own PID namespace after a clone into a joined one: %v", d.pidRestoreErrno))
+		}
+	}
+	if d.pidJoinErrno != 0 {
+		closePipes(errPipe, holdPipe)
+		i := spec.joinsPID()
+		return nil, &ChildError{Stage: StageJoin, Errno: d.pidJoinErrno, Subject: "join pid", Step: -1, List: "Join", Index: i}
+	}
 
 	unix.Close(errPipe[1])
 	if holdPipe[0] >= 0 {
@@ -545,4 +573,15 @@ func readFull(fd int, buf []byte) (int, error) {
 		n += m
 	}
 	return n, nil
+}
+
+// closePipes closes both ends of the error and hold pipes (-1: none).
+func closePipes(pipes ...[2]int) {
+	for _, p := range pipes {
+		for _, fd := range p {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}
 }

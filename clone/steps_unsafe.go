@@ -323,13 +323,15 @@ func (p *prepared) describeStep(spec *Spec, ce *ChildError, i int) {
 // comes after (finishTable). A spec with none of them allocates nothing
 // here: a plain run pays for no table but its three fd steps.
 func (p *prepared) buildTable(spec *Spec) error {
-	hasMounts := spec.Root != "" || len(spec.Mounts) > 0 || spec.ReadOnlyRoot
+	hasMounts := spec.hasMountPhase()
 	nfds := 3 + len(spec.ExtraFDs)
 	c := &stepBuilder{count: true}
+	c.joinSteps(spec)
 	c.endSegment(segJoin)
 	if hasMounts {
 		c.mountSteps(spec, nil)
 	}
+	c.joinedDirSteps(spec)
 	c.endSegment(segMount)
 	c.endSegment(segProcfs)
 	if most := c.nsteps + maxFDSteps(nfds, numKept); most >= maxSteps {
@@ -352,6 +354,7 @@ func (p *prepared) buildTable(spec *Spec) error {
 	if c.nattrs > 0 {
 		b.attrs = make([]unix.MountAttr, 0, c.nattrs)
 	}
+	b.joinSteps(spec)
 	b.endSegment(segJoin)
 	if hasMounts {
 		ex, err := newExistence(spec.Root)
@@ -361,6 +364,7 @@ func (p *prepared) buildTable(spec *Spec) error {
 		b.mountSteps(spec, ex)
 		ex.close()
 	}
+	b.joinedDirSteps(spec)
 	b.endSegment(segMount)
 	b.endSegment(segProcfs)
 	if c.nslots > 0 {
