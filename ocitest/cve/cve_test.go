@@ -42,10 +42,13 @@ type runtime struct {
 	holes      []string // CVEs this runtime is expected to be open to
 }
 
-// rawnsReady are the CVEs whose tests run against rawns-oci by default
-// (make test): each added as rawns-oci passes it. OCITEST_RUNTIMES runs
-// any test against any runtime.
-var rawnsReady = []string{}
+// rawnsReady are the tests that run against rawns-oci by default (make
+// test): each added as rawns-oci passes it. OCITEST_RUNTIMES runs any test
+// against any runtime.
+var rawnsReady = []string{
+	"TestCVE_2022_29162_InheritableCapabilities",
+	"TestCVE_2024_21626_CwdThroughLeakedFD",
+}
 
 var (
 	defaultRun bool // OCITEST_RUNTIMES was not given
@@ -92,6 +95,12 @@ func setup(dir string) error {
 					return fmt.Errorf("OCITEST_RUNTIMES: %s: %v", name, err)
 				}
 				path = p
+			} else if cve := os.Getenv("OCITEST_REOPEN"); cve != "" {
+				path = filepath.Join(dir, "rawns-oci.reopened")
+				if err := buildReopened(cve, path, dir); err != nil {
+					return err
+				}
+				expect = append(expect, cve)
 			} else {
 				path = filepath.Join(dir, "rawns-oci.built")
 				if out, err := goBuild(path, "../../cmd/rawns-oci"); err != nil {
@@ -158,8 +167,9 @@ func forEachRuntime(t *testing.T, cve string, check func(t *testing.T, r *runner
 		t.Fatal(setupErr)
 	}
 	for _, rt := range runtimes {
-		if rt.name == "rawns" && defaultRun && !slices.Contains(rawnsReady, cve) {
-			t.Logf("rawns-oci: %s not in rawnsReady yet (OCITEST_RUNTIMES=rawns runs it)", cve)
+		// A reopened build proves only the tests the normal build passes.
+		if rt.name == "rawns" && (defaultRun || os.Getenv("OCITEST_REOPEN") != "") && !slices.Contains(rawnsReady, t.Name()) {
+			t.Logf("rawns-oci: %s is not in rawnsReady yet (OCITEST_RUNTIMES=rawns runs it)", t.Name())
 			continue
 		}
 		t.Run(rt.name, func(t *testing.T) {
