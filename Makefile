@@ -209,7 +209,8 @@ oci-validate-vm: oci-validate-deps
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	./ocitest/validate/vm-stage.sh bin/oci-vm bin/runtime-tools
 	$(SUDO) env VMTEST_PLAN=bin/oci-vm/plan VMTEST_MEM=$${VMTEST_MEM:-4096} VMTEST_TIMEOUT=$${VMTEST_TIMEOUT:-3600} ./vmtest/run.sh bin/oci-vm $(VMCACHE) bookworm; \
-	status=$$?; sed -n '/OCI-VALIDATE BEGIN/,/OCI-VALIDATE END/p' bin/oci-vm/bookworm.log; exit $$status
+	status=$$?; sed -n '/OCI-VALIDATE BEGIN/,/OCI-VALIDATE END/p' bin/oci-vm/bookworm.log; \
+	sed -n '/^OCI-VALIDATE JSON$$/,/^OCI-VALIDATE JSON END$$/p' bin/oci-vm/bookworm.log | sed '1d;$$d' >bin/oci-vm/oci-validate.json; exit $$status
 oci-validate-doc: oci-validate-deps
 	$(SUDO) $(OCI_VALIDATE) -doc docs/oci.md -json bin/oci-validate.json
 

@@ -40,8 +40,13 @@ tar -C /tmp -xf /tests/runtime-tools.tar
 rm -f /tests/runtime-tools.tar # memory: the VM's files are all in RAM
 echo "OCI-VALIDATE BEGIN"
 status=0
-/bin/oci-validate -suite /tmp/suite -j 2 -timeout 5m -runtime rawns=/bin/rawns-oci -runtime runc=/bin/runc -runtime crun=/bin/crun "$@" || status=$?
+/bin/oci-validate -suite /tmp/suite -j 2 -timeout 5m -runtime rawns=/bin/rawns-oci -runtime runc=/bin/runc -runtime crun=/bin/crun -json /tmp/oci-validate.json "$@" || status=$?
 echo "OCI-VALIDATE END"
+# The JSON report, for oci-validate -from on the host (the Makefile cuts
+# it out of the console log).
+echo "OCI-VALIDATE JSON"
+cat /tmp/oci-validate.json
+echo "OCI-VALIDATE JSON END"
 exit $status
 EOF
 chmod +x "$stage/tests/oci-validate.sh"
