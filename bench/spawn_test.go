@@ -191,16 +191,17 @@ func TestSIGTERMLeavesNothing(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Signalled once it has made its files (the whole view), or
-		// while it spawns.
-		deadline := time.Now().Add(20 * time.Second)
-		for c.args[0] == "--whole" && time.Now().Before(deadline) {
-			if m, _ := filepath.Glob(filepath.Join(tmp, "rawns-bench-*", "*", "bundle", "config.json")); len(m) > 0 {
+		// Signalled once it spawns (its signal handling is in place by
+		// then) and, for the whole view, has made its files.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			m, _ := filepath.Glob(filepath.Join(tmp, "rawns-bench-*", "*", "bundle", "config.json"))
+			if len(testutil.Children(cmd.Process.Pid)) > 0 && (c.args[0] != "--whole" || len(m) > 0) {
 				break
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 		cmd.Process.Signal(c.sig)
 		err := cmd.Wait()
 		code := -1
