@@ -15,7 +15,7 @@ const (
 	bpfCgroupDevice        = 6  // BPF_CGROUP_DEVICE
 	bpfFAllowMulti         = 2  // BPF_F_ALLOW_MULTI
 	bpfProgLoadLogLevel    = 1
-	bpfProgLoadLogBufBytes = 4096
+	bpfProgLoadLogBufBytes = 1 << 16
 )
 
 // progLoadAttr is the BPF_PROG_LOAD part of union bpf_attr, as far as it
@@ -46,22 +46,29 @@ type progAttachAttr struct {
 // the program for as long as the cgroup lives; the fd is closed here.
 func attachDeviceProgram(cgroupFD int, prog []bpfInsn) error {
 	license := []byte("Apache-2.0\x00") // no GPL-only helper is called
-	logBuf := make([]byte, bpfProgLoadLogBufBytes)
 	load := progLoadAttr{
 		progType: bpfProgTypeCgroupDev,
 		insnCnt:  uint32(len(prog)),
 		insns:    uint64(uintptr(unsafe.Pointer(&prog[0]))),
 		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		logLevel: bpfProgLoadLogLevel,
-		logSize:  uint32(len(logBuf)),
-		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
 	}
+	// Without the verifier's log first: a log that does not fit its
+	// buffer fails the load (ENOSPC), and the log of a good program is
+	// long. Only a refused program is loaded again, to say why.
 	fd, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
 	if errno != 0 {
-		if errno == unix.EINVAL || errno == unix.ENOSYS {
-			return fmt.Errorf("%w: bpf(BPF_PROG_LOAD): %v: %s", errNoDeviceProgram, errno, cString(logBuf))
+		if errno == unix.ENOSYS {
+			return fmt.Errorf("%w: bpf(BPF_PROG_LOAD): %v", errNoDeviceProgram, errno)
 		}
-		return fmt.Errorf("loading the device program: bpf(BPF_PROG_LOAD): %w", errno)
+		logBuf := make([]byte, bpfProgLoadLogBufBytes)
+		load.logLevel, load.logSize = bpfProgLoadLogLevel, uint32(len(logBuf))
+		load.logBuf = uint64(uintptr(unsafe.Pointer(&logBuf[0])))
+		unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+		log := cString(logBuf)
+		if len(log) > 400 {
+			log = "..." + log[len(log)-400:]
+		}
+		return fmt.Errorf("loading the device program: bpf(BPF_PROG_LOAD): %v (verifier: %q)", errno, log)
 	}
 	defer unix.Close(int(fd))
 	attach := progAttachAttr{targetFD: uint32(cgroupFD), attachBPFFD: uint32(fd), attachType: bpfCgroupDevice, attachFlags: bpfFAllowMulti}
