@@ -110,6 +110,11 @@ func parse(args []string) (*config, error) {
 	if len(command) == 0 {
 		return nil, errors.New("no command given; put the command after the flags, e.g. rawns run -- sh")
 	}
+	if flags.Has("verbose") {
+		if err := volumeAfterVerbose(args, command); err != nil { // compat.go
+			return nil, err
+		}
+	}
 	cfg := &config{command: command}
 	for _, c := range concerns {
 		if err := c.parse(cfg, flags); err != nil {
