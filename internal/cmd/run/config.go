@@ -121,6 +121,12 @@ func parse(args []string) (*config, error) {
 			return nil, err
 		}
 	}
+	// Here, not in the namespaces concern: --mount-proc and every
+	// filesystem flag add mnt, the latter in a later concern (issue 25:
+	// --propagation with --bind was told to add mnt).
+	if flags.Has("propagation") && cfg.spec.Namespaces&clone.NewMount == 0 {
+		return nil, errors.New("--propagation needs a new mount namespace; add mnt to --ns, or a flag that makes one (--mount-proc, --rootfs, --bind, --tmpfs, ...)")
+	}
 	// The spec's own rules, said in terms of the flags. The program's path
 	// is not known before the PATH search, which reports a missing or
 	// empty command itself (127); a placeholder stands in for it here.

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,5 +106,35 @@ func TestDockerHints(t *testing.T) {
 	// -- before a command whose name has a colon: meant, not a volume.
 	if _, err := parse([]string{"-v", "--", "a:b"}); err != nil {
 		t.Errorf("-v -- a:b: %v", err)
+	}
+}
+
+// TestPropagationWithFilesystemFlags: every filesystem flag adds mnt, so
+// --propagation goes with them as it goes with --mount-proc; it was told
+// "needs a new mount namespace; add mnt to --ns" (issue 25, bug 2).
+func TestPropagationWithFilesystemFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--propagation", "private", "--bind", dir, "/mnt"},
+		{"--propagation", "slave", "--tmpfs", "/tmp"},
+		{"--propagation", "private", "--rootfs", dir},
+		{"--tmpfs", "/tmp", "--propagation", "private"},
+		{"--mount-proc", "--propagation", "slave"},
+	} {
+		cfg, err := parse(append(args, "--", "true"))
+		if err != nil {
+			t.Errorf("parse(%q): %v", args, err)
+			continue
+		}
+		want := clone.PropagationPrivate
+		if slices.Contains(args, "slave") {
+			want = clone.PropagationSlave
+		}
+		if cfg.spec.Namespaces&clone.NewMount == 0 || cfg.spec.Propagation != want {
+			t.Errorf("parse(%q): namespaces %v, propagation %v", args, cfg.spec.Namespaces, cfg.spec.Propagation)
+		}
+	}
+	if _, err := parse([]string{"--propagation", "slave", "--", "true"}); err == nil || !strings.Contains(err.Error(), "--propagation needs a new mount namespace; add mnt to --ns") {
+		t.Errorf("--propagation alone: %v", err)
 	}
 }
