@@ -21,11 +21,8 @@ type config struct {
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
-	// statusDone says that statusFD got the command's exit line; a run
-	// that ends without it failed in rawns (Main writes the error line).
-	statusDone bool
-	fs         *rootfs.Config // the filesystem flags, nil without any
-	tty        bool           // -t: a pty of its own (tty.go)
+	fs               *rootfs.Config // the filesystem flags, nil without any
+	tty              bool           // -t: a pty of its own (tty.go)
 }
 
 // A concern is one part of rawns run's command line: its flags, its

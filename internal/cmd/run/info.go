@@ -84,6 +84,12 @@ func errorJSON(code int, msg string) []byte {
 	return append(b, "}\n"...)
 }
 
+// statusDone says that --json-status-fd got the command's exit line; a run
+// that ends without it failed in rawns, and Main writes errorJSON's line.
+// Not a field of config: config sits at the top of its allocator size
+// class (480 bytes), and one more word would move every run to the next.
+var statusDone bool
+
 // lastLine passes rawns's stderr through and keeps its last line, without
 // the "rawns run: " prefix, for errorJSON.
 type lastLine struct {

@@ -53,7 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// would be (info.go).
 	last := &lastLine{w: stderr}
 	code := run(cfg, last)
-	if !cfg.statusDone {
+	if !statusDone {
 		writeFD(cfg.statusFD, errorJSON(code, last.line))
 	}
 	return code
@@ -231,7 +231,7 @@ func run(cfg *config, stderr io.Writer) int {
 	}
 	if cfg.statusFD >= 0 {
 		writeFD(cfg.statusFD, exitJSON(st, code))
-		cfg.statusDone = true
+		statusDone = true
 	}
 	return code
 }
