@@ -37,6 +37,9 @@ type Plan struct {
 	// Joins are the namespaces to join (linux.namespaces[].path), for
 	// the caller to open: clone.Spec.Join takes fds.
 	Joins []NamespacePath
+	// Layout is the host's cgroup layout if Convert read it (a cgroup
+	// mount), for the cgroup not to read it again.
+	Layout *cgroup.Layout
 	// MountPaths[i] is the JSON path of the entry of mounts that asked
 	// for Spec.Mounts[i] ("mounts[3]"), or of the field that did
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
@@ -128,7 +131,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.lookPath(); err != nil {
 		return nil, err
 	}
-	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay}
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
