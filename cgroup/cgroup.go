@@ -293,12 +293,18 @@ type Stats struct {
 	CPUTime    time.Duration // user+system: v2 cpu.stat usage_usec, v1 cpuacct.usage
 	PidsPeak   int64         // pids.peak (v2 6.1+, v1)
 	OOMKills   int64         // memory.events oom_kill (v2), memory.oom_control oom_kill (v1)
+	// MemoryFailures counts the times a charge met the memory limit: v2
+	// memory.events max, v1 memory.failcnt. Above zero, something was
+	// refused memory or had to be reclaimed for it; an allocation the
+	// kernel could not satisfy then fails (ENOMEM, or E2BIG from
+	// execve's copy of the arguments) or ends in an OOM kill.
+	MemoryFailures int64
 }
 
 // Stats reads the run's statistics; call it after the command has exited
 // and before Close.
 func (c *Cgroup) Stats() Stats {
-	s := Stats{MemoryPeak: -1, CPUTime: -1, PidsPeak: -1, OOMKills: -1}
+	s := Stats{MemoryPeak: -1, CPUTime: -1, PidsPeak: -1, OOMKills: -1, MemoryFailures: -1}
 	for _, b := range c.backends() {
 		b.stats(&s)
 	}
@@ -381,6 +387,16 @@ func writeFile(dir, file, val string) error {
 		return &os.PathError{Op: "write " + strconv.Quote(strings.TrimSpace(val)) + " to", Path: filepath.Join(dir, file), Err: err}
 	}
 	return nil
+}
+
+// writeFD writes val to an open cgroup file with one write(2).
+func writeFD(fd int, val string) error {
+	for {
+		_, err := unix.Write(fd, []byte(val))
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 func readFile(dir, file string) (string, error) {

@@ -52,7 +52,7 @@ func (c *Container) cgroup() (*cgroup.Cgroup, error) {
 // remove deletes the container's directory; the lock's fd stays valid
 // until Release, and later lockers see the directory gone.
 func (c *Container) remove() error {
-	for _, f := range []string{stateFile, configFile, gateFile} {
+	for _, f := range []string{stateFile, configFile, gateFile, lockFileName} {
 		if err := os.Remove(filepath.Join(c.Dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

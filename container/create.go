@@ -34,32 +34,53 @@ type CreateOptions struct {
 	// PreserveFDs passes fds 3 to 3+N-1 to the container.
 	PreserveFDs int
 	// Foreground is run's form: the container's process is this
-	// process's child and starts at once; the caller waits for it.
+	// process's child, dies with it (PR_SET_PDEATHSIG), and the caller
+	// waits for it. Otherwise (create, run --detach) nothing ties it to
+	// this process: the engine's subreaper reaps it.
 	Foreground bool
+	// Gate makes the container wait at the start gate (a FIFO in its
+	// directory) until Start: create's form, and run's when hooks must
+	// run between create and start. Without it the program runs at once.
+	Gate bool
 }
 
+// preStartHooks counts the hooks that run before the container's program.
+func preStartHooks(h *specs.Hooks) int {
+	return len(h.Prestart) + len(h.CreateRuntime) + len(h.CreateContainer) + len(h.StartContainer) //nolint:staticcheck // prestart: deprecated, still run
+}
+
+// NeedsGate reports whether run must create with the gate: hooks run
+// between the container's set-up and its program.
+func NeedsGate(pl *oci.Plan) bool { return preStartHooks(&pl.Hooks) > 0 }
+
 // Create makes the container: its directory (the id's claim), its cgroup
-// with the limits written, and its process, in its namespaces, root and
-// cgroup; it runs the hooks up to createContainer and writes the pid
-// file. On any error everything made so far is undone: no directory,
-// cgroup, mount or process is left.
-func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err error) {
+// with the limits written, and its process, in its final namespaces, root
+// and cgroup, its console sent, waiting at the start gate (Gate) with no
+// code of the user's run; the prestart and createRuntime hooks run, and
+// the pid file is written. On any error everything made so far is
+// undone: no directory, cgroup, mount or process is left.
+//
+// The returned container is locked; the caller releases it. proc is the
+// container's process as this process's child: Foreground callers wait
+// for it, the others drop it (Process.Release), and the process lives on.
+func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err error) {
 	if err := CheckID(o.ID); err != nil {
 		return nil, nil, err
 	}
 	pl := o.Plan
 	switch {
-	case !o.Foreground:
-		return nil, nil, errors.New("create needs the start gate of rawns's child, which is not there yet; use run (create and start at once)")
+	case !o.Foreground && !o.Gate:
+		return nil, nil, errors.New("a container that outlives this process must wait at the start gate")
+	case preStartHooks(&pl.Hooks) > 0 && !o.Gate:
+		return nil, nil, errors.New("hooks before the start need the start gate")
 	case o.PreserveFDs > 0:
 		return nil, nil, errors.New("--preserve-fds needs rawns's child to pass fds above 2, which it does not do yet")
 	case pl.Terminal && o.ConsoleSocket == "":
 		return nil, nil, errors.New("process.terminal is true: give --console-socket, the socket to send the console's master to")
 	case !pl.Terminal && o.ConsoleSocket != "":
 		return nil, nil, errors.New("--console-socket is given but process.terminal is false; set terminal, or drop the flag")
-	}
-	if h := pl.Hooks; len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer)+len(h.StartContainer) > 0 { //nolint:staticcheck
-		return nil, nil, errors.New("hooks before the start (prestart, createRuntime, createContainer, startContainer) need the start gate of rawns's child, which is not there yet")
+	case len(pl.Hooks.CreateContainer)+len(pl.Hooks.StartContainer) > 0:
+		return nil, nil, errors.New("hooks.createContainer and hooks.startContainer run in the container's namespaces, which needs rawns's child to join namespaces (setns), which it does not do yet")
 	}
 	if err := s.makeRoot(); err != nil {
 		return nil, nil, err
@@ -71,8 +92,12 @@ func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err
 		}
 		return nil, nil, fmt.Errorf("--root %s: cannot create the container's state directory: %v", s.Root, unwrapPathErr(err))
 	}
-	c = &Container{Dir: dir}
+	// On an error, undo what was made (the results are nil then; these
+	// are the things themselves).
+	c := &Container{Dir: dir}
 	var cg *cgroup.Cgroup
+	var proc *clone.Process
+	wrotePid := false
 	defer func() {
 		if err == nil {
 			return
@@ -80,19 +105,17 @@ func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err
 		if proc != nil {
 			proc.Signal(unix.SIGKILL)
 			proc.Wait()
-			proc = nil
 		}
 		if cg != nil {
 			cg.Close()
 		}
-		if o.PidFile != "" {
+		if wrotePid {
 			os.Remove(o.PidFile)
 		}
 		c.remove()
 		c.Release()
-		c = nil
 	}()
-	if c.lock, err = lockDir(dir, true); err != nil {
+	if c.lock, err = lockFile(filepath.Join(dir, lockFileName), true, true); err != nil {
 		return nil, nil, err
 	}
 
@@ -114,6 +137,23 @@ func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err
 	}
 
 	spec := pl.Spec // a copy: what belongs to this start goes in here
+	spec.NoParentDeathSignal = !o.Foreground
+	if o.Gate {
+		// The gate: a FIFO that the child reads one byte from once it is
+		// set up (clone.Spec.GateFD). Opened O_RDWR, which never blocks,
+		// and the child holds a writer itself, so it never reads EOF while
+		// it waits; Start opens it O_WRONLY|O_NONBLOCK and writes.
+		gate := filepath.Join(dir, gateFile)
+		if err = unix.Mkfifo(gate, 0o600); err != nil {
+			return nil, nil, fmt.Errorf("making the start gate %s: %v", gate, err)
+		}
+		fd, err := unix.Open(gate, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the start gate %s: %v", gate, err)
+		}
+		defer unix.Close(fd)
+		spec.GateFD = fd
+	}
 	if o.ConsoleSocket != "" {
 		fd, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
@@ -124,7 +164,7 @@ func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err
 	}
 	proc, _, err = cg.Start(&spec)
 	if err != nil {
-		proc = nil
+		proc = nil // nothing to kill: Start reaped it
 		return nil, nil, pl.StartError(err)
 	}
 	start, _, err := procStat(proc.Pid)
@@ -137,8 +177,9 @@ func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err
 		Annotations: o.Config.Annotations,
 		Cgroup:      cg.Name, CgroupDirs: cg.Dirs(), FreezeFile: cg.FreezeFile(),
 	}
-	if h := &pl.Hooks; len(h.StartContainer)+len(h.Poststart)+len(h.Poststop) > 0 {
-		c.State.Hooks = &specs.Hooks{StartContainer: h.StartContainer, Poststart: h.Poststart, Poststop: h.Poststop}
+	if h := &pl.Hooks; preStartHooks(h)+len(h.Poststart)+len(h.Poststop) > 0 {
+		hooks := *h
+		c.State.Hooks = &hooks
 	}
 	if err = writeAtomic(filepath.Join(dir, configFile), o.ConfigData, 0o600); err != nil {
 		return nil, nil, err
@@ -146,12 +187,52 @@ func (s *Store) Create(o *CreateOptions) (c *Container, proc *clone.Process, err
 	if err = c.save(); err != nil {
 		return nil, nil, err
 	}
+	// runtime.md, lifecycle steps 3 and 4: the container's environment
+	// is made, its program waits; a failure stops the container.
+	for _, kind := range [...]string{"prestart", "createRuntime"} {
+		if err = c.runHooks(kind, Created); err != nil {
+			return nil, nil, err
+		}
+	}
 	if o.PidFile != "" {
 		if err = WritePidFile(o.PidFile, proc.Pid); err != nil {
 			return nil, nil, fmt.Errorf("--pid-file %s: %v", o.PidFile, unwrapPathErr(err))
 		}
+		wrotePid = true
 	}
 	return c, proc, nil
+}
+
+// Start lets a created container's program run: one byte through the
+// start gate, which its process waits on, then the gate is removed (the
+// status reads running from then on). The caller holds the container
+// locked (exclusive) and runs the poststart hooks after (Started).
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("cannot start container %s: it has stopped", c.State.ID)
+	default:
+		return fmt.Errorf("cannot start container %s: it is %s already, not created", c.State.ID, st)
+	}
+	gate := filepath.Join(c.Dir, gateFile)
+	fd, err := unix.Open(gate, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if err == unix.ENXIO {
+			// Nobody reads: the process is gone since Status looked.
+			return fmt.Errorf("cannot start container %s: it has stopped", c.State.ID)
+		}
+		return fmt.Errorf("opening the start gate %s: %v", gate, err)
+	}
+	_, err = unix.Write(fd, []byte{0})
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("writing to the start gate %s: %v", gate, err)
+	}
+	if err := os.Remove(gate); err != nil {
+		return err
+	}
+	return nil
 }
 
 // dialConsole connects to the console socket that an engine (conmon, the

@@ -13,9 +13,10 @@ import (
 
 // The files of a container's directory.
 const (
-	stateFile  = "state.json"  // State
-	configFile = "config.json" // the bundle's config.json as create read it, for exec
-	gateFile   = "gate"        // the start gate while the container is created
+	stateFile    = "state.json"  // State
+	configFile   = "config.json" // the bundle's config.json as create read it, for exec
+	gateFile     = "gate"        // the start gate while the container is created
+	lockFileName = "lock"        // the record lock every command takes
 )
 
 // State is what create records for the later commands: how to find the

@@ -78,38 +78,52 @@ func (s *Store) makeRoot() error {
 	return nil
 }
 
-// lock is a flock(2) on a container's directory.
+// lock is a POSIX record lock (fcntl(2) F_SETLKW) on the container's
+// lock file, whole file, shared or exclusive. Record locks, not flock(2):
+// a flock belongs to the open file description, which the container's
+// process inherits when it is cloned fork-style, and it would hold it
+// while it waits at the start gate; a record lock belongs to the process
+// that took it, and fork(2) does not pass it on. (The one catch of record
+// locks, that closing any fd of the file drops them, does not bite: only
+// the lock opens the file.)
 type lock struct {
 	fd int
 }
 
-// lockDir opens dir and locks it, exclusive or shared. A directory
-// removed while the caller waited (a delete that went first) is
-// ErrNotExist.
+// lockDir locks dir's lock file, exclusive or shared. A container removed
+// while the caller waited (a delete that went first unlinks the lock file
+// while it holds the lock) is ErrNotExist.
 func lockDir(dir string, exclusive bool) (*lock, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return lockFile(filepath.Join(dir, lockFileName), exclusive, false)
+}
+
+// lockFile opens name (creating it with create) and locks it.
+func lockFile(name string, exclusive, create bool) (*lock, error) {
+	flags := unix.O_RDWR | unix.O_CLOEXEC
+	if create {
+		flags |= unix.O_CREAT | unix.O_EXCL
+	}
+	fd, err := unix.Open(name, flags, 0o600)
 	if err != nil {
 		if err == unix.ENOENT || err == unix.ENOTDIR {
 			return nil, ErrNotExist
 		}
-		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	how := unix.LOCK_SH
+	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0}
 	if exclusive {
-		how = unix.LOCK_EX
+		lk.Type = unix.F_WRLCK
 	}
 	for {
-		err = unix.Flock(fd, how)
+		err = unix.FcntlFlock(uintptr(fd), unix.F_SETLKW, &lk)
 		if err != unix.EINTR {
 			break
 		}
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
+		return nil, &os.PathError{Op: "lock", Path: name, Err: err}
 	}
-	// A delete removes the directory while it holds the lock: the
-	// directory this fd names may be gone now.
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Nlink == 0 {
 		unix.Close(fd)
@@ -120,7 +134,7 @@ func lockDir(dir string, exclusive bool) (*lock, error) {
 
 func (l *lock) release() {
 	if l != nil && l.fd >= 0 {
-		unix.Close(l.fd) // closing the last fd drops the flock
+		unix.Close(l.fd) // closing drops this process's record locks on the file
 		l.fd = -1
 	}
 }

@@ -127,8 +127,11 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
-	// The spec's own rules, worded for config.json.
-	if err := pl.Spec.Validate(); err != nil {
+	// The spec's own rules, worded for config.json. The console socket
+	// belongs to a start (--console-socket), so the size waits for it.
+	check := pl.Spec
+	check.ConsoleSize = clone.Winsize{}
+	if err := check.Validate(); err != nil {
 		return nil, pl.SpecError(err)
 	}
 	return pl, nil

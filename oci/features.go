@@ -6,10 +6,10 @@ import (
 	"github.com/rawns/rawns/security"
 )
 
-// SupportedHooks are the hooks rawns runs; Convert refuses the others.
-// prestart, createRuntime, createContainer and startContainer run while
-// the container waits before its user code, which needs the start gate.
-var SupportedHooks = []string{"poststart", "poststop"}
+// SupportedHooks are the hooks rawns runs; create refuses the others:
+// createContainer and startContainer run in the container's namespaces,
+// which needs the child to join them (setns), not there yet.
+var SupportedHooks = []string{"prestart", "createRuntime", "poststart", "poststop"}
 
 // Seccomp actions and comparison operators the compiler takes
 // (security/seccomp; features_test.go holds each one compiling).

@@ -151,6 +151,9 @@ func (rep *report) markdown() string {
 		if rt.HideUnified {
 			b.WriteString(" (run in a mount namespace where /sys/fs/cgroup/unified is covered: crun 1.8 refuses this host's hybrid layout)")
 		}
+		if n := runtimeNotes[rt.Name]; n != "" {
+			b.WriteString("; " + n)
+		}
 		b.WriteString("\n")
 	}
 	b.WriteString("\n| test |")

@@ -125,6 +125,22 @@ func TestTwoCreatesOneID(t *testing.T) {
 	if ok != 1 || refused != 1 {
 		t.Errorf("%d ran, %d refused; want one each: %+v", ok, refused, results)
 	}
+	// The same with create, whose container stays.
+	id = newID("twicecreate")
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], _ = e.create(t, id)
+		}()
+	}
+	wg.Wait()
+	if results[0].code+results[1].code != 1 || !strings.Contains(results[0].stderr+results[1].stderr, "exists already") {
+		t.Errorf("two creates: %+v", results)
+	}
+	if r := e.run(t, "delete", id); r.code != 0 {
+		t.Errorf("delete: %+v", r)
+	}
 }
 
 // TestLogJSON: with --log and --log-format json an error is one JSON

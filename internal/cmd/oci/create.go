@@ -37,10 +37,14 @@ func runCreate(g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, _, err := g.store().Create(o)
+	o.Gate = true
+	c, proc, err := g.store().Create(o)
 	if err != nil {
 		return err
 	}
+	// The container's process lives on without this one: the engine's
+	// subreaper (conmon, the shim) reaps it.
+	proc.Release()
 	c.Release()
 	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawns/rawns/container"
 	"github.com/rawns/rawns/internal/cli"
 	ocispec "github.com/rawns/rawns/oci"
@@ -61,7 +63,7 @@ type verb struct {
 
 // verbs is the table of commands, in --help's order.
 var verbs = []*verb{
-	&stateVerb, &killVerb, &deleteVerb, &runVerb,
+	&createVerb, &startVerb, &stateVerb, &killVerb, &deleteVerb, &runVerb,
 	&listVerb, &psVerb, &pauseVerb, &resumeVerb, &updateVerb,
 	&featuresVerb, &specVerb,
 }
@@ -74,6 +76,18 @@ func (e *exitError) Error() string { return "exit status " + strconv.Itoa(e.code
 // Main is rawns-oci's main: it returns the exit code. version is the
 // build's (Makefile: -X main.version).
 func Main(args []string, stdout, stderr io.Writer, version string) int {
+	// Non-dumpable first of all, as root: the container's process is a
+	// copy of this one until its execve (create's gate, exec's join), and
+	// a process of the container must not open /proc/PID/exe of it, the
+	// host's binary (CVE-2019-5736), which ptrace's access rule then
+	// refuses without CAP_SYS_PTRACE. The flag passes to the copy at
+	// fork and ends at the container's execve. Not for a user without
+	// root: a non-dumpable child's /proc files belong to root, and such a
+	// user could no longer write its user namespace's maps (and cannot
+	// write a binary root owns anyway).
+	if unix.Geteuid() == 0 {
+		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	}
 	g := &globals{log: stderr, stdout: stdout, version: version}
 	flags, rest, err := runcOptions.Parse(globalFlags, args)
 	// --log first of all: an error from here on goes there, even one

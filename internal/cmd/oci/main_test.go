@@ -194,3 +194,35 @@ func (e *env) waitStatus(t *testing.T, id string, want container.Status) contain
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// create runs `create` with its stdio (which the container inherits) on
+// a file, which it returns, so that no pipe stays open after it returns.
+func (e *env) create(t *testing.T, id string, args ...string) (result, string) {
+	t.Helper()
+	return e.detached(t, append(append([]string{"create", "--bundle", e.bundle}, args...), id)...)
+}
+
+// detached runs rawns-oci ARGS (create, run -d) with its stdio on a file,
+// which it returns: the container inherits it, and a pipe would keep the
+// test waiting for the container.
+func (e *env) detached(t *testing.T, args ...string) (result, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "stdio")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(ociBin, append([]string{"--root", e.root}, args...)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	r := result{}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(out)
+	r.stderr = string(data)
+	return r, out
+}

@@ -1,11 +1,11 @@
 package oci
 
 import (
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawns/rawns/container"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/sigrelay"
 )
@@ -39,20 +39,39 @@ func runRun(g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if flags.Has("detach") {
-		return errors.New("run --detach needs the start gate of rawns's child, which is not there yet; run in the foreground")
-	}
 	o, err := g.createOptions(flags, rest[0])
 	if err != nil {
 		return err
 	}
-	o.Foreground = true
+	detach := flags.Has("detach")
+	o.Foreground = !detach
+	// The gate only where something must happen between the set-up and
+	// the program (hooks), or where this process does not stay: without
+	// it the clone stays vfork-style, and nothing waits on a FIFO.
+	o.Gate = detach || container.NeedsGate(o.Plan)
 	st := g.store()
 	c, proc, err := st.Create(o)
 	if err != nil {
 		return err
 	}
+	if o.Gate {
+		if err := c.Start(); err != nil {
+			c.Delete(true)
+			c.Release()
+			if !detach {
+				proc.Wait()
+			}
+			return err
+		}
+	}
 	c.Release()
+	if detach {
+		proc.Release()
+		for _, w := range c.Started() {
+			g.warn(w)
+		}
+		return nil
+	}
 	if fd := proc.PidFD(); fd >= 0 {
 		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			g.warn(fmt.Sprintf("signals will not be relayed to the container: %v", err))

@@ -83,7 +83,17 @@ func run(cfg *config, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
-		defer term.close() // the terminal back as it was, on every path
+		defer term.close()             // the terminal back as it was, on every path
+		stderr = term.messages(stderr) // CR LF while it is raw
+	}
+
+	// --overlay-dir: one run at a time on an upper directory (filesystem.go).
+	if err := lockOverlayDir(cfg); err != nil {
+		if tr != nil {
+			tr.close()
+		}
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
 	}
 
 	// Resource limits: the run's cgroup, with its limits written, before
@@ -119,6 +129,11 @@ func run(cfg *config, stderr io.Writer) int {
 		if term != nil {
 			term.close() // the line below on the terminal as it was
 		}
+		if lim != nil {
+			if code, ok := lim.startError(stderr, cfg, err); ok {
+				return code
+			}
+		}
 		return reportStartError(stderr, cfg, err)
 	}
 	if term != nil {
@@ -142,6 +157,9 @@ func run(cfg *config, stderr io.Writer) int {
 		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
 		if term != nil {
 			pw = watchPID1(pid1, term.resize) // pid1.go; SIGWINCH for -t
+			if pw != nil && pid1 {
+				term.watchKeys(proc.Pid, pw.key) // Ctrl-C, Ctrl-\ typed
+			}
 		} else if pid1 {
 			pw = watchPID1(pid1, nil) // pid1.go: make PID 1 stoppable
 		}
@@ -248,10 +266,10 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		// the kernel checks again as they read at the write.
 		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageConsoleOpen && ce.Stage <= clone.StageConsoleSend:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhaseConsole:
 		fmt.Fprintf(stderr, "rawns run: --tty: %v%s\n", err, consoleHint(ce))
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhasePrivilege:
 		if flag, hint := privilegeFlag(ce); flag != "" {
 			fmt.Fprintf(stderr, "rawns run: %s: %v%s\n", flag, err, hint)
 			return exitcode.Failed
