@@ -91,7 +91,7 @@ func (rep *report) leftBehind(rt string) int {
 			continue
 		}
 		for _, x := range r.Runs {
-			if len(x.Left)+len(x.LeftCgroups) > 0 {
+			if len(x.Left)+len(suiteMade(t, x.LeftCgroups)) > 0 {
 				n++
 				break
 			}

@@ -307,8 +307,9 @@ func (h *harness) runOne(test string, rt Runtime, attempt int) Run {
 
 	run.Left = h.cleanup(wrapper)
 	b, _ := os.ReadFile(calls)
-	run.LeftCgroups = findCgroups(containerIDs(b), cgroupTest(test))
-	if stuck := removeCgroups(run.LeftCgroups); len(stuck) > 0 {
+	left := findCgroups(containerIDs(b), cgroupTest(test))
+	run.LeftCgroups = suiteMade(test, left)
+	if stuck := removeCgroups(left); len(stuck) > 0 {
 		fmt.Fprintf(os.Stderr, "oci-validate: %s on %s: cannot remove the cgroups it left: %v\n", test, rt.Name, stuck)
 	}
 	if len(run.Left)+len(run.LeftCgroups) > 0 {
