@@ -201,8 +201,11 @@ oci-validate: oci-validate-deps
 # The same suite in a qemu VM on a pure cgroup v2 host (bookworm's 6.1
 # cloud kernel, as make vmtest boots it), against rawns-oci, runc and crun
 # (copied in with their shared libraries): the table is printed from the
-# VM's log. Under TCG every container costs ten times the host's: about
-# NN minutes.
+# VM's log, and its JSON left in bin/oci-vm/oci-validate.json (render it
+# with bin/oci-validate -from). Under TCG every container costs ten times
+# the host's or more: with reruns, the first try did not finish within
+# the hour on a loaded host; now one pass, three at a time, and a line per
+# run in the log as it ends.
 oci-validate-vm: oci-validate-deps
 	@missing=; for p in qemu-system-x86 cpio busybox-static; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "oci-validate-vm: apt-get install$$missing"; \
