@@ -333,6 +333,11 @@ func childMain(d *childData) {
 	if errno = childNamespaces(d); errno != 0 {
 		goto failed
 	}
+	// The procfs writes (procfs.go): sysctls and oom_score_adj, for the
+	// namespaces just entered and made, through a proc of the child's own.
+	if errno = runSteps(d, segProcfs); errno != 0 {
+		goto failed
+	}
 	// The mount phase (mountsteps_unsafe.go): after every step that reads
 	// the host's /proc (the time offsets above), which a pivot_root takes
 	// away; before the fds, whose dup3(2)s and close_range(2) cover any fd

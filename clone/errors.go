@@ -28,12 +28,17 @@ const (
 	StageHostname    // sethostname(2)
 	StageTimeOffsets // the time namespace for the clock offsets
 
+	// PhaseProcfs: table steps, through a proc of the child's own.
+	StageSysctl      // a sysctl of Spec.Sysctls
+	StageOOMScoreAdj // Spec.OOMScoreAdj
+
 	// PhaseMount: steps of the table, each with its index
 	// (ChildError.Step) and the mount it serves.
-	StageMount        // the root, a bind's source, or a Mount
-	StagePivot        // pivot_root(2) and the detach of the old root
-	StageReadOnlyRoot // making / read-only after the mounts
-	StageChdir        // the working directory (resolved inside a Root)
+	StageMount           // the root, a bind's source, or a Mount
+	StagePivot           // pivot_root(2) and the detach of the old root
+	StageRootPropagation // Spec.RootPropagation, on / after pivot_root
+	StageReadOnlyRoot    // making / read-only after the mounts
+	StageChdir           // the working directory (resolved inside a Root)
 
 	// PhaseConsole: Spec.ConsoleSocket (console_unsafe.go), between the
 	// mount phase and the fds; each step its own stage, so that a
@@ -81,43 +86,46 @@ const (
 )
 
 var stageNames = [...]string{
-	StageNone:          "none",
-	StageHold:          "wait for the parent",
-	StageSignals:       "reset the signal mask",
-	StagePdeathsig:     "prctl(PR_SET_PDEATHSIG)",
-	StageJoin:          "setns",
-	StagePropagation:   "set the propagation of /",
-	StageMountProc:     "mount /proc",
-	StageLoopback:      "bring up lo",
-	StageHostname:      "sethostname",
-	StageTimeOffsets:   "set time namespace offsets",
-	StageMount:         "mount",
-	StagePivot:         "pivot_root",
-	StageReadOnlyRoot:  "make / read-only",
-	StageChdir:         "chdir",
-	StageConsoleOpen:   "console: open /dev/ptmx",
-	StageConsoleUnlock: "console: unlock the pty (ioctl TIOCSPTLCK)",
-	StageConsoleSize:   "console: set the window size (ioctl TIOCSWINSZ)",
-	StageConsolePeer:   "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
-	StageConsoleSend:   "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
-	StageFDs:           "set up the fds",
-	StageCloseFDs:      "mark fds close-on-exec",
-	StageRlimit:        "prlimit",
-	StageUmask:         "umask",
-	StageSetsid:        "setsid",
-	StageCtty:          "ioctl(TIOCSCTTY)",
-	StageBounding:      "prctl(PR_CAPBSET_DROP)",
-	StageKeepCaps:      "prctl(PR_SET_KEEPCAPS)",
-	StageSetgroups:     "setgroups",
-	StageSetresgid:     "setresgid",
-	StageSetresuid:     "setresuid",
-	StageCapset:        "capset",
-	StageAmbient:       "prctl(PR_CAP_AMBIENT_RAISE)",
-	StageNoNewPrivs:    "prctl(PR_SET_NO_NEW_PRIVS)",
-	StageGate:          "wait at the start gate",
-	StageSeccomp:       "seccomp(SECCOMP_SET_MODE_FILTER)",
-	StageInit:          "start the command under the init",
-	StageExec:          "execve",
+	StageNone:            "none",
+	StageHold:            "wait for the parent",
+	StageSignals:         "reset the signal mask",
+	StagePdeathsig:       "prctl(PR_SET_PDEATHSIG)",
+	StageJoin:            "setns",
+	StagePropagation:     "set the propagation of /",
+	StageMountProc:       "mount /proc",
+	StageLoopback:        "bring up lo",
+	StageHostname:        "sethostname",
+	StageTimeOffsets:     "set time namespace offsets",
+	StageSysctl:          "sysctl",
+	StageOOMScoreAdj:     "oom_score_adj",
+	StageMount:           "mount",
+	StagePivot:           "pivot_root",
+	StageRootPropagation: "set the propagation of the root",
+	StageReadOnlyRoot:    "make / read-only",
+	StageChdir:           "chdir",
+	StageConsoleOpen:     "console: open /dev/ptmx",
+	StageConsoleUnlock:   "console: unlock the pty (ioctl TIOCSPTLCK)",
+	StageConsoleSize:     "console: set the window size (ioctl TIOCSWINSZ)",
+	StageConsolePeer:     "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
+	StageConsoleSend:     "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
+	StageFDs:             "set up the fds",
+	StageCloseFDs:        "mark fds close-on-exec",
+	StageRlimit:          "prlimit",
+	StageUmask:           "umask",
+	StageSetsid:          "setsid",
+	StageCtty:            "ioctl(TIOCSCTTY)",
+	StageBounding:        "prctl(PR_CAPBSET_DROP)",
+	StageKeepCaps:        "prctl(PR_SET_KEEPCAPS)",
+	StageSetgroups:       "setgroups",
+	StageSetresgid:       "setresgid",
+	StageSetresuid:       "setresuid",
+	StageCapset:          "capset",
+	StageAmbient:         "prctl(PR_CAP_AMBIENT_RAISE)",
+	StageNoNewPrivs:      "prctl(PR_SET_NO_NEW_PRIVS)",
+	StageGate:            "wait at the start gate",
+	StageSeccomp:         "seccomp(SECCOMP_SET_MODE_FILTER)",
+	StageInit:            "start the command under the init",
+	StageExec:            "execve",
 }
 
 func (s Stage) String() string {
@@ -136,6 +144,7 @@ const (
 	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
 	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig
 	PhaseNamespaces              // StageJoin .. StageTimeOffsets
+	PhaseProcfs                  // StageSysctl, StageOOMScoreAdj
 	PhaseMount                   // StageMount .. StageChdir
 	PhaseConsole                 // StageConsoleOpen .. StageConsoleSend
 	PhaseFDs                     // StageFDs, StageCloseFDs
@@ -154,6 +163,8 @@ func (s Stage) Phase() Phase {
 		return PhaseSetup
 	case s <= StageTimeOffsets:
 		return PhaseNamespaces
+	case s <= StageOOMScoreAdj:
+		return PhaseProcfs
 	case s <= StageChdir:
 		return PhaseMount
 	case s <= StageConsoleSend:

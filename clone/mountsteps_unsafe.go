@@ -92,7 +92,7 @@ func (b *stepBuilder) mkdirInRoot(rel string, mode uint32) {
 		b.openInRoot(dir, true, slotAt)
 		at = slotAt
 	}
-	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = uint16(unix.EEXIST)
+	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).allow(unix.EEXIST, 0)
 }
 
 // fileInRoot creates rel as an empty file (a mount point for a file bind)
@@ -102,7 +102,7 @@ func (b *stepBuilder) fileInRoot(rel string) {
 	st := b.sys("openat2 O_CREAT", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_CREAT | unix.O_EXCL | unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Mode: 0o644, Resolve: inRoot}),
 		val(unix.SizeofOpenHow))
-	st.okErrno = uint16(unix.EEXIST)
+	st.allow(unix.EEXIST, 0)
 	b.saveTo(st, slotAt)
 	b.atDir, b.created = "", rel
 }
@@ -118,15 +118,29 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 	// detached copy that later mounts cannot reach.
 	nbind := uint16(0)
 	bindSlot := make([]uint16, len(spec.Mounts))
+	masks := false
+	devBind := spec.devicesBound()
 	for i := range spec.Mounts {
-		if m := &spec.Mounts[i]; m.Kind == MountBind {
+		m := &spec.Mounts[i]
+		switch {
+		case m.Kind == MountBind:
 			b.serving("Mounts", i, StageMount)
 			bindSlot[i] = slotBind + nbind
 			nbind++
 			b.openTree(m, bindSlot[i])
+		case m.Kind == MountDevice && devBind:
+			b.serving("Mounts", i, StageMount)
+			bindSlot[i] = slotBind + nbind
+			nbind++
+			b.saveTo(b.sysd("open_tree", m.deviceSource(), unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.deviceSource()), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), bindSlot[i])
+		case m.Kind == MountMask:
+			masks = true
 		}
 	}
 	b.serving("", -1, StageMount)
+	if masks {
+		b.maskSources(spec)
+	}
 	hostRoot := "/"
 	if spec.Root != "" {
 		hostRoot = spec.Root
@@ -144,14 +158,28 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		m := &spec.Mounts[i]
 		b.serving("Mounts", i, StageMount)
 		rel := strings.TrimPrefix(path.Clean(m.Target), "/")
-		b.mountPoint(m, rel, ex, covered)
+		if m.Kind != MountMask && m.Kind != MountReadOnly { // a missing one is skipped, not made
+			b.mountPoint(m, rel, ex, covered, devBind)
+		}
 		switch m.Kind {
 		case MountFS:
 			b.fsSteps(m, rel)
 			covered = append(covered, rel)
 		case MountBind:
 			b.attach(rel, bindSlot[i])
+			b.mountAttrs(m, bindSlot[i])
 			covered = append(covered, rel)
+		case MountMask:
+			b.maskSteps(rel)
+			covered = append(covered, rel)
+		case MountReadOnly:
+			b.readOnlySteps(rel)
+		case MountDevice:
+			if devBind {
+				b.attach(rel, bindSlot[i])
+			} else {
+				b.deviceSteps(m, rel)
+			}
 		case MountSymlink:
 			dir, base := path.Split(rel)
 			dir = strings.TrimSuffix(dir, "/")
@@ -172,6 +200,15 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		b.sys("umount2 the old root", unix.SYS_UMOUNT2, dot, val(unix.MNT_DETACH))
 		b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
 	}
+	if spec.RootPropagation != 0 {
+		b.serving("", -1, StageRootPropagation)
+		fl := uintptr(0)
+		if spec.RootPropagation&unix.MS_REC != 0 {
+			fl = unix.AT_RECURSIVE
+		}
+		b.sys("mount_setattr propagation", unix.SYS_MOUNT_SETATTR, val(atFDCWD), b.str("/"), val(fl),
+			b.attr(unix.MountAttr{Propagation: uint64(spec.RootPropagation &^ unix.MS_REC)}), val(unsafe.Sizeof(unix.MountAttr{})))
+	}
 	if spec.ReadOnlyRoot {
 		b.serving("", -1, StageReadOnlyRoot)
 		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, val(atFDCWD), b.str("/"), val(0),
@@ -189,7 +226,7 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 // file). The parent looks first: a component that exists in the root now,
 // and is under no mount of the list, needs no step; one that the list
 // covers cannot be seen from here, so the child makes it, EEXIST allowed.
-func (b *stepBuilder) mountPoint(m *Mount, rel string, ex *existence, covered []string) {
+func (b *stepBuilder) mountPoint(m *Mount, rel string, ex *existence, covered []string, devBind bool) {
 	// Each prefix of rel that ends a component: rel[:end], no allocation.
 	for end := 0; end < len(rel); {
 		next := strings.IndexByte(rel[end+1:], '/')
@@ -206,8 +243,11 @@ func (b *stepBuilder) mountPoint(m *Mount, rel string, ex *existence, covered []
 		if !underAny(p, covered) && ex.exists(p) {
 			continue // a non-directory where one is needed fails the child's openat2: ENOTDIR
 		}
+		if last && m.Kind == MountDevice && !devBind {
+			break // the node itself is made by mknodat
+		}
 		switch {
-		case last && m.Kind == MountBind && !m.sourceIsDir:
+		case last && (m.Kind == MountBind && !m.sourceIsDir || m.Kind == MountDevice):
 			b.fileInRoot(p)
 		case last && m.Kind == MountDir && m.Mode != 0:
 			b.mkdirInRoot(p, m.Mode)
@@ -240,6 +280,105 @@ func (b *stepBuilder) fsSteps(m *Mount, rel string) {
 	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
 	b.saveTo(b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))), slotMnt)
 	b.attach(rel, slotMnt)
+	b.mountAttrs(m, slotMnt)
+}
+
+// mountAttrs sets what can be set only on the attached mount in slot mnt:
+// its propagation (mount_setattr(2); a detached mount has no peers to
+// propagate to).
+func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
+	if m.Propagation == 0 {
+		return
+	}
+	fl := uintptr(unix.AT_EMPTY_PATH)
+	if m.Propagation&unix.MS_REC != 0 {
+		fl |= unix.AT_RECURSIVE
+	}
+	b.sys("mount_setattr propagation", unix.SYS_MOUNT_SETATTR, slot(mnt), b.str(""), val(fl),
+		b.attr(unix.MountAttr{Propagation: uint64(m.Propagation &^ unix.MS_REC)}), val(unsafe.Sizeof(unix.MountAttr{})))
+}
+
+// maskSources takes what masks hide paths with, before anything is
+// mounted: a detached clone of the host's /dev/null, which Validate
+// checked to be the character device 1:3 (never the root's own
+// /dev/null, which may be a symlink to a host or procfs file:
+// CVE-2025-31133; open_tree(2) clones only a mount of the caller's own
+// mount namespace, so the path is looked up in the child's fresh copy of
+// the host's tree), and a detached, read-only, empty tmpfs.
+func (b *stepBuilder) maskSources(spec *Spec) {
+	b.saveTo(b.sys("open_tree /dev/null", unix.SYS_OPEN_TREE, val(atFDCWD), b.str("/dev/null"), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), slotDevNull)
+	b.saveTo(b.sys("fsopen tmpfs", unix.SYS_FSOPEN, b.str("tmpfs"), val(unix.FSOPEN_CLOEXEC)), slotFS)
+	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
+	b.saveTo(b.sys("fsmount read-only", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC),
+		val(unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)), slotEmpty)
+}
+
+// maskSteps hides rel: a directory under a clone of the empty tmpfs, a
+// file (or device, fifo, socket) under a clone of /dev/null; a missing
+// path is skipped, as runc and crun skip it.
+//
+//	0 openat2(root, rel, O_PATH|O_DIRECTORY)  ENOENT: done; ENOTDIR: to 3
+//	1 open_tree(empty, CLONE)
+//	2 move_mount onto 0's fd                  then done
+//	3 openat2(root, rel, O_PATH)              ENOENT: done
+//	4 open_tree(/dev/null, CLONE)
+//	5 move_mount onto 3's fd
+func (b *stepBuilder) maskSteps(rel string) {
+	e := b.str("")
+	clone := val(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
+	move := val(unix.MOVE_MOUNT_F_EMPTY_PATH | unix.MOVE_MOUNT_T_EMPTY_PATH)
+	dir := b.sys("openat2 O_DIRECTORY", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
+		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))
+	b.saveTo(dir, slotAt)
+	dir.allow(unix.ENOENT, 5)
+	dir.allow(unix.ENOTDIR, 2)
+	b.saveTo(b.sys("open_tree the empty tmpfs", unix.SYS_OPEN_TREE, slot(slotEmpty), e, clone), slotMnt)
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move).skipOK = 3
+	file := b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
+		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))
+	b.saveTo(file, slotAt)
+	file.allow(unix.ENOENT, 2)
+	b.saveTo(b.sys("open_tree /dev/null", unix.SYS_OPEN_TREE, slot(slotDevNull), e, clone), slotMnt)
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move)
+	b.atDir, b.created = "", ""
+}
+
+// readOnlySteps rebinds rel onto itself read-only, every mount below it
+// too; a missing path is skipped.
+func (b *stepBuilder) readOnlySteps(rel string) {
+	e := b.str("")
+	at := b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
+		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))
+	b.saveTo(at, slotAt)
+	at.allow(unix.ENOENT, 3)
+	b.saveTo(b.sys("open_tree", unix.SYS_OPEN_TREE, slot(slotAt), e, val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)), slotMnt)
+	b.sys("mount_setattr read-only", unix.SYS_MOUNT_SETATTR, slot(slotMnt), e, val(unix.AT_EMPTY_PATH|unix.AT_RECURSIVE),
+		b.attr(unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}), val(unsafe.Sizeof(unix.MountAttr{})))
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	b.atDir, b.created = "", ""
+}
+
+// deviceSteps makes the device node rel (its parents exist: mountPoint):
+// with umask 0, so that the node has exactly Mode's permissions, then
+// owned by UID and GID. A node already there is left as it is.
+//
+//	0 umask(0)                         the old mask to slotUmask
+//	1 mknodat(dir, base, Mode, Dev)    EEXIST: to 3
+//	2 fchownat(dir, base, UID, GID, AT_SYMLINK_NOFOLLOW)
+//	3 umask(old)
+func (b *stepBuilder) deviceSteps(m *Mount, rel string) {
+	dir, base := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	at := uint16(slotRoot)
+	if dir != "" {
+		b.openInRoot(dir, true, slotAt)
+		at = slotAt
+	}
+	b.saveTo(b.sys("umask", unix.SYS_UMASK, val(0)), slotUmask)
+	b.sys("mknodat", unix.SYS_MKNODAT, slot(at), b.str(base), val(uintptr(m.Mode)), val(uintptr(uint32(m.Dev)))).allow(unix.EEXIST, 1)
+	b.sys("fchownat", unix.SYS_FCHOWNAT, slot(at), b.str(base), val(uintptr(m.UID)), val(uintptr(m.GID)), val(unix.AT_SYMLINK_NOFOLLOW))
+	b.sys("umask", unix.SYS_UMASK, slot(slotUmask))
+	b.created = ""
 }
 
 // fsOptions passes each of data's comma-separated options to fsconfig(2).
@@ -268,6 +407,10 @@ func (b *stepBuilder) openTree(m *Mount, n uint16) {
 	b.saveTo(b.sysd("open_tree", m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)), n)
 	if attr := mountAttrOf(m.Flags); attr != 0 {
 		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(setFl),
+			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
+	}
+	if attr := mountAttrOf(m.TopFlags); attr != 0 {
+		b.sys("mount_setattr top", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(unix.AT_EMPTY_PATH),
 			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
 	}
 }

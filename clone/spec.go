@@ -210,6 +210,19 @@ type Spec struct {
 	Propagation Propagation
 	// MountProc mounts a fresh proc on /proc; it needs NewMount.
 	MountProc bool
+	// Sysctls are set, in order, for the namespaces the child is in
+	// (procfs.go): only parameters of a namespace the spec creates or
+	// joins (net.*: the network namespace; kernel.msg*, kernel.sem,
+	// kernel.shm*, fs.mqueue.*: IPC; kernel.hostname, kernel.domainname:
+	// UTS), since any other would change the host's. Through a proc the
+	// child mounts for itself, detached, so that no mount over /proc/sys
+	// can redirect them (CVE-2025-52881); Linux 5.6+.
+	Sysctls []Sysctl
+	// OOMScoreAdj, if not nil, is written to the child's own
+	// oom_score_adj the same way (-1000 to 1000; lowering it below the
+	// caller's needs CAP_SYS_RESOURCE). The command inherits it, and PID 1
+	// of Init too.
+	OOMScoreAdj *int
 
 	// A filesystem of its own (mount.go; the child's mount phase). All
 	// need NewMount.
@@ -230,6 +243,11 @@ type Spec struct {
 	Mounts []Mount
 	// ReadOnlyRoot makes / read-only once every mount is made.
 	ReadOnlyRoot bool
+	// RootPropagation, if not 0, is set on / after pivot_root: MS_SHARED,
+	// MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE, with MS_REC for the whole
+	// tree (mount_setattr(2)): OCI's rootfsPropagation. Propagation still
+	// applies to the whole namespace before any mount.
+	RootPropagation uintptr
 
 	// A cgroup of its own.
 
@@ -370,6 +388,9 @@ func (s *Spec) Validate() error {
 		return err
 	}
 	if err := s.validateJoin(); err != nil {
+		return err
+	}
+	if err := s.validateProcfs(); err != nil {
 		return err
 	}
 	if s.ConsoleSocket != 0 {

@@ -42,8 +42,8 @@ const (
 // segSlots entries, indexed masked with segSlots-1.
 const (
 	segJoin = iota
-	segMount
 	segProcfs
+	segMount
 	segFDs
 	numSegs
 
@@ -61,20 +61,35 @@ var _ [segSlots - numSegs]struct{}
 // number.
 //
 // Control flow is forward only, so the walk always ends: after a success
-// the child skips skipOK steps; after the errno okErrno (EEXIST for a
-// mount point that is there, ENOENT for a masked path that is not), or any
-// errno when ignore is set, it skips skipErr steps; any other errno fails
-// the child with the step's stage and index.
+// the child skips skipOK steps; after one of the errnos of ok (EEXIST for
+// a mount point that is there, ENOENT for a masked path that is not,
+// ENOTDIR for one that is a file), it skips that errno's steps; any other
+// errno fails the child with the step's stage and index.
 type step struct {
-	trap    uintptr
-	a       [6]uintptr
-	slots   uint8
-	stage   uint8 // the Stage reported if the step fails
-	save    uint16
-	okErrno uint16
-	skipOK  uint16
-	skipErr uint16
-	ignore  bool
+	trap   uintptr
+	a      [6]uintptr
+	slots  uint8
+	stage  uint8 // the Stage reported if the step fails
+	save   uint16
+	skipOK uint16
+	ok     [2]stepErrno
+}
+
+// stepErrno is an errno that counts as success, and the steps to skip
+// after it; errno 0 is none.
+type stepErrno struct {
+	errno, skip uint16
+}
+
+// allow makes errno count as success for st, skipping skip steps after it.
+func (st *step) allow(errno unix.Errno, skip int) {
+	for i := range st.ok {
+		if st.ok[i].errno == 0 {
+			st.ok[i] = stepErrno{uint16(errno), uint16(skip)}
+			return
+		}
+	}
+	panic("clone: a step allows two errnos at most")
 }
 
 // runSteps makes the steps of segment seg. On failure it leaves the stage
@@ -113,8 +128,10 @@ func runSteps(d *childData, seg int) syscall.Errno {
 				d.slot[st.save&(numSlots-1)] = ret
 			}
 			k += 1 + uint32(st.skipOK)
-		case st.ignore || uintptr(errno) == uintptr(st.okErrno):
-			k += 1 + uint32(st.skipErr)
+		case uintptr(errno) == uintptr(st.ok[0].errno):
+			k += 1 + uint32(st.ok[0].skip)
+		case uintptr(errno) == uintptr(st.ok[1].errno):
+			k += 1 + uint32(st.ok[1].skip)
 		default:
 			d.x.report.stage = uint32(st.stage)
 			d.x.report.step = k + 1
@@ -127,17 +144,21 @@ func runSteps(d *childData, seg int) syscall.Errno {
 // Slots every segment may use. slotNone: the result is not kept (and a
 // table without slots needs no slot array).
 const (
-	slotNone = iota
-	slotRoot // O_PATH fd of the root
-	slotMnt  // a detached mount: open_tree(2) or fsmount(2)
-	slotFS   // a filesystem context: fsopen(2)
-	slotAt   // the target or its parent directory: openat2(2)
-	slotOvl  // the overlay's filesystem context
-	slotTmp  // the overlay's tmpfs
+	slotNone    = iota
+	slotRoot    // O_PATH fd of the root
+	slotMnt     // a detached mount: open_tree(2) or fsmount(2)
+	slotFS      // a filesystem context: fsopen(2)
+	slotAt      // the target or its parent directory: openat2(2)
+	slotOvl     // the overlay's filesystem context
+	slotTmp     // the overlay's tmpfs
+	slotDevNull // the host's /dev/null, detached: what masks a file
+	slotEmpty   // a read-only empty tmpfs, detached: what masks a directory
+	slotUmask   // the umask before a device node's mknodat
+	slotProc    // the child's own proc, detached (procfs.go)
 
 	// slotBind+i holds the detached tree of the i-th bind source of the
 	// list, taken before anything is mounted.
-	slotBind = 8
+	slotBind = 16
 )
 
 // stepInfo is what the parent knows of a step, to name it in an error.
@@ -224,7 +245,7 @@ func (b *stepBuilder) serving(list string, index int, stage Stage) {
 }
 
 // sys appends one system call; the options set on the step it returns
-// (save, okErrno, skips, ignore) apply to it.
+// (saveTo, allow, skipOK) apply to it.
 func (b *stepBuilder) sys(name string, trap uintptr, args ...stepArg) *step {
 	return b.sysd(name, "", trap, args...)
 }
@@ -253,6 +274,23 @@ func (b *stepBuilder) sysd(name, detail string, trap uintptr, args ...stepArg) *
 		}
 	}
 	return st
+}
+
+// n is the number of steps emitted so far, in either pass: what skips
+// are counted with.
+func (b *stepBuilder) n() int {
+	if b.count {
+		return b.nsteps
+	}
+	return len(b.steps)
+}
+
+// at is the i-th step emitted (the scratch step in the counting pass).
+func (b *stepBuilder) at(i int) *step {
+	if b.count {
+		return &b.scratch
+	}
+	return &b.steps[i]
 }
 
 // saveTo makes st save its result in slot n.
@@ -289,9 +327,11 @@ func slotTable(slots []uintptr) *[numSlots]uintptr {
 }
 
 // describeStep fills in a ChildError from the i-th step of the table.
+// Stages of the table: StageJoin, StageSysctl, StageOOMScoreAdj, the mount
+// phase's, StageFDs.
 func (p *prepared) describeStep(spec *Spec, ce *ChildError, i int) {
 	ce.Step = i
-	if i >= int(p.table.seg[segProcfs]) {
+	if i >= int(p.table.seg[segMount]) {
 		describeFDStep(ce, &p.table.steps[i])
 		return
 	}
@@ -303,10 +343,18 @@ func (p *prepared) describeStep(spec *Spec, ce *ChildError, i int) {
 	switch {
 	case info.list == "Mounts":
 		ce.Subject = spec.Mounts[info.index].String()
+	case info.list == "Sysctls":
+		ce.Subject = "sysctl " + spec.Sysctls[info.index].Name
+	case info.list == "Join":
+		ce.Subject = "join " + spec.Join[info.index].Kinds.String()
+	case ce.Stage == StageOOMScoreAdj:
+		ce.Subject = "oom_score_adj"
 	case ce.Stage == StagePivot:
 		ce.Subject = "pivot_root into " + spec.Root
 	case ce.Stage == StageReadOnlyRoot:
 		ce.Subject = "making / read-only"
+	case ce.Stage == StageRootPropagation:
+		ce.Subject = "the propagation of /"
 	case ce.Stage == StageChdir:
 		ce.Subject = "chdir " + spec.Dir
 	case spec.Overlay || spec.OverlayDir != "":
@@ -328,12 +376,13 @@ func (p *prepared) buildTable(spec *Spec) error {
 	c := &stepBuilder{count: true}
 	c.joinSteps(spec)
 	c.endSegment(segJoin)
+	c.procfsSteps(spec)
+	c.endSegment(segProcfs)
 	if hasMounts {
 		c.mountSteps(spec, nil)
 	}
 	c.joinedDirSteps(spec)
 	c.endSegment(segMount)
-	c.endSegment(segProcfs)
 	if most := c.nsteps + maxFDSteps(nfds, numKept); most >= maxSteps {
 		return fmt.Errorf("the spec needs up to %d system calls in the child's table; at most %d fit: give fewer mounts", most, maxSteps-1)
 	}
@@ -356,6 +405,8 @@ func (p *prepared) buildTable(spec *Spec) error {
 	}
 	b.joinSteps(spec)
 	b.endSegment(segJoin)
+	b.procfsSteps(spec)
+	b.endSegment(segProcfs)
 	if hasMounts {
 		ex, err := newExistence(spec.Root)
 		if err != nil {
@@ -366,7 +417,6 @@ func (p *prepared) buildTable(spec *Spec) error {
 	}
 	b.joinedDirSteps(spec)
 	b.endSegment(segMount)
-	b.endSegment(segProcfs)
 	if c.nslots > 0 {
 		p.slots = make([]uintptr, c.nslots)
 		p.d.slot = slotTable(p.slots)
