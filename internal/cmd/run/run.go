@@ -44,7 +44,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
-	return run(cfg, stderr)
+	if cfg.statusFD < 0 {
+		return run(cfg, stderr)
+	}
+	// A 125 (126, 127) of rawns and the same code of the command read
+	// alike, as in docker: --json-status-fd tells them apart with an
+	// "error" line, rawns's own message, where the command's exit line
+	// would be (info.go).
+	last := &lastLine{w: stderr}
+	code := run(cfg, last)
+	if !statusDone {
+		writeFD(cfg.statusFD, errorJSON(code, last.line))
+	}
+	return code
 }
 
 // run starts the command, forwards signals to it, waits, and returns the
@@ -219,6 +231,7 @@ func run(cfg *config, stderr io.Writer) int {
 	}
 	if cfg.statusFD >= 0 {
 		writeFD(cfg.statusFD, exitJSON(st, code))
+		statusDone = true
 	}
 	return code
 }
@@ -266,10 +279,10 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		// the kernel checks again as they read at the write.
 		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageConsoleOpen && ce.Stage <= clone.StageConsoleSend:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhaseConsole:
 		fmt.Fprintf(stderr, "rawns run: --tty: %v%s\n", err, consoleHint(ce))
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhasePrivilege:
 		if flag, hint := privilegeFlag(ce); flag != "" {
 			fmt.Fprintf(stderr, "rawns run: %s: %v%s\n", flag, err, hint)
 			return exitcode.Failed
