@@ -20,7 +20,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build install uninstall rootfs test-deps test vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -97,6 +97,32 @@ test: build test-deps
 	@# for amd64 and arm64: the arm64 half must at least assemble and vet.
 	GOARCH=arm64 $(GO) vet ./...
 	$(SUDO) env RAWNS_REQUIRE_ROOT=1 PATH="$$PATH" $(GO) test -race -count=1 -p 1 ./...
+
+# Real engines drive the OCI runtimes (e2e/, issue 22): podman 4.3 through
+# conmon, containerd 1.6 through ctr and its runc shim v2, dockerd, and a
+# Kubernetes node through containerd's CRI plugin checked by critest, each
+# with rawns and with runc in the same run. Debian's packages, installed
+# when missing (e2e/deps.sh); every engine started by the test in network,
+# mount and PID namespaces of its own, with its state in one temporary
+# directory; the run checks from the host that nothing of it is left.
+# critest is built from the Go module proxy into bin/critest-VERSION, in the
+# background while the other engines' tests run. Each stage's time is
+# printed at the end. RAWNS_E2E_RUNTIMES (e.g. runc) narrows the runtimes.
+E2E_TIMEOUT ?= 25m
+e2e-deps: rootfs
+	@t0=$$(date +%s); $(SUDO) ./e2e/deps.sh && echo "e2e: packages ready in $$(( $$(date +%s) - t0 ))s"
+
+e2e: build e2e-deps
+	$(GO) vet -tags e2e ./e2e/
+	$(SUDO) env RAWNS_REQUIRE_ROOT=$${RAWNS_REQUIRE_ROOT:-1} PATH="$$PATH" $(GO) test -tags e2e -count=1 -parallel 16 -timeout $(E2E_TIMEOUT) -v ./e2e/
+
+# The engines' speed with each runtime, end to end (docs/benchmarks.md):
+# podman, ctr and docker `run --rm` of /bin/true with rawns, crun and runc,
+# interleaved, E2E_BENCH_ROUNDS rounds, and each runtime's own `run` beside
+# them; the table is printed and kept in bin/e2e/bench-table.md.
+E2E_BENCH_ROUNDS ?= 20
+e2e-bench: build e2e-deps
+	$(SUDO) env RAWNS_E2E_HIDE_UNIFIED=1 RAWNS_E2E_RUNTIMES=$${RAWNS_E2E_RUNTIMES:-rawns,crun,runc} PATH="$$PATH" $(GO) test -tags e2e -count=1 -run '^$$' -bench '^BenchmarkEngines$$' -benchtime $(E2E_BENCH_ROUNDS)x -timeout 40m ./e2e/
 
 # The root tests that matter on the kernels users run, not only this host's:
 # each Debian suite's cloud kernel (bookworm 6.1, bullseye 5.10) boots under
