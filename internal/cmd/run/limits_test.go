@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 		fmt.Println("hog: 4 GiB and still alive", len(keep))
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.Run(m))
 }
 
 func TestParseLimits(t *testing.T) {
@@ -98,6 +99,9 @@ func rawns(t *testing.T, bin string, args ...string) ran {
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
+	if cmd.Process != nil {
+		started(cmd.Process.Pid)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -107,26 +111,49 @@ func rawns(t *testing.T, bin string, args ...string) ran {
 	return ran{o.String(), e.String(), code}
 }
 
-// ownLeft lists cgroups named rawns-* below this process's own cgroup in
-// every hierarchy.
-func ownLeft(t *testing.T) []string {
+// startedPIDs are the rawns processes this test binary started: the
+// cgroups it could have left are theirs (rawns-PID-...). Other programs
+// on the host run rawns too, below the same cgroups (on this host every
+// process shares the pids hierarchy's root), and their runs are not ours.
+var startedPIDs sync.Map
+
+func started(pid int) { startedPIDs.Store(pid, true) }
+
+// ownCgroupDirs are this process's own cgroup in every hierarchy, below
+// parent if not empty.
+func ownCgroupDirs(t *testing.T, parent string) []string {
+	t.Helper()
 	lay, err := cgroup.ReadLayout()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dirs := []string{}
 	if lay.V2 != nil {
-		dirs = append(dirs, lay.V2.Own)
+		dirs = append(dirs, filepath.Join(lay.V2.Own, parent))
 	}
 	for _, h := range lay.V1 {
-		dirs = append(dirs, h.Own)
+		dirs = append(dirs, filepath.Join(h.Own, parent))
 	}
+	return dirs
+}
+
+// ownLeft lists the cgroups that rawns processes this test binary started
+// left below this process's own cgroup (in parent, if not empty) in every
+// hierarchy.
+func ownLeft(t *testing.T, parent string) []string {
+	t.Helper()
 	var left []string
-	for _, d := range dirs {
+	for _, d := range ownCgroupDirs(t, parent) {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), "rawns-") {
-				left = append(left, filepath.Join(d, e.Name()))
+			f := strings.SplitN(e.Name(), "-", 3)
+			if len(f) < 3 || f[0] != "rawns" {
+				continue
+			}
+			if pid, err := strconv.Atoi(f[1]); err == nil {
+				if _, ok := startedPIDs.Load(pid); ok {
+					left = append(left, filepath.Join(d, e.Name()))
+				}
 			}
 		}
 	}
@@ -139,7 +166,6 @@ func ownLeft(t *testing.T) []string {
 func TestRunWithLimits(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := rawnsBin(t)
-	before := len(ownLeft(t))
 
 	r := rawns(t, bin, "run", "--pids", "10", "--memory", "64m", "--", "cat", "/proc/self/cgroup")
 	if r.code != 0 || !strings.Contains(r.stdout, "/rawns-") {
@@ -196,7 +222,7 @@ func TestRunWithLimits(t *testing.T) {
 	if r.code != 125 || !strings.Contains(r.stderr, "is not a cgroup directory") {
 		t.Fatalf("--cgroup-parent cgroup.procs: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if left := ownLeft(t); len(left) != before {
+	if left := ownLeft(t, ""); len(left) != 0 {
 		t.Fatalf("cgroups left: %v", left)
 	}
 }
@@ -207,13 +233,25 @@ func TestRunWithLimits(t *testing.T) {
 func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := rawnsBin(t)
-	before := len(ownLeft(t))
+	// A parent cgroup of the test's own, so that its cgroup-clean neither
+	// takes nor misses what other programs' killed runs left in the
+	// shared one; removed at the end (rawns leaves a parent it made: it
+	// is the user's).
+	parent := "rawns-test-clean-" + strconv.Itoa(os.Getpid())
+	t.Cleanup(func() {
+		for _, d := range ownCgroupDirs(t, parent) {
+			if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
+				t.Errorf("removing the test's parent cgroup: %v", err)
+			}
+		}
+	})
 	// No PID namespace: there the orphans would die with their PID 1.
-	cmd := exec.Command(bin, "run", "--ns", "uts", "--pids", "8", "--", "sh", "-c", "sleep 100 & echo $!; wait")
+	cmd := exec.Command(bin, "run", "--ns", "uts", "--pids", "8", "--cgroup-parent", parent, "--", "sh", "-c", "sleep 100 & echo $!; wait")
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	started(cmd.Process.Pid)
 	buf := make([]byte, 64)
 	n, _ := out.Read(buf)
 	sleeper, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
@@ -222,10 +260,10 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if len(ownLeft(t)) == before {
+	if len(ownLeft(t, parent)) == 0 {
 		t.Fatal("a rawns killed by SIGKILL left no cgroup: the test tests nothing")
 	}
-	r := rawns(t, bin, "cgroup-clean")
+	r := rawns(t, bin, "cgroup-clean", "--cgroup-parent", parent)
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "rawns-") {
 		t.Fatalf("rawns cgroup-clean: %d %q %q", r.code, r.stdout, r.stderr)
 	}
@@ -235,7 +273,7 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if left := ownLeft(t); len(left) != before {
+	if left := ownLeft(t, parent); len(left) != 0 {
 		t.Fatalf("cgroups left: %v", left)
 	}
 }
