@@ -45,9 +45,11 @@ bin/rootfs/bin/busybox: rootfs/make-busybox-rootfs.sh
 
 # What the root tests need on a fresh machine: a static busybox to build
 # their root filesystems from (testutil.BusyboxRoot), setpriv for the
-# rootless ones.
+# rootless ones, runc for bench's OCI rows test (and the CVE tests' first
+# check of themselves, ocitest/cve).
 test-deps:
 	@dpkg -s busybox-static >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq busybox-static; }
+	@command -v runc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq runc; }
 	@command -v setpriv >/dev/null || $(SUDO) apt-get install -y -qq util-linux
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
@@ -132,6 +134,34 @@ bench: build
 	$(SUDO) ./$(BIN) bench
 	$(SUDO) ./$(BIN) bench --whole
 	$(SUDO) env PATH="$$PATH" $(GO) test -run '^$$' -bench . -benchtime 20x ./clone/
+
+# The OCI runtime conformance suite (docs/oci.md, "Conformance"): the 58
+# validation programs of github.com/opencontainers/runtime-tools v0.9.0,
+# from the Go module proxy, built once into bin/runtime-tools (about a
+# minute; rebuilt only when ocitest/validate's go.mod for it or the go
+# version changes), run by bin/oci-validate against rawns-oci and, in the
+# same run, Debian's runc and crun (apt-get installed when missing), each
+# program in a mount namespace and a state directory of its own, four at a
+# time. It fails when rawns does worse than runc or crun on any test, fails
+# one that ocitest/validate/explain.go does not explain, or leaves a
+# container or a cgroup behind. OCI_PEERS= (empty) leaves runc and crun
+# out: rawns's column alone. make oci-validate-doc runs the same and
+# rewrites the table in docs/oci.md; the run takes about 4 minutes here.
+OCI_PEERS ?= runc crun
+OCI_JOBS  ?= 4
+OCI_RAWNS := $(if $(wildcard cmd/rawns-oci/main.go),-runtime rawns=bin/rawns-oci -superset rawns)
+OCI_VALIDATE = ./bin/oci-validate -suite bin/runtime-tools -j $(OCI_JOBS) $(OCI_RAWNS) $(foreach r,$(OCI_PEERS),-runtime $(r))
+.PHONY: oci-validate oci-validate-doc oci-validate-deps
+oci-validate-deps: $(if $(OCI_RAWNS),build)
+	@missing=; for p in $(OCI_PEERS) tar; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "oci-validate: apt-get install$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
+	GO=$(GO) ./ocitest/validate/build-suite.sh bin/runtime-tools
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/oci-validate ./ocitest/validate
+oci-validate: oci-validate-deps
+	$(SUDO) $(OCI_VALIDATE)
+oci-validate-doc: oci-validate-deps
+	$(SUDO) $(OCI_VALIDATE) -doc docs/oci.md -json bin/oci-validate.json
 
 # Regenerates trace/bpf/bpf_bpfel.{go,o} from trace/bpf/trace.c; installs clang,
 # llvm and libbpf-dev with apt-get when missing. The output is committed, so

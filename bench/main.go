@@ -49,6 +49,11 @@ Dimensions:
                      rawns-fork-cgroup, a cgroup with limits per spawn
   --hostname NAME    hostname in a new UTS namespace, where the strategy can
                      set one (default bench)
+  --tools LIST       whole process: only these rows, comma-separated names
+                     as the table prints them (c-ref is always run, the
+                     reference); e.g. the OCI rows: rawns-oci-run,
+                     crun-oci-run,runc-oci-run,rawns-oci-lifecycle,
+                     crun-oci-lifecycle,runc-oci-lifecycle
 
 Rounds:
   --rounds N         counted rounds (default 30 in process, 20 whole)
@@ -81,6 +86,7 @@ var benchFlags = []cli.Def{
 	{Name: "ns-sweep", Kind: cli.Bool},
 	{Name: "hostname", Kind: cli.String},
 	{Name: "strategies", Kind: cli.String},
+	{Name: "tools", Kind: cli.String},
 	{Name: "rounds", Kind: cli.String},
 	{Name: "batch", Kind: cli.String},
 	{Name: "warmup", Kind: cli.String},
@@ -105,6 +111,7 @@ type options struct {
 	nsSweep        bool
 	hostname       string
 	strategies     string
+	tools          []string
 	rounds, batch  int
 	warmup         int
 	rss, parallel  string
@@ -149,6 +156,11 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 	o.nsList = flags.Get("ns", "pid,uts")
 	o.hostname = flags.Get("hostname", "bench")
 	o.strategies = flags.Get("strategies", "")
+	if t := flags.Get("tools", ""); t != "" {
+		for _, name := range strings.Split(t, ",") {
+			o.tools = append(o.tools, strings.TrimSpace(name))
+		}
+	}
 	o.rss, o.parallel = flags.Get("rss", "0"), flags.Get("parallel", "1")
 	o.svg, o.cref, o.rawns, o.once = flags.Get("svg", ""), flags.Get("cref", ""), flags.Get("rawns", ""), flags.Get("once", "")
 	if o.rounds, err = flags.Int("rounds", 0, 1); err != nil {
@@ -163,7 +175,7 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 	if o.seed, err = flags.Uint64("seed", 0); err != nil {
 		return o, nil, err
 	}
-	for _, f := range []string{"svg", "cref", "rawns", "once", "strategies", "hostname"} {
+	for _, f := range []string{"svg", "cref", "rawns", "once", "strategies", "hostname", "tools"} {
 		if flags.Has(f) && flags.Get(f, "") == "" {
 			return o, nil, fmt.Errorf("--%s needs a non-empty value", f)
 		}
@@ -591,6 +603,12 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		seen  = map[string]bool{}
 	)
 	refOf := map[clone.Namespaces]int{}
+	// The OCI lifecycle rows wait for the container's process, which
+	// create leaves orphaned: this process must be its subreaper.
+	if err := setSubreaper(true); err != nil {
+		return err
+	}
+	defer setSubreaper(false)
 	for si, ns := range sets {
 		job := base
 		job.Namespaces = ns
@@ -606,6 +624,9 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 			}
 		}
 		for _, t := range tools {
+			if len(o.tools) > 0 && t.name != "c-ref" && !slices.Contains(o.tools, t.name) {
+				continue
+			}
 			l := host
 			if t.hideUnified {
 				if hide == nil {
@@ -628,7 +649,8 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		}
 	}
 	var names []string
-	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "crun", "runc"} {
+	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "crun", "runc",
+		"rawns-oci-run", "crun-oci-run", "runc-oci-run", "rawns-oci-lifecycle", "crun-oci-lifecycle", "runc-oci-lifecycle"} {
 		if found[n] {
 			names = append(names, n)
 		}
@@ -651,6 +673,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 	rep.Notes = append(rep.Notes, rootfsNotes(res)...)
 	rep.Notes = append(rep.Notes, privilegeCost(res)...)
 	rep.Notes = append(rep.Notes, initCost(res)...)
+	rep.Notes = append(rep.Notes, ociNotes(res)...)
 	rep.Reference = "c-ref"
 	if o.cref == "" {
 		rep.Reference = "command-alone"

@@ -7,8 +7,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rawns/rawns/internal/exitcode"
 )
 
 // The runtime's fork hooks. The runtime exports them to package syscall and
@@ -168,7 +166,11 @@ type childData struct {
 	timeSetns      bool // then setns into the namespace, not wait for execve
 
 	holdFD      int // read end of the hold pipe, or -1
-	pipe        int // write end of the error pipe
+	gateFD      int // Spec.GateFD, or -1
+	pdeathsig   bool
+	gated       bool // scratch: past the gate, the error pipe closed
+	pipe        int // write end of the error pipe; scratch: moved by stdio
+	errPipe     int // its number before stdio moved it
 	fd          [3]int
 	nextfd      int // first fd number above every fd in use
 	nofile      uintptr
@@ -198,6 +200,7 @@ type childData struct {
 	mask   uint64 // the empty signal set
 	hold   [1]byte
 	marker [1]byte // execMarker
+	gateMk [1]byte // gateMarker
 }
 
 // parseReport reads a childReport as the child wrote it; b holds reportSize bytes.
@@ -217,6 +220,10 @@ func (d *childData) pidfdAddr() uint64 {
 // a successful exec does, and the parent would take the death for the
 // command's (cloneWithPipes reads the pipe).
 const execMarker = 0xEE
+
+// gateMarker is the byte a gated child (Spec.GateFD) writes to the error
+// pipe when it waits at the gate, before it closes the pipe.
+const gateMarker = 0xA7
 
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(99)
@@ -341,13 +348,17 @@ func childMain(d *childData) {
 		goto childerror
 	}
 
-	// Die with the parent's cloning thread. In a new PID namespace the
-	// child is its init, which ignores every signal it has no handler
-	// for, except SIGKILL from an ancestor namespace (pid_namespaces(7)).
-	_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
-	if err1 != 0 {
-		d.report.stage = uint32(StagePdeathsig)
-		goto childerror
+	// Die with the parent's cloning thread, unless the caller wants the
+	// child to outlive it (Spec.NoParentDeathSignal). In a new PID
+	// namespace the child is its init, which ignores every signal it has
+	// no handler for, except SIGKILL from an ancestor namespace
+	// (pid_namespaces(7)).
+	if d.pdeathsig {
+		_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
+		if err1 != 0 {
+			d.report.stage = uint32(StagePdeathsig)
+			goto childerror
+		}
 	}
 
 	// A new mount namespace starts with copies of the parent's mounts and
@@ -570,7 +581,7 @@ func childMain(d *childData) {
 	// step its own Stage. Everything above may have needed privilege;
 	// nothing below does, but write(2) and execve(2).
 	if d.priv == nil {
-		goto exec
+		goto gate
 	}
 
 	// 1. Resource limits, while CAP_SYS_RESOURCE (which raising a hard
@@ -700,10 +711,37 @@ func childMain(d *childData) {
 			goto childerror
 		}
 	}
+
+gate:
+	// The start gate (Spec.GateFD): every setup step is made but
+	// seccomp. Say so (the marker), close the error pipe, whose reader
+	// may be gone by the time the gate opens (a write then would be
+	// SIGPIPE, or EPIPE for nobody), and wait for one byte. EOF or an
+	// error: leave, running nothing. From here a failure is an exit
+	// status (childerror).
+	if d.gateFD >= 0 {
+		rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.gateMk[0])), 1)
+		rawSyscall(unix.SYS_CLOSE, uintptr(d.pipe), 0, 0)
+		if d.errPipe != d.pipe {
+			rawSyscall(unix.SYS_CLOSE, uintptr(d.errPipe), 0, 0)
+		}
+		d.gated = true
+		for {
+			r1, _, err1 = rawSyscall(unix.SYS_READ, uintptr(d.gateFD), uintptr(unsafe.Pointer(&d.hold[0])), 1)
+			if err1 != unix.EINTR {
+				break
+			}
+		}
+		if err1 != 0 || r1 != 1 {
+			d.report.stage = uint32(StageGate)
+			goto childerror
+		}
+	}
+
 	// 9. The seccomp filter, last: it need not allow anything above. The
 	// compiler (security/seccomp) checks that it allows write(2),
 	// execve(2) and exit_group(2), which the child still needs.
-	if d.priv.seccomp {
+	if d.priv != nil && d.priv.seccomp {
 		_, _, err1 = rawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
 		if err1 != 0 {
 			d.report.stage = uint32(StageSeccomp)
@@ -711,7 +749,6 @@ func childMain(d *childData) {
 		}
 	}
 
-exec:
 	// Spec.Init: this process stays, as PID 1 of its namespace, and the
 	// program runs as its child (init_unsafe.go has the why of each
 	// step). The child is cloned vfork-style: it borrows this process's
@@ -816,7 +853,7 @@ exec:
 	reaped:
 		// Go with the command's status. The kernel kills what is left
 		// in the namespace when PID 1 exits.
-		r1 = exitFailed // wait4 failed: nothing to report the command's status by
+		r1 = ExitSetupFailed // wait4 failed: nothing to report the command's status by
 		if err1 == 0 {
 			if in.wstatus&0x7f == 0 {
 				r1 = uintptr(in.wstatus>>8) & 0xff // exited
@@ -831,8 +868,11 @@ exec:
 
 execve:
 	// One byte into the pipe's buffer: no blocking, and signals that
-	// could interrupt it have their default action now.
-	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
+	// could interrupt it have their default action now. (Past the gate
+	// the pipe is closed.)
+	if !d.gated {
+		rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
+	}
 	if d.execFD >= 0 {
 		_, _, err1 = rawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
 	} else {
@@ -841,13 +881,23 @@ execve:
 	d.report.stage = uint32(StageExec)
 
 childerror:
+	if d.gated {
+		// Past the gate nobody reads the pipe: the exit status is the
+		// report, with runc's numbers (Spec.GateFD).
+		r1 = ExitSetupFailed
+		if d.report.stage == uint32(StageExec) {
+			r1 = ExitCannotInvoke
+			if err1 == unix.ENOENT || err1 == unix.ENOTDIR || err1 == unix.ELOOP {
+				r1 = ExitNotFound
+			}
+		}
+		for {
+			rawSyscall(unix.SYS_EXIT_GROUP, r1, 0, 0)
+		}
+	}
 	d.report.errno = uint32(err1)
 	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
 	for {
-		rawSyscall(unix.SYS_EXIT_GROUP, exitFailed, 0, 0)
+		rawSyscall(unix.SYS_EXIT_GROUP, ExitSetupFailed, 0, 0)
 	}
 }
-
-// exitFailed is exitcode.Failed as a constant the child can pass to
-// exit_group(2).
-const exitFailed = exitcode.Failed

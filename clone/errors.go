@@ -27,6 +27,9 @@ const (
 	// StageInit is the reaper of Spec.Init: starting the command as its
 	// child, or setting up the signal relay to it.
 	StageInit
+	// StageGate is the start gate of Spec.GateFD: reading it failed or
+	// gave EOF. A gated child reports it only by its exit status.
+	StageGate
 )
 
 // The mount phase (issue 12): each of its steps reports its own stage, and
@@ -72,6 +75,7 @@ var stageNames = [...]string{
 	StageChdir:       "chdir",
 	StageExec:        "execve",
 	StageInit:        "start the command under the init",
+	StageGate:        "wait at the start gate",
 
 	StageMount:        "mount",
 	StagePivot:        "pivot_root",
@@ -242,3 +246,21 @@ var ErrNoCloneIntoCgroup = errors.New("CLONE_INTO_CGROUP needs clone3(2), which 
 
 // ErrProcessDone is returned by Signal after the process has been reaped.
 var ErrProcessDone = errors.New("process already finished")
+
+// The exit statuses a child of this package may end with before its
+// program runs, and the shell's rule for a death by signal: the numbers of
+// docker, runc and rawns run (internal/exitcode holds the CLI's policy;
+// TestExitCodesMatchTheCLI holds them equal).
+const (
+	// ExitSetupFailed: a step before execve failed, or a gated child
+	// (Spec.GateFD) read EOF at its gate: nothing of the program ran.
+	ExitSetupFailed = 125
+	// ExitCannotInvoke: execve failed for another reason than a missing
+	// file (EACCES, ENOEXEC, E2BIG, ...).
+	ExitCannotInvoke = 126
+	// ExitNotFound: execve failed with ENOENT, ENOTDIR or ELOOP.
+	ExitNotFound = 127
+	// ExitSignalBase: a program killed by signal N is reported as
+	// ExitSignalBase+N (ExitStatus.ExitCode).
+	ExitSignalBase = 128
+)

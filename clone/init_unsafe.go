@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rawns/rawns/internal/sigrelay"
+	"github.com/rawns/rawns/internal/signals"
 )
 
 // Spec.Init: PID 1 of the new PID namespace is the cloned child itself,
@@ -57,7 +57,7 @@ import (
 //
 // Signals. From outside PID 1 gets only the signals it has a handler for
 // or blocks (pid_namespaces(7), and signal(7): a blocked signal is never
-// discarded). So before it starts the command it blocks InitSignals and
+// discarded). So before it starts the command it blocks signals.InitRelayed and
 // SIGCHLD and opens a signalfd(2) for them, as tini waits in
 // sigtimedwait(2): no handler, no signal frame. The command, cloned from
 // it vfork-style on its stack (rawVfork), unblocks them again before its
@@ -156,7 +156,9 @@ func (s *initStack) top() uintptr {
 // needs a process alone on its memory (EUSERS otherwise), so a PID 1 on
 // rawns's memory would show the host's time namespace in /proc/1/ns/time.
 //
-// Nor in a cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
+// Nor behind a start gate (GateFD), which it may pass after the parent
+// has gone or moved on, while it still reads the prepared data. Nor in a
+// cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
 // the cgroup package's placement without clone3), or when the caller asks
 // for a fork-style first clone (ModeFork; the cgroup package does, for a
 // thread it moves into v1 cgroups): a memory limit's OOM killer there
@@ -169,7 +171,7 @@ func initSharesMemory(spec *Spec) bool {
 	if spec.Namespaces&NewTime != 0 || spec.hasTimeOffsets() {
 		return false
 	}
-	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil {
+	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil || spec.GateFD != 0 {
 		return false
 	}
 	if spec.Namespaces&NewUser != 0 {
@@ -205,8 +207,8 @@ func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
 		in = &initData{}
 	}
 	in.sigset = 1 << (unix.SIGCHLD - 1)
-	for _, sig := range sigrelay.InitSignals {
-		if !sigrelay.Ignored(sig) {
+	for _, sig := range signals.InitRelayed {
+		if !signals.Ignored(sig) {
 			in.sigset |= 1 << (sig - 1)
 		}
 	}

@@ -77,7 +77,7 @@ type Mount struct {
 	Data string
 	// Mode of a created directory (MountDir, missing mount points): 0755 if 0.
 	Mode uint32
-	// SourceIsDir is set by Spec.Validate for a bind whose Source is a
+	// sourceIsDir is set by Spec.Validate for a bind whose Source is a
 	// directory; a bind of anything else gets an empty file as mount point.
 	sourceIsDir bool
 }

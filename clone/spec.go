@@ -176,6 +176,31 @@ type Spec struct {
 	// killed and reaped otherwise. It forces fork-style.
 	Hold func(pid int) error
 
+	// NoParentDeathSignal leaves PR_SET_PDEATHSIG unset: the child
+	// outlives the thread that cloned it, as an OCI container outlives
+	// the short-lived `create` that made it (an engine's subreaper reaps
+	// it). The zero value makes the child die (SIGKILL) with that thread.
+	NoParentDeathSignal bool
+	// GateFD, if not 0, is an fd of 3 or more that the child reads one
+	// byte from when every setup step but seccomp is made (after
+	// no_new_privs, as runc installs the filter last then): OCI's
+	// create/start. First it writes a marker on the error pipe and
+	// closes the pipe, so that Start returns as soon as the child waits
+	// there (or a *ChildError if a step before failed). One byte read:
+	// the child goes on to seccomp, Init and execve. EOF or an error: it
+	// exits ExitSetupFailed and nothing runs. Past the gate nothing can
+	// be reported through the pipe, whose reader may be gone, so a
+	// failure is an exit status: ExitNotFound for execve's ENOENT,
+	// ENOTDIR or ELOOP, ExitCannotInvoke for its other errors,
+	// ExitSetupFailed for any other step (runc's numbers, which engines
+	// map). It forces a fork-style clone (and a fork-style PID 1 with
+	// Init): a vfork-style parent would sleep until the exec. The fd is
+	// close-on-exec for the program. A FIFO that the caller opened
+	// O_RDWR suits: the child, holding a writer itself, never reads EOF
+	// while it waits, and a writer that opens it O_WRONLY|O_NONBLOCK
+	// later gets ENXIO once nobody waits any more.
+	GateFD int
+
 	// Mode and Syscall select the clone style and system call.
 	Mode    Mode
 	Syscall Syscall
@@ -332,6 +357,17 @@ func (s *Spec) Validate() error {
 	if s.Mode == ModeVfork && s.Namespaces&NewTime != 0 && !execEntersTimeNamespace() {
 		return errors.New("a vfork-style child stays in its parent's time namespace, and before Linux 6.2 execve does not move it into the new one; use fork or auto")
 	}
+	if s.GateFD != 0 {
+		if s.GateFD < 3 {
+			return fmt.Errorf("GateFD %d: give an fd of 3 or more, or 0 for no gate", s.GateFD)
+		}
+		if _, err := unix.FcntlInt(uintptr(s.GateFD), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("GateFD %d: %v; give an open fd (a FIFO opened O_RDWR)", s.GateFD, err)
+		}
+		if s.Mode == ModeVfork {
+			return errors.New("a start gate (GateFD) keeps the child waiting before exec, which a vfork-style clone would hold the parent for; use fork or auto")
+		}
+	}
 	if s.Mode == ModeVfork && s.needsParentStep() {
 		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")
 	}
@@ -430,4 +466,11 @@ func execEntersTimeNamespace() bool {
 // exec, which a vfork-style clone cannot allow.
 func (s *Spec) needsParentStep() bool {
 	return s.Hold != nil || s.UIDMap != nil || s.GIDMap != nil
+}
+
+// needsFork reports whether the child must have memory of its own: the
+// parent acts before exec, or the child waits at a gate, which it may
+// leave after the parent has gone.
+func (s *Spec) needsFork() bool {
+	return s.needsParentStep() || s.GateFD != 0
 }

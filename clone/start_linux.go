@@ -258,7 +258,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.offset = fmt.Appendf(nil, "monotonic %d %d\nboottime %d %d\n", ms, mns, bs, bns)
 		d.timeOffsets, d.timeOffsetsLen = &p.offset[0], uintptr(len(p.offset))
 	}
-	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep() && !spec.Init &&
+	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsFork() && !spec.Init &&
 		(spec.Namespaces&NewTime == 0 || execEntersTimeNamespace()))
 	// A fork-style child that makes the time namespace for the offsets
 	// enters it itself, rather than leave it to execve, which does so only
@@ -322,6 +322,12 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.init = p.init
 	}
 	d.holdFD = -1
+	d.gateFD = -1
+	if spec.GateFD != 0 {
+		d.gateFD = spec.GateFD
+	}
+	d.gateMk[0] = gateMarker
+	d.pdeathsig = !spec.NoParentDeathSignal
 	d.execFD = -1
 	if spec.ExecFD >= 3 {
 		d.execFD = spec.ExecFD
@@ -362,8 +368,8 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		d.holdFD = holdPipe[0]
 	}
-	d.pipe = errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, int(spec.ConsoleSocket), 2) + 1
+	d.pipe, d.errPipe = errPipe[1], errPipe[1]
+	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, d.gateFD, int(spec.ConsoleSocket), 2) + 1
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
@@ -413,7 +419,8 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	// has exec'd, and a PID 1 on rawns's memory (Spec.Init) until its
 	// command has, and it has closed the pipe (init_unsafe.go).
 	runtime.KeepAlive(p)
-	if err == nil && n == 1 && buf[0] == execMarker {
+	if err == nil && n == 1 && (buf[0] == execMarker || buf[0] == gateMarker && spec.GateFD != 0) {
+		// Running, or (GateFD) waiting at the gate, the pipe closed.
 		return proc, nil
 	}
 	if err == nil && n == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/rootfs"
 )
 
@@ -62,9 +63,8 @@ failed (nothing started); 126 if COMMAND cannot be executed; 127 if it is not
 found.
 `
 
-const usageTail = `
-Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH sent
-to rawns are forwarded to the command. If rawns dies, the command is killed.
+// usageTail follows the forwarded signals' line (usage).
+const usageTail = `If rawns dies, the command is killed.
 
 Examples:
   rawns run -- sh -c 'echo "pid $$ on $(hostname)"'     # pid 1 on container
@@ -82,6 +82,7 @@ func usage() string {
 	for _, c := range concerns {
 		b.WriteString("\n" + c.title + ":\n" + c.help)
 	}
+	b.WriteString("\nSignals " + signals.List(signals.Forwarded[:]) + " sent\nto rawns are forwarded to the command. ")
 	b.WriteString(usageTail)
 	return b.String()
 }

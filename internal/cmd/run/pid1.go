@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/internal/sigrelay"
 )
 
@@ -24,16 +25,6 @@ import (
 // ignores nor blocks it, rawns says on stderr that it was dropped, and the
 // same signal again within stopWindow ends the command with SIGKILL.
 const stopWindow = 3 * time.Second
-
-// terminating are the forwarded signals whose default action ends a
-// process (signal(7)); SIGWINCH's is to ignore.
-func terminating(sig syscall.Signal) bool {
-	switch sig {
-	case unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2:
-		return true
-	}
-	return false
-}
 
 // pid1Watch learns from the signal relay which signals reached rawns
 // (sigrelay.Notify) while it waits for the command.
@@ -92,7 +83,7 @@ func (pw *pid1Watch) signalled(proc *clone.Process, sig syscall.Signal, stderr i
 	if !pw.pid1 {
 		return
 	}
-	if !terminating(sig) || handles(proc.Pid, sig) {
+	if !signals.Terminates(sig) || handles(proc.Pid, sig) {
 		return
 	}
 	now := time.Now()

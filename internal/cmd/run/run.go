@@ -14,12 +14,10 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/internal/sigrelay"
 	"golang.org/x/sys/unix"
 )
-
-// forwardedSignals reach the command when sent to rawns.
-var forwardedSignals = []unix.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
 // Main is `rawns run ARGS...`: it returns the exit code rawns exits with.
 // Precondition: the caller runs on the process's main goroutine, so that
@@ -33,7 +31,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// was started with ignored (nohup's SIGHUP, SIGINT of a background
 	// job) stays ignored, and the command inherits that
 	// (torture/TestSignalDispositions).
-	if _, err := sigrelay.Catch(forwardedSignals...); err != nil {
+	if _, err := sigrelay.Catch(signals.Forwarded[:]...); err != nil {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
