@@ -127,12 +127,12 @@ func (c *Cgroup) startHold(spec *clone.Spec) (*clone.Process, Placement, error) 
 		s.Mode = clone.ModeAuto
 	}
 	inner := s.Hold
-	s.Hold = func(pid int) error {
-		if err := writeFile(c.v2.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+	s.Hold = func(h clone.Held) error {
+		if err := writeFile(c.v2.dir, "cgroup.procs", strconv.Itoa(h.Pid)); err != nil {
 			return permHint(err)
 		}
 		if inner != nil {
-			return inner(pid)
+			return inner(h)
 		}
 		return nil
 	}

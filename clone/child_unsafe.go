@@ -169,8 +169,8 @@ type childData struct {
 	gateFD      int // Spec.GateFD, or -1
 	pdeathsig   bool
 	gated       bool // scratch: past the gate, the error pipe closed
-	pipe        int // write end of the error pipe; scratch: moved by stdio
-	errPipe     int // its number before stdio moved it
+	pipe        int  // write end of the error pipe; scratch: moved by stdio
+	errPipe     int  // its number before stdio moved it
 	fd          [3]int
 	nextfd      int // first fd number above every fd in use
 	nofile      uintptr

@@ -171,10 +171,13 @@ type Spec struct {
 	// (time_namespaces(7)); they need NewTime.
 	MonotonicOffset, BoottimeOffset time.Duration
 
-	// Hold, if set, is called in the parent after the clone while the child
-	// waits before exec; the child goes on only if it returns nil, and is
-	// killed and reaped otherwise. It forces fork-style.
-	Hold func(pid int) error
+	// Hold, if set, is called in the parent after the clone, while the
+	// child waits before anything of its own: its new namespaces exist,
+	// the uid and gid maps are written, nothing has run (the network's
+	// hand-off: veth, addresses and routes made from outside). The child
+	// goes on only if Hold returns nil; otherwise it is killed and
+	// reaped, and Start returns Hold's error. It forces fork-style.
+	Hold func(h Held) error
 
 	// NoParentDeathSignal leaves PR_SET_PDEATHSIG unset: the child
 	// outlives the thread that cloned it, as an OCI container outlives

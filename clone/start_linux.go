@@ -394,7 +394,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd), initStack: p.initStack}
 
 	if holdPipe[1] >= 0 {
-		err := parentStep(spec, proc.Pid)
+		err := parentStep(spec, Held{Pid: proc.Pid, PidFD: proc.pidfd})
 		if err == nil {
 			_, err = unix.Write(holdPipe[1], []byte{1})
 		}
@@ -499,8 +499,8 @@ func releaseForkLock() {
 
 // parentStep does what the parent must do while a fork-style child waits:
 // deny setgroups and write the id maps of a new user namespace, then Hold.
-func parentStep(spec *Spec, pid int) error {
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
+func parentStep(spec *Spec, h Held) error {
+	dir := "/proc/" + strconv.Itoa(h.Pid) + "/"
 	if spec.GIDMap != nil {
 		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
 			return fmt.Errorf("denying setgroups in the new user namespace: %w", err)
@@ -515,7 +515,7 @@ func parentStep(spec *Spec, pid int) error {
 		}
 	}
 	if spec.Hold != nil {
-		return spec.Hold(pid)
+		return spec.Hold(h)
 	}
 	return nil
 }

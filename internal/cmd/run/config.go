@@ -157,14 +157,14 @@ func flagError(err error, flags cli.Flags) error {
 // chainHold makes fn run in the parent while the child is held before
 // exec (clone.Spec.Hold), after whatever Hold the spec has already: -v and
 // --trace both read the child there.
-func chainHold(s *clone.Spec, fn func(pid int) error) {
+func chainHold(s *clone.Spec, fn func(h clone.Held) error) {
 	prev := s.Hold
-	s.Hold = func(pid int) error {
-		if err := fn(pid); err != nil {
+	s.Hold = func(h clone.Held) error {
+		if err := fn(h); err != nil {
 			return err
 		}
 		if prev != nil {
-			return prev(pid)
+			return prev(h)
 		}
 		return nil
 	}

@@ -63,8 +63,8 @@ func startTrace(cfg *config) (*runTrace, error) {
 	if err := t.startHelper(path); err != nil {
 		return nil, err
 	}
-	chainHold(&cfg.spec, func(pid int) error {
-		t.child, t.childErr = trace.ReadProcNS(pid)
+	chainHold(&cfg.spec, func(h clone.Held) error {
+		t.child, t.childErr = trace.ReadProcNS(h.Pid)
 		return nil
 	})
 	return t, nil
