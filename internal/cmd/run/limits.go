@@ -171,27 +171,66 @@ func newLimitedRun() (*limitedRun, error) {
 	return &limitedRun{cg: cg}, nil
 }
 
+// limitFlag is the flag of rawns run that sets a field of package cgroup.
+func limitFlag(f cgroup.Field) string {
+	switch f {
+	case cgroup.FieldMemoryLimit:
+		return "memory"
+	case cgroup.FieldMemorySwap:
+		return "memory-swap"
+	case cgroup.FieldPidsLimit:
+		return "pids"
+	case cgroup.FieldCPUQuota, cgroup.FieldCPUPeriod:
+		return "cpus"
+	case cgroup.FieldCPUWeight, cgroup.FieldCPUShares:
+		return "cpu-weight"
+	case cgroup.FieldCPUCpus, cgroup.FieldCPUMems:
+		return "cpuset-cpus"
+	case cgroup.FieldParent:
+		return "cgroup-parent"
+	}
+	return ""
+}
+
 // limitError words a cgroup error for the command line: the flag and its
-// value, then the reason.
+// value, then the reason, then what to do in the flags' terms.
 func limitError(err error) error {
+	fix := cgroupFix(err)
 	var ce *cgroup.Error
 	if errors.As(err, &ce) {
-		for i, f := range limitFlags {
-			if f == ce.Limit && limitsAsked.given[i] != "" {
-				return fmt.Errorf("--%s %s: %v", f, cli.Quote(limitsAsked.given[i]), ce.Err)
+		if f := limitFlag(ce.Field); f != "" {
+			for i, g := range limitFlags {
+				if g == f && limitsAsked.given[i] != "" {
+					return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(limitsAsked.given[i]), ce.Err, fix)
+				}
 			}
+			return fmt.Errorf("--%s: %v%s", f, ce.Err, fix)
 		}
-		return fmt.Errorf("--%s: %v", ce.Limit, ce.Err)
+		err = ce.Err
 	}
 	// Not one limit's fault (making the directory, a cgroup file that
 	// cannot be read): name the first limit flag given, which asked for
 	// the cgroup.
 	for i, f := range limitFlags {
 		if limitsAsked.given[i] != "" {
-			return fmt.Errorf("--%s %s: %v", f, cli.Quote(limitsAsked.given[i]), err)
+			return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(limitsAsked.given[i]), err, fix)
 		}
 	}
-	return fmt.Errorf("cgroup: %v", err)
+	return fmt.Errorf("cgroup: %v%s", err, fix)
+}
+
+// cgroupFix is what to do about a cgroup error, in rawns run's flags, to
+// follow its message: package cgroup says what is wrong, not which flag
+// gives a parent cgroup.
+func cgroupFix(err error) string {
+	var se *cgroup.SubtreeError
+	switch {
+	case errors.As(err, &se):
+		return "; run rawns from a leaf cgroup whose parent delegates " + se.Controller + ", or give --cgroup-parent a cgroup that has " + se.Controller + " in its cgroup.subtree_control"
+	case errors.Is(err, cgroup.ErrNotDelegated):
+		return " given as --cgroup-parent"
+	}
+	return ""
 }
 
 // start starts the command in the cgroup.

@@ -2,6 +2,7 @@ package run
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,16 +129,21 @@ func TestLimitMessagesPinned(t *testing.T) {
 		err  error
 		want string
 	}{
-		{[]string{"--memory", "64m"}, &cgroup.Error{Limit: "memory", Err: e}, "--memory 64m: E"},
-		{[]string{"--memory", "64m", "--memory-swap", "-1"}, &cgroup.Error{Limit: "memory-swap", Err: e}, "--memory-swap -1: E"},
-		{[]string{"--pids", "8"}, &cgroup.Error{Limit: "pids", Err: e}, "--pids 8: E"},
-		{[]string{"--cpus", "0.5"}, &cgroup.Error{Limit: "cpus", Err: e}, "--cpus 0.5: E"},
-		{[]string{"--cpu-weight", "50"}, &cgroup.Error{Limit: "cpu-weight", Err: e}, "--cpu-weight 50: E"},
-		{[]string{"--cpuset-cpus", "0"}, &cgroup.Error{Limit: "cpuset-cpus", Err: e}, "--cpuset-cpus 0: E"},
-		{[]string{"--pids", "8", "--cgroup-parent", "x/y"}, &cgroup.Error{Limit: "cgroup-parent", Err: e}, "--cgroup-parent x/y: E"},
+		{[]string{"--memory", "64m"}, &cgroup.Error{Field: cgroup.FieldMemoryLimit, Err: e}, "--memory 64m: E"},
+		{[]string{"--memory", "64m", "--memory-swap", "-1"}, &cgroup.Error{Field: cgroup.FieldMemorySwap, Err: e}, "--memory-swap -1: E"},
+		{[]string{"--pids", "8"}, &cgroup.Error{Field: cgroup.FieldPidsLimit, Err: e}, "--pids 8: E"},
+		{[]string{"--cpus", "0.5"}, &cgroup.Error{Field: cgroup.FieldCPUQuota, Err: e}, "--cpus 0.5: E"},
+		{[]string{"--cpu-weight", "50"}, &cgroup.Error{Field: cgroup.FieldCPUWeight, Err: e}, "--cpu-weight 50: E"},
+		{[]string{"--cpuset-cpus", "0"}, &cgroup.Error{Field: cgroup.FieldCPUCpus, Err: e}, "--cpuset-cpus 0: E"},
+		{[]string{"--pids", "8", "--cgroup-parent", "x/y"}, &cgroup.Error{Field: cgroup.FieldParent, Err: e}, "--cgroup-parent x/y: E"},
 		// The field's flag was not given (a controller the statistics
 		// wanted): the flag alone.
-		{[]string{"--pids", "8"}, &cgroup.Error{Limit: "memory", Err: e}, "--memory: E"},
+		{[]string{"--pids", "8"}, &cgroup.Error{Field: cgroup.FieldMemoryLimit, Err: e}, "--memory: E"},
+		// The fields the CLI has no flag of its own for: the flag that
+		// stands for them.
+		{[]string{"--cpus", "0.5"}, &cgroup.Error{Field: cgroup.FieldCPUPeriod, Err: e}, "--cpus 0.5: E"},
+		{[]string{"--cpu-weight", "50"}, &cgroup.Error{Field: cgroup.FieldCPUShares, Err: e}, "--cpu-weight 50: E"},
+		{[]string{"--cpuset-cpus", "0"}, &cgroup.Error{Field: cgroup.FieldCPUMems, Err: e}, "--cpuset-cpus 0: E"},
 		// Not one field's fault: the first limit flag given.
 		{[]string{"--cpus", "1", "--pids", "8"}, e, "--pids 8: E"},
 		{[]string{"--cgroup-parent", "p"}, e, "--cgroup-parent p: E"},
@@ -148,6 +154,31 @@ func TestLimitMessagesPinned(t *testing.T) {
 		if got := limitError(c.err); got.Error() != c.want {
 			t.Errorf("%q, %v:\n got %v\nwant %s", c.args, c.err, got, c.want)
 		}
+	}
+}
+
+// TestCgroupFixPinned: what package cgroup cannot say in rawns run's
+// terms, the CLI adds: the flag that gives a delegated parent cgroup.
+func TestCgroupFixPinned(t *testing.T) {
+	if _, err := parse([]string{"--memory", "64m", "--", "true"}); err != nil {
+		t.Fatal(err)
+	}
+	// A cgroup rawns may not make, as an unprivileged user meets it
+	// (cgroup's TestPermHint holds its half of the line).
+	denied := &cgroup.Error{Field: cgroup.FieldMemoryLimit, Err: fmt.Errorf("mkdir /sys/fs/cgroup/memory/rawns-1: permission denied: %w (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does)", cgroup.ErrNotDelegated)}
+	want := "--memory 64m: mkdir /sys/fs/cgroup/memory/rawns-1: permission denied: making cgroups needs root, or a cgroup delegated to your user (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does) given as --cgroup-parent"
+	if got := limitError(denied).Error(); got != want {
+		t.Errorf("a cgroup that cannot be made:\n got %s\nwant %s", got, want)
+	}
+	var b strings.Builder
+	reportStartError(&b, &config{command: []string{"true"}}, fmt.Errorf("cgroup.procs: %w", denied.Err))
+	if want := "rawns run: cgroup.procs: mkdir /sys/fs/cgroup/memory/rawns-1: permission denied: making cgroups needs root, or a cgroup delegated to your user (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does) given as --cgroup-parent\n"; b.String() != want {
+		t.Errorf("a placement that was not allowed:\n got %s\nwant %s", b.String(), want)
+	}
+	se := &cgroup.Error{Field: cgroup.FieldMemoryLimit, Err: &cgroup.SubtreeError{Controller: "memory", Dir: "/sys/fs/cgroup/a"}}
+	want = "--memory 64m: cannot enable the memory controller below /sys/fs/cgroup/a: that cgroup holds processes, and cgroup v2 lets only a cgroup without processes (or the root) hand the memory controller to its children; run rawns from a leaf cgroup whose parent delegates memory, or give --cgroup-parent a cgroup that has memory in its cgroup.subtree_control"
+	if got := limitError(se).Error(); got != want {
+		t.Errorf("v2's no internal processes:\n got %s\nwant %s", got, want)
 	}
 }
 

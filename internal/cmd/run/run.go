@@ -257,6 +257,8 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", cli.Quote(ce.Subject), ce.Errno)
 		return exitcode.Failed
 	}
-	fmt.Fprintf(stderr, "rawns run: %v\n", err)
+	// A cgroup placement (cgroup.Cgroup.Start) that was not allowed says
+	// how a delegated cgroup is given.
+	fmt.Fprintf(stderr, "rawns run: %v%s\n", err, cgroupFix(err))
 	return exitcode.Failed
 }
