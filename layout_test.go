@@ -51,3 +51,69 @@ func TestUnsafeOnlyInUnsafeFiles(t *testing.T) {
 		t.Fatalf("checked only %d Go files; the walk missed the tree", checked)
 	}
 }
+
+// TestLibrariesImportNoCLI: the libraries under rawns run (cgroup, rootfs,
+// security) speak of their own fields and leave the wording to their
+// callers (issue 20): rawns run names its flags, the OCI layer its JSON
+// paths. Neither they nor anything they import, directly or through other
+// packages of this module, may import the CLI's packages or its exit
+// codes. The walk stops at clone, which holds the same rule (and more) in
+// clone/imports_test.go.
+func TestLibrariesImportNoCLI(t *testing.T) {
+	const module = "github.com/rawns/rawns/"
+	forbidden := []string{"internal/cli", "internal/cmd/", "internal/exitcode"}
+	fset := token.NewFileSet()
+	imports := map[string][]string{} // in-module package dir -> its in-module imports
+	var load func(dir string)
+	load = func(dir string) {
+		if _, ok := imports[dir]; ok {
+			return
+		}
+		imports[dir] = nil
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, im := range af.Imports {
+				if p, _ := strconv.Unquote(im.Path.Value); strings.HasPrefix(p, module) {
+					imports[dir] = append(imports[dir], strings.TrimPrefix(p, module))
+					load(strings.TrimPrefix(p, module))
+				}
+			}
+		}
+	}
+	for _, lib := range []string{"cgroup", "rootfs", "security", "security/seccomp"} {
+		load(lib)
+		// Every package reachable from lib, with the path it is reached by.
+		seen := map[string]string{lib: lib}
+		queue := []string{lib}
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			if p == "clone" {
+				continue
+			}
+			for _, im := range imports[p] {
+				if _, ok := seen[im]; !ok {
+					seen[im] = seen[p] + " -> " + im
+					queue = append(queue, im)
+				}
+			}
+		}
+		if len(seen) < 2 {
+			t.Fatalf("%s imports nothing of this module: the walk is broken", lib)
+		}
+		for p, via := range seen {
+			for _, bad := range forbidden {
+				if strings.HasPrefix(p+"/", bad) {
+					t.Errorf("%s imports %s (%s)", lib, p, via)
+				}
+			}
+		}
+	}
+}

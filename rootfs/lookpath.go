@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
-	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/quote"
 )
 
 // LookPath finds name as execvp(3) would inside the new root, before it is
@@ -47,12 +47,12 @@ func (c *Config) LookPath(name, pathEnv string) (string, error) {
 		}
 	}
 	if denied {
-		return "", fmt.Errorf("%s: %w", cli.Quote(name), clone.ErrNotExecutable)
+		return "", fmt.Errorf("%s: %w", quote.Arg(name), clone.ErrNotExecutable)
 	}
 	if strings.Contains(name, "/") {
-		return "", fmt.Errorf("%s: %w in the root %s", cli.Quote(name), clone.ErrNotFound, c.Root)
+		return "", fmt.Errorf("%s: %w in the root %s", quote.Arg(name), clone.ErrNotFound, c.Root)
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", cli.Quote(name), clone.ErrNotFound, cli.Quote(pathEnv), c.Root)
+	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", quote.Arg(name), clone.ErrNotFound, quote.Arg(pathEnv), c.Root)
 }
 
 // executable returns S_IFREG for an executable file at p (absolute, inside

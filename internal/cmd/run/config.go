@@ -8,7 +8,6 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/signals"
-	"github.com/rawns/rawns/rootfs"
 )
 
 // config is a parsed and checked `rawns run` command line.
@@ -21,8 +20,8 @@ type config struct {
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
-	fs               *rootfs.Config // the filesystem flags, nil without any
-	tty              bool           // -t: a pty of its own (tty.go)
+	fs               *filesystem // the filesystem flags, nil without any
+	tty              bool        // -t: a pty of its own (tty.go)
 }
 
 // A concern is one part of rawns run's command line: its flags, its
