@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,14 +37,14 @@ func ReadProcNS(pid int) ([NumKinds]NSID, error) {
 }
 
 func readNS(pid int, k Kind) (NSID, error) {
-	path := "/proc/" + itoa(pid) + "/ns/" + k.String()
+	path := "/proc/" + strconv.Itoa(pid) + "/ns/" + k.String()
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			// The process exists but the kernel lacks this kind? Or it has
 			// exited: a zombie keeps its /proc entry, and its pid and user
 			// links, but its other namespaces went with exit_task_namespaces.
-			if stat, serr := os.ReadFile("/proc/" + itoa(pid) + "/stat"); serr == nil {
+			if stat, serr := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); serr == nil {
 				if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
 					return NSID{}, fmt.Errorf("%s: %w", path, ErrExited)
 				}
