@@ -171,25 +171,28 @@ func newLimitedRun() (*limitedRun, error) {
 	return &limitedRun{cg: cg}, nil
 }
 
-// limitFlag is the flag of rawns run that sets a field of package cgroup.
+// fieldFlags are the flags of rawns run that set each field of package
+// cgroup; the CLI has no flag of its own for Period, Shares and Mems, which
+// go with --cpus, --cpu-weight and --cpuset-cpus.
+var fieldFlags = [...]string{
+	cgroup.FieldMemoryLimit: "memory",
+	cgroup.FieldMemorySwap:  "memory-swap",
+	cgroup.FieldPidsLimit:   "pids",
+	cgroup.FieldCPUQuota:    "cpus",
+	cgroup.FieldCPUPeriod:   "cpus",
+	cgroup.FieldCPUWeight:   "cpu-weight",
+	cgroup.FieldCPUShares:   "cpu-weight",
+	cgroup.FieldCPUCpus:     "cpuset-cpus",
+	cgroup.FieldCPUMems:     "cpuset-cpus",
+	cgroup.FieldParent:      "cgroup-parent",
+}
+
+// limitFlag is the flag that sets field f, "" for none.
 func limitFlag(f cgroup.Field) string {
-	switch f {
-	case cgroup.FieldMemoryLimit:
-		return "memory"
-	case cgroup.FieldMemorySwap:
-		return "memory-swap"
-	case cgroup.FieldPidsLimit:
-		return "pids"
-	case cgroup.FieldCPUQuota, cgroup.FieldCPUPeriod:
-		return "cpus"
-	case cgroup.FieldCPUWeight, cgroup.FieldCPUShares:
-		return "cpu-weight"
-	case cgroup.FieldCPUCpus, cgroup.FieldCPUMems:
-		return "cpuset-cpus"
-	case cgroup.FieldParent:
-		return "cgroup-parent"
+	if f < 0 || int(f) >= len(fieldFlags) {
+		return ""
 	}
-	return ""
+	return fieldFlags[f]
 }
 
 // limitError words a cgroup error for the command line: the flag and its

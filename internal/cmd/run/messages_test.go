@@ -1,10 +1,12 @@
 package run
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,9 +19,46 @@ import (
 // flags, while the libraries under it (rootfs, cgroup, security, clone)
 // report fields of their own, which the CLI maps back to its flags
 // (issue 20). A refactor of either side must leave these lines as users
-// see them. @D stands for the test's directory.
+// see them. @D stands for the test's directory. The bad command lines are
+// in testdata/messages.txt.
+
+// messagesTxt is built into the test binary, which the vmtest runs without
+// the source tree.
+//
+//go:embed testdata/messages.txt
+var messagesTxt string
 
 func TestMessagesPinned(t *testing.T) {
+	d := pinDir(t)
+	var args []string
+	var err error
+	cases := 0
+	for n, line := range strings.Split(messagesTxt, "\n") {
+		switch {
+		case line == "" || line[0] == '#':
+		case line[0] == '\t':
+			if args == nil {
+				t.Fatalf("testdata/messages.txt:%d: a message without arguments", n+1)
+			}
+			want := strings.ReplaceAll(line[1:], "@D", d)
+			if _, err := parse(append(args, "--", "true")); err == nil || err.Error() != want {
+				t.Errorf("testdata/messages.txt:%d: parse(%q):\n got %v\nwant %s", n+1, args, err, want)
+			}
+			args, cases = nil, cases+1
+		default:
+			if args, err = unquoteFields(line, d); err != nil {
+				t.Fatalf("testdata/messages.txt:%d: %v", n+1, err)
+			}
+		}
+	}
+	if cases < 70 {
+		t.Fatalf("only %d cases read", cases)
+	}
+}
+
+// pinDir makes the directory the pinned cases name as @D: root/, a,b/ and
+// x:y/, and a file.
+func pinDir(t *testing.T) string {
 	d := t.TempDir()
 	for _, p := range []string{"root", "a,b", "x:y"} {
 		if err := os.Mkdir(filepath.Join(d, p), 0o755); err != nil {
@@ -29,95 +68,32 @@ func TestMessagesPinned(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(d, "file"), []byte("hi\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--rootfs", ""}, "--rootfs: empty path; give the directory that becomes /"},
-		{[]string{"--rootfs", "@D/missing"}, "--rootfs @D/missing: @D/missing: no such file or directory; give an existing directory"},
-		{[]string{"--rootfs", "@D/file"}, "--rootfs @D/file: not a directory; give the directory that becomes /"},
-		{[]string{"--rootfs", "/"}, "--rootfs /: the host's / is already the root; drop --rootfs to mount over the host's tree"},
-		{[]string{"--bind", "@D/missing", "/x"}, "--bind @D/missing /x: source @D/missing: no such file or directory; give an existing file or directory"},
-		{[]string{"--bind", "", "/x"}, "--bind  /x: source \"\": give a host path"},
-		{[]string{"--bind", "@D/file", "rel"}, "--bind @D/file rel: destination \"rel\" is not an absolute path inside the root"},
-		{[]string{"--bind", "@D/file", "/"}, "--bind @D/file /: destination / is the root itself; use --rootfs DIR for that"},
-		{[]string{"--bind", "@D/file", "/a/../../b"}, "--bind @D/file /a/../../b: destination /a/../../b climbs out of the root with .."},
-		{[]string{"--ro-bind", "@D/file", "x"}, "--ro-bind @D/file x: destination \"x\" is not an absolute path inside the root"},
-		{[]string{"--rootfs", "@D/root", "--bind", "@D/file", "/a\x00b"}, "--bind @D/file /a\x00b: destination \"/a\\x00b\" contains a NUL byte"},
-		{[]string{"--volume", "a"}, "--volume a: give SRC:DEST, SRC:DEST:ro or SRC:DEST:rw"},
-		{[]string{"--volume", "@D/file:/x:rx"}, "--volume @D/file:/x:rx: give SRC:DEST, SRC:DEST:ro or SRC:DEST:rw"},
-		{[]string{"--volume", "@D/missing:/x"}, "--volume @D/missing:/x: source @D/missing: no such file or directory; give an existing file or directory"},
-		{[]string{"--volume", "@D/file:x:ro"}, "--volume @D/file:x:ro: destination \"x\" is not an absolute path inside the root"},
-		{[]string{"--tmpfs", "rel"}, "--tmpfs rel: destination \"rel\" is not an absolute path inside the root"},
-		{[]string{"--tmpfs", "/"}, "--tmpfs /: destination / is the root itself; use --rootfs DIR for that"},
-		{[]string{"--size", "0", "--tmpfs", "/x"}, "--size 0: give a size in bytes, e.g. 67108864"},
-		{[]string{"--size", "abc", "--tmpfs", "/x"}, "--size abc: give a size in bytes, e.g. 67108864"},
-		{[]string{"--size", "10", "--size", "20", "--tmpfs", "/x"}, "--size 20: a --size is already waiting for a --tmpfs; give --size right before its --tmpfs"},
-		{[]string{"--perms", "999", "--tmpfs", "/x"}, "--perms 999: give an octal mode such as 0755 or 1777"},
-		{[]string{"--perms", "0755", "--perms", "0700", "--tmpfs", "/x"}, "--perms 0700: a --perms is already waiting for a --tmpfs; give --perms right before its --tmpfs"},
-		{[]string{"--rootfs", "@D/root", "--size", "10"}, "--size or --perms given without a --tmpfs after it; put them right before the --tmpfs they are for"},
-		{[]string{"--rootfs", "@D/root", "--perms", "0700"}, "--size or --perms given without a --tmpfs after it; put them right before the --tmpfs they are for"},
-		{[]string{"--ns", "uts,mnt", "--proc", "/proc"}, "--proc /proc without a PID namespace would show the host's processes; add pid to --ns"},
-		{[]string{"--proc", "rel"}, "--proc rel: destination \"rel\" is not an absolute path inside the root"},
-		{[]string{"--dev", "rel"}, "--dev rel: destination \"rel\" is not an absolute path inside the root"},
-		{[]string{"--mqueue", "rel"}, "--mqueue rel: destination \"rel\" is not an absolute path inside the root"},
-		{[]string{"--overlay"}, "--overlay goes over the directory of --rootfs; add --rootfs DIR"},
-		{[]string{"--overlay-dir", "@D/ov"}, "--overlay goes over the directory of --rootfs; add --rootfs DIR"},
-		{[]string{"--rootfs", "@D/a,b", "--overlay"}, "--overlay: overlayfs cannot take a lower directory whose path holds ',' or ':' (@D/a,b)"},
-		{[]string{"--rootfs", "@D/x:y", "--overlay"}, "--overlay: overlayfs cannot take a lower directory whose path holds ',' or ':' (@D/x:y)"},
-		{[]string{"--rootfs", "@D/root", "--overlay-dir", "@D/o,v"}, "--overlay-dir @D/o,v: overlayfs cannot take a directory whose path holds ',' or ':'"},
-		{[]string{"--rootfs", "@D/root", "--overlay-dir", "@D/file/sub"}, "--overlay-dir @D/file/sub: @D/file/sub: not a directory"},
-		{[]string{"--tmpfs", "/nonexistent-rawns-pin"}, "--tmpfs /nonexistent-rawns-pin: /nonexistent-rawns-pin does not exist on the host; without --rootfs, rawns mounts only on existing paths of the host's tree (give --rootfs, or a destination that exists)"},
-		{[]string{"--bind", "@D/file", "@D/missing2"}, "--bind @D/file @D/missing2: @D/missing2 does not exist on the host; without --rootfs, rawns mounts only on existing paths of the host's tree (give --rootfs, or a destination that exists)"},
-		{[]string{"--memory", "0"}, "--memory 0: size \"0\" must be above zero"},
-		{[]string{"--memory", "12q"}, "--memory 12q: \"12q\" is not a size; give a number with an optional unit b, k, m, g or t (512m, 1g)"},
-		{[]string{"--memory-swap", "1g"}, "--memory-swap 1g needs --memory: it is the total of memory and swap; add --memory SIZE"},
-		{[]string{"--memory", "1g", "--memory-swap", "10m"}, "--memory-swap 10m is below --memory 1g: it counts memory and swap together; give at least the memory limit"},
-		{[]string{"--memory", "1g", "--memory-swap", "x"}, "--memory-swap x: \"x\" is not a size; give a number with an optional unit b, k, m, g or t (512m, 1g); or -1 for unlimited swap"},
-		{[]string{"--pids", "0"}, "--pids 0: give a number of processes above zero, e.g. 64"},
-		{[]string{"--pids", "-3"}, "--pids -3: give a number of processes above zero, e.g. 64"},
-		{[]string{"--cpus", "0"}, "--cpus: \"0\" CPUs: give a number above zero"},
-		{[]string{"--cpus", "-0.5"}, "--cpus: \"-0.5\" CPUs: give a number above zero"},
-		{[]string{"--cpu-weight", "0"}, "--cpu-weight 0: give a weight from 1 to 10000 (100 is the default)"},
-		{[]string{"--cpu-weight", "10001"}, "--cpu-weight 10001: give a weight from 1 to 10000 (100 is the default)"},
-		{[]string{"--cpuset-cpus", "0-100000"}, "--cpuset-cpus: \"0-100000\" is not a list such as 0-1,3"},
-		{[]string{"--cpuset-cpus", "x"}, "--cpuset-cpus: \"x\" is not a list such as 0-1,3"},
-		{[]string{"--cgroup-parent", ""}, "--cgroup-parent \"\": give a cgroup path, e.g. rawns or /rawns"},
-		{[]string{"--ns", ""}, "--ns: empty namespace list; name at least one of pid,uts,mnt,ipc,net,user,cgroup,time, or all"},
-		{[]string{"--ns", "pid,bogus"}, "--ns: unknown namespace \"bogus\"; known kinds are pid,uts,mnt,ipc,net,user,cgroup,time, and all"},
-		{[]string{"--ns", "pid,,uts"}, "--ns: empty item in namespace list \"pid,,uts\"; separate names with single commas"},
-		{[]string{"--ns", "pid,uts,pid"}, "--ns: namespace \"pid\" given twice in \"pid,uts,pid\"; name each kind once"},
-		{[]string{"--ns", "pid", "--hostname", "web"}, "--hostname \"web\" needs a new UTS namespace, or the host's hostname would change; add uts to --ns"},
-		{[]string{"--ns", "uts", "--mount-proc"}, "--mount-proc without a PID namespace would show the host's processes; add pid to --ns"},
-		{[]string{"--propagation", "private"}, "--propagation needs a new mount namespace; add mnt to --ns"},
-		{[]string{"--ns", "mnt", "--propagation", "weird"}, "--propagation: unknown propagation \"weird\"; use private, slave, shared or unchanged"},
-		{[]string{"--rlimit", "bad"}, "--rlimit bad: \"bad\" is not NAME=SOFT[:HARD]; e.g. nofile=1024:4096"},
-		{[]string{"--rlimit", "bogus=1"}, "--rlimit bogus=1: unknown resource \"bogus\"; use one of cpu, fsize, data, stack, core, rss, nproc, nofile, memlock, as, locks, sigpending, msgqueue, nice, rtprio, rttime"},
-		{[]string{"--rlimit", "nofile=x"}, "--rlimit nofile=x: nofile: soft limit \"x\": give a number or unlimited"},
-		{[]string{"--rlimit", "nofile=10:5"}, "--rlimit nofile=10:5: nofile: soft limit 10 is above the hard limit 5; the soft limit can be at most the hard one"},
-		{[]string{"--rlimit", "nofile=1:2", "--rlimit", "nofile=3"}, "--rlimit nofile=3: nofile is limited twice; give each resource once"},
-		{[]string{"--umask", "999"}, "--umask 999: give an octal mode from 0 to 0777, e.g. 027"},
-		{[]string{"--caps", "x"}, "--caps x: unknown set; use docker, all or none"},
-		{[]string{"--cap-drop", "bogus"}, "--cap-drop bogus: unknown capability \"bogus\"; give a name such as net_raw or CAP_NET_RAW (capabilities(7)), or ALL"},
-		{[]string{"--cap-add", "net_raw,"}, "--cap-add net_raw,: empty capability name in \"net_raw,\"; give names such as net_raw or CAP_NET_RAW, or ALL"},
-		{[]string{"--user", ""}, "--user: \"\": give UID[:GID], numbers or names, e.g. 1000:1000 or nobody"},
-		{[]string{"--user", "no-such-user-rawns-pin"}, "--user: user \"no-such-user-rawns-pin\" not found in /etc/passwd; give a number or a name it lists"},
-		{[]string{"--user", "0", "--groups", "no-such-group-rawns-pin"}, "--user/--groups: group \"no-such-group-rawns-pin\" not found in /etc/group; give a number or a name it lists"},
-		{[]string{"--groups", "0"}, "--groups sets the supplementary groups of a --user; give --user too"},
-		{[]string{"--seccomp", ""}, "--seccomp: give default, unconfined or a profile file"},
-		{[]string{"--seccomp", "@D/missing"}, "--seccomp @D/missing: no such file or directory; give default, unconfined or a profile file"},
-		{[]string{"--seccomp", "@D/file"}, "--seccomp @D/file: not valid JSON: line 1 (byte 0): unexpected 'h'"},
-	} {
-		args := make([]string, len(c.args))
-		for i, a := range c.args {
-			args[i] = strings.ReplaceAll(a, "@D", d)
+	return d
+}
+
+// unquoteFields reads a line of Go string literals separated by spaces,
+// with @D replaced by d.
+func unquoteFields(line, d string) ([]string, error) {
+	var out []string
+	for line != "" {
+		q, err := strconv.QuotedPrefix(line)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", line, err)
 		}
-		want := strings.ReplaceAll(c.want, "@D", d)
-		_, err := parse(append(args, "--", "true"))
-		if err == nil || err.Error() != want {
-			t.Errorf("parse(%q):\n got %v\nwant %s", args, err, want)
-		}
+		v, _ := strconv.Unquote(q)
+		out = append(out, strings.ReplaceAll(v, "@D", d))
+		line = strings.TrimPrefix(line[len(q):], " ")
 	}
+	return out, nil
+}
+
+// expand replaces @D in each argument by d.
+func expand(args []string, d string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, "@D", d)
+	}
+	return out
 }
 
 // TestLimitMessagesPinned: a cgroup failure is worded as the flag that
@@ -157,6 +133,21 @@ func TestLimitMessagesPinned(t *testing.T) {
 	}
 }
 
+// TestEveryCgroupFieldHasAFlag: a field package cgroup may blame is worded
+// as a flag of rawns run.
+func TestEveryCgroupFieldHasAFlag(t *testing.T) {
+	n := 0
+	for f := cgroup.FieldNone + 1; f.String() != cgroup.FieldNone.String(); f++ {
+		if limitFlag(f) == "" {
+			t.Errorf("cgroup.%s has no flag", f)
+		}
+		n++
+	}
+	if n < 10 {
+		t.Errorf("only %d fields", n)
+	}
+}
+
 // TestCgroupFixPinned: what package cgroup cannot say in rawns run's
 // terms, the CLI adds: the flag that gives a delegated parent cgroup.
 func TestCgroupFixPinned(t *testing.T) {
@@ -185,9 +176,7 @@ func TestCgroupFixPinned(t *testing.T) {
 // TestMountMessagesPinned: a failure of the child's mount phase names the
 // flag that asked for the mount, or the root's flag for the root's steps.
 func TestMountMessagesPinned(t *testing.T) {
-	d := t.TempDir()
-	os.Mkdir(filepath.Join(d, "root"), 0o755)
-	os.WriteFile(filepath.Join(d, "file"), nil, 0o644)
+	d := pinDir(t)
 	for _, c := range []struct {
 		args  []string
 		stage clone.Stage
@@ -215,10 +204,7 @@ func TestMountMessagesPinned(t *testing.T) {
 		{[]string{"--rootfs", "@D/root", "--chdir", "/w"}, clone.StageChdir, syscall.ENOENT, "openat2", -1,
 			"rawns run: --chdir /w: the kernel refused S (openat2: no such file or directory); give a directory inside the root (no /proc/self/fd links)\n"},
 	} {
-		args := make([]string, len(c.args))
-		for i, a := range c.args {
-			args[i] = strings.ReplaceAll(a, "@D", d)
-		}
+		args := expand(c.args, d)
 		cfg, err := parse(append(args, "--", "true"))
 		if err != nil {
 			t.Fatalf("parse(%q): %v", args, err)
