@@ -14,6 +14,7 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/jsontext"
 )
 
 // limitsConcern: resource limits, through a cgroup made for the run
@@ -269,9 +270,9 @@ func (l *limitedRun) exited(w io.Writer, cfg *config, st clone.ExitStatus) {
 	if cfg.trace == "json" {
 		b := make([]byte, 0, 256)
 		b = append(b, `{"cgroup":{"name":`...)
-		b = appendJSONString(b, l.cg.Name)
+		b = jsontext.AppendString(b, l.cg.Name)
 		b = append(b, `,"placement":`...)
-		b = appendJSONString(b, string(l.placement))
+		b = jsontext.AppendString(b, string(l.placement))
 		for _, f := range []struct {
 			key string
 			v   int64
@@ -293,25 +294,6 @@ func orUnknown(v int64, f func(int64) string) string {
 		return "not kept by this kernel"
 	}
 	return f(v)
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control bytes escaped, the rest as it is.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, `\u00`...)
-			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // close kills what is left in the cgroup and removes it.
