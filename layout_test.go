@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 // TestUnsafeOnlyInUnsafeFiles holds the rule that gVisor's checkunsafe
@@ -62,44 +64,18 @@ func TestUnsafeOnlyInUnsafeFiles(t *testing.T) {
 func TestLibrariesImportNoCLI(t *testing.T) {
 	const module = "github.com/rawns/rawns/"
 	forbidden := []string{"internal/cli", "internal/cmd/", "internal/exitcode"}
-	fset := token.NewFileSet()
-	imports := map[string][]string{} // in-module package dir -> its in-module imports
-	var load func(dir string)
-	load = func(dir string) {
-		if _, ok := imports[dir]; ok {
-			return
-		}
-		imports[dir] = nil
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, im := range af.Imports {
-				if p, _ := strconv.Unquote(im.Path.Value); strings.HasPrefix(p, module) {
-					imports[dir] = append(imports[dir], strings.TrimPrefix(p, module))
-					load(strings.TrimPrefix(p, module))
-				}
-			}
-		}
-	}
 	for _, lib := range []string{"cgroup", "rootfs", "security", "security/seccomp"} {
-		load(lib)
-		// Every package reachable from lib, with the path it is reached by.
+		// Every package of this module reachable from lib, with the path
+		// it is reached by.
 		seen := map[string]string{lib: lib}
-		queue := []string{lib}
-		for len(queue) > 0 {
+		for queue := []string{lib}; len(queue) > 0; queue = queue[1:] {
 			p := queue[0]
-			queue = queue[1:]
 			if p == "clone" {
 				continue
 			}
-			for _, im := range imports[p] {
-				if _, ok := seen[im]; !ok {
+			for _, im := range testutil.Imports(t, p) {
+				im, ok := strings.CutPrefix(im, module)
+				if _, done := seen[im]; ok && !done {
 					seen[im] = seen[p] + " -> " + im
 					queue = append(queue, im)
 				}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // Options say where to make a run's cgroup and what to limit.
@@ -395,25 +397,15 @@ func (c *Cgroup) Close() error {
 // (field 22 of /proc/self/stat, proc(5)): with the pid, it names a process
 // for good, pid reuse notwithstanding.
 func selfStart() (string, error) {
-	return procStart("self")
+	return procStart(0)
 }
 
-func procStart(pid string) (string, error) {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
+func procStart(pid int) (string, error) {
+	st, err := procfs.StartTime(pid)
 	if err != nil {
 		return "", err
 	}
-	// The command name (field 2) may hold spaces and parentheses: fields
-	// are counted after its last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return "", fmt.Errorf("/proc/%s/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return "", fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f)+2)
-	}
-	return f[19], nil // field 22
+	return strconv.FormatUint(st, 10), nil
 }
 
 // writeFile writes val to dir/file with one write(2), as cgroupfs wants

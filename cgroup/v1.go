@@ -3,13 +3,14 @@ package cgroup
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // v1Group is the run's directories in the v1 hierarchies
@@ -183,15 +184,14 @@ func (g *v1Group) leave(tid int, back []string) error {
 // threadDirs reads the calling thread's cgroup directory in each member's
 // hierarchy.
 func threadDirs(ms []*v1Member) ([]string, error) {
-	b, err := os.ReadFile("/proc/thread-self/cgroup")
+	var buf [4096]byte
+	b, err := procfs.Read("/proc/thread-self/cgroup", buf[:])
 	if err != nil {
 		return nil, err
 	}
 	byCtls := map[string]string{}
-	for _, l := range strings.Split(string(b), "\n") {
-		if p := strings.SplitN(l, ":", 3); len(p) == 3 {
-			byCtls[p[1]] = p[2]
-		}
+	for _, c := range procfs.Cgroups(b) {
+		byCtls[c.Controllers] = c.Path
 	}
 	dirs := make([]string, len(ms))
 	for i, m := range ms {

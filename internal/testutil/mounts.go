@@ -1,14 +1,13 @@
 package testutil
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // The no-leak mount check looks at what a test could have left, not at the
@@ -43,47 +42,19 @@ type MountTable []MountEntry
 
 // ReadMounts reads the mount table of pid (0: this process).
 func ReadMounts(pid int) (MountTable, error) {
-	p := "/proc/self/mountinfo"
-	if pid != 0 {
-		p = "/proc/" + strconv.Itoa(pid) + "/mountinfo"
-	}
-	b, err := os.ReadFile(p)
+	b, err := procfs.Read(procfs.Path(pid, "mountinfo"), nil)
 	if err != nil {
 		return nil, err
 	}
-	var m MountTable
-	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			return nil, fmt.Errorf("%s: malformed line %q", p, line)
-		}
-		id, err := strconv.Atoi(f[0])
-		if err != nil {
-			return nil, fmt.Errorf("%s: malformed line %q", p, line)
-		}
-		m = append(m, MountEntry{ID: id, Point: unescapeOctal(f[4]), Line: line})
+	ms, err := procfs.Mounts(b)
+	if err != nil {
+		return nil, err
+	}
+	m := make(MountTable, len(ms))
+	for i, e := range ms {
+		m[i] = MountEntry{ID: e.ID, Point: e.Point, Line: e.Line}
 	}
 	return m, nil
-}
-
-// unescapeOctal undoes the kernel's \ooo escapes of space, tab, newline and
-// backslash in mountinfo paths (fs/proc_namespace.c, mangle()).
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // sharedTemp are the directories where any program on the host makes and

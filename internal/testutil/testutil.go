@@ -5,13 +5,15 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"go/build"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // RequireRoot skips t unless the test runs as root. When RAWNS_REQUIRE_ROOT=1
@@ -221,19 +223,27 @@ func DefaultSignals(t testing.TB, sigs ...os.Signal) {
 // sigIgn is this process's SigIgn mask from /proc/self/status (proc(5)).
 func sigIgn(t testing.TB) uint64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	var buf [4096]byte
+	b, err := procfs.ReadFile(procfs.Path(0, "status"), buf[:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
-			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				t.Fatalf("/proc/self/status: %q", l)
-			}
-			return m
-		}
+	m, ok := procfs.StatusMask(b, "SigIgn")
+	if !ok {
+		t.Fatal("/proc/self/status has no SigIgn line")
 	}
-	t.Fatal("/proc/self/status has no SigIgn line")
-	return 0
+	return m
+}
+
+// Imports lists the import paths of the package in dir, as its Go files
+// that are not tests import them for this GOOS and GOARCH (go/build's
+// reading, which needs no go tool). The layout tests hold rules about who
+// imports what with it.
+func Imports(t testing.TB, dir string) []string {
+	t.Helper()
+	p, err := build.ImportDir(dir, 0)
+	if err != nil {
+		t.Fatalf("reading the package in %s: %v", dir, err)
+	}
+	return p.Imports
 }

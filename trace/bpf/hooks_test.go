@@ -342,14 +342,6 @@ func TestDropEventText(t *testing.T) {
 	}
 }
 
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{`/sys/kernel/tracing`: "/sys/kernel/tracing", `/a\040b`: "/a b", `/a\134b`: `/a\b`, `/x\0`: `/x\0`} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // watcherProcess starts `rawns trace ARGS` as its own process (this test
 // binary as helper) and waits for its first line.
 func watcherProcess(t *testing.T, env []string, args ...string) (*exec.Cmd, string) {
