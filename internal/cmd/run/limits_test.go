@@ -117,7 +117,7 @@ func rawns(t *testing.T, bin string, args ...string) ran {
 // so a count of all would measure them too.
 func leftBy(t *testing.T, pid int) []string {
 	var mine []string
-	for _, d := range ownLeft(t) {
+	for _, d := range ownLeft(t, "") {
 		if strings.HasPrefix(filepath.Base(d), "rawns-"+strconv.Itoa(pid)+"-") {
 			mine = append(mine, d)
 		}
