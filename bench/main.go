@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -76,7 +77,8 @@ Programs:
                      for --whole when a peer program is missing)
 
 Exit status: 0; 125 for bad flags or when the benchmark could not run
-(nothing is printed on stdout then).
+(nothing is printed on stdout then); 128+N when stopped by signal N (SIGINT,
+SIGTERM, SIGHUP: after the batch in flight, its temporary files removed).
 `
 
 // benchFlags are the flags of rawns bench.
@@ -121,6 +123,9 @@ type options struct {
 	seed           uint64
 	noProgress     bool
 	once           string
+	// stopped reports the signal that asked the run to stop (stop.go),
+	// 0 while none has.
+	stopped func() syscall.Signal
 }
 
 // Main runs rawns bench with args (the arguments after "bench") and returns
@@ -190,6 +195,18 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 	}
 	if o.once != "" && !slices.Contains(known, o.once) {
 		return o, nil, fmt.Errorf("--once: unknown strategy %q; known: %s", o.once, strings.Join(known, ","))
+	}
+	// A flag of the other view would be ignored: refuse it rather than
+	// measure something else than was asked for.
+	for _, f := range []string{"rss", "parallel", "strategies"} {
+		if o.whole && flags.Has(f) {
+			return o, nil, fmt.Errorf("--%s applies to the in-process view only (--whole times whole programs, each tool found); drop --%s or --whole", f, f)
+		}
+	}
+	for _, f := range []string{"rawns", "tools"} {
+		if !o.whole && o.once == "" && flags.Has(f) {
+			return o, nil, fmt.Errorf("--%s applies to the whole-process view only; add --whole or drop --%s", f, f)
+		}
 	}
 	return o, cmd, nil
 }
@@ -269,16 +286,22 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	if !o.noProgress && isTerminal(stderr) {
 		progress = progressLine(stderr)
 	}
+	// SIGINT, SIGTERM and SIGHUP stop the run after the batch in flight,
+	// and the temporary files go on the way out (stop.go).
+	stop := catchStop()
+	o.stopped = stop.signal
 	if o.whole {
-		if len(rss) > 1 || rss[0] != 0 || len(par) > 1 || par[0] != 1 {
-			rep.Notes = append(rep.Notes, "--rss and --parallel apply to the in-process view only; ignored")
-		}
 		err = runWhole(o, rep, base, sets, progress)
 	} else {
 		err = runInProcess(o, rep, base, sets, rss, par, progress)
 	}
+	stop.release()
 	if progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if sig := stop.signal(); sig != 0 {
+		fmt.Fprintf(stderr, "rawns bench: stopped by %s; its temporary files are removed, nothing is reported\n", unix.SignalName(sig))
+		return 128 + int(sig)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
@@ -516,7 +539,10 @@ func runInProcess(o *options, rep *Report, base Job, sets []clone.Namespaces, rs
 		if size > 0 || len(rss) > 1 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("rss=%s: this process held %s of touched private memory; the C reference did not (its figure is the small-parent floor)", formatSize(size), formatSize(size)))
 		}
-		res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed + uint64(ri)}, progress)
+		if o.stopped() != 0 {
+			return nil
+		}
+		res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed + uint64(ri), Stop: o.stopped}, progress)
 		if ballast != nil {
 			unix.Munmap(ballast)
 		}
@@ -624,6 +650,9 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 			}
 		}
 		for _, t := range tools {
+			if o.stopped() != 0 {
+				return nil
+			}
 			if len(o.tools) > 0 && t.name != "c-ref" && !slices.Contains(o.tools, t.name) {
 				continue
 			}
@@ -662,7 +691,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 			cases[i].Ref = j
 		}
 	}
-	res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed}, progress)
+	res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed, Stop: o.stopped}, progress)
 	for i := range res {
 		if res[i].Err != "" {
 			rep.Notes = append(rep.Notes, describeErr(&res[i]))

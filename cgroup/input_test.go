@@ -65,6 +65,7 @@ func TestResourcesValidate(t *testing.T) {
 	}{
 		{cgroup.Resources{Memory: cgroup.Memory{Limit: -1}}, cgroup.FieldMemoryLimit, "Resources.Memory.Limit: memory limit -1 is negative"},
 		{cgroup.Resources{Memory: cgroup.Memory{Swap: 1 << 20}}, cgroup.FieldMemorySwap, "needs a memory limit"},
+		{cgroup.Resources{Memory: cgroup.Memory{Limit: 4096}}, cgroup.FieldMemoryLimit, "below 1048576 (1 MiB), the smallest"},
 		{cgroup.Resources{Memory: cgroup.Memory{Limit: 2 << 20, Swap: 1 << 20}}, cgroup.FieldMemorySwap, "below the memory limit"},
 		{cgroup.Resources{CPU: cgroup.CPU{Quota: 10}}, cgroup.FieldCPUQuota, "at least 1000"},
 		{cgroup.Resources{CPU: cgroup.CPU{Period: 10}}, cgroup.FieldCPUPeriod, "1000..1000000"},

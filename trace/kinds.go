@@ -170,3 +170,8 @@ func (n NSID) String() string {
 	}
 	return strconv.FormatUint(n.Inode, 10) + "/" + strconv.FormatUint(n.ID, 10)
 }
+
+// utoa and itoa are strconv's decimal forms, short for the reports built
+// by hand in this package.
+func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
+func itoa(v int) string    { return strconv.Itoa(v) }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,6 +94,9 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 	if !given {
 		return nil
 	}
+	if flags.Has("rootfs") {
+		n += rootfs.DevMounts // room for the /dev of a bare --rootfs
+	}
 	fs := &filesystem{Config: rootfs.Config{Mounts: make([]clone.Mount, 0, n)}, labels: make([]string, 0, n)}
 	c := &fs.Config
 	s := &cfg.spec
@@ -110,6 +116,18 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 				return fs.wording(err, "--mount-proc")
 			}
 			fs.label("--mount-proc")
+		}
+		// A root's own /dev is a directory of files: without a /dev of
+		// its own, `echo > /dev/null` creates a regular file there, in
+		// the user's root filesystem. Unless a flag mounts on /dev, the
+		// command gets the minimal one of --dev /dev, as docker always
+		// gives one; a root without a /dev directory is left without.
+		if st, err := os.Lstat(filepath.Join(c.Root, "dev")); err == nil && st.IsDir() && !mountsOnDev(flags) {
+			label := "--rootfs " + c.Root + " (its /dev, as --dev /dev)"
+			if err := c.Dev("/dev"); err != nil {
+				return fs.wording(err, label)
+			}
+			fs.label(label)
 		}
 	}
 	for _, f := range flags.List() {
@@ -217,6 +235,9 @@ func (fs *filesystem) setPerms(v string) error {
 // mount it would have added), the reason, and what to do in the flags'
 // terms.
 func (fs *filesystem) wording(err error, pending string) error {
+	if err == nil {
+		return nil
+	}
 	var re *rootfs.Error
 	if !errors.As(err, &re) {
 		if pending == "" {
@@ -273,6 +294,45 @@ func (fs *filesystem) mountLabel(i int) string {
 		return "--read-only"
 	}
 	return "mounts"
+}
+
+// mountsOnDev reports whether a filesystem flag mounts on /dev itself.
+func mountsOnDev(flags cli.Flags) bool {
+	for _, f := range flags.List() {
+		var dst string
+		switch f.Name {
+		case "bind", "ro-bind":
+			dst = f.Values[1]
+		case "volume":
+			if p := strings.Split(f.Value(), ":"); len(p) >= 2 {
+				dst = p[1]
+			}
+		case "tmpfs", "proc", "dev", "mqueue":
+			dst = f.Value()
+		default:
+			continue
+		}
+		if path.Clean("/"+dst) == "/dev" {
+			return true
+		}
+	}
+	return false
+}
+
+// lockOverlayDir locks --overlay-dir's directory for the run
+// (rootfs.LockOverlayDir): a second run on it is refused, not started on a
+// shared upper layer. The lock's fd is close-on-exec (the child marks every
+// fd so, too) and held until rawns exits, when the kernel drops it; the
+// command, killed when rawns dies, has gone with its mount namespace by
+// then, unless it runs without a PID namespace and left processes behind.
+func lockOverlayDir(cfg *config) error {
+	if cfg.fs == nil || cfg.fs.OverlayDir == "" {
+		return nil
+	}
+	if _, err := rootfs.LockOverlayDir(cfg.fs.OverlayDir); err != nil {
+		return cfg.fs.wording(err, "--overlay-dir "+cfg.fs.OverlayDir)
+	}
+	return nil
 }
 
 // lookPath finds the command: inside the new root when there is one.

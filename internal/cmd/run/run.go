@@ -83,7 +83,17 @@ func run(cfg *config, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
-		defer term.close() // the terminal back as it was, on every path
+		defer term.close()             // the terminal back as it was, on every path
+		stderr = term.messages(stderr) // CR LF while it is raw
+	}
+
+	// --overlay-dir: one run at a time on an upper directory (filesystem.go).
+	if err := lockOverlayDir(cfg); err != nil {
+		if tr != nil {
+			tr.close()
+		}
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
 	}
 
 	// Resource limits: the run's cgroup, with its limits written, before
@@ -98,6 +108,9 @@ func run(cfg *config, stderr io.Writer) int {
 			return exitcode.Failed
 		}
 		defer lim.close(stderr)
+		if tr != nil {
+			tr.cg = lim.cg // --trace checks the command's cgroups
+		}
 	}
 
 	// The clone is made right here, from the main thread, without a
@@ -115,6 +128,11 @@ func run(cfg *config, stderr io.Writer) int {
 		}
 		if term != nil {
 			term.close() // the line below on the terminal as it was
+		}
+		if lim != nil {
+			if code, ok := lim.startError(stderr, cfg, err); ok {
+				return code
+			}
 		}
 		return reportStartError(stderr, cfg, err)
 	}
@@ -139,6 +157,9 @@ func run(cfg *config, stderr io.Writer) int {
 		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
 		if term != nil {
 			pw = watchPID1(pid1, term.resize) // pid1.go; SIGWINCH for -t
+			if pw != nil && pid1 {
+				term.watchKeys(proc.Pid, pw.key) // Ctrl-C, Ctrl-\ typed
+			}
 		} else if pid1 {
 			pw = watchPID1(pid1, nil) // pid1.go: make PID 1 stoppable
 		}
