@@ -15,13 +15,13 @@ type config struct {
 	spec    clone.Spec
 	verbose bool
 	init    bool
-	limited bool     // limitsAsked holds the limits (limits.go)
+	tty     bool     // -t: a pty of its own (tty.go)
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
 	fs               *filesystem // the filesystem flags, nil without any
-	tty              bool        // -t: a pty of its own (tty.go)
+	limits           *limits     // the limit flags, nil without any (limits.go)
 }
 
 // A concern is one part of rawns run's command line: its flags, its

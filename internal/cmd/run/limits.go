@@ -51,22 +51,20 @@ whose rawns was killed.
 	parse: parseLimits,
 }
 
-// limitsAsked holds the parsed limits of the run. It lives outside config
-// on purpose: config sits at the top of an allocator size class, and a run
-// without limits must not pay for a bigger one (a new size class is a
-// fresh span and its page faults on every run). parse sets it on every
-// call; config.limited says whether it applies.
-var limitsAsked struct {
+// limits are the run's resource limits, parsed: the cgroup's options, and
+// each limit flag's value as the user gave it, for the messages. config
+// holds them behind a pointer, nil for a run without limits, which so pays
+// for nothing of them (not even a larger config).
+type limits struct {
 	opts  cgroup.Options
-	given [len(limitFlags)]string // each flag's value as given, for errors
+	given [len(limitFlags)]string // in the order of limitFlags
 }
 
-// limitFlags are the flags of the concern, in the order of
-// limitsAsked.given.
+// limitFlags are the flags of the concern, in the order of limits.given.
 var limitFlags = [...]string{"memory", "memory-swap", "pids", "cpus", "cpu-weight", "cpuset-cpus", "cgroup-parent"}
 
 func parseLimits(cfg *config, flags cli.Flags) error {
-	cfg.limited = false
+	cfg.limits = nil
 	any := false
 	for _, f := range limitFlags {
 		any = any || flags.Has(f)
@@ -74,11 +72,11 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 	if !any {
 		return nil
 	}
-	limitsAsked.opts = cgroup.Options{Stats: true}
+	l := &limits{opts: cgroup.Options{Stats: true}}
 	for i, f := range limitFlags {
-		limitsAsked.given[i] = flags.Get(f, "")
+		l.given[i] = flags.Get(f, "")
 	}
-	r := &limitsAsked.opts.Resources
+	r := &l.opts.Resources
 	var err error
 	if v := flags.Get("memory", ""); flags.Has("memory") {
 		if r.Memory.Limit, err = cgroup.ParseSize(v); err != nil {
@@ -146,9 +144,9 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 		if v == "" || strings.IndexByte(v, 0) >= 0 {
 			return fmt.Errorf("--cgroup-parent %s: give a cgroup path, e.g. rawns or /rawns", cli.Quote(v))
 		}
-		limitsAsked.opts.Parent = v
+		l.opts.Parent = v
 	}
-	cfg.limited = true
+	cfg.limits = l
 	return nil
 }
 
@@ -165,16 +163,17 @@ func hasInt(l []int, x int) bool {
 type limitedRun struct {
 	cg        *cgroup.Cgroup
 	placement cgroup.Placement
+	asked     *limits
 }
 
 // newLimitedRun makes the run's cgroup; the error is one line for the
 // user, naming the flag.
-func newLimitedRun() (*limitedRun, error) {
-	cg, err := cgroup.New(limitsAsked.opts)
+func newLimitedRun(l *limits) (*limitedRun, error) {
+	cg, err := cgroup.New(l.opts)
 	if err != nil {
-		return nil, limitError(err)
+		return nil, l.wording(err)
 	}
-	return &limitedRun{cg: cg}, nil
+	return &limitedRun{cg: cg, asked: l}, nil
 }
 
 // fieldFlags are the flags of rawns run that set each field of package
@@ -201,16 +200,16 @@ func limitFlag(f cgroup.Field) string {
 	return fieldFlags[f]
 }
 
-// limitError words a cgroup error for the command line: the flag and its
+// wording words a cgroup error for the command line: the flag and its
 // value, then the reason, then what to do in the flags' terms.
-func limitError(err error) error {
+func (l *limits) wording(err error) error {
 	fix := cgroupFix(err)
 	var ce *cgroup.Error
 	if errors.As(err, &ce) {
 		if f := limitFlag(ce.Field); f != "" {
 			for i, g := range limitFlags {
-				if g == f && limitsAsked.given[i] != "" {
-					return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(limitsAsked.given[i]), ce.Err, fix)
+				if g == f && l.given[i] != "" {
+					return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(l.given[i]), ce.Err, fix)
 				}
 			}
 			return fmt.Errorf("--%s: %v%s", f, ce.Err, fix)
@@ -221,8 +220,8 @@ func limitError(err error) error {
 	// cannot be read): name the first limit flag given, which asked for
 	// the cgroup.
 	for i, f := range limitFlags {
-		if limitsAsked.given[i] != "" {
-			return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(limitsAsked.given[i]), err, fix)
+		if l.given[i] != "" {
+			return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(l.given[i]), err, fix)
 		}
 	}
 	return fmt.Errorf("cgroup: %v%s", err, fix)
@@ -257,7 +256,7 @@ func (l *limitedRun) start(s *clone.Spec) (*clone.Process, error) {
 // failure's (126: execve reports a failed charge of the arguments as
 // E2BIG). It reports false for any other failure.
 func (l *limitedRun) startError(w io.Writer, cfg *config, err error) (int, bool) {
-	if limitsAsked.opts.Resources.Memory.Limit == 0 {
+	if l.asked.opts.Resources.Memory.Limit == 0 {
 		return 0, false
 	}
 	s := l.cg.Stats()
@@ -272,7 +271,7 @@ func (l *limitedRun) startError(w io.Writer, cfg *config, err error) (int, bool)
 	default:
 		return 0, false
 	}
-	fmt.Fprintf(w, "rawns run: --memory %s is too small to start %s: %s; nothing ran; give a larger --memory\n", limitsAsked.given[0], name, what)
+	fmt.Fprintf(w, "rawns run: --memory %s is too small to start %s: %s; nothing ran; give a larger --memory\n", l.asked.given[0], name, what)
 	return exitcode.Failed, true
 }
 
@@ -290,7 +289,7 @@ func (l *limitedRun) exited(w io.Writer, cfg *config, st clone.ExitStatus) {
 		if st.Signal == syscall.SIGKILL {
 			what = "the command was"
 		}
-		fmt.Fprintf(w, "rawns run: --memory %s was reached: %s killed by the kernel's OOM killer (%d OOM kill(s) in the run's cgroup)\n", limitsAsked.given[0], what, s.OOMKills)
+		fmt.Fprintf(w, "rawns run: --memory %s was reached: %s killed by the kernel's OOM killer (%d OOM kill(s) in the run's cgroup)\n", l.asked.given[0], what, s.OOMKills)
 	}
 	if cfg.verbose {
 		fmt.Fprintf(w, "rawns: cgroup: peak memory %s, CPU time %s, peak pids %s, OOM kills %s\n",

@@ -64,12 +64,21 @@ func TestParseLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := limitsAsked.opts.Resources
-	if !cfg.limited || r.Memory.Limit != 512<<20 || r.Memory.Swap != -1 || r.Pids.Limit != 64 || r.CPU.Quota != 50000 || r.CPU.Period != 100000 || r.CPU.Weight != 50 || r.CPU.Cpus != "0" {
-		t.Fatalf("parsed %+v (limited %v)", r, cfg.limited)
+	if cfg.limits == nil {
+		t.Fatal("no limits parsed")
 	}
-	if cfg, _ := parse([]string{"--", "true"}); cfg.limited {
+	r := cfg.limits.opts.Resources
+	if r.Memory.Limit != 512<<20 || r.Memory.Swap != -1 || r.Pids.Limit != 64 || r.CPU.Quota != 50000 || r.CPU.Period != 100000 || r.CPU.Weight != 50 || r.CPU.Cpus != "0" {
+		t.Fatalf("parsed %+v", r)
+	}
+	if cfg, _ := parse([]string{"--", "true"}); cfg.limits != nil {
 		t.Fatal("a run without limit flags is limited")
+	}
+	// Parsing is reentrant: a second command line leaves the first's
+	// limits as they were.
+	other, err := parse([]string{"--pids", "8", "--", "true"})
+	if err != nil || other.limits.opts.Resources.Pids.Limit != 8 || cfg.limits.opts.Resources.Pids.Limit != 64 || cfg.limits.given[0] != "512m" || other.limits.given[0] != "" {
+		t.Fatalf("two parses share their limits: %+v, %+v, %v", cfg.limits, other.limits, err)
 	}
 }
 

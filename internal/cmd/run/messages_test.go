@@ -124,10 +124,11 @@ func TestLimitMessagesPinned(t *testing.T) {
 		{[]string{"--cpus", "1", "--pids", "8"}, e, "--pids 8: E"},
 		{[]string{"--cgroup-parent", "p"}, e, "--cgroup-parent p: E"},
 	} {
-		if _, err := parse(append(c.args, "--", "true")); err != nil {
+		cfg, err := parse(append(c.args, "--", "true"))
+		if err != nil {
 			t.Fatalf("parse(%q): %v", c.args, err)
 		}
-		if got := limitError(c.err); got.Error() != c.want {
+		if got := cfg.limits.wording(c.err); got.Error() != c.want {
 			t.Errorf("%q, %v:\n got %v\nwant %s", c.args, c.err, got, c.want)
 		}
 	}
@@ -152,14 +153,15 @@ func TestEveryCgroupFieldHasAFlag(t *testing.T) {
 // TestCgroupFixPinned: what package cgroup cannot say in rawns run's
 // terms, the CLI adds: the flag that gives a delegated parent cgroup.
 func TestCgroupFixPinned(t *testing.T) {
-	if _, err := parse([]string{"--memory", "64m", "--", "true"}); err != nil {
+	cfg, err := parse([]string{"--memory", "64m", "--", "true"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// A cgroup rawns may not make, as an unprivileged user meets it
 	// (cgroup's TestPermHint holds its half of the line).
 	denied := &cgroup.Error{Field: cgroup.FieldMemoryLimit, Err: fmt.Errorf("mkdir /sys/fs/cgroup/memory/rawns-1: permission denied: %w (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does)", cgroup.ErrNotDelegated)}
 	want := "--memory 64m: mkdir /sys/fs/cgroup/memory/rawns-1: permission denied: making cgroups needs root, or a cgroup delegated to your user (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does) given as --cgroup-parent"
-	if got := limitError(denied).Error(); got != want {
+	if got := cfg.limits.wording(denied).Error(); got != want {
 		t.Errorf("a cgroup that cannot be made:\n got %s\nwant %s", got, want)
 	}
 	var b strings.Builder
@@ -169,7 +171,7 @@ func TestCgroupFixPinned(t *testing.T) {
 	}
 	se := &cgroup.Error{Field: cgroup.FieldMemoryLimit, Err: &cgroup.SubtreeError{Controller: "memory", Dir: "/sys/fs/cgroup/a"}}
 	want = "--memory 64m: cannot enable the memory controller below /sys/fs/cgroup/a: that cgroup holds processes, and cgroup v2 lets only a cgroup without processes (or the root) hand the memory controller to its children; run rawns from a leaf cgroup whose parent delegates memory, or give --cgroup-parent a cgroup that has memory in its cgroup.subtree_control"
-	if got := limitError(se).Error(); got != want {
+	if got := cfg.limits.wording(se).Error(); got != want {
 		t.Errorf("v2's no internal processes:\n got %s\nwant %s", got, want)
 	}
 }
