@@ -73,7 +73,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 			argv = append(argv, "--hostname", host)
 		}
 		tools = append(tools, tool{name: "rawns-run", about: "rawns run (clone.StartHere from the main thread, vfork-style)", argv: slices.Concat(argv, []string{"--"}, cmd)})
-		// The least-privilege row (issue 14): docker's seccomp profile
+		// The least-privilege row: docker's seccomp profile
 		// compiled in the parent and installed last, and every capability
 		// dropped; at most 0.15x over rawns-run is the target.
 		tools = append(tools, tool{name: "rawns-run-seccomp", about: "rawns run --seccomp default --cap-drop ALL: docker's profile compiled per run, no capabilities", argv: slices.Concat(argv, []string{"--seccomp", "default", "--cap-drop", "ALL", "--"}, cmd)})
@@ -188,7 +188,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 	return append(tools, ot...), append(notes, on...)
 }
 
-// rootfsTools adds the root filesystem rows (issue 12): the command in a
+// rootfsTools adds the root filesystem rows: the command in a
 // small root of its own with a minimal /dev and a fresh /proc, by rawns
 // and by bubblewrap, on the same root: rawns run --rootfs R --dev /dev
 // --proc /proc and bwrap --bind R / --dev /dev --proc /proc. The root is
@@ -612,8 +612,8 @@ func goFloor(res []Result) []string {
 
 // privilegeCost returns, for each namespace set with both rows, what
 // rawns-run-seccomp (--seccomp default --cap-drop ALL) adds over a plain
-// rawns-run, as a paired ratio of the rounds: issue 14's target is at
-// most 0.15x of a plain run.
+// rawns-run, as a paired ratio of the rounds: the target
+// (docs/benchmarks.md, "Least privilege") is at most 0.15x of a plain run.
 func privilegeCost(res []Result) []string {
 	var notes []string
 	for i := range res {
@@ -632,7 +632,7 @@ func privilegeCost(res []Result) []string {
 
 // initCost returns, for each namespace set, what each --init row adds over
 // a plain rawns-run, in multiples of c-ref (the rows' medians, as the
-// table prints them): issue 15's target is at most +0.35x.
+// table prints them): the target (docs/benchmarks.md) is at most +0.35x.
 func initCost(res []Result) []string {
 	var notes []string
 	for i := range res {

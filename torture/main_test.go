@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-// Package torture_test is rawns's torture suite (issue 6): load, injected
+// Package torture_test is rawns's torture suite: load, injected
 // faults, bad input, host safety and leaks into the command. It tests the
 // rawns binary a user runs (built once in TestMain) and the clone API in
 // process. See docs/reliability.md.
