@@ -87,10 +87,9 @@ test-deps:
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
 # test that would skip fails instead (RAWNS_REQUIRE_ROOT=1). -p 1: one
-# package at a time, because a few tests mount briefly on purpose (tracefs
-# for the classic tracepoint) where others' checks look, and the machine
-# is small. What other programs mount meanwhile does not fail the no-leak
-# checks, which look only where a test could have left something
+# package at a time, for the timing-sensitive tests on a small machine.
+# What other programs mount meanwhile does not fail the no-leak checks,
+# which look only where a test could have left something
 # (internal/testutil/mounts.go), nor does nohup (testutil.DefaultSignals).
 test: build test-deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
