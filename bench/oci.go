@@ -260,17 +260,7 @@ func setSubreaper(on bool) error {
 // ociNotes states, per namespace set, rawns's OCI rows as paired ratios to
 // crun's and runc's of the same form: issue 21's targets.
 func ociNotes(res []Result) []string {
-	by := map[string]map[string]*Result{}
-	var order []string
-	for i := range res {
-		r := &res[i]
-		ns := r.Label("ns")
-		if by[ns] == nil {
-			by[ns] = map[string]*Result{}
-			order = append(order, ns)
-		}
-		by[ns][r.Name] = r
-	}
+	by, order := byNamespaceSet(res)
 	var notes []string
 	for _, ns := range order {
 		for _, form := range []string{"run", "lifecycle"} {

@@ -80,3 +80,28 @@ func cgroupsNamed(prefix string) []string {
 	})
 	return found
 }
+
+// TestOCINotes: rawns-oci's rows are read against crun's and runc's of the
+// same form, per namespace set, paired per round.
+func TestOCINotes(t *testing.T) {
+	row := func(name string, rounds ...float64) Result {
+		return Result{Name: name, Labels: []Label{{"ns", "pid+uts"}}, Rounds: rounds}
+	}
+	res := []Result{
+		row("rawns-oci-run", 10, 20), row("crun-oci-run", 20, 40), row("runc-oci-run", 40, 80),
+		row("rawns-oci-lifecycle", 30, 30), row("crun-oci-lifecycle", 60, 60),
+	}
+	got := strings.Join(ociNotes(res), "\n")
+	for _, want := range []string{
+		"ns=pid+uts: rawns-oci-run 0.50x crun (target <= 0.60), 0.25x runc (target < 0.33), paired per round",
+		"ns=pid+uts: rawns-oci-lifecycle 0.50x crun (target <= 0.60), paired per round",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("notes lack %q:\n%s", want, got)
+		}
+	}
+	res[0].Err = "failed"
+	if got := ociNotes(res); len(got) != 1 {
+		t.Errorf("a failed rawns row still has a note: %q", got)
+	}
+}

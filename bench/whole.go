@@ -273,10 +273,9 @@ func isStatic(path string) bool {
 	return true
 }
 
-// rootfsNotes states, per namespace set, the paired ratios the root
-// filesystem targets are read on: rawns-rootfs to bwrap-rootfs, and to
-// plain rawns-run.
-func rootfsNotes(res []Result) []string {
+// byNamespaceSet indexes res by namespace set label, then row name, and
+// returns the sets in the order they first appear.
+func byNamespaceSet(res []Result) (map[string]map[string]*Result, []string) {
 	by := map[string]map[string]*Result{}
 	var order []string
 	for i := range res {
@@ -288,6 +287,14 @@ func rootfsNotes(res []Result) []string {
 		}
 		by[ns][r.Name] = r
 	}
+	return by, order
+}
+
+// rootfsNotes states, per namespace set, the paired ratios the root
+// filesystem targets are read on: rawns-rootfs to bwrap-rootfs, and to
+// plain rawns-run.
+func rootfsNotes(res []Result) []string {
+	by, order := byNamespaceSet(res)
 	var notes []string
 	for _, ns := range order {
 		x := by[ns]

@@ -31,6 +31,24 @@ const (
 	// MountDir creates the directory Target (and its parents), Mode
 	// 0755 unless Mode says otherwise.
 	MountDir
+	// MountMask hides Target (OCI's linux.maskedPaths): a directory under
+	// a read-only, empty tmpfs, anything else under a bind of the host's
+	// /dev/null, taken before anything is mounted and checked by Validate
+	// to be the null device, never the root's own /dev/null, which may
+	// be a symlink (CVE-2025-31133). A missing Target is skipped.
+	MountMask
+	// MountReadOnly rebinds Target onto itself read-only, every mount
+	// below it too (OCI's linux.readonlyPaths). A missing Target is
+	// skipped.
+	MountReadOnly
+	// MountDevice creates the device node Target (OCI's linux.devices):
+	// mknodat(2) with Mode (a file type, S_IFCHR, S_IFBLK or S_IFIFO, and
+	// the permission bits, exactly: umask 0) and Dev, then fchownat(2) to
+	// UID and GID. A node already there is left as it is. In a user
+	// namespace, created or joined, where mknod is refused, it binds the
+	// host's node Source (default: Target, checked by Validate to be that
+	// device) instead, on an empty file.
+	MountDevice
 )
 
 func (k MountKind) String() string {
@@ -43,6 +61,12 @@ func (k MountKind) String() string {
 		return "symlink"
 	case MountDir:
 		return "dir"
+	case MountMask:
+		return "mask"
+	case MountReadOnly:
+		return "read-only"
+	case MountDevice:
+		return "device"
 	}
 	return fmt.Sprintf("MountKind(%d)", uint8(k))
 }
@@ -75,8 +99,24 @@ type Mount struct {
 	// bare KEY for a flag option (fsconfig(2) FSCONFIG_SET_STRING and
 	// FSCONFIG_SET_FLAG). Not for binds.
 	Data string
-	// Mode of a created directory (MountDir, missing mount points): 0755 if 0.
+	// Mode of a created directory (MountDir, missing mount points): 0755
+	// if 0; of a MountDevice, its file type and permissions.
 	Mode uint32
+	// Dev is a MountDevice's device number (unix.Mkdev(major, minor)).
+	Dev uint64
+	// UID and GID own a MountDevice's node.
+	UID, GID uint32
+	// TopFlags are MS_* attributes for the top mount of a recursive bind
+	// only (OCI's "ro", "nosuid", ... on an "rbind", which runc sets by
+	// one remount of the top mount); Flags reach every mount of a
+	// recursive bind's tree (OCI's "rro", "rnosuid", ...; rawns run's
+	// --ro-bind).
+	TopFlags uintptr
+	// Propagation, if not 0, is MS_SHARED, MS_SLAVE, MS_PRIVATE or
+	// MS_UNBINDABLE, with MS_REC for the whole tree, set on a MountFS or
+	// MountBind once attached (mount_setattr(2)): OCI's "shared",
+	// "rslave", ... options.
+	Propagation uintptr
 	// sourceIsDir is set by Spec.Validate for a bind whose Source is a
 	// directory; a bind of anything else gets an empty file as mount point.
 	sourceIsDir bool
@@ -114,9 +154,11 @@ func mountAttrOf(flags uintptr) uint64 {
 	return a
 }
 
-// MaxMounts bounds Spec.Mounts; the child's step table bounds the steps
-// they compile into (maxSteps).
-const MaxMounts = 64
+// MaxMounts bounds Spec.Mounts: an OCI config from docker or Kubernetes
+// has 20-40 mounts, masked and read-only paths and devices besides. Each
+// bind takes a slot of the child's table (numSlots), and the steps they
+// all compile into are bounded by the table (maxSteps), which Start checks.
+const MaxMounts = 1024
 
 // String describes the mount in one line, for errors.
 func (m *Mount) String() string {
@@ -131,6 +173,12 @@ func (m *Mount) String() string {
 		return fmt.Sprintf("symlink %s -> %s", m.Target, m.Source)
 	case MountDir:
 		return "directory " + m.Target
+	case MountMask:
+		return "masked path " + m.Target
+	case MountReadOnly:
+		return "read-only path " + m.Target
+	case MountDevice:
+		return "device " + m.Target
 	}
 	return fmt.Sprintf("%s on %s", m.Type, m.Target)
 }
@@ -139,11 +187,14 @@ func (m *Mount) String() string {
 // the host only to learn whether each bind source is a directory (which
 // mount point to create), and whether Root is a directory.
 func (s *Spec) validateMounts() error {
+	if s.RootPropagation != 0 && s.Root == "" {
+		return errors.New("RootPropagation is set on the root after pivot_root; give Root")
+	}
 	if s.Root == "" && len(s.Mounts) == 0 && !s.ReadOnlyRoot && !s.Overlay && s.OverlayDir == "" {
 		return nil
 	}
-	if s.Namespaces&NewMount == 0 {
-		return errors.New("a root filesystem or mounts need a new mount namespace, or they would land on the host")
+	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 {
+		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one), or they would land on the host")
 	}
 	if s.Propagation == PropagationShared || s.Propagation == PropagationUnchanged {
 		// A shared / would carry every mount of the list to the host, and
@@ -158,9 +209,13 @@ func (s *Spec) validateMounts() error {
 		if s.ReadOnlyRoot {
 			return errors.New("a read-only / needs mount_setattr(2), Linux 5.12 or later; this kernel is older")
 		}
+		if s.RootPropagation != 0 {
+			return errors.New("RootPropagation needs mount_setattr(2), Linux 5.12 or later; this kernel is older")
+		}
 		for i := range s.Mounts {
-			if m := &s.Mounts[i]; m.Kind == MountBind && mountAttrOf(m.Flags) != 0 {
-				return fmt.Errorf("mount %s: a bind with flags (read-only, nosuid, nodev, noexec) needs mount_setattr(2), Linux 5.12 or later; this kernel is older", m.Target)
+			m := &s.Mounts[i]
+			if m.Kind == MountBind && mountAttrOf(m.Flags|m.TopFlags) != 0 || m.Propagation != 0 || m.Kind == MountReadOnly {
+				return fmt.Errorf("%s: read-only, nosuid, nodev, noexec and propagation are set with mount_setattr(2), Linux 5.12 or later; this kernel is older", m)
 			}
 		}
 	}
@@ -202,16 +257,68 @@ func (s *Spec) validateMounts() error {
 	if len(s.Mounts) > MaxMounts {
 		return fmt.Errorf("%d mounts; at most %d", len(s.Mounts), MaxMounts)
 	}
+	if err := validPropagation(s.RootPropagation); err != nil {
+		return fmt.Errorf("RootPropagation: %w", err)
+	}
+	devBind := s.devicesBound()
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
-		if err := m.validate(); err != nil {
+		if err := m.validate(devBind); err != nil {
 			return fmt.Errorf("mount %d (%s): %w", i, m, err)
+		}
+		if m.Kind == MountMask && s.Namespaces&NewMount == 0 {
+			return fmt.Errorf("mount %d (%s): a mask binds the host's /dev/null, taken in a new mount namespace; a joined one may hold the container's own", i, m)
 		}
 	}
 	return nil
 }
 
-func (m *Mount) validate() error {
+// devicesBound reports whether MountDevice entries bind the host's nodes:
+// in a user namespace, created or joined, mknod(2) of a device is refused.
+func (s *Spec) devicesBound() bool {
+	return (s.Namespaces|s.joined())&NewUser != 0
+}
+
+// deviceSource is the host node a MountDevice binds in a user namespace.
+func (m *Mount) deviceSource() string {
+	if m.Source != "" {
+		return m.Source
+	}
+	return m.Target
+}
+
+// validPropagation checks a propagation setting: 0, or one of MS_SHARED,
+// MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE, with MS_REC or not.
+func validPropagation(p uintptr) error {
+	switch p &^ unix.MS_REC {
+	case 0:
+		if p != 0 {
+			return errors.New("MS_REC alone is no propagation; add MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE")
+		}
+	case unix.MS_SHARED, unix.MS_SLAVE, unix.MS_PRIVATE, unix.MS_UNBINDABLE:
+	default:
+		return fmt.Errorf("propagation %#x: give one of MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE, with MS_REC or not", p)
+	}
+	return nil
+}
+
+// nullDevice is the null device's number, 1:3 (Documentation/admin-guide/devices.txt).
+var nullDevice = unix.Mkdev(1, 3)
+
+// checkHostDevNull checks that the host's /dev/null, which masks bind, is
+// the null device.
+func checkHostDevNull() error {
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/null", &st); err != nil {
+		return fmt.Errorf("the host's /dev/null, which masks bind: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != nullDevice {
+		return fmt.Errorf("the host's /dev/null is not the null device (character device 1:3); masks bind it")
+	}
+	return nil
+}
+
+func (m *Mount) validate(devBind bool) error {
 	for _, f := range []struct{ what, v string }{{"target", m.Target}, {"source", m.Source}, {"type", m.Type}, {"data", m.Data}} {
 		if strings.IndexByte(f.v, 0) >= 0 {
 			return fmt.Errorf("%s %q contains a NUL byte", f.what, f.v)
@@ -223,11 +330,28 @@ func (m *Mount) validate() error {
 	if path.Clean(m.Target) == "/" && m.Kind != MountFS && m.Kind != MountBind {
 		return errors.New("target is the root itself")
 	}
-	if m.Flags&^uintptr(mountFlagsAllowed) != 0 {
-		return fmt.Errorf("flags %#x: only MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, the atime flags and MS_REC are allowed", m.Flags&^uintptr(mountFlagsAllowed))
+	for _, f := range []uintptr{m.Flags, m.TopFlags} {
+		if f&^uintptr(mountFlagsAllowed) != 0 {
+			return fmt.Errorf("flags %#x: only MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, the atime flags and MS_REC are allowed", f&^uintptr(mountFlagsAllowed))
+		}
+	}
+	if m.TopFlags != 0 && (m.Kind != MountBind || m.Flags&unix.MS_REC == 0 || m.TopFlags&unix.MS_REC != 0) {
+		return errors.New("TopFlags are for the top mount of a recursive bind (Flags with MS_REC); give them in Flags otherwise")
+	}
+	if err := validPropagation(m.Propagation); err != nil {
+		return err
+	}
+	if m.Propagation != 0 && m.Kind != MountFS && m.Kind != MountBind {
+		return errors.New("propagation is set on a mount: a filesystem or a bind")
+	}
+	if m.Kind == MountDevice {
+		return m.validateDevice(devBind)
 	}
 	if m.Mode&^0o7777 != 0 {
 		return fmt.Errorf("mode %#o: give permission bits only", m.Mode)
+	}
+	if m.Dev != 0 || m.UID != 0 || m.GID != 0 {
+		return errors.New("Dev, UID and GID are a device's")
 	}
 	switch m.Kind {
 	case MountFS:
@@ -254,8 +378,55 @@ func (m *Mount) validate() error {
 			return errors.New("a symlink needs a target (Source)")
 		}
 	case MountDir:
+	case MountMask, MountReadOnly:
+		if m.Source != "" || m.Type != "" || m.Data != "" || m.Flags != 0 || m.Mode != 0 {
+			return fmt.Errorf("a %s takes a Target alone", m.Kind)
+		}
+		if m.Kind == MountMask {
+			return checkHostDevNull()
+		}
 	default:
 		return fmt.Errorf("unknown kind %d", uint8(m.Kind))
+	}
+	return nil
+}
+
+// validateDevice checks a MountDevice: a node type and a number the
+// mknodat(2) of the child can pass (major below 4096, minor below 2^20:
+// the kernel's 32-bit dev_t encoding), and, where the node is bound from
+// the host, that the host's is that very device.
+func (m *Mount) validateDevice(devBind bool) error {
+	typ := m.Mode & unix.S_IFMT
+	switch typ {
+	case unix.S_IFCHR, unix.S_IFBLK:
+		if unix.Major(m.Dev) >= 1<<12 || unix.Minor(m.Dev) >= 1<<20 {
+			return fmt.Errorf("device %d:%d: the major must be below 4096 and the minor below 1048576", unix.Major(m.Dev), unix.Minor(m.Dev))
+		}
+	case unix.S_IFIFO:
+		if m.Dev != 0 {
+			return errors.New("a fifo has no device number")
+		}
+	default:
+		return fmt.Errorf("mode %#o: give the node's type, S_IFCHR, S_IFBLK or S_IFIFO, with its permissions", m.Mode)
+	}
+	if m.Mode&^(unix.S_IFMT|0o7777) != 0 {
+		return fmt.Errorf("mode %#o: a type and permission bits only", m.Mode)
+	}
+	if m.Type != "" || m.Data != "" || m.Flags != 0 {
+		return errors.New("a device takes no Type, Data or Flags")
+	}
+	if !devBind {
+		if m.Source != "" {
+			return errors.New("Source is the host's node a device binds in a user namespace; this spec has none, and the node is made with mknod")
+		}
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(m.deviceSource(), &st); err != nil {
+		return fmt.Errorf("the host's node %s, bound in a user namespace where mknod is refused: %w", m.deviceSource(), err)
+	}
+	if st.Mode&unix.S_IFMT != typ || typ != unix.S_IFIFO && st.Rdev != m.Dev {
+		return fmt.Errorf("the host's node %s, bound in a user namespace where mknod is refused, is not device %d:%d of that type", m.deviceSource(), unix.Major(m.Dev), unix.Minor(m.Dev))
 	}
 	return nil
 }

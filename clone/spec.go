@@ -118,8 +118,13 @@ type IDMap struct {
 	Inside, Outside, Count uint32
 }
 
-// Spec describes the process to start.
+// Spec describes the process to start, grouped by concern: the program,
+// its fds, its namespaces, its filesystem, its cgroup, its privilege, its
+// lifetime, and how it is cloned. The zero value of every field but Path
+// asks for nothing.
 type Spec struct {
+	// The program.
+
 	// Path is the program to execute; it is passed to execve(2) as it is,
 	// without a PATH search (see LookPath).
 	Path string
@@ -136,18 +141,115 @@ type Spec struct {
 	Env []string
 	// Dir, if set, is the working directory of the program.
 	Dir string
-	// Namespaces is the set of namespaces to create.
-	Namespaces Namespaces
-	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
-	Hostname string
+	// Init makes the cloned child a minimal init for the new PID
+	// namespace instead of the program: PID 1 starts the program as its
+	// own child, relays the signals it gets to it, reaps every zombie,
+	// and exits with the program's status (128+N for signal N). It runs
+	// in raw system calls in the child (init_unsafe.go says how), with no
+	// second program image; it needs NewPID. With ModeAuto, PID 1 runs on
+	// the caller's own memory, on a stack of its own, where the program
+	// can never ptrace it and no time namespace or cgroup of its own is
+	// asked for; otherwise, and always with ModeFork, it is a fork-style
+	// copy of the caller.
+	Init bool
+
+	// The program's fds (fdsteps.go). Every fd but these is
+	// close-on-exec in the program, whatever the caller left open.
+
 	// Stdio are the parent's fds that become 0, 1 and 2 in the child. Nil
 	// means 0, 1 and 2 as they are.
 	Stdio []int
+	// ExtraFDs are parent fds that become fds 3, 4, ... of the program,
+	// in order, with close-on-exec cleared: runc's --preserve-fds, systemd's
+	// LISTEN_FDS, os/exec's ExtraFiles. An fd may be given twice, or be
+	// one of Stdio.
+	ExtraFDs []int
+	// ConsoleSocket, if not 0, is an fd of 3 or more of a Unix socket
+	// (the child's end of a socketpair; SOCK_SEQPACKET keeps the message
+	// whole): after the mount phase, the child opens a new pty at
+	// /dev/ptmx of the root it then has, sends the master over the socket
+	// (SCM_RIGHTS), and makes the slave its fds 0, 1 and 2. It is OCI's
+	// process.terminal with runc's --console-socket: with a devpts
+	// instance of the command's own on /dev/pts (rawns run's --dev /dev),
+	// the terminal is one of that instance, numbered and listed there and
+	// not on the host's /dev/pts. It needs Privilege.Setsid and Setctty,
+	// which make the slave the controlling terminal, and a nil Stdio. The
+	// caller receives the master (package tty) after Start and closes its
+	// copy of this fd; Linux 4.13+ (TIOCGPTPEER; console_unsafe.go has
+	// each step and its reason). An int32: the kernel's int.
+	ConsoleSocket int32
+	// ConsoleSize, if not zero, is the window size the child gives the
+	// console of ConsoleSocket before the command starts (OCI's
+	// process.consoleSize), so that the command sees it from its first
+	// instruction: the caller can set it on the master only once it has
+	// received it, after the exec.
+	ConsoleSize Winsize
 
+	// Namespaces.
+
+	// Namespaces is the set of namespaces to create.
+	Namespaces Namespaces
+	// Join lists existing namespaces to enter (join.go): the user
+	// namespace first, then ipc, uts, net, cgroup, time, and mnt last,
+	// by the child right after Hold; a PID namespace by the cloning
+	// thread around the clone, so that the child is born in it. A kind
+	// is either joined or created; a user namespace created by the clone
+	// cannot be combined with joins.
+	Join []Join
+	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
+	Hostname string
+	// UIDMap and GIDMap are written for a new user namespace while the
+	// child waits; setgroups(2) is denied first, as the kernel requires for
+	// an unprivileged gid_map.
+	UIDMap, GIDMap []IDMap
+	// MonotonicOffset and BoottimeOffset, if either is non-zero, shift
+	// CLOCK_MONOTONIC and CLOCK_BOOTTIME in the new time namespace
+	// (time_namespaces(7)); they need NewTime.
+	MonotonicOffset, BoottimeOffset time.Duration
 	// Propagation applies to / in a new mount namespace.
 	Propagation Propagation
 	// MountProc mounts a fresh proc on /proc; it needs NewMount.
 	MountProc bool
+	// Sysctls are set, in order, for the namespaces the child is in
+	// (procfs.go): only parameters of a namespace the spec creates or
+	// joins (net.*: the network namespace; kernel.msg*, kernel.sem,
+	// kernel.shm*, fs.mqueue.*: IPC; kernel.hostname, kernel.domainname:
+	// UTS), since any other would change the host's. Through a proc the
+	// child mounts for itself, detached, so that no mount over /proc/sys
+	// can redirect them (CVE-2025-52881); Linux 5.6+.
+	Sysctls []Sysctl
+	// OOMScoreAdj, if not nil, is written to the child's own
+	// oom_score_adj the same way (-1000 to 1000; lowering it below the
+	// caller's needs CAP_SYS_RESOURCE). The command inherits it, and PID 1
+	// of Init too.
+	OOMScoreAdj *int
+
+	// A filesystem of its own (mount.go; the child's mount phase). All
+	// need NewMount.
+
+	// Root, if set, is a host directory that becomes the command's /:
+	// bound onto itself (or covered by an overlay), the Mounts made
+	// inside it, then pivot_root(2) and the old root detached. It need
+	// not be a mount point. Path and Dir are then paths inside it.
+	Root string
+	// Overlay puts a writable overlayfs over Root, its upper and work
+	// directories on a tmpfs made for the run: the command may write
+	// anywhere, Root stays as it was. OverlayDir, if set, keeps the
+	// upper layer on disk instead, in OverlayDir/upper (with
+	// OverlayDir/work), which must exist.
+	Overlay    bool
+	OverlayDir string
+	// Mounts are made in order, each Target resolved inside the root.
+	Mounts []Mount
+	// ReadOnlyRoot makes / read-only once every mount is made.
+	ReadOnlyRoot bool
+	// RootPropagation, if not 0, is set on / after pivot_root: MS_SHARED,
+	// MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE, with MS_REC for the whole
+	// tree (mount_setattr(2)): OCI's rootfsPropagation. Propagation still
+	// applies to the whole namespace before any mount.
+	RootPropagation uintptr
+
+	// A cgroup of its own.
 
 	// UseCgroupFD makes clone3(2) create the child directly in the cgroup v2
 	// directory CgroupFD (an O_PATH or O_DIRECTORY fd), with
@@ -156,20 +258,17 @@ type Spec struct {
 	// no such flag, so where clone3 is missing Start returns
 	// ErrNoCloneIntoCgroup and the caller must place the child otherwise
 	// (package cgroup does, with Hold). The names are syscall.SysProcAttr's;
-	// the fd is an int32, the kernel's int, so that both fields fit in
-	// MountProc's padding and Spec keeps its size (rawns run's config sits
-	// at the top of an allocator size class).
+	// the fd is an int32, the kernel's int.
 	UseCgroupFD bool
 	CgroupFD    int32
-	// UIDMap and GIDMap are written for a new user namespace while the
-	// child waits; setgroups(2) is denied first, as the kernel requires for
-	// an unprivileged gid_map.
-	UIDMap, GIDMap []IDMap
 
-	// MonotonicOffset and BoottimeOffset, if either is non-zero, shift
-	// CLOCK_MONOTONIC and CLOCK_BOOTTIME in the new time namespace
-	// (time_namespaces(7)); they need NewTime.
-	MonotonicOffset, BoottimeOffset time.Duration
+	// Privilege, if not nil, narrows the child right before execve:
+	// rlimits, umask, session and terminal, credentials, capabilities,
+	// no_new_privs, seccomp (privilege.go). A pointer, so that a run
+	// without it allocates nothing for it.
+	Privilege *Privilege
+
+	// Its lifetime.
 
 	// Hold, if set, is called in the parent after the clone, while the
 	// child waits before anything of its own: its new namespaces exist,
@@ -178,12 +277,6 @@ type Spec struct {
 	// goes on only if Hold returns nil; otherwise it is killed and
 	// reaped, and Start returns Hold's error. It forces fork-style.
 	Hold func(h Held) error
-
-	// NoParentDeathSignal leaves PR_SET_PDEATHSIG unset: the child
-	// outlives the thread that cloned it, as an OCI container outlives
-	// the short-lived `create` that made it (an engine's subreaper reaps
-	// it). The zero value makes the child die (SIGKILL) with that thread.
-	NoParentDeathSignal bool
 	// GateFD, if not 0, is an fd of 3 or more that the child reads one
 	// byte from when every setup step but seccomp is made (after
 	// no_new_privs, as runc installs the filter last then): OCI's
@@ -203,70 +296,15 @@ type Spec struct {
 	// while it waits, and a writer that opens it O_WRONLY|O_NONBLOCK
 	// later gets ENXIO once nobody waits any more.
 	GateFD int
+	// NoParentDeathSignal leaves PR_SET_PDEATHSIG unset: the child
+	// outlives the thread that cloned it, as an OCI container outlives
+	// the short-lived `create` that made it (an engine's subreaper reaps
+	// it). The zero value makes the child die (SIGKILL) with that thread.
+	NoParentDeathSignal bool
 
-	// Mode and Syscall select the clone style and system call.
+	// How it is cloned: the clone style and system call.
 	Mode    Mode
 	Syscall Syscall
-
-	// A filesystem of its own (mount.go; the child's mount phase). All
-	// need NewMount.
-	//
-	// Root, if set, is a host directory that becomes the command's /:
-	// bound onto itself (or covered by an overlay), the Mounts made
-	// inside it, then pivot_root(2) and the old root detached. It need
-	// not be a mount point. Path and Dir are then paths inside it.
-	Root string
-	// Overlay puts a writable overlayfs over Root, its upper and work
-	// directories on a tmpfs made for the run: the command may write
-	// anywhere, Root stays as it was. OverlayDir, if set, keeps the
-	// upper layer on disk instead, in OverlayDir/upper (with
-	// OverlayDir/work), which must exist.
-	Overlay    bool
-	OverlayDir string
-	// Mounts are made in order, each Target resolved inside the root.
-	Mounts []Mount
-	// ReadOnlyRoot makes / read-only once every mount is made.
-	ReadOnlyRoot bool
-	// ConsoleSize, if not zero, is the window size the child gives the
-	// console of ConsoleSocket before the command starts (OCI's
-	// process.consoleSize), so that the command sees it from its first
-	// instruction: the caller can set it on the master only once it has
-	// received it, after the exec. It belongs with ConsoleSocket below and
-	// sits here, in ReadOnlyRoot's padding, so that Spec keeps its size.
-	ConsoleSize Winsize
-
-	// Privilege, if not nil, narrows the child right before execve:
-	// rlimits, umask, session and terminal, credentials, capabilities,
-	// no_new_privs, seccomp (privilege.go). A pointer, so that a run
-	// without it allocates nothing for it.
-	Privilege *Privilege
-
-	// Init makes the cloned child a minimal init for the new PID
-	// namespace instead of the program: PID 1 starts the program as its
-	// own child, relays the signals it gets to it, reaps every zombie,
-	// and exits with the program's status (128+N for signal N). It runs
-	// in raw system calls in the child (init_unsafe.go says how), with no
-	// second program image; it needs NewPID. With ModeAuto, PID 1 runs on
-	// the caller's own memory, on a stack of its own, where the program
-	// can never ptrace it and no time namespace or cgroup of its own is
-	// asked for; otherwise, and always with ModeFork, it is a fork-style
-	// copy of the caller.
-	Init bool
-	// ConsoleSocket, if not 0, is an fd of 3 or more of a Unix socket
-	// (the child's end of a socketpair; SOCK_SEQPACKET keeps the message
-	// whole): after the mount phase, the child opens a new pty at
-	// /dev/ptmx of the root it then has, sends the master over the socket
-	// (SCM_RIGHTS), and makes the slave its fds 0, 1 and 2. It is OCI's
-	// process.terminal with runc's --console-socket: with a devpts
-	// instance of the command's own on /dev/pts (rawns run's --dev /dev),
-	// the terminal is one of that instance, numbered and listed there and
-	// not on the host's /dev/pts. It needs Privilege.Setsid and Setctty,
-	// which make the slave the controlling terminal, and a nil Stdio. The
-	// caller receives the master (package tty) after Start and closes its
-	// copy of this fd; Linux 4.13+ (TIOCGPTPEER; console_unsafe.go has
-	// each step and its reason). An int32, the kernel's int, in Init's
-	// padding, so that Spec keeps its size.
-	ConsoleSocket int32
 }
 
 // Winsize is a terminal's size in characters (struct winsize of
@@ -346,6 +384,15 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("Stdio[%d] is %d; give an open fd", i, fd)
 		}
 	}
+	if err := s.validateExtraFDs(); err != nil {
+		return err
+	}
+	if err := s.validateJoin(); err != nil {
+		return err
+	}
+	if err := s.validateProcfs(); err != nil {
+		return err
+	}
 	if s.ConsoleSocket != 0 {
 		if err := s.validateConsole(); err != nil {
 			return err
@@ -400,6 +447,32 @@ func (s *Spec) Validate() error {
 	if s.Privilege != nil {
 		if err := s.Privilege.validate(s); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// MaxExtraFDs bounds Spec.ExtraFDs: the program gets fds 3 to 1026 at most.
+const MaxExtraFDs = 1024
+
+// validateExtraFDs checks that each of ExtraFDs is open now and is none of
+// the fds the child itself uses up before the program runs.
+func (s *Spec) validateExtraFDs() error {
+	if len(s.ExtraFDs) > MaxExtraFDs {
+		return fmt.Errorf("ExtraFDs has %d fds; at most %d", len(s.ExtraFDs), MaxExtraFDs)
+	}
+	for i, fd := range s.ExtraFDs {
+		if fd < 0 {
+			return fmt.Errorf("ExtraFDs[%d] is %d; give an open fd", i, fd)
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("ExtraFDs[%d] (fd %d): %v; give an open fd", i, fd, err)
+		}
+		if s.ConsoleSocket != 0 && fd == int(s.ConsoleSocket) {
+			return fmt.Errorf("ExtraFDs[%d] is ConsoleSocket, which the child closes once it has sent the console", i)
+		}
+		if s.GateFD != 0 && fd == s.GateFD {
+			return fmt.Errorf("ExtraFDs[%d] is GateFD; the program must not hold its own start gate", i)
 		}
 	}
 	return nil
@@ -475,5 +548,5 @@ func (s *Spec) needsParentStep() bool {
 // parent acts before exec, or the child waits at a gate, which it may
 // leave after the parent has gone.
 func (s *Spec) needsFork() bool {
-	return s.needsParentStep() || s.GateFD != 0
+	return s.needsParentStep() || s.GateFD != 0 || s.joined()&NewTime != 0
 }

@@ -176,15 +176,12 @@ type prepared struct {
 	// d.console, nil without a ConsoleSocket.
 	console *consoleData
 
-	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
-	// the strings, open_how and mount_attr structures their arguments
-	// point into, and, for the parent alone, what each step does.
-	steps    []step
-	mstrs    []byte
-	hows     []unix.OpenHow
-	attrs    []unix.MountAttr
-	stepInfo []stepInfo
-	slots    *[numSlots]uintptr
+	// The step table (steps_unsafe.go): the steps d.steps points to, the
+	// strings, open_how and mount_attr structures their arguments point
+	// into, and, for the parent alone, what each step does; the slots
+	// d.slot points to, nil when no step keeps a result.
+	table stepBuilder
+	slots []uintptr
 }
 
 // prepare builds every byte the child will read.
@@ -237,7 +234,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.argv, d.envp = &p.ptrs[0], &envp[0]
-	if spec.Dir != "" && spec.Root == "" { // with a Root, a step resolves Dir inside it
+	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 { // else a step resolves Dir inside the root
 		if d.dir, err = cstr(spec.Dir); err != nil {
 			return nil, err
 		}
@@ -287,7 +284,9 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
 	}
 
-	if spec.Namespaces&NewMount != 0 {
+	// In a new mount namespace; in a joined one only when the spec mounts
+	// there, as runc does for a config that joins one and has a root.
+	if spec.Namespaces&NewMount != 0 || spec.joined()&NewMount != 0 && spec.hasMountPhase() {
 		switch spec.Propagation {
 		case PropagationPrivate:
 			d.propagation = unix.MS_REC | unix.MS_PRIVATE
@@ -298,18 +297,12 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.mountProc = spec.MountProc
-	if spec.Root != "" || len(spec.Mounts) > 0 || spec.ReadOnlyRoot {
-		if err := p.buildSteps(spec); err != nil {
-			return nil, err
-		}
+	if err := p.buildTable(spec); err != nil {
+		return nil, err
 	}
 	d.loopback = spec.Namespaces&NewNet != 0
-	copy(d.ifr.name[:], "lo")
+	copy(d.x.ifr.name[:], "lo")
 
-	d.fd = [3]int{0, 1, 2}
-	if spec.Stdio != nil {
-		copy(d.fd[:], spec.Stdio)
-	}
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
@@ -322,6 +315,10 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.init = p.init
 	}
 	d.holdFD = -1
+	d.pidJoinFD, d.pidRestoreFD = -1, -1
+	if i := spec.joinsPID(); i >= 0 {
+		d.pidJoinFD = spec.Join[i].FD
+	}
 	d.gateFD = -1
 	if spec.GateFD != 0 {
 		d.gateFD = spec.GateFD
@@ -368,12 +365,33 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		d.holdFD = holdPipe[0]
 	}
-	d.pipe, d.errPipe = errPipe[1], errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, d.gateFD, int(spec.ConsoleSocket), 2) + 1
+	p.finishTable(spec, errPipe[1])
+	if d.pidJoinFD >= 0 {
+		fd, err := unix.Open("/proc/thread-self/ns/pid_for_children", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			releaseForkLock()
+			closePipes(errPipe, holdPipe)
+			return nil, fmt.Errorf("opening this thread's pid_for_children, to come back to after joining a PID namespace: %w", err)
+		}
+		d.pidRestoreFD = fd
+	}
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
 	releaseForkLock()
+	if d.pidRestoreFD >= 0 {
+		unix.Close(d.pidRestoreFD)
+		if d.pidRestoreErrno != 0 {
+			// This thread would clone into the joined namespace from now
+			// on, and the runtime could no longer make a thread from it.
+			panic(fmt.Sprintf("clone: cannot go back to this thread's own PID namespace after a clone into a joined one: %v", d.pidRestoreErrno))
+		}
+	}
+	if d.pidJoinErrno != 0 {
+		closePipes(errPipe, holdPipe)
+		i := spec.joinsPID()
+		return nil, &ChildError{Stage: StageJoin, Errno: d.pidJoinErrno, Subject: "join pid", Step: -1, List: "Join", Index: i}
+	}
 
 	unix.Close(errPipe[1])
 	if holdPipe[0] >= 0 {
@@ -443,9 +461,9 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
 	r := parseReport(report)
-	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Mount: -1}
-	if d.nsteps > 0 && ce.Stage.inMountPhase() && r.step < uint32(len(p.stepInfo)) {
-		p.describeStep(spec, ce, int(r.step))
+	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Step: -1, Index: -1}
+	if r.step > 0 && r.step <= uint32(len(p.table.steps)) {
+		p.describeStep(spec, ce, int(r.step-1))
 		return nil, ce
 	}
 	switch ce.Stage {
@@ -555,4 +573,15 @@ func readFull(fd int, buf []byte) (int, error) {
 		n += m
 	}
 	return n, nil
+}
+
+// closePipes closes both ends of the error and hold pipes (-1: none).
+func closePipes(pipes ...[2]int) {
+	for _, p := range pipes {
+		for _, fd := range p {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}
 }

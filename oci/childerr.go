@@ -25,21 +25,25 @@ func (pl *Plan) StartError(err error) error {
 		return err
 	}
 	path := "process"
+	mount := -1 // the Spec.Mounts entry a failing step served
+	if ce.List == "Mounts" {
+		mount = ce.Index
+	}
 	switch st := ce.Stage; {
 	case st == clone.StageExec:
 		return &Error{Path: "process.args[0]", Err: fmt.Errorf("exec: %s: %v", strconv.Quote(ce.Subject), ce.Errno)}
 	case st == clone.StageChdir:
-		if ce.Syscall == "" || ce.Mount < 0 {
+		if ce.Syscall == "" || mount < 0 {
 			return &Error{Path: "process.cwd", Err: fmt.Errorf("chdir to %s: %v", strconv.Quote(pl.Spec.Dir), ce.Errno)}
 		}
-		path = pl.mountPath(ce.Mount)
+		path = pl.mountPath(mount)
 	case st == clone.StageMount || st == clone.StagePivot || st == clone.StageReadOnlyRoot:
-		path = pl.mountPath(ce.Mount)
+		path = pl.mountPath(mount)
 	case st == clone.StageHostname:
 		path = "hostname"
 	case st == clone.StageTimeOffsets:
 		path = "linux.timeOffsets"
-	case st >= clone.StageConsoleOpen && st <= clone.StageConsoleSend:
+	case st.Phase() == clone.PhaseConsole:
 		path = "process.terminal"
 	case st == clone.StageRlimit:
 		path = "process.rlimits"

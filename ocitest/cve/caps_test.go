@@ -31,19 +31,25 @@ func capSets(status string) map[string]uint64 {
 // past what the container was given. Inheritable (and ambient) must be
 // empty unless the config asks; what it asks for must be there (so the
 // reading is not vacuous).
+const capStatus = "grep ^Cap /proc/self/status"
+
+// checkInheritable returns a hole unless the Cap lines in out show the
+// inheritable set wantInh and no ambient capability.
+func checkInheritable(t *testing.T, what, out string, wantInh uint64) error {
+	sets := capSets(out)
+	if _, ok := sets["CapInh"]; !ok {
+		t.Fatalf("%s: no CapInh line in %q", what, out)
+	}
+	if sets["CapInh"] != wantInh || sets["CapAmb"] != 0 {
+		return fmt.Errorf("%s: CapInh %#x CapAmb %#x, want CapInh %#x and no ambient", what, sets["CapInh"], sets["CapAmb"], wantInh)
+	}
+	return nil
+}
+
 func TestCVE_2022_29162_InheritableCapabilities(t *testing.T) {
-	const status = "grep ^Cap /proc/self/status"
+	const status = capStatus
 	forEachRuntime(t, "CVE-2022-29162", func(t *testing.T, r *runner) error {
-		check := func(what, out string, wantInh uint64) error {
-			sets := capSets(out)
-			if _, ok := sets["CapInh"]; !ok {
-				t.Fatalf("%s: no CapInh line in %q", what, out)
-			}
-			if sets["CapInh"] != wantInh || sets["CapAmb"] != 0 {
-				return fmt.Errorf("%s: CapInh %#x CapAmb %#x, want CapInh %#x and no ambient", what, sets["CapInh"], sets["CapAmb"], wantInh)
-			}
-			return nil
-		}
+		check := func(what, out string, wantInh uint64) error { return checkInheritable(t, what, out, wantInh) }
 		// The container's own process, not asked.
 		b := r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sh", "-c", status} })
 		res := r.run(b)
@@ -62,11 +68,17 @@ func TestCVE_2022_29162_InheritableCapabilities(t *testing.T) {
 		if res.err != nil {
 			t.Fatalf("run: %v", res)
 		}
-		if err := check("the container's process with inheritable [CAP_CHOWN]", res.out, 1<<0); err != nil {
-			return err
-		}
-		// exec into a running container, plainly and with --cap.
-		b = r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sleep", "60"} })
+		return check("the container's process with inheritable [CAP_CHOWN]", res.out, 1<<0)
+	})
+}
+
+// CVE-2022-29162 at exec: the process exec runs in a running container,
+// plainly and with --cap.
+func TestCVE_2022_29162_InheritableCapabilitiesExec(t *testing.T) {
+	const status = capStatus
+	forEachRuntime(t, "CVE-2022-29162", func(t *testing.T, r *runner) error {
+		check := func(what, out string, wantInh uint64) error { return checkInheritable(t, what, out, wantInh) }
+		b := r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sleep", "60"} })
 		id, _, err := r.create(b)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,10 +43,23 @@ type runtime struct {
 	holes      []string // CVEs this runtime is expected to be open to
 }
 
-// rawnsReady are the CVEs whose tests run against rawns-oci by default
-// (make test): each added as rawns-oci passes it. OCITEST_RUNTIMES runs
-// any test against any runtime.
-var rawnsReady = []string{}
+// rawnsReady are the tests that run against rawns-oci by default (make
+// test): each added as rawns-oci passes it. OCITEST_RUNTIMES runs any test
+// against any runtime.
+var rawnsReady = []string{
+	"TestCVE_2021_30465_SymlinkExchangeRace",
+	"TestCVE_2021_30465_SymlinkMountDestination",
+	"TestCVE_2022_29162_InheritableCapabilities",
+	"TestCVE_2023_27561_SymlinkProc",
+	"TestCVE_2024_21626_CreatedFDTable",
+	"TestCVE_2024_21626_CwdThroughLeakedFD",
+	// rawns-oci refuses what these need (maskedPaths, a terminal
+	// without /dev/ptmx in the root, sysctl) with a line naming it: they
+	// pass by refusal now, and check the real thing once it lands.
+	"TestCVE_2025_31133_MaskWithSymlinkedDevNull",
+	"TestCVE_2025_52565_ConsoleOverSymlink",
+	"TestCVE_2025_52881_SysctlUnderCoveredProcSys",
+}
 
 var (
 	defaultRun bool // OCITEST_RUNTIMES was not given
@@ -92,6 +106,12 @@ func setup(dir string) error {
 					return fmt.Errorf("OCITEST_RUNTIMES: %s: %v", name, err)
 				}
 				path = p
+			} else if cve := os.Getenv("OCITEST_REOPEN"); cve != "" {
+				path = filepath.Join(dir, "rawns-oci.reopened")
+				if err := buildReopened(cve, path, dir); err != nil {
+					return err
+				}
+				expect = append(expect, cve)
 			} else {
 				path = filepath.Join(dir, "rawns-oci.built")
 				if out, err := goBuild(path, "../../cmd/rawns-oci"); err != nil {
@@ -158,14 +178,17 @@ func forEachRuntime(t *testing.T, cve string, check func(t *testing.T, r *runner
 		t.Fatal(setupErr)
 	}
 	for _, rt := range runtimes {
-		if rt.name == "rawns" && defaultRun && !slices.Contains(rawnsReady, cve) {
-			t.Logf("rawns-oci: %s not in rawnsReady yet (OCITEST_RUNTIMES=rawns runs it)", cve)
+		// A reopened build proves only the tests the normal build passes.
+		if rt.name == "rawns" && (defaultRun || os.Getenv("OCITEST_REOPEN") != "") && !slices.Contains(rawnsReady, t.Name()) {
+			t.Logf("rawns-oci: %s is not in rawnsReady yet (OCITEST_RUNTIMES=rawns runs it)", t.Name())
 			continue
 		}
 		t.Run(rt.name, func(t *testing.T) {
 			r := newRunner(t, rt)
+			// A cleanup, not a call after check: a t.Fatal in check ends
+			// the goroutine, and its containers must go all the same.
+			t.Cleanup(r.cleanup)
 			hole := check(t, r)
-			r.cleanup()
 			switch {
 			case slices.Contains(rt.holes, cve) && hole == nil:
 				t.Errorf("%s is expected to be open to %s here, and the test found no hole: the test cannot see it", rt.name, cve)
@@ -247,10 +270,14 @@ func cgroupsNamed(ids []string) []string {
 	return found
 }
 
+// ids numbers the containers of the whole run: an id is never reused, so
+// that what one test left cannot meet the next (runtimes name cgroups
+// after ids, whatever their --root).
+var ids atomic.Int64
+
 // newID returns a fresh container id, deleted by cleanup.
 func (r *runner) newID() string {
-	r.seq++
-	id := fmt.Sprintf("ocitest-cve-%d-%d", os.Getpid(), r.seq)
+	id := fmt.Sprintf("ocitest-cve-%d-%d", os.Getpid(), ids.Add(1))
 	r.ids = append(r.ids, id)
 	return id
 }

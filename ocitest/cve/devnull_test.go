@@ -40,7 +40,6 @@ func canaryBundle(t *testing.T, r *runner, devName, target string, edit func(s *
 		if err := os.Symlink(target, filepath.Join(rootfs, "dev", devName)); err != nil {
 			t.Fatal(err)
 		}
-		s.Domainname = "ocitest-domain"
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/canary", Type: "bind", Source: canary, Options: []string{"rbind", "rw"}})
 		edit(s)
 	})

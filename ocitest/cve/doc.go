@@ -17,10 +17,16 @@
 // with another container's mounts; in the static configs here runc
 // refuses (a bind inside /proc) or fails (a tmpfs over /proc/sys, its
 // write looking for the sysctl's file in the tmpfs), so that test passes
-// with runc. OCITEST_EXPECT_HOLE=CVE-...,... says the same
-// of every runtime of a run: make cve-prove builds rawns-oci with the
-// build tag that reopens each hole (see docs/oci.md, "Security") and runs
-// each test against it expecting the hole.
+// with runc. OCITEST_EXPECT_HOLE=CVE-...,... says the same of every
+// runtime of a run. For rawns the proof is a deliberately broken build:
+// OCITEST_REOPEN=CVE-... builds rawns-oci from a copy of the tree with one
+// exact edit that reopens the hole (reopen_test.go; nothing of it is in a
+// normal build, which costs a run nothing) and expects the hole; make
+// cve-prove does that for every reopening, on the tests rawns-oci passes.
+//
+// By default (make test) the tests run against runc, and against rawns-oci
+// those listed in rawnsReady (cve_test.go), each added as rawns-oci passes
+// it; OCITEST_RUNTIMES=rawns runs every test against rawns-oci.
 //
 //	CVE-2019-5736   the runtime's binary is never writable from a container:
 //	                an entrypoint "#!/proc/self/exe", at create and at
@@ -40,6 +46,6 @@
 //	                procfs file: masking never binds the target
 //	CVE-2025-52565  a root whose dev/console is such a symlink: the console
 //	                never lands on, or writes through, the target
-//	CVE-2025-52881  a tmpfs over /proc/sys in the config never takes the
-//	                runtime's own sysctl writes
+//	CVE-2025-52881  a tmpfs, or a host directory, over /proc/sys in the
+//	                config never takes the runtime's own sysctl writes
 package cve

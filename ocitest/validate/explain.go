@@ -42,4 +42,10 @@ var explain = map[string]string{
 	"linux_seccomp":                  "the test's filter makes getcwd(2) fail, and runc 1.1.5's CVE-2024-21626 backport checks the cwd with getcwd after the filter is installed: create fails ('failed to verify if current working directory is safe')",
 }
 
+// runtimeNotes say what holds for every test of one runtime, printed
+// beside its version.
+var runtimeNotes = map[string]string{
+	"rawns": "rawns-oci refuses `linux.resources.devices` (the devices cgroup is not written yet, docs/oci.md \"Status\"), which the suite's default config holds (deny all): every test that creates a container fails at create, which is why the tests rawns alone fails have no word in the last column",
+}
+
 func numCPU() int { return runtime.NumCPU() }

@@ -26,9 +26,10 @@
 //     crun 1.8 refuses the hybrid layout ("cgroups in hybrid mode not
 //     supported") and works on the pure v1 view.
 //
-// The tests that use cgroups (linux_cgroups_*, delete_resources) name the
-// same cgroup paths (/cgrouptest, testdir/cgroup) for every runtime, so
-// they run one at a time in a lane of their own; the rest run in parallel.
+// The tests that use cgroups (linux_cgroups_*, delete_resources,
+// delete_only_create_resources) name the same cgroup paths (/cgrouptest,
+// testdir/cgrouptest) for every runtime, so they run one at a time in a
+// lane of their own; the rest run in parallel.
 // Results vary from run to run (runtime-tools#724, mostly the suite's
 // one-second status polling racing a container's exit): a failed test is
 // run again, up to -retries times, and a test that passed only on a rerun
@@ -68,11 +69,15 @@ func Main(args []string) int {
 		superset = fs.String("superset", "", "fail unless runtime `NAME` passes every test another runtime of the run passes, and every test it fails is explained")
 		keep     = fs.Bool("keep", false, "keep each run's work directory (bundles, state) under DIR/work")
 		verbose  = fs.Bool("v", false, "print each run as it ends")
+		from     = fs.String("from", "", "run nothing: print (and with -doc write) the table of an earlier run's -json `FILE` (a VM's, say)")
 		rts      runtimeList
 	)
 	fs.Var(&rts, "runtime", "`NAME=PATH` of a runtime to test (repeatable); a bare NAME is looked up in $PATH")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *from != "" {
+		return fromJSON(*from, *doc, *superset)
 	}
 	if len(rts) == 0 {
 		fmt.Fprintln(os.Stderr, "oci-validate: no runtime to test: give -runtime NAME=PATH (e.g. -runtime rawns=bin/rawns-oci -runtime runc)")
@@ -225,4 +230,35 @@ func listTests(dir, only string) ([]string, error) {
 		return nil, fmt.Errorf("no validation program in %s matches -run %q", dir, only)
 	}
 	return tests, nil
+}
+
+// fromJSON prints the table of an earlier run's JSON report, writes it to
+// doc when given, and checks -superset against it.
+func fromJSON(path, doc, superset string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oci-validate:", err)
+		return 1
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		fmt.Fprintf(os.Stderr, "oci-validate: %s: %v\n", path, err)
+		return 1
+	}
+	rep.printText(os.Stdout)
+	if doc != "" {
+		if err := rep.writeDoc(doc); err != nil {
+			fmt.Fprintln(os.Stderr, "oci-validate:", err)
+			return 1
+		}
+	}
+	if superset != "" {
+		if p := rep.supersetProblems(superset); len(p) > 0 {
+			for _, x := range p {
+				fmt.Fprintln(os.Stderr, "oci-validate:", x)
+			}
+			return 1
+		}
+	}
+	return 0
 }

@@ -91,7 +91,7 @@ func (rep *report) leftBehind(rt string) int {
 			continue
 		}
 		for _, x := range r.Runs {
-			if len(x.Left)+len(x.LeftCgroups) > 0 {
+			if len(x.Left)+len(suiteMade(t, x.LeftCgroups)) > 0 {
 				n++
 				break
 			}
@@ -150,6 +150,9 @@ func (rep *report) markdown() string {
 		fmt.Fprintf(&b, "- %s: `%s`", rt.Name, rt.Version)
 		if rt.HideUnified {
 			b.WriteString(" (run in a mount namespace where /sys/fs/cgroup/unified is covered: crun 1.8 refuses this host's hybrid layout)")
+		}
+		if n := runtimeNotes[rt.Name]; n != "" {
+			b.WriteString("; " + n)
 		}
 		b.WriteString("\n")
 	}

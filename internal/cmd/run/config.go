@@ -109,11 +109,22 @@ func parse(args []string) (*config, error) {
 	if len(command) == 0 {
 		return nil, errors.New("no command given; put the command after the flags, e.g. rawns run -- sh")
 	}
+	if flags.Has("verbose") {
+		if err := volumeAfterVerbose(args, command); err != nil { // compat.go
+			return nil, err
+		}
+	}
 	cfg := &config{command: command}
 	for _, c := range concerns {
 		if err := c.parse(cfg, flags); err != nil {
 			return nil, err
 		}
+	}
+	// Here, not in the namespaces concern: --mount-proc and every
+	// filesystem flag add mnt, the latter in a later concern (issue 25:
+	// --propagation with --bind was told to add mnt).
+	if flags.Has("propagation") && cfg.spec.Namespaces&clone.NewMount == 0 {
+		return nil, errors.New("--propagation needs a new mount namespace; add mnt to --ns, or a flag that makes one (--mount-proc, --rootfs, --bind, --tmpfs, ...)")
 	}
 	// The spec's own rules, said in terms of the flags. The program's path
 	// is not known before the PATH search, which reports a missing or

@@ -348,10 +348,14 @@ func lookPath(cfg *config) (string, error) {
 // reports false for any other error.
 func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
 	var ce *clone.ChildError
-	if cfg.fs == nil || !errors.As(err, &ce) || ce.Syscall == "" {
+	if cfg.fs == nil || !errors.As(err, &ce) || ce.Syscall == "" || ce.Stage.Phase() != clone.PhaseMount {
 		return 0, false
 	}
-	label := cfg.fs.mountLabel(ce.Mount)
+	mount := -1
+	if ce.List == "Mounts" {
+		mount = ce.Index
+	}
+	label := cfg.fs.mountLabel(mount)
 	hint := ""
 	switch {
 	case ce.Stage == clone.StageChdir:

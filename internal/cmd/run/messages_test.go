@@ -213,7 +213,10 @@ func TestMountMessagesPinned(t *testing.T) {
 			t.Fatalf("parse(%q): %v", args, err)
 		}
 		var b strings.Builder
-		ce := &clone.ChildError{Stage: c.stage, Errno: c.errno, Subject: "S", Syscall: c.sys, Mount: c.mount}
+		ce := &clone.ChildError{Stage: c.stage, Errno: c.errno, Subject: "S", Syscall: c.sys, Index: -1}
+		if c.mount >= 0 {
+			ce.List, ce.Index = "Mounts", c.mount
+		}
 		code, ok := reportMountError(&b, cfg, ce)
 		if want := strings.ReplaceAll(c.want, "@D", d); !ok || code != 125 || b.String() != want {
 			t.Errorf("%q, mount %d:\n got %d %v %q\nwant 125 %q", args, c.mount, code, ok, b.String(), want)

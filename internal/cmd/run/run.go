@@ -282,10 +282,10 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		// the kernel checks again as they read at the write.
 		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageConsoleOpen && ce.Stage <= clone.StageConsoleSend:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhaseConsole:
 		fmt.Fprintf(stderr, "rawns run: --tty: %v%s\n", err, consoleHint(ce))
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhasePrivilege:
 		if flag, hint := privilegeFlag(ce); flag != "" {
 			fmt.Fprintf(stderr, "rawns run: %s: %v%s\n", flag, err, hint)
 			return exitcode.Failed
