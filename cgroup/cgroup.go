@@ -69,6 +69,7 @@ const (
 	FieldCPUWeight         // Resources.CPU.Weight: cpu.weight (cpu.shares on v1)
 	FieldCPUCpus           // Resources.CPU.Cpus: cpuset.cpus
 	FieldCPUMems           // Resources.CPU.Mems: cpuset.mems
+	FieldDevices           // Resources.Devices: devices.allow and devices.deny, v2's device program
 )
 
 // String is the field's path in Options ("Resources.Memory.Limit").
@@ -96,6 +97,8 @@ func (f Field) String() string {
 		return "Resources.CPU.Cpus"
 	case FieldCPUMems:
 		return "Resources.CPU.Mems"
+	case FieldDevices:
+		return "Resources.Devices"
 	}
 	return "Options"
 }
@@ -299,7 +302,7 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 		case c.layout.V2 != nil:
 			devProgram = true
 		default:
-			return limitErr("devices", "no devices controller is mounted and no cgroup v2 hierarchy: device rules cannot be applied")
+			return fieldErr(FieldDevices, "no devices controller is mounted and no cgroup v2 hierarchy: device rules cannot be applied")
 		}
 	}
 	if c.layout.V2 == nil {

@@ -231,7 +231,7 @@ func (c *Cgroup) Update(r Resources) error {
 		return err
 	}
 	if len(r.Devices) > 0 {
-		return limitErr("devices", "device rules cannot be changed after the container is created")
+		return fieldErr(FieldDevices, "device rules cannot be changed after the container is created")
 	}
 	need, _ := wanted(&r, false, nil)
 	for ctl, field := range need {

@@ -44,7 +44,7 @@ func (g *v2Group) create(r *Resources) error {
 	}
 	if g.devProgram {
 		if err := g.devices(r.Devices); err != nil {
-			return &Error{Limit: "devices", Err: err}
+			return &Error{Field: FieldDevices, Err: err}
 		}
 	}
 	fd, err := unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

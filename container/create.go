@@ -295,6 +295,7 @@ var cgroupPaths = [...]string{
 	cgroup.FieldCPUWeight:   "linux.resources.cpu.shares",
 	cgroup.FieldCPUCpus:     "linux.resources.cpu.cpus",
 	cgroup.FieldCPUMems:     "linux.resources.cpu.mems",
+	cgroup.FieldDevices:     "linux.resources.devices",
 }
 
 // cgroupError words a cgroup error for config.json.
