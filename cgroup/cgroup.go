@@ -34,9 +34,14 @@ type Options struct {
 	// the process that makes it and is found again by its directories
 	// (Load). CleanStale never takes such a cgroup for a stale run's.
 	Name string
-	// Optional are controllers the cgroup joins when the host has them,
+	// Optional are controllers the cgroup joins where that is cheap,
 	// though no limit needs them now: an OCI container's cgroup is
-	// updated, paused and measured later (Update, Freeze, Pids).
+	// updated and measured later (Update). Only cgroup v2's: enabling a
+	// controller there is one write to the parent's subtree_control,
+	// while a v1 hierarchy more is two migrations of the cloning thread,
+	// each of which may wait for an RCU grace period (cgroup v1 takes
+	// cgroup_threadgroup_rwsem for writing: milliseconds, tens of them
+	// on a busy host).
 	Optional []string
 }
 
@@ -203,7 +208,7 @@ func New(opts Options) (*Cgroup, error) {
 
 // wanted lists the controllers the resources need, with the field each
 // serves (for errors); optional ones serve statistics only.
-func wanted(r *Resources, stats bool, extra []string) (need map[string]Field, optional []string) {
+func wanted(r *Resources, stats bool) (need map[string]Field, optional []string) {
 	need = map[string]Field{}
 	if r.Memory.Limit != 0 {
 		need["memory"] = FieldMemoryLimit
@@ -226,7 +231,6 @@ func wanted(r *Resources, stats bool, extra []string) (need map[string]Field, op
 	if stats {
 		optional = []string{"memory", "pids"}
 	}
-	optional = append(optional, extra...)
 	return need, optional
 }
 
@@ -255,7 +259,7 @@ func fieldOf(ctl string, r *Resources) Field {
 // assign decides, controller by controller, which hierarchy serves it: a
 // v1 hierarchy bound to it, else cgroup2 if its root offers it.
 func (c *Cgroup) assign(stats bool, extra []string) error {
-	need, optional := wanted(&c.res, stats, extra)
+	need, optional := wanted(&c.res, stats)
 	var root2 []string
 	if c.layout.V2 != nil {
 		root2, _ = v2Controllers(c.layout.V2.Mount)
@@ -292,6 +296,14 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 	for _, ctl := range optional {
 		place(ctl)
 	}
+	var opt2 []string
+	if c.layout.V2 != nil {
+		for _, ctl := range extra {
+			if has(root2, ctl) && !has(ctl2, ctl) && c.layout.V1[ctl] == nil {
+				opt2 = append(opt2, ctl)
+			}
+		}
+	}
 	// The devices controller is v1's; cgroup v2 has an eBPF program
 	// instead (devices.go), attached to the v2 directory.
 	devProgram := false
@@ -318,7 +330,7 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 		if err != nil {
 			return err
 		}
-		c.v2 = &v2Group{parent: dir, dir: filepath.Join(dir, c.Name), controllers: ctl2, fd: -1, mount: c.layout.V2.Mount, devProgram: devProgram}
+		c.v2 = &v2Group{parent: dir, dir: filepath.Join(dir, c.Name), controllers: ctl2, fd: -1, mount: c.layout.V2.Mount, devProgram: devProgram, optional: opt2}
 	}
 	if len(ctl1) > 0 {
 		g := &v1Group{}
@@ -446,6 +458,19 @@ func (c *Cgroup) Kill() error {
 // under the same parents (CleanStale). It may be called more than once.
 func (c *Cgroup) Close() error {
 	var errs []error
+	if err := c.Remove(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.cleanStale(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Remove kills what is left in the cgroup and removes its directories,
+// as Close does, without looking for stale cgroups of other runs.
+func (c *Cgroup) Remove() error {
+	var errs []error
 	if err := c.Kill(); err != nil {
 		errs = append(errs, err)
 	}
@@ -453,9 +478,6 @@ func (c *Cgroup) Close() error {
 		if err := b.remove(); err != nil {
 			errs = append(errs, err)
 		}
-	}
-	if _, err := c.cleanStale(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

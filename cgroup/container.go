@@ -233,12 +233,22 @@ func (c *Cgroup) Update(r Resources) error {
 	if len(r.Devices) > 0 {
 		return fieldErr(FieldDevices, "device rules cannot be changed after the container is created")
 	}
-	need, _ := wanted(&r, false, nil)
+	need, _ := wanted(&r, false)
 	for ctl, field := range need {
-		ok := c.v1 != nil && c.v1.member(ctl) != nil || c.v2 != nil && has(c.v2.controllers, ctl)
-		if !ok {
-			return fieldErr(field, "the container's cgroup has no %s controller: it was created without it", ctl)
+		if c.v1 != nil && c.v1.member(ctl) != nil {
+			continue
 		}
+		if c.v2 != nil && c.v2.created && c.layout.V1[ctl] == nil {
+			// cgroup v2: hand the controller down now (no process moves).
+			if !has(c.v2.controllers, ctl) {
+				if err := c.v2.enable(c.v2.parent, ctl, field); err != nil {
+					return err
+				}
+				c.v2.controllers = append(c.v2.controllers, ctl)
+			}
+			continue
+		}
+		return fieldErr(field, "the container's cgroup is in no %s hierarchy: a cgroup v1 controller is joined at create only when a limit asks for it (joining later would move every process of the container); give the limit at create", ctl)
 	}
 	if c.v2 != nil && c.v2.created {
 		if err := c.v2.limit(&r); err != nil {

@@ -24,6 +24,9 @@ type v2Group struct {
 	// devProgram: the device rules go into an eBPF program attached to
 	// dir (no v1 devices controller here).
 	devProgram bool
+	// optional controllers are enabled for dir when the parent can hand
+	// them down (Options.Optional), and left out when it cannot.
+	optional []string
 }
 
 func (g *v2Group) create(r *Resources) error {
@@ -33,6 +36,11 @@ func (g *v2Group) create(r *Resources) error {
 	for _, ctl := range g.controllers {
 		if err := g.enable(g.parent, ctl, fieldOf(ctl, r)); err != nil {
 			return err
+		}
+	}
+	for _, ctl := range g.optional {
+		if g.enable(g.parent, ctl, FieldNone) == nil {
+			g.controllers = append(g.controllers, ctl)
 		}
 	}
 	if err := mkdirCgroup(g.dir, g.mount); err != nil {

@@ -103,7 +103,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 			proc.Wait()
 		}
 		if cg != nil {
-			cg.Close()
+			cg.Remove()
 		}
 		if wrotePid {
 			os.Remove(o.PidFile)
@@ -126,7 +126,9 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 	}
 	cg, err = cgroup.New(cgroup.Options{
 		Parent: parent, Name: name, Resources: pl.Cgroup.Resources,
-		Optional: []string{"memory", "pids", "cpu", "cpuacct", "freezer"},
+		// For update and stats later, where that costs no migration.
+		Optional: []string{"memory", "pids", "cpu", "cpuset"},
+		Layout:   pl.Layout,
 	})
 	if err != nil {
 		return nil, nil, cgroupError(err)

@@ -90,8 +90,8 @@ func (c *Container) Delete(force bool) (warnings []string, err error) {
 		c.signalInit(unix.SIGKILL)
 	}
 	if cg != nil {
-		// Kill waits until the cgroup is empty; Close removes it.
-		if err := cg.Close(); err != nil {
+		// Kill waits until the cgroup is empty; Remove removes it.
+		if err := cg.Remove(); err != nil {
 			return nil, fmt.Errorf("removing the cgroup of %s: %v", c.State.ID, err)
 		}
 	} else if st != Stopped {

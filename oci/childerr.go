@@ -28,6 +28,9 @@ func (pl *Plan) StartError(err error) error {
 	if ce.List == "Join" && ce.Index >= 0 && ce.Index < len(pl.Joins) {
 		return &Error{Path: pl.Joins[ce.Index].JSONPath, Err: err}
 	}
+	if ce.List == "Sysctls" && ce.Index >= 0 && ce.Index < len(pl.Spec.Sysctls) {
+		return &Error{Path: "linux.sysctl." + pl.Spec.Sysctls[ce.Index].Name, Err: err}
+	}
 	mount := -1 // the Spec.Mounts entry a failing step served
 	if ce.List == "Mounts" {
 		mount = ce.Index
@@ -42,6 +45,8 @@ func (pl *Plan) StartError(err error) error {
 		path = pl.mountPath(mount)
 	case st == clone.StageMount || st == clone.StagePivot || st == clone.StageReadOnlyRoot:
 		path = pl.mountPath(mount)
+	case st == clone.StageOOMScoreAdj:
+		path = "process.oomScoreAdj"
 	case st == clone.StageHostname:
 		path = "hostname"
 	case st == clone.StageTimeOffsets:

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/cgroup"
 	"github.com/rawns/rawns/clone"
@@ -37,6 +39,9 @@ type Plan struct {
 	// Joins are the namespaces to join (linux.namespaces[].path), for
 	// the caller to open: clone.Spec.Join takes fds.
 	Joins []NamespacePath
+	// Layout is the host's cgroup layout if Convert read it (a cgroup
+	// mount), for the cgroup not to read it again.
+	Layout *cgroup.Layout
 	// MountPaths[i] is the JSON path of the entry of mounts that asked
 	// for Spec.Mounts[i] ("mounts[3]"), or of the field that did
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
@@ -98,7 +103,11 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.mounts(s.Mounts); err != nil {
 		return nil, err
 	}
+	if err := c.deviceNodes(s.Linux.Devices); err != nil {
+		return nil, err
+	}
 	c.devices()
+	c.pathMasks(s.Linux)
 	if err := c.linux(l); err != nil {
 		return nil, err
 	}
@@ -128,7 +137,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.lookPath(); err != nil {
 		return nil, err
 	}
-	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay}
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
@@ -198,15 +207,20 @@ func (c *converter) linux(l *specs.Linux) error {
 	if c.spec.Namespaces&clone.NewUser != 0 && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
 		return errorf("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings (an unmapped uid is nobody, who can do nothing)")
 	}
-	switch l.RootfsPropagation {
-	case "", "private", "rprivate":
-		c.spec.Propagation = clone.PropagationPrivate
-	case "slave", "rslave":
-		c.spec.Propagation = clone.PropagationSlave
-	case "shared", "rshared", "unbindable", "runbindable":
-		return unsupported("linux.rootfsPropagation", "\""+l.RootfsPropagation+"\" needs per-mount propagation in rawns's child, which it does not have yet; use private or slave")
-	default:
-		return errorf("linux.rootfsPropagation", "unknown propagation %q; use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable", l.RootfsPropagation)
+	// rootfsPropagation is set on the root once it is /
+	// (clone.Spec.RootPropagation). The namespace's own copy of the host's
+	// mounts is made private first, or a slave of the host's where the
+	// root is to receive the host's mount events.
+	c.spec.Propagation = clone.PropagationPrivate
+	if l.RootfsPropagation != "" {
+		mo := findMountOption(l.RootfsPropagation)
+		if mo == nil || mo.prop == 0 {
+			return errorf("linux.rootfsPropagation", "unknown propagation %q; use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable", l.RootfsPropagation)
+		}
+		c.spec.RootPropagation = mo.prop
+		if mo.prop&(unix.MS_SLAVE|unix.MS_SHARED) != 0 {
+			c.spec.Propagation = clone.PropagationSlave
+		}
 	}
 	for name, off := range l.TimeOffsets {
 		tp := "linux.timeOffsets." + name
@@ -223,17 +237,18 @@ func (c *converter) linux(l *specs.Linux) error {
 			return errorf(tp, "unknown clock %q; a time namespace offsets monotonic and boottime", name)
 		}
 	}
-	if len(l.Sysctl) > 0 {
-		return unsupported("linux.sysctl", "sysctls are not written by rawns's child yet")
+	// sysctls, in the order of their names (a map has none); written by
+	// the child through a procfs of its own (CVE-2025-52881).
+	names := make([]string, 0, len(l.Sysctl))
+	for k := range l.Sysctl {
+		names = append(names, k)
 	}
-	if len(l.MaskedPaths) > 0 {
-		return unsupported("linux.maskedPaths", "masking paths needs a step of rawns's child it does not have yet")
-	}
-	if len(l.ReadonlyPaths) > 0 {
-		return unsupported("linux.readonlyPaths", "read-only paths need a step of rawns's child it does not have yet")
-	}
-	if len(l.Devices) > 0 {
-		return unsupported("linux.devices", "device nodes are not made by rawns's child yet")
+	slices.Sort(names)
+	for _, k := range names {
+		if k == "" || strings.ContainsAny(k, "\x00") {
+			return errorf("linux.sysctl", "%q is not a parameter name", k)
+		}
+		c.spec.Sysctls = append(c.spec.Sysctls, clone.Sysctl{Name: k, Value: l.Sysctl[k]})
 	}
 	if l.MountLabel != "" {
 		return unsupported("linux.mountLabel", unsupportedWhy("mountLabel"))
@@ -359,6 +374,13 @@ func (pl *Plan) SpecError(err error) error {
 			field = "linux.namespaces"
 		}
 		return errorf(field, "needs a new %s namespace%s; add it to linux.namespaces", se.Needs.Title(), se.Reason)
+	}
+	msg := err.Error()
+	if name, rest, ok := strings.Cut(strings.TrimPrefix(msg, "sysctl "), " "); ok && strings.HasPrefix(msg, "sysctl ") {
+		return &Error{Path: "linux.sysctl." + strings.TrimSuffix(name, ":"), Err: errors.New(strings.TrimPrefix(rest, ": "))}
+	}
+	if strings.HasPrefix(msg, "OOMScoreAdj") {
+		return &Error{Path: "process.oomScoreAdj", Err: err}
 	}
 	return errorf("config.json", "%v", err)
 }

@@ -103,7 +103,7 @@ func TestConvertErrors(t *testing.T) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Source: "/nonexistent", Options: []string{"bind"}})
 		}},
 		{"unsupported mount option", "mounts[1].options[4]", "not supported", func(s *specs.Spec) {
-			s.Mounts[1].Options = append(s.Mounts[1].Options, "rshared")
+			s.Mounts[1].Options = append(s.Mounts[1].Options, "idmap")
 		}},
 		{"negative memory limit", "linux.resources.memory.limit", "negative", func(s *specs.Spec) {
 			s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-5)}}
@@ -158,6 +158,17 @@ func TestConvertErrors(t *testing.T) {
 		{"apparmor", "process.apparmorProfile", "not supported", func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }},
 		{"seccomp action", "linux.seccomp", "unknown action", func(s *specs.Spec) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"}
+		}},
+		{"sysctl not namespaced", "linux.sysctl.kernel.pid_max", "is not namespaced", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"kernel.pid_max": "100000"}
+		}},
+		{"sysctl of a shared namespace", "linux.sysctl.net.ipv4.ip_forward", "neither creates nor joins", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:1], s.Linux.Namespaces[2:]...)
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+		}},
+		{"oom score", "process.oomScoreAdj", "outside", func(s *specs.Spec) { v := 2000; s.Process.OOMScoreAdj = &v }},
+		{"device type", "linux.devices[0].type", `"x"`, func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "x"}}
 		}},
 		{"console size without terminal", "process.consoleSize", "terminal is false", func(s *specs.Spec) {
 			s.Process.ConsoleSize = &specs.Box{Height: 10, Width: 10}

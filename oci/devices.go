@@ -3,6 +3,9 @@ package oci
 import (
 	"path"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
 	"github.com/rawns/rawns/clone"
 )
 
@@ -24,6 +27,12 @@ var devLinks = [...][2]string{{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/
 // rawns does not write into a directory of the host.
 func (c *converter) devices() {
 	devMounted, ptsMounted := false, false
+	made := map[string]bool{} // linux.devices' nodes: not bound over
+	for _, m := range c.spec.Mounts {
+		if m.Kind == clone.MountDevice {
+			made[m.Target] = true
+		}
+	}
 	for _, m := range c.spec.Mounts {
 		switch {
 		case m.Target == "/dev" && m.Kind == clone.MountFS:
@@ -38,6 +47,9 @@ func (c *converter) devices() {
 		return
 	}
 	for _, n := range defaultDevices {
+		if made["/dev/"+n] {
+			continue
+		}
 		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountBind, Source: "/dev/" + n, Target: path.Join("/dev", n)})
 		c.mountPaths = append(c.mountPaths, "default device /dev/"+n)
 	}
@@ -48,5 +60,64 @@ func (c *converter) devices() {
 	for _, l := range links {
 		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join("/dev", l[0])})
 		c.mountPaths = append(c.mountPaths, "default link /dev/"+l[0])
+	}
+}
+
+// deviceNodes maps linux.devices: a node made by the child (mknod, or a
+// bind of the host's node in a user namespace), owned and moded as asked.
+func (c *converter) deviceNodes(ds []specs.LinuxDevice) error {
+	for i, d := range ds {
+		p := index("linux.devices", i)
+		if d.Path == "" || !path.IsAbs(d.Path) {
+			return errorf(p+".path", "%q: give the absolute path of the node inside the container", d.Path)
+		}
+		var typ uint32
+		switch d.Type {
+		case "c", "u":
+			typ = unix.S_IFCHR
+		case "b":
+			typ = unix.S_IFBLK
+		case "p":
+			typ = unix.S_IFIFO
+		default:
+			return errorf(p+".type", "%q; give c (character), b (block), u (unbuffered character) or p (FIFO)", d.Type)
+		}
+		if d.Major < 0 || d.Major > 0xfff || d.Minor < 0 || d.Minor > 0xfffff {
+			return errorf(p, "%d:%d is not a device number (major 0-4095, minor 0-1048575)", d.Major, d.Minor)
+		}
+		mode := uint32(0o666)
+		if d.FileMode != nil {
+			if *d.FileMode&^0o7777 != 0 {
+				return errorf(p+".fileMode", "%#o: give permission bits only (the type is in type)", uint32(*d.FileMode))
+			}
+			mode = uint32(*d.FileMode)
+		}
+		m := clone.Mount{Kind: clone.MountDevice, Target: path.Clean(d.Path), Mode: typ | mode, Dev: unix.Mkdev(uint32(d.Major), uint32(d.Minor))}
+		if d.UID != nil {
+			m.UID = *d.UID
+		}
+		if d.GID != nil {
+			m.GID = *d.GID
+		}
+		c.spec.Mounts = append(c.spec.Mounts, m)
+		c.mountPaths = append(c.mountPaths, p)
+	}
+	return nil
+}
+
+// pathMasks maps linux.maskedPaths and readonlyPaths, after every mount
+// (they sit on what the mounts made, /proc above all): a masked path gets
+// an empty read-only tmpfs (a directory) or the host's /dev/null (anything
+// else), taken before anything is mounted, never the root's own
+// (CVE-2025-31133); a read-only path is bound onto itself read-only. A
+// path missing in the container is skipped, as runc skips it.
+func (c *converter) pathMasks(l *specs.Linux) {
+	for i, p := range l.ReadonlyPaths {
+		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountReadOnly, Target: p})
+		c.mountPaths = append(c.mountPaths, index("linux.readonlyPaths", i))
+	}
+	for i, p := range l.MaskedPaths {
+		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountMask, Target: p})
+		c.mountPaths = append(c.mountPaths, index("linux.maskedPaths", i))
 	}
 }

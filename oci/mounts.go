@@ -26,6 +26,13 @@ type mountOption struct {
 	// fsconfig(2) as a flag key ("sync", "dirsync", "mand", "lazytime");
 	// a bind cannot change its superblock.
 	fsFlag bool
+	// rec: a recursive form (rro, rnosuid, ...): on a recursive bind it
+	// reaches every mount of the tree (clone.Mount.Flags); the plain form
+	// only the bind's top mount (TopFlags), as runc applies it.
+	rec bool
+	// prop is a propagation (MS_SHARED, MS_SLAVE, MS_PRIVATE,
+	// MS_UNBINDABLE, with MS_REC for the r forms).
+	prop uintptr
 	// why, if set, refuses the option: what rawns lacks.
 	why string
 }
@@ -67,33 +74,31 @@ var mountOptions = [...]mountOption{
 	// sets the flags of a recursive bind on every mount of its tree
 	// already (clone.MountBind), so rro is ro there; on anything else
 	// there is one mount.
-	{name: "rro", set: unix.MS_RDONLY},
-	{name: "rrw", clear: unix.MS_RDONLY},
-	{name: "rnosuid", set: unix.MS_NOSUID},
-	{name: "rsuid", clear: unix.MS_NOSUID},
-	{name: "rnodev", set: unix.MS_NODEV},
-	{name: "rdev", clear: unix.MS_NODEV},
-	{name: "rnoexec", set: unix.MS_NOEXEC},
-	{name: "rexec", clear: unix.MS_NOEXEC},
-	{name: "rnoatime", set: unix.MS_NOATIME, clear: unix.MS_RELATIME | unix.MS_STRICTATIME},
-	{name: "ratime", clear: unix.MS_NOATIME},
-	{name: "rnodiratime", set: unix.MS_NODIRATIME},
-	{name: "rdiratime", clear: unix.MS_NODIRATIME},
-	{name: "rrelatime", set: unix.MS_RELATIME, clear: unix.MS_NOATIME | unix.MS_STRICTATIME},
-	{name: "rnorelatime", clear: unix.MS_RELATIME},
-	{name: "rstrictatime", set: unix.MS_STRICTATIME, clear: unix.MS_NOATIME | unix.MS_RELATIME},
-	{name: "rnostrictatime", clear: unix.MS_STRICTATIME},
-	// Propagation: every mount of the container is private already (the
-	// child makes / MS_REC|MS_PRIVATE first), which is what docker's
-	// "rprivate" on each bind asks for.
-	{name: "private"},
-	{name: "rprivate"},
-	{name: "shared", why: "per-mount propagation other than private needs clone support rawns does not have yet"},
-	{name: "rshared", why: "per-mount propagation other than private needs clone support rawns does not have yet"},
-	{name: "slave", why: "per-mount propagation other than private needs clone support rawns does not have yet"},
-	{name: "rslave", why: "per-mount propagation other than private needs clone support rawns does not have yet"},
-	{name: "unbindable", why: "per-mount propagation other than private needs clone support rawns does not have yet"},
-	{name: "runbindable", why: "per-mount propagation other than private needs clone support rawns does not have yet"},
+	{name: "rro", rec: true, set: unix.MS_RDONLY},
+	{name: "rrw", rec: true, clear: unix.MS_RDONLY},
+	{name: "rnosuid", rec: true, set: unix.MS_NOSUID},
+	{name: "rsuid", rec: true, clear: unix.MS_NOSUID},
+	{name: "rnodev", rec: true, set: unix.MS_NODEV},
+	{name: "rdev", rec: true, clear: unix.MS_NODEV},
+	{name: "rnoexec", rec: true, set: unix.MS_NOEXEC},
+	{name: "rexec", rec: true, clear: unix.MS_NOEXEC},
+	{name: "rnoatime", rec: true, set: unix.MS_NOATIME, clear: unix.MS_RELATIME | unix.MS_STRICTATIME},
+	{name: "ratime", rec: true, clear: unix.MS_NOATIME},
+	{name: "rnodiratime", rec: true, set: unix.MS_NODIRATIME},
+	{name: "rdiratime", rec: true, clear: unix.MS_NODIRATIME},
+	{name: "rrelatime", rec: true, set: unix.MS_RELATIME, clear: unix.MS_NOATIME | unix.MS_STRICTATIME},
+	{name: "rnorelatime", rec: true, clear: unix.MS_RELATIME},
+	{name: "rstrictatime", rec: true, set: unix.MS_STRICTATIME, clear: unix.MS_NOATIME | unix.MS_RELATIME},
+	{name: "rnostrictatime", rec: true, clear: unix.MS_STRICTATIME},
+	// Propagation, set on the mount once attached (mount_setattr(2)).
+	{name: "private", prop: unix.MS_PRIVATE},
+	{name: "rprivate", prop: unix.MS_PRIVATE | unix.MS_REC},
+	{name: "shared", prop: unix.MS_SHARED},
+	{name: "rshared", prop: unix.MS_SHARED | unix.MS_REC},
+	{name: "slave", prop: unix.MS_SLAVE},
+	{name: "rslave", prop: unix.MS_SLAVE | unix.MS_REC},
+	{name: "unbindable", prop: unix.MS_UNBINDABLE},
+	{name: "runbindable", prop: unix.MS_UNBINDABLE | unix.MS_REC},
 	{name: "remount", why: "a container's mounts are new; there is nothing to remount"},
 	{name: "silent", why: "mount(2)'s MS_SILENT has no counterpart in the new mount API rawns uses"},
 	{name: "nosymfollow", why: "MOUNT_ATTR_NOSYMFOLLOW is not passed by rawns's mount steps yet"},
@@ -162,7 +167,7 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
 		return unsupported(p+".uidMappings", "ID-mapped mounts")
 	}
-	var flags uintptr
+	var flags, top, prop uintptr
 	bind := m.Type == "bind"
 	var data []string
 	for j, o := range m.Options {
@@ -181,12 +186,24 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 			bind = true
 		case mo.fsFlag:
 			data = append(data, o)
+		case mo.prop != 0:
+			prop = mo.prop
+			continue
 		}
-		flags = flags&^mo.clear | mo.set
+		if mo.rec || mo.bind {
+			flags = flags&^mo.clear | mo.set
+		} else {
+			top = top&^mo.clear | mo.set
+		}
 	}
 	if bind {
-		return c.bindMount(p, m, dst, flags, data)
+		if flags&unix.MS_REC == 0 {
+			// One mount: the plain and recursive forms are the same.
+			flags, top = flags|top, 0
+		}
+		return c.bindMount(p, m, dst, flags, top, prop, data)
 	}
+	flags |= top
 	if flags&unix.MS_REC != 0 {
 		return errorf(p+".options", "rbind is for binds; type %q is a new filesystem", m.Type)
 	}
@@ -194,7 +211,7 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	case "":
 		return errorf(p+".type", "empty; give a filesystem type (tmpfs, proc, ...), or the option bind or rbind for a bind mount")
 	case "cgroup", "cgroup2":
-		return c.cgroupMount(p, m, dst, flags)
+		return c.cgroupMount(p, m, dst, flags|top)
 	}
 	src := m.Source
 	if src == "" {
@@ -202,7 +219,7 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	}
 	c.spec.Mounts = append(c.spec.Mounts, clone.Mount{
 		Kind: clone.MountFS, Type: m.Type, Source: src, Target: dst,
-		Flags: flags, Data: strings.Join(data, ","),
+		Flags: flags, Data: strings.Join(data, ","), Propagation: prop,
 	})
 	c.mountPaths = append(c.mountPaths, p)
 	return nil
@@ -211,7 +228,7 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 // bindMount maps a bind: the host's source, relative to the bundle when
 // not absolute (config.md), bound on dst; read-only (and nosuid, nodev,
 // noexec) apply to every mount of a recursive bind's tree.
-func (c *converter) bindMount(p string, m *specs.Mount, dst string, flags uintptr, data []string) error {
+func (c *converter) bindMount(p string, m *specs.Mount, dst string, flags, top, prop uintptr, data []string) error {
 	if len(data) > 0 {
 		return errorf(p+".options", "%q: a bind takes no filesystem options (only ro, nosuid, nodev, noexec, the atime options, bind or rbind and propagation)", data[0])
 	}
@@ -226,7 +243,7 @@ func (c *converter) bindMount(p string, m *specs.Mount, dst string, flags uintpt
 		return errorf(p+".source", "%s: %v; give an existing host path", src, unwrapPath(err))
 	}
 	c.spec.Mounts = append(c.spec.Mounts, clone.Mount{
-		Kind: clone.MountBind, Source: src, Target: dst, Flags: flags,
+		Kind: clone.MountBind, Source: src, Target: dst, Flags: flags, TopFlags: top, Propagation: prop,
 	})
 	c.mountPaths = append(c.mountPaths, p)
 	return nil

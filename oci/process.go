@@ -57,8 +57,13 @@ func (c *converter) process(p string, pr *specs.Process) error {
 		return unsupported(p+".ioPriority", "ioprio_set(2) is not a step of rawns's child yet")
 	case pr.ExecCPUAffinity != nil:
 		return unsupported(p+".execCPUAffinity", "CPU affinity is not set by rawns; use linux.resources.cpu.cpus")
-	case pr.OOMScoreAdj != nil:
-		return unsupported(p+".oomScoreAdj", "oom_score_adj is not written by rawns's child yet")
+	}
+	if pr.OOMScoreAdj != nil {
+		if *pr.OOMScoreAdj < -1000 || *pr.OOMScoreAdj > 1000 {
+			return errorf(p+".oomScoreAdj", "%d is outside the kernel's -1000..1000", *pr.OOMScoreAdj)
+		}
+		v := *pr.OOMScoreAdj
+		c.spec.OOMScoreAdj = &v
 	}
 
 	priv := &clone.Privilege{}

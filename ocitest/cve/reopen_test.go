@@ -16,18 +16,20 @@ import (
 // all); a normal build carries nothing of it. An edit that no longer
 // applies (its old text is gone) fails the run: the test needs updating
 // with the code it breaks.
-type reopening struct {
+type edit struct {
 	file, old, new string
 }
+
+type reopening []edit
 
 var reopenings = map[string]reopening{
 	// runc before 1.1.2 gave the inheritable set the bounding set's
 	// capabilities.
-	"CVE-2022-29162": {
+	"CVE-2022-29162": {{
 		file: "oci/process.go",
 		old:  "\tif extra := c.Effective &^ c.Permitted; extra != 0 {",
 		new:  "\tc.Inheritable = c.Bounding // reopened by ocitest/cve (CVE-2022-29162)\n\tif extra := c.Effective &^ c.Permitted; extra != 0 {",
-	},
+	}},
 }
 
 // buildReopened builds rawns-oci with cve's hole reopened into out.
@@ -44,16 +46,18 @@ func buildReopened(cve, out, tmp string) error {
 	if err := copyTree("../..", src); err != nil {
 		return err
 	}
-	path := filepath.Join(src, ro.file)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if strings.Count(string(b), ro.old) != 1 {
-		return fmt.Errorf("reopening %s: %s no longer holds %q once: update ocitest/cve/reopen_test.go", cve, ro.file, ro.old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), ro.old, ro.new, 1)), 0o644); err != nil {
-		return err
+	for _, e := range ro {
+		path := filepath.Join(src, e.file)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Count(string(b), e.old) != 1 {
+			return fmt.Errorf("reopening %s: %s no longer holds %q once: update ocitest/cve/reopen_test.go", cve, e.file, e.old)
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(b), e.old, e.new, 1)), 0o644); err != nil {
+			return err
+		}
 	}
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./cmd/rawns-oci")
 	cmd.Dir = src

@@ -57,6 +57,11 @@ func TestLifecycleOfRunningContainer(t *testing.T) {
 	e := newEnv(t, func(s *specs.Spec) {
 		s.Process.Args = []string{"sh", "-c", "sleep 100 & wait"}
 		s.Annotations = map[string]string{"org.example": "yes"}
+		// Limits set at create, which update changes (a v1 hierarchy
+		// is joined at create only for a limit asked then).
+		mem := int64(128 << 20)
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &mem}
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: 100}
 	})
 	id := newID("life")
 	pidFile := filepath.Join(t.TempDir(), "pid")
@@ -74,6 +79,7 @@ func TestLifecycleOfRunningContainer(t *testing.T) {
 	defer func() {
 		run.Process.Kill()
 		<-done
+		e.run(t, "delete", "--force", id) // what a killed run left
 	}()
 	s := e.waitStatus(t, id, container.Running)
 	if s.ID != id || s.Bundle != e.bundle || s.Rootfs != filepath.Join(e.bundle, "rootfs") || s.Annotations["org.example"] != "yes" || s.OCIVersion == "" {
@@ -163,6 +169,7 @@ func TestUpdateWritesLimits(t *testing.T) {
 	e := newEnv(t, func(s *specs.Spec) {
 		s.Process.Args = []string{"sh", "-c", "while :; do cat /proc/self/cgroup >/tmp/cg 2>/dev/null; sleep 0.05; done"}
 		s.Root.Readonly = false
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: 100}
 	})
 	id := newID("update")
 	run := exec.Command(ociBin, "--root", e.root, "run", "--bundle", e.bundle, id)
@@ -172,6 +179,7 @@ func TestUpdateWritesLimits(t *testing.T) {
 	defer func() {
 		e.run(t, "kill", id, "KILL")
 		run.Wait()
+		e.run(t, "delete", "--force", id)
 	}()
 	s := e.waitStatus(t, id, container.Running)
 	cg, err := os.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/cgroup")

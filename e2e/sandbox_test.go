@@ -1,0 +1,206 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupSandbox runs in init, PID 1 of the new namespaces, before any engine:
+//
+//   - the whole mount tree becomes private (MS_REC|MS_PRIVATE), so that no
+//     mount made here propagates to the host's mount namespace: the one
+//     line that keeps every overlay, shm and netns mount of the engines off
+//     the host (mount_namespaces(7), "shared subtrees");
+//   - a new proc for the new PID namespace (podman and conmon look up their
+//     own pids in it);
+//   - a new sysfs, so that /sys/class/net shows this network namespace's
+//     links, not the host's (sysfs shows the netns of whoever mounted it);
+//     the cgroup mounts under /sys/fs/cgroup are carried over (moved away
+//     and back), since every engine needs them;
+//   - TMP/run over /run and TMP/varlib over /var/lib: what the engines and
+//     their tools keep there by default and cannot be told otherwise (runc's
+//     /run/runc when podman calls `state` with no --root, the runc shim's
+//     sockets in /run/containerd, the named network namespaces in
+//     /run/netns, CNI's IPAM leases and cache in /var/lib/cni) lands in the
+//     run's temporary directory; TMP/etcdocker over /etc/docker, where
+//     dockerd 20.10 writes its key.json whatever its flags say, and TMP/opt
+//     over /opt, where the containerd that dockerd starts keeps its
+//     /opt/containerd (dockerd gives it no config for that plugin);
+//   - the loopback link up, for the registry on 127.0.0.1.
+func setupSandbox(tmp string) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making / private: %w", err)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	park := filepath.Join(tmp, ".cgroup")
+	if err := os.Mkdir(park, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount("/sys/fs/cgroup", park, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("keeping /sys/fs/cgroup: %w", err)
+	}
+	if err := unix.Mount("sysfs", "/sys", "sysfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /sys: %w", err)
+	}
+	if err := unix.Mount(park, "/sys/fs/cgroup", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("moving the cgroup mounts back: %w", err)
+	}
+	if err := os.Remove(park); err != nil {
+		return err
+	}
+	for _, b := range [][2]string{{"run", "/run"}, {"varlib", "/var/lib"}, {"etcdocker", "/etc/docker"}, {"opt", "/opt"}} {
+		src := filepath.Join(tmp, b[0])
+		if err := os.Mkdir(src, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(src, b[1], "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s over %s: %w", src, b[1], err)
+		}
+	}
+	// make e2e-bench: crun 1.8 refuses the hybrid layout, so the
+	// benchmark hides the cgroup2 mount from every runtime alike.
+	if os.Getenv("RAWNS_E2E_HIDE_UNIFIED") == "1" {
+		if err := unix.Unmount("/sys/fs/cgroup/unified", unix.MNT_DETACH); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("hiding /sys/fs/cgroup/unified: %w", err)
+		}
+	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		return fmt.Errorf("ip link set lo up: %v: %s", err, out)
+	}
+	return nil
+}
+
+// sandboxNS are the sandbox's namespaces, as the host sees them.
+type sandboxNS struct {
+	net, mnt, pid uint64 // inode numbers (nsfs)
+}
+
+func sandboxNamespaces(pid int) sandboxNS {
+	ino := func(kind string) uint64 {
+		var st unix.Stat_t
+		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, kind), &st) != nil {
+			return 0
+		}
+		return st.Ino
+	}
+	return sandboxNS{net: ino("net"), mnt: ino("mnt"), pid: ino("pid")}
+}
+
+// mount is one line of /proc/self/mountinfo, the fields a leak is told by.
+type mount struct {
+	id     string
+	root   string // for an nsfs mount, the namespace: "net:[4026532000]"
+	target string
+	fstype string
+	source string
+}
+
+func (m mount) String() string { return fmt.Sprintf("%s (%s from %s)", m.target, m.fstype, m.source) }
+
+// readMounts reads /proc/self/mountinfo (proc(5)).
+func readMounts() ([]mount, error) {
+	return parseMountinfo("/proc/self/mountinfo")
+}
+
+func parseMountinfo(path string) ([]mount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ms []mount
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		fields, tail := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(fields) < 5 || len(tail) < 2 {
+			continue
+		}
+		ms = append(ms, mount{id: fields[0], root: unescapeMount(fields[3]), target: unescapeMount(fields[4]), fstype: tail[0], source: tail[1]})
+	}
+	return ms, sc.Err()
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of mountinfo.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// newMounts lists the mounts of after that were not in before (by mount id,
+// which the kernel never reuses while the mount lives).
+func newMounts(before, after []mount) []string {
+	had := make(map[string]bool, len(before))
+	for _, m := range before {
+		had[m.id] = true
+	}
+	var out []string
+	for _, m := range after {
+		if !had[m.id] {
+			out = append(out, m.String())
+		}
+	}
+	return out
+}
+
+// processesExcept lists the processes of this PID namespace's /proc other
+// than the given pids, as "PID (comm) cmdline".
+func processesExcept(skip ...int) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || contains(skip, pid) {
+			continue
+		}
+		out = append(out, describeProcess(pid))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describeProcess(pid int) string {
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	args := strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")
+	if len(args) > 160 {
+		args = args[:160] + "..."
+	}
+	return fmt.Sprintf("%d (%s) %s", pid, strings.TrimSpace(string(comm)), args)
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}

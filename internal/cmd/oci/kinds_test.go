@@ -1,0 +1,67 @@
+package oci
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestMaskedReadonlySysctlOOMDevices: the config fields that are steps of
+// the child: masked paths hide (a directory empty, a file reading as
+// /dev/null), read-only paths refuse writes, sysctls are set in the
+// container's namespaces (and the host's stay), oom_score_adj is the
+// process's, device nodes are made with their numbers, mode and owner.
+func TestMaskedReadonlySysctlOOMDevices(t *testing.T) {
+	hostFwd, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	e := newEnv(t, func(s *specs.Spec) {
+		adj := 500
+		mode := os.FileMode(0o620)
+		uid, gid := uint32(7), uint32(9)
+		s.Process.OOMScoreAdj = &adj
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229, FileMode: &mode, UID: &uid, GID: &gid}}
+		s.Linux.MaskedPaths = append(s.Linux.MaskedPaths, "/proc/nonexistent")
+		s.Process.Args = []string{"sh", "-c", strings.Join([]string{
+			"wc -c </proc/keys",
+			"ls /proc/acpi | wc -l",
+			"echo 1 >/proc/sys/kernel/domainname 2>/dev/null && echo writable || echo sys-read-only",
+			"cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni",
+			"cat /proc/self/oom_score_adj",
+			"stat -c '%t:%T %a %u:%g %F' /dev/fuse",
+		}, "; ")}
+	})
+	r := e.run(t, "run", "--bundle", e.bundle, newID("kinds"))
+	want := "0\n0\nsys-read-only\n1\n1234\n500\na:e5 620 7:9 character special file\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("%+v\nwant stdout %q", r, want)
+	}
+	if now, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); string(now) != string(hostFwd) {
+		t.Errorf("the host's ip_forward changed: %q -> %q", hostFwd, now)
+	}
+	// A sysctl that is not namespaced is refused by name.
+	e.edit(t, func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} })
+	if r := e.run(t, "run", "--bundle", e.bundle, newID("kinds2")); r.code != 1 || !strings.Contains(r.stderr, "linux.sysctl.vm.swappiness: is not namespaced") {
+		t.Errorf("vm.swappiness: %+v", r)
+	}
+}
+
+// TestPropagation: a mount asked rshared is a shared mount in the
+// container (its propagation shows in mountinfo); rootfsPropagation
+// shared makes / shared.
+func TestPropagation(t *testing.T) {
+	for _, c := range []struct{ mnt, root, where string }{{"rshared", "", "/mnt"}, {"", "shared", "/"}} {
+		e := newEnv(t, func(s *specs.Spec) {
+			if c.mnt != "" {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{c.mnt}})
+			}
+			s.Linux.RootfsPropagation = c.root
+			s.Process.Args = []string{"sh", "-c", "grep -E ' " + c.where + " ' /proc/self/mountinfo"}
+		})
+		r := e.run(t, "run", "--bundle", e.bundle, newID("prop"+c.root))
+		if r.code != 0 || !strings.Contains(r.stdout, "shared:") {
+			t.Errorf("%s is not shared: %+v", c.where, r)
+		}
+	}
+}
