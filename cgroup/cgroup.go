@@ -189,6 +189,19 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 	for _, ctl := range optional {
 		place(ctl)
 	}
+	// The devices controller is v1's; cgroup v2 has an eBPF program
+	// instead (devices.go), attached to the v2 directory.
+	devProgram := false
+	if len(c.res.Devices) > 0 {
+		switch {
+		case c.layout.V1["devices"] != nil:
+			ctl1 = append(ctl1, "devices")
+		case c.layout.V2 != nil:
+			devProgram = true
+		default:
+			return limitErr("devices", "no devices controller is mounted and no cgroup v2 hierarchy: device rules cannot be applied")
+		}
+	}
 	if c.layout.V2 == nil {
 		// v1 only: CPU time from cpuacct, kill-all through the freezer.
 		for _, ctl := range []string{"cpuacct", "freezer"} {
@@ -202,7 +215,7 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 		if err != nil {
 			return err
 		}
-		c.v2 = &v2Group{parent: dir, dir: filepath.Join(dir, c.Name), controllers: ctl2, fd: -1, mount: c.layout.V2.Mount}
+		c.v2 = &v2Group{parent: dir, dir: filepath.Join(dir, c.Name), controllers: ctl2, fd: -1, mount: c.layout.V2.Mount, devProgram: devProgram}
 	}
 	if len(ctl1) > 0 {
 		g := &v1Group{}

@@ -58,6 +58,30 @@ func Load(name string, dirs []string) (*Cgroup, error) {
 	return c, nil
 }
 
+// Join opens what Start needs to clone a new process into the loaded
+// cgroup (the v2 directory's fd for CLONE_INTO_CGROUP): exec's process
+// goes into the container's cgroup. Release closes it again.
+func (c *Cgroup) Join() error {
+	if c.v2 == nil || !c.v2.created || c.v2.fd >= 0 {
+		return nil
+	}
+	fd, err := unix.Open(c.v2.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: c.v2.dir, Err: err}
+	}
+	c.v2.fd = fd
+	return nil
+}
+
+// Release closes what the handle holds open, and leaves the cgroup, its
+// processes and directories as they are (Close kills and removes).
+func (c *Cgroup) Release() {
+	if c.v2 != nil && c.v2.fd >= 0 {
+		unix.Close(c.v2.fd)
+		c.v2.fd = -1
+	}
+}
+
 // freezer returns the v1 freezer member, if the cgroup has one.
 func (c *Cgroup) freezer() *v1Member {
 	if c.v1 == nil {
@@ -205,6 +229,9 @@ func (c *Cgroup) Signal(sig unix.Signal) error {
 func (c *Cgroup) Update(r Resources) error {
 	if err := r.Validate(); err != nil {
 		return err
+	}
+	if len(r.Devices) > 0 {
+		return limitErr("devices", "device rules cannot be changed after the container is created")
 	}
 	need, _ := wanted(&r, false, nil)
 	for ctl, limit := range need {

@@ -17,6 +17,9 @@ type Resources struct {
 	Memory Memory
 	CPU    CPU
 	Pids   Pids
+	// Devices is linux.resources.devices: the device rules, in order
+	// (devices.go).
+	Devices []DeviceRule
 }
 
 // Memory is linux.resources.memory.
@@ -73,7 +76,7 @@ const MinMemory = 1 << 20
 
 // IsZero reports whether no limit is set.
 func (r *Resources) IsZero() bool {
-	return *r == Resources{}
+	return r.Memory == Memory{} && r.CPU == CPU{} && r.Pids == Pids{} && len(r.Devices) == 0
 }
 
 // Validate checks r without touching the system.
@@ -118,6 +121,9 @@ func (r *Resources) Validate() error {
 	}
 	if r.Pids.Limit < 0 {
 		return fmt.Errorf("pids limit %d is negative", r.Pids.Limit)
+	}
+	if err := validateDevices(r.Devices); err != nil {
+		return err
 	}
 	return nil
 }

@@ -115,6 +115,8 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 		if sh != 0 {
 			return w("cpu-weight", "cpu.shares", strconv.FormatUint(sh, 10))
 		}
+	case "devices":
+		return v1Devices(m.dir, r.Devices)
 	case "cpuset":
 		// A v1 cpuset takes no task until both lists are set (ENOSPC):
 		// what is not asked for is copied from the parent.

@@ -21,6 +21,9 @@ type v2Group struct {
 	controllers        []string // the ones limits are written for
 	fd                 int      // O_PATH fd of dir, for clone3, or -1
 	created            bool
+	// devProgram: the device rules go into an eBPF program attached to
+	// dir (no v1 devices controller here).
+	devProgram bool
 }
 
 func (g *v2Group) create(r *Resources) error {
@@ -38,6 +41,11 @@ func (g *v2Group) create(r *Resources) error {
 	g.created = true
 	if err := g.limit(r); err != nil {
 		return err
+	}
+	if g.devProgram {
+		if err := g.devices(r.Devices); err != nil {
+			return &Error{Limit: "devices", Err: err}
+		}
 	}
 	fd, err := unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -247,4 +255,16 @@ func (g *v2Group) stats(s *Stats) {
 			s.PidsPeak = v
 		}
 	}
+}
+
+// devices attaches the device program of rules to the directory
+// (devices.go). BPF_PROG_ATTACH wants an fd of the directory itself, not
+// an O_PATH one.
+func (g *v2Group) devices(rules []DeviceRule) error {
+	fd, err := unix.Open(g.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: g.dir, Err: err}
+	}
+	defer unix.Close(fd)
+	return attachDeviceProgram(fd, deviceProgram(rules))
 }

@@ -73,14 +73,10 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		return nil, nil, errors.New("a container that outlives this process must wait at the start gate")
 	case preStartHooks(&pl.Hooks) > 0 && !o.Gate:
 		return nil, nil, errors.New("hooks before the start need the start gate")
-	case o.PreserveFDs > 0:
-		return nil, nil, errors.New("--preserve-fds needs rawns's child to pass fds above 2, which it does not do yet")
 	case pl.Terminal && o.ConsoleSocket == "":
 		return nil, nil, errors.New("process.terminal is true: give --console-socket, the socket to send the console's master to")
 	case !pl.Terminal && o.ConsoleSocket != "":
 		return nil, nil, errors.New("--console-socket is given but process.terminal is false; set terminal, or drop the flag")
-	case len(pl.Hooks.CreateContainer)+len(pl.Hooks.StartContainer) > 0:
-		return nil, nil, errors.New("hooks.createContainer and hooks.startContainer run in the container's namespaces, which needs rawns's child to join namespaces (setns), which it does not do yet")
 	}
 	if err := s.makeRoot(); err != nil {
 		return nil, nil, err
@@ -138,6 +134,31 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 
 	spec := pl.Spec // a copy: what belongs to this start goes in here
 	spec.NoParentDeathSignal = !o.Foreground
+	// linux.namespaces[].path: an fd of each, entered by the child with
+	// setns(2) (clone checks that each is the kind it claims).
+	for _, j := range pl.Joins {
+		fd, err := unix.Open(j.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, &oci.Error{Path: j.JSONPath, Err: fmt.Errorf("%s: %v; give the namespace file of a running process (/proc/PID/ns/...) or a bind mount of one", j.Path, err)}
+		}
+		defer unix.Close(fd)
+		// NS_GET_NSTYPE (nsfs, Linux 4.11): the kind the file is.
+		if kind, err := unix.IoctlRetInt(fd, 0xb703); err != nil || clone.Namespaces(kind) != j.Kind {
+			what := "not a namespace file"
+			if err == nil {
+				what = "a " + clone.Namespaces(kind).String() + " namespace"
+			}
+			return nil, nil, &oci.Error{Path: j.JSONPath, Err: fmt.Errorf("%s is %s, not a %s namespace", j.Path, what, j.Kind)}
+		}
+		spec.Join = append(spec.Join, clone.Join{Kinds: j.Kind, FD: fd})
+	}
+	if o.PreserveFDs > 0 {
+		// Fds 3 to 3+N-1 of this process, as the engine passed them
+		// (conmon, the shim), become the program's 3 to 3+N-1.
+		for i := 0; i < o.PreserveFDs; i++ {
+			spec.ExtraFDs = append(spec.ExtraFDs, 3+i)
+		}
+	}
 	if o.Gate {
 		// The gate: a FIFO that the child reads one byte from once it is
 		// set up (clone.Spec.GateFD). Opened O_RDWR, which never blocks,
@@ -194,6 +215,10 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 			return nil, nil, err
 		}
 	}
+	// Step 5: in the container's namespaces.
+	if err = c.runJoinedHooks("createContainer", Created); err != nil {
+		return nil, nil, err
+	}
 	if o.PidFile != "" {
 		if err = WritePidFile(o.PidFile, proc.Pid); err != nil {
 			return nil, nil, fmt.Errorf("--pid-file %s: %v", o.PidFile, unwrapPathErr(err))
@@ -214,6 +239,12 @@ func (c *Container) Start() error {
 		return fmt.Errorf("cannot start container %s: it has stopped", c.State.ID)
 	default:
 		return fmt.Errorf("cannot start container %s: it is %s already, not created", c.State.ID, st)
+	}
+	// runtime.md step 7, before the program: in the container's
+	// namespaces; a failure stops the container.
+	if err := c.runJoinedHooks("startContainer", Created); err != nil {
+		c.signalInit(unix.SIGKILL)
+		return err
 	}
 	gate := filepath.Join(c.Dir, gateFile)
 	fd, err := unix.Open(gate, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)

@@ -25,6 +25,9 @@ func (pl *Plan) StartError(err error) error {
 		return err
 	}
 	path := "process"
+	if ce.List == "Join" && ce.Index >= 0 && ce.Index < len(pl.Joins) {
+		return &Error{Path: pl.Joins[ce.Index].JSONPath, Err: err}
+	}
 	mount := -1 // the Spec.Mounts entry a failing step served
 	if ce.List == "Mounts" {
 		mount = ce.Index

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rawns/rawns/cgroup"
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/rootfs"
 	"github.com/rawns/rawns/security"
 	"github.com/rawns/rawns/security/seccomp"
@@ -33,6 +34,9 @@ type Plan struct {
 	Terminal bool
 	// Hooks are config.json's hooks, checked.
 	Hooks specs.Hooks
+	// Joins are the namespaces to join (linux.namespaces[].path), for
+	// the caller to open: clone.Spec.Join takes fds.
+	Joins []NamespacePath
 	// MountPaths[i] is the JSON path of the entry of mounts that asked
 	// for Spec.Mounts[i] ("mounts[3]"), or of the field that did
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
@@ -53,6 +57,7 @@ type converter struct {
 	terminal   bool
 	bundle     string
 	mountPaths []string
+	joins      []NamespacePath
 	lay        *cgroup.Layout
 }
 
@@ -123,7 +128,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.lookPath(); err != nil {
 		return nil, err
 	}
-	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins}
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
@@ -153,9 +158,18 @@ func (c *converter) root(r *specs.Root) error {
 		return errorf("root.path", "%s: %v; give the directory that becomes the container's /", dir, err)
 	}
 	if c.spec.Namespaces&clone.NewMount == 0 {
+		for _, j := range c.joins {
+			if j.Kind == clone.NewMount {
+				return unsupported(j.JSONPath, "a root and mounts made in a joined mount namespace would change that namespace for everything in it; create a new mount namespace")
+			}
+		}
 		return errorf("linux.namespaces", "no mount namespace: root.path and mounts would be made on the host's own tree; add {\"type\": \"mount\"}")
 	}
 	c.spec.Root = dir
+	if r.Readonly && !kernel.AtLeast(5, 12) {
+		// clone sets the root read-only with mount_setattr(2).
+		return errorf("root.readonly", "a read-only root needs mount_setattr(2), Linux 5.12 or later; this kernel is older: set readonly to false")
+	}
 	c.spec.ReadOnlyRoot = r.Readonly
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/internal/testutil"
 )
 
@@ -26,6 +27,7 @@ func bundle(t *testing.T, edit func(s *specs.Spec)) (string, *specs.Spec) {
 	s := DefaultSpec(false)
 	s.Process.Terminal = false
 	s.Process.Args = []string{"sh", "-c", "true"}
+	s.Root.Readonly = kernel.AtLeast(5, 12) // refused before (root.readonly)
 	if edit != nil {
 		edit(s)
 	}
@@ -39,7 +41,7 @@ func TestConvertDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := &pl.Spec
-	if sp.Root != filepath.Join(dir, "rootfs") || !sp.ReadOnlyRoot {
+	if sp.Root != filepath.Join(dir, "rootfs") || sp.ReadOnlyRoot != kernel.AtLeast(5, 12) {
 		t.Errorf("root %q read-only %v", sp.Root, sp.ReadOnlyRoot)
 	}
 	if sp.Path != "/bin/sh" {

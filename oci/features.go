@@ -6,10 +6,8 @@ import (
 	"github.com/rawns/rawns/security"
 )
 
-// SupportedHooks are the hooks rawns runs; create refuses the others:
-// createContainer and startContainer run in the container's namespaces,
-// which needs the child to join them (setns), not there yet.
-var SupportedHooks = []string{"prestart", "createRuntime", "poststart", "poststop"}
+// SupportedHooks are the hooks rawns runs: all of config.md's.
+var SupportedHooks = HookKinds[:]
 
 // Seccomp actions and comparison operators the compiler takes
 // (security/seccomp; features_test.go holds each one compiling).

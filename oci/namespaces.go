@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,6 +47,24 @@ func NamespaceTypes() string {
 	return b.String()
 }
 
+// NamespacePath is a namespace to join (linux.namespaces[].path): the
+// caller opens Path and passes the fd as a clone.Join.
+type NamespacePath struct {
+	Kind     clone.Namespaces
+	Path     string
+	JSONPath string
+}
+
+// nsProcName is the kind's name under /proc/PID/ns/.
+func nsProcName(flag clone.Namespaces) string {
+	for _, k := range clone.Kinds {
+		if k.Flag == flag {
+			return k.Name
+		}
+	}
+	return "?"
+}
+
 // namespaces maps linux.namespaces: a type without a path is a new
 // namespace of that kind (a clone flag); a kind not listed is the
 // runtime's own, shared (config-linux.md: "If a namespace type is not
@@ -64,7 +83,11 @@ func (c *converter) namespaces(l *specs.Linux) error {
 		}
 		seen |= flag
 		if ns.Path != "" {
-			return unsupported(p+".path", "joining an existing namespace needs the clone support for setns that rawns does not have yet; leave path out for a new namespace")
+			if !filepath.IsAbs(ns.Path) {
+				return errorf(p+".path", "%q is not an absolute path; give a namespace file such as /proc/PID/ns/%s or a bind mount of one", ns.Path, nsProcName(flag))
+			}
+			c.joins = append(c.joins, NamespacePath{Kind: flag, Path: ns.Path, JSONPath: p + ".path"})
+			continue
 		}
 		c.spec.Namespaces |= flag
 	}

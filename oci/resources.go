@@ -149,7 +149,9 @@ func (c *converter) resources(r *specs.LinuxResources) error {
 		res.Pids.Limit = pl.Limit // 0 and negative: no limit, as runc reads them
 	}
 	if len(r.Devices) > 0 {
-		return unsupported(p+".devices", "the devices cgroup (v1 devices.allow, v2 an eBPF program) is not written by rawns yet")
+		if err := c.deviceRules(r.Devices); err != nil {
+			return err
+		}
 	}
 	if b := r.BlockIO; b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
 		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
@@ -182,4 +184,66 @@ func Resources(r *specs.LinuxResources) (cgroup.Resources, error) {
 		return cgroup.Resources{}, err
 	}
 	return c.cg.Resources, nil
+}
+
+// defaultDeviceRules are allowed after config.json's rules, as runc
+// allows them: mknod of any node (a device node is of no use without the
+// rules to open it), the default devices of runtime-linux.md, the
+// console, and the ptys of the container's devpts.
+var defaultDeviceRules = []cgroup.DeviceRule{
+	{Allow: true, Type: 'c', Major: -1, Minor: -1, Access: "m"},
+	{Allow: true, Type: 'b', Major: -1, Minor: -1, Access: "m"},
+	{Allow: true, Type: 'c', Major: 1, Minor: 3, Access: "rwm"},    // null
+	{Allow: true, Type: 'c', Major: 1, Minor: 5, Access: "rwm"},    // zero
+	{Allow: true, Type: 'c', Major: 1, Minor: 7, Access: "rwm"},    // full
+	{Allow: true, Type: 'c', Major: 1, Minor: 8, Access: "rwm"},    // random
+	{Allow: true, Type: 'c', Major: 1, Minor: 9, Access: "rwm"},    // urandom
+	{Allow: true, Type: 'c', Major: 5, Minor: 0, Access: "rwm"},    // tty
+	{Allow: true, Type: 'c', Major: 5, Minor: 1, Access: "rwm"},    // console
+	{Allow: true, Type: 'c', Major: 5, Minor: 2, Access: "rwm"},    // ptmx
+	{Allow: true, Type: 'c', Major: 136, Minor: -1, Access: "rwm"}, // pts/N
+}
+
+// deviceRules maps linux.resources.devices onto the devices controller's
+// rules, in order, with runc's default allowed devices after them.
+func (c *converter) deviceRules(ds []specs.LinuxDeviceCgroup) error {
+	rules := make([]cgroup.DeviceRule, 0, len(ds)+len(defaultDeviceRules))
+	for i, d := range ds {
+		dp := index("linux.resources.devices", i)
+		r := cgroup.DeviceRule{Allow: d.Allow, Major: -1, Minor: -1, Access: d.Access}
+		switch d.Type {
+		case "", "a":
+			r.Type = 'a'
+		case "c", "u":
+			r.Type = 'c'
+		case "b":
+			r.Type = 'b'
+		default:
+			return errorf(dp+".type", "%q; give a (all), c (character) or b (block)", d.Type)
+		}
+		if d.Major != nil {
+			if *d.Major < 0 || *d.Major > 0xfff {
+				return errorf(dp+".major", "%d is not a major device number (0-4095)", *d.Major)
+			}
+			r.Major = *d.Major
+		}
+		if d.Minor != nil {
+			if *d.Minor < 0 || *d.Minor > 0xfffff {
+				return errorf(dp+".minor", "%d is not a minor device number (0-1048575)", *d.Minor)
+			}
+			r.Minor = *d.Minor
+		}
+		if r.Access == "" {
+			r.Access = "rwm"
+		}
+		if strings.Trim(r.Access, "rwm") != "" {
+			return errorf(dp+".access", "%q; give a set of r, w and m", d.Access)
+		}
+		if r.Type == 'a' && (r.Major >= 0 || r.Minor >= 0) {
+			return errorf(dp+".type", "type a (all devices) takes no major or minor")
+		}
+		rules = append(rules, r)
+	}
+	c.cg.Resources.Devices = append(rules, defaultDeviceRules...)
+	return nil
 }

@@ -32,7 +32,7 @@ const (
 	watchUsage = exitcode.Failed // bad flags, or the kernel side could not be set up
 )
 
-const watchUsageText = `usage: rawns trace [--json] [--events LIST] [--pid PID] [--cgroup DIR] [--comm NAME] [--ns ID]
+const watchUsageText = `usage: rawns trace [--json] [--events LIST] [--pid PID] [--cgroup DIR] [--container ID [--oci-root DIR]] [--comm NAME] [--ns ID]
 
 Watch the whole host, from the kernel, for namespace changes until Ctrl-C:
   clone    a clone/clone3/fork with CLONE_NEW* flags (task_newtask):
@@ -61,6 +61,11 @@ Flags (filters combine with AND):
   --cgroup DIR only events of processes in this cgroup directory or below
                it (cgroup2, or a v1 hierarchy of cpuset, cpu, memory or
                pids), filtered in the kernel
+  --container ID  only events of the OCI container ID of rawns-oci: its
+               cgroup (as --cgroup), or its process and descendants (as
+               --pid) when it has no cgroup; from ROOT/ID/state.json
+  --oci-root DIR  the runtime's state root ROOT (default /run/rawns, as
+               rawns-oci's --root)
   --comm NAME  only events whose command name (comm) is NAME
   --ns ID      only events touching this namespace, by inode or ns_id
   --help       this text
@@ -99,6 +104,8 @@ var watchFlags = []cli.Def{
 	{Name: "events", Kind: cli.String},
 	{Name: "pid", Kind: cli.String},
 	{Name: "cgroup", Kind: cli.String},
+	{Name: "container", Kind: cli.String},
+	{Name: "oci-root", Kind: cli.String},
 	{Name: "comm", Kind: cli.String},
 	{Name: "ns", Kind: cli.String},
 	{Name: "help", Short: "h", Kind: cli.Bool},
@@ -132,6 +139,16 @@ func parseWatchFlags(args []string, stdout, stderr io.Writer) (watchFilter, int,
 	f.cgroupV1 = -1
 	if err == nil && flags.Has("cgroup") {
 		f.cgroup, f.cgroupV1, err = cgroupFilter(flags.Get("cgroup", ""))
+	}
+	if err == nil && flags.Has("oci-root") && !flags.Has("container") {
+		err = errors.New("--oci-root is where --container's state is; give --container ID too")
+	}
+	if err == nil && flags.Has("container") {
+		if flags.Has("pid") || flags.Has("cgroup") {
+			err = errors.New("--container names a cgroup or a process itself; drop --pid/--cgroup")
+		} else {
+			err = containerFilter(&f, flags.Get("oci-root", defaultOCIRoot), flags.Get("container", ""))
+		}
 	}
 	if err == nil {
 		f.ns, err = flags.Uint64("ns", 0)
@@ -878,6 +895,64 @@ func (ev *watchEvent) writeJSON(w io.Writer) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// defaultOCIRoot is rawns-oci's state root for root (container.DefaultRoot;
+// the watcher runs as root).
+const defaultOCIRoot = "/run/rawns"
+
+// containerFilter reads --container ID: ROOT/ID/state.json, rawns-oci's
+// record of the container (package container's State: "pid", "pidStart",
+// "cgroupPaths"). The filter is the container's cgroup, cgroup2's
+// directory first, which also holds the processes `rawns-oci exec` adds;
+// without one, its process and descendants, if it still runs (same start
+// time: not a reused pid).
+func containerFilter(f *watchFilter, root, id string) error {
+	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
+		return fmt.Errorf("--container %q: not a container id", id)
+	}
+	path := filepath.Join(root, id, "state.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--container %s: %v (is it a container of rawns-oci under --oci-root %s?)", id, err, root)
+	}
+	var st struct {
+		Pid        int      `json:"pid"`
+		PidStart   uint64   `json:"pidStart"`
+		CgroupDirs []string `json:"cgroupPaths"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("--container %s: %s: %v", id, path, err)
+	}
+	var v1 []string
+	for _, d := range st.CgroupDirs {
+		var fs unix.Statfs_t
+		if unix.Statfs(d, &fs) == nil && fs.Type == unix.CGROUP2_SUPER_MAGIC {
+			f.cgroup, f.cgroupV1, err = cgroupFilter(d)
+			return err
+		}
+		v1 = append(v1, d)
+	}
+	for _, d := range v1 {
+		if ino, c, err := cgroupFilter(d); err == nil {
+			f.cgroup, f.cgroupV1 = ino, c
+			return nil
+		}
+	}
+	if st.Pid <= 0 {
+		return fmt.Errorf("--container %s: %s names no cgroup and no process", id, path)
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/stat")
+	if err == nil {
+		// Field 22, after the comm's closing parenthesis.
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 19 && fields[19] == strconv.FormatUint(st.PidStart, 10) {
+			f.pid = st.Pid
+			return nil
+		}
+	}
+	return fmt.Errorf("--container %s: its process %d is gone", id, st.Pid)
 }
 
 // cgroupFilter reads --cgroup DIR: the directory's inode (its kernfs id)

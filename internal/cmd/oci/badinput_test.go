@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/kernel"
 )
 
 // TestBadInput: each bad input of issue 21's list is one line on stderr
@@ -221,5 +223,24 @@ func TestVersionFeatures(t *testing.T) {
 	out, err := cmd.CombinedOutput() // again: config.json exists
 	if err == nil || !strings.Contains(string(out), "exists; remove it first") {
 		t.Errorf("spec over an existing config.json: %v %s", err, out)
+	}
+}
+
+// TestReadOnlyRootOld: before Linux 5.12 a read-only root is one line
+// naming root.readonly; from 5.12 the root is read-only.
+func TestReadOnlyRootOld(t *testing.T) {
+	e := newEnv(t, func(s *specs.Spec) {
+		s.Root.Readonly = true
+		s.Process.Args = []string{"sh", "-c", "touch /x 2>&1"}
+	})
+	r := e.run(t, "run", "--bundle", e.bundle, newID("roroot"))
+	if !kernel.AtLeast(5, 12) {
+		if r.code != 1 || !strings.Contains(r.stderr, "root.readonly: a read-only root needs mount_setattr(2), Linux 5.12") {
+			t.Errorf("%+v", r)
+		}
+		return
+	}
+	if r.code == 0 || !strings.Contains(r.stdout, "Read-only file system") {
+		t.Errorf("touch in a read-only root: %+v", r)
 	}
 }

@@ -63,7 +63,7 @@ type verb struct {
 
 // verbs is the table of commands, in --help's order.
 var verbs = []*verb{
-	&createVerb, &startVerb, &stateVerb, &killVerb, &deleteVerb, &runVerb,
+	&createVerb, &startVerb, &stateVerb, &killVerb, &deleteVerb, &runVerb, &execVerb,
 	&listVerb, &psVerb, &pauseVerb, &resumeVerb, &updateVerb,
 	&featuresVerb, &specVerb,
 }

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/rawns/rawns/container"
+	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/internal/testutil"
 )
 
@@ -86,6 +87,8 @@ func newEnv(t *testing.T, edit func(s *specs.Spec)) *env {
 	}
 	e.edit(t, func(s *specs.Spec) {
 		s.Process.Terminal = false
+		// Before 5.12 a read-only root is refused (TestReadOnlyRootOld).
+		s.Root.Readonly = kernel.AtLeast(5, 12)
 		if edit != nil {
 			edit(s)
 		}

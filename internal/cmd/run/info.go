@@ -2,7 +2,9 @@ package run
 
 import (
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -67,6 +69,43 @@ func exitJSON(st clone.ExitStatus, code int) []byte {
 		b = strconv.AppendInt(b, int64(st.Signal), 10)
 	}
 	return append(b, "}\n"...)
+}
+
+// errorJSON is --json-status-fd's last line when rawns failed, before or
+// after the command started (the clone, the child before exec, the exec,
+// waiting): the code rawns exits with, and its one-line message, so that
+// a reader tells rawns's 125 from a command that exits 125 itself, which
+// gets exitJSON's line without "error".
+func errorJSON(code int, msg string) []byte {
+	b := append(make([]byte, 0, 64+len(msg)), `{"exit-code":`...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, msg)
+	return append(b, "}\n"...)
+}
+
+// statusDone says that --json-status-fd got the command's exit line; a run
+// that ends without it failed in rawns, and Main writes errorJSON's line.
+// Not a field of config: config sits at the top of its allocator size
+// class (480 bytes), and one more word would move every run to the next.
+var statusDone bool
+
+// lastLine passes rawns's stderr through and keeps its last line, without
+// the "rawns run: " prefix, for errorJSON.
+type lastLine struct {
+	w    io.Writer
+	line string
+}
+
+func (l *lastLine) Write(b []byte) (int, error) {
+	s := strings.TrimRight(string(b), "\r\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s = strings.TrimSuffix(strings.TrimPrefix(s, "rawns run: "), "\r"); s != "" {
+		l.line = s
+	}
+	return l.w.Write(b)
 }
 
 // writeFD writes b whole to fd; a reader that went away is not rawns's

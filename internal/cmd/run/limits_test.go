@@ -153,15 +153,22 @@ func ownLeft(t *testing.T) []string {
 func TestRunWithLimits(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := rawnsBin(t)
-	before := len(ownLeft(t))
+	// The rawns runs of this test, whose cgroups (rawns-PID-*) must all
+	// be gone at the end; others' runs on this host come and go beside.
+	var pids []int
+	run := func(args ...string) ran {
+		r := rawns(t, bin, args...)
+		pids = append(pids, r.pid)
+		return r
+	}
 
-	r := rawns(t, bin, "run", "--pids", "10", "--memory", "64m", "--", "cat", "/proc/self/cgroup")
+	r := run("run", "--pids", "10", "--memory", "64m", "--", "cat", "/proc/self/cgroup")
 	if r.code != 0 || !strings.Contains(r.stdout, "/rawns-") {
 		t.Fatalf("cat /proc/self/cgroup under limits: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	exe, _ := os.Executable()
-	r = rawns(t, bin, "run", "--memory", "32m", "--memory-swap", "32m", "--env", "RAWNS_RUN_HELPER=hog", "--", exe)
+	r = run("run", "--memory", "32m", "--memory-swap", "32m", "--env", "RAWNS_RUN_HELPER=hog", "--", exe)
 	if r.code != 128+int(syscall.SIGKILL) || !strings.Contains(r.stderr, "--memory 32m was reached") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("hog under --memory 32m: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
@@ -173,13 +180,13 @@ func TestRunWithLimits(t *testing.T) {
 	// remove the cgroup, with every capability or without CAP_SYS_PTRACE.
 	for _, v := range [][]string{{"--init"}, {"--init", "--cap-drop", "sys_ptrace"}} {
 		script := `for i in 1 2 3 4 5 6 7 8 9 10; do (v=$(head -c 1500000 /dev/zero | tr '\0' a); sleep 2) & done; wait`
-		r = rawns(t, bin, append(append([]string{"run", "--memory", "12m", "--memory-swap", "12m"}, v...), "--", "sh", "-c", script)...)
+		r = run(append(append([]string{"run", "--memory", "12m", "--memory-swap", "12m"}, v...), "--", "sh", "-c", script)...)
 		if !strings.Contains(r.stderr, "--memory 12m was reached") {
 			t.Fatalf("%v: small processes under --memory 12m: exit %d, stderr:\n%s", v, r.code, r.stderr)
 		}
 	}
 
-	r = rawns(t, bin, "run", "-v", "--pids", "4", "--", "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait")
+	r = run("run", "-v", "--pids", "4", "--", "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait")
 	if !strings.Contains(strings.ToLower(r.stderr), "fork") {
 		t.Fatalf("fork bomb under --pids 4: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
@@ -202,16 +209,18 @@ func TestRunWithLimits(t *testing.T) {
 		}
 	}
 
-	r = rawns(t, bin, "run", "--cpuset-cpus", "0-4095", "--", "true")
+	r = run("run", "--cpuset-cpus", "0-4095", "--", "true")
 	if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --cpuset-cpus 0-4095: ") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("--cpuset-cpus 0-4095: exit %d, stderr %q", r.code, r.stderr)
 	}
-	r = rawns(t, bin, "run", "--cgroup-parent", "cgroup.procs", "--", "true")
+	r = run("run", "--cgroup-parent", "cgroup.procs", "--", "true")
 	if r.code != 125 || !strings.Contains(r.stderr, "is not a cgroup directory") {
 		t.Fatalf("--cgroup-parent cgroup.procs: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if left := ownLeft(t); len(left) != before {
-		t.Fatalf("cgroups left: %v", left)
+	for _, pid := range pids {
+		if left := leftBy(t, pid); len(left) != 0 {
+			t.Errorf("cgroups left: %v", left)
+		}
 	}
 }
 
@@ -266,7 +275,6 @@ func TestRunMemoryTooSmall(t *testing.T) {
 func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := rawnsBin(t)
-	before := len(ownLeft(t))
 	// No PID namespace: there the orphans would die with their PID 1.
 	cmd := exec.Command(bin, "run", "--ns", "uts", "--pids", "8", "--", "sh", "-c", "sleep 100 & echo $!; wait")
 	out, _ := cmd.StdoutPipe()
@@ -281,7 +289,7 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if len(ownLeft(t)) == before {
+	if len(leftBy(t, cmd.Process.Pid)) == 0 {
 		t.Fatal("a rawns killed by SIGKILL left no cgroup: the test tests nothing")
 	}
 	r := rawns(t, bin, "cgroup-clean")
@@ -294,7 +302,7 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if left := ownLeft(t); len(left) != before {
+	if left := leftBy(t, cmd.Process.Pid); len(left) != 0 {
 		t.Fatalf("cgroups left: %v", left)
 	}
 }

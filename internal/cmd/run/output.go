@@ -12,10 +12,11 @@ import (
 var outputConcern = concern{
 	title: "Mechanism and output",
 	help: `  --clone STYLE        vfork (default when possible), fork, or auto
-  --trace[=FORMAT]     verify from the kernel side, with eBPF, that the child's
-                       namespaces are what was asked for; FORMAT text (default)
-                       or json; a mismatch makes rawns exit 124. Needs root or
-                       CAP_BPF+CAP_PERFMON
+  --trace[=FORMAT]     verify from the kernel side, with eBPF, that at exec the
+                       command has the namespaces, root, cgroups, user, caps,
+                       seccomp, no_new_privs and rlimits asked for; FORMAT text
+                       (default) or json; a mismatch makes rawns exit 124.
+                       Needs root or CAP_BPF+CAP_PERFMON
   -v, --verbose        report on stderr what the parent sees: both pids, the
                        hostname, each namespace's inode, and the exit status
   --info-fd FD         write the child's pid and namespace inodes to FD as one

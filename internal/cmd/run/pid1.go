@@ -35,9 +35,11 @@ type pid1Watch struct {
 	pid1  bool   // the command is PID 1: act on dropped signals
 	winch func() // -t: on SIGWINCH, copy the window size (tty.go)
 	// mu guards w against key, which -t's input copy calls from its own
-	// goroutine, and keyName, the key it saw for each signal.
-	mu      sync.Mutex
-	keyName [32]string
+	// goroutine, and keys, the key it saw for each signal (a byte each:
+	// the watch is made for every run whose command is PID 1, and room
+	// for 32 names would put it in a larger allocation class).
+	mu   sync.Mutex
+	keys [32]byte
 }
 
 // fromKey marks a byte of the notification pipe as a key the command's pty
@@ -78,7 +80,7 @@ func (pw *pid1Watch) wait(proc *clone.Process, stderr io.Writer) (clone.ExitStat
 				if b&fromKey != 0 {
 					b &^= fromKey
 					pw.mu.Lock()
-					key = pw.keyName[b&31]
+					key = keyName(pw.keys[b&31])
 					pw.mu.Unlock()
 				}
 				pw.signalled(proc, syscall.Signal(b), key, stderr)
@@ -94,18 +96,18 @@ func (pw *pid1Watch) wait(proc *clone.Process, stderr io.Writer) (clone.ExitStat
 	return proc.Wait()
 }
 
-// key tells the watch that a key on rawns's terminal (name: "Ctrl-C")
+// key tells the watch that a key on rawns's terminal (3 for Ctrl-C)
 // became sig for the command's foreground process group, which is the
 // command's own: with -t the terminal is raw, and the command's pty, not
 // rawns, turns the key into the signal, so none reaches rawns. Called
 // from the input copy's goroutine (ttySession.watchKeys).
-func (pw *pid1Watch) key(sig syscall.Signal, name string) {
+func (pw *pid1Watch) key(sig syscall.Signal, key byte) {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	if pw.w < 0 || sig <= 0 || sig >= 32 {
 		return
 	}
-	pw.keyName[sig] = name
+	pw.keys[sig] = key
 	unix.Write(pw.w, []byte{byte(sig) | fromKey})
 }
 

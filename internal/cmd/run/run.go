@@ -44,7 +44,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
-	return run(cfg, stderr)
+	if cfg.statusFD < 0 {
+		return run(cfg, stderr)
+	}
+	// A 125 (126, 127) of rawns and the same code of the command read
+	// alike, as in docker: --json-status-fd tells them apart with an
+	// "error" line, rawns's own message, where the command's exit line
+	// would be (info.go).
+	last := &lastLine{w: stderr}
+	code := run(cfg, last)
+	if !statusDone {
+		writeFD(cfg.statusFD, errorJSON(code, last.line))
+	}
+	return code
 }
 
 // run starts the command, forwards signals to it, waits, and returns the
@@ -219,6 +231,7 @@ func run(cfg *config, stderr io.Writer) int {
 	}
 	if cfg.statusFD >= 0 {
 		writeFD(cfg.statusFD, exitJSON(st, code))
+		statusDone = true
 	}
 	return code
 }

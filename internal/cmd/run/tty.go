@@ -28,7 +28,7 @@ type ttySession struct {
 	keyMu    sync.Mutex
 	keyPty   *tty.Pty
 	keyPid   int
-	keyWatch func(sig syscall.Signal, name string)
+	keyWatch func(sig syscall.Signal, key byte)
 }
 
 // startTTY prepares the command's terminal and puts rawns's terminal
@@ -107,7 +107,7 @@ func (t *ttySession) started() error {
 // PID 1 of its namespace, which drops them without a handler. Without -t
 // the key is a signal from rawns's own terminal that reaches rawns too;
 // with it, the terminal is raw and only the pty sees the key.
-func (t *ttySession) watchKeys(pid int, fn func(sig syscall.Signal, name string)) {
+func (t *ttySession) watchKeys(pid int, fn func(sig syscall.Signal, key byte)) {
 	t.keyMu.Lock()
 	t.keyPid, t.keyWatch = pid, fn
 	t.keyMu.Unlock()
@@ -152,7 +152,7 @@ func (t *ttySession) sawKeys(b []byte) {
 		// The foreground process group, as rawns's PID namespace numbers
 		// it: the command's own, not a job a shell started.
 		if pg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && pg == t.keyPid {
-			t.keyWatch(sig, keyName(c))
+			t.keyWatch(sig, c)
 		}
 	}
 }
