@@ -10,6 +10,9 @@ BIN     := bin/rawns
 # start-up is on every run's path, does not link it (docs/trace.md).
 TRACEBIN := bin/rawns-trace
 BENCHBIN := bin/rawns-bench
+# rawns-net holds the host side of --network bridge (vishvananda/netlink,
+# google/nftables), which rawns itself does not link (docs/network.md).
+NETBIN  := bin/rawns-net
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 # -trimpath: reproducible; -s -w: a smaller binary maps fewer pages at
@@ -24,6 +27,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(TRACEBIN) ./cmd/rawns-trace
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(NETBIN) ./cmd/rawns-net
 	@# The Go peers of rawns bench --whole (bench/peers): the smallest Go
 	@# programs spawning each way, an empty main and one that imports os.
 	@for p in go-empty go-os go-clone go-os-exec go-reexec; do \

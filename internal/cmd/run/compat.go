@@ -8,7 +8,7 @@ package run
 func compatHint(flag string) string {
 	switch flag {
 	// unshare's namespace flags, and bwrap's --unshare-*.
-	case "--pid", "-p", "--unshare-pid":
+	case "--pid", "--unshare-pid":
 		return "use --ns pid (the default set is pid,uts)"
 	case "--uts", "-u", "--unshare-uts":
 		return "use --ns uts (the default set is pid,uts)"
@@ -17,7 +17,7 @@ func compatHint(flag string) string {
 	case "--ipc", "-i", "--unshare-ipc":
 		return "use --ns ipc"
 	case "--net", "-n", "--unshare-net":
-		return "use --ns net (lo comes up inside)"
+		return "use --network none (a network namespace with lo up), or --ns net"
 	case "-U", "--unshare-user", "--unshare-user-try":
 		return "use --ns user (with --map-root-user for root inside)"
 	case "--cgroup", "-C", "--unshare-cgroup", "--unshare-cgroup-try":
@@ -27,7 +27,11 @@ func compatHint(flag string) string {
 	case "--unshare-all":
 		return "use --ns all"
 	case "--share-net":
-		return "list the kinds to create without net, e.g. --ns pid,uts,mnt,ipc,user,cgroup"
+		return "use --network host, or list the kinds to create without net, e.g. --ns pid,uts,mnt,ipc,user,cgroup"
+	case "--net-host", "--net=host":
+		return "use --network host"
+	case "--port", "--expose":
+		return "use -p/--publish [IP:]HOSTPORT:PORT with --network bridge or pasta"
 	case "--fork", "-f":
 		return "rawns always forks: the command is a new process, PID 1 of its PID namespace"
 	case "--kill-child", "--die-with-parent":

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/network"
 	"github.com/rawns/rawns/rootfs"
 )
 
@@ -20,8 +21,9 @@ type config struct {
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
-	fs               *rootfs.Config // the filesystem flags, nil without any
-	tty              bool           // -t: a pty of its own (tty.go)
+	fs               *rootfs.Config   // the filesystem flags, nil without any
+	tty              bool             // -t: a pty of its own (tty.go)
+	net              *network.Options // --network bridge or pasta (network.go), else nil
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -48,6 +50,7 @@ var concerns = []*concern{
 	&namespacesConcern,
 	&processConcern,
 	&filesystemConcern,
+	&networkConcern,
 	&securityConcern,
 	&limitsConcern,
 	&outputConcern,
