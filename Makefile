@@ -97,9 +97,9 @@ VMSUITES ?= bookworm bullseye
 VMTEST_PLAN ?= vmtest/plan
 VMARCH   := amd64
 VMSTAGE  := bin/vmtest
-VMPKGS   := qemu-system-x86 cpio busybox-static
-VMTESTS  := cgroup clone internal/cmd/run .
-VMBINS   := rawns rawns-trace rawns-bench
+VMPKGS   := qemu-system-x86 cpio busybox-static passt slirp4netns
+VMTESTS  := cgroup clone internal/cmd/run network/bridge .
+VMBINS   := rawns rawns-trace rawns-bench rawns-net
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=
 VMLIBS   :=
@@ -107,7 +107,7 @@ VMTIMEOUT := 300
 vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
 vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
 vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
-vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay .
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run network/bridge internal/sigrelay .
 vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
 vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race
@@ -122,6 +122,8 @@ vmtest vmtest-arm64 vmtest-arm64-race:
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
 	@if [ -n "$(VMLIBS)" ]; then mkdir -p $(VMSTAGE)/lib && cp -L $(VMLIBS) $(VMSTAGE)/lib/; fi
+	@# pasta and slirp4netns with their libraries, for TestNetwork (host's architecture only).
+	@if [ "$(VMARCH)" = "$$(dpkg --print-architecture)" ]; then ./vmtest/userbins.sh $(VMSTAGE)/root; fi
 	@for b in $(VMBINS); do src=./cmd/$$b; [ $$b = rawns ] && src=.; \
 		echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -o $(VMSTAGE)/bin/$$b $$src"; \
 		$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/$$b $$src || exit 1; done

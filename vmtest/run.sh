@@ -81,6 +81,50 @@ for suite in "$@"; do
 		cp "$ko" "$root/lib/modules/$ver/overlay.ko"
 	done
 done
+# What the network tests need (docs/network.md): each kernel's modules
+# for veths, bridges, nf_tables with NAT, fib and conntrack, and tun, with
+# every module they depend on (modules.dep), at their paths under
+# /lib/modules/VERSION, and a modules.dep of just those, for busybox's
+# modprobe in /init.
+netmods="veth bridge tun nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct"
+for suite in "$@"; do
+	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
+	kroot=$(dirname "$(dirname "$kernel")")
+	for moddir in "$kroot"/lib/modules/*; do
+		[ -f "$moddir/modules.dep" ] || continue
+		out=$root/lib/modules/$(basename "$moddir")
+		mkdir -p "$out"
+		todo=
+		for m in $netmods; do
+			p=$(awk -F: -v m="$m" '{n=$1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); gsub(/-/, "_", n)} n == m {print $1; exit}' "$moddir/modules.dep")
+			if [ -z "$p" ]; then
+				echo "vmtest: $suite: no module $m (built in, or missing: the network tests will say)"
+				continue
+			fi
+			todo="$todo $p"
+		done
+		done_list=" "
+		# shellcheck disable=SC2086
+		todo=$(echo $todo)
+		while [ -n "$todo" ]; do
+			p=${todo%% *}
+			if [ "$p" = "$todo" ]; then todo=; else todo=${todo#* }; fi
+			case "$done_list" in *" $p "*) continue ;; esac
+			done_list="$done_list$p "
+			mkdir -p "$out/$(dirname "$p")"
+			cp "$moddir/$p" "$out/$p"
+			line=$(grep "^$p:" "$moddir/modules.dep")
+			echo "$line" >>"$out/modules.dep"
+			# shellcheck disable=SC2086
+			todo=$(echo $todo ${line#*:})
+		done
+	done
+done
+# A root of the host's own architecture's tools (vmtest/userbins.sh: pasta
+# and slirp4netns with their libraries), copied over the initramfs's.
+if [ -d "$stage/root" ]; then
+	cp -a "$stage/root/." "$root/"
+fi
 initrd=$stage/initrd.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 
