@@ -83,40 +83,37 @@ for suite in "$@"; do
 done
 # What the network tests need (docs/network.md): each kernel's modules
 # for veths, bridges, nf_tables with NAT, fib and conntrack, and tun, with
-# every module they depend on (modules.dep), at their paths under
-# /lib/modules/VERSION, and a modules.dep of just those, for busybox's
-# modprobe in /init.
+# every module they depend on, at their paths under /lib/modules/VERSION,
+# and the list of them in load order (dependencies first) in netmods there,
+# for /init to insmod. The package ships no modules.dep (depmod makes it at
+# install), so the dependencies are read from each module's own .modinfo
+# ("depends=a,b"); a module the tree lacks is built in.
 netmods="veth bridge tun nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct"
+visit() {
+	local m f rel d
+	m=$(echo "$1" | tr - _)
+	case " $seen " in *" $m "*) return ;; esac
+	seen="$seen $m"
+	f=$(find "$moddir/kernel" \( -name "$m.ko" -o -name "$(echo "$m" | tr _ -).ko" \) | head -n 1)
+	[ -n "$f" ] || return 0
+	for d in $(tr '\0' '\n' <"$f" | sed -n 's/^depends=//p' | tr , ' '); do
+		visit "$d"
+	done
+	rel=${f#"$moddir"/}
+	mkdir -p "$out/$(dirname "$rel")"
+	cp "$f" "$out/$rel"
+	echo "$rel" >>"$out/netmods"
+}
 for suite in "$@"; do
 	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
 	kroot=$(dirname "$(dirname "$kernel")")
 	for moddir in "$kroot"/lib/modules/*; do
-		[ -f "$moddir/modules.dep" ] || continue
+		[ -d "$moddir/kernel" ] || continue
 		out=$root/lib/modules/$(basename "$moddir")
 		mkdir -p "$out"
-		todo=
+		seen=
 		for m in $netmods; do
-			p=$(awk -F: -v m="$m" '{n=$1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); gsub(/-/, "_", n)} n == m {print $1; exit}' "$moddir/modules.dep")
-			if [ -z "$p" ]; then
-				echo "vmtest: $suite: no module $m (built in, or missing: the network tests will say)"
-				continue
-			fi
-			todo="$todo $p"
-		done
-		done_list=" "
-		# shellcheck disable=SC2086
-		todo=$(echo $todo)
-		while [ -n "$todo" ]; do
-			p=${todo%% *}
-			if [ "$p" = "$todo" ]; then todo=; else todo=${todo#* }; fi
-			case "$done_list" in *" $p "*) continue ;; esac
-			done_list="$done_list$p "
-			mkdir -p "$out/$(dirname "$p")"
-			cp "$moddir/$p" "$out/$p"
-			line=$(grep "^$p:" "$moddir/modules.dep")
-			echo "$line" >>"$out/modules.dep"
-			# shellcheck disable=SC2086
-			todo=$(echo $todo ${line#*:})
+			visit "$m"
 		done
 	done
 done

@@ -106,6 +106,7 @@ func (s *Setup) Close() {
 	}
 	if s.h != nil {
 		s.h.Close()
+		s.h = nil
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -153,6 +154,10 @@ func TestPrepareAndAttach(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if owned && !s.Owned() {
+				s.Close()
+				t.Skip("this kernel has no NFT_TABLE_F_OWNER (Linux 5.12+): the table is plain, as owned=false tests")
+			}
 			if s.Owned() != owned {
 				t.Fatalf("Owned() = %v", s.Owned())
 			}
@@ -166,7 +171,7 @@ func TestPrepareAndAttach(t *testing.T) {
 				t.Fatalf("reply %+v", rep)
 			}
 			// Inside: eth0 up with both addresses and a default route each.
-			h, err := netlink.NewHandleAt(netns.NsHandle(ns))
+			h, err := netlink.NewHandleAt(netns.NsHandle(ns), unix.NETLINK_ROUTE)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,6 +227,7 @@ func TestOwnedTableLivesWithItsSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	if !s.Owned() {
 		t.Skip("this kernel has no NFT_TABLE_F_OWNER (Linux 5.12+): TestPrepareAndAttach/owned=false covers the helper's own delete")
 	}
@@ -399,8 +405,8 @@ func TestCleanStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone, err := CleanStale()
-	if err != nil || len(gone) != 1 || gone[0] != dead {
-		t.Fatalf("CleanStale() = %v, %v; want [%s]", gone, err, dead)
+	if err != nil || !slices.Contains(gone, dead) || slices.Contains(gone, live) {
+		t.Fatalf("CleanStale() = %v, %v; want %s among them, and not %s", gone, err, dead, live)
 	}
 	if !hasTable(t, live) || !hasTable(t, "other") || hasTable(t, dead) {
 		t.Fatalf("tables left: %v", tableNames(t))

@@ -189,6 +189,7 @@ func setupNetTest(t *testing.T) *netTest {
 		t.Fatal(err)
 	}
 	n := &netTest{bin: os.Getenv("RAWNS_NET_TEST_BIN"), root: testutil.BusyboxRoot(t), page: "hello from the command\n"}
+	outside(t) // for pasta and slirp4netns, once for all the cases
 	for _, a := range []string{"httpd", "nc", "ip", "kill"} {
 		os.Symlink("busybox", filepath.Join(n.root, "bin", a))
 	}
@@ -375,27 +376,31 @@ func (n *netTest) ipv6(t *testing.T) {
 	}
 }
 
+// tenAtOnce starts ten runs at once, each holding its address until all
+// ten have one (an address is free again once its run is gone).
 func (n *netTest) tenAtOnce(t *testing.T) {
+	cmds := make([]*exec.Cmd, 10)
+	outs := make([]*testutil.SyncBuffer, 10)
 	var wg sync.WaitGroup
-	outs := make([]ran, 10)
-	for i := range outs {
+	for i := range cmds {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i] = n.run(t, "-v", "--network", "bridge", "--rootfs", n.root, "--", "sleep", "1")
+			cmds[i], outs[i] = n.bg(t, nil, "-v", "--network", "bridge", "--rootfs", n.root, "--", "sleep", "600")
 		}()
 	}
 	wg.Wait()
 	seen := map[string]bool{}
-	for _, r := range outs {
-		m := eth0Line.FindStringSubmatch(r.stderr)
-		if r.code != 0 || m == nil {
-			t.Fatalf("a run: %+v", r)
+	for _, out := range outs {
+		a := addrs(t, out, 1)[0]
+		if seen[a] {
+			t.Errorf("%s given twice", a)
 		}
-		if seen[m[1]] {
-			t.Errorf("%s given twice", m[1])
-		}
-		seen[m[1]] = true
+		seen[a] = true
+	}
+	for _, c := range cmds {
+		c.Process.Kill()
+		c.Wait()
 	}
 	noLeftovers(t)
 }
@@ -570,9 +575,6 @@ func sleeper(t *testing.T) (int, func()) {
 // a namespace the test makes, as pasta needs an interface to copy.
 func outside(t *testing.T) {
 	t.Helper()
-	if l, err := netlink.LinkByName("tout0"); err == nil && l != nil {
-		return
-	}
 	pid, cleanup := sleeper(t)
 	t.Cleanup(cleanup)
 	la := netlink.NewLinkAttrs()
@@ -619,7 +621,6 @@ func needTool(t *testing.T, tool string) string {
 // slirp4netns alone on PATH, then kills rawns and finds nothing left.
 func (n *netTest) pasta(t *testing.T, tool string) {
 	path := needTool(t, tool)
-	outside(t)
 	env := []string{}
 	if tool == "slirp4netns" {
 		dir := t.TempDir()
@@ -661,7 +662,6 @@ func (n *netTest) pasta(t *testing.T, tool string) {
 // the rootless path runs for real. The host's node is not touched.
 func (n *netTest) pastaRootless(t *testing.T) {
 	needTool(t, "pasta")
-	outside(t)
 	dir := t.TempDir()
 	if err := unix.Mknod(filepath.Join(dir, "tun"), unix.S_IFCHR|0o666, int(unix.Mkdev(10, 200))); err != nil {
 		t.Fatal(err)
