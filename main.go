@@ -32,9 +32,9 @@ Usage:
   rawns cgroup-clean [--cgroup-parent PATH] remove cgroups left by killed runs
   rawns init -- PATH ARGV0 [ARG...]         run PATH as the child of a minimal init
   rawns version                             print the version
-  rawns help                                print this help
+  rawns help [COMMAND]                      print this help, or COMMAND's
 
-Run 'rawns run --help' for the flags of run.
+Run 'rawns run --help' (or 'rawns help run') for the flags of run.
 `
 
 func main() {
@@ -70,7 +70,7 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "help", "--help", "-h":
 		if len(rest) > 0 {
-			return extraWords(verb, rest, stderr)
+			return helpOf(verb, rest, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -82,11 +82,26 @@ func rawns(args []string, stdout, stderr io.Writer) int {
 // extraWords refuses words after a verb that takes none, rather than
 // ignoring what the user meant.
 func extraWords(verb string, rest []string, stderr io.Writer) int {
-	hint := ""
-	if verb == "help" || verb == "--help" || verb == "-h" {
-		hint = "; for a command's flags use rawns " + cli.Quote(rest[0]) + " --help"
+	fmt.Fprintf(stderr, "rawns %s takes no arguments, but got %s\n", verb, cli.Quote(rest[0]))
+	return exitcode.Failed
+}
+
+// helpOf is `rawns help COMMAND`, as git and go read it: COMMAND's own
+// --help. init, version and help have no flags to list: the usage, which
+// shows their one line, stands for them.
+func helpOf(verb string, rest []string, stdout, stderr io.Writer) int {
+	if len(rest) > 1 {
+		fmt.Fprintf(stderr, "rawns %s takes one command name, but got %s and %s\n", verb, cli.Quote(rest[0]), cli.Quote(rest[1]))
+		return exitcode.Failed
 	}
-	fmt.Fprintf(stderr, "rawns %s takes no arguments, but got %s%s\n", verb, cli.Quote(rest[0]), hint)
+	switch rest[0] {
+	case "run", "bench", "trace", "cgroup-clean":
+		return rawns([]string{rest[0], "--help"}, stdout, stderr)
+	case "init", "version", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "rawns %s: unknown command %s; use run, bench, trace, cgroup-clean, init, version or help\n", verb, cli.Quote(rest[0]))
 	return exitcode.Failed
 }
 

@@ -207,7 +207,8 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "--init", "--ns", "uts", "--", "true"}, "add pid to --ns"},
 		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
 		{[]string{"version", "extra"}, "rawns version takes no arguments, but got extra"},
-		{[]string{"help", "bogus"}, "rawns help takes no arguments, but got bogus; for a command's flags use rawns bogus --help"},
+		{[]string{"help", "bogus"}, "rawns help: unknown command bogus; use run, bench, trace, cgroup-clean, init, version or help"},
+		{[]string{"help", "run", "extra"}, "rawns help takes one command name, but got run and extra"},
 		{[]string{"run", "--trace=xml", "--", "true"}, "--trace=xml: unknown format; use --trace, --trace=text or --trace=json"},
 		{[]string{"run", "--hostname", "--", "hostname"}, "flag --hostname needs a value, but the next argument is --; to pass it on purpose write --hostname=--"},
 		{[]string{"run", "--ns", "pid", "--hostname", "h", "--", "true"}, "add uts to --ns"},
@@ -463,6 +464,17 @@ func TestVersionAndHelp(t *testing.T) {
 	r = rawnsRun(t, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "rawns run [flags]") {
 		t.Errorf("--help: %+v", r)
+	}
+	// rawns help COMMAND is COMMAND --help (it said "help takes no
+	// arguments"; issue 25).
+	for _, c := range []struct{ verb, want string }{
+		{"run", "Examples:"}, {"bench", "usage: rawns bench"}, {"trace", "usage: rawns trace"},
+		{"cgroup-clean", "Usage: rawns cgroup-clean"}, {"init", "rawns init -- PATH"},
+	} {
+		r = rawnsRun(t, "help", c.verb)
+		if r.code != 0 || !strings.Contains(r.stdout, c.want) || r.stderr != "" {
+			t.Errorf("help %s: %+v", c.verb, r)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rawns/rawns/internal/testutil"
 )
@@ -37,6 +39,8 @@ func TestRunRootfsFlags(t *testing.T) {
 	f := newRootfsFixture(t)
 	overlayDir := filepath.Join(t.TempDir(), "layer")
 	R := f.root
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(R, link)
 	cases := []struct {
 		name   string
 		args   []string
@@ -45,6 +49,11 @@ func TestRunRootfsFlags(t *testing.T) {
 		writes bool // the run may change DIR (a created mount point)
 	}{
 		{"rootfs", []string{"--rootfs", R}, `pwd; ls /; ls /usr 2>&1`, "/\nbin\ndev\netc\nmnt\nproc\nroot\nsys\ntmp\nls: /usr: No such file or directory\n", false},
+		// A bare --rootfs gets the /dev of --dev /dev: a write to
+		// /dev/null goes nowhere, not into R/dev (issue 25, bug 6); a
+		// mount on /dev is the user's choice instead.
+		{"rootfs /dev", []string{"--rootfs", R}, `echo x >/dev/null; ls /dev | wc -l; readlink /dev/ptmx`, "13\npts/ptmx\n", false},
+		{"rootfs tmpfs /dev", []string{"--rootfs", R, "--tmpfs", "/dev"}, `ls /dev | wc -l`, "0\n", false},
 		{"read-only", []string{"--rootfs", R, "--read-only"}, `touch /x 2>&1`, "touch: /x: Read-only file system\n", false},
 		{"bind", []string{"--rootfs", R, "--bind", f.data, "/mnt"}, `cat /mnt/f; echo w >/mnt/w && cat /mnt/w`, "data\nw\n", false},
 		{"ro-bind", []string{"--rootfs", R, "--ro-bind", f.file, "/etc/hostfile"}, `cat /etc/hostfile; echo x 2>&1 >/etc/hostfile`, "file\nsh: can't create /etc/hostfile: Read-only file system\n", true},
@@ -55,6 +64,9 @@ func TestRunRootfsFlags(t *testing.T) {
 		{"dev", []string{"--rootfs", R, "--dev", "/dev", "--proc", "/proc"}, `ls /dev | wc -l; echo x >/dev/null; head -c 4 /dev/zero | wc -c; readlink /dev/ptmx; readlink /dev/stdout; grep -c devpts /proc/self/mountinfo`, "13\n4\npts/ptmx\n/proc/self/fd/1\n1\n", false},
 		{"mqueue", []string{"--ns", "pid,uts,ipc", "--rootfs", R, "--mqueue", "/mnt", "--proc", "/proc"}, `grep -c ' /mnt .* - mqueue ' /proc/self/mountinfo`, "1\n", false},
 		{"overlay", []string{"--rootfs", R, "--overlay"}, `echo new >/new && cat /new; rm /bin/ls; echo x >/etc/passwd`, "new\n", false},
+		// A root named through a link: the overlay failed on the link's
+		// path (move_mount: EINVAL; issue 25, found by TestDocExamples).
+		{"overlay via a link", []string{"--rootfs", link, "--overlay"}, `echo new >/new && cat /new`, "new\n", false},
 		{"overlay-dir", []string{"--rootfs", R, "--overlay-dir", overlayDir}, `echo kept >/kept && cat /kept`, "kept\n", false},
 		{"host tree", []string{"--tmpfs", "/mnt", "--bind", f.data, "/mnt/data"}, `cat /mnt/data/f; ls /mnt`, "data\ndata\n", false},
 		{"all", []string{"--ns", "pid,uts,ipc", "--rootfs", R, "--overlay", "--read-only", "--dev", "/dev", "--proc", "/proc",
@@ -115,6 +127,8 @@ func TestRunRootfsErrors(t *testing.T) {
 	f := newRootfsFixture(t)
 	R := f.root
 	before := testutil.TreeSum(t, R)
+	toSlash := filepath.Join(t.TempDir(), "slash")
+	os.Symlink("/", toSlash)
 	cases := []struct {
 		args []string
 		code int
@@ -122,6 +136,10 @@ func TestRunRootfsErrors(t *testing.T) {
 	}{
 		{[]string{"--rootfs", R + "/nope"}, 125, "--rootfs " + R + "/nope: " + R + "/nope: no such file or directory"},
 		{[]string{"--rootfs", R + "/bin/busybox"}, 125, "--rootfs " + R + "/bin/busybox: not a directory"},
+		// Issue 25: a link to / reached pivot_root (EBUSY); /proc was taken.
+		{[]string{"--rootfs", toSlash}, 125, "--rootfs " + toSlash + ": a link to the host's /, which is already the root"},
+		{[]string{"--rootfs", "/proc"}, 125, "--rootfs /proc: /proc is on proc, a kernel filesystem, not a root filesystem"},
+		{[]string{"--rootfs", "/sys"}, 125, "--rootfs /sys: /sys is on sysfs, a kernel filesystem"},
 		{[]string{"--rootfs", R, "--bind", "/nonexistent-src", "/x"}, 125, "--bind /nonexistent-src /x: source /nonexistent-src: no such file or directory"},
 		{[]string{"--rootfs", R, "--bind", f.data, "/../../x"}, 125, "--bind " + f.data + " /../../x: destination /../../x climbs out of the root"},
 		{[]string{"--rootfs", R, "--tmpfs", "relative"}, 125, "--tmpfs relative: destination \"relative\" is not an absolute path"},
@@ -227,5 +245,50 @@ func TestRunRootfsSymlinkedDestinations(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(f.root, p)); err != nil {
 			t.Errorf("%s is not in the root: %v", p, err)
 		}
+	}
+}
+
+// TestRunOverlayDirLocked: while a run uses --overlay-dir D, a second run
+// on D is refused (125, one line naming --overlay-dir and the pid that
+// holds it), not started on a shared upper layer (issue 25, bug 5: the
+// kernel only logged "upperdir is in-use ... undefined behavior"); once the
+// first has ended, D is free again. Nothing is left in D but upper and
+// work.
+func TestRunOverlayDirLocked(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	R := testutil.BusyboxRoot(t)
+	D := filepath.Join(t.TempDir(), "layer")
+	first := exec.Command(rawnsBin, "run", "--rootfs", R, "--overlay-dir", D, "--", "sh", "-c", "echo ready; read x; echo first >/first")
+	in, err := first.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	if line, err := readLine(bufio.NewReader(out), 10*time.Second); err != nil || line != "ready\n" {
+		t.Fatalf("the first run: %q, %v", line, err)
+	}
+	r := rawnsRun(t, "run", "--rootfs", R, "--overlay-dir", D, "--", "true")
+	want := fmt.Sprintf("rawns run: --overlay-dir %s: in use by another run (pid %d holds its lock)", D, first.Process.Pid)
+	if r.code != 125 || !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a second run on the same --overlay-dir: exit %d, stderr %q; want 125 and %q", r.code, r.stderr, want)
+	}
+	in.Close()
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first run: %v", err)
+	}
+	r = rawnsRun(t, "run", "--rootfs", R, "--overlay-dir", D, "--", "cat", "/first")
+	if r.code != 0 || r.stdout != "first\n" {
+		t.Fatalf("a run after the first ended: %+v", r)
+	}
+	if ents, _ := os.ReadDir(D); len(ents) != 2 {
+		t.Errorf("%s holds %v, want upper and work", D, ents)
 	}
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rawns/rawns/internal/testutil"
+	"github.com/rawns/rawns/security"
+	"github.com/rawns/rawns/trace"
 )
 
 func TestRunTrace(t *testing.T) {
@@ -147,4 +151,212 @@ func TestRunTraceNoLeak(t *testing.T) {
 		}
 	}
 	t.Errorf("rawns's children while the command runs: %q, want only sleep", children)
+}
+
+// proofRun is issue 24's command line, on a busybox root, running cat
+// on a pipe so that the command can be read in /proc while it is held.
+func proofRunArgs(root string) []string {
+	return []string{"run", "--trace=json", "--rootfs", root, "--user", "1000:1000", "--groups", "27,5",
+		"--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--seccomp", "default", "--no-new-privs",
+		"--rlimit", "nofile=123:456", "--memory", "64M", "--pids", "50", "--", "/bin/cat"}
+}
+
+// TestRunTraceProof: every property of the run is judged OK with the
+// kernel's values, and those values are what /proc shows for the command
+// while it runs (testutil.CheckProof, the independent oracle).
+func TestRunTraceProof(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.BusyboxRoot(t)
+	cmd := exec.Command(rawnsBin, proofRunArgs(root)...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+	var rep struct {
+		ChildPID   int             `json:"child-pid"`
+		OK         bool            `json:"ok"`
+		Proof      json.RawMessage `json:"proof"`
+		Properties []struct {
+			Name, Want, Kernel, Status, Why string
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(line), &rep); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	status := map[string]string{}
+	for _, p := range rep.Properties {
+		status[p.Name] = p.Status
+	}
+	for _, name := range []string{"root", "cgroup2", "cgroup memory", "cgroup pids", "uid", "gid", "groups",
+		"cap inheritable", "cap permitted", "cap effective", "cap bounding", "cap ambient",
+		"seccomp", "no_new_privs", "rlimit nofile"} {
+		if status[name] != "OK" {
+			t.Errorf("%s: %q, want OK", name, status[name])
+		}
+	}
+	if !rep.OK {
+		t.Errorf("not ok: %s", line)
+	}
+	p := proofFromJSON(t, rep.Proof)
+	want := trace.HaveRoot | trace.HaveCgroup | trace.HaveCred | trace.HaveGroups | trace.HaveCaps | trace.HaveSeccomp | trace.HaveNNP | trace.HaveRlimits | trace.HaveFile
+	testutil.CheckProof(t, rep.ChildPID, p, want)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("rawns: %v", err)
+	}
+}
+
+// TestRunTraceProofLies: a lie per property on the expectation side
+// (RAWNS_TRACE_FAULT, test only) makes that property a MISMATCH and rawns
+// exit 124, the code of a --trace mismatch: the check can fail.
+func TestRunTraceProofLies(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.BusyboxRoot(t)
+	args := proofRunArgs(root)
+	args[1] = "--trace"
+	args[len(args)-1] = "/bin/true"
+	for _, c := range []struct{ fault, line string }{
+		{"root", "root "}, {"cgroup", "cgroup"}, {"uid", "uid "}, {"gid", "gid "}, {"groups", "groups "},
+		{"caps", "cap bounding "}, {"seccomp", "seccomp "}, {"nnp", "no_new_privs "}, {"rlimit", "rlimit nofile "},
+	} {
+		cmd := exec.Command(rawnsBin, args...)
+		cmd.Env = append(os.Environ(), "RAWNS_TRACE_FAULT="+c.fault)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		ee, _ := err.(*exec.ExitError)
+		found := false
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, c.line) && strings.Contains(l, ": MISMATCH") {
+				found = true
+			} else if strings.Contains(l, ": MISMATCH (") {
+				t.Errorf("lie on %s: another property failed: %s", c.fault, l)
+			}
+		}
+		if ee == nil || ee.ExitCode() != 124 || !found {
+			t.Errorf("lie on %s: %v, want exit 124 and a MISMATCH line for %q:\n%s", c.fault, err, c.line, stderr.String())
+		}
+	}
+}
+
+// proofFromJSON reads the "proof" object of --trace=json back into a
+// trace.Proof (the groups present are the ones the kernel let it read).
+func proofFromJSON(t *testing.T, raw json.RawMessage) trace.Proof {
+	t.Helper()
+	var j struct {
+		Root *struct {
+			MountID   int32                      `json:"mount-id"`
+			Dev       string                     `json:"dev"`
+			Inode     uint64                     `json:"inode"`
+			MountRoot bool                       `json:"mount-root"`
+			MntNS     struct{ Inode, ID uint64 } `json:"mnt-ns"`
+			FS        string                     `json:"fs"`
+		} `json:"root"`
+		Cgroup2    *uint64           `json:"cgroup2"`
+		Cgroup1    map[string]uint64 `json:"cgroup1"`
+		UID, GID   []uint32
+		Securebits uint32            `json:"securebits"`
+		NGroups    *int32            `json:"ngroups"`
+		Groups     []uint32          `json:"groups"`
+		Caps       map[string]string `json:"caps"`
+		Seccomp    *int32            `json:"seccomp"`
+		Filters    *int32            `json:"seccomp-filters"`
+		NNP        *bool             `json:"no-new-privs"`
+		Rlimits    map[string][2]int64
+		File       *struct {
+			Mode     string `json:"mode"`
+			UID, GID uint32
+			NoSuid   bool `json:"nosuid"`
+		} `json:"file"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		t.Fatal(err)
+	}
+	var p trace.Proof
+	if r := j.Root; r != nil {
+		var major, minor uint32
+		fmt.Sscanf(r.Dev, "%d:%d", &major, &minor)
+		p.Have |= trace.HaveRoot
+		p.Root = trace.RootView{MountID: r.MountID, Dev: major<<20 | minor, Ino: r.Inode, MntNS: trace.NSID{Inode: r.MntNS.Inode, ID: r.MntNS.ID}, FSType: r.FS}
+		if r.MountRoot {
+			p.Root.Flags = trace.RootMountRoot
+		}
+	}
+	if j.Cgroup2 != nil {
+		p.Have |= trace.HaveCgroup
+		p.CgroupV2 = *j.Cgroup2
+	}
+	for c, n := range trace.V1Names {
+		if v, ok := j.Cgroup1[n]; ok {
+			p.Have |= trace.HaveCgroupV1 << c
+			p.CgroupV1[c] = v
+		}
+	}
+	if len(j.UID) == 4 && len(j.GID) == 4 {
+		p.Have |= trace.HaveCred
+		copy(p.UID[:], j.UID)
+		copy(p.GID[:], j.GID)
+		p.Securebits = j.Securebits
+	}
+	if j.NGroups != nil {
+		p.Have |= trace.HaveGroups
+		p.NGroups = *j.NGroups
+		copy(p.Groups[:], j.Groups)
+	}
+	if len(j.Caps) == 5 {
+		p.Have |= trace.HaveCaps
+		for _, s := range []struct {
+			name string
+			v    *uint64
+		}{{"inheritable", &p.Caps.Inheritable}, {"permitted", &p.Caps.Permitted}, {"effective", &p.Caps.Effective}, {"bounding", &p.Caps.Bounding}, {"ambient", &p.Caps.Ambient}} {
+			*s.v, _ = strconv.ParseUint(j.Caps[s.name], 16, 64)
+		}
+	}
+	if j.Seccomp != nil {
+		p.Have |= trace.HaveSeccomp
+		p.SeccompMode = *j.Seccomp
+	}
+	if j.Filters != nil {
+		p.Have |= trace.HaveSeccompN
+		p.SeccompFilters = *j.Filters
+	}
+	if j.NNP != nil {
+		p.Have |= trace.HaveNNP
+		p.NoNewPrivs = *j.NNP
+	}
+	if len(j.Rlimits) == trace.NumRlimits {
+		p.Have |= trace.HaveRlimits
+		lim := func(v int64) uint64 {
+			if v < 0 {
+				return trace.Unlimited
+			}
+			return uint64(v)
+		}
+		for i := range p.Rlimits {
+			l := j.Rlimits[security.RlimitName(i)]
+			p.Rlimits[i] = trace.RlimitValue{Cur: lim(l[0]), Max: lim(l[1])}
+		}
+	}
+	if f := j.File; f != nil {
+		p.Have |= trace.HaveFile
+		mode, _ := strconv.ParseUint(f.Mode, 8, 32)
+		p.File = trace.ExecFile{Mode: uint32(mode), UID: f.UID, GID: f.GID}
+		if f.NoSuid {
+			p.File.MntFlags = trace.MntNoSuid
+		}
+	}
+	return p
 }

@@ -107,3 +107,34 @@ func TestCtrlCTwiceStopsPID1(t *testing.T) {
 		t.Errorf("after two Ctrl-C rawns ended with %v, want exit 137; terminal:\n%s", err, text())
 	}
 }
+
+// TestTTYCtrlCTwiceStopsPID1: with -t, Ctrl-C and Ctrl-\ are bytes that
+// the command's own pty turns into SIGINT and SIGQUIT for its foreground
+// group, never signals to rawns; sleep as PID 1 has no handler, so the
+// kernel drops them. rawns reads the keys on their way in and acts as it
+// does for signals without -t: a hint, and the same key again kills the
+// command (137). Its lines end in CR LF, since its terminal is raw (no
+// output processing): a bare LF printed a staircase (issue 25, bug 4).
+func TestTTYCtrlCTwiceStopsPID1(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, k := range []struct {
+		key       byte
+		name, sig string
+	}{{3, "Ctrl-C", "SIGINT"}, {0x1c, `Ctrl-\`, "SIGQUIT"}} {
+		master, before, text, cmd := testutil.OnPTY(t, rawnsBin, "run", "-t", "--", "sh", "-c", "echo ready; exec sleep 20")
+		testutil.WaitText(t, text, "ready")
+		testutil.WaitSleeping(t, cmd.Process.Pid)
+		master.Write([]byte{k.key})
+		hint := "rawns run: the command is PID 1 of its PID namespace and has no handler for " + k.sig + " (" + k.name + "), so the kernel drops it; press " + k.name + " again within 3s to kill it (SIGKILL), or use --init\r\n"
+		testutil.WaitText(t, text, hint)
+		if !testutil.ProcessAlive(cmd.Process.Pid) {
+			t.Fatalf("rawns ended on the first %s:\n%q", k.name, text())
+		}
+		master.Write([]byte{k.key})
+		testutil.WaitText(t, text, "rawns run: "+k.name+" again: killing the command with SIGKILL\r\n")
+		if code := testutil.ExitCode(t, cmd); code != 137 {
+			t.Errorf("after two %s rawns exited %d, want 137; terminal:\n%q", k.name, code, text())
+		}
+		testutil.CheckRestored(t, master, before)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -49,6 +50,11 @@ Dimensions:
                      rawns-fork-cgroup, a cgroup with limits per spawn
   --hostname NAME    hostname in a new UTS namespace, where the strategy can
                      set one (default bench)
+  --tools LIST       whole process: only these rows, comma-separated names
+                     as the table prints them (c-ref is always run, the
+                     reference); e.g. the OCI rows: rawns-oci-run,
+                     crun-oci-run,runc-oci-run,rawns-oci-lifecycle,
+                     crun-oci-lifecycle,runc-oci-lifecycle
 
 Rounds:
   --rounds N         counted rounds (default 30 in process, 20 whole)
@@ -71,7 +77,8 @@ Programs:
                      for --whole when a peer program is missing)
 
 Exit status: 0; 125 for bad flags or when the benchmark could not run
-(nothing is printed on stdout then).
+(nothing is printed on stdout then); 128+N when stopped by signal N (SIGINT,
+SIGTERM, SIGHUP: after the batch in flight, its temporary files removed).
 `
 
 // benchFlags are the flags of rawns bench.
@@ -81,6 +88,7 @@ var benchFlags = []cli.Def{
 	{Name: "ns-sweep", Kind: cli.Bool},
 	{Name: "hostname", Kind: cli.String},
 	{Name: "strategies", Kind: cli.String},
+	{Name: "tools", Kind: cli.String},
 	{Name: "rounds", Kind: cli.String},
 	{Name: "batch", Kind: cli.String},
 	{Name: "warmup", Kind: cli.String},
@@ -105,6 +113,7 @@ type options struct {
 	nsSweep        bool
 	hostname       string
 	strategies     string
+	tools          []string
 	rounds, batch  int
 	warmup         int
 	rss, parallel  string
@@ -114,6 +123,9 @@ type options struct {
 	seed           uint64
 	noProgress     bool
 	once           string
+	// stopped reports the signal that asked the run to stop (stop.go),
+	// 0 while none has.
+	stopped func() syscall.Signal
 }
 
 // Main runs rawns bench with args (the arguments after "bench") and returns
@@ -149,6 +161,11 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 	o.nsList = flags.Get("ns", "pid,uts")
 	o.hostname = flags.Get("hostname", "bench")
 	o.strategies = flags.Get("strategies", "")
+	if t := flags.Get("tools", ""); t != "" {
+		for _, name := range strings.Split(t, ",") {
+			o.tools = append(o.tools, strings.TrimSpace(name))
+		}
+	}
 	o.rss, o.parallel = flags.Get("rss", "0"), flags.Get("parallel", "1")
 	o.svg, o.cref, o.rawns, o.once = flags.Get("svg", ""), flags.Get("cref", ""), flags.Get("rawns", ""), flags.Get("once", "")
 	if o.rounds, err = flags.Int("rounds", 0, 1); err != nil {
@@ -163,7 +180,7 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 	if o.seed, err = flags.Uint64("seed", 0); err != nil {
 		return o, nil, err
 	}
-	for _, f := range []string{"svg", "cref", "rawns", "once", "strategies", "hostname"} {
+	for _, f := range []string{"svg", "cref", "rawns", "once", "strategies", "hostname", "tools"} {
 		if flags.Has(f) && flags.Get(f, "") == "" {
 			return o, nil, fmt.Errorf("--%s needs a non-empty value", f)
 		}
@@ -178,6 +195,18 @@ func parseOptions(args []string) (o options, cmd []string, err error) {
 	}
 	if o.once != "" && !slices.Contains(known, o.once) {
 		return o, nil, fmt.Errorf("--once: unknown strategy %q; known: %s", o.once, strings.Join(known, ","))
+	}
+	// A flag of the other view would be ignored: refuse it rather than
+	// measure something else than was asked for.
+	for _, f := range []string{"rss", "parallel", "strategies"} {
+		if o.whole && flags.Has(f) {
+			return o, nil, fmt.Errorf("--%s applies to the in-process view only (--whole times whole programs, each tool found); drop --%s or --whole", f, f)
+		}
+	}
+	for _, f := range []string{"rawns", "tools"} {
+		if !o.whole && o.once == "" && flags.Has(f) {
+			return o, nil, fmt.Errorf("--%s applies to the whole-process view only; add --whole or drop --%s", f, f)
+		}
 	}
 	return o, cmd, nil
 }
@@ -257,16 +286,22 @@ func run(o *options, cmd []string, stdout, stderr io.Writer) int {
 	if !o.noProgress && isTerminal(stderr) {
 		progress = progressLine(stderr)
 	}
+	// SIGINT, SIGTERM and SIGHUP stop the run after the batch in flight,
+	// and the temporary files go on the way out (stop.go).
+	stop := catchStop()
+	o.stopped = stop.signal
 	if o.whole {
-		if len(rss) > 1 || rss[0] != 0 || len(par) > 1 || par[0] != 1 {
-			rep.Notes = append(rep.Notes, "--rss and --parallel apply to the in-process view only; ignored")
-		}
 		err = runWhole(o, rep, base, sets, progress)
 	} else {
 		err = runInProcess(o, rep, base, sets, rss, par, progress)
 	}
+	stop.release()
 	if progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if sig := stop.signal(); sig != 0 {
+		fmt.Fprintf(stderr, "rawns bench: stopped by %s; its temporary files are removed, nothing is reported\n", unix.SignalName(sig))
+		return 128 + int(sig)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawns bench: %v\n", err)
@@ -504,7 +539,10 @@ func runInProcess(o *options, rep *Report, base Job, sets []clone.Namespaces, rs
 		if size > 0 || len(rss) > 1 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("rss=%s: this process held %s of touched private memory; the C reference did not (its figure is the small-parent floor)", formatSize(size), formatSize(size)))
 		}
-		res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed + uint64(ri)}, progress)
+		if o.stopped() != 0 {
+			return nil
+		}
+		res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed + uint64(ri), Stop: o.stopped}, progress)
 		if ballast != nil {
 			unix.Munmap(ballast)
 		}
@@ -594,6 +632,12 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		seen  = map[string]bool{}
 	)
 	refOf := map[clone.Namespaces]int{}
+	// The OCI lifecycle rows wait for the container's process, which
+	// create leaves orphaned: this process must be its subreaper.
+	if err := setSubreaper(true); err != nil {
+		return err
+	}
+	defer setSubreaper(false)
 	for si, ns := range sets {
 		job := base
 		job.Namespaces = ns
@@ -609,6 +653,12 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 			}
 		}
 		for _, t := range tools {
+			if o.stopped() != 0 {
+				return nil
+			}
+			if len(o.tools) > 0 && t.name != "c-ref" && !slices.Contains(o.tools, t.name) {
+				continue
+			}
 			l := host
 			if t.hideUnified {
 				if hide == nil {
@@ -641,7 +691,8 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		}
 	}
 	var names []string
-	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "rawns-net-bridge", "rawns-net-none", "rawns-ns-net", "bwrap-unshare-net", "crun", "runc"} {
+	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "rawns-net-bridge", "rawns-net-none", "rawns-ns-net", "bwrap-unshare-net", "crun", "runc",
+		"rawns-oci-run", "crun-oci-run", "runc-oci-run", "rawns-oci-lifecycle", "crun-oci-lifecycle", "runc-oci-lifecycle"} {
 		if found[n] {
 			names = append(names, n)
 		}
@@ -653,7 +704,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 			cases[i].Ref = j
 		}
 	}
-	res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed}, progress)
+	res := Run(cases, Plan{Rounds: o.rounds, Batch: o.batch, Warmup: o.warmup, Seed: o.seed, Stop: o.stopped}, progress)
 	for i := range res {
 		if res[i].Err != "" {
 			rep.Notes = append(rep.Notes, describeErr(&res[i]))
@@ -665,6 +716,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 	rep.Notes = append(rep.Notes, privilegeCost(res)...)
 	rep.Notes = append(rep.Notes, initCost(res)...)
 	rep.Notes = append(rep.Notes, netNotes(res)...)
+	rep.Notes = append(rep.Notes, ociNotes(res)...)
 	rep.Reference = "c-ref"
 	if o.cref == "" {
 		rep.Reference = "command-alone"

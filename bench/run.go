@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"syscall"
 )
 
 // Label is one dimension of a case: ns=pid,uts, rss=2G, parallel=4.
@@ -31,6 +32,9 @@ type Plan struct {
 	Batch  int    // spawns per case per round
 	Warmup int    // rounds run first and thrown away
 	Seed   uint64 // seed of the per-round shuffles
+	// Stop, if set, is asked before each batch: a non-zero signal ends
+	// the run there, the results incomplete.
+	Stop func() syscall.Signal
 }
 
 // Result is what one case measured.
@@ -101,6 +105,9 @@ func Run(cases []Case, plan Plan, progress func(Progress)) []Result {
 	batch := max(plan.Batch, 1)
 	for round := 1 - plan.Warmup; round <= plan.Rounds; round++ {
 		for _, i := range rng.Perm(len(cases)) {
+			if plan.Stop != nil && plan.Stop() != 0 {
+				return res
+			}
 			if progress != nil {
 				progress(Progress{Done: done, Total: total, Round: round, Name: cases[i].Strategy.Name, Labels: cases[i].Labels})
 			}

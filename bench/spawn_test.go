@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/testutil"
@@ -14,9 +19,14 @@ import (
 
 // The reexec strategy re-executes this test binary; the copy must act as
 // the child. An init in a test file runs only in the test binary.
+// With RAWNS_BENCH_TEST_MAIN=1 it is rawns-bench itself, for the tests
+// that signal a whole rawns bench process.
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == ReexecArg {
 		ReexecChild()
+	}
+	if os.Getenv("RAWNS_BENCH_TEST_MAIN") == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 }
 
@@ -136,6 +146,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--once", "nope"}, `--once: unknown strategy "nope"`},
 		{[]string{"--ns", "pid,bogus"}, `unknown namespace "bogus"`},
 		{[]string{"--rss", "5Q"}, `--rss: "5Q": not a size`},
+		{[]string{"--whole", "--rss", "1G"}, "--rss applies to the in-process view only"},
+		{[]string{"--whole", "--parallel", "2"}, "--parallel applies to the in-process view only"},
+		{[]string{"--whole", "--strategies", "rawns-vfork"}, "--strategies applies to the in-process view only"},
+		{[]string{"--rawns", "/bin/true"}, "--rawns applies to the whole-process view only; add --whole"},
+		{[]string{"--tools", "c-ref"}, "--tools applies to the whole-process view only; add --whole"},
 		{[]string{"--parallel", "0"}, "--parallel"},
 		{[]string{"--", "/nonexistent/cmd"}, "/nonexistent/cmd: not an executable file"},
 		{[]string{"--", "/etc"}, "/etc: not an executable file"},
@@ -151,5 +166,54 @@ func TestBadFlags(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := Main([]string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "--rounds N") || strings.Contains(out.String(), "KINDS") {
 		t.Errorf("--help: exit %d, stdout %q", code, out.String())
+	}
+}
+
+// TestSIGTERMLeavesNothing: rawns bench --whole stopped by SIGTERM (and
+// the in-process view by SIGINT) removes what it made: the whole view's
+// directory in $TMPDIR, with an OCI bundle and a root filesystem, was left
+// behind when the signal's default action killed it (issue 25, bug 7).
+// It exits 128+N after one line saying so.
+func TestSIGTERMLeavesNothing(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, c := range []struct {
+		sig  syscall.Signal
+		args []string
+	}{
+		{syscall.SIGTERM, []string{"--whole"}},
+		{syscall.SIGINT, []string{"--strategies", "rawns-vfork,rawns-vfork-cgroup"}},
+	} {
+		tmp := t.TempDir()
+		cmd := exec.Command(os.Args[0], append(c.args, "--rounds", "100000", "--batch", "1", "--warmup", "0", "--no-progress", "--", "/bin/true")...)
+		cmd.Env = append(os.Environ(), "RAWNS_BENCH_TEST_MAIN=1", "TMPDIR="+tmp)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Signalled once it spawns (its signal handling is in place by
+		// then) and, for the whole view, has made its files.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			m, _ := filepath.Glob(filepath.Join(tmp, "rawns-bench-*", "*", "bundle", "config.json"))
+			if len(testutil.Children(cmd.Process.Pid)) > 0 && (c.args[0] != "--whole" || len(m) > 0) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		cmd.Process.Signal(c.sig)
+		err := cmd.Wait()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		name := unix.SignalName(c.sig)
+		if code != 128+int(c.sig) || stdout.Len() != 0 || !strings.HasPrefix(stderr.String(), "rawns bench: stopped by "+name) {
+			t.Errorf("%v stopped by %s: exit %d, stdout %q, stderr %q", c.args, name, code, stdout.String(), stderr.String())
+		}
+		if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+			t.Errorf("%v stopped by %s left in TMPDIR: %v", c.args, name, ents)
+		}
 	}
 }

@@ -27,6 +27,15 @@ type Options struct {
 	// Stats asks for the memory and pids controllers even when no limit
 	// needs them, for Stats' peak memory and peak pids.
 	Stats bool
+	// Name, if set, is the cgroup's directory name below Parent instead
+	// of rawns-PID-START-SEQ: an OCI container's cgroup, which outlives
+	// the process that makes it and is found again by its directories
+	// (Load). CleanStale never takes such a cgroup for a stale run's.
+	Name string
+	// Optional are controllers the cgroup joins when the host has them,
+	// though no limit needs them now: an OCI container's cgroup is
+	// updated, paused and measured later (Update, Freeze, Pids).
+	Optional []string
 }
 
 // Error is a failure that one resource is to blame for. Limit names it the
@@ -96,7 +105,13 @@ func New(opts Options) (*Cgroup, error) {
 		res:    opts.Resources,
 		parent: opts.Parent,
 	}
-	if err := c.assign(opts.Stats); err != nil {
+	if opts.Name != "" {
+		if opts.Name != filepath.Base(opts.Name) || opts.Name == "." || opts.Name == ".." {
+			return nil, limitErr("cgroup-parent", "cgroup name %q: give one directory name", opts.Name)
+		}
+		c.Name = opts.Name
+	}
+	if err := c.assign(opts.Stats, opts.Optional); err != nil {
 		return nil, err
 	}
 	for _, b := range c.backends() {
@@ -110,7 +125,7 @@ func New(opts Options) (*Cgroup, error) {
 
 // wanted lists the controllers the resources need, with the limit each
 // serves (for errors); optional ones serve statistics only.
-func wanted(r *Resources, stats bool) (need map[string]string, optional []string) {
+func wanted(r *Resources, stats bool, extra []string) (need map[string]string, optional []string) {
 	need = map[string]string{}
 	if r.Memory.Limit != 0 {
 		need["memory"] = "memory"
@@ -130,13 +145,14 @@ func wanted(r *Resources, stats bool) (need map[string]string, optional []string
 	if stats {
 		optional = []string{"memory", "pids"}
 	}
+	optional = append(optional, extra...)
 	return need, optional
 }
 
 // assign decides, controller by controller, which hierarchy serves it: a
 // v1 hierarchy bound to it, else cgroup2 if its root offers it.
-func (c *Cgroup) assign(stats bool) error {
-	need, optional := wanted(&c.res, stats)
+func (c *Cgroup) assign(stats bool, extra []string) error {
+	need, optional := wanted(&c.res, stats, extra)
 	var root2 []string
 	if c.layout.V2 != nil {
 		root2, _ = v2Controllers(c.layout.V2.Mount)
@@ -244,6 +260,32 @@ func (c *Cgroup) Dirs() []string {
 	return d
 }
 
+// Member is one directory of the run's cgroup.
+type Member struct {
+	Version int // 1 or 2
+	// Controllers are the controllers the run uses through the
+	// directory: those it limits or reads (v2), or those of the v1
+	// hierarchy it uses.
+	Controllers []string
+	Dir         string
+}
+
+// Members lists the run's cgroup directories with their controllers,
+// cgroup2's first: what rawns run --trace checks the command's cgroups
+// against.
+func (c *Cgroup) Members() []Member {
+	var ms []Member
+	if c.v2 != nil {
+		ms = append(ms, Member{Version: 2, Controllers: c.v2.controllers, Dir: c.v2.dir})
+	}
+	if c.v1 != nil {
+		for _, m := range c.v1.members {
+			ms = append(ms, Member{Version: 1, Controllers: m.ctls, Dir: m.dir})
+		}
+	}
+	return ms
+}
+
 // Stats are what the kernel kept about a run. A value of -1 means this
 // kernel or layout does not keep it.
 type Stats struct {
@@ -251,12 +293,18 @@ type Stats struct {
 	CPUTime    time.Duration // user+system: v2 cpu.stat usage_usec, v1 cpuacct.usage
 	PidsPeak   int64         // pids.peak (v2 6.1+, v1)
 	OOMKills   int64         // memory.events oom_kill (v2), memory.oom_control oom_kill (v1)
+	// MemoryFailures counts the times a charge met the memory limit: v2
+	// memory.events max, v1 memory.failcnt. Above zero, something was
+	// refused memory or had to be reclaimed for it; an allocation the
+	// kernel could not satisfy then fails (ENOMEM, or E2BIG from
+	// execve's copy of the arguments) or ends in an OOM kill.
+	MemoryFailures int64
 }
 
 // Stats reads the run's statistics; call it after the command has exited
 // and before Close.
 func (c *Cgroup) Stats() Stats {
-	s := Stats{MemoryPeak: -1, CPUTime: -1, PidsPeak: -1, OOMKills: -1}
+	s := Stats{MemoryPeak: -1, CPUTime: -1, PidsPeak: -1, OOMKills: -1, MemoryFailures: -1}
 	for _, b := range c.backends() {
 		b.stats(&s)
 	}
@@ -339,6 +387,16 @@ func writeFile(dir, file, val string) error {
 		return &os.PathError{Op: "write " + strconv.Quote(strings.TrimSpace(val)) + " to", Path: filepath.Join(dir, file), Err: err}
 	}
 	return nil
+}
+
+// writeFD writes val to an open cgroup file with one write(2).
+func writeFD(fd int, val string) error {
+	for {
+		_, err := unix.Write(fd, []byte(val))
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 func readFile(dir, file string) (string, error) {

@@ -63,6 +63,7 @@ func TestResourcesValidate(t *testing.T) {
 		want string
 	}{
 		{cgroup.Resources{Memory: cgroup.Memory{Swap: 1 << 20}}, "needs a memory limit"},
+		{cgroup.Resources{Memory: cgroup.Memory{Limit: 4096}}, "below 1048576 (1 MiB), the smallest"},
 		{cgroup.Resources{Memory: cgroup.Memory{Limit: 2 << 20, Swap: 1 << 20}}, "below the memory limit"},
 		{cgroup.Resources{CPU: cgroup.CPU{Quota: 10}}, "at least 1000"},
 		{cgroup.Resources{CPU: cgroup.CPU{Shares: 2, Weight: 3}}, "not both"},

@@ -59,6 +59,18 @@ type Pids struct {
 // DefaultPeriod is the CFS period the kernel uses when none is written.
 const DefaultPeriod = 100000
 
+// MinMemory is the smallest memory limit Validate takes: 1 MiB. What a run
+// is charged before its command runs is the child's own memory (a
+// fork-style child's copy of rawns's page tables and the pages it writes
+// before exec) and the exec itself (the new program's page tables, stack
+// and argument pages). The most measured was 331 KiB, for --init; a
+// vfork-style /bin/true needed 195 KiB (Linux 6.18, amd64, cgroup v1:
+// the smallest --memory under which `rawns run ... -- /bin/true` exits 0).
+// Below that the kernel refuses the clone or the exec (ENOMEM, E2BIG) or
+// kills the child; 1 MiB leaves room for a bigger rawns and other kernels.
+// Docker's floor is 6 MiB (it also counts the runtime's own start-up).
+const MinMemory = 1 << 20
+
 // IsZero reports whether no limit is set.
 func (r *Resources) IsZero() bool {
 	return *r == Resources{}
@@ -69,6 +81,9 @@ func (r *Resources) Validate() error {
 	m := r.Memory
 	if m.Limit < 0 {
 		return fmt.Errorf("memory limit %d is negative", m.Limit)
+	}
+	if m.Limit > 0 && m.Limit < MinMemory {
+		return &Error{Limit: "memory", Err: fmt.Errorf("memory limit %d bytes is below %d (1 MiB), the smallest a command can be started under: the child's own pages before exec and the exec itself are charged to the run", m.Limit, MinMemory)}
 	}
 	if m.Swap != 0 {
 		if m.Limit == 0 {

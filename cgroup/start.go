@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -61,7 +62,7 @@ func (c *Cgroup) Start(spec *clone.Spec) (*clone.Process, Placement, error) {
 		}
 		return c.startHold(spec)
 	}
-	p, err := c.startThread(&s)
+	p, err := c.startThreadV1(&s)
 	pl := PlaceThread
 	if useFD {
 		pl = PlaceCloneInto + "+" + PlaceThread
@@ -82,10 +83,68 @@ func (c *Cgroup) Start(spec *clone.Spec) (*clone.Process, Placement, error) {
 			}
 		}
 		s.UseCgroupFD = false
-		p, err = c.startThread(&s)
+		p, err = c.startThreadV1(&s)
 		pl = PlaceThread
 	}
 	return p, pl, err
+}
+
+// startThreadV1 is startThread from a thread that is not the process's
+// thread-group leader when the v1 memory controller is used. v1 charges a
+// page to the memcg of its mm's owner, the leader, not of the thread that
+// faults (mm->owner, mm/memcontrol.c; docs/cgroups.md measured it): with the
+// leader inside, every page rawns itself touched during the clone was
+// charged to the run, and under a small --memory the kernel's OOM killer
+// chose rawns, the biggest process in the run's memcg, and killed it with
+// its vfork child before anything could be said or removed (exit 137, the
+// cgroups left). From another thread, rawns's memory stays in rawns's own
+// cgroup, and so does a vfork child's before exec (it shares rawns's mm);
+// what the run is charged is the child's own: a fork-style child's page
+// tables and copy-on-write pages, and the command from its exec. The OOM
+// killer never picks rawns then: it walks the run's processes by their
+// thread-group leader (CSS_TASK_ITER_PROCS), and rawns's is outside, and a
+// child in vfork is never its victim (oom_badness skips in_vfork tasks).
+func (c *Cgroup) startThreadV1(s *clone.Spec) (*clone.Process, error) {
+	if c.v1.member("memory") == nil || unix.Gettid() != unix.Getpid() {
+		return c.startThread(s)
+	}
+	var p *clone.Process
+	var err error
+	onMover(func() { p, err = c.startThread(s) })
+	return p, err
+}
+
+// The mover: a goroutine locked to an OS thread of its own for the life of
+// the process, started on the first run that needs it. It must live that
+// long because it is the child's parent thread: PR_SET_PDEATHSIG fires when
+// the thread that cloned exits (prctl(2)), and a goroutine that exits while
+// locked takes its thread with it.
+var (
+	moverOnce sync.Once
+	moverc    chan func()
+)
+
+// onMover runs fn on the mover's thread, which is never the thread-group
+// leader, and waits for it.
+func onMover(fn func()) {
+	// The caller stays on its thread meanwhile: the main thread, locked to
+	// the main goroutine, runs nothing else, so the mover cannot be started
+	// there.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	moverOnce.Do(func() {
+		moverc = make(chan func())
+		go func() {
+			runtime.LockOSThread()
+			// Never unlocked, never returns: see above.
+			for fn := range moverc {
+				fn()
+			}
+		}()
+	})
+	done := make(chan struct{})
+	moverc <- func() { fn(); close(done) }
+	<-done
 }
 
 // startThread clones with the calling thread inside the v1 cgroups. The
@@ -104,7 +163,7 @@ func (c *Cgroup) startThread(s *clone.Spec) (*clone.Process, error) {
 		return nil, err
 	}
 	p, err := clone.StartHere(s)
-	lerr := c.v1.leave(tid, back)
+	lerr := c.v1.leave(tid, back, back.entered)
 	if haveMask {
 		unix.SchedSetaffinity(0, &mask)
 	}
@@ -127,12 +186,12 @@ func (c *Cgroup) startHold(spec *clone.Spec) (*clone.Process, Placement, error) 
 		s.Mode = clone.ModeAuto
 	}
 	inner := s.Hold
-	s.Hold = func(pid int) error {
-		if err := writeFile(c.v2.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+	s.Hold = func(h clone.Held) error {
+		if err := writeFile(c.v2.dir, "cgroup.procs", strconv.Itoa(h.Pid)); err != nil {
 			return permHint(err)
 		}
 		if inner != nil {
-			return inner(pid)
+			return inner(h)
 		}
 		return nil
 	}

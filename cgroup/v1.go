@@ -141,39 +141,96 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 // enter moves the calling thread (tid) into the run's cgroup in every v1
 // hierarchy, so that the child it clones next starts there: a new task
 // joins its parent *thread's* cgroups (cgroup_fork), and v1 lets a single
-// thread move (its "tasks" file). It returns the directories to go back
-// to, read from /proc/thread-self/cgroup. Only this thread moves, never
-// the process; what each controller then does with the thread is in
+// thread move (its "tasks" file). It returns where to go back to, read
+// from /proc/thread-self/cgroup. Only this thread moves, never the
+// process; what each controller then does with the thread is in
 // docs/cgroups.md.
-func (g *v1Group) enter(tid int) ([]string, error) {
-	back, err := threadDirs(g.members)
+//
+// The memory cgroup is entered last and left first, through a file opened
+// before the thread entered: inside it, the thread's kernel allocations
+// (an open file, a pipe) are charged to the run, and under a limit of a
+// few pages they fail with ENOMEM; the thread must still get out.
+func (g *v1Group) enter(tid int) (*v1Back, error) {
+	dirs, err := threadDirs(g.members)
 	if err != nil {
 		return nil, err
 	}
-	t := strconv.Itoa(tid)
+	back := &v1Back{dirs: dirs, memFD: -1}
+	mem := -1
 	for i, m := range g.members {
-		if err := writeFile(m.dir, "tasks", t); err != nil {
-			g.leave(tid, back[:i])
-			return nil, permHint(err)
+		if has(m.ctls, "memory") {
+			mem = i
+			fd, err := unix.Open(filepath.Join(dirs[i], "tasks"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return nil, permHint(&os.PathError{Op: "open", Path: filepath.Join(dirs[i], "tasks"), Err: err})
+			}
+			back.memFD = fd
 		}
 	}
+	t := strconv.Itoa(tid)
+	var entered []int
+	for i, m := range g.members {
+		if i == mem {
+			continue
+		}
+		if err := writeFile(m.dir, "tasks", t); err != nil {
+			g.leave(tid, back, entered)
+			return nil, permHint(err)
+		}
+		entered = append(entered, i)
+	}
+	if mem >= 0 {
+		if err := writeFile(g.members[mem].dir, "tasks", t); err != nil {
+			g.leave(tid, back, entered)
+			return nil, permHint(err)
+		}
+		entered = append(entered, mem)
+	}
+	back.entered = entered
 	return back, nil
 }
 
-// leave writes the pids limit asked for, now that the child exists and
-// the thread is still counted, then moves the thread back. Between the
-// child's exec and here, pids.max was one above the limit with the thread
-// taking that one slot, so the command never had more than its limit.
-func (g *v1Group) leave(tid int, back []string) error {
+// v1Back is where enter's thread goes back to.
+type v1Back struct {
+	dirs    []string // per member, the thread's cgroup before enter
+	memFD   int      // the memory hierarchy's tasks file of dirs, or -1
+	entered []int    // the members entered, in order
+}
+
+func (b *v1Back) close() {
+	if b.memFD >= 0 {
+		unix.Close(b.memFD)
+		b.memFD = -1
+	}
+}
+
+// leave moves the thread back out of the members entered: out of the
+// memory cgroup first, through the file enter opened; then it writes the
+// pids limit asked for, now that the child exists and the thread is still
+// counted, and moves the thread back out of the rest. Between the child's
+// exec and here, pids.max was one above the limit with the thread taking
+// that one slot, so the command never had more than its limit.
+func (g *v1Group) leave(tid int, back *v1Back, entered []int) error {
+	defer back.close()
 	var errs []error
-	if m := g.member("pids"); m != nil && g.pidsLimit != 0 && len(back) == len(g.members) {
+	t := strconv.Itoa(tid)
+	for _, i := range entered {
+		if back.memFD >= 0 && has(g.members[i].ctls, "memory") {
+			if err := writeFD(back.memFD, t); err != nil {
+				errs = append(errs, &os.PathError{Op: "write " + t + " to", Path: filepath.Join(back.dirs[i], "tasks"), Err: err})
+			}
+		}
+	}
+	if m := g.member("pids"); m != nil && g.pidsLimit != 0 && len(entered) == len(g.members) {
 		if err := writeFile(m.dir, "pids.max", strconv.FormatInt(g.pidsLimit, 10)); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	t := strconv.Itoa(tid)
-	for _, dir := range back {
-		if err := writeFile(dir, "tasks", t); err != nil {
+	for _, i := range entered {
+		if back.memFD >= 0 && has(g.members[i].ctls, "memory") {
+			continue
+		}
+		if err := writeFile(back.dirs[i], "tasks", t); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -277,6 +334,9 @@ func (g *v1Group) stats(s *Stats) {
 		}
 		if v, ok := keyed(m.dir, "memory.oom_control", "oom_kill"); ok {
 			s.OOMKills = v
+		}
+		if v, ok := readInt(m.dir, "memory.failcnt"); ok {
+			s.MemoryFailures = v
 		}
 	}
 	if m := g.member("cpuacct"); m != nil && s.CPUTime < 0 {

@@ -238,6 +238,9 @@ func (g *v2Group) stats(s *Stats) {
 		if v, ok := keyed(g.dir, "memory.events", "oom_kill"); ok {
 			s.OOMKills = v
 		}
+		if v, ok := keyed(g.dir, "memory.events", "max"); ok {
+			s.MemoryFailures = v
+		}
 	}
 	if has(g.controllers, "pids") {
 		if v, ok := readInt(g.dir, "pids.peak"); ok {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -142,4 +143,60 @@ func BenchmarkNamespaceKinds(b *testing.B) {
 			b.ReportMetric(bench.Median(mine)/bench.Median(ref), "x-pid+uts")
 		})
 	}
+}
+
+// BenchmarkJoinPID is what entering a PID namespace costs a spawn: the
+// cloning thread's two setns(2) around the clone and the open of its
+// pid_for_children, against the same spawn joining only the target's
+// network namespace (x-net: the ratio of the two medians, interleaved).
+// The other way, one more clone in the child that enters the namespace
+// first, costs a whole fork-style clone and its reaping (BenchmarkSpawn's
+// rawns-fork against rawns-vfork).
+func BenchmarkJoinPID(b *testing.B) {
+	testutil.RequireRoot(b)
+	tg, err := clone.Start(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "600"}, Namespaces: clone.NewPID | clone.NewNet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { tg.Signal(9); tg.Wait() }()
+	open := func(kind string) int {
+		fd, err := os.Open("/proc/" + strconv.Itoa(tg.Pid) + "/ns/" + kind)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { fd.Close() })
+		return int(fd.Fd())
+	}
+	net, pid := open("net"), open("pid")
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer null.Close()
+	n := int(null.Fd())
+	spawn := func(join []clone.Join) time.Duration {
+		t0 := time.Now()
+		p, err := clone.Start(&clone.Spec{Path: "/bin/true", Stdio: []int{n, n, n}, Join: join})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Wait()
+		return time.Since(t0)
+	}
+	withPID := []clone.Join{{Kinds: clone.NewNet, FD: net}, {Kinds: clone.NewPID, FD: pid}}
+	netOnly := withPID[:1]
+	var mine, ref []float64
+	i := 0
+	for b.Loop() {
+		var d, r time.Duration
+		if i%2 == 0 {
+			d, r = spawn(withPID), spawn(netOnly)
+		} else {
+			r, d = spawn(netOnly), spawn(withPID)
+		}
+		i++
+		mine, ref = append(mine, float64(d)), append(ref, float64(r))
+	}
+	b.ReportMetric(bench.Median(mine), "ns/op")
+	b.ReportMetric(bench.Median(mine)/bench.Median(ref), "x-net")
 }

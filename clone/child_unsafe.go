@@ -7,8 +7,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rawns/rawns/internal/exitcode"
 )
 
 // The runtime's fork hooks. The runtime exports them to package syscall and
@@ -86,7 +84,7 @@ type cloneArgs struct {
 
 // childReport is what a failing child writes to the error pipe: 12 bytes,
 // below PIPE_BUF, so the write is atomic (pipe(7)). step is the index of
-// the failing step of the mount phase (meaningless in other stages).
+// the failing step of the table plus one, 0 for a stage of no table step.
 type childReport struct {
 	stage uint32
 	errno uint32
@@ -96,37 +94,6 @@ type childReport struct {
 // reportSize is the size of a childReport on the pipe.
 const reportSize = 12
 
-// step is one prepared system call of the mount phase (mountsteps_unsafe.go
-// builds them): trap(a[0], ..., a[5]) with every pointer argument already
-// pointing into memory the parent prepared. Bit i of slots says that a[i]
-// is not a value but the number of a slot, whose value the child passes
-// instead: a slot holds an fd an earlier step returned (save), so that
-// open_tree's fd can reach move_mount without the parent knowing its
-// number. okErrno is an errno that counts as success (EEXIST for a mount
-// point that is there already); ignore makes every error count as success
-// (close). ifFailed runs the step only if the one before failed with its
-// okErrno: a lookup of a mount point that the step before created, and
-// whose fd it left, unless it was there already.
-type step struct {
-	trap     uintptr
-	a        [6]uintptr
-	slots    uint8
-	save     uint8 // slot for the result; slotNone drops it
-	stage    uint8 // the Stage reported if the step fails
-	okErrno  uint8
-	ignore   bool
-	ifFailed bool
-}
-
-// maxSteps bounds the step table: a uint8 index into a [256] array needs no
-// bounds check in the child, and nsteps (a uint8) stops at 255.
-const maxSteps = 256
-
-// numSlots is the number of fd slots of the mount phase: a few for the
-// steps, one per bind (MaxMounts). Slot numbers are masked with
-// numSlots-1, which the compiler proves in range.
-const numSlots = 128
-
 // ifreq is struct ifreq of linux/if.h as SIOCGIFFLAGS and SIOCSIFFLAGS use
 // it: the interface name, then the flags as a short (netdevice(7)).
 type ifreq struct {
@@ -135,14 +102,16 @@ type ifreq struct {
 	_     [22]byte
 }
 
-// childData is everything the child reads between clone and exec. The
-// parent fills it in before the clone; the child reads it and may write only
-// its scalar scratch fields (fd, pipe, nextfd, ifr, report), never a
-// pointer, so that no write barrier can run in the child. In a vfork-style
-// clone those writes land in the parent's memory: the parent reads none of
-// them after the clone but report's bytes, which come through the pipe.
+// childData is everything the child reads between clone and exec, grouped
+// in the order of the child's phases (childMain). The parent fills it in
+// before the clone; the child writes only its scratch (x, the slots, the
+// console's cmsg), never a pointer, so that no write barrier can run in
+// the child. In a vfork-style clone those writes land in the parent's
+// memory, which is why they are kept apart: after the clone the parent
+// reads nothing of them but what comes through the pipe, and of the rest
+// only pidfd, which the kernel writes at the clone.
 type childData struct {
-	// Clone arguments.
+	// The clone (cloneExec, in the parent).
 	useClone3    bool
 	clearSighand bool    // CLONE_CLEAR_SIGHAND was set: handlers are SIG_DFL already
 	onStack      bool    // a CLONE_VM child on args.stack (cloneOnStack): Spec.Init, shared
@@ -150,54 +119,78 @@ type childData struct {
 	cloneFlags   uintptr // flags for clone(2), exit signal in the low byte
 	args         cloneArgs
 	pidfd        int32
+	// A PID namespace joined (Spec.Join): the cloning thread enters it
+	// right before the clone and goes back to pidRestoreFD (its own
+	// pid_for_children) right after; the parent writes the errnos.
+	pidJoinFD       int
+	pidRestoreFD    int
+	pidJoinErrno    syscall.Errno
+	pidRestoreErrno syscall.Errno
 
-	// What to exec.
-	path *byte
-	argv **byte
-	envp **byte
-	dir  *byte // nil: stay where the parent is
-	// execFD, if not -1, is the program's fd: execveat(execFD, "",
-	// AT_EMPTY_PATH) instead of execve(path).
-	execFD int
+	// Setup (childSetup).
+	holdFD    int    // read end of the hold pipe, or -1
+	mask      uint64 // the empty signal set
+	pdeathsig bool
 
-	hostname    *byte // nil: leave the hostname alone
-	hostnameLen uintptr
-
+	// Namespaces (childNamespaces).
+	propagation    uintptr // MS_PRIVATE, MS_SLAVE or MS_SHARED with MS_REC; 0 to leave /
+	mountProc      bool
+	loopback       bool
+	hostname       *byte // nil: leave the hostname alone
+	hostnameLen    uintptr
 	timeOffsets    *byte // nil: no offsets; else the text for timens_offsets
 	timeOffsetsLen uintptr
 	timeSetns      bool // then setns into the namespace, not wait for execve
 
-	holdFD      int // read end of the hold pipe, or -1
-	pipe        int // write end of the error pipe
-	fd          [3]int
-	nextfd      int // first fd number above every fd in use
-	nofile      uintptr
-	propagation uintptr // MS_PRIVATE, MS_SLAVE or MS_SHARED with MS_REC; 0 to leave /
-	mountProc   bool
-	loopback    bool
+	// The step table (steps_unsafe.go): segment i is steps[seg[i-1]:seg[i]].
+	steps *[maxSteps]step
+	seg   [segSlots]uint16
+	slot  *[numSlots]uintptr // scratch: the steps' fds
 
-	// The mount phase: steps[0:nsteps], built by the parent. steps points
-	// to an array of nsteps entries; the child reads no further. slot is
-	// the child's scratch (fds of the steps), never read by the parent;
-	// both are allocated only for a spec with a mount phase.
-	steps  *[maxSteps]step
-	nsteps uint8
-	slot   *[numSlots]uintptr
+	// A plain working directory (no Root), after the mount phase.
+	dir *byte
 
-	ifr    ifreq
-	report childReport
+	// The console of Spec.ConsoleSocket (console_unsafe.go), nil without
+	// one; its slave goes on consoleFD, where segFDs takes it from.
+	console   *consoleData
+	consoleFD uintptr
+
+	// The fds (childFDs): the error pipe before and after segFDs, the
+	// first fd segFDs leaves close-on-exec, and the rlimit that bounds
+	// the fcntl loop where close_range(2) is missing.
+	pipe         int
+	pipeAfterFDs int
+	firstCloexec uintptr
+	nofile       uintptr
 
 	// The privilege phase (privilege.go), nil without one; read only.
 	priv *privData
+
+	// The gate (childGate): Spec.GateFD as segFDs left it, or -1.
+	gateFD int
+
 	// The reaper of Spec.Init (init_unsafe.go), nil without it.
 	init *initData
-	// The console of Spec.ConsoleSocket (console_unsafe.go), nil without
-	// one; the child writes only its cmsg's fd.
-	console *consoleData
 
-	mask   uint64 // the empty signal set
-	hold   [1]byte
+	// What to exec (childExec). execFD, if not -1, is the program's fd as
+	// segFDs left it: execveat(execFD, "", AT_EMPTY_PATH) instead of
+	// execve(path).
+	path   *byte
+	argv   **byte
+	envp   **byte
+	execFD int
 	marker [1]byte // execMarker
+	gateMk [1]byte // gateMarker
+
+	x childScratch
+}
+
+// childScratch is what the child writes of childData.
+type childScratch struct {
+	report childReport
+	ifr    ifreq   // SIOCGIFFLAGS's answer, the name "lo" prepared
+	pipe   int     // the error pipe now: pipe, then pipeAfterFDs, then -1 past the gate
+	buf    [1]byte // the byte of the hold pipe or the gate
 }
 
 // parseReport reads a childReport as the child wrote it; b holds reportSize bytes.
@@ -218,20 +211,22 @@ func (d *childData) pidfdAddr() uint64 {
 // command's (cloneWithPipes reads the pipe).
 const execMarker = 0xEE
 
+// gateMarker is the byte a gated child (Spec.GateFD) writes to the error
+// pipe when it waits at the gate, before it closes the pipe.
+const gateMarker = 0xA7
+
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(99)
 
-// Constant strings the child passes to mount(2), NUL-terminated.
+// Constant strings the child passes to the kernel, NUL-terminated.
 var (
 	strNone  = [...]byte{'n', 'o', 'n', 'e', 0}
 	strSlash = [...]byte{'/', 0}
 	strProc  = [...]byte{'p', 'r', 'o', 'c', 0}
 	strEmpty = [...]byte{0}
-	// The name PID 1 of Spec.Init shows in ps (PR_SET_NAME, 15 bytes at most).
-	strInitName = [...]byte{'r', 'a', 'w', 'n', 's', '-', 'i', 'n', 'i', 't', 0}
-	strPProc    = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
-	// Relative to /proc/self, which the child opens through the mount
-	// namespace it is in.
+	strPProc = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
+	// Through the mount namespace the child is in: the host's /proc, before
+	// any pivot_root.
 	strTimensOffsets   = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 't', 'i', 'm', 'e', 'n', 's', '_', 'o', 'f', 'f', 's', 'e', 't', 's', 0}
 	strTimeForChildren = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'n', 's', '/', 't', 'i', 'm', 'e', '_', 'f', 'o', 'r', '_', 'c', 'h', 'i', 'l', 'd', 'r', 'e', 'n', 0}
 )
@@ -246,14 +241,28 @@ var (
 //
 // Everything after runtime_BeforeFork up to the return in the parent calls
 // only nosplit assembly (rawVfork) and childMain.
-// TestChildPathCallsOnlyRawSyscalls disassembles both and fails on any
-// other call.
+// TestChildPathCallsOnlyRawSyscalls disassembles both, and every function
+// they call, and fails on any other call.
 //
 //go:noinline
 //go:norace
 //go:nocheckptr
 func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 	runtime_BeforeFork()
+	// A PID namespace is joined by the process that clones: setns(2)
+	// with CLONE_NEWPID changes only the namespace of the caller's
+	// children (pid_namespaces(7)). This thread enters it here, where
+	// nothing but raw system calls runs until it leaves: no goroutine is
+	// scheduled (BeforeFork stopped preemption), so the runtime cannot
+	// create a thread from it meanwhile, which would fail (clone(2):
+	// CLONE_THREAD with a pid_for_children that is not the active one is
+	// EINVAL) and crash the process. Init never joins one (Validate).
+	if d.pidJoinFD >= 0 {
+		_, _, d.pidJoinErrno = rawSyscall(unix.SYS_SETNS, uintptr(d.pidJoinFD), unix.CLONE_NEWPID, 0)
+		if d.pidJoinErrno != 0 {
+			return 0, d.pidJoinErrno
+		}
+	}
 	if d.onStack {
 		// PID 1 of Spec.Init on rawns's memory and a stack of its own
 		// (init_unsafe.go); the child calls childMain itself.
@@ -268,16 +277,20 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 		pid, err1 = rawVfork(unix.SYS_CLONE, d.cloneFlags, 0, uintptr(unsafe.Pointer(&d.pidfd)))
 	}
 	if err1 != 0 || pid != 0 {
-		// The parent. Return at once: in a vfork-style clone the child
-		// has used the stack below this frame; only the return PC (kept
-		// in a register by rawVfork) and its results, written after we
-		// resumed, are ours.
+		// The parent. In a vfork-style clone the child has used the stack
+		// below this frame, and may have written this frame's slots: only
+		// the return PC (kept in a register by rawVfork), its results,
+		// written after we resumed, and d, the same in both, are ours.
+		// Back to our own PID namespace for children, and return.
+		if d.pidJoinFD >= 0 {
+			_, _, d.pidRestoreErrno = rawSyscall(unix.SYS_SETNS, uintptr(d.pidRestoreFD), unix.CLONE_NEWPID, 0)
+		}
 		return
 	}
 	// Go's signal handlers go first: the runtime resets the ones it
 	// installed to SIG_DFL (with clone3, CLONE_CLEAR_SIGHAND did it in the
-	// kernel). Here rather than in childMain, whose own frame is large:
-	// the runtime's chain of nosplit calls fits only beside a small one.
+	// kernel). Here rather than in childMain, so that the runtime's chain
+	// of nosplit calls runs beside childMain's frame, not below it.
 	if !d.clearSighand {
 		runtime_AfterForkInChild()
 	}
@@ -287,14 +300,19 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 
 // childMain is the child: from clone returning 0 to execve(2) or
 // exit_group(2), raw system calls on memory prepared by the parent, and
-// nothing else. It never returns.
+// nothing else. It never returns. It is the child's order, one phase a
+// line; each phase is a nosplit function of its own that returns 0 or the
+// errno of the step that failed, having left the stage (and a table
+// step's index) in d.x.report. The order is a security property; each
+// phase's comment says the kernel rule that puts it there, and
+// docs/how-it-works.md has the table.
 //
-// It is nosplit, so it has no stack check: it runs on the parent's stack
-// below cloneExec's frame (a vfork-style child), on a copy of it (a
+// It is nosplit, as every function it calls: it runs on the parent's
+// stack below cloneExec's frame (a vfork-style child), on a copy of it (a
 // fork-style one), or on a stack of its own that is no goroutine's
-// (cloneOnStack, Spec.Init), where a check against the goroutine's bounds
-// would be meaningless. The locals are all declared first, so that none
-// can be moved to the heap.
+// (cloneOnStack, Spec.Init), where a stack check against the goroutine's
+// bounds would be meaningless. The locals are all declared first, so that
+// none can be moved to the heap.
 //
 //go:nosplit
 //go:noinline
@@ -302,552 +320,389 @@ func cloneExec(d *childData) (pid uintptr, err1 syscall.Errno) {
 //go:nocheckptr
 func childMain(d *childData) {
 	var (
-		i    int
-		r1   uintptr
-		k    uint8
-		j    uint
-		st   *step
-		a    [6]uintptr
-		c    uintptr
-		pid  uintptr
-		ptm  uintptr       // the console's master
-		pe   syscall.Errno // the mount phase: the errno of the step before, 0 if none
-		err1 syscall.Errno
-		in   *initData // Spec.Init: what PID 1 reads once the command runs
+		errno   syscall.Errno
+		command uintptr // Spec.Init: the command's pid, as PID 1 sees it
 	)
+	// Wait for the parent's step, empty the signal mask, die with the
+	// parent's thread.
+	if errno = childSetup(d); errno != 0 {
+		goto failed
+	}
+	// Enter the namespaces joined; then what each new namespace needs
+	// first: the propagation of /, /proc, lo, the hostname, clock offsets.
+	if errno = childNamespaces(d); errno != 0 {
+		goto failed
+	}
+	// The mount phase (mountsteps_unsafe.go): after every step that reads
+	// the host's /proc (the time offsets above), which a pivot_root takes
+	// away; before the fds, whose dup3(2)s and close_range(2) cover any fd
+	// it leaves open.
+	if errno = runSteps(d, segMount); errno != 0 {
+		goto failed
+	}
+	if d.dir != nil {
+		if errno = childChdir(d); errno != 0 {
+			goto failed
+		}
+	}
+	// The console: after the mount phase, so that /dev/ptmx is the
+	// root's; before the fds, which put its slave on 0, 1 and 2.
+	if d.console != nil {
+		if errno = childConsole(d); errno != 0 {
+			goto failed
+		}
+	}
+	// The program's fd table: Stdio, ExtraFDs, the rest close-on-exec.
+	if errno = childFDs(d); errno != 0 {
+		goto failed
+	}
+	// Privilege, narrowed right before the exec (privilege_unsafe.go):
+	// everything above may have needed it.
+	if d.priv != nil {
+		if errno = childPrivilege(d); errno != 0 {
+			goto failed
+		}
+	}
+	// The start gate: every step is made but seccomp.
+	if d.gateFD >= 0 {
+		if errno = childGate(d); errno != 0 {
+			goto failed
+		}
+	}
+	// seccomp last: the filter need not allow any step above.
+	if d.priv != nil && d.priv.seccomp {
+		if errno = childSeccomp(d); errno != 0 {
+			goto failed
+		}
+	}
+	// Spec.Init: this process stays, as PID 1, and clones the command
+	// vfork-style on its own memory and stack (init_unsafe.go). The
+	// command runs on this frame while PID 1 sleeps in rawVfork, so it
+	// must not return from childMain: it goes on to the exec below, and
+	// PID 1, once resumed, reads only rawVfork's results and d.
+	if d.init != nil {
+		if errno = initPrepare(d); errno != 0 {
+			goto failed
+		}
+		command, errno = rawVfork(unix.SYS_CLONE, initCommandClone, 0, 0)
+		if errno != 0 {
+			goto failed
+		}
+		if command != 0 {
+			initReap(d.init, command) // PID 1: never returns
+		}
+		if errno = initCommand(d); errno != 0 {
+			goto failed
+		}
+	}
+	errno = childExec(d)
+failed:
+	childFail(d, errno)
+}
 
-	// The child. From here on: raw system calls on memory prepared by the
-	// parent, and nothing else.
-
+// childSetup is the child's first phase.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childSetup(d *childData) syscall.Errno {
+	var (
+		n     uintptr
+		errno syscall.Errno
+	)
 	// Wait for the parent's step (uid/gid maps, Hold). One byte means go
 	// on; EOF means the parent gave up, and it will reap us.
 	if d.holdFD >= 0 {
-		r1, _, err1 = rawSyscall(unix.SYS_READ, uintptr(d.holdFD), uintptr(unsafe.Pointer(&d.hold[0])), 1)
-		if err1 != 0 || r1 != 1 {
-			d.report.stage = uint32(StageHold)
-			if err1 == 0 {
-				err1 = syscall.EPIPE
+		n, _, errno = rawSyscall(unix.SYS_READ, uintptr(d.holdFD), uintptr(unsafe.Pointer(&d.x.buf[0])), 1)
+		if errno != 0 || n != 1 {
+			d.x.report.stage = uint32(StageHold)
+			if errno == 0 {
+				errno = syscall.EPIPE
 			}
-			goto childerror
+			return errno
 		}
 	}
-
 	// The signal handlers are SIG_DFL (cloneExec, or clone3's
 	// CLONE_CLEAR_SIGHAND). Unblock everything: the mask survives execve
 	// (signal(7)), and BeforeFork blocked all signals.
-	_, _, err1 = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
-	if err1 != 0 {
-		d.report.stage = uint32(StageSignals)
-		goto childerror
+	_, _, errno = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
+	if errno != 0 {
+		d.x.report.stage = uint32(StageSignals)
+		return errno
 	}
-
-	// Die with the parent's cloning thread. In a new PID namespace the
-	// child is its init, which ignores every signal it has no handler
-	// for, except SIGKILL from an ancestor namespace (pid_namespaces(7)).
-	_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
-	if err1 != 0 {
-		d.report.stage = uint32(StagePdeathsig)
-		goto childerror
+	// Die with the parent's cloning thread, unless the caller wants the
+	// child to outlive it (Spec.NoParentDeathSignal). In a new PID
+	// namespace the child is its init, which ignores every signal it has
+	// no handler for, except SIGKILL from an ancestor namespace
+	// (pid_namespaces(7)).
+	if d.pdeathsig {
+		_, _, errno = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
+		if errno != 0 {
+			d.x.report.stage = uint32(StagePdeathsig)
+			return errno
+		}
 	}
+	return 0
+}
 
+// childNamespaces joins the namespaces of Spec.Join and makes the first
+// steps each new namespace needs.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childNamespaces(d *childData) syscall.Errno {
+	var errno syscall.Errno
+	// setns(2) first, so that every step below acts in the namespaces
+	// the program will be in; user first, which gives the capabilities
+	// the others need (the parent sorted them).
+	if errno = runSteps(d, segJoin); errno != 0 {
+		return errno
+	}
 	// A new mount namespace starts with copies of the parent's mounts and
 	// their propagation: change / recursively before mounting anything,
 	// or mounts made here would appear on the host (mount_namespaces(7)).
 	if d.propagation != 0 {
-		_, _, err1 = rawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strNone[0])), uintptr(unsafe.Pointer(&strSlash[0])), 0, d.propagation, 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StagePropagation)
-			goto childerror
+		_, _, errno = rawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strNone[0])), uintptr(unsafe.Pointer(&strSlash[0])), 0, d.propagation, 0, 0)
+		if errno != 0 {
+			d.x.report.stage = uint32(StagePropagation)
+			return errno
 		}
 	}
+	// /proc shows the PID namespace of whoever mounted it.
 	if d.mountProc {
-		_, _, err1 = rawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strPProc[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageMountProc)
-			goto childerror
+		_, _, errno = rawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strPProc[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0)
+		if errno != 0 {
+			d.x.report.stage = uint32(StageMountProc)
+			return errno
 		}
 	}
-
-	// A new network namespace has only lo, and it is down (network_namespaces(7)).
 	if d.loopback {
-		r1, _, err1 = rawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageLoopback)
-			goto childerror
-		}
-		_, _, err1 = rawSyscall(unix.SYS_IOCTL, r1, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
-		if err1 == 0 {
-			d.ifr.flags |= unix.IFF_UP
-			_, _, err1 = rawSyscall(unix.SYS_IOCTL, r1, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&d.ifr)))
-		}
-		rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageLoopback)
-			goto childerror
+		if errno = childLoopback(d); errno != 0 {
+			return errno
 		}
 	}
-
 	if d.hostname != nil {
-		_, _, err1 = rawSyscall(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(d.hostname)), d.hostnameLen, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageHostname)
-			goto childerror
+		_, _, errno = rawSyscall(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(d.hostname)), d.hostnameLen, 0)
+		if errno != 0 {
+			d.x.report.stage = uint32(StageHostname)
+			return errno
 		}
 	}
-
-	// Time namespace offsets can only be written before any process is in
-	// the namespace (time_namespaces(7)), and clone3's CLONE_NEWTIME puts
-	// a fork-style child in at once. So: unshare(CLONE_NEWTIME), which
-	// creates the namespace for the children to come (Linux 5.6+), write
-	// the offsets, and go in: by execve in a vfork-style child (Linux 6.2+,
-	// execEntersTimeNamespace), by setns(2) in a fork-style one.
 	if d.timeOffsets != nil {
-		d.report.stage = uint32(StageTimeOffsets)
-		_, _, err1 = rawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		r1, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensOffsets[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		_, _, err1 = rawSyscall(unix.SYS_WRITE, r1, uintptr(unsafe.Pointer(d.timeOffsets)), d.timeOffsetsLen)
-		rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		// A fork-style child goes in now (setns(2) into a time namespace
-		// needs a process alone on its memory, which it is; before Linux
-		// 6.2 execve would not take it there).
-		if d.timeSetns {
-			r1, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimeForChildren[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
-			if err1 != 0 {
-				goto childerror
-			}
-			_, _, err1 = rawSyscall(unix.SYS_SETNS, r1, unix.CLONE_NEWTIME, 0)
-			rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
-			if err1 != 0 {
-				goto childerror
-			}
-		}
+		return childTimeOffsets(d)
 	}
-
-	// The mount phase: the root (bound onto itself, or an overlay), the
-	// Mounts in their order, pivot_root into the root and the old root
-	// detached, / made read-only, the working directory resolved inside
-	// the root. It comes after every step that reads the host's /proc
-	// (the time offsets above), because after pivot_root there may be no
-	// /proc; and before stdio, whose dup3(2)s replace any of the fds it
-	// leaves open (all O_CLOEXEC, closed by execve) that lands on a slot
-	// stdio needs, and whose close_range(2) comes after it. Each
-	// entry is one system call on prepared memory (mountsteps_unsafe.go
-	// says why each is made as it is); a failing one reports its own
-	// stage and its index, which the parent turns into the mount at fault.
-	for k = 0; k < d.nsteps; k++ {
-		st = &d.steps[k]
-		if st.ifFailed && pe == 0 {
-			continue
-		}
-		for j = 0; j < uint(len(a)); j++ {
-			a[j] = st.a[j]
-			if st.slots&(1<<j) != 0 {
-				a[j] = d.slot[a[j]&(numSlots-1)]
-			}
-		}
-		r1, _, err1 = rawSyscall6(st.trap, a[0], a[1], a[2], a[3], a[4], a[5])
-		if err1 != 0 && !st.ignore && uintptr(err1) != uintptr(st.okErrno) {
-			d.report.stage = uint32(st.stage)
-			d.report.step = uint32(k)
-			goto childerror
-		}
-		pe = err1
-		d.slot[st.save&(numSlots-1)] = r1
-	}
-	err1 = 0
-
-	// The console (Spec.ConsoleSocket; console_unsafe.go has the why of
-	// each step). After the mount phase, so that /dev/ptmx is the root's,
-	// a devpts instance of the command's own; before stdio, which then
-	// puts the slave on 0, 1 and 2 as it puts any Stdio fd there (moving
-	// what sits on a slot it needs above nextfd, which the slave's number
-	// raises). Every fd here is close-on-exec; the master and the socket
-	// are closed at once, so that neither reaches the command nor stays in
-	// PID 1 of Spec.Init, which never execs.
-	if d.console != nil {
-		d.report.stage = uint32(StageConsoleOpen)
-		ptm, _, err1 = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strDevPtmx[0])), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		d.report.stage = uint32(StageConsoleUnlock)
-		_, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&d.console.unlock)))
-		if err1 == 0 && d.console.setSize {
-			d.report.stage = uint32(StageConsoleSize)
-			_, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&d.console.size)))
-		}
-		if err1 == 0 {
-			d.report.stage = uint32(StageConsolePeer)
-			r1, _, err1 = rawSyscall(unix.SYS_IOCTL, ptm, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-		}
-		if err1 == 0 {
-			d.report.stage = uint32(StageConsoleSend)
-			d.console.cmsg.fd = int32(ptm)
-			_, _, err1 = rawSyscall(unix.SYS_SENDMSG, d.console.sock, uintptr(unsafe.Pointer(&d.console.msg)), unix.MSG_NOSIGNAL)
-		}
-		rawSyscall(unix.SYS_CLOSE, ptm, 0, 0)
-		rawSyscall(unix.SYS_CLOSE, d.console.sock, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		// The slave is stdio; the stdio step below must not dup3 onto it.
-		d.fd[0], d.fd[1], d.fd[2] = int(r1), int(r1), int(r1)
-		if int(r1) >= d.nextfd {
-			d.nextfd = int(r1) + 1
-		}
-	}
-
-	// Stdio. First move the error pipe and any fd that a lower slot would
-	// overwrite above every fd in use, then dup each onto its slot; dup3
-	// clears close-on-exec on the copy.
-	d.report.stage = uint32(StageStdio)
-	if d.pipe < d.nextfd {
-		_, _, err1 = rawSyscall(unix.SYS_DUP3, uintptr(d.pipe), uintptr(d.nextfd), unix.O_CLOEXEC)
-		if err1 != 0 {
-			goto childerror
-		}
-		d.pipe = d.nextfd
-		d.nextfd++
-	}
-	for i = 0; i < len(d.fd); i++ {
-		if d.fd[i] < i {
-			if d.nextfd == d.pipe {
-				d.nextfd++
-			}
-			_, _, err1 = rawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(d.nextfd), unix.O_CLOEXEC)
-			if err1 != 0 {
-				goto childerror
-			}
-			d.fd[i] = d.nextfd
-			d.nextfd++
-		}
-	}
-	for i = 0; i < len(d.fd); i++ {
-		if d.fd[i] == i {
-			// Same slot: just clear close-on-exec.
-			_, _, err1 = rawSyscall(unix.SYS_FCNTL, uintptr(i), unix.F_SETFD, 0)
-		} else {
-			_, _, err1 = rawSyscall(unix.SYS_DUP3, uintptr(d.fd[i]), uintptr(i), 0)
-		}
-		if err1 != 0 {
-			goto childerror
-		}
-	}
-
-	// Every other fd the process inherited, close-on-exec, so that only 0,
-	// 1 and 2 reach the program; the error pipe stays open until execve.
-	// close_range(2) needs Linux 5.11; before that, one fcntl per fd.
-	_, _, err1 = rawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
-	if err1 == unix.ENOSYS || err1 == unix.EINVAL {
-		for r1 = 3; r1 < d.nofile; r1++ {
-			rawSyscall(unix.SYS_FCNTL, r1, unix.F_SETFD, unix.FD_CLOEXEC)
-		}
-		err1 = 0
-	}
-	if err1 != 0 {
-		d.report.stage = uint32(StageCloseFDs)
-		goto childerror
-	}
-
-	if d.dir != nil {
-		_, _, err1 = rawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(d.dir)), 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageChdir)
-			goto childerror
-		}
-	}
-
-	// The privilege phase, in the order of Privilege's doc comment; each
-	// step its own Stage. Everything above may have needed privilege;
-	// nothing below does, but write(2) and execve(2).
-	if d.priv == nil {
-		goto exec
-	}
-
-	// 1. Resource limits, while CAP_SYS_RESOURCE (which raising a hard
-	// limit needs) may still be there.
-	for c = 0; c < uintptr(d.priv.nrlimit); c++ {
-		_, _, err1 = rawSyscall6(unix.SYS_PRLIMIT64, 0, d.priv.rlimits[c&(maxRlimits-1)].resource, uintptr(unsafe.Pointer(&d.priv.rlimits[c&(maxRlimits-1)].lim)), 0, 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageRlimit)
-			goto childerror
-		}
-	}
-	// 2. umask(2) cannot fail.
-	if d.priv.setUmask {
-		rawSyscall(unix.SYS_UMASK, d.priv.umask, 0, 0)
-	}
-	// 3. A new session, then the controlling terminal: TIOCSCTTY works
-	// only for a session leader that has none (ioctl_tty(2)); a session
-	// of its own cuts the command off the caller's terminal, so TIOCSTI
-	// cannot reach it (CVE-2017-5226).
-	if d.priv.setsid {
-		_, _, err1 = rawSyscall(unix.SYS_SETSID, 0, 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageSetsid)
-			goto childerror
-		}
-	}
-	if d.priv.setctty {
-		_, _, err1 = rawSyscall(unix.SYS_IOCTL, d.priv.ctty, unix.TIOCSCTTY, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageCtty)
-			goto childerror
-		}
-	}
-	// 4. The bounding set, while CAP_SETPCAP is in the effective set:
-	// drop each capability that is not kept. PR_CAPBSET_DROP answers
-	// EINVAL past the kernel's last capability, which ends the loop; on
-	// EPERM (no CAP_SETPCAP) a capability already gone is fine, which
-	// PR_CAPBSET_READ tells. One call per capability, not two.
-	if d.priv.dropBounding {
-		for c = 0; c < 64; c++ {
-			if d.priv.bounding&(1<<c) != 0 {
-				continue
-			}
-			_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0)
-			if err1 == unix.EINVAL {
-				break
-			}
-			if err1 == unix.EPERM {
-				// (the kernel checks CAP_SETPCAP before the number)
-				r1, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0)
-				if err1 == unix.EINVAL {
-					break
-				}
-				if err1 == 0 && r1 == 1 {
-					err1 = unix.EPERM
-				}
-			}
-			if err1 != 0 {
-				d.report.stage = uint32(StageBounding)
-				goto childerror
-			}
-		}
-	}
-	// 5. The identity: keep the permitted set across a uid change from 0
-	// (otherwise it is cleared, capabilities(7)), then groups and gid
-	// while CAP_SETGID is still effective, then the uid.
-	if d.priv.setCred {
-		if d.priv.keepCaps {
-			_, _, err1 = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 1, 0)
-			if err1 != 0 {
-				d.report.stage = uint32(StageKeepCaps)
-				goto childerror
-			}
-		}
-		if d.priv.setGroups {
-			_, _, err1 = rawSyscall(unix.SYS_SETGROUPS, d.priv.ngroups, uintptr(unsafe.Pointer(d.priv.groups)), 0)
-			if err1 != 0 {
-				d.report.stage = uint32(StageSetgroups)
-				goto childerror
-			}
-		}
-		_, _, err1 = rawSyscall(unix.SYS_SETRESGID, d.priv.gid, d.priv.gid, d.priv.gid)
-		if err1 != 0 {
-			d.report.stage = uint32(StageSetresgid)
-			goto childerror
-		}
-		_, _, err1 = rawSyscall(unix.SYS_SETRESUID, d.priv.uid, d.priv.uid, d.priv.uid)
-		if err1 != 0 {
-			d.report.stage = uint32(StageSetresuid)
-			goto childerror
-		}
-	}
-	// 6. and 7. The capability sets, after the uid change, which cleared
-	// the effective set; then ambient, which needs each capability in
-	// both the permitted and the inheritable set.
-	if d.priv.setCaps {
-		_, _, err1 = rawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&d.priv.capHdr)), uintptr(unsafe.Pointer(&d.priv.capData[0])), 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageCapset)
-			goto childerror
-		}
-		// What the caller had in ambient goes (capset kept only what is
-		// still permitted and inheritable); before Linux 4.3 there is no
-		// ambient set, and nothing to clear.
-		_, _, err1 = rawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0)
-		if err1 != 0 && (err1 != unix.EINVAL || d.priv.ambient != 0) {
-			d.report.stage = uint32(StageAmbient)
-			goto childerror
-		}
-		for c = 0; c < 64; c++ {
-			if d.priv.ambient&(1<<c) == 0 {
-				continue
-			}
-			_, _, err1 = rawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0)
-			if err1 != 0 {
-				d.report.stage = uint32(StageAmbient)
-				goto childerror
-			}
-		}
-	}
-	// 8. From here execve grants nothing: no set-user-ID, no file
-	// capabilities (prctl(2)).
-	if d.priv.noNewPrivs {
-		_, _, err1 = rawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)
-		if err1 != 0 {
-			d.report.stage = uint32(StageNoNewPrivs)
-			goto childerror
-		}
-	}
-	// 9. The seccomp filter, last: it need not allow anything above. The
-	// compiler (security/seccomp) checks that it allows write(2),
-	// execve(2) and exit_group(2), which the child still needs.
-	if d.priv.seccomp {
-		_, _, err1 = rawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
-		if err1 != 0 {
-			d.report.stage = uint32(StageSeccomp)
-			goto childerror
-		}
-	}
-
-exec:
-	// Spec.Init: this process stays, as PID 1 of its namespace, and the
-	// program runs as its child (init_unsafe.go has the why of each
-	// step). The child is cloned vfork-style: it borrows this process's
-	// memory and stack, and this process sleeps until it has exec'd; it
-	// inherits everything set up above, and goes on to the exec below.
-	// From the command's clone on, PID 1 reads only in and its own
-	// locals: once the command runs, the parent may let d go.
-	if d.init != nil {
-		in = d.init
-		d.report.stage = uint32(StageInit)
-		// /proc/1/exe would be rawns's binary on the host: keep it, and
-		// the rest of this process's /proc, from the container's users,
-		// before any of them exists (proc(5): a non-dumpable process's
-		// files belong to root, and ptrace access needs CAP_SYS_PTRACE
-		// in the user namespace of its memory). The command's execve
-		// makes it dumpable again.
-		rawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
-		// And ps shows it as what it is, not as a second rawns.
-		rawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&strInitName[0])), 0)
-		// The signals it relays, blocked (so that they wait for it, even
-		// as an init with no handler) and read from a signalfd.
-		_, _, err1 = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&in.sigset)), 0, unsafe.Sizeof(in.sigset), 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		in.sfd, _, err1 = rawSyscall6(unix.SYS_SIGNALFD4, ^uintptr(0), uintptr(unsafe.Pointer(&in.sigset)), unsafe.Sizeof(in.sigset), unix.SFD_CLOEXEC, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		pid, err1 = rawVfork(unix.SYS_CLONE, initCommandClone, 0, 0)
-		if err1 != 0 {
-			goto childerror
-		}
-		if pid == 0 {
-			// The command: the signals PID 1 blocked are its to take.
-			_, _, err1 = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
-			if err1 != 0 {
-				d.report.stage = uint32(StageSignals)
-				goto childerror
-			}
-			goto execve
-		}
-		// PID 1. The program has exec'd (its marker is in the pipe) or
-		// died (its report is).
-		in.child = pid
-		// Every fd but stdio and the signalfd goes: rawns's own (which
-		// the parent's pipes to --trace's helper, or a caller's, must
-		// not outlive), and the error pipe, whose EOF now tells the
-		// parent that the command runs.
-		rawSyscall(unix.SYS_CLOSE_RANGE, 3, in.sfd-1, 0)
-		_, _, err1 = rawSyscall(unix.SYS_CLOSE_RANGE, in.sfd+1, ^uintptr(0), 0)
-		if err1 == unix.ENOSYS || err1 == unix.EINVAL {
-			for r1 = 3; r1 < d.nofile; r1++ {
-				if r1 != in.sfd {
-					rawSyscall(unix.SYS_CLOSE, r1, 0, 0)
-				}
-			}
-		}
-		// From here: in, and nothing of d.
-		for {
-			r1, _, err1 = rawSyscall(unix.SYS_READ, in.sfd, uintptr(unsafe.Pointer(&in.info)), unsafe.Sizeof(in.info))
-			if err1 == unix.EINTR {
-				continue
-			}
-			if err1 != 0 || r1 != unsafe.Sizeof(in.info) {
-				// Nothing to read signals from: reap, blocking.
-				for {
-					r1, _, err1 = rawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&in.wstatus)), 0, 0, 0, 0)
-					if err1 != unix.EINTR && (err1 != 0 || r1 == in.child) {
-						goto reaped
-					}
-				}
-			}
-			if in.info.signo == uint32(unix.SIGCHLD) {
-				// Every zombie, orphans of the namespace included; the
-				// signal may stand for several.
-				for {
-					r1, _, err1 = rawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&in.wstatus)), unix.WNOHANG, 0, 0, 0)
-					if err1 == unix.EINTR {
-						continue
-					}
-					if err1 != 0 || r1 == 0 {
-						break
-					}
-					if r1 == in.child {
-						goto reaped
-					}
-				}
-				continue
-			}
-			if in.info.code == siKernel {
-				// The terminal's: the command has its own copy if it is
-				// in this process group.
-				r1, _, err1 = rawSyscall(unix.SYS_GETPGID, in.child, 0, 0)
-				c, _, _ = rawSyscall(unix.SYS_GETPGID, 0, 0, 0)
-				if err1 == 0 && r1 == c {
-					continue
-				}
-			}
-			rawSyscall(unix.SYS_KILL, in.child, uintptr(in.info.signo), 0)
-		}
-	reaped:
-		// Go with the command's status. The kernel kills what is left
-		// in the namespace when PID 1 exits.
-		r1 = exitFailed // wait4 failed: nothing to report the command's status by
-		if err1 == 0 {
-			if in.wstatus&0x7f == 0 {
-				r1 = uintptr(in.wstatus>>8) & 0xff // exited
-			} else {
-				r1 = 128 + uintptr(in.wstatus&0x7f) // killed
-			}
-		}
-		for {
-			rawSyscall(unix.SYS_EXIT_GROUP, r1, 0, 0)
-		}
-	}
-
-execve:
-	// One byte into the pipe's buffer: no blocking, and signals that
-	// could interrupt it have their default action now.
-	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
-	if d.execFD >= 0 {
-		_, _, err1 = rawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
-	} else {
-		_, _, err1 = rawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
-	}
-	d.report.stage = uint32(StageExec)
-
-childerror:
-	d.report.errno = uint32(err1)
-	rawSyscall(unix.SYS_WRITE, uintptr(d.pipe), uintptr(unsafe.Pointer(&d.report)), unsafe.Sizeof(d.report))
-	for {
-		rawSyscall(unix.SYS_EXIT_GROUP, exitFailed, 0, 0)
-	}
+	return 0
 }
 
-// exitFailed is exitcode.Failed as a constant the child can pass to
-// exit_group(2).
-const exitFailed = exitcode.Failed
+// childLoopback brings lo up: a new network namespace has only lo, and it
+// is down (network_namespaces(7)). One AF_INET socket and two ioctls on a
+// prepared struct ifreq (netdevice(7)); no netlink, no step of the parent.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childLoopback(d *childData) syscall.Errno {
+	var (
+		sock  uintptr
+		errno syscall.Errno
+	)
+	d.x.report.stage = uint32(StageLoopback)
+	sock, _, errno = rawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if errno != 0 {
+		return errno
+	}
+	_, _, errno = rawSyscall(unix.SYS_IOCTL, sock, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&d.x.ifr)))
+	if errno == 0 {
+		d.x.ifr.flags |= unix.IFF_UP
+		_, _, errno = rawSyscall(unix.SYS_IOCTL, sock, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&d.x.ifr)))
+	}
+	rawSyscall(unix.SYS_CLOSE, sock, 0, 0)
+	return errno
+}
+
+// childTimeOffsets makes the time namespace for the clock offsets. Offsets
+// can only be written before any process is in the namespace
+// (time_namespaces(7)), and clone3's CLONE_NEWTIME puts a fork-style
+// child in at once. So: unshare(CLONE_NEWTIME), which creates the
+// namespace for the children to come (Linux 5.6+), write the offsets, and
+// go in: by execve in a vfork-style child (Linux 6.2+,
+// execEntersTimeNamespace), by setns(2) in a fork-style one, which is
+// alone on its memory as setns into a time namespace requires.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childTimeOffsets(d *childData) syscall.Errno {
+	var (
+		fd    uintptr
+		errno syscall.Errno
+	)
+	d.x.report.stage = uint32(StageTimeOffsets)
+	_, _, errno = rawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	fd, _, errno = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensOffsets[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	_, _, errno = rawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(d.timeOffsets)), d.timeOffsetsLen)
+	rawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+	if errno != 0 || !d.timeSetns {
+		return errno
+	}
+	fd, _, errno = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimeForChildren[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	_, _, errno = rawSyscall(unix.SYS_SETNS, fd, unix.CLONE_NEWTIME, 0)
+	rawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+	return errno
+}
+
+// childChdir changes to Spec.Dir without a Root (with one, segMount
+// resolves Dir inside the root).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childChdir(d *childData) syscall.Errno {
+	_, _, errno := rawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(d.dir)), 0, 0)
+	if errno != 0 {
+		d.x.report.stage = uint32(StageChdir)
+	}
+	return errno
+}
+
+// childFDs makes the program's fd table (fdsteps.go): segFDs puts Stdio
+// on 0-2 and ExtraFDs above, clearing close-on-exec, and keeps the fds
+// the child still needs above them; then every other fd is marked
+// close-on-exec, so that only those reach the program. The error pipe
+// stays open (close-on-exec) until execve.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childFDs(d *childData) syscall.Errno {
+	var (
+		fd    uintptr
+		errno syscall.Errno
+	)
+	if errno = runSteps(d, segFDs); errno != 0 {
+		return errno
+	}
+	d.x.pipe = d.pipeAfterFDs
+	// close_range(2) needs Linux 5.11; before that, one fcntl per fd.
+	_, _, errno = rawSyscall(unix.SYS_CLOSE_RANGE, d.firstCloexec, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
+	if errno == unix.ENOSYS || errno == unix.EINVAL {
+		for fd = d.firstCloexec; fd < d.nofile; fd++ {
+			rawSyscall(unix.SYS_FCNTL, fd, unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+		errno = 0
+	}
+	if errno != 0 {
+		d.x.report.stage = uint32(StageCloseFDs)
+	}
+	return errno
+}
+
+// childGate is the start gate (Spec.GateFD): every setup step is made but
+// seccomp. Say so (the marker), close the error pipe, whose reader may be
+// gone by the time the gate opens (a write then would be SIGPIPE, or EPIPE
+// for nobody), and wait for one byte. EOF or an error: leave, running
+// nothing. From here a failure is an exit status (childFail).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childGate(d *childData) syscall.Errno {
+	var (
+		n     uintptr
+		errno syscall.Errno
+	)
+	rawSyscall(unix.SYS_WRITE, uintptr(d.x.pipe), uintptr(unsafe.Pointer(&d.gateMk[0])), 1)
+	// The only copy: segFDs moves the pipe only off a number that one of
+	// the program's fds then takes.
+	rawSyscall(unix.SYS_CLOSE, uintptr(d.x.pipe), 0, 0)
+	d.x.pipe = -1
+	for {
+		n, _, errno = rawSyscall(unix.SYS_READ, uintptr(d.gateFD), uintptr(unsafe.Pointer(&d.x.buf[0])), 1)
+		if errno != unix.EINTR {
+			break
+		}
+	}
+	if errno == 0 && n != 1 {
+		errno = syscall.EPIPE // EOF
+	}
+	if errno != 0 {
+		d.x.report.stage = uint32(StageGate)
+	}
+	return errno
+}
+
+// childSeccomp installs the filter, last: it need not allow anything
+// above. The compiler (security/seccomp) checks that it allows write(2),
+// execve(2) and exit_group(2), which the child still needs.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childSeccomp(d *childData) syscall.Errno {
+	_, _, errno := rawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
+	if errno != 0 {
+		d.x.report.stage = uint32(StageSeccomp)
+	}
+	return errno
+}
+
+// childExec writes the exec marker and execs; it returns only if execve
+// failed.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childExec(d *childData) syscall.Errno {
+	var errno syscall.Errno
+	// One byte into the pipe's buffer: no blocking, and signals that
+	// could interrupt it have their default action now. (Past the gate
+	// the pipe is closed.)
+	if d.x.pipe >= 0 {
+		rawSyscall(unix.SYS_WRITE, uintptr(d.x.pipe), uintptr(unsafe.Pointer(&d.marker[0])), 1)
+	}
+	if d.execFD >= 0 {
+		_, _, errno = rawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
+	} else {
+		_, _, errno = rawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
+	}
+	d.x.report.stage = uint32(StageExec)
+	return errno
+}
+
+// childFail reports errno and the stage in d.x.report to the parent, and
+// exits. Past the gate nobody reads the pipe: the exit status is the
+// report, with runc's numbers (Spec.GateFD).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childFail(d *childData, errno syscall.Errno) {
+	var status uintptr
+	if d.x.pipe < 0 {
+		status = ExitSetupFailed
+		if d.x.report.stage == uint32(StageExec) {
+			status = ExitCannotInvoke
+			if errno == unix.ENOENT || errno == unix.ENOTDIR || errno == unix.ELOOP {
+				status = ExitNotFound
+			}
+		}
+		for {
+			rawSyscall(unix.SYS_EXIT_GROUP, status, 0, 0)
+		}
+	}
+	d.x.report.errno = uint32(errno)
+	rawSyscall(unix.SYS_WRITE, uintptr(d.x.pipe), uintptr(unsafe.Pointer(&d.x.report)), unsafe.Sizeof(d.x.report))
+	for {
+		rawSyscall(unix.SYS_EXIT_GROUP, ExitSetupFailed, 0, 0)
+	}
+}

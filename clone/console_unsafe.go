@@ -3,6 +3,7 @@
 package clone
 
 import (
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -12,7 +13,7 @@ import (
 // instance the command itself sees, as an OCI runtime's does with
 // process.terminal and runc's --console-socket. The child opens it, after
 // the mount phase and before stdio (childMain), and hands the master to
-// the parent over a Unix socket:
+// the parent over a Unix socket (childConsole):
 //
 //  1. openat(AT_FDCWD, "/dev/ptmx", O_RDWR|O_NOCTTY|O_CLOEXEC): after the
 //     mount phase, so that /dev/ptmx is the one of the command's root (with
@@ -42,9 +43,11 @@ import (
 //     (so it reads EIO once the command and its children have all closed
 //     the slave), and nothing of the socket reaches the command, or PID 1
 //     of Spec.Init, which never execs.
-//  7. the slave becomes fds 0, 1 and 2: the stdio step dup3s it there, and
-//     the privilege phase's setsid and TIOCSCTTY on fd 0 (Spec.Validate
-//     requires them) make it the controlling terminal.
+//  7. the slave goes on consoleFD, a number the parent reserved above
+//     every fd it knows of (the kernel gave it the lowest free one), and
+//     segFDs dup3s it onto 0, 1 and 2 (fdsteps.go); the privilege
+//     phase's setsid and TIOCSCTTY on fd 0 (Spec.Validate requires them)
+//     make it the controlling terminal.
 type consoleData struct {
 	sock    uintptr // the child's end of the console socket
 	unlock  int32   // 0, the argument TIOCSPTLCK points to
@@ -63,6 +66,52 @@ type consoleCmsg struct {
 	hdr unix.Cmsghdr
 	fd  int32 // the master, written by the child
 	_   [4]byte
+}
+
+// childConsole makes the console: the steps above, each its own stage.
+// Every fd here is close-on-exec; the master and the socket are closed at
+// once, so that neither reaches the command nor stays in PID 1 of
+// Spec.Init, which never execs.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childConsole(d *childData) syscall.Errno {
+	var (
+		c             *consoleData
+		master, slave uintptr
+		errno         syscall.Errno
+	)
+	c = d.console
+	d.x.report.stage = uint32(StageConsoleOpen)
+	master, _, errno = rawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strDevPtmx[0])), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	d.x.report.stage = uint32(StageConsoleUnlock)
+	_, _, errno = rawSyscall(unix.SYS_IOCTL, master, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&c.unlock)))
+	if errno == 0 && c.setSize {
+		d.x.report.stage = uint32(StageConsoleSize)
+		_, _, errno = rawSyscall(unix.SYS_IOCTL, master, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&c.size)))
+	}
+	if errno == 0 {
+		d.x.report.stage = uint32(StageConsolePeer)
+		slave, _, errno = rawSyscall(unix.SYS_IOCTL, master, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	}
+	if errno == 0 {
+		d.x.report.stage = uint32(StageConsoleSend)
+		c.cmsg.fd = int32(master)
+		_, _, errno = rawSyscall(unix.SYS_SENDMSG, c.sock, uintptr(unsafe.Pointer(&c.msg)), unix.MSG_NOSIGNAL)
+	}
+	rawSyscall(unix.SYS_CLOSE, master, 0, 0)
+	rawSyscall(unix.SYS_CLOSE, c.sock, 0, 0)
+	if errno != 0 || slave == d.consoleFD {
+		return errno
+	}
+	d.x.report.stage = uint32(StageConsolePeer)
+	_, _, errno = rawSyscall(unix.SYS_DUP3, slave, d.consoleFD, unix.O_CLOEXEC)
+	rawSyscall(unix.SYS_CLOSE, slave, 0, 0)
+	return errno
 }
 
 // strDevPtmx is the path the child opens the console at, in the root it

@@ -7,88 +7,50 @@ import (
 )
 
 // Stage names the step of the child, between clone and exec, that failed.
+// Stages are numbered in the order the child makes them (childMain); the
+// numbers are not a stable interface: test a stage by its name, or a
+// group of them by Phase.
 type Stage uint32
 
-// The child's steps, in the order it makes them.
 const (
 	StageNone Stage = iota
-	StageHold
-	StageSignals
-	StagePdeathsig
-	StagePropagation
-	StageMountProc
-	StageLoopback
-	StageHostname
-	StageTimeOffsets
-	StageStdio
-	StageCloseFDs
-	StageChdir
-	StageExec
-	// StageInit is the reaper of Spec.Init: starting the command as its
-	// child, or setting up the signal relay to it.
-	StageInit
-)
 
-// The mount phase (issue 12): each of its steps reports its own stage, and
-// the step's index, which ChildError turns into the mount at fault.
-const (
-	// StageMount is a step that makes the root or a Mount.
-	StageMount Stage = 32 + iota
-	// StagePivot is pivot_root(2) and the detach of the old root.
-	StagePivot
-	// StageReadOnlyRoot is making / read-only after the mounts.
-	StageReadOnlyRoot
-)
+	// PhaseSetup.
+	StageHold      // waiting for the parent's step (maps, Spec.Hold)
+	StageSignals   // emptying the signal mask
+	StagePdeathsig // PR_SET_PDEATHSIG
 
-// The console of Spec.ConsoleSocket (console_unsafe.go), between the
-// mount phase and stdio: each step its own stage, so that a failure says
-// which (rawns run reports them under --tty).
-const (
-	// StageConsoleOpen is opening /dev/ptmx in the command's root.
-	StageConsoleOpen Stage = 48 + iota
-	// StageConsoleUnlock is unlocking the new pty (TIOCSPTLCK).
-	StageConsoleUnlock
-	// StageConsoleSize is giving it Spec.ConsoleSize (TIOCSWINSZ).
-	StageConsoleSize
-	// StageConsolePeer is opening its slave through the master
-	// (TIOCGPTPEER, Linux 4.13+).
-	StageConsolePeer
-	// StageConsoleSend is sending the master over ConsoleSocket.
-	StageConsoleSend
-)
+	// PhaseNamespaces.
+	StageJoin        // setns(2) into a namespace of Spec.Join
+	StagePropagation // the propagation of / in a new mount namespace
+	StageMountProc   // Spec.MountProc
+	StageLoopback    // bringing lo up in a new network namespace
+	StageHostname    // sethostname(2)
+	StageTimeOffsets // the time namespace for the clock offsets
 
-var stageNames = [...]string{
-	StageNone:        "none",
-	StageHold:        "wait for the parent",
-	StageSignals:     "reset the signal mask",
-	StagePdeathsig:   "prctl(PR_SET_PDEATHSIG)",
-	StagePropagation: "set the propagation of /",
-	StageMountProc:   "mount /proc",
-	StageLoopback:    "bring up lo",
-	StageHostname:    "sethostname",
-	StageTimeOffsets: "set time namespace offsets",
-	StageStdio:       "set up stdio",
-	StageCloseFDs:    "mark fds close-on-exec",
-	StageChdir:       "chdir",
-	StageExec:        "execve",
-	StageInit:        "start the command under the init",
+	// PhaseMount: steps of the table, each with its index
+	// (ChildError.Step) and the mount it serves.
+	StageMount        // the root, a bind's source, or a Mount
+	StagePivot        // pivot_root(2) and the detach of the old root
+	StageReadOnlyRoot // making / read-only after the mounts
+	StageChdir        // the working directory (resolved inside a Root)
 
-	StageMount:        "mount",
-	StagePivot:        "pivot_root",
-	StageReadOnlyRoot: "make / read-only",
+	// PhaseConsole: Spec.ConsoleSocket (console_unsafe.go), between the
+	// mount phase and the fds; each step its own stage, so that a
+	// failure says which (rawns run reports them under --tty).
+	StageConsoleOpen   // opening /dev/ptmx in the command's root
+	StageConsoleUnlock // unlocking the new pty (TIOCSPTLCK)
+	StageConsoleSize   // giving it Spec.ConsoleSize (TIOCSWINSZ)
+	StageConsolePeer   // opening its slave through the master (TIOCGPTPEER, Linux 4.13+)
+	StageConsoleSend   // sending the master over ConsoleSocket
 
-	StageConsoleOpen:   "console: open /dev/ptmx",
-	StageConsoleUnlock: "console: unlock the pty (ioctl TIOCSPTLCK)",
-	StageConsoleSize:   "console: set the window size (ioctl TIOCSWINSZ)",
-	StageConsolePeer:   "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
-	StageConsoleSend:   "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
-}
+	// PhaseFDs.
+	StageFDs      // Stdio and ExtraFDs onto their numbers (table steps)
+	StageCloseFDs // every other fd close-on-exec
 
-// The privilege phase's steps (Privilege), in the order the child makes
-// them, between StageChdir and StageExec. They are numbered apart from the
-// steps above so that new steps there do not renumber them.
-const (
-	StageRlimit Stage = 64 + iota
+	// PhasePrivilege (Privilege), in its order; seccomp comes after the
+	// gate.
+	StageRlimit
 	StageUmask
 	StageSetsid
 	StageCtty
@@ -100,40 +62,112 @@ const (
 	StageCapset
 	StageAmbient
 	StageNoNewPrivs
+
+	// PhaseGate: Spec.GateFD, reading it failed or gave EOF. A gated child
+	// reports it only by its exit status.
+	StageGate
+
+	// PhasePrivilege again: the filter, last.
 	StageSeccomp
+
+	// PhaseInit: the reaper of Spec.Init, starting the command as its
+	// child, or setting up the signal relay to it.
+	StageInit
+
+	// PhaseExec.
+	StageExec
+
+	numStages
 )
 
-var privStageNames = [...]string{
-	StageRlimit - StageRlimit:     "prlimit",
-	StageUmask - StageRlimit:      "umask",
-	StageSetsid - StageRlimit:     "setsid",
-	StageCtty - StageRlimit:       "ioctl(TIOCSCTTY)",
-	StageBounding - StageRlimit:   "prctl(PR_CAPBSET_DROP)",
-	StageKeepCaps - StageRlimit:   "prctl(PR_SET_KEEPCAPS)",
-	StageSetgroups - StageRlimit:  "setgroups",
-	StageSetresgid - StageRlimit:  "setresgid",
-	StageSetresuid - StageRlimit:  "setresuid",
-	StageCapset - StageRlimit:     "capset",
-	StageAmbient - StageRlimit:    "prctl(PR_CAP_AMBIENT_RAISE)",
-	StageNoNewPrivs - StageRlimit: "prctl(PR_SET_NO_NEW_PRIVS)",
-	StageSeccomp - StageRlimit:    "seccomp(SECCOMP_SET_MODE_FILTER)",
-}
-
-// inMountPhase reports whether a step of the mount phase's table can
-// report s, so that its step index means something: a stage after the
-// phase (the console, stdio, the privilege phase) leaves it at 0.
-func (s Stage) inMountPhase() bool {
-	return s == StageMount || s == StagePivot || s == StageReadOnlyRoot || s == StageChdir
+var stageNames = [...]string{
+	StageNone:          "none",
+	StageHold:          "wait for the parent",
+	StageSignals:       "reset the signal mask",
+	StagePdeathsig:     "prctl(PR_SET_PDEATHSIG)",
+	StageJoin:          "setns",
+	StagePropagation:   "set the propagation of /",
+	StageMountProc:     "mount /proc",
+	StageLoopback:      "bring up lo",
+	StageHostname:      "sethostname",
+	StageTimeOffsets:   "set time namespace offsets",
+	StageMount:         "mount",
+	StagePivot:         "pivot_root",
+	StageReadOnlyRoot:  "make / read-only",
+	StageChdir:         "chdir",
+	StageConsoleOpen:   "console: open /dev/ptmx",
+	StageConsoleUnlock: "console: unlock the pty (ioctl TIOCSPTLCK)",
+	StageConsoleSize:   "console: set the window size (ioctl TIOCSWINSZ)",
+	StageConsolePeer:   "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
+	StageConsoleSend:   "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
+	StageFDs:           "set up the fds",
+	StageCloseFDs:      "mark fds close-on-exec",
+	StageRlimit:        "prlimit",
+	StageUmask:         "umask",
+	StageSetsid:        "setsid",
+	StageCtty:          "ioctl(TIOCSCTTY)",
+	StageBounding:      "prctl(PR_CAPBSET_DROP)",
+	StageKeepCaps:      "prctl(PR_SET_KEEPCAPS)",
+	StageSetgroups:     "setgroups",
+	StageSetresgid:     "setresgid",
+	StageSetresuid:     "setresuid",
+	StageCapset:        "capset",
+	StageAmbient:       "prctl(PR_CAP_AMBIENT_RAISE)",
+	StageNoNewPrivs:    "prctl(PR_SET_NO_NEW_PRIVS)",
+	StageGate:          "wait at the start gate",
+	StageSeccomp:       "seccomp(SECCOMP_SET_MODE_FILTER)",
+	StageInit:          "start the command under the init",
+	StageExec:          "execve",
 }
 
 func (s Stage) String() string {
-	if int(s) < len(stageNames) && stageNames[s] != "" {
+	if s < numStages {
 		return stageNames[s]
 	}
-	if s >= StageRlimit && int(s-StageRlimit) < len(privStageNames) {
-		return privStageNames[s-StageRlimit]
-	}
 	return fmt.Sprintf("stage %d", uint32(s))
+}
+
+// Phase is a group of the child's stages, in its order: what callers test
+// ("a failure of the privilege phase"), where numeric ranges of stages
+// would break whenever a stage is added.
+type Phase uint8
+
+const (
+	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
+	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig
+	PhaseNamespaces              // StageJoin .. StageTimeOffsets
+	PhaseMount                   // StageMount .. StageChdir
+	PhaseConsole                 // StageConsoleOpen .. StageConsoleSend
+	PhaseFDs                     // StageFDs, StageCloseFDs
+	PhasePrivilege               // StageRlimit .. StageNoNewPrivs, StageSeccomp
+	PhaseGate                    // StageGate
+	PhaseInit                    // StageInit
+	PhaseExec                    // StageExec
+)
+
+// Phase is the phase s belongs to.
+func (s Stage) Phase() Phase {
+	switch {
+	case s == StageNone || s >= numStages:
+		return PhaseNone
+	case s <= StagePdeathsig:
+		return PhaseSetup
+	case s <= StageTimeOffsets:
+		return PhaseNamespaces
+	case s <= StageChdir:
+		return PhaseMount
+	case s <= StageConsoleSend:
+		return PhaseConsole
+	case s <= StageCloseFDs:
+		return PhaseFDs
+	case s <= StageNoNewPrivs || s == StageSeccomp:
+		return PhasePrivilege
+	case s == StageGate:
+		return PhaseGate
+	case s == StageInit:
+		return PhaseInit
+	}
+	return PhaseExec
 }
 
 // ChildError is a failure of the child before its program started; the
@@ -154,15 +188,17 @@ type ChildError struct {
 	// without a report.
 	ExitCode int
 
-	// In the mount phase (StageMount, StagePivot, StageReadOnlyRoot, and
-	// StageChdir with a Root): Step is the index of the step that failed
-	// in the child's table, Syscall the system call it made, and Mount the
-	// index in Spec.Mounts of the mount it belonged to, or -1 for the
-	// root's own steps (bind or overlay, pivot_root, read-only, chdir).
-	// Subject describes the mount then.
+	// A step of the table (the mount phase, the fds, ...): Step is its
+	// index in the child's table, -1 for a stage that is no table step;
+	// Syscall the system call it made. List and Index name the entry of
+	// a Spec list the step served ("Mounts", "Stdio", "ExtraFDs") and its
+	// index there; List is "" and Index -1 for a step of no entry (the
+	// root's own steps: bind or overlay, pivot_root, read-only, chdir).
+	// Subject describes the entry then.
 	Step    int
 	Syscall string
-	Mount   int
+	List    string
+	Index   int
 }
 
 func (e *ChildError) Error() string {
@@ -242,3 +278,21 @@ var ErrNoCloneIntoCgroup = errors.New("CLONE_INTO_CGROUP needs clone3(2), which 
 
 // ErrProcessDone is returned by Signal after the process has been reaped.
 var ErrProcessDone = errors.New("process already finished")
+
+// The exit statuses a child of this package may end with before its
+// program runs, and the shell's rule for a death by signal: the numbers of
+// docker, runc and rawns run (internal/exitcode holds the CLI's policy;
+// TestExitCodesMatchTheCLI holds them equal).
+const (
+	// ExitSetupFailed: a step before execve failed, or a gated child
+	// (Spec.GateFD) read EOF at its gate: nothing of the program ran.
+	ExitSetupFailed = 125
+	// ExitCannotInvoke: execve failed for another reason than a missing
+	// file (EACCES, ENOEXEC, E2BIG, ...).
+	ExitCannotInvoke = 126
+	// ExitNotFound: execve failed with ENOENT, ENOTDIR or ELOOP.
+	ExitNotFound = 127
+	// ExitSignalBase: a program killed by signal N is reported as
+	// ExitSignalBase+N (ExitStatus.ExitCode).
+	ExitSignalBase = 128
+)

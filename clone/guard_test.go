@@ -3,7 +3,6 @@
 package clone
 
 import (
-	"maps"
 	"os"
 	"os/exec"
 	"regexp"
@@ -28,21 +27,27 @@ var allowedInChildPath = map[string]bool{
 	"syscall.runtime_AfterForkInChild":               true,
 }
 
-// childPath are the functions of the child path, each with the number of
+// childPathRoots are where the child path starts, each with the number of
 // stack checks (runtime.morestack) it may have: cloneExec's prologue runs
-// at entry, before runtime_BeforeFork; childMain is nosplit and has none.
-var childPath = []struct {
-	name      string
-	morestack int
-}{
-	{"cloneExec", 1},
-	{"childMain", 0},
-}
+// at entry, before runtime_BeforeFork. Every function of this package
+// that the path calls is followed and checked the same way, with no stack
+// check allowed (it must be nosplit); mustReach are functions the walk
+// must find, so that a change in the disassembly's format cannot make it
+// check nothing.
+var (
+	childPathRoots = map[string]int{"cloneExec": 1}
+	mustReach      = []string{"childMain", "childSetup", "childNamespaces", "runSteps", "childFDs",
+		"childConsole", "childPrivilege", "childCaps", "childGate", "childSeccomp", "childExec", "childFail",
+		"initPrepare", "initCommand", "initReap"}
+)
+
+const pkgPrefix = "github.com/rawns/rawns/clone."
 
 // TestChildPathCallsOnlyRawSyscalls builds this package's test binary the
 // way it is being tested (with -race under -race; `go test` strips the binary
 // it runs, so it cannot be read directly), disassembles each function of the
-// child path and fails on any call but the allowed ones.
+// child path, following every call into this package, and fails on any
+// call but the allowed ones and the package's own nosplit helpers.
 func TestChildPathCallsOnlyRawSyscalls(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -56,41 +61,63 @@ func TestChildPathCallsOnlyRawSyscalls(t *testing.T) {
 	if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go %v: %v\n%s", args, err, out)
 	}
-	allowed := maps.Clone(allowedInChildPath)
-	for _, f := range childPath {
-		allowed["github.com/rawns/rawns/clone."+f.name] = true
+	// One disassembly of the whole package: its TEXT blocks by name.
+	out, err := exec.Command(goTool, "tool", "objdump", "-s", `^github.com/rawns/rawns/clone\.`, exe).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool objdump: %v\n%s", err, out)
+	}
+	text := map[string]string{}
+	for _, block := range strings.Split(string(out), "TEXT ")[1:] {
+		name, _, _ := strings.Cut(block, "(SB)")
+		text[name] = block
 	}
 	call := regexp.MustCompile(`\s(CALL|BL)\s+(\S+)\(SB\)`)
 	indirect := regexp.MustCompile(`\sCALL\s+[A-Z0-9]+\s*$|\sCALL\s+\(|\sBL\s+\(`)
-	for _, f := range childPath {
-		out, err := exec.Command(goTool, "tool", "objdump", "-s", `^github.com/rawns/rawns/clone\.`+f.name+`$`, exe).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go tool objdump: %v\n%s", err, out)
+	seen := map[string]bool{}
+	var queue []string
+	for r := range childPathRoots {
+		queue = append(queue, r)
+	}
+	calls := 0
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		if seen[f] {
+			continue
 		}
-		if !strings.Contains(string(out), "TEXT github.com/rawns/rawns/clone."+f.name+"(SB)") {
-			t.Fatalf("%s not found in %s; objdump said:\n%s", f.name, exe, out)
-		}
-		calls := call.FindAllStringSubmatch(string(out), -1)
-		if len(calls) < 2 {
-			t.Fatalf("found only %d calls in %s; the disassembly format may have changed:\n%s", len(calls), f.name, out)
+		seen[f] = true
+		body, ok := text[pkgPrefix+f]
+		if !ok {
+			t.Fatalf("%s not found in %s's disassembly", f, exe)
 		}
 		morestack := 0
-		for _, c := range calls {
+		for _, c := range call.FindAllStringSubmatch(body, -1) {
 			sym := c[2]
+			calls++
 			switch {
-			case allowed[sym]:
+			case allowedInChildPath[sym]:
 			case strings.HasPrefix(sym, "runtime.morestack"):
 				morestack++
+			case strings.HasPrefix(sym, pkgPrefix) && !strings.Contains(sym, ".abi0") && !strings.Contains(sym[len(pkgPrefix):], "."):
+				queue = append(queue, sym[len(pkgPrefix):]) // a helper of the package: follow it
 			default:
-				t.Errorf("%s calls %s: the child path may call only %v", f.name, sym, keys(allowed))
+				t.Errorf("%s calls %s: the child path may call only %v and this package's nosplit helpers", f, sym, keys(allowedInChildPath))
 			}
 		}
-		if morestack > f.morestack {
-			t.Errorf("%s has %d stack checks; %d allowed", f.name, morestack, f.morestack)
+		if morestack > childPathRoots[f] {
+			t.Errorf("%s has %d stack checks; %d allowed (a helper of the child path must be //go:nosplit)", f, morestack, childPathRoots[f])
 		}
-		if ind := indirect.FindAllString(string(out), -1); len(ind) > 0 {
-			t.Errorf("%s makes indirect calls: %q", f.name, ind)
+		if ind := indirect.FindAllString(body, -1); len(ind) > 0 {
+			t.Errorf("%s makes indirect calls: %q", f, ind)
 		}
+	}
+	for _, f := range mustReach {
+		if !seen[f] {
+			t.Errorf("the walk from cloneExec never reached %s (reached %v): the disassembly format may have changed, or the child's order did", f, keys(seen))
+		}
+	}
+	if calls < 20 {
+		t.Errorf("found only %d calls on the child path; the disassembly format may have changed", calls)
 	}
 }
 

@@ -76,7 +76,7 @@ func TestInitMemory(t *testing.T) {
 		// A cgroup of its own (the cgroup package's placements) or
 		// ModeFork: an OOM kill of PID 1 there would kill this process.
 		{"ModeFork", func(s *clone.Spec) { s.Mode = clone.ModeFork; s.Privilege = noPtrace }, false},
-		{"a parent step", func(s *clone.Spec) { s.Hold = func(int) error { return nil }; s.Privilege = noPtrace }, false},
+		{"a parent step", func(s *clone.Spec) { s.Hold = func(clone.Held) error { return nil }; s.Privilege = noPtrace }, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

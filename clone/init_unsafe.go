@@ -4,16 +4,18 @@ package clone
 
 import (
 	"fmt"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rawns/rawns/internal/sigrelay"
+	"github.com/rawns/rawns/internal/signals"
 )
 
 // Spec.Init: PID 1 of the new PID namespace is the cloned child itself,
-// running a reaper in raw system calls (childMain, after the privilege
-// phase), instead of a second program such as tini or a re-exec of rawns.
+// running a reaper in raw system calls (initPrepare, then initReap, called
+// from childMain after every other phase), instead of a second program
+// such as tini or a re-exec of rawns.
 //
 // Address space. PID 1 lives as long as the command, so it cannot borrow
 // rawns's memory the way the vfork-style child does: CLONE_VFORK would
@@ -57,7 +59,7 @@ import (
 //
 // Signals. From outside PID 1 gets only the signals it has a handler for
 // or blocks (pid_namespaces(7), and signal(7): a blocked signal is never
-// discarded). So before it starts the command it blocks InitSignals and
+// discarded). So before it starts the command it blocks signals.InitRelayed and
 // SIGCHLD and opens a signalfd(2) for them, as tini waits in
 // sigtimedwait(2): no handler, no signal frame. The command, cloned from
 // it vfork-style on its stack (rawVfork), unblocks them again before its
@@ -76,6 +78,8 @@ import (
 // garbage collector does not know (TestInitDataHasNoPointers).
 type initData struct {
 	sigset uint64 // the signals PID 1 blocks and reads from its signalfd
+
+	nofile uintptr // the fd loop's bound where close_range(2) is missing
 
 	// PID 1's scratch, written after the command has started.
 	sfd     uintptr      // the signalfd
@@ -156,7 +160,9 @@ func (s *initStack) top() uintptr {
 // needs a process alone on its memory (EUSERS otherwise), so a PID 1 on
 // rawns's memory would show the host's time namespace in /proc/1/ns/time.
 //
-// Nor in a cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
+// Nor behind a start gate (GateFD), which it may pass after the parent
+// has gone or moved on, while it still reads the prepared data. Nor in a
+// cgroup of its own (CLONE_INTO_CGROUP, or a parent step such as
 // the cgroup package's placement without clone3), or when the caller asks
 // for a fork-style first clone (ModeFork; the cgroup package does, for a
 // thread it moves into v1 cgroups): a memory limit's OOM killer there
@@ -169,7 +175,7 @@ func initSharesMemory(spec *Spec) bool {
 	if spec.Namespaces&NewTime != 0 || spec.hasTimeOffsets() {
 		return false
 	}
-	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil {
+	if spec.Mode == ModeFork || spec.UseCgroupFD || spec.Hold != nil || spec.GateFD != 0 {
 		return false
 	}
 	if spec.Namespaces&NewUser != 0 {
@@ -204,9 +210,10 @@ func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
 	} else {
 		in = &initData{}
 	}
+	in.nofile = d.nofile
 	in.sigset = 1 << (unix.SIGCHLD - 1)
-	for _, sig := range sigrelay.InitSignals {
-		if !sigrelay.Ignored(sig) {
+	for _, sig := range signals.InitRelayed {
+		if !signals.Ignored(sig) {
 			in.sigset |= 1 << (sig - 1)
 		}
 	}
@@ -216,3 +223,145 @@ func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
 // initCommandClone is PID 1's clone(2) of the command: vfork-style, on
 // PID 1's memory and stack, SIGCHLD at its end.
 const initCommandClone = unix.CLONE_VM | unix.CLONE_VFORK | uintptr(unix.SIGCHLD)
+
+// strInitName is the name PID 1 shows in ps (PR_SET_NAME, 15 bytes at most).
+var strInitName = [...]byte{'r', 'a', 'w', 'n', 's', '-', 'i', 'n', 'i', 't', 0}
+
+// initPrepare readies PID 1 before it clones the command: it hides itself
+// and blocks the signals it relays, reading them from a signalfd.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func initPrepare(d *childData) syscall.Errno {
+	var (
+		in    *initData
+		errno syscall.Errno
+	)
+	in = d.init
+	d.x.report.stage = uint32(StageInit)
+	// /proc/1/exe would be rawns's binary on the host: keep it, and the
+	// rest of this process's /proc, from the container's users, before
+	// any of them exists (proc(5): a non-dumpable process's files belong
+	// to root, and ptrace access needs CAP_SYS_PTRACE in the user
+	// namespace of its memory). The command's execve makes it dumpable
+	// again.
+	rawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
+	// And ps shows it as what it is, not as a second rawns.
+	rawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&strInitName[0])), 0)
+	// The signals it relays, blocked (so that they wait for it, even as
+	// an init with no handler) and read from a signalfd.
+	_, _, errno = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&in.sigset)), 0, unsafe.Sizeof(in.sigset), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	in.sfd, _, errno = rawSyscall6(unix.SYS_SIGNALFD4, ^uintptr(0), uintptr(unsafe.Pointer(&in.sigset)), unsafe.Sizeof(in.sigset), unix.SFD_CLOEXEC, 0, 0)
+	return errno
+}
+
+// initCommand is the command's first step, in its own process: the
+// signals PID 1 blocked are its to take.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func initCommand(d *childData) syscall.Errno {
+	_, _, errno := rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.mask)), 0, unsafe.Sizeof(d.mask), 0, 0)
+	if errno != 0 {
+		d.x.report.stage = uint32(StageSignals)
+	}
+	return errno
+}
+
+// initReap is PID 1 once the command runs as its child (or has failed to:
+// its report is in the pipe): it relays signals to the command, reaps
+// every zombie, and exits with the command's status. From here it reads
+// in and its own locals, nothing of the parent's childData, which the
+// parent may let go once the command has exec'd. It never returns.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func initReap(in *initData, command uintptr) {
+	var (
+		got         uintptr // bytes read from the signalfd
+		pid         uintptr // a child wait4 reaped
+		fd          uintptr // the fd loop where close_range is missing
+		pgCommand   uintptr // the command's process group
+		pgInit      uintptr // PID 1's process group
+		status      uintptr // PID 1's exit status
+		errno       syscall.Errno
+		reaped      bool
+		commandDone bool
+	)
+	in.child = command
+	// Every fd but stdio and the signalfd goes: rawns's own (which the
+	// parent's pipes to --trace's helper, or a caller's, must not
+	// outlive), and the error pipe, whose EOF now tells the parent that
+	// the command runs.
+	rawSyscall(unix.SYS_CLOSE_RANGE, 3, in.sfd-1, 0)
+	_, _, errno = rawSyscall(unix.SYS_CLOSE_RANGE, in.sfd+1, ^uintptr(0), 0)
+	if errno == unix.ENOSYS || errno == unix.EINVAL {
+		for fd = 3; fd < in.nofile; fd++ {
+			if fd != in.sfd {
+				rawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+			}
+		}
+	}
+	for !commandDone {
+		got, _, errno = rawSyscall(unix.SYS_READ, in.sfd, uintptr(unsafe.Pointer(&in.info)), unsafe.Sizeof(in.info))
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 || got != unsafe.Sizeof(in.info) {
+			// Nothing to read signals from: reap, blocking.
+			for !commandDone {
+				pid, _, errno = rawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&in.wstatus)), 0, 0, 0, 0)
+				reaped = errno == 0 && pid == in.child
+				commandDone = reaped || errno != 0 && errno != unix.EINTR
+			}
+			break
+		}
+		if in.info.signo == uint32(unix.SIGCHLD) {
+			// Every zombie, orphans of the namespace included; the
+			// signal may stand for several.
+			for {
+				pid, _, errno = rawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&in.wstatus)), unix.WNOHANG, 0, 0, 0)
+				if errno == unix.EINTR {
+					continue
+				}
+				if errno != 0 || pid == 0 {
+					break
+				}
+				if pid == in.child {
+					reaped, commandDone = true, true
+					break
+				}
+			}
+			continue
+		}
+		if in.info.code == siKernel {
+			// The terminal's: the command has its own copy if it is in
+			// this process group.
+			pgCommand, _, errno = rawSyscall(unix.SYS_GETPGID, in.child, 0, 0)
+			pgInit, _, _ = rawSyscall(unix.SYS_GETPGID, 0, 0, 0)
+			if errno == 0 && pgCommand == pgInit {
+				continue
+			}
+		}
+		rawSyscall(unix.SYS_KILL, in.child, uintptr(in.info.signo), 0)
+	}
+	// Go with the command's status. The kernel kills what is left in the
+	// namespace when PID 1 exits.
+	status = ExitSetupFailed // wait4 failed: nothing to report the command's status by
+	if reaped {
+		if in.wstatus&0x7f == 0 {
+			status = uintptr(in.wstatus>>8) & 0xff // exited
+		} else {
+			status = ExitSignalBase + uintptr(in.wstatus&0x7f) // killed
+		}
+	}
+	for {
+		rawSyscall(unix.SYS_EXIT_GROUP, status, 0, 0)
+	}
+}

@@ -3,11 +3,10 @@ package clone
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rawns/rawns/internal/cli"
 )
 
 // DefaultPath is the search path used when the environment has no PATH,
@@ -51,13 +50,13 @@ func LookPath(name, path string) (string, error) {
 		denied = true
 	}
 	if denied {
-		return "", fmt.Errorf("%s: %w", cli.Quote(name), ErrNotExecutable)
+		return "", fmt.Errorf("%s: %w", quoteName(name), ErrNotExecutable)
 	}
 	shown := path
 	if shown == "" {
 		shown = `"" (the working directory only)`
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s", cli.Quote(name), ErrNotFound, shown)
+	return "", fmt.Errorf("%s: %w in PATH %s", quoteName(name), ErrNotFound, shown)
 }
 
 // EnvPath returns the search path of env (KEY=VALUE strings): its PATH,
@@ -69,4 +68,13 @@ func EnvPath(env []string) string {
 		}
 	}
 	return DefaultPath
+}
+
+// quoteName shows a command name as it is, or Go-quoted when it is empty
+// or holds what would break an error's one line (a newline, a NUL).
+func quoteName(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s || s == "" {
+		return q
+	}
+	return s
 }

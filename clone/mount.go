@@ -77,7 +77,7 @@ type Mount struct {
 	Data string
 	// Mode of a created directory (MountDir, missing mount points): 0755 if 0.
 	Mode uint32
-	// SourceIsDir is set by Spec.Validate for a bind whose Source is a
+	// sourceIsDir is set by Spec.Validate for a bind whose Source is a
 	// directory; a bind of anything else gets an empty file as mount point.
 	sourceIsDir bool
 }
@@ -114,9 +114,11 @@ func mountAttrOf(flags uintptr) uint64 {
 	return a
 }
 
-// MaxMounts bounds Spec.Mounts; the child's step table bounds the steps
-// they compile into (maxSteps).
-const MaxMounts = 64
+// MaxMounts bounds Spec.Mounts: an OCI config from docker or Kubernetes
+// has 20-40 mounts, masked and read-only paths and devices besides. Each
+// bind takes a slot of the child's table (numSlots), and the steps they
+// all compile into are bounded by the table (maxSteps), which Start checks.
+const MaxMounts = 1024
 
 // String describes the mount in one line, for errors.
 func (m *Mount) String() string {
@@ -142,8 +144,8 @@ func (s *Spec) validateMounts() error {
 	if s.Root == "" && len(s.Mounts) == 0 && !s.ReadOnlyRoot && !s.Overlay && s.OverlayDir == "" {
 		return nil
 	}
-	if s.Namespaces&NewMount == 0 {
-		return errors.New("a root filesystem or mounts need a new mount namespace, or they would land on the host")
+	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 {
+		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one), or they would land on the host")
 	}
 	if s.Propagation == PropagationShared || s.Propagation == PropagationUnchanged {
 		// A shared / would carry every mount of the list to the host, and

@@ -285,7 +285,7 @@ func TestMountErrorsNameTheMount(t *testing.T) {
 			}
 			_, err := clone.Start(spec)
 			var ce *clone.ChildError
-			if !errors.As(err, &ce) || ce.Stage != clone.StageMount || ce.Mount != 1 || ce.Errno != syscall.ENODEV || ce.Syscall != "fsopen nosuchfs" {
+			if !errors.As(err, &ce) || ce.Stage != clone.StageMount || ce.List != "Mounts" || ce.Index != 1 || ce.Errno != syscall.ENODEV || ce.Syscall != "fsopen nosuchfs" {
 				t.Fatalf("got %v (%#v); want mount 1's fsopen failing with ENODEV", err, ce)
 			}
 			if !strings.Contains(err.Error(), "nosuchfs on /mnt/x") {

@@ -12,9 +12,9 @@ import (
 )
 
 // The mount phase, compiled. The parent turns Spec.Root, Spec.Mounts,
-// Spec.ReadOnlyRoot and Spec.Dir into a table of system calls that the
-// child makes in order (cloneExec's loop). In the order the child makes
-// them:
+// Spec.ReadOnlyRoot and Spec.Dir into the steps of segMount
+// (steps_unsafe.go), which the child makes in order (runSteps, called from
+// childMain). In the order the child makes them:
 //
 //  1. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
 //     of the host's tree there, before anything is mounted, so that no
@@ -53,122 +53,13 @@ import (
 // child exits. Nothing after the mount phase depends on their numbers:
 // the stdio step's dup3(2) replaces whatever fd it lands on.
 
-// Slots of the mount phase. slotNone receives results nobody reads.
-const (
-	slotNone = iota
-	slotRoot // O_PATH fd of the root
-	slotMnt  // a detached mount: open_tree(2) or fsmount(2)
-	slotFS   // a filesystem context: fsopen(2)
-	slotAt   // the target or its parent directory: openat2(2)
-	slotOvl  // the overlay's filesystem context
-	slotTmp  // the overlay's tmpfs
-
-	// slotBind+i holds the detached tree of the i-th bind of the list,
-	// taken before anything is mounted.
-	slotBind = 8
-)
-
-// stepInfo is what the parent knows of a step, to name it in an error.
-type stepInfo struct {
-	syscall, detail string
-	mount           int // index in Spec.Mounts, or -1
-}
-
-// stepArg is one argument of a step while it is built: a value (a number,
-// or a pointer into the prepared buffers), or a slot number.
-type stepArg struct {
-	slot bool
-	v    uintptr
-}
-
-// stepBuilder builds the table in two passes over the same code: the first
-// only counts (steps, string bytes, open_hows, mount_attrs, assuming that
-// no mount point exists, the most steps there can be); the second writes
-// into buffers of those capacities, which therefore never move, so a
-// pointer into them can be taken at once. One allocation per buffer, no
-// growth: in a process that lives a few milliseconds each fresh heap page
-// is a page fault, about 12 µs on the VMs rawns is measured on.
-type stepBuilder struct {
-	count bool
-
-	steps []step
-	info  []stepInfo
-	strs  []byte
-	hows  []unix.OpenHow
-	attrs []unix.MountAttr
-
-	nsteps, nstrs, nhows, nattrs int
-	scratch                      step // what a counting pass's options write to
-
-	atDir   string // the directory whose fd slotAt holds, or ""
-	created string // the file the last step created, its fd in slotAt
-
-	mount int
-	stage Stage
-}
-
-func val(v uintptr) stepArg { return stepArg{v: v} }
-func slot(n uint8) stepArg  { return stepArg{slot: true, v: uintptr(n)} }
-
-func (b *stepBuilder) str(s string) stepArg {
-	if b.count {
-		b.nstrs += len(s) + 1
-		return stepArg{}
-	}
-	off := len(b.strs)
-	b.strs = append(append(b.strs, s...), 0)
-	return val(uintptr(unsafe.Pointer(&b.strs[off])))
-}
-
-func (b *stepBuilder) how(h unix.OpenHow) stepArg {
-	if b.count {
-		b.nhows++
-		return stepArg{}
-	}
-	b.hows = append(b.hows, h)
-	return val(uintptr(unsafe.Pointer(&b.hows[len(b.hows)-1])))
-}
-
-func (b *stepBuilder) attr(a unix.MountAttr) stepArg {
-	if b.count {
-		b.nattrs++
-		return stepArg{}
-	}
-	b.attrs = append(b.attrs, a)
-	return val(uintptr(unsafe.Pointer(&b.attrs[len(b.attrs)-1])))
-}
-
-// sys appends one system call; the options set on the step it returns
-// (save, okErrno, ignore) apply to it.
-func (b *stepBuilder) sys(name string, trap uintptr, args ...stepArg) *step {
-	return b.sysd(name, "", trap, args...)
-}
-
-// sysd is sys with a detail for errors (the filesystem type, the option).
-func (b *stepBuilder) sysd(name, detail string, trap uintptr, args ...stepArg) *step {
-	if b.count {
-		b.nsteps++
-		return &b.scratch
-	}
-	b.steps = append(b.steps, step{trap: trap, stage: uint8(b.stage)})
-	b.info = append(b.info, stepInfo{syscall: name, detail: detail, mount: b.mount})
-	st := &b.steps[len(b.steps)-1]
-	for j, a := range args {
-		st.a[j] = a.v
-		if a.slot {
-			st.slots |= 1 << j
-		}
-	}
-	return st
-}
-
 // inRoot is how every path inside the root is opened: never through a
 // symlink or ".." out of it, never through a /proc magic link.
 const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 
 // openInRoot opens rel (relative to the root, "" for the root itself)
 // O_PATH into slot n.
-func (b *stepBuilder) openInRoot(rel string, dir bool, n uint8) {
+func (b *stepBuilder) openInRoot(rel string, dir bool, n uint16) {
 	if rel == "" {
 		rel = "."
 	}
@@ -188,7 +79,7 @@ func (b *stepBuilder) openInRoot(rel string, dir bool, n uint8) {
 	if dir {
 		fl |= unix.O_DIRECTORY
 	}
-	b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel), b.how(unix.OpenHow{Flags: fl, Resolve: inRoot}), val(unix.SizeofOpenHow)).save = n
+	b.saveTo(b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel), b.how(unix.OpenHow{Flags: fl, Resolve: inRoot}), val(unix.SizeofOpenHow)), n)
 }
 
 // mkdirInRoot creates the directory rel (one component below an existing
@@ -196,12 +87,12 @@ func (b *stepBuilder) openInRoot(rel string, dir bool, n uint8) {
 func (b *stepBuilder) mkdirInRoot(rel string, mode uint32) {
 	dir, base := path.Split(rel)
 	dir = strings.TrimSuffix(dir, "/")
-	at := uint8(slotRoot)
+	at := uint16(slotRoot)
 	if dir != "" {
 		b.openInRoot(dir, true, slotAt)
 		at = slotAt
 	}
-	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = uint8(unix.EEXIST)
+	b.sys("mkdirat", unix.SYS_MKDIRAT, slot(at), b.str(base), val(uintptr(mode))).okErrno = uint16(unix.EEXIST)
 }
 
 // fileInRoot creates rel as an empty file (a mount point for a file bind)
@@ -211,58 +102,31 @@ func (b *stepBuilder) fileInRoot(rel string) {
 	st := b.sys("openat2 O_CREAT", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_CREAT | unix.O_EXCL | unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY, Mode: 0o644, Resolve: inRoot}),
 		val(unix.SizeofOpenHow))
-	st.okErrno, st.save = uint8(unix.EEXIST), slotAt
+	st.okErrno = uint16(unix.EEXIST)
+	b.saveTo(st, slotAt)
 	b.atDir, b.created = "", rel
 }
 
-// buildSteps compiles the mount phase into p.steps and points d at it.
-func (p *prepared) buildSteps(spec *Spec) error {
-	c := &stepBuilder{count: true}
-	c.build(spec, nil)
-	if c.nsteps >= maxSteps {
-		return fmt.Errorf("the mounts may need up to %d system calls in the child; at most %d fit: give fewer mounts", c.nsteps, maxSteps-1)
-	}
-	ex, err := newExistence(spec.Root)
-	if err != nil {
-		return err
-	}
-	defer ex.close()
-	b := &stepBuilder{
-		steps: make([]step, 0, c.nsteps),
-		info:  make([]stepInfo, 0, c.nsteps),
-		strs:  make([]byte, 0, c.nstrs),
-		hows:  make([]unix.OpenHow, 0, c.nhows),
-		attrs: make([]unix.MountAttr, 0, c.nattrs),
-	}
-	b.build(spec, ex)
-	p.steps, p.stepInfo, p.mstrs, p.hows, p.attrs = b.steps, b.info, b.strs, b.hows, b.attrs
-	p.slots = new([numSlots]uintptr)
-	p.d.steps = stepTable(p.steps)
-	p.d.nsteps = uint8(len(p.steps))
-	p.d.slot = p.slots
-	return nil
-}
-
-// build emits the steps; ex answers what exists in the root now (nil:
+// mountSteps emits segMount; ex answers what exists in the root now (nil:
 // nothing, for the counting pass).
-func (b *stepBuilder) build(spec *Spec, ex *existence) {
-	b.mount, b.stage = -1, StageMount
+func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
+	b.serving("", -1, StageMount)
 	// Every bind source first, before anything is mounted: a source is a
 	// path of the host's tree as rawns sees it, which a mount of the list
 	// must not change (a --dev over the host's /dev without a root would
 	// hide the /dev/null it binds). open_tree(2) OPEN_TREE_CLONE makes a
 	// detached copy that later mounts cannot reach.
-	nbind := uint8(0)
-	bindSlot := make([]uint8, len(spec.Mounts))
+	nbind := uint16(0)
+	bindSlot := make([]uint16, len(spec.Mounts))
 	for i := range spec.Mounts {
 		if m := &spec.Mounts[i]; m.Kind == MountBind {
-			b.mount = i
+			b.serving("Mounts", i, StageMount)
 			bindSlot[i] = slotBind + nbind
 			nbind++
 			b.openTree(m, bindSlot[i])
 		}
 	}
-	b.mount = -1
+	b.serving("", -1, StageMount)
 	hostRoot := "/"
 	if spec.Root != "" {
 		hostRoot = spec.Root
@@ -273,12 +137,12 @@ func (b *stepBuilder) build(spec *Spec, ex *existence) {
 			b.sys("mount --rbind", unix.SYS_MOUNT, r, r, val(0), val(unix.MS_BIND|unix.MS_REC), val(0), val(0))
 		}
 	}
-	b.sys("open", unix.SYS_OPENAT, val(atFDCWD), b.str(hostRoot), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)).save = slotRoot
+	b.saveTo(b.sys("open", unix.SYS_OPENAT, val(atFDCWD), b.str(hostRoot), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)), slotRoot)
 
 	var covered []string // targets mounted so far, relative to the root
 	for i := range spec.Mounts {
 		m := &spec.Mounts[i]
-		b.mount = i
+		b.serving("Mounts", i, StageMount)
 		rel := strings.TrimPrefix(path.Clean(m.Target), "/")
 		b.mountPoint(m, rel, ex, covered)
 		switch m.Kind {
@@ -291,7 +155,7 @@ func (b *stepBuilder) build(spec *Spec, ex *existence) {
 		case MountSymlink:
 			dir, base := path.Split(rel)
 			dir = strings.TrimSuffix(dir, "/")
-			at := uint8(slotRoot)
+			at := uint16(slotRoot)
 			if dir != "" {
 				b.openInRoot(dir, true, slotAt)
 				at = slotAt
@@ -299,10 +163,9 @@ func (b *stepBuilder) build(spec *Spec, ex *existence) {
 			b.sys("symlinkat", unix.SYS_SYMLINKAT, b.str(m.Source), slot(at), b.str(base))
 		}
 	}
-	b.mount = -1
 
 	if spec.Root != "" {
-		b.stage = StagePivot
+		b.serving("", -1, StagePivot)
 		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotRoot))
 		dot := b.str(".")
 		b.sys("pivot_root", unix.SYS_PIVOT_ROOT, dot, dot)
@@ -310,12 +173,12 @@ func (b *stepBuilder) build(spec *Spec, ex *existence) {
 		b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
 	}
 	if spec.ReadOnlyRoot {
-		b.stage = StageReadOnlyRoot
+		b.serving("", -1, StageReadOnlyRoot)
 		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, val(atFDCWD), b.str("/"), val(0),
 			b.attr(unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}), val(unsafe.Sizeof(unix.MountAttr{})))
 	}
 	if spec.Root != "" && spec.Dir != "" {
-		b.stage = StageChdir
+		b.serving("", -1, StageChdir)
 		b.openInRoot(strings.TrimPrefix(path.Clean("/"+spec.Dir), "/"), true, slotAt)
 		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotAt))
 	}
@@ -367,7 +230,7 @@ func underAny(p string, covered []string) bool {
 
 // fsSteps mounts a new filesystem on rel.
 func (b *stepBuilder) fsSteps(m *Mount, rel string) {
-	b.sysd("fsopen", m.Type, unix.SYS_FSOPEN, b.str(m.Type), val(unix.FSOPEN_CLOEXEC)).save = slotFS
+	b.saveTo(b.sysd("fsopen", m.Type, unix.SYS_FSOPEN, b.str(m.Type), val(unix.FSOPEN_CLOEXEC)), slotFS)
 	src := m.Source
 	if src == "" {
 		src = m.Type
@@ -375,12 +238,12 @@ func (b *stepBuilder) fsSteps(m *Mount, rel string) {
 	b.sysd("fsconfig source", src, unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str(src), val(0))
 	b.fsOptions(slotFS, m.Data)
 	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
-	b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))).save = slotMnt
+	b.saveTo(b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))), slotMnt)
 	b.attach(rel, slotMnt)
 }
 
 // fsOptions passes each of data's comma-separated options to fsconfig(2).
-func (b *stepBuilder) fsOptions(fs uint8, data string) {
+func (b *stepBuilder) fsOptions(fs uint16, data string) {
 	for _, o := range strings.Split(data, ",") {
 		if o == "" {
 			continue
@@ -395,14 +258,14 @@ func (b *stepBuilder) fsOptions(fs uint8, data string) {
 
 // openTree takes a detached copy of the bind's source into slot n, with
 // its flags set.
-func (b *stepBuilder) openTree(m *Mount, n uint8) {
+func (b *stepBuilder) openTree(m *Mount, n uint16) {
 	fl := uintptr(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	setFl := uintptr(unix.AT_EMPTY_PATH)
 	if m.Flags&unix.MS_REC != 0 {
 		fl |= unix.AT_RECURSIVE
 		setFl |= unix.AT_RECURSIVE
 	}
-	b.sysd("open_tree", m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)).save = n
+	b.saveTo(b.sysd("open_tree", m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)), n)
 	if attr := mountAttrOf(m.Flags); attr != 0 {
 		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(setFl),
 			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
@@ -411,15 +274,14 @@ func (b *stepBuilder) openTree(m *Mount, n uint8) {
 
 // attach opens the target inside the root and moves the detached mount in
 // slot mnt onto it, fd to fd.
-func (b *stepBuilder) attach(rel string, mnt uint8) {
-	created := b.created == rel
-	b.openInRoot(rel, false, slotAt)
-	if created && !b.count {
+func (b *stepBuilder) attach(rel string, mnt uint16) {
+	if b.created == rel && !b.count {
 		// The step before created the mount point and left its fd in
-		// slotAt: that fd is the target, and the lookup runs only if the
-		// file was there already (EEXIST).
-		b.steps[len(b.steps)-1].ifFailed = true
+		// slotAt: that fd is the target, and the lookup that follows
+		// runs only if the file was there already (EEXIST).
+		b.steps[len(b.steps)-1].skipOK = 1
 	}
+	b.openInRoot(rel, false, slotAt)
 	b.created, b.atDir = "", ""
 	e := b.str("")
 	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
@@ -436,16 +298,16 @@ func (b *stepBuilder) attach(rel string, mnt uint8) {
 func (b *stepBuilder) overlaySteps(spec *Spec) {
 	root := b.str(spec.Root)
 	e := b.str("")
-	b.sys("fsopen overlay", unix.SYS_FSOPEN, b.str("overlay"), val(unix.FSOPEN_CLOEXEC)).save = slotOvl
+	b.saveTo(b.sys("fsopen overlay", unix.SYS_FSOPEN, b.str("overlay"), val(unix.FSOPEN_CLOEXEC)), slotOvl)
 	b.sys("fsconfig source=overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str("overlay"), val(0))
 	b.sysd("fsconfig lowerdir", spec.Root, unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("lowerdir"), root, val(0))
 	dir := spec.OverlayDir
 	if dir == "" {
 		dir = spec.Root
-		b.sys("fsopen tmpfs", unix.SYS_FSOPEN, b.str("tmpfs"), val(unix.FSOPEN_CLOEXEC)).save = slotFS
+		b.saveTo(b.sys("fsopen tmpfs", unix.SYS_FSOPEN, b.str("tmpfs"), val(unix.FSOPEN_CLOEXEC)), slotFS)
 		b.sys("fsconfig mode=0755", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("mode"), b.str("0755"), val(0))
 		b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
-		b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotTmp
+		b.saveTo(b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(0)), slotTmp)
 		b.sys("move_mount the overlay's tmpfs", unix.SYS_MOVE_MOUNT, slot(slotTmp), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
 		b.sys("mkdirat upper", unix.SYS_MKDIRAT, slot(slotTmp), b.str("upper"), val(0o755))
 		b.sys("mkdirat work", unix.SYS_MKDIRAT, slot(slotTmp), b.str("work"), val(0o755))
@@ -453,43 +315,8 @@ func (b *stepBuilder) overlaySteps(spec *Spec) {
 	b.sysd("fsconfig upperdir", dir+"/upper", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("upperdir"), b.str(path.Join(dir, "upper")), val(0))
 	b.sysd("fsconfig workdir", dir+"/work", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_SET_STRING), b.str("workdir"), b.str(path.Join(dir, "work")), val(0))
 	b.sys("fsconfig create overlay", unix.SYS_FSCONFIG, slot(slotOvl), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
-	b.sys("fsmount overlay", unix.SYS_FSMOUNT, slot(slotOvl), val(unix.FSMOUNT_CLOEXEC), val(0)).save = slotMnt
+	b.saveTo(b.sys("fsmount overlay", unix.SYS_FSMOUNT, slot(slotOvl), val(unix.FSMOUNT_CLOEXEC), val(0)), slotMnt)
 	b.sys("move_mount the overlay", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, val(atFDCWD), root, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
-}
-
-// stepTable views steps as the fixed-size array the child indexes with a
-// uint8 (no bounds check, so no call to panicIndex on the child path). The
-// child reads only the first nsteps entries, which steps holds; the array
-// type only lets the compiler prove the index in range.
-//
-//go:nocheckptr
-func stepTable(steps []step) *[maxSteps]step {
-	return (*[maxSteps]step)(unsafe.Pointer(unsafe.SliceData(steps)))
-}
-
-// describeStep fills in the mount phase's part of a ChildError.
-func (p *prepared) describeStep(spec *Spec, ce *ChildError, i int) {
-	info := p.stepInfo[i]
-	ce.Step, ce.Syscall, ce.Mount = i, info.syscall, info.mount
-	if info.detail != "" {
-		ce.Syscall += " " + info.detail
-	}
-	switch {
-	case info.mount >= 0:
-		ce.Subject = spec.Mounts[info.mount].String()
-	case ce.Stage == StagePivot:
-		ce.Subject = "pivot_root into " + spec.Root
-	case ce.Stage == StageReadOnlyRoot:
-		ce.Subject = "making / read-only"
-	case ce.Stage == StageChdir:
-		ce.Subject = "chdir " + spec.Dir
-	case spec.Overlay || spec.OverlayDir != "":
-		ce.Subject = "overlay on " + spec.Root
-	case spec.Root != "":
-		ce.Subject = "root " + spec.Root
-	default:
-		ce.Subject = "the mount phase"
-	}
 }
 
 // existence answers, in the parent, whether a path exists inside the root
@@ -530,3 +357,23 @@ func (e *existence) stat(rel string) (uint32, bool) {
 }
 
 func (e *existence) exists(rel string) bool { _, ok := e.stat(rel); return ok }
+
+// hasMountPhase reports whether the spec has mounts for segMount.
+func (s *Spec) hasMountPhase() bool {
+	return s.Root != "" || len(s.Mounts) > 0 || s.ReadOnlyRoot
+}
+
+// joinedDirSteps resolves Dir inside the root of a joined mount namespace
+// (an exec into a container), when no Root's steps do: openat2(2)
+// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from "/", which setns(2) made that
+// namespace's root, then fchdir. A cwd of /proc/self/fd/N can then never
+// step onto an fd the child holds from the host (CVE-2024-21626).
+func (b *stepBuilder) joinedDirSteps(spec *Spec) {
+	if spec.Dir == "" || spec.Root != "" || spec.joined()&NewMount == 0 {
+		return
+	}
+	b.serving("", -1, StageChdir)
+	b.saveTo(b.sys("open /", unix.SYS_OPENAT, val(atFDCWD), b.str("/"), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)), slotRoot)
+	b.openInRoot(strings.TrimPrefix(path.Clean("/"+spec.Dir), "/"), true, slotAt)
+	b.sys("fchdir", unix.SYS_FCHDIR, slot(slotAt))
+}

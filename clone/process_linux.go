@@ -8,8 +8,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rawns/rawns/internal/exitcode"
 )
 
 // Process is a started child.
@@ -48,7 +46,7 @@ type ExitStatus struct {
 // 128+N for death by signal N (as sh, docker and runc report it).
 func (s ExitStatus) ExitCode() int {
 	if s.Signal != 0 {
-		return exitcode.Signaled(s.Signal)
+		return ExitSignalBase + int(s.Signal)
 	}
 	return s.Code
 }

@@ -118,8 +118,13 @@ type IDMap struct {
 	Inside, Outside, Count uint32
 }
 
-// Spec describes the process to start.
+// Spec describes the process to start, grouped by concern: the program,
+// its fds, its namespaces, its filesystem, its cgroup, its privilege, its
+// lifetime, and how it is cloned. The zero value of every field but Path
+// asks for nothing.
 type Spec struct {
+	// The program.
+
 	// Path is the program to execute; it is passed to execve(2) as it is,
 	// without a PATH search (see LookPath).
 	Path string
@@ -136,53 +141,79 @@ type Spec struct {
 	Env []string
 	// Dir, if set, is the working directory of the program.
 	Dir string
-	// Namespaces is the set of namespaces to create.
-	Namespaces Namespaces
-	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
-	Hostname string
+	// Init makes the cloned child a minimal init for the new PID
+	// namespace instead of the program: PID 1 starts the program as its
+	// own child, relays the signals it gets to it, reaps every zombie,
+	// and exits with the program's status (128+N for signal N). It runs
+	// in raw system calls in the child (init_unsafe.go says how), with no
+	// second program image; it needs NewPID. With ModeAuto, PID 1 runs on
+	// the caller's own memory, on a stack of its own, where the program
+	// can never ptrace it and no time namespace or cgroup of its own is
+	// asked for; otherwise, and always with ModeFork, it is a fork-style
+	// copy of the caller.
+	Init bool
+
+	// The program's fds (fdsteps.go). Every fd but these is
+	// close-on-exec in the program, whatever the caller left open.
+
 	// Stdio are the parent's fds that become 0, 1 and 2 in the child. Nil
 	// means 0, 1 and 2 as they are.
 	Stdio []int
+	// ExtraFDs are parent fds that become fds 3, 4, ... of the program,
+	// in order, with close-on-exec cleared: runc's --preserve-fds, systemd's
+	// LISTEN_FDS, os/exec's ExtraFiles. An fd may be given twice, or be
+	// one of Stdio.
+	ExtraFDs []int
+	// ConsoleSocket, if not 0, is an fd of 3 or more of a Unix socket
+	// (the child's end of a socketpair; SOCK_SEQPACKET keeps the message
+	// whole): after the mount phase, the child opens a new pty at
+	// /dev/ptmx of the root it then has, sends the master over the socket
+	// (SCM_RIGHTS), and makes the slave its fds 0, 1 and 2. It is OCI's
+	// process.terminal with runc's --console-socket: with a devpts
+	// instance of the command's own on /dev/pts (rawns run's --dev /dev),
+	// the terminal is one of that instance, numbered and listed there and
+	// not on the host's /dev/pts. It needs Privilege.Setsid and Setctty,
+	// which make the slave the controlling terminal, and a nil Stdio. The
+	// caller receives the master (package tty) after Start and closes its
+	// copy of this fd; Linux 4.13+ (TIOCGPTPEER; console_unsafe.go has
+	// each step and its reason). An int32: the kernel's int.
+	ConsoleSocket int32
+	// ConsoleSize, if not zero, is the window size the child gives the
+	// console of ConsoleSocket before the command starts (OCI's
+	// process.consoleSize), so that the command sees it from its first
+	// instruction: the caller can set it on the master only once it has
+	// received it, after the exec.
+	ConsoleSize Winsize
 
+	// Namespaces.
+
+	// Namespaces is the set of namespaces to create.
+	Namespaces Namespaces
+	// Join lists existing namespaces to enter (join.go): the user
+	// namespace first, then ipc, uts, net, cgroup, time, and mnt last,
+	// by the child right after Hold; a PID namespace by the cloning
+	// thread around the clone, so that the child is born in it. A kind
+	// is either joined or created; a user namespace created by the clone
+	// cannot be combined with joins.
+	Join []Join
+	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
+	Hostname string
+	// UIDMap and GIDMap are written for a new user namespace while the
+	// child waits; setgroups(2) is denied first, as the kernel requires for
+	// an unprivileged gid_map.
+	UIDMap, GIDMap []IDMap
+	// MonotonicOffset and BoottimeOffset, if either is non-zero, shift
+	// CLOCK_MONOTONIC and CLOCK_BOOTTIME in the new time namespace
+	// (time_namespaces(7)); they need NewTime.
+	MonotonicOffset, BoottimeOffset time.Duration
 	// Propagation applies to / in a new mount namespace.
 	Propagation Propagation
 	// MountProc mounts a fresh proc on /proc; it needs NewMount.
 	MountProc bool
 
-	// UseCgroupFD makes clone3(2) create the child directly in the cgroup v2
-	// directory CgroupFD (an O_PATH or O_DIRECTORY fd), with
-	// CLONE_INTO_CGROUP (Linux 5.7+): the child is never outside it, not
-	// even for an instant, and the clone may stay vfork-style. clone(2) has
-	// no such flag, so where clone3 is missing Start returns
-	// ErrNoCloneIntoCgroup and the caller must place the child otherwise
-	// (package cgroup does, with Hold). The names are syscall.SysProcAttr's;
-	// the fd is an int32, the kernel's int, so that both fields fit in
-	// MountProc's padding and Spec keeps its size (rawns run's config sits
-	// at the top of an allocator size class).
-	UseCgroupFD bool
-	CgroupFD    int32
-	// UIDMap and GIDMap are written for a new user namespace while the
-	// child waits; setgroups(2) is denied first, as the kernel requires for
-	// an unprivileged gid_map.
-	UIDMap, GIDMap []IDMap
-
-	// MonotonicOffset and BoottimeOffset, if either is non-zero, shift
-	// CLOCK_MONOTONIC and CLOCK_BOOTTIME in the new time namespace
-	// (time_namespaces(7)); they need NewTime.
-	MonotonicOffset, BoottimeOffset time.Duration
-
-	// Hold, if set, is called in the parent after the clone while the child
-	// waits before exec; the child goes on only if it returns nil, and is
-	// killed and reaped otherwise. It forces fork-style.
-	Hold func(pid int) error
-
-	// Mode and Syscall select the clone style and system call.
-	Mode    Mode
-	Syscall Syscall
-
 	// A filesystem of its own (mount.go; the child's mount phase). All
 	// need NewMount.
-	//
+
 	// Root, if set, is a host directory that becomes the command's /:
 	// bound onto itself (or covered by an overlay), the Mounts made
 	// inside it, then pivot_root(2) and the old root detached. It need
@@ -199,13 +230,19 @@ type Spec struct {
 	Mounts []Mount
 	// ReadOnlyRoot makes / read-only once every mount is made.
 	ReadOnlyRoot bool
-	// ConsoleSize, if not zero, is the window size the child gives the
-	// console of ConsoleSocket before the command starts (OCI's
-	// process.consoleSize), so that the command sees it from its first
-	// instruction: the caller can set it on the master only once it has
-	// received it, after the exec. It belongs with ConsoleSocket below and
-	// sits here, in ReadOnlyRoot's padding, so that Spec keeps its size.
-	ConsoleSize Winsize
+
+	// A cgroup of its own.
+
+	// UseCgroupFD makes clone3(2) create the child directly in the cgroup v2
+	// directory CgroupFD (an O_PATH or O_DIRECTORY fd), with
+	// CLONE_INTO_CGROUP (Linux 5.7+): the child is never outside it, not
+	// even for an instant, and the clone may stay vfork-style. clone(2) has
+	// no such flag, so where clone3 is missing Start returns
+	// ErrNoCloneIntoCgroup and the caller must place the child otherwise
+	// (package cgroup does, with Hold). The names are syscall.SysProcAttr's;
+	// the fd is an int32, the kernel's int.
+	UseCgroupFD bool
+	CgroupFD    int32
 
 	// Privilege, if not nil, narrows the child right before execve:
 	// rlimits, umask, session and terminal, credentials, capabilities,
@@ -213,32 +250,43 @@ type Spec struct {
 	// without it allocates nothing for it.
 	Privilege *Privilege
 
-	// Init makes the cloned child a minimal init for the new PID
-	// namespace instead of the program: PID 1 starts the program as its
-	// own child, relays the signals it gets to it, reaps every zombie,
-	// and exits with the program's status (128+N for signal N). It runs
-	// in raw system calls in the child (init_unsafe.go says how), with no
-	// second program image; it needs NewPID. With ModeAuto, PID 1 runs on
-	// the caller's own memory, on a stack of its own, where the program
-	// can never ptrace it and no time namespace or cgroup of its own is
-	// asked for; otherwise, and always with ModeFork, it is a fork-style
-	// copy of the caller.
-	Init bool
-	// ConsoleSocket, if not 0, is an fd of 3 or more of a Unix socket
-	// (the child's end of a socketpair; SOCK_SEQPACKET keeps the message
-	// whole): after the mount phase, the child opens a new pty at
-	// /dev/ptmx of the root it then has, sends the master over the socket
-	// (SCM_RIGHTS), and makes the slave its fds 0, 1 and 2. It is OCI's
-	// process.terminal with runc's --console-socket: with a devpts
-	// instance of the command's own on /dev/pts (rawns run's --dev /dev),
-	// the terminal is one of that instance, numbered and listed there and
-	// not on the host's /dev/pts. It needs Privilege.Setsid and Setctty,
-	// which make the slave the controlling terminal, and a nil Stdio. The
-	// caller receives the master (package tty) after Start and closes its
-	// copy of this fd; Linux 4.13+ (TIOCGPTPEER; console_unsafe.go has
-	// each step and its reason). An int32, the kernel's int, in Init's
-	// padding, so that Spec keeps its size.
-	ConsoleSocket int32
+	// Its lifetime.
+
+	// Hold, if set, is called in the parent after the clone, while the
+	// child waits before anything of its own: its new namespaces exist,
+	// the uid and gid maps are written, nothing has run (the network's
+	// hand-off: veth, addresses and routes made from outside). The child
+	// goes on only if Hold returns nil; otherwise it is killed and
+	// reaped, and Start returns Hold's error. It forces fork-style.
+	Hold func(h Held) error
+	// GateFD, if not 0, is an fd of 3 or more that the child reads one
+	// byte from when every setup step but seccomp is made (after
+	// no_new_privs, as runc installs the filter last then): OCI's
+	// create/start. First it writes a marker on the error pipe and
+	// closes the pipe, so that Start returns as soon as the child waits
+	// there (or a *ChildError if a step before failed). One byte read:
+	// the child goes on to seccomp, Init and execve. EOF or an error: it
+	// exits ExitSetupFailed and nothing runs. Past the gate nothing can
+	// be reported through the pipe, whose reader may be gone, so a
+	// failure is an exit status: ExitNotFound for execve's ENOENT,
+	// ENOTDIR or ELOOP, ExitCannotInvoke for its other errors,
+	// ExitSetupFailed for any other step (runc's numbers, which engines
+	// map). It forces a fork-style clone (and a fork-style PID 1 with
+	// Init): a vfork-style parent would sleep until the exec. The fd is
+	// close-on-exec for the program. A FIFO that the caller opened
+	// O_RDWR suits: the child, holding a writer itself, never reads EOF
+	// while it waits, and a writer that opens it O_WRONLY|O_NONBLOCK
+	// later gets ENXIO once nobody waits any more.
+	GateFD int
+	// NoParentDeathSignal leaves PR_SET_PDEATHSIG unset: the child
+	// outlives the thread that cloned it, as an OCI container outlives
+	// the short-lived `create` that made it (an engine's subreaper reaps
+	// it). The zero value makes the child die (SIGKILL) with that thread.
+	NoParentDeathSignal bool
+
+	// How it is cloned: the clone style and system call.
+	Mode    Mode
+	Syscall Syscall
 }
 
 // Winsize is a terminal's size in characters (struct winsize of
@@ -318,6 +366,12 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("Stdio[%d] is %d; give an open fd", i, fd)
 		}
 	}
+	if err := s.validateExtraFDs(); err != nil {
+		return err
+	}
+	if err := s.validateJoin(); err != nil {
+		return err
+	}
 	if s.ConsoleSocket != 0 {
 		if err := s.validateConsole(); err != nil {
 			return err
@@ -331,6 +385,17 @@ func (s *Spec) Validate() error {
 	}
 	if s.Mode == ModeVfork && s.Namespaces&NewTime != 0 && !execEntersTimeNamespace() {
 		return errors.New("a vfork-style child stays in its parent's time namespace, and before Linux 6.2 execve does not move it into the new one; use fork or auto")
+	}
+	if s.GateFD != 0 {
+		if s.GateFD < 3 {
+			return fmt.Errorf("GateFD %d: give an fd of 3 or more, or 0 for no gate", s.GateFD)
+		}
+		if _, err := unix.FcntlInt(uintptr(s.GateFD), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("GateFD %d: %v; give an open fd (a FIFO opened O_RDWR)", s.GateFD, err)
+		}
+		if s.Mode == ModeVfork {
+			return errors.New("a start gate (GateFD) keeps the child waiting before exec, which a vfork-style clone would hold the parent for; use fork or auto")
+		}
 	}
 	if s.Mode == ModeVfork && s.needsParentStep() {
 		return errors.New("vfork-style clone suspends the parent until exec, but the parent must act before exec here (user namespace maps or Hold); use fork or auto")
@@ -361,6 +426,32 @@ func (s *Spec) Validate() error {
 	if s.Privilege != nil {
 		if err := s.Privilege.validate(s); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// MaxExtraFDs bounds Spec.ExtraFDs: the program gets fds 3 to 1026 at most.
+const MaxExtraFDs = 1024
+
+// validateExtraFDs checks that each of ExtraFDs is open now and is none of
+// the fds the child itself uses up before the program runs.
+func (s *Spec) validateExtraFDs() error {
+	if len(s.ExtraFDs) > MaxExtraFDs {
+		return fmt.Errorf("ExtraFDs has %d fds; at most %d", len(s.ExtraFDs), MaxExtraFDs)
+	}
+	for i, fd := range s.ExtraFDs {
+		if fd < 0 {
+			return fmt.Errorf("ExtraFDs[%d] is %d; give an open fd", i, fd)
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("ExtraFDs[%d] (fd %d): %v; give an open fd", i, fd, err)
+		}
+		if s.ConsoleSocket != 0 && fd == int(s.ConsoleSocket) {
+			return fmt.Errorf("ExtraFDs[%d] is ConsoleSocket, which the child closes once it has sent the console", i)
+		}
+		if s.GateFD != 0 && fd == s.GateFD {
+			return fmt.Errorf("ExtraFDs[%d] is GateFD; the program must not hold its own start gate", i)
 		}
 	}
 	return nil
@@ -430,4 +521,11 @@ func execEntersTimeNamespace() bool {
 // exec, which a vfork-style clone cannot allow.
 func (s *Spec) needsParentStep() bool {
 	return s.Hold != nil || s.UIDMap != nil || s.GIDMap != nil
+}
+
+// needsFork reports whether the child must have memory of its own: the
+// parent acts before exec, or the child waits at a gate, which it may
+// leave after the parent has gone.
+func (s *Spec) needsFork() bool {
+	return s.needsParentStep() || s.GateFD != 0 || s.joined()&NewTime != 0
 }

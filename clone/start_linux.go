@@ -176,15 +176,12 @@ type prepared struct {
 	// d.console, nil without a ConsoleSocket.
 	console *consoleData
 
-	// The mount phase (mountsteps_unsafe.go): the steps d.steps points to,
-	// the strings, open_how and mount_attr structures their arguments
-	// point into, and, for the parent alone, what each step does.
-	steps    []step
-	mstrs    []byte
-	hows     []unix.OpenHow
-	attrs    []unix.MountAttr
-	stepInfo []stepInfo
-	slots    *[numSlots]uintptr
+	// The step table (steps_unsafe.go): the steps d.steps points to, the
+	// strings, open_how and mount_attr structures their arguments point
+	// into, and, for the parent alone, what each step does; the slots
+	// d.slot points to, nil when no step keeps a result.
+	table stepBuilder
+	slots []uintptr
 }
 
 // prepare builds every byte the child will read.
@@ -237,7 +234,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.argv, d.envp = &p.ptrs[0], &envp[0]
-	if spec.Dir != "" && spec.Root == "" { // with a Root, a step resolves Dir inside it
+	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 { // else a step resolves Dir inside the root
 		if d.dir, err = cstr(spec.Dir); err != nil {
 			return nil, err
 		}
@@ -258,7 +255,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.offset = fmt.Appendf(nil, "monotonic %d %d\nboottime %d %d\n", ms, mns, bs, bns)
 		d.timeOffsets, d.timeOffsetsLen = &p.offset[0], uintptr(len(p.offset))
 	}
-	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsParentStep() && !spec.Init &&
+	vfork := spec.Mode == ModeVfork || (spec.Mode == ModeAuto && !spec.needsFork() && !spec.Init &&
 		(spec.Namespaces&NewTime == 0 || execEntersTimeNamespace()))
 	// A fork-style child that makes the time namespace for the offsets
 	// enters it itself, rather than leave it to execve, which does so only
@@ -287,7 +284,9 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.cloneFlags = uintptr(flags) | uintptr(unix.SIGCHLD)
 	}
 
-	if spec.Namespaces&NewMount != 0 {
+	// In a new mount namespace; in a joined one only when the spec mounts
+	// there, as runc does for a config that joins one and has a root.
+	if spec.Namespaces&NewMount != 0 || spec.joined()&NewMount != 0 && spec.hasMountPhase() {
 		switch spec.Propagation {
 		case PropagationPrivate:
 			d.propagation = unix.MS_REC | unix.MS_PRIVATE
@@ -298,18 +297,12 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.mountProc = spec.MountProc
-	if spec.Root != "" || len(spec.Mounts) > 0 || spec.ReadOnlyRoot {
-		if err := p.buildSteps(spec); err != nil {
-			return nil, err
-		}
+	if err := p.buildTable(spec); err != nil {
+		return nil, err
 	}
 	d.loopback = spec.Namespaces&NewNet != 0
-	copy(d.ifr.name[:], "lo")
+	copy(d.x.ifr.name[:], "lo")
 
-	d.fd = [3]int{0, 1, 2}
-	if spec.Stdio != nil {
-		copy(d.fd[:], spec.Stdio)
-	}
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 		d.nofile = uintptr(min(lim.Cur, 1<<20))
@@ -322,6 +315,16 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		d.init = p.init
 	}
 	d.holdFD = -1
+	d.pidJoinFD, d.pidRestoreFD = -1, -1
+	if i := spec.joinsPID(); i >= 0 {
+		d.pidJoinFD = spec.Join[i].FD
+	}
+	d.gateFD = -1
+	if spec.GateFD != 0 {
+		d.gateFD = spec.GateFD
+	}
+	d.gateMk[0] = gateMarker
+	d.pdeathsig = !spec.NoParentDeathSignal
 	d.execFD = -1
 	if spec.ExecFD >= 3 {
 		d.execFD = spec.ExecFD
@@ -362,12 +365,33 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		}
 		d.holdFD = holdPipe[0]
 	}
-	d.pipe = errPipe[1]
-	d.nextfd = max(d.fd[0], d.fd[1], d.fd[2], errPipe[1], holdPipe[0], holdPipe[1], d.execFD, int(spec.ConsoleSocket), 2) + 1
+	p.finishTable(spec, errPipe[1])
+	if d.pidJoinFD >= 0 {
+		fd, err := unix.Open("/proc/thread-self/ns/pid_for_children", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			releaseForkLock()
+			closePipes(errPipe, holdPipe)
+			return nil, fmt.Errorf("opening this thread's pid_for_children, to come back to after joining a PID namespace: %w", err)
+		}
+		d.pidRestoreFD = fd
+	}
 
 	pid, errno := cloneExec(d)
 	runtime_AfterFork()
 	releaseForkLock()
+	if d.pidRestoreFD >= 0 {
+		unix.Close(d.pidRestoreFD)
+		if d.pidRestoreErrno != 0 {
+			// This thread would clone into the joined namespace from now
+			// on, and the runtime could no longer make a thread from it.
+			panic(fmt.Sprintf("clone: cannot go back to this thread's own PID namespace after a clone into a joined one: %v", d.pidRestoreErrno))
+		}
+	}
+	if d.pidJoinErrno != 0 {
+		closePipes(errPipe, holdPipe)
+		i := spec.joinsPID()
+		return nil, &ChildError{Stage: StageJoin, Errno: d.pidJoinErrno, Subject: "join pid", Step: -1, List: "Join", Index: i}
+	}
 
 	unix.Close(errPipe[1])
 	if holdPipe[0] >= 0 {
@@ -388,7 +412,7 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd), initStack: p.initStack}
 
 	if holdPipe[1] >= 0 {
-		err := parentStep(spec, proc.Pid)
+		err := parentStep(spec, Held{Pid: proc.Pid, PidFD: proc.pidfd})
 		if err == nil {
 			_, err = unix.Write(holdPipe[1], []byte{1})
 		}
@@ -413,7 +437,8 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	// has exec'd, and a PID 1 on rawns's memory (Spec.Init) until its
 	// command has, and it has closed the pipe (init_unsafe.go).
 	runtime.KeepAlive(p)
-	if err == nil && n == 1 && buf[0] == execMarker {
+	if err == nil && n == 1 && (buf[0] == execMarker || buf[0] == gateMarker && spec.GateFD != 0) {
+		// Running, or (GateFD) waiting at the gate, the pipe closed.
 		return proc, nil
 	}
 	if err == nil && n == 0 {
@@ -436,9 +461,9 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
 	r := parseReport(report)
-	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Mount: -1}
-	if d.nsteps > 0 && ce.Stage.inMountPhase() && r.step < uint32(len(p.stepInfo)) {
-		p.describeStep(spec, ce, int(r.step))
+	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Step: -1, Index: -1}
+	if r.step > 0 && r.step <= uint32(len(p.table.steps)) {
+		p.describeStep(spec, ce, int(r.step-1))
 		return nil, ce
 	}
 	switch ce.Stage {
@@ -492,8 +517,8 @@ func releaseForkLock() {
 
 // parentStep does what the parent must do while a fork-style child waits:
 // deny setgroups and write the id maps of a new user namespace, then Hold.
-func parentStep(spec *Spec, pid int) error {
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
+func parentStep(spec *Spec, h Held) error {
+	dir := "/proc/" + strconv.Itoa(h.Pid) + "/"
 	if spec.GIDMap != nil {
 		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
 			return fmt.Errorf("denying setgroups in the new user namespace: %w", err)
@@ -508,7 +533,7 @@ func parentStep(spec *Spec, pid int) error {
 		}
 	}
 	if spec.Hold != nil {
-		return spec.Hold(pid)
+		return spec.Hold(h)
 	}
 	return nil
 }
@@ -548,4 +573,15 @@ func readFull(fd int, buf []byte) (int, error) {
 		n += m
 	}
 	return n, nil
+}
+
+// closePipes closes both ends of the error and hold pipes (-1: none).
+func closePipes(pipes ...[2]int) {
+	for _, p := range pipes {
+		for _, fd := range p {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}
 }

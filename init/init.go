@@ -24,6 +24,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/internal/sigrelay"
 )
 
@@ -48,7 +49,7 @@ func Main(args []string, stderr io.Writer) int {
 	// without --init (torture/TestSignalDispositions). Not os/signal: its
 	// subscription costs a round trip with the runtime's signal thread per
 	// signal, ~2 ms for all of them (internal/sigrelay).
-	if _, err := sigrelay.Catch(sigrelay.InitSignals[:]...); err != nil {
+	if _, err := sigrelay.Catch(signals.InitRelayed[:]...); err != nil {
 		fmt.Fprintf(stderr, "rawns init: %v\n", err)
 		return exitcode.Failed
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -168,10 +167,12 @@ func (r *Run) recv(timeout time.Duration) ([]byte, []int, error) {
 
 // Hold connects the held command's network namespace (clone.Spec.Hold):
 // the helper's veth and rules in bridge mode, pasta (or slirp4netns) in
-// pasta mode; then the files. pid is the held child, not yet reaped, so
-// its namespace cannot be another's.
-func (r *Run) Hold(pid int) error {
-	nsfd, err := NetNamespace(pid)
+// pasta mode; then the files. The held child is not yet reaped, so its
+// pid and namespace cannot be another's; clone.Held.Namespace opens the
+// namespace through its pidfd where the kernel can (Linux 6.11+), else
+// through /proc/PID/ns/net checked against the pidfd.
+func (r *Run) Hold(h clone.Held) error {
+	nsfd, err := h.Namespace(clone.NewNet)
 	if err != nil {
 		return fmt.Errorf("the command's network namespace: %w", err)
 	}
@@ -180,7 +181,7 @@ func (r *Run) Hold(pid int) error {
 	case Bridge:
 		err = r.attachBridge(nsfd)
 	case Pasta:
-		err = r.startUserNet(pid, nsfd)
+		err = r.startUserNet(h.Pid, nsfd)
 	}
 	if err != nil {
 		return err
@@ -328,37 +329,4 @@ func waitOrKill(p *clone.Process, d time.Duration) clone.ExitStatus {
 		p.Signal(unix.SIGKILL)
 		return <-done
 	}
-}
-
-// NetNamespace opens the network namespace of the held child pid:
-// through its pidfd (PIDFD_GET_NET_NAMESPACE, Linux 6.11+) where the
-// kernel has that, else /proc/PID/ns/net checked against the pidfd
-// opened before it, which still names a live process after the open: the
-// pid was not reused in between.
-func NetNamespace(pid int) (int, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		if err == unix.ENOSYS {
-			// Before 5.3: the child is rawns's and not reaped while
-			// held, so its pid cannot name another process.
-			return unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		}
-		return -1, err
-	}
-	defer unix.Close(pidfd)
-	const pidfdGetNetNamespace = 0xff<<8 | 4 // _IO(PIDFS_IOCTL_MAGIC, 4), linux/pidfd.h
-	fd, err := unix.IoctlRetInt(pidfd, pidfdGetNetNamespace)
-	if err == nil {
-		unix.CloseOnExec(fd)
-		return fd, nil
-	}
-	fd, err = unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("the command died while its namespace was opened: %w", err)
-	}
-	return fd, nil
 }

@@ -75,19 +75,56 @@ func (c *Config) SetRoot(dir string) error {
 		return flagErr(flag, "%v", err)
 	}
 	// The user names the directory on the host as they see it: a symlink
-	// on the way there is theirs to follow (stat and the child's mount
-	// follow it alike). What is inside is untrusted, and the child
-	// resolves it inside the root.
+	// on the way there is theirs to follow, and it is followed here, once,
+	// to the directory itself. The child's steps then name it by a path
+	// without links: through a link, the overlay's mount on the root's own
+	// path failed (move_mount: EINVAL), and a link to / reached
+	// pivot_root as EBUSY. What is inside the root is untrusted, and the
+	// child resolves it inside the root.
 	if st, err := os.Stat(abs); err != nil {
 		return flagErr(flag, "%v; give an existing directory", unwrapPath(err))
 	} else if !st.IsDir() {
 		return flagErr(flag, "not a directory; give the directory that becomes /")
 	}
-	if abs == "/" {
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return flagErr(flag, "%v", unwrapPath(err))
+	}
+	if real == "/" {
+		if abs != "/" {
+			return flagErr(flag, "a link to the host's /, which is already the root; drop --rootfs to mount over the host's tree")
+		}
 		return flagErr(flag, "the host's / is already the root; drop --rootfs to mount over the host's tree")
 	}
-	c.Root = abs
+	// A kernel filesystem of files that are not files (statfs(2) f_type):
+	// no program runs from there, and a pivot_root into the host's /proc
+	// or /sys would hand the command the host's view.
+	var sfs unix.Statfs_t
+	if unix.Statfs(real, &sfs) == nil {
+		if name := kernelFS(sfs.Type); name != "" {
+			return flagErr(flag, "%s is on %s, a kernel filesystem, not a root filesystem; give a directory that holds one (bin, etc, ...), e.g. from make rootfs", real, name)
+		}
+	}
+	c.Root = real
 	return nil
+}
+
+// kernelFS names the kernel's pseudo-filesystems a root cannot be on, by
+// their magic numbers (linux/magic.h), or "".
+func kernelFS(t int64) string {
+	switch t {
+	case unix.PROC_SUPER_MAGIC:
+		return "proc"
+	case unix.SYSFS_MAGIC:
+		return "sysfs"
+	case unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC:
+		return "cgroupfs"
+	case unix.DEVPTS_SUPER_MAGIC:
+		return "devpts"
+	case unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC, unix.SECURITYFS_MAGIC, unix.BPF_FS_MAGIC:
+		return "a kernel debug or security filesystem"
+	}
+	return ""
 }
 
 // dest checks a destination inside the root: absolute, and never above /
@@ -377,4 +414,61 @@ func (c *Config) Label(i int) string {
 		return "--read-only"
 	}
 	return "mounts"
+}
+
+// LockOverlayDir takes an exclusive flock(2) on the directory of
+// --overlay-dir and returns the fd that holds it, close-on-exec: two
+// overlays over one upper directory at once are undefined behaviour
+// (overlayfs warns "upperdir is in-use as upperdir/workdir of another
+// mount", and refuses only with index=on), so a second run must not start
+// on it. The lock lives as long as the fd: the caller holds it for the run
+// (rawns run until it exits). A lock on the directory itself adds no file
+// to it. The error names the pid that holds the lock, read from
+// /proc/locks.
+func LockOverlayDir(dir string) (int, error) {
+	flag := "--overlay-dir " + dir
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, flagErr(flag, "%v", unwrapPath(&os.PathError{Op: "open", Path: dir, Err: err}))
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == nil {
+		return fd, nil
+	}
+	holder := ""
+	if err == unix.EWOULDBLOCK {
+		if pid := lockHolder(fd); pid != "" {
+			holder = " (pid " + pid + " holds its lock)"
+		}
+		unix.Close(fd)
+		return -1, flagErr(flag, "in use by another run%s: two overlays on one upper directory are undefined behaviour; give another directory, or wait for that run to end", holder)
+	}
+	unix.Close(fd)
+	return -1, flagErr(flag, "flock: %v", err)
+}
+
+// lockHolder finds in /proc/locks the pid of a FLOCK on fd's file
+// ("1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF", proc(5)), or "".
+func lockHolder(fd int) string {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return ""
+	}
+	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 6 && f[1] == "FLOCK" && f[5] == id {
+			return f[4]
+		}
+	}
+	return ""
 }

@@ -19,6 +19,9 @@ type ExecEvent struct {
 	Filename string
 	Nodename string // uts_ns->name.nodename: the hostname the task sees
 	NS       [NumKinds]NSID
+	// Proof is the rest of what the kernel held at exec: root, cgroups,
+	// credentials, capabilities, seccomp, rlimits (proof.go).
+	Proof Proof
 }
 
 // HelperEventPrefix starts an event line of the exec helper (AppendWire).
@@ -30,7 +33,10 @@ const HelperEventPrefix = "exec "
 //	exec host-pid=4242 ns-pid=1 ns-level=1 comm="true" filename="/bin/true"
 //	 nodename="box" uts=4026532178/1802 ipc=4026531839/1 ...
 //
-// (one line). Strings are strconv.Quote'd, so any bytes, quotes and
+// (one line), then the proof's keys (Proof.appendWire: root, root-fs,
+// cgroup2, cgroup1-CONTROLLER, uid, gid, securebits, groups, caps, seccomp,
+// seccomp-filters, nnp, rlimits, file), each only when the kernel let the
+// program read it. Strings are strconv.Quote'd, so any bytes, quotes and
 // newlines included, come back unchanged and the line stays one line. Each
 // namespace kind follows under its Kind.String() name as INODE, or
 // INODE/ID when the kernel has ns_id; kinds the kernel lacks (zero NSID)
@@ -68,7 +74,7 @@ func (ev ExecEvent) AppendWire(b []byte) []byte {
 			b = strconv.AppendUint(b, n.ID, 10)
 		}
 	}
-	return b
+	return ev.Proof.appendWire(b)
 }
 
 // parseWire decodes the fields of an event line, after HelperEventPrefix,
@@ -78,14 +84,14 @@ func (ev ExecEvent) AppendWire(b []byte) []byte {
 // knows kinds this build does not.
 func parseWire(s string) (ExecEvent, error) {
 	var ev ExecEvent
-	var seen uint32 // the wireBit of every key so far
+	var seen uint64 // the wireBit of every key so far
 	for s != "" {
 		key, rest, ok := strings.Cut(s, "=")
 		if !ok || key == "" || strings.Contains(key, " ") {
 			return ExecEvent{}, errors.New("expected KEY=VALUE at " + quote(s))
 		}
 		var val string
-		if key == "comm" || key == "filename" || key == "nodename" {
+		if key == "comm" || key == "filename" || key == "nodename" || key == "root-fs" {
 			q, err := strconv.QuotedPrefix(rest)
 			if err != nil || q[0] != '"' { // not a `raw` string or a 'c' rune
 				return ExecEvent{}, errors.New(key + ": not a quoted string: " + quote(rest))
@@ -120,7 +126,7 @@ func parseWire(s string) (ExecEvent, error) {
 			return ExecEvent{}, err
 		}
 	}
-	if all := uint32(1)<<len(wireKeys) - 1; seen&all != all {
+	if all := uint64(1)<<len(wireKeys) - 1; seen&all != all {
 		return ExecEvent{}, errors.New("want all of host-pid, ns-pid, ns-level, comm, filename and nodename")
 	}
 	return ev, nil
@@ -130,8 +136,9 @@ func parseWire(s string) (ExecEvent, error) {
 var wireKeys = [...]string{"host-pid", "ns-pid", "ns-level", "comm", "filename", "nodename"}
 
 // wireBit returns the bit of key for parseWire's set of keys seen: bit i
-// for wireKeys[i], then one per Kind; false for an unknown key.
-func wireBit(key string) (uint32, bool) {
+// for wireKeys[i], then one per Kind, then one per proof key; false for an
+// unknown key.
+func wireBit(key string) (uint64, bool) {
 	for i, w := range wireKeys {
 		if key == w {
 			return 1 << i, true
@@ -139,6 +146,9 @@ func wireBit(key string) (uint32, bool) {
 	}
 	if k, ok := kindByName(key); ok {
 		return 1 << (len(wireKeys) + int(k)), true
+	}
+	if i, ok := proofKey(key); ok {
+		return 1 << (len(wireKeys) + int(NumKinds) + i), true
 	}
 	return 0, false
 }
@@ -167,6 +177,12 @@ func (ev *ExecEvent) setWire(key, val string) error {
 			ev.Level = uint32(v)
 		}
 	default:
+		if _, ok := proofKey(key); ok {
+			if !ev.Proof.setWire(key, val) {
+				return errors.New(key + ": " + quote(val) + " is not a value this key takes")
+			}
+			return nil
+		}
 		k, _ := kindByName(key)
 		n, err := parseNSID(val)
 		if err != nil {

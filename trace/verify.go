@@ -18,6 +18,9 @@ type Expect struct {
 	Hostname string
 	// PID1 requires the child to be pid 1 of its active PID namespace.
 	PID1 bool
+	// Proof is what the run asked of the rest of the container (root,
+	// cgroups, credentials, capabilities, seccomp, rlimits).
+	Proof ProofExpect
 }
 
 // Status of one comparison.
@@ -61,6 +64,10 @@ type Report struct {
 	Kinds    [NumKinds]KindResult
 	Hostname Check // nodename == Expect.Hostname
 	PID1     Check // pid inside == 1
+	// Proof is the kernel's view of the rest of the container, and Props
+	// the verdict on each of its properties.
+	Proof Proof
+	Props []PropResult
 }
 
 // Verify compares three views of a child's namespaces: the parent's and the
@@ -87,6 +94,8 @@ func Verify(parent, childUser [NumKinds]NSID, kernel ExecEvent, want Expect) Rep
 	if want.PID1 {
 		r.PID1 = Check{Checked: true, Want: "1", Got: utoa(uint64(kernel.NSPID)), OK: kernel.NSPID == 1 && kernel.Level > 0}
 	}
+	r.Proof = kernel.Proof
+	r.Props = judgeProof(&r.Proof, kernel.NS[Mnt], &want.Proof)
 	return r
 }
 
@@ -129,6 +138,23 @@ func (r Report) Mismatches() int {
 			n++
 		}
 	}
+	for _, p := range r.Props {
+		if p.Status == StatusMismatch {
+			n++
+		}
+	}
+	return n
+}
+
+// Unreadable counts the properties asked for that this kernel does not
+// let the exec program read.
+func (r Report) Unreadable() int {
+	n := 0
+	for _, p := range r.Props {
+		if p.Status == StatusUnreadable {
+			n++
+		}
+	}
 	return n
 }
 
@@ -168,8 +194,11 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.PID1.Checked {
 		fmt.Fprintf(&b, "%-18s want %s, got %s: %s\n", "pid inside", r.PID1.Want, r.PID1.Got, r.PID1.status())
 	}
+	writeProps(&b, r.Props)
 	if n := r.Mismatches(); n > 0 {
 		fmt.Fprintf(&b, "trace: MISMATCH: %d check(s) failed: the kernel does not hold what was asked for\n", n)
+	} else if n := r.Unreadable(); n > 0 {
+		fmt.Fprintf(&b, "trace: OK: the kernel holds what was asked for, but for %d propert(ies) not readable on this kernel\n", n)
 	} else {
 		b.WriteString("trace: OK: the kernel holds what was asked for\n")
 	}
@@ -191,6 +220,10 @@ func (r Report) WriteText(w io.Writer) error {
 //	                     "status", "why"}
 //	"hostname-expected", "hostname-ok"   only when a hostname was expected
 //	"pid1-expected", "pid1-ok"           only when pid 1 was expected
+//	"proof"              the kernel's values at exec (Proof.AppendJSON)
+//	"properties"         per property, in the text's order: {"name",
+//	                     "want" (only when judged), "kernel", "status",
+//	                     "why"}: status OK, MISMATCH, seen or UNREADABLE
 //	"mismatches"         number of failed checks
 //	"ok"                 true when mismatches is 0
 func (r Report) WriteJSON(w io.Writer) error {
@@ -283,6 +316,10 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		key("pid1-ok")
 		b = strconv.AppendBool(b, r.PID1.OK)
 	}
+	key("proof")
+	b = r.Proof.AppendJSON(b)
+	key("properties")
+	b = appendProps(b, r.Props)
 	key("mismatches")
 	b = strconv.AppendInt(b, int64(r.Mismatches()), 10)
 	key("ok")

@@ -3,6 +3,7 @@ package trace
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -124,7 +125,7 @@ func TestReportJSONFields(t *testing.T) {
 		"pid-for-children-namespace-id", "cgroup-namespace-id", "user-namespace-id", "time-namespace-id",
 		"time-for-children-namespace-id",
 		"ns-pid", "ns-level", "comm", "filename", "nodename", "namespaces",
-		"hostname-expected", "hostname-ok", "pid1-expected", "pid1-ok", "mismatches", "ok",
+		"hostname-expected", "hostname-ok", "pid1-expected", "pid1-ok", "proof", "properties", "mismatches", "ok",
 	}
 	if !slices.Equal(keys, golden) {
 		t.Fatalf("JSON keys changed:\n got %q\nwant %q", keys, golden)
@@ -250,6 +251,20 @@ func reportJSONWithEncodingJSON(t *testing.T, r Report) string {
 		field("pid1-expected", true)
 		field("pid1-ok", r.PID1.OK)
 	}
+	// The proof's own encoding is pinned by TestProofJSON.
+	field("proof", json.RawMessage(r.Proof.AppendJSON(nil)))
+	type jsonProp struct {
+		Name   string `json:"name"`
+		Want   string `json:"want,omitempty"`
+		Kernel string `json:"kernel,omitempty"`
+		Status Status `json:"status"`
+		Why    string `json:"why,omitempty"`
+	}
+	props := []jsonProp{}
+	for _, p := range r.Props {
+		props = append(props, jsonProp{p.Name, p.Want, p.Got, p.Status, p.Why})
+	}
+	field("properties", props)
 	field("mismatches", r.Mismatches())
 	field("ok", r.OK())
 	b.WriteByte('}')
@@ -293,5 +308,74 @@ func TestReportJSONSameAsEncodingJSON(t *testing.T) {
 		if enc, err := json.Marshal(tc.r); err != nil || string(enc) != want {
 			t.Errorf("%s: json.Marshal: %v\n got %s\nwant %s", tc.name, err, enc, want)
 		}
+	}
+}
+
+// TestProofJSON: Proof.AppendJSON is valid JSON with the kernel's values
+// under the documented keys, and names the groups it could not read.
+func TestProofJSON(t *testing.T) {
+	p := fakeProof()
+	var got struct {
+		Root struct {
+			MountID   int32  `json:"mount-id"`
+			Dev       string `json:"dev"`
+			Inode     uint64 `json:"inode"`
+			MountRoot bool   `json:"mount-root"`
+			MntNS     struct {
+				Inode, ID uint64
+			} `json:"mnt-ns"`
+			FS string `json:"fs"`
+		} `json:"root"`
+		Cgroup2    uint64            `json:"cgroup2"`
+		Cgroup1    map[string]uint64 `json:"cgroup1"`
+		UID        []uint32          `json:"uid"`
+		GID        []uint32          `json:"gid"`
+		Securebits uint32            `json:"securebits"`
+		NGroups    int               `json:"ngroups"`
+		Groups     []uint32          `json:"groups"`
+		Caps       map[string]string `json:"caps"`
+		Seccomp    int32             `json:"seccomp"`
+		Filters    int32             `json:"seccomp-filters"`
+		NNP        bool              `json:"no-new-privs"`
+		Rlimits    map[string][2]int64
+		File       struct {
+			Mode   string `json:"mode"`
+			UID    uint32 `json:"uid"`
+			GID    uint32 `json:"gid"`
+			NoSuid bool   `json:"nosuid"`
+		} `json:"file"`
+		Unreadable []string `json:"unreadable"`
+	}
+	b := p.AppendJSON(nil)
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	r := got.Root
+	if r.MountID != 251 || r.Dev != "254:1" || r.Inode != 9981357 || !r.MountRoot || r.MntNS.Inode != 4026532451 || r.MntNS.ID != 5420 || r.FS != "ext4" {
+		t.Errorf("root: %+v", r)
+	}
+	if got.Cgroup2 != 44561 || got.Cgroup1["memory"] != 84878 || got.Cgroup1["pids"] != 21707 || len(got.Cgroup1) != 4 {
+		t.Errorf("cgroups: %d %v", got.Cgroup2, got.Cgroup1)
+	}
+	if fmt.Sprint(got.UID, got.GID, got.NGroups, got.Groups, got.Securebits) != "[1000 1001 1002 1003] [2000 2001 2002 2003] 3 [5 27 1000] 16" {
+		t.Errorf("credentials: %v %v %v %v", got.UID, got.GID, got.Groups, got.Securebits)
+	}
+	if got.Caps["ambient"] != "0000000000000400" || got.Caps["bounding"] != "000001ffffffffff" || len(got.Caps) != 5 {
+		t.Errorf("caps: %v", got.Caps)
+	}
+	if got.Seccomp != 2 || got.Filters != 1 || !got.NNP {
+		t.Errorf("seccomp %d, filters %d, nnp %v", got.Seccomp, got.Filters, got.NNP)
+	}
+	if got.Rlimits["nofile"] != [2]int64{123, 456} || got.Rlimits["cpu"] != [2]int64{0, -1} || len(got.Rlimits) != NumRlimits {
+		t.Errorf("rlimits: %v", got.Rlimits)
+	}
+	if got.File.Mode != "104755" || !got.File.NoSuid || len(got.Unreadable) != 0 {
+		t.Errorf("file %+v, unreadable %v", got.File, got.Unreadable)
+	}
+	p.Have &^= HaveCaps | HaveSeccompN
+	b = p.AppendJSON(nil)
+	got.Caps = nil
+	if err := json.Unmarshal(b, &got); err != nil || got.Caps != nil || fmt.Sprint(got.Unreadable) != "[caps seccomp-filters]" {
+		t.Errorf("without caps and the filter count: %v %s", err, b)
 	}
 }

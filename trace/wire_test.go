@@ -125,3 +125,53 @@ func TestParseHelperLine(t *testing.T) {
 		}
 	}
 }
+
+// TestExecEventWireProof: every group of the proof crosses the wire and
+// comes back; a group the kernel could not read sends no key and comes
+// back unreadable.
+func TestExecEventWireProof(t *testing.T) {
+	_, _, ev := fakeViews(KindsFromCloneFlags(uint64(clone.NewPID)))
+	ev.Proof = fakeProof()
+	line := string(ev.AppendWire(nil))
+	got, err := ParseHelperLine(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != ev {
+		t.Fatalf("round trip of %s:\n got %+v\nwant %+v", line, got.Proof, ev.Proof)
+	}
+	ev.Proof.Have &^= HaveCaps | HaveCgroupV1<<V1Memory
+	line = string(ev.AppendWire(nil))
+	if strings.Contains(line, " caps=") || strings.Contains(line, " cgroup1-memory=") {
+		t.Errorf("unreadable groups sent: %s", line)
+	}
+	ev.Proof.Caps = CapSets{}
+	ev.Proof.CgroupV1[V1Memory] = 0
+	if got, err := ParseHelperLine(line); err != nil || got != ev {
+		t.Errorf("round trip without caps: %+v, %v", got.Proof, err)
+	}
+	for _, bad := range []string{" caps=1,2", " rlimits=1:2", " uid=1,2,3", " groups=2:1", " root=1:2:3", " file=9:0:0:0", " nnp=maybe"} {
+		if _, err := ParseHelperLine("exec host-pid=1 ns-pid=1 ns-level=0 comm=\"\" filename=\"\" nodename=\"\"" + bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// fakeProof is a proof with every group readable and no zero field.
+func fakeProof() Proof {
+	p := Proof{
+		Have:     haveProofMask,
+		Root:     RootView{MountID: 251, Dev: 254<<20 | 1, Ino: 9981357, Flags: RootMountRoot, MntNS: NSID{Inode: 4026532451, ID: 5420}, FSType: "ext4"},
+		CgroupV2: 44561, CgroupV1: [NumV1]uint64{1, 2, 84878, 21707},
+		UID: [4]uint32{1000, 1001, 1002, 1003}, GID: [4]uint32{2000, 2001, 2002, 2003}, Securebits: 0x10,
+		NGroups: 3, Caps: CapSets{Inheritable: 1 << 10, Permitted: 3 << 10, Effective: 1 << 10, Bounding: 1<<41 - 1, Ambient: 1 << 10},
+		SeccompMode: 2, SeccompFilters: 1, NoNewPrivs: true,
+		File: ExecFile{Mode: 0o104755, UID: 0, GID: 0, MntFlags: MntNoSuid},
+	}
+	p.Groups[0], p.Groups[1], p.Groups[2] = 5, 27, 1000
+	for i := range p.Rlimits {
+		p.Rlimits[i] = RlimitValue{Cur: uint64(i), Max: Unlimited}
+	}
+	p.Rlimits[7] = RlimitValue{Cur: 123, Max: 456}
+	return p
+}

@@ -163,6 +163,11 @@ func (e *UnknownFlagError) Error() string {
 type Options struct {
 	// SingleDash accepts -name as well as --name for long flags.
 	SingleDash bool
+	// Repeats accepts a Bool, String or Optional flag given more than
+	// once, the last value counting, as runc's parser (urfave/cli) does:
+	// dockerd puts a runtime's runtimeArgs before the shim's own global
+	// flags, so one may come twice.
+	Repeats bool
 	// Hint, if set, says what to write instead of a flag that is not
 	// defined, given as on the command line without its value ("--pid",
 	// "-p"), or "" for no advice; the UnknownFlagError carries it. A
@@ -248,7 +253,7 @@ func (o Options) ParseGroups(groups [][]Def, args []string) (Flags, []string, er
 			}
 			values, args = []string{a, b}, args[2:]
 		}
-		if def.Kind != Repeated && def.Kind != Pair && flags.Has(def.Name) {
+		if def.Kind != Repeated && def.Kind != Pair && !o.Repeats && flags.Has(def.Name) {
 			return Flags{}, nil, fmt.Errorf("flag --%s given twice; give it once", def.Name)
 		}
 		flags.list = append(flags.list, Flag{Name: def.Name, Values: values})

@@ -114,6 +114,16 @@ func TestRuncShape(t *testing.T) {
 	if err != nil || f.Get("bundle", "") != "b" || strings.Join(args, " ") != "id" {
 		t.Errorf("verb flags %+v, args %q, err %v", f.List(), args, err)
 	}
+	// runc's parser takes a repeated global flag, the last value
+	// counting (dockerd's runtimeArgs come before the shim's flags).
+	r := Options{SingleDash: true, Repeats: true}
+	g, rest, err = r.Parse(globals, []string{"--root", "/a", "--systemd-cgroup", "--root=/b", "--systemd-cgroup", "state"})
+	if err != nil || g.Get("root", "") != "/b" || len(rest) != 1 {
+		t.Errorf("repeated globals: %+v %q %v", g.List(), rest, err)
+	}
+	if _, _, err := o.Parse(globals, []string{"--root", "/a", "--root", "/b"}); err == nil {
+		t.Error("a repeated flag accepted without Repeats")
+	}
 	// Without SingleDash, -root is not --root.
 	if _, _, err := Parse(globals, []string{"-root", "x"}); err == nil {
 		t.Error("-root accepted without SingleDash")

@@ -315,24 +315,3 @@ func restoreLocked() error {
 	ncaught = 0
 	return first
 }
-
-// InitSignals are the signals an init passes on to the command: every
-// standard signal but those the kernel keeps (SIGKILL, SIGSTOP), those the
-// Go runtime needs in the process that relays (SIGSEGV, SIGBUS, SIGFPE,
-// SIGILL, SIGTRAP, SIGSYS for panics, SIGURG for preemption, SIGPROF) and
-// SIGCHLD, which is about the init's own children. Real-time signals are
-// not relayed. A fixed array: static data, no work at start-up.
-var InitSignals = [...]unix.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1,
-	unix.SIGUSR2, unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGSTKFLT,
-	unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU,
-	unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
-}
-
-// Ignored reports whether sig is ignored (SIG_IGN) in this process now:
-// an init leaves such a signal ignored, so that the command inherits the
-// ignore, as nohup expects.
-func Ignored(sig unix.Signal) bool {
-	var old sigaction
-	return rtSigaction(sig, nil, &old) == nil && old.handler == sigIgn
-}

@@ -40,6 +40,12 @@ type bpfEvent struct {
 	}
 }
 
+type bpfExecEvent struct {
+	_     structs.HostLayout
+	Ev    bpfEvent
+	Proof bpfProof
+}
+
 type bpfPending struct {
 	_      structs.HostLayout
 	Type   uint32
@@ -51,6 +57,52 @@ type bpfPending struct {
 		Inum uint64
 		Id   uint64
 	}
+}
+
+type bpfProof struct {
+	_         structs.HostLayout
+	Have      uint32
+	RootMntId int32
+	RootIno   uint64
+	RootDev   uint32
+	RootFlags uint32
+	RootMntns struct {
+		_    structs.HostLayout
+		Inum uint64
+		Id   uint64
+	}
+	RootFstype     [16]int8
+	CgroupV2       uint64
+	CgroupV1       [4]uint64
+	Uid            uint32
+	Euid           uint32
+	Suid           uint32
+	Fsuid          uint32
+	Gid            uint32
+	Egid           uint32
+	Sgid           uint32
+	Fsgid          uint32
+	Securebits     uint32
+	Ngroups        int32
+	Groups         [16]uint32
+	CapInh         uint64
+	CapPrm         uint64
+	CapEff         uint64
+	CapBnd         uint64
+	CapAmb         uint64
+	SeccompMode    int32
+	SeccompFilters int32
+	Nnp            uint32
+	Pad            uint32
+	Rlim           [16]struct {
+		_   structs.HostLayout
+		Cur uint64
+		Max uint64
+	}
+	FileMode     uint32
+	FileUid      uint32
+	FileGid      uint32
+	FileMntFlags uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -77,6 +129,9 @@ const (
 	bpfProgWatchExit          = "watch_exit"
 	bpfProgWatchNewtask       = "watch_newtask"
 	bpfVarArchArm64           = "arch_arm64"
+	bpfVarFilterCgroup        = "filter_cgroup"
+	bpfVarFilterCgroupV1      = "filter_cgroup_v1"
+	bpfVarFilterTgid          = "filter_tgid"
 	bpfVarNrSethostname       = "nr_sethostname"
 	bpfVarNrSetns             = "nr_setns"
 	bpfVarNrUnshare           = "nr_unshare"
@@ -156,11 +211,14 @@ type bpfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfVariableSpecs struct {
-	ArchArm64     *ebpf.VariableSpec `ebpf:"arch_arm64"`
-	NrSethostname *ebpf.VariableSpec `ebpf:"nr_sethostname"`
-	NrSetns       *ebpf.VariableSpec `ebpf:"nr_setns"`
-	NrUnshare     *ebpf.VariableSpec `ebpf:"nr_unshare"`
-	TargetTgid    *ebpf.VariableSpec `ebpf:"target_tgid"`
+	ArchArm64      *ebpf.VariableSpec `ebpf:"arch_arm64"`
+	FilterCgroup   *ebpf.VariableSpec `ebpf:"filter_cgroup"`
+	FilterCgroupV1 *ebpf.VariableSpec `ebpf:"filter_cgroup_v1"`
+	FilterTgid     *ebpf.VariableSpec `ebpf:"filter_tgid"`
+	NrSethostname  *ebpf.VariableSpec `ebpf:"nr_sethostname"`
+	NrSetns        *ebpf.VariableSpec `ebpf:"nr_setns"`
+	NrUnshare      *ebpf.VariableSpec `ebpf:"nr_unshare"`
+	TargetTgid     *ebpf.VariableSpec `ebpf:"target_tgid"`
 }
 
 // bpfObjects contains all objects after they have been loaded into the kernel.
@@ -200,11 +258,14 @@ func (m *bpfMaps) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfVariables struct {
-	ArchArm64     *ebpf.Variable `ebpf:"arch_arm64"`
-	NrSethostname *ebpf.Variable `ebpf:"nr_sethostname"`
-	NrSetns       *ebpf.Variable `ebpf:"nr_setns"`
-	NrUnshare     *ebpf.Variable `ebpf:"nr_unshare"`
-	TargetTgid    *ebpf.Variable `ebpf:"target_tgid"`
+	ArchArm64      *ebpf.Variable `ebpf:"arch_arm64"`
+	FilterCgroup   *ebpf.Variable `ebpf:"filter_cgroup"`
+	FilterCgroupV1 *ebpf.Variable `ebpf:"filter_cgroup_v1"`
+	FilterTgid     *ebpf.Variable `ebpf:"filter_tgid"`
+	NrSethostname  *ebpf.Variable `ebpf:"nr_sethostname"`
+	NrSetns        *ebpf.Variable `ebpf:"nr_setns"`
+	NrUnshare      *ebpf.Variable `ebpf:"nr_unshare"`
+	TargetTgid     *ebpf.Variable `ebpf:"target_tgid"`
 }
 
 // bpfPrograms contains all programs after they have been loaded into the kernel.

@@ -140,6 +140,27 @@ func minimalKernelBTF(local, kernel *btf.Spec) ([]byte, error) {
 		}
 	}
 	var roots []btf.Type
+	// The enums whose values the object reads (bpf_core_enum_value:
+	// enum cgroup_subsys_id), whole.
+	for t, err := range local.All() {
+		if err != nil {
+			return nil, err
+		}
+		if e, ok := t.(*btf.Enum); ok && e.Name != "" {
+			cands, err := kernel.AnyTypesByName(essential(e.Name))
+			if errors.Is(err, btf.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range cands {
+				if _, ok := c.(*btf.Enum); ok {
+					roots = append(roots, c)
+				}
+			}
+		}
+	}
 	for name := range p.want {
 		cands, err := kernel.AnyTypesByName(name)
 		if errors.Is(err, btf.ErrNotFound) {
@@ -182,12 +203,12 @@ func (p *pruner) typ(t btf.Type) btf.Type {
 	case *btf.Struct:
 		n := &btf.Struct{Name: v.Name, Size: v.Size}
 		p.memo[t] = n
-		n.Members = p.members(v.Members, p.want[v.Name])
+		n.Members = p.members(v.Members, p.wanted(v.Name, v.Members))
 		return n
 	case *btf.Union:
 		n := &btf.Union{Name: v.Name, Size: v.Size}
 		p.memo[t] = n
-		n.Members = p.members(v.Members, p.want[v.Name])
+		n.Members = p.members(v.Members, p.wanted(v.Name, v.Members))
 		return n
 	case *btf.Pointer:
 		n := &btf.Pointer{}
@@ -227,6 +248,21 @@ func (p *pruner) typ(t btf.Type) btf.Type {
 	}
 	// Functions, function pointers and the like are never read here.
 	return &btf.Void{}
+}
+
+// wanted are the members of a struct or union to keep: those the object
+// reads, by the struct's name; every one of an unnamed struct reached
+// through a typedef (kuid_t, kernel_cap_t, atomic_t: a few scalars whose
+// names the object reads through the typedef).
+func (p *pruner) wanted(name string, ms []btf.Member) map[string]bool {
+	if name != "" {
+		return p.want[name]
+	}
+	all := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		all[m.Name] = true
+	}
+	return all
 }
 
 // members keeps the named members in names and the anonymous members that

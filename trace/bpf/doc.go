@@ -17,4 +17,4 @@
 // See docs/trace.md.
 package bpf
 
-//go:generate go tool bpf2go -tags linux -target bpfel -type event -output-stem bpf bpf trace.c -- -I. -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target bpfel -type event -type proof -type exec_event -output-stem bpf bpf trace.c -- -I. -O2 -g -Wall -Werror

@@ -124,12 +124,15 @@ func (t *ExecTracer) NextMatch(ctx context.Context, match func(*trace.ExecEvent)
 			}
 			return trace.ExecEvent{}, fmt.Errorf("trace: read ring buffer: %w", err)
 		}
-		var raw bpfEvent
-		if err := decodeEvent(t.rec.RawSample, &raw); err != nil {
+		var raw bpfExecEvent
+		if err := decodeEvent(t.rec.RawSample, &raw.Ev); err != nil {
 			return trace.ExecEvent{}, err
 		}
-		if raw.Type != evExec {
+		if raw.Ev.Type != evExec {
 			continue
+		}
+		if err := decodeProof(t.rec.RawSample, &raw.Proof); err != nil {
+			return trace.ExecEvent{}, err
 		}
 		ev := execEventFrom(&raw)
 		if match(&ev) {
@@ -164,6 +167,7 @@ const (
 	evSethostname = 5
 )
 
+// decodeEvent decodes the struct event every record starts with.
 func decodeEvent(b []byte, raw *bpfEvent) error {
 	if _, err := binary.Decode(b, binary.NativeEndian, raw); err != nil {
 		return fmt.Errorf("trace: decode event (%d bytes): %w", len(b), err)
@@ -171,7 +175,51 @@ func decodeEvent(b []byte, raw *bpfEvent) error {
 	return nil
 }
 
-func execEventFrom(raw *bpfEvent) trace.ExecEvent {
+// decodeProof decodes the struct proof after the struct event of an
+// EV_EXEC record (struct exec_event).
+func decodeProof(b []byte, p *bpfProof) error {
+	off := binary.Size(bpfEvent{})
+	if len(b) < off+binary.Size(bpfProof{}) {
+		return fmt.Errorf("trace: exec event of %d bytes, want %d", len(b), off+binary.Size(bpfProof{}))
+	}
+	_, err := binary.Decode(b[off:], binary.NativeEndian, p)
+	return err
+}
+
+// proofFrom converts the kernel's struct proof.
+func proofFrom(r *bpfProof) trace.Proof {
+	p := trace.Proof{
+		Have: trace.ProofSet(r.Have),
+		Root: trace.RootView{
+			MountID: r.RootMntId, Dev: r.RootDev, Ino: r.RootIno, Flags: r.RootFlags,
+			MntNS:  trace.NSID{Inode: r.RootMntns.Inum, ID: r.RootMntns.Id},
+			FSType: cstr(r.RootFstype[:]),
+		},
+		CgroupV2:       r.CgroupV2,
+		CgroupV1:       r.CgroupV1,
+		UID:            [4]uint32{r.Uid, r.Euid, r.Suid, r.Fsuid},
+		GID:            [4]uint32{r.Gid, r.Egid, r.Sgid, r.Fsgid},
+		Securebits:     r.Securebits,
+		NGroups:        r.Ngroups,
+		Groups:         r.Groups,
+		Caps:           trace.CapSets{Inheritable: r.CapInh, Permitted: r.CapPrm, Effective: r.CapEff, Bounding: r.CapBnd, Ambient: r.CapAmb},
+		SeccompMode:    r.SeccompMode,
+		SeccompFilters: r.SeccompFilters,
+		NoNewPrivs:     r.Nnp != 0,
+		File:           trace.ExecFile{Mode: r.FileMode, UID: r.FileUid, GID: r.FileGid, MntFlags: r.FileMntFlags},
+	}
+	for i, l := range r.Rlim {
+		p.Rlimits[i] = trace.RlimitValue{Cur: l.Cur, Max: l.Max}
+	}
+	// Groups beyond the count were not read: zero, not garbage.
+	for i := max(int(r.Ngroups), 0); i < len(p.Groups); i++ {
+		p.Groups[i] = 0
+	}
+	return p
+}
+
+func execEventFrom(x *bpfExecEvent) trace.ExecEvent {
+	raw := &x.Ev
 	ev := trace.ExecEvent{
 		HostPID:  raw.Tgid,
 		NSPID:    raw.Nspid,
@@ -183,6 +231,7 @@ func execEventFrom(raw *bpfEvent) trace.ExecEvent {
 	for k := range ev.NS {
 		ev.NS[k] = trace.NSID{Inode: raw.Ns[k].Inum, ID: raw.Ns[k].Id}
 	}
+	ev.Proof = proofFrom(&x.Proof)
 	return ev
 }
 

@@ -83,6 +83,82 @@ struct event {
 };
 
 /*
+ * What the kernel holds for the rest of the container at exec, besides the
+ * namespaces: the root, the cgroups, the credentials, the capability sets,
+ * seccomp and no_new_privs, the rlimits, and the file executed. `have` says
+ * which groups this kernel let the program read (P_*); a group whose bit is
+ * clear is "not readable on this kernel", and its fields are zero, never a
+ * guess. Only exec events carry it (struct exec_event), so that the
+ * watcher's syscall events stay as small as they were.
+ */
+enum {
+	P_ROOT = 1 << 0,      /* root_* */
+	P_CGROUP = 1 << 1,    /* cgroup_v2 */
+	P_CRED = 1 << 2,      /* uid..fsgid, securebits */
+	P_GROUPS = 1 << 3,    /* ngroups, groups */
+	P_CAPS = 1 << 4,      /* cap_* */
+	P_SECCOMP = 1 << 5,   /* seccomp_mode */
+	P_SECCOMP_N = 1 << 6, /* seccomp_filters (5.9+) */
+	P_NNP = 1 << 7,       /* nnp */
+	P_RLIMITS = 1 << 8,   /* rlim */
+	P_FILE = 1 << 9,      /* file_* */
+	/* P_CGROUP_V1 << i: cgroup_v1[i], a v1 controller's cgroup (V1_*) */
+	P_CGROUP_V1 = 1 << 10,
+};
+
+/* The v1 controllers whose cgroup is reported, in cgroup_v1[] order. */
+enum { V1_CPUSET, V1_CPU, V1_MEMORY, V1_PIDS, NV1 };
+
+/* root_flags */
+#define ROOT_MOUNT_ROOT 1 /* the root dentry is its mount's root */
+
+/* How many supplementary groups are copied; ngroups is always the count. */
+#define NGROUPS 16
+#define NRLIMITS 16
+
+struct rlim {
+	u64 cur;
+	u64 max;
+};
+
+struct proof {
+	u32 have; /* P_* */
+	/* root: task->fs->root, its mount and superblock */
+	s32 root_mnt_id;  /* struct mount.mnt_id: /proc/PID/mountinfo's first field */
+	u64 root_ino;     /* root.dentry->d_inode->i_ino */
+	u32 root_dev;     /* root.dentry->d_sb->s_dev: major<<20 | minor */
+	u32 root_flags;   /* ROOT_* */
+	struct nsid root_mntns; /* the mount's namespace */
+	char root_fstype[16];   /* the superblock's file_system_type name */
+	/* cgroups: kernfs node ids (the directories' inode numbers) */
+	u64 cgroup_v2;         /* cgroups->dfl_cgrp */
+	u64 cgroup_v1[NV1];    /* cgroups->subsys[X_cgrp_id]->cgroup */
+	/* credentials, global ids (the initial user namespace's view) */
+	u32 uid, euid, suid, fsuid;
+	u32 gid, egid, sgid, fsgid;
+	u32 securebits;
+	s32 ngroups;
+	u32 groups[NGROUPS]; /* the first NGROUPS, sorted as the kernel keeps them */
+	u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	/* seccomp and no_new_privs */
+	s32 seccomp_mode;    /* 0 off, 1 strict, 2 filter */
+	s32 seccomp_filters; /* filters attached, inherited ones included */
+	u32 nnp;             /* atomic_flags bit PFA_NO_NEW_PRIVS */
+	u32 pad;
+	struct rlim rlim[NRLIMITS]; /* signal->rlim[], by RLIMIT_* */
+	/* the file executed: bprm->file */
+	u32 file_mode;
+	u32 file_uid;
+	u32 file_gid;
+	u32 file_mnt_flags; /* its mount's mnt_flags (MNT_NOSUID = 1) */
+};
+
+struct exec_event {
+	struct event ev;
+	struct proof proof;
+};
+
+/*
  * Pending syscall, from sys_enter to sys_exit, keyed by host tid. A thread
  * killed inside the call never reaches the exit hook and leaves its entry
  * behind, so the table is an LRU hash: such leftovers are evicted instead of
@@ -105,11 +181,24 @@ volatile const s64 nr_unshare = -1;
 volatile const s64 nr_setns = -1;
 volatile const s64 nr_sethostname = -1;
 volatile const u32 arch_arm64 = 0;
+/*
+ * Watcher filters (rawns trace --pid, --cgroup), 0 = none: the events of
+ * filter_tgid and its descendants; of the tasks in the cgroup whose kernfs
+ * id is filter_cgroup, or below it, in cgroup2 (filter_cgroup_v1 < 0) or
+ * in the hierarchy of the v1 controller V1_X = filter_cgroup_v1.
+ */
+volatile const u32 filter_tgid = 0;
+volatile const u64 filter_cgroup = 0;
+volatile const s32 filter_cgroup_v1 = -1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
-	__type(value, struct event);
+	/*
+	 * Records are a struct event, or a struct exec_event for EV_EXEC;
+	 * the type is for bpf2go (-type), the ring buffer ignores it.
+	 */
+	__type(value, struct exec_event);
 } events SEC(".maps");
 
 struct {
@@ -245,31 +334,305 @@ static __always_inline bool in_tree(struct task_struct *task)
 	return false;
 }
 
+static __always_inline int v1_index(int which);
+static __always_inline struct cgroup_subsys_state *css_of(struct css_set *cs, int idx);
+
+/* How far up real_parent and up the cgroup tree the watcher's filters look. */
+#define FILTER_DEPTH 32
+
+/* task is filter_tgid or one of its descendants (real_parent chain). */
+static __always_inline bool descends(struct task_struct *task)
+{
+	struct task_struct *p = task;
+
+	for (int i = 0; i < FILTER_DEPTH; i++) {
+		u32 tgid = BPF_CORE_READ(p, tgid);
+		if (tgid == filter_tgid)
+			return true;
+		if (tgid <= 1)
+			return false;
+		p = BPF_CORE_READ(p, real_parent);
+		if (!p)
+			return false;
+	}
+	return false;
+}
+
+/* task's cgroup is filter_cgroup or below it (walking css->parent). */
+static __always_inline bool in_cgroup(struct task_struct *task)
+{
+	struct css_set *cs = BPF_CORE_READ(task, cgroups);
+	struct cgroup_subsys_state *css;
+
+	if (!cs)
+		return false;
+	if (filter_cgroup_v1 < 0) {
+		struct cgroup *cg = BPF_CORE_READ(cs, dfl_cgrp);
+		if (!cg)
+			return false;
+		css = (void *)cg + bpf_core_field_offset(struct cgroup, self);
+	} else {
+		css = css_of(cs, v1_index(filter_cgroup_v1));
+	}
+	for (int i = 0; i < FILTER_DEPTH && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == filter_cgroup)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return false;
+}
+
+/* The watcher's filters, in the kernel: everything passes without any. */
+static __always_inline bool watched(struct task_struct *task)
+{
+	if (filter_tgid && !descends(task))
+		return false;
+	if (filter_cgroup && !in_cgroup(task))
+		return false;
+	return true;
+}
+
 static __always_inline bool wanted_exec(struct task_struct *task)
 {
 	if (target_tgid)
 		return in_tree(task);
-	/* Watcher: execs inside a non-initial PID namespace. */
+	/* Watcher: execs inside a non-initial PID namespace, then the filters. */
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	return pid && BPF_CORE_READ(pid, level) > 0;
+	return pid && BPF_CORE_READ(pid, level) > 0 && watched(task);
+}
+
+/*
+ * ---- the proof: the rest of what the kernel holds at exec ----
+ *
+ * Each group is read with BPF_CORE_READ_INTO, whose result is the last
+ * read's error: a NULL or bad pointer on the way makes the final read fail.
+ * A group's P_* bit is set only when every read of it succeeded and every
+ * field it needs exists in this kernel (bpf_core_field_exists), so a bit
+ * left clear means "not readable on this kernel", never a zero taken for a
+ * value.
+ */
+
+/* One capability set, whichever kernel_cap_t this kernel has. */
+static __always_inline int read_cap(u64 *out, const struct cred *c, int which)
+{
+	int err = 0;
+
+	if (bpf_core_field_exists(c->cap_effective.val)) {
+		switch (which) {
+		case 0: err = BPF_CORE_READ_INTO(out, c, cap_inheritable.val); break;
+		case 1: err = BPF_CORE_READ_INTO(out, c, cap_permitted.val); break;
+		case 2: err = BPF_CORE_READ_INTO(out, c, cap_effective.val); break;
+		case 3: err = BPF_CORE_READ_INTO(out, c, cap_bset.val); break;
+		default: err = BPF_CORE_READ_INTO(out, c, cap_ambient.val); break;
+		}
+		return err;
+	}
+	const struct cred___old *o = (const void *)c;
+	u32 w[2] = {};
+	if (!bpf_core_field_exists(o->cap_effective.cap))
+		return -1;
+	switch (which) {
+	case 0: err = BPF_CORE_READ_INTO(&w, o, cap_inheritable.cap); break;
+	case 1: err = BPF_CORE_READ_INTO(&w, o, cap_permitted.cap); break;
+	case 2: err = BPF_CORE_READ_INTO(&w, o, cap_effective.cap); break;
+	case 3: err = BPF_CORE_READ_INTO(&w, o, cap_bset.cap); break;
+	default: err = BPF_CORE_READ_INTO(&w, o, cap_ambient.cap); break;
+	}
+	*out = (u64)w[0] | (u64)w[1] << 32;
+	return err;
+}
+
+/*
+ * The v1 controller's cgroup id of task, for V1_X. The index into
+ * css_set.subsys[] is the kernel's enum cgroup_subsys_id value, relocated
+ * (it differs between kernels, and a controller built out has none).
+ */
+static __always_inline int v1_index(int which)
+{
+	switch (which) {
+	case V1_CPUSET:
+		return bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuset_cgrp_id) ?
+			bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id) : -1;
+	case V1_CPU:
+		return bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id) ?
+			bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id) : -1;
+	case V1_MEMORY:
+		return bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id) ?
+			bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id) : -1;
+	default:
+		return bpf_core_enum_value_exists(enum cgroup_subsys_id, pids_cgrp_id) ?
+			bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id) : -1;
+	}
+}
+
+/* css_set.subsys[idx], the address computed from relocated offsets. */
+static __always_inline struct cgroup_subsys_state *css_of(struct css_set *cs, int idx)
+{
+	struct cgroup_subsys_state *css = 0;
+	int n = bpf_core_enum_value(enum cgroup_subsys_id, CGROUP_SUBSYS_COUNT);
+
+	if (idx < 0 || idx >= n || idx >= 32)
+		return 0;
+	bpf_probe_read_kernel(&css, sizeof(css), (const void *)cs + bpf_core_field_offset(struct css_set, subsys) +
+						      (u64)idx * sizeof(css));
+	return css;
+}
+
+static __always_inline void read_proof(struct task_struct *task, struct file *file, struct proof *p)
+{
+	const struct cred *c = BPF_CORE_READ(task, cred);
+	int err;
+
+	/* root */
+	{
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		struct vfsmount *vm = BPF_CORE_READ(fs, root.mnt);
+		struct dentry *d = BPF_CORE_READ(fs, root.dentry);
+		struct mount *m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+		struct dentry *mroot = 0;
+		struct mnt_namespace *ns = 0;
+		struct super_block *sb = 0;
+		const char *fsname = 0;
+
+		err = !fs || !vm || !d;
+		err |= BPF_CORE_READ_INTO(&p->root_ino, d, d_inode, i_ino);
+		err |= BPF_CORE_READ_INTO(&sb, d, d_sb);
+		err |= BPF_CORE_READ_INTO(&p->root_dev, sb, s_dev);
+		err |= BPF_CORE_READ_INTO(&fsname, sb, s_type, name);
+		err |= BPF_CORE_READ_INTO(&mroot, vm, mnt_root);
+		err |= BPF_CORE_READ_INTO(&p->root_mnt_id, m, mnt_id);
+		err |= BPF_CORE_READ_INTO(&ns, m, mnt_ns);
+		if (fsname)
+			bpf_probe_read_kernel_str(&p->root_fstype, sizeof(p->root_fstype), fsname);
+		if (ns)
+			put(&p->root_mntns, &ns->ns);
+		if (mroot == d)
+			p->root_flags |= ROOT_MOUNT_ROOT;
+		if (!err)
+			p->have |= P_ROOT;
+	}
+
+	/* cgroups */
+	{
+		struct css_set *cs = BPF_CORE_READ(task, cgroups);
+
+		if (cs && !BPF_CORE_READ_INTO(&p->cgroup_v2, cs, dfl_cgrp, kn, id))
+			p->have |= P_CGROUP;
+#pragma unroll
+		for (int i = 0; i < NV1; i++) {
+			struct cgroup_subsys_state *css = cs ? css_of(cs, v1_index(i)) : 0;
+			if (css && !BPF_CORE_READ_INTO(&p->cgroup_v1[i], css, cgroup, kn, id))
+				p->have |= P_CGROUP_V1 << i;
+		}
+	}
+
+	/* credentials */
+	if (c) {
+		err = BPF_CORE_READ_INTO(&p->uid, c, uid.val);
+		err |= BPF_CORE_READ_INTO(&p->euid, c, euid.val);
+		err |= BPF_CORE_READ_INTO(&p->suid, c, suid.val);
+		err |= BPF_CORE_READ_INTO(&p->fsuid, c, fsuid.val);
+		err |= BPF_CORE_READ_INTO(&p->gid, c, gid.val);
+		err |= BPF_CORE_READ_INTO(&p->egid, c, egid.val);
+		err |= BPF_CORE_READ_INTO(&p->sgid, c, sgid.val);
+		err |= BPF_CORE_READ_INTO(&p->fsgid, c, fsgid.val);
+		err |= BPF_CORE_READ_INTO(&p->securebits, c, securebits);
+		if (!err)
+			p->have |= P_CRED;
+
+		struct group_info *gi = BPF_CORE_READ(c, group_info);
+		int n = 0;
+		if (gi && !BPF_CORE_READ_INTO(&n, gi, ngroups)) {
+			const void *gids = (const void *)gi + bpf_core_field_offset(struct group_info, gid);
+			p->ngroups = n;
+			err = 0;
+#pragma unroll
+			for (int i = 0; i < NGROUPS; i++) {
+				if (i < n)
+					err |= bpf_probe_read_kernel(&p->groups[i], sizeof(u32), gids + i * sizeof(u32));
+			}
+			if (!err)
+				p->have |= P_GROUPS;
+		}
+
+		err = read_cap(&p->cap_inh, c, 0);
+		err |= read_cap(&p->cap_prm, c, 1);
+		err |= read_cap(&p->cap_eff, c, 2);
+		err |= read_cap(&p->cap_bnd, c, 3);
+		err |= read_cap(&p->cap_amb, c, 4);
+		if (!err)
+			p->have |= P_CAPS;
+	}
+
+	/* seccomp and no_new_privs */
+	if (!BPF_CORE_READ_INTO(&p->seccomp_mode, task, seccomp.mode))
+		p->have |= P_SECCOMP;
+	if (bpf_core_field_exists(task->seccomp.filter_count) &&
+	    !BPF_CORE_READ_INTO(&p->seccomp_filters, task, seccomp.filter_count.counter))
+		p->have |= P_SECCOMP_N;
+	{
+		unsigned long fl = 0;
+		if (!BPF_CORE_READ_INTO(&fl, task, atomic_flags)) {
+			p->nnp = fl & 1; /* PFA_NO_NEW_PRIVS is bit 0 */
+			p->have |= P_NNP;
+		}
+	}
+
+	/* rlimits: the whole array, one read */
+	{
+		struct signal_struct *sig = BPF_CORE_READ(task, signal);
+		if (sig && bpf_core_field_size(sig->rlim) == sizeof(p->rlim) &&
+		    !bpf_probe_read_kernel(&p->rlim, sizeof(p->rlim),
+					   (const void *)sig + bpf_core_field_offset(struct signal_struct, rlim)))
+			p->have |= P_RLIMITS;
+	}
+
+	/* the file executed */
+	if (file) {
+		struct vfsmount *fm = BPF_CORE_READ(file, f_path.mnt);
+		u16 mode = 0;
+		err = BPF_CORE_READ_INTO(&mode, file, f_inode, i_mode);
+		err |= BPF_CORE_READ_INTO(&p->file_uid, file, f_inode, i_uid.val);
+		err |= BPF_CORE_READ_INTO(&p->file_gid, file, f_inode, i_gid.val);
+		err |= BPF_CORE_READ_INTO(&p->file_mnt_flags, fm, mnt_flags);
+		p->file_mode = mode;
+		if (!err)
+			p->have |= P_FILE;
+	}
 }
 
 /* filename: kernel pointer (tp_btf, raw_tp) or NULL with tp_filename set. */
 static __always_inline int on_exec(struct task_struct *task, const char *filename,
-				   const void *tp_ctx)
+				   struct file *file, const void *tp_ctx)
 {
+	struct exec_event *x;
 	struct event *e;
 
 	if (!wanted_exec(task))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
+	x = bpf_ringbuf_reserve(&events, sizeof(*x), 0);
+	if (!x) {
 		count_drop();
 		return 0;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	/*
+	 * A ring buffer record is not zeroed. clang expands a memset inline
+	 * up to 128 stores and otherwise emits a call the BPF target lacks;
+	 * it merges adjacent memsets, so the proof is zeroed with volatile
+	 * stores, which it leaves alone.
+	 */
+	__builtin_memset(&x->ev, 0, sizeof(x->ev));
+	{
+		volatile u64 *q = (volatile u64 *)&x->proof;
+		_Static_assert(sizeof(struct proof) % 8 == 0, "proof is whole u64s");
+#pragma unroll
+		for (int i = 0; i < (int)(sizeof(struct proof) / 8); i++)
+			q[i] = 0;
+	}
+	e = &x->ev;
 	e->type = EV_EXEC;
 	fill(e, task, e->ns);
+	read_proof(task, file, &x->proof);
 	if (filename) {
 		bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), filename);
 	} else if (tp_ctx) {
@@ -278,7 +641,7 @@ static __always_inline int on_exec(struct task_struct *task, const char *filenam
 		bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename),
 					  (const char *)tp_ctx + (loc & 0xffff));
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(x, 0);
 	return 0;
 }
 
@@ -289,7 +652,7 @@ int exec_btf(u64 *ctx)
 	struct task_struct *task = (struct task_struct *)ctx[0];
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
 
-	return on_exec(task, BPF_CORE_READ(bprm, filename), 0);
+	return on_exec(task, BPF_CORE_READ(bprm, filename), BPF_CORE_READ(bprm, file), 0);
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -298,13 +661,13 @@ int exec_raw(u64 *ctx)
 	struct task_struct *task = (struct task_struct *)ctx[0];
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
 
-	return on_exec(task, BPF_CORE_READ(bprm, filename), 0);
+	return on_exec(task, BPF_CORE_READ(bprm, filename), BPF_CORE_READ(bprm, file), 0);
 }
 
 SEC("tracepoint/sched/sched_process_exec")
 int exec_tp(void *ctx)
 {
-	return on_exec((struct task_struct *)bpf_get_current_task(), 0, ctx);
+	return on_exec((struct task_struct *)bpf_get_current_task(), 0, 0, ctx);
 }
 
 /* ---- watcher ---- */
@@ -353,6 +716,8 @@ static __always_inline int enter(u32 type, u64 flags, s64 arg)
 	struct pending p = {};
 	u32 tid;
 
+	if (!watched((struct task_struct *)bpf_get_current_task()))
+		return 0;
 	p.type = type;
 	p.flags = flags;
 	p.arg = arg;
@@ -532,6 +897,9 @@ int watch_newtask(u64 *ctx)
 	struct event *e;
 
 	if (!(flags & CLONE_NS_MASK))
+		return 0;
+	/* The parent is watched: then so is the child, its descendant. */
+	if (!watched((struct task_struct *)bpf_get_current_task()))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ const (
 	watchUsage = exitcode.Failed // bad flags, or the kernel side could not be set up
 )
 
-const watchUsageText = `usage: rawns trace [--json] [--events LIST] [--pid PID] [--comm NAME] [--ns ID]
+const watchUsageText = `usage: rawns trace [--json] [--events LIST] [--pid PID] [--cgroup DIR] [--comm NAME] [--ns ID]
 
 Watch the whole host, from the kernel, for namespace changes until Ctrl-C:
   clone    a clone/clone3/fork with CLONE_NEW* flags (task_newtask):
@@ -39,7 +40,9 @@ Watch the whole host, from the kernel, for namespace changes until Ctrl-C:
   unshare  unshare(2) with CLONE_NEW* flags: the caller before and after
   setns    setns(2): the caller before and after
   sethostname  sethostname(2): the caller's new nodename
-  exec     an execve inside a non-initial PID namespace
+  exec     an execve inside a non-initial PID namespace, with what the
+           kernel holds for it: root, cgroups, credentials, capabilities,
+           seccomp, no_new_privs, rlimits, the file executed
 Namespaces are shown as INODE/ID (ID: the 64-bit ns_id of Linux 6.18+).
 Needs root (or CAP_BPF+CAP_PERFMON) and kernel BTF.
 unshare, setns and sethostname are hooked with fentry/fexit where the kernel
@@ -52,7 +55,12 @@ Flags (filters combine with AND):
   --events LIST  only these events, comma-separated (default: all five);
                the kernel hooks of the others are not attached at all, so
                e.g. --events clone,exec puts no hook on any system call
-  --pid PID    only events of this host pid (caller or new child)
+  --pid PID    only events of this host pid and its descendants (filtered
+               in the kernel, up to 32 generations down the real_parent
+               chain: a process reparented away from PID's tree leaves it)
+  --cgroup DIR only events of processes in this cgroup directory or below
+               it (cgroup2, or a v1 hierarchy of cpuset, cpu, memory or
+               pids), filtered in the kernel
   --comm NAME  only events whose command name (comm) is NAME
   --ns ID      only events touching this namespace, by inode or ns_id
   --help       this text
@@ -75,9 +83,13 @@ func WatchMain(args []string, stdout, stderr io.Writer) int {
 type watchFilter struct {
 	json   bool
 	events eventSet
-	pid    int
+	pid    int // in the kernel: filter_tgid
 	comm   string
 	ns     uint64
+	// cgroup (--cgroup): the directory's kernfs id, and the V1 controller
+	// of its hierarchy, or -1 for cgroup2. In the kernel too.
+	cgroup   uint64
+	cgroupV1 int32
 }
 
 // watchFlags are the flags of rawns trace, parsed like every rawns
@@ -86,6 +98,7 @@ var watchFlags = []cli.Def{
 	{Name: "json", Kind: cli.Bool},
 	{Name: "events", Kind: cli.String},
 	{Name: "pid", Kind: cli.String},
+	{Name: "cgroup", Kind: cli.String},
 	{Name: "comm", Kind: cli.String},
 	{Name: "ns", Kind: cli.String},
 	{Name: "help", Short: "h", Kind: cli.Bool},
@@ -110,6 +123,15 @@ func parseWatchFlags(args []string, stdout, stderr io.Writer) (watchFilter, int,
 		f.json = flags.Has("json")
 		f.comm = flags.Get("comm", "")
 		f.pid, err = flags.Int("pid", 0, 1)
+	}
+	if err == nil && f.pid != 0 {
+		if _, serr := os.Stat("/proc/" + strconv.Itoa(f.pid)); serr != nil {
+			err = fmt.Errorf("--pid %d: no such process", f.pid)
+		}
+	}
+	f.cgroupV1 = -1
+	if err == nil && flags.Has("cgroup") {
+		f.cgroup, f.cgroupV1, err = cgroupFilter(flags.Get("cgroup", ""))
 	}
 	if err == nil {
 		f.ns, err = flags.Uint64("ns", 0)
@@ -205,13 +227,16 @@ func (w *watcher) dropped() (uint64, error) {
 	return n, nil
 }
 
-func syscallConsts(events eventSet) map[string]any {
+func syscallConsts(events eventSet, f watchFilter) map[string]any {
 	c := map[string]any{
-		"target_tgid":    uint32(0),
-		"nr_unshare":     int64(-1),
-		"nr_setns":       int64(-1),
-		"nr_sethostname": int64(-1),
-		"arch_arm64":     uint32(0),
+		"target_tgid":      uint32(0),
+		"nr_unshare":       int64(-1),
+		"nr_setns":         int64(-1),
+		"nr_sethostname":   int64(-1),
+		"arch_arm64":       uint32(0),
+		"filter_tgid":      uint32(f.pid),
+		"filter_cgroup":    f.cgroup,
+		"filter_cgroup_v1": f.cgroupV1,
 	}
 	// The syscall argument registers are only described for these two.
 	if runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" {
@@ -293,13 +318,13 @@ func hiddenHooks(opts loadOpts, value string) (loadOpts, error) {
 // for is not attached. The whole kernel BTF is used, not the cached minimal
 // one: fentry's attach targets are looked up in it (the watcher runs for
 // long; its start-up is not on anyone's path).
-func loadWatcher(opts loadOpts, events eventSet) (*watcher, error) {
+func loadWatcher(opts loadOpts, events eventSet, f watchFilter) (*watcher, error) {
 	opts.btfCacheDir = ""
 	progs := []string{"exec_btf", "exec_raw", "exec_tp", "watch_newtask", "watch_enter", "watch_exit", "tp_exit"}
 	for _, sp := range syscallProgs {
 		progs = append(progs, sp.fentry, sp.fexit, sp.tpProg)
 	}
-	spec, err := loadSpec(progs, []string{"events", "pending", "drops"}, syscallConsts(events))
+	spec, err := loadSpec(progs, []string{"events", "pending", "drops"}, syscallConsts(events, f))
 	if err != nil {
 		return nil, err
 	}
@@ -539,7 +564,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 	if !ok {
 		return code
 	}
-	w, err := loadWatcher(opts, f.events)
+	w, err := loadWatcher(opts, f.events, f)
 	if err != nil {
 		// *Error says "trace: ..." already.
 		fmt.Fprintf(stderr, "rawns %s\n", strings.TrimPrefix(err.Error(), "rawns "))
@@ -557,7 +582,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 	stop := context.AfterFunc(ctx, func() { _ = w.rd.Flush() })
 	defer stop()
 	var rec ringbuf.Record
-	var raw bpfEvent
+	var raw bpfExecEvent
 	var drops uint64 // reported so far
 	// reportDrops prints a "dropped" line when the kernel's count grew. It
 	// runs when the ring buffer has been drained, and every dropPoll while
@@ -604,7 +629,11 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer, opts lo
 			fmt.Fprintf(stderr, "rawns trace: read ring buffer: %v\n", err)
 			return watchFail
 		}
-		if err := decodeEvent(rec.RawSample, &raw); err != nil {
+		err = decodeEvent(rec.RawSample, &raw.Ev)
+		if err == nil && raw.Ev.Type == evExec {
+			err = decodeProof(rec.RawSample, &raw.Proof)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "rawns trace: %v\n", err)
 			return watchFail
 		}
@@ -675,9 +704,11 @@ type watchEvent struct {
 	Ret      int64
 	Before   [trace.NumKinds]trace.NSID
 	After    [trace.NumKinds]trace.NSID
+	Proof    *trace.Proof // exec: what the kernel held besides namespaces
 }
 
-func watchEventFrom(raw *bpfEvent, now time.Time) watchEvent {
+func watchEventFrom(x *bpfExecEvent, now time.Time) watchEvent {
+	raw := &x.Ev
 	ev := watchEvent{
 		Time: now, PID: raw.Tgid, TID: raw.Tid, Child: raw.ChildTid, NSPID: raw.Nspid, Level: raw.Level,
 		Comm: cstr(raw.Comm[:]), Nodename: cstr(raw.Nodename[:]), Filename: cstr(raw.Filename[:]),
@@ -686,6 +717,8 @@ func watchEventFrom(raw *bpfEvent, now time.Time) watchEvent {
 	switch raw.Type {
 	case evExec:
 		ev.Type = "exec"
+		p := proofFrom(&x.Proof)
+		ev.Proof = &p
 	case evClone:
 		ev.Type = "clone"
 	case evUnshare:
@@ -704,10 +737,9 @@ func watchEventFrom(raw *bpfEvent, now time.Time) watchEvent {
 	return ev
 }
 
+// match applies the filters kept in userspace; --pid and --cgroup were
+// applied in the kernel.
 func (f watchFilter) match(ev *watchEvent) bool {
-	if f.pid != 0 && ev.PID != uint32(f.pid) && ev.TID != uint32(f.pid) && ev.Child != uint32(f.pid) {
-		return false
-	}
 	if f.comm != "" && ev.Comm != f.comm {
 		return false
 	}
@@ -763,6 +795,11 @@ func (ev *watchEvent) writeText(w io.Writer) error {
 			ns = append(ns, k.String()+" "+ev.After[k].String())
 		}
 		line = fmt.Sprintf("%s %s nodename %q: %s", who, ev.Filename, ev.Nodename, strings.Join(ns, ", "))
+		if ev.Proof != nil {
+			for _, l := range ev.Proof.Lines() {
+				line += "\n    " + l
+			}
+		}
 	}
 	_, err := io.WriteString(w, line+"\n")
 	return err
@@ -802,6 +839,7 @@ func (ev *watchEvent) writeJSON(w io.Writer) error {
 		Ret      *int64            `json:"ret,omitempty"`
 		Before   map[string]jsonNS `json:"before,omitempty"`
 		After    map[string]jsonNS `json:"after"`
+		Proof    json.RawMessage   `json:"proof,omitempty"`
 	}
 	o := obj{
 		Time: ev.Time.Format(time.RFC3339Nano), Event: ev.Type, PID: ev.PID, TID: ev.TID, Child: ev.Child,
@@ -831,10 +869,59 @@ func (ev *watchEvent) writeJSON(w io.Writer) error {
 			o.After[k.String()] = jsonNS{ev.After[k].Inode, ev.After[k].ID}
 		}
 	}
+	if ev.Proof != nil {
+		o.Proof = ev.Proof.AppendJSON(nil)
+	}
 	b, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// cgroupFilter reads --cgroup DIR: the directory's inode (its kernfs id)
+// and its hierarchy: cgroup2 (-1), or a v1 one of a controller the kernel
+// side can follow (trace.V1Names).
+func cgroupFilter(dir string) (uint64, int32, error) {
+	var st unix.Stat_t
+	var fs unix.Statfs_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return 0, 0, fmt.Errorf("--cgroup %s: %v", dir, err)
+	}
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return 0, 0, fmt.Errorf("--cgroup %s: %v", dir, err)
+	}
+	switch fs.Type {
+	case unix.CGROUP2_SUPER_MAGIC:
+		return st.Ino, -1, nil
+	case unix.CGROUP_SUPER_MAGIC:
+		// Which controllers: the super options of the cgroup mount
+		// that holds dir, the longest mount point that prefixes it.
+		b, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			return 0, 0, fmt.Errorf("--cgroup %s: %v", dir, err)
+		}
+		abs, _ := filepath.Abs(dir)
+		best, opts := "", ""
+		for _, l := range strings.Split(string(b), "\n") {
+			pre, post, ok := strings.Cut(l, " - ")
+			f, g := strings.Fields(pre), strings.Fields(post)
+			if !ok || len(f) < 5 || len(g) < 3 || g[0] != "cgroup" {
+				continue
+			}
+			if (abs == f[4] || strings.HasPrefix(abs, strings.TrimSuffix(f[4], "/")+"/")) && len(f[4]) > len(best) {
+				best, opts = f[4], g[2]
+			}
+		}
+		for _, o := range strings.Split(opts, ",") {
+			for c, n := range trace.V1Names {
+				if o == n {
+					return st.Ino, int32(c), nil
+				}
+			}
+		}
+		return 0, 0, fmt.Errorf("--cgroup %s: a v1 hierarchy of %q; give a cgroup2 directory or one of a cpuset, cpu, memory or pids hierarchy", dir, opts)
+	}
+	return 0, 0, fmt.Errorf("--cgroup %s: not a cgroup directory (neither cgroup2 nor cgroup v1)", dir)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/network"
 	"github.com/rawns/rawns/rootfs"
 )
@@ -65,9 +66,8 @@ failed (nothing started); 126 if COMMAND cannot be executed; 127 if it is not
 found.
 `
 
-const usageTail = `
-Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH sent
-to rawns are forwarded to the command. If rawns dies, the command is killed.
+// usageTail follows the forwarded signals' line (usage).
+const usageTail = `If rawns dies, the command is killed.
 
 Examples:
   rawns run -- sh -c 'echo "pid $$ on $(hostname)"'     # pid 1 on container
@@ -85,6 +85,7 @@ func usage() string {
 	for _, c := range concerns {
 		b.WriteString("\n" + c.title + ":\n" + c.help)
 	}
+	b.WriteString("\nSignals " + signals.List(signals.Forwarded[:]) + " sent\nto rawns are forwarded to the command. ")
 	b.WriteString(usageTail)
 	return b.String()
 }
@@ -112,11 +113,22 @@ func parse(args []string) (*config, error) {
 	if len(command) == 0 {
 		return nil, errors.New("no command given; put the command after the flags, e.g. rawns run -- sh")
 	}
+	if flags.Has("verbose") {
+		if err := volumeAfterVerbose(args, command); err != nil { // compat.go
+			return nil, err
+		}
+	}
 	cfg := &config{command: command}
 	for _, c := range concerns {
 		if err := c.parse(cfg, flags); err != nil {
 			return nil, err
 		}
+	}
+	// Here, not in the namespaces concern: --mount-proc and every
+	// filesystem flag add mnt, the latter in a later concern (issue 25:
+	// --propagation with --bind was told to add mnt).
+	if flags.Has("propagation") && cfg.spec.Namespaces&clone.NewMount == 0 {
+		return nil, errors.New("--propagation needs a new mount namespace; add mnt to --ns, or a flag that makes one (--mount-proc, --rootfs, --bind, --tmpfs, ...)")
 	}
 	// The spec's own rules, said in terms of the flags. The program's path
 	// is not known before the PATH search, which reports a missing or
@@ -159,14 +171,14 @@ func flagError(err error, flags cli.Flags) error {
 // chainHold makes fn run in the parent while the child is held before
 // exec (clone.Spec.Hold), after whatever Hold the spec has already: -v and
 // --trace both read the child there.
-func chainHold(s *clone.Spec, fn func(pid int) error) {
+func chainHold(s *clone.Spec, fn func(h clone.Held) error) {
 	prev := s.Hold
-	s.Hold = func(pid int) error {
-		if err := fn(pid); err != nil {
+	s.Hold = func(h clone.Held) error {
+		if err := fn(h); err != nil {
 			return err
 		}
 		if prev != nil {
-			return prev(pid)
+			return prev(h)
 		}
 		return nil
 	}

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/rawns/rawns/clone"
@@ -74,6 +78,9 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 	if !given {
 		return nil
 	}
+	if flags.Has("rootfs") {
+		n += rootfs.DevMounts // room for the /dev of a bare --rootfs
+	}
 	c := &rootfs.Config{Mounts: make([]clone.Mount, 0, n), Labels: make([]string, 0, n)}
 	s := &cfg.spec
 	if flags.Has("rootfs") {
@@ -87,6 +94,20 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 				return err
 			}
 			c.Labels[0] = "--mount-proc"
+		}
+		// A root's own /dev is a directory of files: without a /dev of
+		// its own, `echo > /dev/null` creates a regular file there, in
+		// the user's root filesystem. Unless a flag mounts on /dev, the
+		// command gets the minimal one of --dev /dev, as docker always
+		// gives one; a root without a /dev directory is left without.
+		if st, err := os.Lstat(filepath.Join(c.Root, "dev")); err == nil && st.IsDir() && !mountsOnDev(flags) {
+			from := len(c.Labels)
+			if err := c.Dev("/dev"); err != nil {
+				return err
+			}
+			for i := from; i < len(c.Labels); i++ {
+				c.Labels[i] = "--rootfs " + c.Root + " (its /dev, as --dev /dev)"
+			}
 		}
 	}
 	var err error
@@ -130,6 +151,43 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 	return nil
 }
 
+// mountsOnDev reports whether a filesystem flag mounts on /dev itself.
+func mountsOnDev(flags cli.Flags) bool {
+	for _, f := range flags.List() {
+		var dst string
+		switch f.Name {
+		case "bind", "ro-bind":
+			dst = f.Values[1]
+		case "volume":
+			if p := strings.Split(f.Value(), ":"); len(p) >= 2 {
+				dst = p[1]
+			}
+		case "tmpfs", "proc", "dev", "mqueue":
+			dst = f.Value()
+		default:
+			continue
+		}
+		if path.Clean("/"+dst) == "/dev" {
+			return true
+		}
+	}
+	return false
+}
+
+// lockOverlayDir locks --overlay-dir's directory for the run
+// (rootfs.LockOverlayDir): a second run on it is refused, not started on a
+// shared upper layer. The lock's fd is close-on-exec (the child marks every
+// fd so, too) and held until rawns exits, when the kernel drops it; the
+// command, killed when rawns dies, has gone with its mount namespace by
+// then, unless it runs without a PID namespace and left processes behind.
+func lockOverlayDir(cfg *config) error {
+	if cfg.fs == nil || cfg.fs.OverlayDir == "" {
+		return nil
+	}
+	_, err := rootfs.LockOverlayDir(cfg.fs.OverlayDir)
+	return err
+}
+
 // lookPath finds the command: inside the new root when there is one.
 func lookPath(cfg *config) (string, error) {
 	if cfg.fs != nil && cfg.fs.Root != "" {
@@ -143,10 +201,14 @@ func lookPath(cfg *config) (string, error) {
 // reports false for any other error.
 func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
 	var ce *clone.ChildError
-	if cfg.fs == nil || !errors.As(err, &ce) || ce.Syscall == "" {
+	if cfg.fs == nil || !errors.As(err, &ce) || ce.Syscall == "" || ce.Stage.Phase() != clone.PhaseMount {
 		return 0, false
 	}
-	label := cfg.fs.Label(ce.Mount)
+	mount := -1
+	if ce.List == "Mounts" {
+		mount = ce.Index
+	}
+	label := cfg.fs.Label(mount)
 	hint := ""
 	switch {
 	case ce.Stage == clone.StageChdir:

@@ -32,8 +32,8 @@ func newInspection(cfg *config) *inspection {
 	v.parentNS, _ = trace.ReadProcNS(os.Getpid())
 	if cfg.spec.Mode != clone.ModeVfork {
 		v.held = true
-		chainHold(&cfg.spec, func(pid int) error {
-			v.inspect(pid)
+		chainHold(&cfg.spec, func(h clone.Held) error {
+			v.inspect(h.Pid)
 			return nil
 		})
 	}

@@ -83,6 +83,11 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 		if r.Memory.Limit, err = cgroup.ParseSize(v); err != nil {
 			return fmt.Errorf("--memory %s: %v", cli.Quote(v), err)
 		}
+		if r.Memory.Limit < cgroup.MinMemory {
+			// Below it the child or its exec meets the limit before the
+			// command runs (cgroup.MinMemory says what is charged).
+			return fmt.Errorf("--memory %s: rawns cannot start a command under less than 1m (the child's pages before exec and the exec itself are charged to the run); give at least 1m", cli.Quote(v))
+		}
 	}
 	if v := flags.Get("memory-swap", ""); flags.Has("memory-swap") {
 		if !flags.Has("memory") {
@@ -199,6 +204,33 @@ func (l *limitedRun) start(s *clone.Spec) (*clone.Process, error) {
 	p, pl, err := l.cg.Start(s)
 	l.placement = pl
 	return p, err
+}
+
+// startError words a failed start of the run when the kernel met its
+// memory limit meanwhile: a limit above cgroup.MinMemory can still be too
+// small for a start that needs more (a large environment to copy, a
+// fork-style copy of a big rawns). The child is reaped and nothing ran;
+// the error is the limit's, exit 125, not the command's (137) nor an exec
+// failure's (126: execve reports a failed charge of the arguments as
+// E2BIG). It reports false for any other failure.
+func (l *limitedRun) startError(w io.Writer, cfg *config, err error) (int, bool) {
+	if limitsAsked.opts.Resources.Memory.Limit == 0 {
+		return 0, false
+	}
+	s := l.cg.Stats()
+	name := cli.Quote(cfg.command[0])
+	var ce *clone.ChildError
+	var what string
+	switch {
+	case errors.As(err, &ce) && ce.Stage == clone.StageNone && ce.Signal == syscall.SIGKILL && s.OOMKills > 0:
+		what = "the kernel's OOM killer killed rawns's child before it could execute " + name
+	case s.MemoryFailures > 0 && (errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.E2BIG) || errors.Is(err, syscall.ENFILE)):
+		what = "the kernel could not charge what starting it needs to the run's cgroup (" + err.Error() + ")"
+	default:
+		return 0, false
+	}
+	fmt.Fprintf(w, "rawns run: --memory %s is too small to start %s: %s; nothing ran; give a larger --memory\n", limitsAsked.given[0], name, what)
+	return exitcode.Failed, true
 }
 
 // started is -v's line about the cgroup.

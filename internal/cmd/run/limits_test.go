@@ -90,6 +90,7 @@ func rawnsBin(t *testing.T) string {
 type ran struct {
 	stdout, stderr string
 	code           int
+	pid            int // rawns's, which names its cgroups rawns-PID-START-N
 }
 
 func rawns(t *testing.T, bin string, args ...string) ran {
@@ -104,7 +105,20 @@ func rawns(t *testing.T, bin string, args ...string) ran {
 	} else if err != nil {
 		t.Fatalf("rawns %q: %v", args, err)
 	}
-	return ran{o.String(), e.String(), code}
+	return ran{o.String(), e.String(), code, cmd.Process.Pid}
+}
+
+// leftBy lists the cgroups that the rawns of pid made below this process's
+// own cgroup and left: on a shared host others' cgroups come and go there,
+// so a count of all would measure them too.
+func leftBy(t *testing.T, pid int) []string {
+	var mine []string
+	for _, d := range ownLeft(t) {
+		if strings.HasPrefix(filepath.Base(d), "rawns-"+strconv.Itoa(pid)+"-") {
+			mine = append(mine, d)
+		}
+	}
+	return mine
 }
 
 // ownLeft lists cgroups named rawns-* below this process's own cgroup in
@@ -198,6 +212,51 @@ func TestRunWithLimits(t *testing.T) {
 	}
 	if left := ownLeft(t); len(left) != before {
 		t.Fatalf("cgroups left: %v", left)
+	}
+}
+
+// A --memory too small to start the command in is rawns's error, 125 and
+// one line naming --memory, with nothing left: below cgroup.MinMemory it is
+// refused before anything is made; above it, a start that meets the limit
+// (here execve's copy of a 1 MiB environment, which the kernel reports as
+// E2BIG) says so. Before, on cgroup v1, rawns's own thread was in the
+// run's memcg as the mm's owner: the OOM killer killed rawns itself, exit
+// 137 without a word, its cgroups left behind (issue 25, bug 1).
+func TestRunMemoryTooSmall(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := rawnsBin(t)
+	check := func(r ran, what string) {
+		t.Helper()
+		if left := leftBy(t, r.pid); len(left) != 0 {
+			t.Errorf("%s: cgroups left: %v", what, left)
+		}
+	}
+	for _, m := range []string{"4k", "1", "1e3", "64k", "1023k"} {
+		for _, mode := range []string{"vfork", "fork"} {
+			r := rawns(t, bin, "run", "--clone", mode, "--memory", m, "--", "true")
+			if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --memory "+m+": ") || !strings.Contains(r.stderr, "give at least 1m") || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("--clone %s --memory %s: exit %d, stderr %q", mode, m, r.code, r.stderr)
+			}
+			check(r, "--memory "+m)
+		}
+	}
+	big := strings.Repeat("a", 120000) // under MAX_ARG_STRLEN, 128 KiB
+	args := []string{"run", "--clone", "vfork", "--memory", "1m"}
+	for _, k := range "ABCDEFGHI" {
+		args = append(args, "--env", string(k)+"="+big)
+	}
+	r := rawns(t, bin, append(args, "--", "true")...)
+	if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --memory 1m is too small to start true: ") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a 1 MiB environment under --memory 1m: exit %d, stderr %q", r.code, r.stderr)
+	}
+	check(r, "a 1 MiB environment")
+	// 1m itself starts a small command, whichever way the child is made.
+	for _, v := range [][]string{{"--clone", "vfork"}, {"--clone", "fork"}, {"--init"}, {"-v"}} {
+		r := rawns(t, bin, append(append([]string{"run", "--memory", "1m"}, v...), "--", "true")...)
+		if r.code != 0 {
+			t.Errorf("%v --memory 1m -- true: exit %d, stderr %q", v, r.code, r.stderr)
+		}
+		check(r, "--memory 1m")
 	}
 }
 

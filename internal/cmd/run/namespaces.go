@@ -76,9 +76,8 @@ func parseNamespaces(cfg *config, flags cli.Flags) error {
 		s.Hostname = "container"
 	}
 	if flags.Has("propagation") {
-		if s.Namespaces&clone.NewMount == 0 {
-			return errors.New("--propagation needs a new mount namespace; add mnt to --ns")
-		}
+		// That it has a mount namespace to apply to is checked once every
+		// concern has run: the filesystem flags add mnt (config.go).
 		if s.Propagation, err = clone.ParsePropagation(flags.Get("propagation", "")); err != nil {
 			return fmt.Errorf("--propagation: %v", err)
 		}

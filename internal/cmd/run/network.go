@@ -165,8 +165,8 @@ func startNetwork(cfg *config) (*netRun, error) {
 	}
 	n := &netRun{o: o, r: r}
 	n.bindFiles(cfg)
-	chainHold(s, func(pid int) error {
-		if err := r.Hold(pid); err != nil {
+	chainHold(s, func(h clone.Held) error {
+		if err := r.Hold(h); err != nil {
 			return flagged(o.Mode, err)
 		}
 		return nil

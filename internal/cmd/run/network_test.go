@@ -189,7 +189,7 @@ func setupNetTest(t *testing.T) *netTest {
 		t.Fatal(err)
 	}
 	n := &netTest{bin: os.Getenv("RAWNS_NET_TEST_BIN"), root: testutil.BusyboxRoot(t), page: "hello from the command\n"}
-	outside(t) // for pasta and slirp4netns, once for all the cases
+	outsideNet(t) // for pasta and slirp4netns, once for all the cases
 	for _, a := range []string{"httpd", "nc", "ip", "kill"} {
 		os.Symlink("busybox", filepath.Join(n.root, "bin", a))
 	}
@@ -571,9 +571,9 @@ func sleeper(t *testing.T) (int, func()) {
 	}
 }
 
-// outside gives the test's namespace a default route, through a veth to
+// outsideNet gives the test's namespace a default route, through a veth to
 // a namespace the test makes, as pasta needs an interface to copy.
-func outside(t *testing.T) {
+func outsideNet(t *testing.T) {
 	t.Helper()
 	pid, cleanup := sleeper(t)
 	t.Cleanup(cleanup)

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,5 +60,81 @@ func TestMapNames(t *testing.T) {
 	if _, err := parse([]string{"--map-user", "no-such-user-rawns", "--", "id"}); err == nil ||
 		!strings.Contains(err.Error(), `--map-user no-such-user-rawns: "no-such-user-rawns" not found in /etc/passwd; give a number, or a name that /etc/passwd lists`) {
 		t.Errorf("unknown name: %v", err)
+	}
+}
+
+// TestDockerHints: docker's and podman's spellings get the rawns way, or
+// why rawns has none, never unshare's meaning of the same letter alone:
+// -i and --ipc host were told "--ns ipc" (the opposite of --ipc host), -u
+// 65534 "--ns uts", -m 64m "--ns mnt", and -v SRC:DEST ran SRC:DEST as the
+// command (issue 25).
+func TestDockerHints(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-it", "--", "sh"}, "unknown flag -it: docker's -it is -t in rawns"},
+		{[]string{"-i", "--", "sh"}, "unknown flag -i: the command always gets rawns's stdin"},
+		{[]string{"--interactive", "--", "sh"}, "the command always gets rawns's stdin"},
+		{[]string{"-e", "A=1", "--", "sh"}, "unknown flag -e: use --env KEY=VALUE"},
+		{[]string{"-w", "/tmp", "--", "sh"}, "unknown flag -w: use --chdir DIR"},
+		{[]string{"--workdir", "/tmp", "--", "sh"}, "unknown flag --workdir: use --chdir DIR"},
+		{[]string{"--workdir=/tmp", "--", "sh"}, "unknown flag --workdir=/tmp: use --chdir DIR"},
+		{[]string{"--rm", "--", "sh"}, "unknown flag --rm: rawns leaves nothing to remove"},
+		{[]string{"--name", "web", "--", "sh"}, "unknown flag --name: a rawns run has no name"},
+		{[]string{"-d", "--", "sh"}, "unknown flag -d: rawns run stays in the foreground"},
+		{[]string{"--detach", "--", "sh"}, "unknown flag --detach: rawns run stays in the foreground"},
+		{[]string{"--privileged", "--", "sh"}, "unknown flag --privileged: rawns keeps the caller's capabilities"},
+		{[]string{"--mount", "type=bind,source=/a,target=/b", "--", "sh"}, "use --bind SRC DEST"},
+		{[]string{"--ipc", "host", "--", "sh"}, "docker's --ipc host is what rawns does by default"},
+		{[]string{"--pid", "host", "--", "sh"}, "docker's --pid host is --ns without pid"},
+		{[]string{"-u", "65534", "--", "sh"}, "for docker's -u/--user use --user UID[:GID]"},
+		{[]string{"-m", "64m", "--", "sh"}, "for docker's -m/--memory use --memory SIZE"},
+		{[]string{"--entrypoint", "sh", "--", "sh"}, "the words after -- are the whole command"},
+		{[]string{"--pids-limit", "5", "--", "sh"}, "use --pids N"},
+		{[]string{"--ulimit", "nofile=5", "--", "sh"}, "use --rlimit NAME=SOFT[:HARD]"},
+		{[]string{"--security-opt", "seccomp=x.json", "--", "sh"}, "seccomp=FILE is --seccomp FILE"},
+		{[]string{"--env-file", "f", "--", "sh"}, "give each variable as --env KEY=VALUE"},
+		{[]string{"-v", "/srv:/data", "sh"}, "-v is --verbose in rawns, so /srv:/data would be the command; for docker's -v SRC:DEST write --volume SRC:DEST"},
+		{[]string{"--verbose", "-v", "/srv:/data", "sh"}, "flag --verbose given twice"},
+	} {
+		_, err := parse(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("parse(%q) = %v; want one line with %q", c.args, err, c.want)
+		}
+	}
+	// -- before a command whose name has a colon: meant, not a volume.
+	if _, err := parse([]string{"-v", "--", "a:b"}); err != nil {
+		t.Errorf("-v -- a:b: %v", err)
+	}
+}
+
+// TestPropagationWithFilesystemFlags: every filesystem flag adds mnt, so
+// --propagation goes with them as it goes with --mount-proc; it was told
+// "needs a new mount namespace; add mnt to --ns" (issue 25, bug 2).
+func TestPropagationWithFilesystemFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--propagation", "private", "--bind", dir, "/mnt"},
+		{"--propagation", "slave", "--tmpfs", "/tmp"},
+		{"--propagation", "private", "--rootfs", dir},
+		{"--tmpfs", "/tmp", "--propagation", "private"},
+		{"--mount-proc", "--propagation", "slave"},
+	} {
+		cfg, err := parse(append(args, "--", "true"))
+		if err != nil {
+			t.Errorf("parse(%q): %v", args, err)
+			continue
+		}
+		want := clone.PropagationPrivate
+		if slices.Contains(args, "slave") {
+			want = clone.PropagationSlave
+		}
+		if cfg.spec.Namespaces&clone.NewMount == 0 || cfg.spec.Propagation != want {
+			t.Errorf("parse(%q): namespaces %v, propagation %v", args, cfg.spec.Namespaces, cfg.spec.Propagation)
+		}
+	}
+	if _, err := parse([]string{"--propagation", "slave", "--", "true"}); err == nil || !strings.Contains(err.Error(), "--propagation needs a new mount namespace; add mnt to --ns") {
+		t.Errorf("--propagation alone: %v", err)
 	}
 }

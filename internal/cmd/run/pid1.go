@@ -6,12 +6,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/internal/sigrelay"
 )
 
@@ -25,16 +27,6 @@ import (
 // same signal again within stopWindow ends the command with SIGKILL.
 const stopWindow = 3 * time.Second
 
-// terminating are the forwarded signals whose default action ends a
-// process (signal(7)); SIGWINCH's is to ignore.
-func terminating(sig syscall.Signal) bool {
-	switch sig {
-	case unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2:
-		return true
-	}
-	return false
-}
-
 // pid1Watch learns from the signal relay which signals reached rawns
 // (sigrelay.Notify) while it waits for the command.
 type pid1Watch struct {
@@ -42,7 +34,15 @@ type pid1Watch struct {
 	last  [32]time.Time
 	pid1  bool   // the command is PID 1: act on dropped signals
 	winch func() // -t: on SIGWINCH, copy the window size (tty.go)
+	// mu guards w against key, which -t's input copy calls from its own
+	// goroutine, and keyName, the key it saw for each signal.
+	mu      sync.Mutex
+	keyName [32]string
 }
+
+// fromKey marks a byte of the notification pipe as a key the command's pty
+// turns into a signal (key), not a signal that reached rawns.
+const fromKey = 0x80
 
 // watchPID1 sets up the watch before sigrelay.Target, so that signals held
 // before the command existed are seen too; nil when the pipe cannot be
@@ -74,35 +74,65 @@ func (pw *pid1Watch) wait(proc *clone.Process, stderr io.Writer) (clone.ExitStat
 		if fds[1].Revents != 0 {
 			n, _ := unix.Read(pw.r, buf[:])
 			for _, b := range buf[:max(n, 0)] {
-				pw.signalled(proc, syscall.Signal(b), stderr)
+				key := ""
+				if b&fromKey != 0 {
+					b &^= fromKey
+					pw.mu.Lock()
+					key = pw.keyName[b&31]
+					pw.mu.Unlock()
+				}
+				pw.signalled(proc, syscall.Signal(b), key, stderr)
 			}
 		}
 	}
 	sigrelay.Notify(-1)
 	unix.Close(pw.r)
+	pw.mu.Lock()
 	unix.Close(pw.w)
+	pw.w = -1
+	pw.mu.Unlock()
 	return proc.Wait()
 }
 
-// signalled acts on one signal that reached rawns.
-func (pw *pid1Watch) signalled(proc *clone.Process, sig syscall.Signal, stderr io.Writer) {
+// key tells the watch that a key on rawns's terminal (name: "Ctrl-C")
+// became sig for the command's foreground process group, which is the
+// command's own: with -t the terminal is raw, and the command's pty, not
+// rawns, turns the key into the signal, so none reaches rawns. Called
+// from the input copy's goroutine (ttySession.watchKeys).
+func (pw *pid1Watch) key(sig syscall.Signal, name string) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	if pw.w < 0 || sig <= 0 || sig >= 32 {
+		return
+	}
+	pw.keyName[sig] = name
+	unix.Write(pw.w, []byte{byte(sig) | fromKey})
+}
+
+// signalled acts on one signal that reached rawns, or, when key names
+// one, on a key that the command's pty turned into the signal.
+func (pw *pid1Watch) signalled(proc *clone.Process, sig syscall.Signal, key string, stderr io.Writer) {
 	if sig == unix.SIGWINCH && pw.winch != nil {
 		pw.winch()
 	}
 	if !pw.pid1 {
 		return
 	}
-	if !terminating(sig) || handles(proc.Pid, sig) {
+	if !signals.Terminates(sig) || handles(proc.Pid, sig) {
 		return
 	}
 	now := time.Now()
+	name, again, what := signame(sig), "send "+signame(sig), signame(sig)
+	if key != "" {
+		name, again, what = key, "press "+key, signame(sig)+" ("+key+")"
+	}
 	if !pw.last[sig].IsZero() && now.Sub(pw.last[sig]) <= stopWindow {
-		fmt.Fprintf(stderr, "rawns run: %s again: killing the command with SIGKILL\n", signame(sig))
+		fmt.Fprintf(stderr, "rawns run: %s again: killing the command with SIGKILL\n", name)
 		proc.Signal(unix.SIGKILL)
 		return
 	}
 	pw.last[sig] = now
-	fmt.Fprintf(stderr, "rawns run: the command is PID 1 of its PID namespace and has no handler for %s, so the kernel drops it; send %s again within %v to kill it (SIGKILL), or use --init\n", signame(sig), signame(sig), stopWindow)
+	fmt.Fprintf(stderr, "rawns run: the command is PID 1 of its PID namespace and has no handler for %s, so the kernel drops it; %s again within %v to kill it (SIGKILL), or use --init\n", what, again, stopWindow)
 }
 
 // handles reports whether process pid catches, ignores or blocks sig, from

@@ -14,12 +14,10 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/internal/sigrelay"
 	"golang.org/x/sys/unix"
 )
-
-// forwardedSignals reach the command when sent to rawns.
-var forwardedSignals = []unix.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
 // Main is `rawns run ARGS...`: it returns the exit code rawns exits with.
 // Precondition: the caller runs on the process's main goroutine, so that
@@ -33,7 +31,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// was started with ignored (nohup's SIGHUP, SIGINT of a background
 	// job) stays ignored, and the command inherits that
 	// (torture/TestSignalDispositions).
-	if _, err := sigrelay.Catch(forwardedSignals...); err != nil {
+	if _, err := sigrelay.Catch(signals.Forwarded[:]...); err != nil {
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
@@ -85,7 +83,17 @@ func run(cfg *config, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
-		defer term.close() // the terminal back as it was, on every path
+		defer term.close()             // the terminal back as it was, on every path
+		stderr = term.messages(stderr) // CR LF while it is raw
+	}
+
+	// --overlay-dir: one run at a time on an upper directory (filesystem.go).
+	if err := lockOverlayDir(cfg); err != nil {
+		if tr != nil {
+			tr.close()
+		}
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
 	}
 
 	// Resource limits: the run's cgroup, with its limits written, before
@@ -100,6 +108,9 @@ func run(cfg *config, stderr io.Writer) int {
 			return exitcode.Failed
 		}
 		defer lim.close(stderr)
+		if tr != nil {
+			tr.cg = lim.cg // --trace checks the command's cgroups
+		}
 	}
 
 	// --network bridge|pasta: the run's files and reserved ports, and the
@@ -133,6 +144,11 @@ func run(cfg *config, stderr io.Writer) int {
 		if term != nil {
 			term.close() // the line below on the terminal as it was
 		}
+		if lim != nil {
+			if code, ok := lim.startError(stderr, cfg, err); ok {
+				return code
+			}
+		}
 		return reportStartError(stderr, cfg, err)
 	}
 	nr.started()
@@ -157,6 +173,9 @@ func run(cfg *config, stderr io.Writer) int {
 		pid1 := s.Namespaces&clone.NewPID != 0 && !cfg.init
 		if term != nil {
 			pw = watchPID1(pid1, term.resize) // pid1.go; SIGWINCH for -t
+			if pw != nil && pid1 {
+				term.watchKeys(proc.Pid, pw.key) // Ctrl-C, Ctrl-\ typed
+			}
 		} else if pid1 {
 			pw = watchPID1(pid1, nil) // pid1.go: make PID 1 stoppable
 		}
@@ -266,10 +285,10 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		// the kernel checks again as they read at the write.
 		fmt.Fprintf(stderr, "rawns run: --monotonic/--boottime: the kernel refused the offsets (ERANGE): a clock would go below zero or past 146 years; give a smaller offset\n")
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageConsoleOpen && ce.Stage <= clone.StageConsoleSend:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhaseConsole:
 		fmt.Fprintf(stderr, "rawns run: --tty: %v%s\n", err, consoleHint(ce))
 		return exitcode.Failed
-	case errors.As(err, &ce) && ce.Stage >= clone.StageRlimit:
+	case errors.As(err, &ce) && ce.Stage.Phase() == clone.PhasePrivilege:
 		if flag, hint := privilegeFlag(ce); flag != "" {
 			fmt.Fprintf(stderr, "rawns run: %s: %v%s\n", flag, err, hint)
 			return exitcode.Failed

@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/cgroup"
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/internal/sibling"
@@ -46,6 +49,11 @@ type runTrace struct {
 	parent   [trace.NumKinds]trace.NSID
 	child    [trace.NumKinds]trace.NSID
 	childErr error
+	// proof is what the run asks of the rest of the container, but for
+	// the cgroup, which exists only once the run's limits are set up
+	// (cg, set by run).
+	proof trace.ProofExpect
+	cg    *cgroup.Cgroup
 }
 
 // startTrace starts the exec helper, waits until its program is attached,
@@ -60,11 +68,14 @@ func startTrace(cfg *config) (*runTrace, error) {
 	if t.parent, err = trace.ReadProcNS(os.Getpid()); err != nil {
 		return nil, err
 	}
+	if t.proof, err = expectProof(cfg); err != nil {
+		return nil, err
+	}
 	if err := t.startHelper(path); err != nil {
 		return nil, err
 	}
-	chainHold(&cfg.spec, func(pid int) error {
-		t.child, t.childErr = trace.ReadProcNS(pid)
+	chainHold(&cfg.spec, func(h clone.Held) error {
+		t.child, t.childErr = trace.ReadProcNS(h.Pid)
 		return nil
 	})
 	return t, nil
@@ -179,10 +190,16 @@ func (t *runTrace) report(w io.Writer, cfg *config, proc *clone.Process) (bool, 
 		return false, nil
 	}
 	s := &cfg.spec
+	proof := t.proof
+	if t.cg != nil {
+		proof.Cgroups = expectCgroups(t.cg)
+	}
+	lie(&proof, os.Getenv(faultEnv))
 	r := trace.Verify(t.parent, t.child, ev, trace.Expect{
 		New:      trace.KindsFromCloneFlags(uint64(s.Namespaces)),
 		Hostname: s.Hostname,
 		PID1:     s.Namespaces&clone.NewPID != 0 && !cfg.init, // pid 2 under --init
+		Proof:    proof,
 	})
 	if t.json {
 		r.WriteJSON(w)
@@ -219,4 +236,177 @@ func (t *runTrace) event(pid int, init bool) (trace.ExecEvent, error) {
 		return trace.ExecEvent{}, fmt.Errorf("exec helper: %v", err)
 	}
 	return trace.ParseHelperLine(line)
+}
+
+// expectProof is what the run asks of the rest of the container, from the
+// spec the child gets: each property the command line did not set is left
+// out, and the report shows it as seen, not judged.
+func expectProof(cfg *config) (trace.ProofExpect, error) {
+	var e trace.ProofExpect
+	s := &cfg.spec
+	if cfg.fs != nil && cfg.fs.Root != "" {
+		var st unix.Stat_t
+		if err := unix.Stat(cfg.fs.Root, &st); err != nil {
+			return e, fmt.Errorf("stat --rootfs %s: %v", cfg.fs.Root, err)
+		}
+		e.Root = &trace.RootExpect{Dir: cfg.fs.Root, Dev: st.Dev, Ino: st.Ino, Overlay: s.Overlay}
+	}
+	p := s.Privilege
+	if p == nil {
+		return e, nil
+	}
+	if c := p.Cred; c != nil {
+		e.Cred = &trace.CredExpect{UID: outside(s.UIDMap, c.UID), GID: outside(s.GIDMap, c.GID)}
+		// Groups are set unless left alone, as clone does it: explicitly,
+		// or for none in a user namespace whose gid map rawns writes.
+		if !c.NoSetGroups && !(s.GIDMap != nil && len(c.Groups) == 0) {
+			e.Cred.Groups = []uint32{}
+			for _, g := range c.Groups {
+				e.Cred.Groups = append(e.Cred.Groups, outside(s.GIDMap, g))
+			}
+		}
+	}
+	if p.Caps != nil {
+		// Root is uid 0 in the command's user namespace: the uid asked
+		// for, or rawns's own as that namespace maps it.
+		ruid, euid := uint32(unix.Getuid()), uint32(unix.Geteuid())
+		if s.Namespaces&clone.NewUser != 0 {
+			ruid, euid = inside(s.UIDMap, ruid), inside(s.UIDMap, euid)
+		}
+		if p.Cred != nil {
+			ruid, euid = p.Cred.UID, p.Cred.UID
+		}
+		e.Caps = &trace.CapsExpect{Sets: *p.Caps, Root: ruid == 0 || euid == 0, EffRoot: euid == 0, NoNewPrivs: p.NoNewPrivs}
+	}
+	if len(p.Seccomp) > 0 {
+		e.Seccomp = &trace.SeccompExpect{Filters: ownSeccompFilters()}
+		if e.Seccomp.Filters >= 0 {
+			e.Seccomp.Filters++
+		}
+	}
+	if p.NoNewPrivs {
+		yes := true
+		e.NoNewPrivs = &yes
+	}
+	e.Rlimits = p.Rlimits
+	return e, nil
+}
+
+// outside maps an id of a new user namespace to the initial one's, the
+// kernel's kuid (rawns run --trace runs there: loading BPF needs
+// CAP_BPF or CAP_SYS_ADMIN in the initial user namespace). Without a map
+// the id is the same.
+func outside(m []clone.IDMap, id uint32) uint32 {
+	for _, e := range m {
+		if id >= e.Inside && id-e.Inside < e.Count {
+			return e.Outside + (id - e.Inside)
+		}
+	}
+	if m == nil {
+		return id
+	}
+	return 65534 // unmapped: the overflow id (the child cannot take it)
+}
+
+// inside is outside's inverse; 65534 (the overflow id) when unmapped.
+func inside(m []clone.IDMap, id uint32) uint32 {
+	for _, e := range m {
+		if id >= e.Outside && id-e.Outside < e.Count {
+			return e.Inside + (id - e.Outside)
+		}
+	}
+	return 65534
+}
+
+// ownSeccompFilters is the number of seccomp filters rawns itself runs
+// under (inherited by the command), from /proc/self/status
+// (Seccomp_filters, Linux 5.9+); -1 when it cannot be read.
+func ownSeccompFilters() int32 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Seccomp_filters:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err == nil {
+				return int32(n)
+			}
+		}
+	}
+	return -1
+}
+
+// expectCgroups lists the run's cgroup directories with their inodes.
+func expectCgroups(cg *cgroup.Cgroup) []trace.CgroupExpect {
+	var out []trace.CgroupExpect
+	for _, m := range cg.Members() {
+		var st unix.Stat_t
+		if unix.Stat(m.Dir, &st) != nil {
+			continue // gone: the kernel's value is then judged against nothing
+		}
+		e := trace.CgroupExpect{Dir: m.Dir, Ino: st.Ino, Controllers: m.Controllers}
+		if m.Version == 2 {
+			e.Controllers, e.Limited = nil, m.Controllers
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// faultEnv names the properties whose expectation a test makes lie, so
+// that it can see the check fail (MISMATCH, exit 125): root, cgroup, uid,
+// gid, groups, caps, seccomp, nnp, rlimit, comma-separated. Read only
+// under --trace; a lie can only make the check fail, never pass.
+const faultEnv = "RAWNS_TRACE_FAULT"
+
+// lie moves each property named in list away from what was asked.
+func lie(e *trace.ProofExpect, list string) {
+	if list == "" {
+		return
+	}
+	for _, name := range strings.Split(list, ",") {
+		switch name {
+		case "root":
+			if e.Root != nil {
+				e.Root.Ino++
+			}
+		case "cgroup":
+			for i := range e.Cgroups {
+				e.Cgroups[i].Ino++
+			}
+		case "uid":
+			if e.Cred != nil {
+				e.Cred.UID++
+			}
+		case "gid":
+			if e.Cred != nil {
+				e.Cred.GID++
+			}
+		case "groups":
+			if e.Cred != nil && e.Cred.Groups != nil {
+				e.Cred.Groups = append(e.Cred.Groups, 4242)
+			}
+		case "caps":
+			if e.Caps != nil {
+				e.Caps.Sets.Bounding ^= 1 << unix.CAP_CHOWN
+			}
+		case "seccomp":
+			if e.Seccomp != nil {
+				e.Seccomp.Filters = e.Seccomp.Filters + 1
+			}
+		case "nnp":
+			if e.NoNewPrivs != nil {
+				no := !*e.NoNewPrivs
+				e.NoNewPrivs = &no
+			}
+		case "rlimit":
+			rl := make([]clone.Rlimit, len(e.Rlimits))
+			copy(rl, e.Rlimits)
+			for i := range rl {
+				rl[i].Cur--
+			}
+			e.Rlimits = rl
+		}
+	}
 }

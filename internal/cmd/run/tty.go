@@ -2,7 +2,9 @@ package run
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,6 +23,12 @@ type ttySession struct {
 	// The console socket, when the command's /dev has a devpts of its own
 	// (--dev /dev): rawns's end, and the child's until the clone is done.
 	sock, child *os.File
+	// keys are the input copy's view of the keys typed (watchKeys),
+	// guarded by keyMu against close.
+	keyMu    sync.Mutex
+	keyPty   *tty.Pty
+	keyPid   int
+	keyWatch func(sig syscall.Signal, name string)
 }
 
 // startTTY prepares the command's terminal and puts rawns's terminal
@@ -86,8 +94,111 @@ func (t *ttySession) started() error {
 		p.CopySize(0)
 	}
 	t.pty.CloseSlave()
-	t.copy = t.pty.Copy(os.Stdin, os.Stdout)
+	t.keyMu.Lock()
+	t.keyPty = t.pty
+	t.keyMu.Unlock()
+	t.copy = t.pty.Copy(keyReader{t}, os.Stdout)
 	return nil
+}
+
+// watchKeys makes the input copy call fn for each key that the command's
+// pty turns into SIGINT or SIGQUIT (its VINTR and VQUIT characters, while
+// ISIG is on) for a foreground process group led by pid, the command:
+// PID 1 of its namespace, which drops them without a handler. Without -t
+// the key is a signal from rawns's own terminal that reaches rawns too;
+// with it, the terminal is raw and only the pty sees the key.
+func (t *ttySession) watchKeys(pid int, fn func(sig syscall.Signal, name string)) {
+	t.keyMu.Lock()
+	t.keyPid, t.keyWatch = pid, fn
+	t.keyMu.Unlock()
+}
+
+// keyReader is the input copy's reader: rawns's stdin, with each chunk
+// shown to the key watch on its way to the pty.
+type keyReader struct{ t *ttySession }
+
+func (k keyReader) Read(b []byte) (int, error) {
+	n, err := os.Stdin.Read(b)
+	if n > 0 {
+		k.t.sawKeys(b[:n])
+	}
+	return n, err
+}
+
+func (t *ttySession) sawKeys(b []byte) {
+	t.keyMu.Lock()
+	defer t.keyMu.Unlock()
+	if t.keyWatch == nil || t.keyPty == nil {
+		return
+	}
+	fd := int(t.keyPty.Master.Fd())
+	// TCGETS on a master reads its slave's termios (tty_mode_ioctl).
+	tm, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil || tm.Lflag&unix.ISIG == 0 {
+		return
+	}
+	for _, c := range b {
+		var sig syscall.Signal
+		switch {
+		case c == 0: // _POSIX_VDISABLE
+			continue
+		case c == tm.Cc[unix.VINTR]:
+			sig = unix.SIGINT
+		case c == tm.Cc[unix.VQUIT]:
+			sig = unix.SIGQUIT
+		default:
+			continue
+		}
+		// The foreground process group, as rawns's PID namespace numbers
+		// it: the command's own, not a job a shell started.
+		if pg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && pg == t.keyPid {
+			t.keyWatch(sig, keyName(c))
+		}
+	}
+}
+
+// keyName is "Ctrl-C" for 3, "Ctrl-\\" for 0x1c.
+func keyName(c byte) string {
+	if c < 32 {
+		return "Ctrl-" + string(rune('@'+c))
+	}
+	if c == 127 {
+		return "DEL"
+	}
+	return fmt.Sprintf("%q", rune(c))
+}
+
+// messages wraps w, rawns's stderr, for the time its terminal is raw:
+// raw mode turns off output processing (OPOST), so a line of rawns's own
+// must end in CR LF or the next one starts where it ended. Only when w is
+// a terminal: a log file gets plain lines.
+func (t *ttySession) messages(w io.Writer) io.Writer {
+	if !tty.IsTerminal(2) {
+		return w
+	}
+	return crlfWriter{w: w, t: t}
+}
+
+type crlfWriter struct {
+	w io.Writer
+	t *ttySession
+}
+
+func (c crlfWriter) Write(b []byte) (int, error) {
+	if c.t.raw == nil {
+		return c.w.Write(b)
+	}
+	out := make([]byte, 0, len(b)+4)
+	for i, ch := range b {
+		if ch == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, ch)
+	}
+	if _, err := c.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // resize copies rawns's window size to the command's terminal; on
@@ -109,7 +220,11 @@ func (t *ttySession) close() {
 	}
 	if t.raw != nil {
 		t.raw.Restore()
+		t.raw = nil
 	}
+	t.keyMu.Lock()
+	t.keyPty, t.keyWatch = nil, nil
+	t.keyMu.Unlock()
 	if t.pty != nil {
 		t.pty.CloseSlave()
 		t.pty.Master.Close()

@@ -64,7 +64,8 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 				}
 			}
 			master.Write([]byte("hello\r"))
-			testutil.WaitText(t, text, "got hello")
+			// The whole line: a ^C echoed before its CR LF would split it.
+			testutil.WaitText(t, text, "got hello\r\n")
 			master.Write([]byte{3}) // ^C: one SIGINT for the command, from its own terminal
 			if code := testutil.ExitCode(t, cmd); code != 4 {
 				t.Errorf("exit %d, want the command's 4:\n%s", code, text())

@@ -94,8 +94,117 @@ struct pid {
 	struct upid numbers[1];
 };
 
+/*
+ * Credentials (include/linux/cred.h). kuid_t and kgid_t wrap the global
+ * id: the value in the initial user namespace.
+ */
+typedef struct { unsigned int val; } kuid_t;
+typedef struct { unsigned int val; } kgid_t;
+
+/*
+ * A capability set: one u64 from Linux 6.3 (this declaration), two u32
+ * before (struct kernel_cap_struct, read through struct cred___old). Both
+ * are 8 bytes at the field's offset; which one the kernel has is asked with
+ * bpf_core_field_exists on `val`.
+ */
+typedef struct { u64 val; } kernel_cap_t;
+struct kernel_cap_struct { u32 cap[2]; };
+
+struct group_info {
+	int ngroups;
+	kgid_t gid[0];
+};
+
 struct cred {
+	kuid_t uid, euid, suid, fsuid;
+	kgid_t gid, egid, sgid, fsgid;
+	unsigned int securebits;
+	kernel_cap_t cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
 	struct user_namespace *user_ns;
+	struct group_info *group_info;
+};
+
+/* struct cred before 6.3: the same sets as two u32 each. */
+struct cred___old {
+	struct kernel_cap_struct cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
+};
+
+/* The filesystem side: a root, a mount, a superblock, an inode. */
+struct file_system_type { const char *name; };
+struct super_block {
+	unsigned int s_dev; /* dev_t: major<<20 | minor, not stat's st_dev */
+	struct file_system_type *s_type;
+};
+struct inode {
+	unsigned short i_mode;
+	kuid_t i_uid;
+	kgid_t i_gid;
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+struct dentry {
+	struct inode *d_inode;
+	struct super_block *d_sb;
+};
+struct vfsmount {
+	struct dentry *mnt_root;
+	struct super_block *mnt_sb;
+	int mnt_flags;
+};
+/* fs/mount.h: the vfsmount is embedded; container_of by its offset. */
+struct mount {
+	struct vfsmount mnt;
+	struct mnt_namespace *mnt_ns;
+	int mnt_id;
+};
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+struct fs_struct { struct path root; };
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+};
+
+/*
+ * cgroups: each css_set points at one css per v1 controller (subsys[],
+ * indexed by enum cgroup_subsys_id, whose values differ between kernels:
+ * read with bpf_core_enum_value) and at its cgroup2 cgroup (dfl_cgrp).
+ * kernfs_node.id is what stat(2) of the cgroup's directory shows as inode.
+ */
+struct kernfs_node { u64 id; };
+struct cgroup;
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+	struct cgroup_subsys_state *parent;
+};
+struct cgroup {
+	struct cgroup_subsys_state self;
+	struct kernfs_node *kn;
+};
+struct css_set {
+	struct cgroup_subsys_state *subsys[1];
+	struct cgroup *dfl_cgrp;
+};
+enum cgroup_subsys_id {
+	cpuset_cgrp_id,
+	cpu_cgrp_id,
+	memory_cgrp_id,
+	pids_cgrp_id,
+	CGROUP_SUBSYS_COUNT,
+};
+
+struct rlimit {
+	unsigned long rlim_cur;
+	unsigned long rlim_max;
+};
+struct signal_struct { struct rlimit rlim[16]; };
+
+typedef struct { int counter; } atomic_t;
+struct seccomp {
+	int mode;
+	atomic_t filter_count; /* 5.9+ */
 };
 
 struct task_struct {
@@ -106,10 +215,16 @@ struct task_struct {
 	const struct cred *cred;
 	char comm[16];
 	struct nsproxy *nsproxy;
+	struct fs_struct *fs;
+	struct css_set *cgroups;
+	struct signal_struct *signal;
+	struct seccomp seccomp;
+	unsigned long atomic_flags;
 };
 
 struct linux_binprm {
 	const char *filename;
+	struct file *file;
 };
 
 /* Classic tracepoint sched/sched_process_exec: filename is a __data_loc. */

@@ -1,0 +1,285 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/oci"
+)
+
+// CreateOptions are what create takes besides the bundle's config.
+type CreateOptions struct {
+	ID     string
+	Bundle string // absolute
+	// Config is the bundle's config.json, decoded, and ConfigData its
+	// bytes, kept in the state for exec; Plan is Config in rawns's
+	// terms (oci.Convert).
+	Config     *specs.Spec
+	ConfigData []byte
+	Plan       *oci.Plan
+	// PidFile, if set, receives the container's host pid before Create
+	// returns.
+	PidFile string
+	// ConsoleSocket is the path of a Unix socket to send the console's
+	// pty master to (process.terminal).
+	ConsoleSocket string
+	// PreserveFDs passes fds 3 to 3+N-1 to the container.
+	PreserveFDs int
+	// Foreground is run's form: the container's process is this
+	// process's child, dies with it (PR_SET_PDEATHSIG), and the caller
+	// waits for it. Otherwise (create, run --detach) nothing ties it to
+	// this process: the engine's subreaper reaps it.
+	Foreground bool
+	// Gate makes the container wait at the start gate (a FIFO in its
+	// directory) until Start: create's form, and run's when hooks must
+	// run between create and start. Without it the program runs at once.
+	Gate bool
+}
+
+// preStartHooks counts the hooks that run before the container's program.
+func preStartHooks(h *specs.Hooks) int {
+	return len(h.Prestart) + len(h.CreateRuntime) + len(h.CreateContainer) + len(h.StartContainer) //nolint:staticcheck // prestart: deprecated, still run
+}
+
+// NeedsGate reports whether run must create with the gate: hooks run
+// between the container's set-up and its program.
+func NeedsGate(pl *oci.Plan) bool { return preStartHooks(&pl.Hooks) > 0 }
+
+// Create makes the container: its directory (the id's claim), its cgroup
+// with the limits written, and its process, in its final namespaces, root
+// and cgroup, its console sent, waiting at the start gate (Gate) with no
+// code of the user's run; the prestart and createRuntime hooks run, and
+// the pid file is written. On any error everything made so far is
+// undone: no directory, cgroup, mount or process is left.
+//
+// The returned container is locked; the caller releases it. proc is the
+// container's process as this process's child: Foreground callers wait
+// for it, the others drop it (Process.Release), and the process lives on.
+func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err error) {
+	if err := CheckID(o.ID); err != nil {
+		return nil, nil, err
+	}
+	pl := o.Plan
+	switch {
+	case !o.Foreground && !o.Gate:
+		return nil, nil, errors.New("a container that outlives this process must wait at the start gate")
+	case preStartHooks(&pl.Hooks) > 0 && !o.Gate:
+		return nil, nil, errors.New("hooks before the start need the start gate")
+	case o.PreserveFDs > 0:
+		return nil, nil, errors.New("--preserve-fds needs rawns's child to pass fds above 2, which it does not do yet")
+	case pl.Terminal && o.ConsoleSocket == "":
+		return nil, nil, errors.New("process.terminal is true: give --console-socket, the socket to send the console's master to")
+	case !pl.Terminal && o.ConsoleSocket != "":
+		return nil, nil, errors.New("--console-socket is given but process.terminal is false; set terminal, or drop the flag")
+	case len(pl.Hooks.CreateContainer)+len(pl.Hooks.StartContainer) > 0:
+		return nil, nil, errors.New("hooks.createContainer and hooks.startContainer run in the container's namespaces, which needs rawns's child to join namespaces (setns), which it does not do yet")
+	}
+	if err := s.makeRoot(); err != nil {
+		return nil, nil, err
+	}
+	dir := s.dir(o.ID)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, nil, fmt.Errorf("container %q: %w", o.ID, ErrExist)
+		}
+		return nil, nil, fmt.Errorf("--root %s: cannot create the container's state directory: %v", s.Root, unwrapPathErr(err))
+	}
+	// On an error, undo what was made (the results are nil then; these
+	// are the things themselves).
+	c := &Container{Dir: dir}
+	var cg *cgroup.Cgroup
+	var proc *clone.Process
+	wrotePid := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		if proc != nil {
+			proc.Signal(unix.SIGKILL)
+			proc.Wait()
+		}
+		if cg != nil {
+			cg.Close()
+		}
+		if wrotePid {
+			os.Remove(o.PidFile)
+		}
+		c.remove()
+		c.Release()
+	}()
+	if c.lock, err = lockFile(filepath.Join(dir, lockFileName), true, true); err != nil {
+		return nil, nil, err
+	}
+
+	// The cgroup, with its limits, before the process exists; the
+	// process is born in it (cgroup.Start).
+	name, parent := o.ID, ""
+	if p := pl.Cgroup.Path; p != "" {
+		name, parent = filepath.Base(p), filepath.Dir(p)
+		if parent == "." {
+			parent = ""
+		}
+	}
+	cg, err = cgroup.New(cgroup.Options{
+		Parent: parent, Name: name, Resources: pl.Cgroup.Resources,
+		Optional: []string{"memory", "pids", "cpu", "cpuacct", "freezer"},
+	})
+	if err != nil {
+		return nil, nil, cgroupError(err)
+	}
+
+	spec := pl.Spec // a copy: what belongs to this start goes in here
+	spec.NoParentDeathSignal = !o.Foreground
+	if o.Gate {
+		// The gate: a FIFO that the child reads one byte from once it is
+		// set up (clone.Spec.GateFD). Opened O_RDWR, which never blocks,
+		// and the child holds a writer itself, so it never reads EOF while
+		// it waits; Start opens it O_WRONLY|O_NONBLOCK and writes.
+		gate := filepath.Join(dir, gateFile)
+		if err = unix.Mkfifo(gate, 0o600); err != nil {
+			return nil, nil, fmt.Errorf("making the start gate %s: %v", gate, err)
+		}
+		fd, err := unix.Open(gate, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the start gate %s: %v", gate, err)
+		}
+		defer unix.Close(fd)
+		spec.GateFD = fd
+	}
+	if o.ConsoleSocket != "" {
+		fd, err := dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer unix.Close(fd)
+		spec.ConsoleSocket = int32(fd)
+	}
+	proc, _, err = cg.Start(&spec)
+	if err != nil {
+		proc = nil // nothing to kill: Start reaped it
+		return nil, nil, pl.StartError(err)
+	}
+	start, _, err := procStat(proc.Pid)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the container's process %d: %v", proc.Pid, err)
+	}
+	c.State = State{
+		OCIVersion: o.Config.Version, ID: o.ID, Pid: proc.Pid, PidStart: start,
+		Bundle: o.Bundle, Rootfs: pl.Spec.Root, Created: time.Now().UTC(),
+		Annotations: o.Config.Annotations,
+		Cgroup:      cg.Name, CgroupDirs: cg.Dirs(), FreezeFile: cg.FreezeFile(),
+	}
+	if h := &pl.Hooks; preStartHooks(h)+len(h.Poststart)+len(h.Poststop) > 0 {
+		hooks := *h
+		c.State.Hooks = &hooks
+	}
+	if err = writeAtomic(filepath.Join(dir, configFile), o.ConfigData, 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err = c.save(); err != nil {
+		return nil, nil, err
+	}
+	// runtime.md, lifecycle steps 3 and 4: the container's environment
+	// is made, its program waits; a failure stops the container.
+	for _, kind := range [...]string{"prestart", "createRuntime"} {
+		if err = c.runHooks(kind, Created); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.PidFile != "" {
+		if err = WritePidFile(o.PidFile, proc.Pid); err != nil {
+			return nil, nil, fmt.Errorf("--pid-file %s: %v", o.PidFile, unwrapPathErr(err))
+		}
+		wrotePid = true
+	}
+	return c, proc, nil
+}
+
+// Start lets a created container's program run: one byte through the
+// start gate, which its process waits on, then the gate is removed (the
+// status reads running from then on). The caller holds the container
+// locked (exclusive) and runs the poststart hooks after (Started).
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("cannot start container %s: it has stopped", c.State.ID)
+	default:
+		return fmt.Errorf("cannot start container %s: it is %s already, not created", c.State.ID, st)
+	}
+	gate := filepath.Join(c.Dir, gateFile)
+	fd, err := unix.Open(gate, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if err == unix.ENXIO {
+			// Nobody reads: the process is gone since Status looked.
+			return fmt.Errorf("cannot start container %s: it has stopped", c.State.ID)
+		}
+		return fmt.Errorf("opening the start gate %s: %v", gate, err)
+	}
+	_, err = unix.Write(fd, []byte{0})
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("writing to the start gate %s: %v", gate, err)
+	}
+	if err := os.Remove(gate); err != nil {
+		return err
+	}
+	return nil
+}
+
+// dialConsole connects to the console socket that an engine (conmon, the
+// containerd shim) listens on; the container's child sends the pty master
+// over it (clone.Spec.ConsoleSocket).
+func dialConsole(path string) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("--console-socket %s: socket: %v", path, err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("--console-socket %s: connect: %v; give the path of a listening Unix socket", path, err)
+	}
+	return fd, nil
+}
+
+// cgroupError words a cgroup error for config.json.
+func cgroupError(err error) error {
+	var ce *cgroup.Error
+	if errors.As(err, &ce) {
+		path := "linux.resources"
+		switch ce.Limit {
+		case "memory":
+			path = "linux.resources.memory.limit"
+		case "memory-swap":
+			path = "linux.resources.memory.swap"
+		case "pids":
+			path = "linux.resources.pids.limit"
+		case "cpus":
+			path = "linux.resources.cpu.quota"
+		case "cpu-weight":
+			path = "linux.resources.cpu.shares"
+		case "cpuset-cpus":
+			path = "linux.resources.cpu.cpus"
+		case "cgroup-parent":
+			path = "linux.cgroupsPath"
+		}
+		return &oci.Error{Path: path, Err: ce.Err}
+	}
+	return err
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}

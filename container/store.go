@@ -1,0 +1,205 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultRoot is the state root when --root is not given: /run/rawns for
+// root, $XDG_RUNTIME_DIR/rawns otherwise (podman passes no --root, so a
+// later command must find the container there with no flag at all).
+func DefaultRoot() string {
+	if unix.Geteuid() == 0 {
+		return "/run/rawns"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "rawns")
+	}
+	return "/run/user/" + strconv.Itoa(unix.Geteuid()) + "/rawns"
+}
+
+// ErrNotExist is the error of a command on an id the root does not hold.
+var ErrNotExist = errors.New("container does not exist")
+
+// ErrExist is create's error for an id the root holds already.
+var ErrExist = errors.New("container with this id exists already")
+
+// CheckID refuses an id that cannot name a directory of its own: empty,
+// "." or "..", with a slash, or with characters outside runc's set
+// (letters, digits, _ + - .), so that no id reaches outside the root.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("container id is empty; give one, e.g. c1")
+	case id == "." || id == "..":
+		return fmt.Errorf("container id %q is a path component; give a name", id)
+	case len(id) > 255:
+		return fmt.Errorf("container id is %d bytes; at most 255 (a directory name)", len(id))
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '+' || r == '-' || r == '.'
+		if !ok {
+			if r == '/' {
+				return fmt.Errorf("container id %q holds a slash; an id names one directory of the state root: use letters, digits, _ + - and .", id)
+			}
+			return fmt.Errorf("container id %q holds %q; use letters, digits, _ + - and .", id, r)
+		}
+	}
+	return nil
+}
+
+// Store is a state root: one directory per container.
+type Store struct {
+	Root string
+}
+
+// dir is the container's directory.
+func (s *Store) dir(id string) string { return filepath.Join(s.Root, id) }
+
+// makeRoot creates the state root (mode 0700: the state names pids and
+// paths of every container) if missing.
+func (s *Store) makeRoot() error {
+	if !filepath.IsAbs(s.Root) {
+		return fmt.Errorf("--root %s: give an absolute path; later commands, run from other directories, would not find the containers", s.Root)
+	}
+	if err := os.MkdirAll(s.Root, 0o700); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %v", pe.Path, pe.Err)
+		}
+		return fmt.Errorf("--root %s: cannot create the state directory: %v", s.Root, err)
+	}
+	return nil
+}
+
+// lock is a POSIX record lock (fcntl(2) F_SETLKW) on the container's
+// lock file, whole file, shared or exclusive. Record locks, not flock(2):
+// a flock belongs to the open file description, which the container's
+// process inherits when it is cloned fork-style, and it would hold it
+// while it waits at the start gate; a record lock belongs to the process
+// that took it, and fork(2) does not pass it on. (The one catch of record
+// locks, that closing any fd of the file drops them, does not bite: only
+// the lock opens the file.)
+type lock struct {
+	fd int
+}
+
+// lockDir locks dir's lock file, exclusive or shared. A container removed
+// while the caller waited (a delete that went first unlinks the lock file
+// while it holds the lock) is ErrNotExist.
+func lockDir(dir string, exclusive bool) (*lock, error) {
+	return lockFile(filepath.Join(dir, lockFileName), exclusive, false)
+}
+
+// lockFile opens name (creating it with create) and locks it.
+func lockFile(name string, exclusive, create bool) (*lock, error) {
+	flags := unix.O_RDWR | unix.O_CLOEXEC
+	if create {
+		flags |= unix.O_CREAT | unix.O_EXCL
+	}
+	fd, err := unix.Open(name, flags, 0o600)
+	if err != nil {
+		if err == unix.ENOENT || err == unix.ENOTDIR {
+			return nil, ErrNotExist
+		}
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0}
+	if exclusive {
+		lk.Type = unix.F_WRLCK
+	}
+	for {
+		err = unix.FcntlFlock(uintptr(fd), unix.F_SETLKW, &lk)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "lock", Path: name, Err: err}
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Nlink == 0 {
+		unix.Close(fd)
+		return nil, ErrNotExist
+	}
+	return &lock{fd: fd}, nil
+}
+
+func (l *lock) release() {
+	if l != nil && l.fd >= 0 {
+		unix.Close(l.fd) // closing drops this process's record locks on the file
+		l.fd = -1
+	}
+}
+
+// List returns the ids of the containers in the root, sorted.
+func (s *Store) List() ([]string, error) {
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if !e.IsDir() || CheckID(e.Name()) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.Root, e.Name(), stateFile)); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// writeAtomic writes data to name through a temporary file in the same
+// directory and rename(2): a reader sees the old file or the new one.
+func writeAtomic(name string, data []byte, mode os.FileMode) error {
+	dir, base := filepath.Split(name)
+	f, err := os.CreateTemp(dir, "."+base+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if e := f.Chmod(mode); err == nil {
+		err = e
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// WritePidFile writes pid to name atomically, the number alone with no
+// newline: containerd reads it with strconv.Atoi, which a trailing
+// newline breaks, and conmon reads it with atoi right after create.
+func WritePidFile(name string, pid int) error {
+	if !filepath.IsAbs(name) {
+		abs, err := filepath.Abs(name)
+		if err != nil {
+			return err
+		}
+		name = abs
+	}
+	return writeAtomic(name, []byte(strconv.Itoa(pid)), 0o644)
+}
+
+// hasPrefixDir reports whether p is dir or below it.
+func hasPrefixDir(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}

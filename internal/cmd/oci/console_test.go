@@ -1,0 +1,97 @@
+package oci
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// TestConsoleSocket: with process.terminal and --console-socket, the
+// master of a pty of the container's own devpts arrives on the socket
+// before create returns (as conmon and the containerd shim wait for it),
+// sized as consoleSize; the program has it as its terminal.
+func TestConsoleSocket(t *testing.T) {
+	e := newEnv(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.ConsoleSize = &specs.Box{Height: 31, Width: 97}
+		s.Process.Args = []string{"sh", "-c", "tty; stty size; ls /dev/pts; exit 3"}
+	})
+	sockPath := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan *os.File, 1)
+	go func() {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		if err != nil {
+			got <- nil
+			return
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if len(msgs) != 1 {
+			got <- nil
+			return
+		}
+		fds, _ := unix.ParseUnixRights(&msgs[0])
+		if len(fds) != 1 {
+			got <- nil
+			return
+		}
+		got <- os.NewFile(uintptr(fds[0]), "master")
+	}()
+	id := newID("console")
+	if r, _ := e.create(t, id, "--console-socket", sockPath); r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	var master *os.File
+	select {
+	case master = <-got:
+	default:
+		t.Fatal("no pty master on the console socket when create returned")
+	}
+	if master == nil {
+		t.Fatal("the console socket carried no pty master")
+	}
+	defer master.Close()
+	if _, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN); err != nil {
+		t.Fatalf("the fd received is not a pty master: %v", err)
+	}
+	if r := e.run(t, "start", id); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	var out strings.Builder
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "ptmx") && time.Now().Before(deadline) {
+		master.SetReadDeadline(time.Now().Add(time.Second))
+		n, _ := master.Read(buf)
+		out.Write(buf[:n])
+	}
+	o := strings.ReplaceAll(out.String(), "\r", "")
+	if !strings.Contains(o, "/dev/pts/0\n") || !strings.Contains(o, "31 97\n") || !strings.Contains(o, "ptmx") {
+		t.Errorf("output on the terminal:\n%s\nwant tty /dev/pts/0, size 31 97, and /dev/pts listing 0 and ptmx", o)
+	}
+	e.waitStatus(t, id, "stopped")
+	if r := e.run(t, "delete", id); r.code != 0 {
+		t.Errorf("delete: %+v", r)
+	}
+	// terminal without a console socket, and a socket without terminal.
+	if r, _ := e.create(t, newID("console2")); r.code != 1 || !strings.Contains(r.stderr, "process.terminal is true: give --console-socket") {
+		t.Errorf("terminal without --console-socket: %+v", r)
+	}
+}

@@ -1,0 +1,30 @@
+package oci
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+var stateVerb = verb{
+	name:  "state",
+	usage: "print the state of a container (JSON)",
+	run:   runState,
+}
+
+func runState(g *globals, args []string) error {
+	_, rest, err := parse("state", nil, args, 1, "ID")
+	if err != nil {
+		return err
+	}
+	c, err := g.load(rest[0], false)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	data, err := json.MarshalIndent(c.OCIState(), "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s\n", data)
+	return nil
+}

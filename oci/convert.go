@@ -1,0 +1,368 @@
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rawns/rawns/cgroup"
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/rootfs"
+	"github.com/rawns/rawns/security"
+	"github.com/rawns/rawns/security/seccomp"
+)
+
+// Plan is a config.json in rawns's terms: what package container starts.
+type Plan struct {
+	// Spec is the container's process: its namespaces, root and mounts,
+	// argv with the program's path inside the root, environment, working
+	// directory, and the privilege phase. The caller adds what belongs to
+	// one start (the console socket, stdio).
+	Spec clone.Spec
+	// Cgroup is the container's cgroup and its limits.
+	Cgroup Cgroup
+	// Terminal is process.terminal: the caller must give a console
+	// socket (clone.Spec.ConsoleSocket).
+	Terminal bool
+	// Hooks are config.json's hooks, checked.
+	Hooks specs.Hooks
+	// MountPaths[i] is the JSON path of the entry of mounts that asked
+	// for Spec.Mounts[i] ("mounts[3]"), or of the field that did
+	// ("linux.devices[0]", "default device /dev/null"): a failed mount
+	// step names it.
+	MountPaths []string
+}
+
+// Options are what Convert needs besides config.json.
+type Options struct {
+	// Bundle is the bundle's absolute path: root.path and bind sources
+	// that are relative are the bundle's.
+	Bundle string
+}
+
+type converter struct {
+	spec       clone.Spec
+	cg         Cgroup
+	terminal   bool
+	bundle     string
+	mountPaths []string
+	lay        *cgroup.Layout
+}
+
+// Convert maps s onto a Plan. It changes nothing on the system; it reads
+// the bundle (that the root and bind sources exist, the command inside the
+// root). Its errors are *Error for a field of config.json.
+func Convert(s *specs.Spec, o Options) (*Plan, error) {
+	c := &converter{bundle: o.Bundle}
+	if s.Process == nil {
+		return nil, errorf("process", "missing; create and run need the process to start")
+	}
+	if s.Root == nil || s.Root.Path == "" {
+		return nil, errorf("root.path", "missing; give the directory that becomes the container's /, relative to the bundle (\"rootfs\") or absolute")
+	}
+	for _, f := range []struct {
+		path string
+		set  bool
+	}{
+		{"solaris", s.Solaris != nil},
+		{"windows", s.Windows != nil},
+		{"vm", s.VM != nil},
+		{"zos", s.ZOS != nil},
+	} {
+		if f.set {
+			return nil, unsupported(f.path, "rawns runs Linux containers")
+		}
+	}
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	l := s.Linux
+	if err := c.namespaces(l); err != nil {
+		return nil, err
+	}
+	if err := c.root(s.Root); err != nil {
+		return nil, err
+	}
+	if err := c.mounts(s.Mounts); err != nil {
+		return nil, err
+	}
+	c.devices()
+	if err := c.linux(l); err != nil {
+		return nil, err
+	}
+	if err := c.process("process", s.Process); err != nil {
+		return nil, err
+	}
+	if s.Hostname != "" {
+		if c.spec.Namespaces&clone.NewUTS == 0 {
+			return nil, errorf("hostname", "%q needs a new uts namespace, or the host's hostname would change; add {\"type\": \"uts\"} to linux.namespaces", s.Hostname)
+		}
+		if err := clone.ValidateHostname(s.Hostname); err != nil {
+			return nil, errorf("hostname", "%v", err)
+		}
+		c.spec.Hostname = s.Hostname
+	}
+	if s.Domainname != "" {
+		return nil, unsupported("domainname", "setdomainname(2) is not a step of rawns's child yet")
+	}
+	if s.Hooks != nil {
+		if err := checkHooks(s.Hooks); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.seccomp(l.Seccomp, s.Process); err != nil {
+		return nil, err
+	}
+	if err := c.lookPath(); err != nil {
+		return nil, err
+	}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths}
+	if s.Hooks != nil {
+		pl.Hooks = *s.Hooks
+	}
+	// The spec's own rules, worded for config.json. The console socket
+	// belongs to a start (--console-socket), so the size waits for it.
+	check := pl.Spec
+	check.ConsoleSize = clone.Winsize{}
+	if err := check.Validate(); err != nil {
+		return nil, pl.SpecError(err)
+	}
+	return pl, nil
+}
+
+// root maps root: the directory, relative to the bundle or absolute, that
+// becomes / (bound onto itself, the mounts made inside, then pivot_root),
+// read-only once the mounts are made.
+func (c *converter) root(r *specs.Root) error {
+	dir := r.Path
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(c.bundle, dir)
+	}
+	dir = filepath.Clean(dir)
+	if strings.IndexByte(dir, 0) >= 0 {
+		return errorf("root.path", "contains a NUL byte")
+	}
+	if _, err := statDir(dir); err != nil {
+		return errorf("root.path", "%s: %v; give the directory that becomes the container's /", dir, err)
+	}
+	if c.spec.Namespaces&clone.NewMount == 0 {
+		return errorf("linux.namespaces", "no mount namespace: root.path and mounts would be made on the host's own tree; add {\"type\": \"mount\"}")
+	}
+	c.spec.Root = dir
+	c.spec.ReadOnlyRoot = r.Readonly
+	return nil
+}
+
+// linux maps the rest of linux: user namespace maps, propagation, time
+// offsets, cgroup, and refuses what rawns does not do.
+func (c *converter) linux(l *specs.Linux) error {
+	for _, m := range []struct {
+		name string
+		in   []specs.LinuxIDMapping
+		out  *[]clone.IDMap
+	}{{"uidMappings", l.UIDMappings, &c.spec.UIDMap}, {"gidMappings", l.GIDMappings, &c.spec.GIDMap}} {
+		if len(m.in) == 0 {
+			continue
+		}
+		if c.spec.Namespaces&clone.NewUser == 0 {
+			return errorf("linux."+m.name, "maps ids of a new user namespace; add {\"type\": \"user\"} to linux.namespaces, or drop the mappings")
+		}
+		for i, e := range m.in {
+			if e.Size == 0 {
+				return errorf(index("linux."+m.name, i)+".size", "0; give the number of ids to map")
+			}
+			*m.out = append(*m.out, clone.IDMap{Inside: e.ContainerID, Outside: e.HostID, Count: e.Size})
+		}
+	}
+	if c.spec.Namespaces&clone.NewUser != 0 && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
+		return errorf("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings (an unmapped uid is nobody, who can do nothing)")
+	}
+	switch l.RootfsPropagation {
+	case "", "private", "rprivate":
+		c.spec.Propagation = clone.PropagationPrivate
+	case "slave", "rslave":
+		c.spec.Propagation = clone.PropagationSlave
+	case "shared", "rshared", "unbindable", "runbindable":
+		return unsupported("linux.rootfsPropagation", "\""+l.RootfsPropagation+"\" needs per-mount propagation in rawns's child, which it does not have yet; use private or slave")
+	default:
+		return errorf("linux.rootfsPropagation", "unknown propagation %q; use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable", l.RootfsPropagation)
+	}
+	for name, off := range l.TimeOffsets {
+		tp := "linux.timeOffsets." + name
+		if c.spec.Namespaces&clone.NewTime == 0 {
+			return errorf(tp, "clock offsets need a new time namespace; add {\"type\": \"time\"} to linux.namespaces")
+		}
+		d := offsetDuration(off)
+		switch name {
+		case "monotonic":
+			c.spec.MonotonicOffset = d
+		case "boottime":
+			c.spec.BoottimeOffset = d
+		default:
+			return errorf(tp, "unknown clock %q; a time namespace offsets monotonic and boottime", name)
+		}
+	}
+	if len(l.Sysctl) > 0 {
+		return unsupported("linux.sysctl", "sysctls are not written by rawns's child yet")
+	}
+	if len(l.MaskedPaths) > 0 {
+		return unsupported("linux.maskedPaths", "masking paths needs a step of rawns's child it does not have yet")
+	}
+	if len(l.ReadonlyPaths) > 0 {
+		return unsupported("linux.readonlyPaths", "read-only paths need a step of rawns's child it does not have yet")
+	}
+	if len(l.Devices) > 0 {
+		return unsupported("linux.devices", "device nodes are not made by rawns's child yet")
+	}
+	if l.MountLabel != "" {
+		return unsupported("linux.mountLabel", unsupportedWhy("mountLabel"))
+	}
+	if l.IntelRdt != nil {
+		return unsupported("linux.intelRdt", "Intel RDT (resctrl) is not used by rawns")
+	}
+	if l.Personality != nil {
+		return unsupported("linux.personality", "personality(2) is not a step of rawns's child yet")
+	}
+	if err := c.cgroupsPath(l.CgroupsPath); err != nil {
+		return err
+	}
+	if l.Resources != nil {
+		if err := c.resources(l.Resources); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seccomp compiles linux.seccomp for this machine, in the parent, against
+// the capabilities the process will hold (its bounding set).
+func (c *converter) seccomp(sc *specs.LinuxSeccomp, pr *specs.Process) error {
+	if sc == nil {
+		return nil
+	}
+	prof := &seccomp.Profile{
+		DefaultAction:    string(sc.DefaultAction),
+		DefaultErrnoRet:  uintp32(sc.DefaultErrnoRet),
+		ListenerPath:     sc.ListenerPath,
+		ListenerMetadata: sc.ListenerMetadata,
+	}
+	for _, a := range sc.Architectures {
+		prof.Architectures = append(prof.Architectures, string(a))
+	}
+	for _, f := range sc.Flags {
+		prof.Flags = append(prof.Flags, string(f))
+	}
+	prof.Syscalls = make([]seccomp.Rule, len(sc.Syscalls))
+	for i, r := range sc.Syscalls {
+		rule := &prof.Syscalls[i]
+		rule.Names, rule.Action, rule.ErrnoRet = r.Names, string(r.Action), uintp32(r.ErrnoRet)
+		for _, a := range r.Args {
+			if a.Index > 5 {
+				return errorf(index("linux.seccomp.syscalls", i)+".args", "index %d; arguments are numbered 0 to 5", a.Index)
+			}
+			rule.Args = append(rule.Args, seccomp.Arg{Index: uint32(a.Index), Value: a.Value, ValueTwo: a.ValueTwo, Op: string(a.Op)})
+		}
+	}
+	caps := security.AllCaps()
+	if c.spec.Privilege != nil && c.spec.Privilege.Caps != nil {
+		caps = security.CapSet(c.spec.Privilege.Caps.Bounding)
+	}
+	prog, err := seccomp.Compile(prof, seccomp.Native(), seccomp.Options{Caps: caps})
+	if err != nil {
+		return errorf("linux.seccomp", "%v", err)
+	}
+	if len(prog) == 0 {
+		return nil
+	}
+	p := c.spec.Privilege
+	p.Seccomp = prog
+	// seccomp(2) takes a filter only with no_new_privs or CAP_SYS_ADMIN
+	// in the effective set, and rawns installs it last, after the
+	// capabilities are set (clone.Privilege). runc installs it before
+	// dropping them instead, which makes the filter allow the rest of its
+	// set-up; here, without CAP_SYS_ADMIN kept, the filter is refused
+	// unless noNewPrivileges is set. The effective set for a non-root
+	// user is what capset gave it.
+	effective := uint64(1) << 63 // all: no capabilities field keeps rawns's
+	if p.Caps != nil {
+		effective = p.Caps.Effective
+	}
+	if effective&(1<<21) == 0 && !p.NoNewPrivs { // CAP_SYS_ADMIN
+		return errorf("linux.seccomp", "installing the filter needs CAP_SYS_ADMIN in process.capabilities.effective or process.noNewPrivileges: true (rawns installs it after the capabilities are set); set noNewPrivileges")
+	}
+	return nil
+}
+
+func uintp32(p *uint) *uint32 {
+	if p == nil {
+		return nil
+	}
+	v := uint32(*p)
+	return &v
+}
+
+// lookPath resolves process.args[0] inside the root, as execvp(3) in the
+// container would, with the PATH of process.env (clone.DefaultPath
+// without one). The errors are worded as runc's ("executable file not
+// found in $PATH", "permission denied"), which podman and docker map to
+// exit codes 127 and 126.
+func (c *converter) lookPath() error {
+	name := c.spec.Args[0]
+	pathEnv := clone.EnvPath(c.spec.Env)
+	fs := rootfs.Config{Root: c.spec.Root, Mounts: c.spec.Mounts}
+	p, err := fs.LookPath(name, pathEnv)
+	switch {
+	case err == nil:
+		c.spec.Path = p
+		if !path.IsAbs(p) {
+			// A relative name found in a relative PATH element is relative
+			// to the working directory, where the child runs it.
+			c.spec.Path = path.Join(c.spec.Dir, p)
+		}
+		return nil
+	case errors.Is(err, clone.ErrNotExecutable):
+		return &Error{Path: "process.args[0]", Err: fmt.Errorf("exec: %s: permission denied", strconv.Quote(name))}
+	case strings.Contains(name, "/"):
+		return &Error{Path: "process.args[0]", Err: fmt.Errorf("exec: %s: stat %s: no such file or directory", strconv.Quote(name), name)}
+	}
+	return &Error{Path: "process.args[0]", Err: fmt.Errorf("exec: %s: executable file not found in $PATH", strconv.Quote(name))}
+}
+
+// SpecError words an error of clone.Spec.Validate for config.json.
+func (pl *Plan) SpecError(err error) error {
+	var se *clone.SpecError
+	if errors.As(err, &se) {
+		field := map[string]string{"Hostname": "hostname", "UIDMap": "linux.uidMappings", "GIDMap": "linux.gidMappings",
+			"MonotonicOffset": "linux.timeOffsets.monotonic", "BoottimeOffset": "linux.timeOffsets.boottime"}[se.Field]
+		if field == "" {
+			field = "linux.namespaces"
+		}
+		return errorf(field, "needs a new %s namespace%s; add it to linux.namespaces", se.Needs.Title(), se.Reason)
+	}
+	return errorf("config.json", "%v", err)
+}
+
+// statDir checks that dir is a directory; the error is the errno or "not
+// a directory".
+func statDir(dir string) (os.FileInfo, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if !st.IsDir() {
+		return nil, errors.New("not a directory")
+	}
+	return st, nil
+}
+
+// offsetDuration is a linux.timeOffsets entry as a duration.
+func offsetDuration(o specs.LinuxTimeOffset) time.Duration {
+	return time.Duration(o.Secs)*time.Second + time.Duration(o.Nanosecs)
+}

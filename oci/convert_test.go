@@ -1,0 +1,235 @@
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// bundle makes a bundle with a busybox root and the default config,
+// changed by edit, and returns its directory and the config.
+func bundle(t *testing.T, edit func(s *specs.Spec)) (string, *specs.Spec) {
+	t.Helper()
+	dir := t.TempDir()
+	root := testutil.BusyboxRoot(t)
+	if err := os.Rename(root, filepath.Join(dir, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	s := DefaultSpec(false)
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sh", "-c", "true"}
+	if edit != nil {
+		edit(s)
+	}
+	return dir, s
+}
+
+func TestConvertDefault(t *testing.T) {
+	dir, s := bundle(t, nil)
+	pl, err := Convert(s, Options{Bundle: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &pl.Spec
+	if sp.Root != filepath.Join(dir, "rootfs") || !sp.ReadOnlyRoot {
+		t.Errorf("root %q read-only %v", sp.Root, sp.ReadOnlyRoot)
+	}
+	if sp.Path != "/bin/sh" {
+		t.Errorf("path %q; want /bin/sh found in the root's PATH", sp.Path)
+	}
+	want := clone.NewPID | clone.NewNet | clone.NewIPC | clone.NewUTS | clone.NewMount | clone.NewCgroup
+	if sp.Namespaces != want {
+		t.Errorf("namespaces %v; want %v", sp.Namespaces, want)
+	}
+	p := sp.Privilege
+	if p == nil || !p.NoNewPrivs || !p.Setsid || p.Caps == nil || p.Caps.Inheritable != 0 || p.Caps.Ambient != 0 {
+		t.Fatalf("privilege %+v", p)
+	}
+	if p.Caps.Bounding != 1<<29|1<<5|1<<10 { // AUDIT_WRITE, KILL, NET_BIND_SERVICE
+		t.Errorf("bounding %#x", p.Caps.Bounding)
+	}
+	if len(p.Rlimits) != 1 || p.Rlimits[0].Cur != 1024 {
+		t.Errorf("rlimits %+v", p.Rlimits)
+	}
+	// Every mount of the default config, then the default devices.
+	var targets []string
+	for _, m := range sp.Mounts {
+		targets = append(targets, m.Target)
+	}
+	got := strings.Join(targets, " ")
+	for _, w := range []string{"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/dev/null", "/dev/tty", "/dev/fd", "/dev/ptmx"} {
+		if !strings.Contains(" "+got+" ", " "+w+" ") {
+			t.Errorf("no mount on %s in %s", w, got)
+		}
+	}
+	if len(pl.MountPaths) != len(sp.Mounts) {
+		t.Errorf("%d mount paths for %d mounts", len(pl.MountPaths), len(sp.Mounts))
+	}
+}
+
+// TestConvertErrors: each bad config is one error naming its JSON path.
+func TestConvertErrors(t *testing.T) {
+	i64 := func(v int64) *int64 { return &v }
+	cases := []struct {
+		name, path, want string
+		edit             func(s *specs.Spec)
+	}{
+		{"unknown namespace", "linux.namespaces[1].type", `unknown namespace type "foo"`, func(s *specs.Spec) {
+			s.Linux.Namespaces[1].Type = "foo"
+		}},
+		{"namespace twice", "linux.namespaces[1].type", "listed twice", func(s *specs.Spec) {
+			s.Linux.Namespaces[1].Type = "pid"
+		}},
+		{"mount without destination", "mounts[2].destination", "empty", func(s *specs.Spec) {
+			s.Mounts[2].Destination = ""
+		}},
+		{"mount without type", "mounts[0].type", "empty", func(s *specs.Spec) {
+			s.Mounts[0].Type = ""
+		}},
+		{"bind without source", "mounts[7].source", "empty", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "bind", Options: []string{"rbind"}})
+		}},
+		{"bind of a missing source", "mounts[7].source", "no such file", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Source: "/nonexistent", Options: []string{"bind"}})
+		}},
+		{"unsupported mount option", "mounts[1].options[4]", "not supported", func(s *specs.Spec) {
+			s.Mounts[1].Options = append(s.Mounts[1].Options, "rshared")
+		}},
+		{"negative memory limit", "linux.resources.memory.limit", "negative", func(s *specs.Spec) {
+			s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-5)}}
+		}},
+		{"swappiness", "linux.resources.memory.swappiness", "not supported", func(s *specs.Spec) {
+			v := uint64(10)
+			s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: &v}}
+		}},
+		{"unknown capability", "process.capabilities.bounding[1]", `unknown capability "CAP_FOO"`, func(s *specs.Spec) {
+			s.Process.Capabilities.Bounding[1] = "CAP_FOO"
+		}},
+		{"effective not permitted", "process.capabilities.effective", "not in permitted", func(s *specs.Spec) {
+			s.Process.Capabilities.Effective = append(s.Process.Capabilities.Effective, "CAP_CHOWN")
+		}},
+		{"unknown rlimit", "process.rlimits[0].type", "unknown resource", func(s *specs.Spec) {
+			s.Process.Rlimits[0].Type = "RLIMIT_FOO"
+		}},
+		{"soft above hard", "process.rlimits[0]", "above the hard limit", func(s *specs.Spec) {
+			s.Process.Rlimits[0].Soft = 4096
+		}},
+		{"no args", "process.args", "empty", func(s *specs.Spec) { s.Process.Args = nil }},
+		{"relative cwd", "process.cwd", "not an absolute path", func(s *specs.Spec) { s.Process.Cwd = "tmp" }},
+		{"bad env", "process.env[1]", "not KEY=VALUE", func(s *specs.Spec) { s.Process.Env[1] = "NOEQUALS" }},
+		{"missing command", "process.args[0]", "executable file not found in $PATH", func(s *specs.Spec) {
+			s.Process.Args = []string{"nosuchcommand"}
+		}},
+		{"missing path", "process.args[0]", "no such file or directory", func(s *specs.Spec) {
+			s.Process.Args = []string{"/bin/nosuch"}
+		}},
+		{"not executable", "process.args[0]", "permission denied", func(s *specs.Spec) {
+			s.Process.Args = []string{"/etc/passwd"}
+		}},
+		{"missing root", "root.path", "no such file", func(s *specs.Spec) { s.Root.Path = "nothere" }},
+		{"no mount namespace", "linux.namespaces", "no mount namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:4]
+		}},
+		{"hostname without uts", "hostname", "needs a new uts namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces[3].Type = "time"
+		}},
+		{"systemd cgroups path", "linux.cgroupsPath", "systemd's slice:prefix:name", func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "machine.slice:libpod:abc"
+		}},
+		{"cgroups path climbing", "linux.cgroupsPath", "climbs out", func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "../x"
+		}},
+		{"user namespace without maps", "linux.uidMappings", "needs uidMappings", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+		}},
+		{"relative hook", "hooks.poststop[0].path", "not an absolute path", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "true"}}}
+		}},
+		{"apparmor", "process.apparmorProfile", "not supported", func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }},
+		{"seccomp action", "linux.seccomp", "unknown action", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"}
+		}},
+		{"console size without terminal", "process.consoleSize", "terminal is false", func(s *specs.Spec) {
+			s.Process.ConsoleSize = &specs.Box{Height: 10, Width: 10}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir, s := bundle(t, c.edit)
+			_, err := Convert(s, Options{Bundle: dir})
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v (%T); want an *Error at %s", err, err, c.path)
+			}
+			if e.Path != c.path || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q; want path %s and %q", err, c.path, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+// TestParseErrors: broken JSON names the line and column, a value of the
+// wrong type its JSON path.
+func TestParseErrors(t *testing.T) {
+	for _, c := range []struct{ doc, want string }{
+		{"{\n \"ociVersion\": \"1.0.2\",\n \"process\": {,}\n}", "config.json: invalid JSON at line 3, column 14"},
+		{`{"ociVersion": "1.0.2", "linux": {"resources": {"memory": {"limit": "1g"}}}}`, "config.json: linux.resources.memory.limit: a JSON string where a whole number (int64) belongs"},
+		{`{"ociVersion": "1.0.2", "process": {"args": "sh"}}`, "process.args: a JSON string where an array belongs"},
+		{`{"ociVersion": "1.0.2"`, "it ends early"},
+		{`{"process": {}}`, "ociVersion is missing"},
+		{`{"ociVersion": "0.5.0"}`, `ociVersion "0.5.0"`},
+	} {
+		_, err := Parse("config.json", []byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q): %v; want %q", c.doc, err, c.want)
+		}
+	}
+}
+
+// TestDefaultSpecRoundTrip: what spec writes parses back as it was.
+func TestDefaultSpecRoundTrip(t *testing.T) {
+	for _, rootless := range []bool{false, true} {
+		s := DefaultSpec(rootless)
+		data, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse("config.json", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Process.Args[0] != "sh" || back.Root.Path != "rootfs" {
+			t.Errorf("round trip: %+v", back)
+		}
+	}
+}
+
+func TestRelativeDestinationAndRoot(t *testing.T) {
+	dir, s := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "data", Source: "rootfs/etc", Options: []string{"rbind", "ro"}})
+	})
+	pl, err := Convert(s, Options{Bundle: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m *clone.Mount
+	for i := range pl.Spec.Mounts {
+		if pl.Spec.Mounts[i].Target == "/data" {
+			m = &pl.Spec.Mounts[i]
+		}
+	}
+	if m == nil || m.Kind != clone.MountBind || m.Source != filepath.Join(dir, "rootfs/etc") {
+		t.Fatalf("relative bind: %+v", m)
+	}
+}

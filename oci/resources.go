@@ -1,0 +1,185 @@
+package oci
+
+import (
+	"path"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rawns/rawns/cgroup"
+)
+
+// Cgroup is where the container's cgroup goes and what it limits.
+type Cgroup struct {
+	// Path is linux.cgroupsPath, cleaned: absolute from each hierarchy's
+	// root, or relative to the caller's own cgroup; "" puts the cgroup
+	// below the caller's own, named by the container's id.
+	Path string
+	// Resources are linux.resources' limits.
+	Resources cgroup.Resources
+}
+
+// IsSystemdPath reports whether p is systemd's "slice:prefix:name" form
+// of linux.cgroupsPath (runc's --systemd-cgroup).
+func IsSystemdPath(p string) bool {
+	return !strings.HasPrefix(p, "/") && strings.Count(p, ":") == 2
+}
+
+// cgroupsPath maps linux.cgroupsPath.
+func (c *converter) cgroupsPath(p string) error {
+	if p == "" {
+		return nil
+	}
+	if IsSystemdPath(p) {
+		return unsupported("linux.cgroupsPath", "\""+p+"\" is systemd's slice:prefix:name form, and rawns manages cgroups through cgroupfs, not systemd; give a path such as /rawns/ID (podman: cgroup_manager = \"cgroupfs\"; containerd: SystemdCgroup = false)")
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return errorf("linux.cgroupsPath", "contains a NUL byte")
+	}
+	clean := path.Clean(p)
+	if !path.IsAbs(clean) && (clean == ".." || strings.HasPrefix(clean, "../")) {
+		return errorf("linux.cgroupsPath", "%q climbs out of the caller's cgroup; give a path below it, or an absolute one", p)
+	}
+	if clean == "/" || clean == "." {
+		return errorf("linux.cgroupsPath", "%q is a hierarchy's root (or the caller's own cgroup), which the container cannot own; give a path below it", p)
+	}
+	c.cg.Path = clean
+	return nil
+}
+
+// resources maps linux.resources onto cgroup.Resources. A field left at
+// its zero value (null, 0, false, an empty list) is not set, as engines
+// send empty objects for limits they were not asked for; a value rawns
+// cannot apply is an error naming it.
+func (c *converter) resources(r *specs.LinuxResources) error {
+	const p = "linux.resources"
+	res := &c.cg.Resources
+	if m := r.Memory; m != nil {
+		mp := p + ".memory"
+		if m.Limit != nil {
+			switch v := *m.Limit; {
+			case v > 0:
+				res.Memory.Limit = v
+			case v == -1, v == 0: // unlimited
+			default:
+				return errorf(mp+".limit", "%d is negative; give a number of bytes, or -1 for no limit", v)
+			}
+		}
+		if m.Swap != nil {
+			switch v := *m.Swap; {
+			case v > 0:
+				if res.Memory.Limit == 0 {
+					return errorf(mp+".swap", "memory plus swap needs memory.limit too")
+				}
+				if v < res.Memory.Limit {
+					return errorf(mp+".swap", "%d is below memory.limit %d; it counts memory and swap together", v, res.Memory.Limit)
+				}
+				res.Memory.Swap = v
+			case v == -1:
+				if res.Memory.Limit != 0 {
+					res.Memory.Swap = -1
+				}
+			case v == 0:
+			default:
+				return errorf(mp+".swap", "%d is negative; give a number of bytes, or -1 for unlimited swap", v)
+			}
+		}
+		switch {
+		case m.Reservation != nil && *m.Reservation != 0:
+			return unsupported(mp+".reservation", "a soft limit is not written by rawns's cgroup package yet")
+		case m.Kernel != nil && *m.Kernel != 0:
+			return unsupported(mp+".kernel", "kernel memory limits are deprecated in the kernel (5.4) and gone from cgroup v2")
+		case m.KernelTCP != nil && *m.KernelTCP != 0:
+			return unsupported(mp+".kernelTCP", "kernel TCP memory limits are not written by rawns")
+		case m.Swappiness != nil:
+			return unsupported(mp+".swappiness", "swappiness is not written by rawns's cgroup package yet")
+		case m.DisableOOMKiller != nil && *m.DisableOOMKiller:
+			return unsupported(mp+".disableOOMKiller", "turning the OOM killer off is cgroup v1 only, and not written by rawns")
+		case m.CheckBeforeUpdate != nil && *m.CheckBeforeUpdate:
+			return unsupported(mp+".checkBeforeUpdate", "not implemented")
+		}
+	}
+	if cpu := r.CPU; cpu != nil {
+		cp := p + ".cpu"
+		if cpu.Shares != nil && *cpu.Shares != 0 {
+			if *cpu.Shares < 2 || *cpu.Shares > 262144 {
+				return errorf(cp+".shares", "%d is outside the kernel's 2..262144", *cpu.Shares)
+			}
+			res.CPU.Shares = *cpu.Shares
+		}
+		if cpu.Quota != nil {
+			switch v := *cpu.Quota; {
+			case v > 0:
+				if v < 1000 {
+					return errorf(cp+".quota", "%dµs is below the kernel's minimum of 1000µs per period", v)
+				}
+				res.CPU.Quota = v
+			case v == -1, v == 0: // no limit
+			default:
+				return errorf(cp+".quota", "%d is negative; give microseconds per period, or -1 for no limit", v)
+			}
+		}
+		if cpu.Period != nil && *cpu.Period != 0 {
+			if *cpu.Period < 1000 || *cpu.Period > 1000000 {
+				return errorf(cp+".period", "%dµs is outside the kernel's 1000..1000000µs", *cpu.Period)
+			}
+			res.CPU.Period = *cpu.Period
+		}
+		for _, l := range []struct{ name, v string }{{"cpus", cpu.Cpus}, {"mems", cpu.Mems}} {
+			if l.v == "" {
+				continue
+			}
+			if _, err := cgroup.ParseList(l.v); err != nil {
+				return errorf(cp+"."+l.name, "%v", err)
+			}
+		}
+		res.CPU.Cpus, res.CPU.Mems = cpu.Cpus, cpu.Mems
+		switch {
+		case cpu.RealtimeRuntime != nil && *cpu.RealtimeRuntime != 0:
+			return unsupported(cp+".realtimeRuntime", "real-time CPU limits are not written by rawns")
+		case cpu.RealtimePeriod != nil && *cpu.RealtimePeriod != 0:
+			return unsupported(cp+".realtimePeriod", "real-time CPU limits are not written by rawns")
+		case cpu.Burst != nil && *cpu.Burst != 0:
+			return unsupported(cp+".burst", "cpu.max.burst is not written by rawns yet")
+		case cpu.Idle != nil && *cpu.Idle != 0:
+			return unsupported(cp+".idle", "cpu.idle is not written by rawns yet")
+		}
+	}
+	if pl := r.Pids; pl != nil && pl.Limit > 0 {
+		res.Pids.Limit = pl.Limit // 0 and negative: no limit, as runc reads them
+	}
+	if len(r.Devices) > 0 {
+		return unsupported(p+".devices", "the devices cgroup (v1 devices.allow, v2 an eBPF program) is not written by rawns yet")
+	}
+	if b := r.BlockIO; b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
+		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
+		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0) {
+		return unsupported(p+".blockIO", "block I/O limits are not written by rawns")
+	}
+	if len(r.HugepageLimits) > 0 {
+		return unsupported(p+".hugepageLimits", "hugetlb limits are not written by rawns yet")
+	}
+	if n := r.Network; n != nil && (n.ClassID != nil || len(n.Priorities) > 0) {
+		return unsupported(p+".network", "net_cls and net_prio are cgroup v1 controllers that rawns does not use")
+	}
+	if len(r.Rdma) > 0 {
+		return unsupported(p+".rdma", "RDMA limits are not written by rawns")
+	}
+	if len(r.Unified) > 0 {
+		return unsupported(p+".unified", "raw cgroup v2 files are not written by rawns yet")
+	}
+	if err := res.Validate(); err != nil {
+		return errorf(p, "%v", err)
+	}
+	return nil
+}
+
+// Resources maps a linux.resources object alone, as `update --resources`
+// reads it.
+func Resources(r *specs.LinuxResources) (cgroup.Resources, error) {
+	c := &converter{}
+	if err := c.resources(r); err != nil {
+		return cgroup.Resources{}, err
+	}
+	return c.cg.Resources, nil
+}
