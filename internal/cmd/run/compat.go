@@ -35,15 +35,16 @@ var compat = [...]struct {
 	flags []string
 	hint  string
 }{
-	{[]string{"-p", "--unshare-pid"}, "use --ns pid (the default set is pid,uts)"},
+	{[]string{"--unshare-pid"}, "use --ns pid (the default set is pid,uts)"},
 	{[]string{"--unshare-uts"}, "use --ns uts (the default set is pid,uts)"},
 	{[]string{"--unshare-ipc"}, "use --ns ipc"},
-	{[]string{"--net", "-n", "--unshare-net"}, "use --ns net (lo comes up inside)"},
+	{[]string{"--net", "-n", "--unshare-net"}, "use --network none (a network namespace with lo up), or --ns net; for docker's --net use --network MODE"},
 	{[]string{"-U", "--unshare-user", "--unshare-user-try"}, "use --ns user (with --map-root-user for root inside)"},
 	{[]string{"--cgroup", "-C", "--unshare-cgroup", "--unshare-cgroup-try"}, "use --ns cgroup"},
 	{[]string{"--time", "-T"}, "use --ns time (with --monotonic/--boottime for offsets)"},
 	{[]string{"--unshare-all"}, "use --ns all"},
-	{[]string{"--share-net"}, "list the kinds to create without net, e.g. --ns pid,uts,mnt,ipc,user,cgroup"},
+	{[]string{"--share-net"}, "use --network host, or list the kinds to create without net, e.g. --ns pid,uts,mnt,ipc,user,cgroup"},
+	{[]string{"--port", "--expose"}, "use -p/--publish [IP:]HOSTPORT:PORT with --network bridge or pasta"},
 	{[]string{"--fork", "-f"}, "rawns always forks: the command is a new process, PID 1 of its PID namespace"},
 	{[]string{"--kill-child", "--die-with-parent"}, "rawns always does this: the command gets SIGKILL when rawns dies (PR_SET_PDEATHSIG)"},
 	{[]string{"--as-pid-1"}, "the command is PID 1 already in a new PID namespace; --init puts a reaper there instead"},

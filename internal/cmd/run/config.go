@@ -8,6 +8,7 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/signals"
+	"github.com/rawns/rawns/network"
 )
 
 // config is a parsed and checked `rawns run` command line.
@@ -20,8 +21,9 @@ type config struct {
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
-	fs               *filesystem // the filesystem flags, nil without any
-	limits           *limits     // the limit flags, nil without any (limits.go)
+	fs               *filesystem      // the filesystem flags, nil without any
+	limits           *limits          // the limit flags, nil without any (limits.go)
+	net              *network.Options // --network bridge or pasta (network.go), else nil
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -48,6 +50,7 @@ var concerns = []*concern{
 	&namespacesConcern,
 	&processConcern,
 	&filesystemConcern,
+	&networkConcern,
 	&securityConcern,
 	&limitsConcern,
 	&outputConcern,

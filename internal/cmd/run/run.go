@@ -124,6 +124,21 @@ func run(cfg *config, stderr io.Writer) int {
 		}
 	}
 
+	// --network bridge|pasta: the run's files and reserved ports, and the
+	// bridge helper already at work, before the clone; the command's
+	// namespace is connected while it is held (network.go).
+	var nr *netRun
+	if cfg.net != nil {
+		if nr, err = startNetwork(cfg); err != nil {
+			if tr != nil {
+				tr.close()
+			}
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		defer nr.close()
+	}
+
 	// The clone is made right here, from the main thread, without a
 	// hand-off to another thread (clone.PinThread says why that is enough).
 	var proc *clone.Process
@@ -141,6 +156,7 @@ func run(cfg *config, stderr io.Writer) int {
 		}
 		return reportStartError(stderr, cfg, err)
 	}
+	nr.started()
 	if term != nil {
 		if err := term.started(); err != nil {
 			// Nothing to drive the command's terminal with: stop it.
@@ -174,6 +190,9 @@ func run(cfg *config, stderr io.Writer) int {
 		v.started(proc)
 		if cfg.verbose {
 			v.printVerbose(stderr, proc)
+			if nr != nil {
+				nr.printVerbose(stderr)
+			}
 			if lim != nil {
 				lim.started(stderr)
 			}
