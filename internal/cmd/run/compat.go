@@ -44,7 +44,7 @@ var compat = [...]struct {
 	{[]string{"--time", "-T"}, "use --ns time (with --monotonic/--boottime for offsets)"},
 	{[]string{"--unshare-all"}, "use --ns all"},
 	{[]string{"--share-net"}, "use --network host, or list the kinds to create without net, e.g. --ns pid,uts,mnt,ipc,user,cgroup"},
-	{[]string{"--port", "--expose"}, "use -p/--publish [IP:]HOSTPORT:PORT with --network bridge or pasta"},
+	{[]string{"--expose"}, "use -p/--publish [IP:]HOSTPORT:PORT with --network bridge or pasta"},
 	{[]string{"--fork", "-f"}, "rawns always forks: the command is a new process, PID 1 of its PID namespace"},
 	{[]string{"--kill-child", "--die-with-parent"}, "rawns always does this: the command gets SIGKILL when rawns dies (PR_SET_PDEATHSIG)"},
 	{[]string{"--as-pid-1"}, "the command is PID 1 already in a new PID namespace; --init puts a reaper there instead"},

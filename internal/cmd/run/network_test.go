@@ -673,8 +673,16 @@ func (n *netTest) pastaRootless(t *testing.T) {
 	defer unix.Unmount("/dev/net/tun", 0)
 	os.Chmod(n.root, 0o755)
 	os.Chmod(filepath.Dir(n.root), 0o755) // t.TempDir's, 0700
+	// The unprivileged run's temporary directory: the test binary's own
+	// (testutil.Run) is root's, where nobody cannot make its run directory.
+	tmp := filepath.Join(dir, "tmp")
+	os.Mkdir(tmp, 0o1777)
+	os.Chmod(tmp, 0o1777)
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
 	cmd := asNobody(n.bin, "run", "-v", "--network", "pasta", "--map-root-user", "--ns", "user,pid,uts,mnt",
 		"-p", "127.0.0.1:8091:80", "--rootfs", n.root, "--", "httpd", "-f", "-p", "80", "-h", "/www")
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
 	var out testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -697,7 +705,7 @@ func (n *netTest) pastaRootless(t *testing.T) {
 	cmd.Wait()
 	noLeftovers(t)
 	// The run directory of a rootless run is in the temporary directory.
-	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "rawns-net-65534", "*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(tmp, "rawns-net-65534", "*")); len(left) != 0 {
 		t.Errorf("left: %v", left)
 	}
 }

@@ -40,7 +40,7 @@ func TestTimeOffsetBelowZero(t *testing.T) {
 
 func TestCompatHints(t *testing.T) {
 	for flag, want := range map[string]string{
-		"--pid": "use --ns pid", "--unshare-net": "use --network none", "--port": "use -p/--publish",
+		"--pid": "use --ns pid", "--unshare-net": "use --network none", "--expose": "use -p/--publish",
 		"--fork": "rawns always forks", "--kill-child=SIGTERM": "rawns always does this",
 		"--setenv": "use --env KEY=VALUE", "-U": "use --ns user",
 	} {
