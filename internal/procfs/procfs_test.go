@@ -84,10 +84,13 @@ func TestReadAllocs(t *testing.T) {
 			t.Fatal("no SigCgt")
 		}
 	})
-	if n > 1 {
-		t.Errorf("%v allocations per read; want at most 1 (the path's copy for open(2))", n)
+	if n > 1+raceAllocs {
+		t.Errorf("%v allocations per read; want at most %v (the path's copy for open(2))", n, 1+raceAllocs)
 	}
 }
+
+// raceAllocs is what a -race build allocates more (race_test.go).
+var raceAllocs float64
 
 func TestMounts(t *testing.T) {
 	mi := []byte(`22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
