@@ -54,12 +54,14 @@ const (
 	StageFDs      // Stdio and ExtraFDs onto their numbers (table steps)
 	StageCloseFDs // every other fd close-on-exec
 
-	// PhasePrivilege (Privilege), in its order; seccomp comes after the
-	// gate.
+	// PhasePrivilege (Privilege), in its order; with no_new_privs the
+	// filter comes after the gate (StageSeccomp), without it before the
+	// capability steps (StageSeccompEarly).
 	StageRlimit
 	StageUmask
 	StageSetsid
 	StageCtty
+	StageSeccompEarly // the filter without no_new_privs: while CAP_SYS_ADMIN is there
 	StageBounding
 	StageKeepCaps
 	StageSetgroups
@@ -116,6 +118,7 @@ var stageNames = [...]string{
 	StageUmask:           "umask",
 	StageSetsid:          "setsid",
 	StageCtty:            "ioctl(TIOCSCTTY)",
+	StageSeccompEarly:    "seccomp(SECCOMP_SET_MODE_FILTER) before the capability steps (no_new_privs off)",
 	StageBounding:        "prctl(PR_CAPBSET_DROP)",
 	StageKeepCaps:        "prctl(PR_SET_KEEPCAPS)",
 	StageSetgroups:       "setgroups",
@@ -150,7 +153,7 @@ const (
 	PhaseMount                   // StageMount .. StageChdir
 	PhaseConsole                 // StageConsoleOpen .. StageConsoleSend
 	PhaseFDs                     // StageFDs, StageCloseFDs
-	PhasePrivilege               // StageRlimit .. StageNoNewPrivs, StageSeccomp
+	PhasePrivilege               // StageRlimit .. StageNoNewPrivs (StageSeccompEarly among them), StageSeccomp
 	PhaseGate                    // StageGate
 	PhaseInit                    // StageInit
 	PhaseExec                    // StageExec

@@ -24,9 +24,8 @@ import (
 //   - a new proc for the new PID namespace (podman and conmon look up their
 //     own pids in it);
 //   - a new sysfs, so that /sys/class/net shows this network namespace's
-//     links, not the host's (sysfs shows the netns of whoever mounted it);
-//     the cgroup mounts under /sys/fs/cgroup are carried over (moved away
-//     and back), since every engine needs them;
+//     links, not the host's (sysfs shows the netns of whoever mounted it),
+//     and under it the cgroup hierarchies (cgroupMounts);
 //   - TMP/run over /run and TMP/varlib over /var/lib: what the engines and
 //     their tools keep there by default and cannot be told otherwise (runc's
 //     /run/runc when podman calls `state` with no --root, the runc shim's
@@ -54,8 +53,11 @@ func setupSandbox(tmp string) error {
 	if err := unix.Mount("sysfs", "/sys", "sysfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /sys: %w", err)
 	}
-	if err := unix.Mount(park, "/sys/fs/cgroup", "", unix.MS_MOVE, ""); err != nil {
-		return fmt.Errorf("moving the cgroup mounts back: %w", err)
+	if err := cgroupMounts(park); err != nil {
+		return err
+	}
+	if err := unix.Unmount(park, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmounting %s: %w", park, err)
 	}
 	if err := os.Remove(park); err != nil {
 		return err
@@ -69,17 +71,53 @@ func setupSandbox(tmp string) error {
 			return fmt.Errorf("bind %s over %s: %w", src, b[1], err)
 		}
 	}
-	// make e2e-bench: crun 1.8 refuses the hybrid layout, so the
-	// benchmark hides the cgroup2 mount from every runtime alike.
-	if os.Getenv("RAWNS_E2E_HIDE_UNIFIED") == "1" {
-		if err := unix.Unmount("/sys/fs/cgroup/unified", unix.MNT_DETACH); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("hiding /sys/fs/cgroup/unified: %w", err)
-		}
-	}
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		return fmt.Errorf("ip link set lo up: %v: %s", err, out)
 	}
 	return nil
+}
+
+// cgroupMounts puts the host's cgroup hierarchies, kept at park, on a new
+// tmpfs at /sys/fs/cgroup, read-only, as a container engine lays them out.
+// Not the host's own /sys/fs/cgroup tmpfs: a runtime that writes where no
+// hierarchy is mounted (a hidden one) would write into it, and the files
+// would stay on the host below its mounts. make e2e-bench leaves cgroup2's
+// unified hierarchy out (RAWNS_E2E_HIDE_UNIFIED=1): crun 1.8 refuses this
+// host's hybrid layout, and every runtime then sees the same v1 layout.
+func cgroupMounts(park string) error {
+	if err := unix.Mount("cgroup", "/sys/fs/cgroup", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
+		return fmt.Errorf("mounting a tmpfs on /sys/fs/cgroup: %w", err)
+	}
+	ms, err := readMounts()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if filepath.Dir(m.target) != park {
+			continue
+		}
+		name := filepath.Base(m.target)
+		if name == "unified" && os.Getenv("RAWNS_E2E_HIDE_UNIFIED") == "1" {
+			continue
+		}
+		dst := filepath.Join("/sys/fs/cgroup", name)
+		if err := os.Mkdir(dst, 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if err := unix.Mount(m.target, dst, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", dst, err)
+		}
+	}
+	// Links such as cpu,cpuacct -> cpu where the host has them.
+	ents, _ := os.ReadDir(park)
+	for _, e := range ents {
+		if e.Type()&os.ModeSymlink != 0 {
+			if l, err := os.Readlink(filepath.Join(park, e.Name())); err == nil {
+				os.Symlink(l, filepath.Join("/sys/fs/cgroup", e.Name()))
+			}
+		}
+	}
+	return unix.Mount("", "/sys/fs/cgroup", "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755")
 }
 
 // sandboxNS are the sandbox's namespaces, as the host sees them.

@@ -19,8 +19,8 @@
 // write looking for the sysctl's file in the tmpfs), so that test passes
 // with runc. OCITEST_EXPECT_HOLE=CVE-...,... says the same of every
 // runtime of a run. For rawns the proof is a deliberately broken build:
-// OCITEST_REOPEN=CVE-... builds rawns-oci from a copy of the tree with one
-// exact edit that reopens the hole (reopen_test.go; nothing of it is in a
+// OCITEST_REOPEN=CVE-... builds rawns-oci from a copy of the tree with a few
+// exact edits that reopen the hole (reopen_test.go; nothing of it is in a
 // normal build, which costs a run nothing) and expects the hole; make
 // cve-prove does that for every reopening, on the tests rawns-oci passes.
 //

@@ -39,6 +39,7 @@ var explain = map[string]string{
 	"linux_cgroups_devices":          "runc 1.1 writes its own default device rules into devices.list ahead of the config's, and the test expects the config's entries from the first line (it reads 'b 0:0 m' where it wants 'c 10:229 rwm')",
 	"linux_cgroups_relative_devices": "as linux_cgroups_devices: runc's own device rules come first in devices.list",
 	"linux_mount_label":              "SELinux is not enabled here; runc still passes the context= mount option, which the kernel refuses (EINVAL); crun leaves the label out",
+	"process_capabilities_fail":      "prints nothing when the runtime refuses the unknown capability CAP_TEST, as the spec asks (no result: rawns refuses it naming the JSON path); runc 1.1 and crun 1.8 accept it, so the container runs (307 ok lines) and the program then fails the test with util.Fatal ('Any value which cannot be mapped to a relevant kernel interface MUST cause an error'), exit 1",
 	"linux_seccomp":                  "the test's filter makes getcwd(2) fail, and runc 1.1.5's CVE-2024-21626 backport checks the cwd with getcwd after the filter is installed: create fails ('failed to verify if current working directory is safe')",
 }
 

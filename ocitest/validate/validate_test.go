@@ -38,6 +38,10 @@ func TestParseTAP(t *testing.T) {
 	if o := (&Run{Exit: 1}).Outcome(); o != Fail {
 		t.Errorf("exit 1 with no output: %v, want fail", o)
 	}
+	// ok lines, then the program's own Fatal: failed.
+	if o := (&Run{OK: 307, Exit: 1}).Outcome(); o != Fail {
+		t.Errorf("307 ok, then exit 1: %v, want fail", o)
+	}
 	if o := (&Run{TimedOut: true}).Outcome(); o != Fail {
 		t.Errorf("timed out with no output: %v, want fail", o)
 	}
