@@ -19,6 +19,7 @@ const (
 	StageHold      // waiting for the parent's step (maps, Spec.Hold)
 	StageSignals   // emptying the signal mask
 	StagePdeathsig // PR_SET_PDEATHSIG
+	StageHide      // Spec.Init: PID 1 hides rawns's command line and environment (initHideNow)
 
 	// PhaseNamespaces.
 	StageJoin        // setns(2) into a namespace of Spec.Join
@@ -92,6 +93,7 @@ var stageNames = [...]string{
 	StageHold:            "wait for the parent",
 	StageSignals:         "reset the signal mask",
 	StagePdeathsig:       "prctl(PR_SET_PDEATHSIG)",
+	StageHide:            "hide rawns's command line and environment from the command (prctl PR_SET_MM_MAP)",
 	StageJoin:            "setns",
 	StagePropagation:     "set the propagation of /",
 	StageMountProc:       "mount /proc",
@@ -145,7 +147,7 @@ type Phase uint8
 
 const (
 	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
-	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig
+	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig, StageHide
 	PhaseNamespaces              // StageJoin .. StageTimeOffsets
 	PhaseProcfs                  // StageSysctl, StageOOMScoreAdj
 	PhaseMount                   // StageMount .. StageChdir
@@ -162,7 +164,7 @@ func (s Stage) Phase() Phase {
 	switch {
 	case s == StageNone || s >= numStages:
 		return PhaseNone
-	case s <= StagePdeathsig:
+	case s <= StageHide:
 		return PhaseSetup
 	case s <= StageTimeOffsets:
 		return PhaseNamespaces

@@ -117,9 +117,3 @@ func TestContainerIDs(t *testing.T) {
 		t.Errorf("ids %q", got)
 	}
 }
-
-func TestUnescapeMountinfo(t *testing.T) {
-	if got := unescapeMountinfo(`/sys/fs/cgroup/a\040b`); got != "/sys/fs/cgroup/a b" {
-		t.Errorf("got %q", got)
-	}
-}
