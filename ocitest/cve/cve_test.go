@@ -334,6 +334,13 @@ func (r *runner) run(bundle string) result {
 // create creates a container from bundle, its stdout and stderr going to
 // files in the bundle, and returns its id and host pid.
 func (r *runner) create(bundle string, extra ...string) (string, int, error) {
+	return r.createFiles(bundle, nil, extra...)
+}
+
+// createFiles is create with files handed to the runtime as fds 3, 4, ...
+// (exec.Cmd.ExtraFiles: open across its execve, as an engine's leaked or
+// --preserve-fds descriptors are).
+func (r *runner) createFiles(bundle string, files []*os.File, extra ...string) (string, int, error) {
 	id := r.newID()
 	pidFile := filepath.Join(r.dir, id+".pid")
 	out, err := os.Create(filepath.Join(bundle, id+".out"))
@@ -345,6 +352,7 @@ func (r *runner) create(bundle string, extra ...string) (string, int, error) {
 	// Files, not pipes: the container keeps its stdio after create
 	// returns, and a pipe would keep exec.Cmd waiting for it.
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.ExtraFiles = files
 	if err := cmd.Run(); err != nil {
 		return id, 0, fmt.Errorf("create: %v: %s", err, output(bundle, id))
 	}
