@@ -169,8 +169,12 @@ type childData struct {
 	// The gate (childGate): Spec.GateFD as segFDs left it, or -1.
 	gateFD int
 
-	// The reaper of Spec.Init (init_unsafe.go), nil without it.
-	init *initData
+	// The reaper of Spec.Init (init_unsafe.go), nil without it; what its
+	// PID 1 wipes first (initHideNow).
+	init   *initData
+	wipe   *[maxWipe]unix.Iovec
+	nwipe  uintptr
+	zeroFD uintptr
 
 	// What to exec (childExec). execFD, if not -1, is the program's fd as
 	// segFDs left it: execveat(execFD, "", AT_EMPTY_PATH) instead of
@@ -328,6 +332,13 @@ func childMain(d *childData) {
 	if errno = childSetup(d); errno != 0 {
 		goto failed
 	}
+	// Spec.Init: PID 1 shows nothing of the host, before anything can
+	// look at it, while the parent's fds are all there.
+	if d.init != nil {
+		if errno = initHideNow(d); errno != 0 {
+			goto failed
+		}
+	}
 	// Enter the namespaces joined; then what each new namespace needs
 	// first: the propagation of /, /proc, lo, the hostname, clock offsets.
 	if errno = childNamespaces(d); errno != 0 {
@@ -368,15 +379,16 @@ func childMain(d *childData) {
 			goto failed
 		}
 	}
-	// The start gate: every step is made but seccomp.
+	// The start gate: every step is made but a no_new_privs filter.
 	if d.gateFD >= 0 {
 		if errno = childGate(d); errno != 0 {
 			goto failed
 		}
 	}
-	// seccomp last: the filter need not allow any step above.
+	// seccomp last with no_new_privs: the filter need not allow any step
+	// above. (Without it, the filter went in before the capability steps.)
 	if d.priv != nil && d.priv.seccomp {
-		if errno = childSeccomp(d); errno != 0 {
+		if errno = childSeccomp(d, StageSeccomp); errno != 0 {
 			goto failed
 		}
 	}
@@ -646,17 +658,19 @@ func childGate(d *childData) syscall.Errno {
 	return errno
 }
 
-// childSeccomp installs the filter, last: it need not allow anything
-// above. The compiler (security/seccomp) checks that it allows write(2),
-// execve(2) and exit_group(2), which the child still needs.
+// childSeccomp installs the filter, as stage st: StageSeccomp, last, with
+// no_new_privs (it need not allow anything above), or StageSeccompEarly,
+// before the capability steps (childPrivilege). The compiler
+// (security/seccomp) checks that it allows write(2), execve(2) and
+// exit_group(2), which the child still needs.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func childSeccomp(d *childData) syscall.Errno {
+func childSeccomp(d *childData, st Stage) syscall.Errno {
 	_, _, errno := rawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&d.priv.prog)))
 	if errno != 0 {
-		d.x.report.stage = uint32(StageSeccomp)
+		d.x.report.stage = uint32(st)
 	}
 	return errno
 }

@@ -19,6 +19,7 @@ const (
 	StageHold      // waiting for the parent's step (maps, Spec.Hold)
 	StageSignals   // emptying the signal mask
 	StagePdeathsig // PR_SET_PDEATHSIG
+	StageHide      // Spec.Init: PID 1 hides rawns's command line and environment (initHideNow)
 
 	// PhaseNamespaces.
 	StageJoin        // setns(2) into a namespace of Spec.Join
@@ -53,12 +54,14 @@ const (
 	StageFDs      // Stdio and ExtraFDs onto their numbers (table steps)
 	StageCloseFDs // every other fd close-on-exec
 
-	// PhasePrivilege (Privilege), in its order; seccomp comes after the
-	// gate.
+	// PhasePrivilege (Privilege), in its order; with no_new_privs the
+	// filter comes after the gate (StageSeccomp), without it before the
+	// capability steps (StageSeccompEarly).
 	StageRlimit
 	StageUmask
 	StageSetsid
 	StageCtty
+	StageSeccompEarly // the filter without no_new_privs: while CAP_SYS_ADMIN is there
 	StageBounding
 	StageKeepCaps
 	StageSetgroups
@@ -90,6 +93,7 @@ var stageNames = [...]string{
 	StageHold:            "wait for the parent",
 	StageSignals:         "reset the signal mask",
 	StagePdeathsig:       "prctl(PR_SET_PDEATHSIG)",
+	StageHide:            "hide rawns's command line and environment from the command (prctl PR_SET_MM_MAP)",
 	StageJoin:            "setns",
 	StagePropagation:     "set the propagation of /",
 	StageMountProc:       "mount /proc",
@@ -114,6 +118,7 @@ var stageNames = [...]string{
 	StageUmask:           "umask",
 	StageSetsid:          "setsid",
 	StageCtty:            "ioctl(TIOCSCTTY)",
+	StageSeccompEarly:    "seccomp(SECCOMP_SET_MODE_FILTER) before the capability steps (no_new_privs off)",
 	StageBounding:        "prctl(PR_CAPBSET_DROP)",
 	StageKeepCaps:        "prctl(PR_SET_KEEPCAPS)",
 	StageSetgroups:       "setgroups",
@@ -142,13 +147,13 @@ type Phase uint8
 
 const (
 	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
-	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig
+	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig, StageHide
 	PhaseNamespaces              // StageJoin .. StageTimeOffsets
 	PhaseProcfs                  // StageSysctl, StageOOMScoreAdj
 	PhaseMount                   // StageMount .. StageChdir
 	PhaseConsole                 // StageConsoleOpen .. StageConsoleSend
 	PhaseFDs                     // StageFDs, StageCloseFDs
-	PhasePrivilege               // StageRlimit .. StageNoNewPrivs, StageSeccomp
+	PhasePrivilege               // StageRlimit .. StageNoNewPrivs (StageSeccompEarly among them), StageSeccomp
 	PhaseGate                    // StageGate
 	PhaseInit                    // StageInit
 	PhaseExec                    // StageExec
@@ -159,7 +164,7 @@ func (s Stage) Phase() Phase {
 	switch {
 	case s == StageNone || s >= numStages:
 		return PhaseNone
-	case s <= StagePdeathsig:
+	case s <= StageHide:
 		return PhaseSetup
 	case s <= StageTimeOffsets:
 		return PhaseNamespaces

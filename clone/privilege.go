@@ -25,24 +25,31 @@ import (
 //     leader without a controlling terminal may acquire one, and a new
 //     session cuts the command off from the caller's terminal, so it cannot
 //     push input into it with TIOCSTI (CVE-2017-5226).
-//  4. PR_CAPBSET_DROP for every capability outside Caps.Bounding
-//     (prctl(2)): it needs CAP_SETPCAP in the effective set, which step 6
+//  4. seccomp(SECCOMP_SET_MODE_FILTER) when NoNewPrivs is off: the
+//     kernel then takes a filter only from a task with CAP_SYS_ADMIN in
+//     its effective set (seccomp(2)), which steps 5 to 7 may remove. So
+//     the filter goes in here, while the caller's capabilities are still
+//     there, as runc installs it then; it must allow the steps below
+//     (prctl, setgroups, setresgid, setresuid, capset, the gate's write,
+//     close and read), which the engines' default profiles do.
+//  5. PR_CAPBSET_DROP for every capability outside Caps.Bounding
+//     (prctl(2)): it needs CAP_SETPCAP in the effective set, which step 7
 //     may take away.
-//  5. PR_SET_KEEPCAPS when the uid changes from 0, then setgroups(2),
+//  6. PR_SET_KEEPCAPS when the uid changes from 0, then setgroups(2),
 //     setresgid(2), setresuid(2): groups and gid first, while CAP_SETGID
 //     is still there; without keep-caps the uid change would clear the
 //     permitted set (capabilities(7), "Effect of user ID changes").
-//  6. capset(2) for effective, permitted and inheritable: after the uid
+//  7. capset(2) for effective, permitted and inheritable: after the uid
 //     change, which clears the effective set even with keep-caps.
-//  7. PR_CAP_AMBIENT_CLEAR_ALL, then PR_CAP_AMBIENT_RAISE for each of
+//  8. PR_CAP_AMBIENT_CLEAR_ALL, then PR_CAP_AMBIENT_RAISE for each of
 //     Caps.Ambient: a capability can be raised only while it is in both
 //     the permitted and the inheritable set.
-//  8. PR_SET_NO_NEW_PRIVS: execve may then grant nothing (no set-user-ID,
+//  9. PR_SET_NO_NEW_PRIVS: execve may then grant nothing (no set-user-ID,
 //     no file capabilities).
-//  9. seccomp(SECCOMP_SET_MODE_FILTER): last, so that the filter need not
-//     allow any of the steps above; it must allow write(2) (the exec
-//     marker), execve(2) and exit_group(2). Installing it needs
-//     no_new_privs or CAP_SYS_ADMIN in the effective set at that point.
+//  10. seccomp(SECCOMP_SET_MODE_FILTER) when NoNewPrivs is on: last, after
+//     the gate, so that the filter need not allow any of the steps above;
+//     no_new_privs lets any task install it. Either way it must allow
+//     write(2) (the exec marker), execve(2) and exit_group(2).
 type Privilege struct {
 	// Rlimits are set in order with prlimit(2) on the child.
 	Rlimits []Rlimit
@@ -64,7 +71,8 @@ type Privilege struct {
 	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS.
 	NoNewPrivs bool
 	// Seccomp, if not empty, is a classic BPF program (seccomp(2)),
-	// compiled in the parent (package security/seccomp), installed last.
+	// compiled in the parent (package security/seccomp), installed last
+	// with NoNewPrivs, before the capability steps without it (step 4).
 	Seccomp []unix.SockFilter
 }
 
@@ -145,23 +153,35 @@ func (p *Privilege) validate(s *Spec) error {
 	if len(p.Seccomp) > maxSeccompInsns {
 		return fmt.Errorf("the seccomp program has %d instructions; the kernel allows %d", len(p.Seccomp), maxSeccompInsns)
 	}
-	if len(p.Seccomp) > 0 && !p.NoNewPrivs && (p.Caps != nil && p.Caps.Effective&(1<<unix.CAP_SYS_ADMIN) == 0) {
-		return errors.New("installing a seccomp filter needs no_new_privs or CAP_SYS_ADMIN in the effective set; set NoNewPrivs or keep CAP_SYS_ADMIN")
-	}
 	return nil
 }
 
 // privSubject names what a failed privilege stage worked on, for ChildError.
+// A step after an early filter (step 4) may have failed because the
+// filter denied it; the subject says so.
 func (p *Privilege) privSubject(st Stage) string {
+	var s string
 	switch {
 	case st == StageSetresuid && p.Cred != nil:
-		return "uid " + strconv.FormatUint(uint64(p.Cred.UID), 10)
+		s = "uid " + strconv.FormatUint(uint64(p.Cred.UID), 10)
 	case st == StageSetresgid && p.Cred != nil:
-		return "gid " + strconv.FormatUint(uint64(p.Cred.GID), 10)
+		s = "gid " + strconv.FormatUint(uint64(p.Cred.GID), 10)
 	case st == StageCtty:
-		return "fd " + strconv.Itoa(p.Ctty)
+		s = "fd " + strconv.Itoa(p.Ctty)
 	}
-	return ""
+	if p.seccompEarly() && st > StageSeccompEarly && st < StageNoNewPrivs {
+		if s != "" {
+			s += " "
+		}
+		s += "(under the seccomp filter, installed before this step because no_new_privs is off: the filter must allow it)"
+	}
+	return s
+}
+
+// seccompEarly tells whether the filter goes in before the capability
+// steps (step 4): without no_new_privs.
+func (p *Privilege) seccompEarly() bool {
+	return len(p.Seccomp) > 0 && !p.NoNewPrivs
 }
 
 // Linux capability ABI (linux/capability.h): version 3, two 32-bit words
@@ -213,9 +233,10 @@ type privData struct {
 	capData [2]capData
 	ambient uint64
 
-	noNewPrivs bool
-	seccomp    bool
-	prog       unix.SockFprog
+	noNewPrivs   bool
+	seccomp      bool // the filter, last (with no_new_privs)
+	seccompEarly bool // the filter, before the capability steps (step 4)
+	prog         unix.SockFprog
 }
 
 // privPrepared is privData and the Go memory it points into, kept by
@@ -263,7 +284,7 @@ func preparePriv(spec *Spec) *privPrepared {
 	d.noNewPrivs = p.NoNewPrivs
 	if len(p.Seccomp) > 0 {
 		m.seccomp = p.Seccomp // kept reachable here, not copied
-		d.seccomp = true
+		d.seccomp, d.seccompEarly = !p.seccompEarly(), p.seccompEarly()
 		d.prog = unix.SockFprog{Len: uint16(len(m.seccomp)), Filter: &m.seccomp[0]}
 	}
 	return m

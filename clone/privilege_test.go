@@ -88,6 +88,34 @@ func TestPrivilegeReadBack(t *testing.T) {
 			},
 		},
 		{
+			// What every engine sends: a filter, no_new_privs off, and
+			// no CAP_SYS_ADMIN kept. The filter goes in before the
+			// capability steps, while CAP_SYS_ADMIN is still there.
+			name: "seccomp-without-nnp",
+			priv: clone.Privilege{
+				Caps:    &clone.Capabilities{Bounding: capChown | capNetRaw, Effective: capChown | capNetRaw, Permitted: capChown | capNetRaw},
+				Seccomp: allow,
+			},
+			want: map[string]string{
+				"CapBnd": capHex(capChown | capNetRaw), "CapEff": capHex(capChown | capNetRaw),
+				"NoNewPrivs": "0", "Seccomp": "2", "Seccomp_filters": "1",
+			},
+		},
+		{
+			// The same for a non-root user: the identity steps run under
+			// the filter too.
+			name: "seccomp-without-nnp-user",
+			priv: clone.Privilege{
+				Cred:    &clone.Credential{UID: 1000, GID: 1000},
+				Caps:    &clone.Capabilities{Bounding: capNetRaw, Effective: capNetRaw, Permitted: capNetRaw, Inheritable: capNetRaw, Ambient: capNetRaw},
+				Seccomp: allow,
+			},
+			want: map[string]string{
+				"CapBnd": capHex(capNetRaw), "CapEff": capHex(capNetRaw), "CapAmb": capHex(capNetRaw),
+				"NoNewPrivs": "0", "Seccomp": "2", "Seccomp_filters": "1", "Uid": "1000\t1000\t1000\t1000",
+			},
+		},
+		{
 			// A uid change without capabilities asked for clears them
 			// all, as setresuid(2) from root does.
 			name: "user-plain",
@@ -146,6 +174,15 @@ func TestPrivilegeErrors(t *testing.T) {
 	}
 	// A jump past the end: the kernel's checker refuses it.
 	badProg := []unix.SockFilter{{Code: unix.BPF_JMP | unix.BPF_JA, K: 5}, {Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+	// A filter that answers capset(2) with ENOMEDIUM, an errno no step
+	// of its own gives, and allows everything else.
+	denyCapset := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_CAPSET, Jt: 0, Jf: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOMEDIUM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	someCaps := &clone.Capabilities{Bounding: capNetRaw, Effective: capNetRaw, Permitted: capNetRaw}
 	cases := []struct {
 		name    string
 		priv    clone.Privilege
@@ -156,6 +193,11 @@ func TestPrivilegeErrors(t *testing.T) {
 		{"hard nofile above nr_open", clone.Privilege{Rlimits: []clone.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 10, Max: nrOpen + 1}}}, clone.StageRlimit, unix.EPERM, ""},
 		{"ctty on a pipe", clone.Privilege{Setsid: true, Setctty: true, Ctty: 1}, clone.StageCtty, unix.ENOTTY, "fd 1"},
 		{"bad seccomp program", clone.Privilege{NoNewPrivs: true, Seccomp: badProg}, clone.StageSeccomp, unix.EINVAL, ""},
+		{"bad seccomp program without nnp", clone.Privilege{Seccomp: badProg}, clone.StageSeccompEarly, unix.EINVAL, ""},
+		// Without no_new_privs the filter goes in before capset, and this
+		// one denies it: the failure names capset and the filter.
+		{"filter denies capset", clone.Privilege{Caps: someCaps, Seccomp: denyCapset}, clone.StageCapset, unix.ENOMEDIUM,
+			"(under the seccomp filter, installed before this step because no_new_privs is off: the filter must allow it)"},
 		// capset(2) refuses an inheritable set beyond the bounding set.
 		{"inheritable beyond bounding", clone.Privilege{
 			Caps: &clone.Capabilities{Bounding: capNetRaw, Effective: capNetRaw, Permitted: capNetRaw, Inheritable: capChown},
@@ -191,7 +233,6 @@ func TestPrivilegeErrors(t *testing.T) {
 
 func TestPrivilegeValidate(t *testing.T) {
 	big := uint32(0o1000)
-	allow := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
 	for _, c := range []struct {
 		priv clone.Privilege
 		want string
@@ -204,7 +245,6 @@ func TestPrivilegeValidate(t *testing.T) {
 		{clone.Privilege{Cred: &clone.Credential{UID: ^uint32(0)}}, "(uid_t)-1"},
 		{clone.Privilege{Caps: &clone.Capabilities{Effective: 1}}, "not all permitted"},
 		{clone.Privilege{Caps: &clone.Capabilities{Permitted: 1, Effective: 1, Ambient: 1}}, "both permitted and inheritable"},
-		{clone.Privilege{Caps: &clone.Capabilities{}, Seccomp: allow}, "needs no_new_privs or CAP_SYS_ADMIN"},
 	} {
 		spec := clone.Spec{Path: "/bin/true", Privilege: &c.priv}
 		err := spec.Validate()

@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// childPrivilege is the privilege phase but seccomp (childSeccomp, after
-// the gate), in the order of Privilege's doc comment; each step its own
-// Stage. Everything before it may have needed privilege; nothing after it
-// does, but write(2) and execve(2).
+// childPrivilege is the privilege phase, in the order of Privilege's doc
+// comment, each step its own Stage; with no_new_privs the filter comes
+// later (childSeccomp, after the gate), without it here, before the
+// capability steps (4). Everything before it may have needed privilege;
+// nothing after it does, but write(2) and execve(2).
 //
 //go:nosplit
 //go:norace
@@ -57,7 +58,16 @@ func childPrivilege(d *childData) syscall.Errno {
 			return errno
 		}
 	}
-	// 4. The bounding set, while CAP_SETPCAP is in the effective set:
+	// 4. Without no_new_privs, seccomp(2) takes a filter only from a
+	// task with CAP_SYS_ADMIN in its effective set, which the steps
+	// below may remove: install it now, under the caller's privilege, as
+	// runc does; the filter must then allow what follows.
+	if p.seccompEarly {
+		if errno = childSeccomp(d, StageSeccompEarly); errno != 0 {
+			return errno
+		}
+	}
+	// 5. The bounding set, while CAP_SETPCAP is in the effective set:
 	// drop each capability that is not kept. PR_CAPBSET_DROP answers
 	// EINVAL past the kernel's last capability, which ends the loop; on
 	// EPERM (no CAP_SETPCAP) a capability already gone is fine, which
@@ -87,7 +97,7 @@ func childPrivilege(d *childData) syscall.Errno {
 			}
 		}
 	}
-	// 5. The identity: keep the permitted set across a uid change from 0
+	// 6. The identity: keep the permitted set across a uid change from 0
 	// (otherwise it is cleared, capabilities(7)), then groups and gid
 	// while CAP_SETGID is still effective, then the uid.
 	if p.setCred {
@@ -116,7 +126,7 @@ func childPrivilege(d *childData) syscall.Errno {
 			return errno
 		}
 	}
-	// 6. and 7. The capability sets, after the uid change, which cleared
+	// 7. and 8. The capability sets, after the uid change, which cleared
 	// the effective set; then ambient, which needs each capability in
 	// both the permitted and the inheritable set.
 	if p.setCaps {
@@ -124,7 +134,7 @@ func childPrivilege(d *childData) syscall.Errno {
 			return errno
 		}
 	}
-	// 8. From here execve grants nothing: no set-user-ID, no file
+	// 9. From here execve grants nothing: no set-user-ID, no file
 	// capabilities (prctl(2)).
 	if p.noNewPrivs {
 		_, _, errno = rawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)
@@ -136,7 +146,7 @@ func childPrivilege(d *childData) syscall.Errno {
 	return 0
 }
 
-// childCaps is steps 6 and 7 of the privilege phase: capset(2), then the
+// childCaps is steps 7 and 8 of the privilege phase: capset(2), then the
 // ambient set.
 //
 //go:nosplit

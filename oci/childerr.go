@@ -66,7 +66,7 @@ func (pl *Plan) StartError(err error) error {
 		path = "process.user"
 	case st == clone.StageNoNewPrivs:
 		path = "process.noNewPrivileges"
-	case st == clone.StageSeccomp:
+	case st == clone.StageSeccomp || st == clone.StageSeccompEarly:
 		path = "linux.seccomp"
 	}
 	return &Error{Path: path, Err: err}

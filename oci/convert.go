@@ -312,20 +312,12 @@ func (c *converter) seccomp(sc *specs.LinuxSeccomp, pr *specs.Process) error {
 	}
 	p := c.spec.Privilege
 	p.Seccomp = prog
-	// seccomp(2) takes a filter only with no_new_privs or CAP_SYS_ADMIN
-	// in the effective set, and rawns installs it last, after the
-	// capabilities are set (clone.Privilege). runc installs it before
-	// dropping them instead, which makes the filter allow the rest of its
-	// set-up; here, without CAP_SYS_ADMIN kept, the filter is refused
-	// unless noNewPrivileges is set. The effective set for a non-root
-	// user is what capset gave it.
-	effective := uint64(1) << 63 // all: no capabilities field keeps rawns's
-	if p.Caps != nil {
-		effective = p.Caps.Effective
-	}
-	if effective&(1<<21) == 0 && !p.NoNewPrivs { // CAP_SYS_ADMIN
-		return errorf("linux.seccomp", "installing the filter needs CAP_SYS_ADMIN in process.capabilities.effective or process.noNewPrivileges: true (rawns installs it after the capabilities are set); set noNewPrivileges")
-	}
+	// Without noNewPrivileges the child installs the filter before its
+	// capability and identity steps, while CAP_SYS_ADMIN (which seccomp(2)
+	// then needs) is still there, as runc does: every engine sends a
+	// profile with noNewPrivileges false and without CAP_SYS_ADMIN. The
+	// profile must then allow those steps (clone.Privilege), which the
+	// engines' defaults do; a step it denies fails naming the step.
 	return nil
 }
 

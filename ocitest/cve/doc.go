@@ -19,8 +19,8 @@
 // write looking for the sysctl's file in the tmpfs), so that test passes
 // with runc. OCITEST_EXPECT_HOLE=CVE-...,... says the same of every
 // runtime of a run. For rawns the proof is a deliberately broken build:
-// OCITEST_REOPEN=CVE-... builds rawns-oci from a copy of the tree with one
-// exact edit that reopens the hole (reopen_test.go; nothing of it is in a
+// OCITEST_REOPEN=CVE-... builds rawns-oci from a copy of the tree with a few
+// exact edits that reopen the hole (reopen_test.go; nothing of it is in a
 // normal build, which costs a run nothing) and expects the hole; make
 // cve-prove does that for every reopening, on the tests rawns-oci passes.
 //
@@ -36,7 +36,8 @@
 //	                must not change
 //	CVE-2024-21626  cwd /proc/self/fd/N (N 3..20) at create and at exec
 //	                never leaves the root; a created container holds no fd
-//	                it did not ask for
+//	                it did not ask for (fds the caller handed the runtime
+//	                included; --preserve-fds 1 gives exactly one more)
 //	CVE-2021-30465  a mount destination that is, or races to become, a
 //	CVE-2023-27561  symlink to outside the root (and /proc as such a
 //	                symlink) lands inside the root or is refused

@@ -10,7 +10,7 @@ import (
 )
 
 // A reopening is a deliberately broken rawns-oci: a copy of this tree,
-// built in a temporary directory, with one exact edit that brings a CVE's
+// built in a temporary directory, with a few exact edits that bring a CVE's
 // hole back. OCITEST_REOPEN=CVE-... builds it in place of rawns-oci and
 // expects that CVE's tests to find the hole (make cve-prove runs them
 // all); a normal build carries nothing of it. An edit that no longer
@@ -30,6 +30,94 @@ var reopenings = map[string]reopening{
 		old:  "\tif extra := c.Effective &^ c.Permitted; extra != 0 {",
 		new:  "\tc.Inheritable = c.Bounding // reopened by ocitest/cve (CVE-2022-29162)\n\tif extra := c.Effective &^ c.Permitted; extra != 0 {",
 	}},
+	// runc before 1.1.12 leaked a host directory fd (its cgroup's) into
+	// the container's process, and changed to process.cwd by path, so
+	// that /proc/self/fd/N led onto the host. Reopened: the cgroup
+	// directory's fd (held through the clone for CLONE_INTO_CGROUP, at
+	// create and at exec) without O_CLOEXEC, the child no longer marking
+	// its fds close-on-exec, and the cwd (of the root's steps and of a
+	// joined mount namespace) a plain chdir(2).
+	"CVE-2024-21626": {
+		{
+			file: "cgroup/v2.go",
+			old:  "unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)",
+			new:  "unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY, 0) // reopened by ocitest/cve (CVE-2024-21626)",
+		},
+		{
+			file: "cgroup/container.go",
+			old:  "unix.Open(c.v2.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)",
+			new:  "unix.Open(c.v2.dir, unix.O_PATH|unix.O_DIRECTORY, 0) // reopened by ocitest/cve (CVE-2024-21626)",
+		},
+		{
+			file: "clone/child_unsafe.go",
+			old:  "_, _, errno = rawSyscall(unix.SYS_CLOSE_RANGE, d.firstCloexec, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)",
+			new:  "errno = 0 // reopened by ocitest/cve (CVE-2024-21626)",
+		},
+		{
+			file: "clone/mountsteps_unsafe.go",
+			old:  "\t\tb.openInRoot(strings.TrimPrefix(path.Clean(\"/\"+spec.Dir), \"/\"), true, slotAt)\n\t\tb.sys(\"fchdir\", unix.SYS_FCHDIR, slot(slotAt))\n",
+			new:  "\t\tb.sys(\"chdir\", unix.SYS_CHDIR, b.str(spec.Dir)) // reopened by ocitest/cve (CVE-2024-21626)\n",
+		},
+		{
+			file: "clone/mountsteps_unsafe.go",
+			old:  "\n\tb.openInRoot(strings.TrimPrefix(path.Clean(\"/\"+spec.Dir), \"/\"), true, slotAt)\n\tb.sys(\"fchdir\", unix.SYS_FCHDIR, slot(slotAt))\n",
+			new:  "\n\tb.sys(\"chdir\", unix.SYS_CHDIR, b.str(spec.Dir)) // reopened by ocitest/cve (CVE-2024-21626)\n",
+		},
+	},
+	// runc before 1.0.0 (CVE-2021-30465) and 1.1.5 (CVE-2023-27561, /proc)
+	// made a mount point at a path it resolved with the host's lookup, a
+	// symlink in the root leading out of it. Reopened: before its own
+	// steps, the parent follows a symlink at the mount point on the host
+	// and makes the directory it leads to.
+	"CVE-2021-30465": hostLookup,
+	"CVE-2023-27561": hostLookup,
+	// runc before 1.2.8 masked a path with the container's own
+	// /dev/null, whatever it was. Reopened: the mask's source is the
+	// root's dev/null resolved inside the root, a symlink followed.
+	"CVE-2025-31133": {
+		{
+			file: "clone/mountsteps_unsafe.go",
+			old:  "\tb.saveTo(b.sys(\"open_tree /dev/null\", unix.SYS_OPEN_TREE, slot(slotDevNull), e, clone), slotMnt)\n",
+			new: "\tb.saveTo(b.sys(\"openat2 dev/null\", unix.SYS_OPENAT2, slot(slotRoot), b.str(\"dev/null\"), b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT}), val(unix.SizeofOpenHow)), slotMnt) // reopened by ocitest/cve (CVE-2025-31133)\n" +
+				"\tb.saveTo(b.sys(\"open_tree dev/null\", unix.SYS_OPEN_TREE, slot(slotMnt), e, clone), slotMnt)\n",
+		},
+		{
+			file: "clone/mountsteps_unsafe.go",
+			old:  "\tfile.allow(unix.ENOENT, 2)\n",
+			new:  "\tfile.allow(unix.ENOENT, 3)\n",
+		},
+	},
+	// runc before 1.4.0-rc.3 wrote sysctls through the container's
+	// /proc, which the config's mounts could cover. Reopened: besides
+	// the write through the child's own detached proc, each sysctl is
+	// written again by path after the mount phase, as runc did.
+	"CVE-2025-52881": {{
+		file: "clone/mountsteps_unsafe.go",
+		old:  "\tif spec.Root != \"\" && spec.Dir != \"\" {\n",
+		new: "\tfor _, s := range spec.Sysctls { // reopened by ocitest/cve (CVE-2025-52881)\n" +
+			"\t\tb.saveTo(b.sys(\"open sysctl\", unix.SYS_OPENAT, val(atFDCWD), b.str(\"/proc/sys/\"+sysctlPath(s.Name)), val(unix.O_WRONLY|unix.O_CLOEXEC)), slotAt)\n" +
+			"\t\tb.sys(\"write\", unix.SYS_WRITE, slot(slotAt), b.str(s.Value), val(uintptr(len(s.Value))))\n\t}\n" +
+			"\tif spec.Root != \"\" && spec.Dir != \"\" {\n",
+	}},
+}
+
+// hostLookup is the reopening of the symlinked mount point CVEs.
+var hostLookup = reopening{
+	{
+		file: "clone/mountsteps_unsafe.go",
+		old:  "import (\n\t\"fmt\"\n\t\"path\"\n",
+		new:  "import (\n\t\"fmt\"\n\t\"os\"\n\t\"path\"\n\t\"path/filepath\"\n",
+	},
+	{
+		file: "clone/mountsteps_unsafe.go",
+		old:  "\t\t\tb.mountPoint(m, rel, ex, covered, devBind)\n",
+		new: "\t\t\tif ex != nil { // reopened by ocitest/cve (CVE-2021-30465, CVE-2023-27561)\n" +
+			"\t\t\t\tp := filepath.Join(spec.Root, rel)\n" +
+			"\t\t\t\tif t, err := os.Readlink(p); err == nil {\n" +
+			"\t\t\t\t\tif !filepath.IsAbs(t) {\n\t\t\t\t\t\tt = filepath.Join(filepath.Dir(p), t)\n\t\t\t\t\t}\n" +
+			"\t\t\t\t\tos.MkdirAll(t, 0o755)\n\t\t\t\t}\n\t\t\t}\n" +
+			"\t\t\tb.mountPoint(m, rel, ex, covered, devBind)\n",
+	},
 }
 
 // buildReopened builds rawns-oci with cve's hole reopened into out.

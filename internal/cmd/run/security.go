@@ -230,10 +230,11 @@ func parseSeccomp(cfg *config, v string, keep security.CapSet) error {
 		return fmt.Errorf("--seccomp %s: %v", cli.Quote(v), err)
 	}
 	p.Seccomp = prog
-	// seccomp(2) takes a filter only with no_new_privs or CAP_SYS_ADMIN,
-	// and the filter is installed last, after the capabilities are set:
-	// without CAP_SYS_ADMIN kept, no_new_privs it is, as bubblewrap always
-	// sets it.
+	// seccomp(2) takes a filter only with no_new_privs or CAP_SYS_ADMIN.
+	// Without CAP_SYS_ADMIN kept, no_new_privs it is, as bubblewrap always
+	// sets it: the filter then goes in last and need not allow rawns's own
+	// steps (clone.Privilege; without no_new_privs it would go in before
+	// the capability steps, and have to allow them).
 	if effective&(1<<unix.CAP_SYS_ADMIN) == 0 {
 		p.NoNewPrivs = true
 	}
@@ -267,7 +268,7 @@ func privilegeFlag(ce *clone.ChildError) (flag, hint string) {
 		}
 	case clone.StageNoNewPrivs:
 		flag = "--no-new-privs"
-	case clone.StageSeccomp:
+	case clone.StageSeccomp, clone.StageSeccompEarly:
 		flag = "--seccomp"
 	}
 	return flag, hint
