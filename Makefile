@@ -23,7 +23,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench e2e-net-bench vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -128,6 +128,13 @@ e2e: build e2e-deps
 E2E_BENCH_ROUNDS ?= 20
 e2e-bench: build e2e-deps
 	$(SUDO) env RAWNS_E2E_HIDE_UNIFIED=1 RAWNS_E2E_RUNTIMES=$${RAWNS_E2E_RUNTIMES:-rawns,crun,runc} PATH="$$PATH" $(GO) test -tags e2e -count=1 -run '^$$' -bench '^BenchmarkEngines$$' -benchtime $(E2E_BENCH_ROUNDS)x -timeout 40m ./e2e/
+
+# What a network costs a start, podman's and rawns's, on the same job
+# (issue 23, docs/benchmarks.md): podman run --rm --network none|bridge
+# (runc, Debian's CNI plugins) and rawns run [--network none|bridge] of
+# /bin/true in bin/rootfs, interleaved; kept in bin/e2e/net-bench-table.md.
+e2e-net-bench: build e2e-deps
+	$(SUDO) env RAWNS_E2E_RUNTIMES=runc PATH="$$PATH" $(GO) test -tags e2e -count=1 -run '^$$' -bench '^BenchmarkNetwork$$' -benchtime $(E2E_BENCH_ROUNDS)x -timeout 20m ./e2e/
 
 # The root tests that matter on the kernels users run, not only this host's:
 # each Debian suite's cloud kernel (bookworm 6.1, bullseye 5.10) boots under
