@@ -23,7 +23,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench e2e-net-bench vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench e2e-net-bench bench-net vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -277,6 +277,14 @@ cve-prove: test-deps
 OCI_BENCH_ROWS := rawns-oci-run,crun-oci-run,runc-oci-run,rawns-oci-lifecycle,crun-oci-lifecycle,runc-oci-lifecycle
 bench-oci: build
 	$(SUDO) ./$(BENCHBIN) --whole --rounds $${ROUNDS:-100} --tools $(OCI_BENCH_ROWS)
+
+# The network rows of rawns bench --whole alone (issue 23's speed targets:
+# --network bridge adds at most 8 ms to rawns-run, --network none costs no
+# more than --ns ...,net), each run in a network and mount namespace of the
+# benchmark's own: docs/benchmarks.md, "The network".
+NET_BENCH_ROWS := rawns-run,rawns-net-bridge,rawns-net-none,rawns-ns-net,bwrap-unshare-net
+bench-net: build
+	$(SUDO) ./$(BENCHBIN) --whole --rounds $${ROUNDS:-100} --tools $(NET_BENCH_ROWS)
 
 # Regenerates trace/bpf/bpf_bpfel.{go,o} from trace/bpf/trace.c; installs clang,
 # llvm and libbpf-dev with apt-get when missing. The output is committed, so
