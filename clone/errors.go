@@ -17,6 +17,7 @@ const (
 
 	// PhaseSetup.
 	StageHold      // waiting for the parent's step (maps, Spec.Hold)
+	StageUserRoot  // becoming uid and gid 0 of a new user namespace
 	StageSignals   // emptying the signal mask
 	StagePdeathsig // PR_SET_PDEATHSIG
 
@@ -90,6 +91,7 @@ const (
 var stageNames = [...]string{
 	StageNone:            "none",
 	StageHold:            "wait for the parent",
+	StageUserRoot:        "become root of the new user namespace (setresgid, setresuid 0)",
 	StageSignals:         "reset the signal mask",
 	StagePdeathsig:       "prctl(PR_SET_PDEATHSIG)",
 	StageJoin:            "setns",
@@ -145,7 +147,7 @@ type Phase uint8
 
 const (
 	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
-	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig
+	PhaseSetup                   // StageHold, StageUserRoot, StageSignals, StagePdeathsig
 	PhaseNamespaces              // StageJoin .. StageTimeOffsets
 	PhaseProcfs                  // StageSysctl, StageOOMScoreAdj
 	PhaseMount                   // StageMount .. StageChdir

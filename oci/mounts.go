@@ -292,8 +292,16 @@ func firstEntryInRoot(root, dst string) (string, error) {
 // not absolute (config.md), bound on dst; read-only (and nosuid, nodev,
 // noexec) apply to every mount of a recursive bind's tree.
 func (c *converter) bindMount(p string, m *specs.Mount, dst string, flags, top, prop uintptr, data []string) error {
-	if len(data) > 0 {
-		return errorf(p+".options", "%q: a bind takes no filesystem options (only ro, nosuid, nodev, noexec, the atime options, bind or rbind and propagation)", data[0])
+	// Filesystem options (mode=755, size=1k) mean nothing to a bind:
+	// mount(2) ignores its data argument with MS_BIND, and runc and crun
+	// pass them there, so configs carry them (runtime-tools' mounts test
+	// does). rawns ignores them likewise; a superblock flag (sync,
+	// dirsync, mand, lazytime) is still refused, since a bind cannot
+	// change the superblock and the config would promise it.
+	for _, o := range data {
+		if mo := findMountOption(o); mo != nil && mo.fsFlag {
+			return errorf(p+".options", "%q: a bind cannot change the filesystem's superblock flags", o)
+		}
 	}
 	src := m.Source
 	if src == "" {
