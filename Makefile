@@ -14,6 +14,9 @@ BENCHBIN := bin/rawns-bench
 # it links encoding/json and the runtime-spec's types, which rawns run's
 # start-up must not pay for.
 OCIBIN   := bin/rawns-oci
+# rawns-net holds the host side of --network bridge (vishvananda/netlink,
+# google/nftables), which rawns itself does not link (docs/network.md).
+NETBIN  := bin/rawns-net
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 # -trimpath: reproducible; -s -w: a smaller binary maps fewer pages at
@@ -29,6 +32,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(TRACEBIN) ./cmd/rawns-trace
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OCIBIN) ./cmd/rawns-oci
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(NETBIN) ./cmd/rawns-net
 	@# The Go peers of rawns bench --whole (bench/peers): the smallest Go
 	@# programs spawning each way, an empty main and one that imports os.
 	@for p in go-empty go-os go-clone go-os-exec go-reexec; do \
@@ -87,9 +91,10 @@ test-deps:
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
 # test that would skip fails instead (RAWNS_REQUIRE_ROOT=1). -p 1: one
-# package at a time, because tests snapshot host-wide state (mount table,
-# hostname) around themselves, and a few mount briefly on purpose (a shared
-# mount for the propagation test, tracefs for the classic tracepoint).
+# package at a time, for the timing-sensitive tests on a small machine.
+# What other programs mount meanwhile does not fail the no-leak checks,
+# which look only where a test could have left something
+# (internal/testutil/mounts.go), nor does nohup (testutil.DefaultSignals).
 test: build test-deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
@@ -154,9 +159,9 @@ VMSUITES ?= bookworm bullseye
 VMTEST_PLAN ?= vmtest/plan
 VMARCH   := amd64
 VMSTAGE  := bin/vmtest
-VMPKGS   := qemu-system-x86 cpio busybox-static
-VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf .
-VMBINS   := rawns rawns-trace rawns-bench rawns-oci
+VMPKGS   := qemu-system-x86 cpio busybox-static passt slirp4netns
+VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf network/bridge .
+VMBINS   := rawns rawns-trace rawns-bench rawns-oci rawns-net
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=
 VMLIBS   :=
@@ -164,7 +169,7 @@ VMTIMEOUT := 300
 vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
 vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
 vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
-vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay trace/bpf .
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay trace/bpf network/bridge .
 vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
 vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race
@@ -179,6 +184,8 @@ vmtest vmtest-arm64 vmtest-arm64-race:
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; fi
 	@rm -rf $(VMSTAGE) && mkdir -p $(VMSTAGE)/tests $(VMSTAGE)/bin
 	@if [ -n "$(VMLIBS)" ]; then mkdir -p $(VMSTAGE)/lib && cp -L $(VMLIBS) $(VMSTAGE)/lib/; fi
+	@# pasta and slirp4netns with their libraries, for TestNetwork (host's architecture only).
+	@if [ "$(VMARCH)" = "$$(dpkg --print-architecture)" ]; then ./vmtest/userbins.sh $(VMSTAGE)/root; fi
 	@for b in $(VMBINS); do src=./cmd/$$b; [ $$b = rawns ] && src=.; \
 		echo "$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -o $(VMSTAGE)/bin/$$b $$src"; \
 		$(VMGOENV) GOARCH=$(VMARCH) $(GO) build $(VMGOFLAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(VMSTAGE)/bin/$$b $$src || exit 1; done

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	// next to it (the vmtest's /bin: the VM has no go tool to build them).
 	if b := os.Getenv("RAWNS_BIN"); b != "" {
 		rawnsBin = b
-		os.Exit(m.Run())
+		os.Exit(testutil.Run(m))
 	}
 	dir, err := os.MkdirTemp("", "rawns-test")
 	if err != nil {
@@ -68,7 +68,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building rawns-bench: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := testutil.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -400,7 +400,13 @@ func rawnsRunWithSignal(t *testing.T, sig syscall.Signal, args ...string) result
 
 func TestRunForwardsSignals(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
+	sigs := []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+	// sh cannot trap a signal it was started with ignored (POSIX), as
+	// under nohup: rawns must start with each at SIG_DFL.
+	for _, sig := range sigs {
+		testutil.DefaultSignals(t, sig)
+	}
+	for _, sig := range sigs {
 		for _, init := range runVariants {
 			args := append([]string{"run"}, init...)
 			name := strings.TrimPrefix(sigName(sig), "SIG")

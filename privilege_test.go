@@ -179,6 +179,7 @@ func TestRunTTY(t *testing.T) {
 	if code := testutil.ExitCode(t, cmd); code != 7 {
 		t.Errorf("exit %d, want the command's 7:\n%s", code, text())
 	}
+	testutil.Drained(t, master)
 	if n := strings.Count(text(), "INT "); n != 1 {
 		t.Errorf("one Ctrl-C reached the command %d times, want 1:\n%s", n, text())
 	}
@@ -202,6 +203,7 @@ func TestRunTTYShellAsPID1(t *testing.T) {
 	if code := testutil.ExitCode(t, cmd); code != 3 {
 		t.Errorf("exit %d, want the shell's 3:\n%s", code, text())
 	}
+	testutil.Drained(t, master)
 	if !strings.Contains(text(), "pid 1") || strings.Contains(text(), "Cannot set tty process group") {
 		t.Errorf("terminal:\n%s", text())
 	}

@@ -616,10 +616,13 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		return err
 	}
 	defer host.stop()
-	var hide *launcher
+	var hide, netl *launcher
 	defer func() {
 		if hide != nil {
 			hide.stop()
+		}
+		if netl != nil {
+			netl.stop()
 		}
 	}()
 
@@ -666,6 +669,16 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 				}
 				l = hide
 			}
+			if t.ownNet {
+				if netl == nil {
+					if netl, err = startNetLauncher(); err != nil {
+						rep.Notes = append(rep.Notes, t.name+": "+err.Error()+"; skipped")
+						netl = nil
+						continue
+					}
+				}
+				l = netl
+			}
 			if err := checkTool(t, l, &job); err != nil {
 				rep.Notes = append(rep.Notes, fmt.Sprintf("%s (ns=%s): cannot do the job here, skipped: %v", t.name, nsLabel(ns), err))
 				continue
@@ -678,7 +691,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 		}
 	}
 	var names []string
-	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "crun", "runc",
+	for _, n := range []string{"c-ref", "c-empty", "rawns-run", "rawns-run-seccomp", "rawns-run-init", "rawns-run-init-vm", "go-empty", "go-os", "go-clone", "go-os-exec", "go-reexec", "unshare", "bwrap", "rawns-rootfs", "bwrap-rootfs", "rawns-net-bridge", "rawns-net-none", "rawns-ns-net", "bwrap-unshare-net", "crun", "runc",
 		"rawns-oci-run", "crun-oci-run", "runc-oci-run", "rawns-oci-lifecycle", "crun-oci-lifecycle", "runc-oci-lifecycle"} {
 		if found[n] {
 			names = append(names, n)
@@ -702,6 +715,7 @@ func runWhole(o *options, rep *Report, base Job, sets []clone.Namespaces, progre
 	rep.Notes = append(rep.Notes, rootfsNotes(res)...)
 	rep.Notes = append(rep.Notes, privilegeCost(res)...)
 	rep.Notes = append(rep.Notes, initCost(res)...)
+	rep.Notes = append(rep.Notes, netNotes(res)...)
 	rep.Notes = append(rep.Notes, ociNotes(res)...)
 	rep.Reference = "c-ref"
 	if o.cref == "" {

@@ -27,6 +27,10 @@ type tool struct {
 	// hideUnified runs the tool in a mount namespace where the cgroup2
 	// mount of a hybrid cgroup layout is covered (see launcher).
 	hideUnified bool
+	// ownNet runs the tool in a network and mount namespace of the
+	// benchmark's own (startNetLauncher): the bridge, veths and nft tables
+	// of --network bridge are made there, never on the host's network.
+	ownNet bool
 	// fn, when set, is run instead of argv, on the launcher's thread, and
 	// timed as one start to exit: a tool that is several commands (the
 	// OCI lifecycle rows, bench/oci.go). files are its stdio.
@@ -73,7 +77,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 			argv = append(argv, "--hostname", host)
 		}
 		tools = append(tools, tool{name: "rawns-run", about: "rawns run (clone.StartHere from the main thread, vfork-style)", argv: slices.Concat(argv, []string{"--"}, cmd)})
-		// The least-privilege row (issue 14): docker's seccomp profile
+		// The least-privilege row: docker's seccomp profile
 		// compiled in the parent and installed last, and every capability
 		// dropped; at most 0.15x over rawns-run is the target.
 		tools = append(tools, tool{name: "rawns-run-seccomp", about: "rawns run --seccomp default --cap-drop ALL: docker's profile compiled per run, no capabilities", argv: slices.Concat(argv, []string{"--seccomp", "default", "--cap-drop", "ALL", "--"}, cmd)})
@@ -165,6 +169,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 		}
 	}
 	tools, notes = rootfsTools(tools, notes, job, rawns, bwrap, dir)
+	tools, notes = netTools(tools, notes, job, rawns, bwrap)
 	for _, rt := range []string{"crun", "runc"} {
 		p := found(rt)
 		if p == "" {
@@ -188,7 +193,7 @@ func wholeTools(job *Job, rawns, self, cref, dir string) ([]tool, []string) {
 	return append(tools, ot...), append(notes, on...)
 }
 
-// rootfsTools adds the root filesystem rows (issue 12): the command in a
+// rootfsTools adds the root filesystem rows: the command in a
 // small root of its own with a minimal /dev and a fresh /proc, by rawns
 // and by bubblewrap, on the same root: rawns run --rootfs R --dev /dev
 // --proc /proc and bwrap --bind R / --dev /dev --proc /proc. The root is
@@ -225,6 +230,114 @@ func rootfsTools(tools []tool, notes []string, job *Job, rawns, bwrap, dir strin
 		tools = append(tools, tool{name: "bwrap-rootfs", about: "bwrap --bind R / --dev /dev --proc /proc, on the same R", argv: append(append(argv, "--"), cmd...)})
 	}
 	return tools, notes
+}
+
+// netTools adds the network rows (issue 23), each run in a network
+// namespace of the benchmark's own: rawns run --network bridge (a veth on
+// a bridge, addresses, routes, an nft table, made by the rawns-net helper
+// while the command is held) against plain rawns-run; and rawns run
+// --network none (a network namespace with lo up) against today's
+// --ns ...,net and bubblewrap's --unshare-net.
+func netTools(tools []tool, notes []string, job *Job, rawns, bwrap string) ([]tool, []string) {
+	ns, host := job.Namespaces, job.hostname()
+	cmd := append([]string{job.Path}, job.Args[1:]...)
+	if ns&(clone.NewNet|clone.NewUser) != 0 || os.Geteuid() != 0 {
+		return tools, append(notes, "rawns-net-*, bwrap-unshare-net: need root and no net or user in --ns; skipped for ns="+ns.String())
+	}
+	if rawns != "" {
+		argv := []string{rawns, "run", "--ns", ns.String()}
+		if host != "" {
+			argv = append(argv, "--hostname", host)
+		}
+		tools = append(tools,
+			tool{name: "rawns-net-bridge", about: "rawns run --network bridge: eth0 on rawns0, an address, routes, an owned nft table (in a network namespace of the benchmark's own)", argv: slices.Concat(argv, []string{"--network", "bridge", "--"}, cmd), ownNet: true},
+			tool{name: "rawns-net-none", about: "rawns run --network none: a network namespace with lo up", argv: slices.Concat(argv, []string{"--network", "none", "--"}, cmd), ownNet: true},
+			tool{name: "rawns-ns-net", about: "rawns run --ns " + (ns | clone.NewNet).String() + ": net by --ns, as before --network", argv: slices.Concat([]string{rawns, "run", "--ns", (ns | clone.NewNet).String()}, argv[4:], []string{"--"}, cmd), ownNet: true})
+	}
+	if bwrap != "" && ns&clone.NewTime == 0 {
+		argv := []string{bwrap, "--dev-bind", "/", "/", "--unshare-net"}
+		for _, k := range clone.Kinds {
+			if ns&k.Flag != 0 && k.Flag != clone.NewMount {
+				argv = append(argv, "--unshare-"+k.Name)
+			}
+		}
+		if host != "" {
+			argv = append(argv, "--hostname", host)
+		}
+		tools = append(tools, tool{name: "bwrap-unshare-net", about: "bubblewrap --unshare-net (lo up), / bound as it is", argv: append(append(argv, "--"), cmd...), ownNet: true})
+	}
+	return tools, notes
+}
+
+// netNotes states, per namespace set, the network targets: what
+// --network bridge adds over plain rawns-run, in ms (the median of the
+// per-round differences; target at most 8 ms here), and --network none
+// against --ns ...,net (target: no more) and bwrap --unshare-net.
+func netNotes(res []Result) []string {
+	by := map[string]map[string]*Result{}
+	var order []string
+	for i := range res {
+		r := &res[i]
+		ns := r.Label("ns")
+		if by[ns] == nil {
+			by[ns] = map[string]*Result{}
+			order = append(order, ns)
+		}
+		if r.Err == "" {
+			by[ns][r.Name] = r
+		}
+	}
+	var notes []string
+	for _, ns := range order {
+		x := by[ns]
+		if b, p := x["rawns-net-bridge"], x["rawns-run"]; b != nil && p != nil {
+			n := min(len(b.Rounds), len(p.Rounds))
+			d := make([]float64, 0, n)
+			for i := 0; i < n; i++ {
+				d = append(d, b.Rounds[i]-p.Rounds[i])
+			}
+			notes = append(notes, fmt.Sprintf("ns=%s: rawns-net-bridge adds %.2f ms to rawns-run (median of per-round differences; target at most 8 ms), %.2fx rawns-run paired", ns, Median(d)/1e6, PairedRatio(b.Rounds, p.Rounds)))
+		}
+		if none := x["rawns-net-none"]; none != nil {
+			note := "ns=" + ns + ": rawns-net-none"
+			if nn := x["rawns-ns-net"]; nn != nil {
+				note += fmt.Sprintf(" %.3fx rawns-ns-net (target <= 1.0)", PairedRatio(none.Rounds, nn.Rounds))
+			}
+			if bw := x["bwrap-unshare-net"]; bw != nil {
+				note += fmt.Sprintf(", %.2fx bwrap-unshare-net", PairedRatio(none.Rounds, bw.Rounds))
+			}
+			notes = append(notes, note+", paired per round")
+		}
+	}
+	return notes
+}
+
+// startNetLauncher is a launcher whose thread is in a network and mount
+// namespace of its own, lo up: what its programs do to the network (a
+// bridge, veths, nft tables, sysctls) stays there and goes with it.
+func startNetLauncher() (*launcher, error) {
+	return startLauncherIn(func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWNS); err != nil {
+			return fmt.Errorf("a network namespace for the network rows: %w", err)
+		}
+		if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return err
+		}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		ifr, err := unix.NewIfreq("lo")
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return err
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	})
 }
 
 // benchRoot returns a root filesystem that holds the program path.
@@ -431,27 +544,41 @@ type launchReq struct {
 }
 
 func startLauncher(hideUnified bool) (*launcher, error) {
+	if !hideUnified {
+		return startLauncherIn(nil)
+	}
+	return startLauncherIn(func() error {
+		err := unix.Unshare(unix.CLONE_NEWNS)
+		if err == nil {
+			err = unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+		}
+		if err == nil {
+			// crun (v1 mode) still makes a directory per container
+			// here and writes its pid to a cgroup.procs file, which
+			// on a tmpfs is a page that rmdir then leaves behind:
+			// room for a few thousand containers (the OCI rows use a
+			// fresh id each time), gone with the namespace.
+			err = unix.Mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=16m")
+		}
+		if err != nil {
+			return fmt.Errorf("hiding /sys/fs/cgroup/unified: %w", err)
+		}
+		return nil
+	})
+}
+
+// startLauncherIn starts a launcher whose locked thread first runs setup
+// (nil: none), which may move the thread into namespaces of its own.
+func startLauncherIn(setup func() error) (*launcher, error) {
 	l := &launcher{reqs: make(chan *launchReq)}
 	ready := make(chan error)
 	go func() {
 		runtime.LockOSThread()
 		// Never unlocked: the thread dies with the goroutine if it changed
-		// its mount namespace, and is harmless otherwise.
-		if hideUnified {
-			err := unix.Unshare(unix.CLONE_NEWNS)
-			if err == nil {
-				err = unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
-			}
-			if err == nil {
-				// crun (v1 mode) still makes a directory per container
-				// here and writes its pid to a cgroup.procs file, which
-				// on a tmpfs is a page that rmdir then leaves behind:
-				// room for a few thousand containers (the OCI rows use a
-				// fresh id each time), gone with the namespace.
-				err = unix.Mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=16m")
-			}
-			if err != nil {
-				ready <- fmt.Errorf("hiding /sys/fs/cgroup/unified: %w", err)
+		// its namespaces, and is harmless otherwise.
+		if setup != nil {
+			if err := setup(); err != nil {
+				ready <- err
 				return
 			}
 		}
@@ -619,8 +746,8 @@ func goFloor(res []Result) []string {
 
 // privilegeCost returns, for each namespace set with both rows, what
 // rawns-run-seccomp (--seccomp default --cap-drop ALL) adds over a plain
-// rawns-run, as a paired ratio of the rounds: issue 14's target is at
-// most 0.15x of a plain run.
+// rawns-run, as a paired ratio of the rounds: the target
+// (docs/benchmarks.md, "Least privilege") is at most 0.15x of a plain run.
 func privilegeCost(res []Result) []string {
 	var notes []string
 	for i := range res {
@@ -639,7 +766,7 @@ func privilegeCost(res []Result) []string {
 
 // initCost returns, for each namespace set, what each --init row adds over
 // a plain rawns-run, in multiples of c-ref (the rows' medians, as the
-// table prints them): issue 15's target is at most +0.35x.
+// table prints them): the target (docs/benchmarks.md) is at most +0.35x.
 func initCost(res []Result) []string {
 	var notes []string
 	for i := range res {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // Options say where to make a run's cgroup and what to limit.
@@ -43,20 +45,96 @@ type Options struct {
 	Optional []string
 }
 
-// Error is a failure that one resource is to blame for. Limit names it the
-// way rawns run's flags do ("memory", "pids", "cpus", "cpu-weight",
-// "cpuset-cpus", "memory-swap", "cgroup-parent"), so that the command line
-// can name the flag.
+// Error is a failure that one field of the Options is to blame for: the
+// field, in this package's own terms, and why. A caller words the field in
+// its own: rawns run as the flag that set it (--memory), the OCI layer as
+// the path in config.json (linux.resources.memory.limit).
 type Error struct {
-	Limit string
+	Field Field
 	Err   error
 }
 
-func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Error() string { return e.Field.String() + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-func limitErr(limit string, format string, a ...any) error {
-	return &Error{Limit: limit, Err: fmt.Errorf(format, a...)}
+// Field names a field of Options: the one an Error is about.
+type Field int
+
+// The fields an Error may name, with the cgroup files they are written to.
+const (
+	FieldNone        Field = iota
+	FieldParent            // Options.Parent: where the run's cgroup is made
+	FieldName              // Options.Name: the cgroup's own name
+	FieldMemoryLimit       // Resources.Memory.Limit: memory.max, memory.limit_in_bytes
+	FieldMemorySwap        // Resources.Memory.Swap: memory.swap.max, memory.memsw.limit_in_bytes
+	FieldPidsLimit         // Resources.Pids.Limit: pids.max
+	FieldCPUQuota          // Resources.CPU.Quota: cpu.max, cpu.cfs_quota_us
+	FieldCPUPeriod         // Resources.CPU.Period: cpu.max, cpu.cfs_period_us
+	FieldCPUShares         // Resources.CPU.Shares: cpu.shares (cpu.weight on v2)
+	FieldCPUWeight         // Resources.CPU.Weight: cpu.weight (cpu.shares on v1)
+	FieldCPUCpus           // Resources.CPU.Cpus: cpuset.cpus
+	FieldCPUMems           // Resources.CPU.Mems: cpuset.mems
+	FieldDevices           // Resources.Devices: devices.allow and devices.deny, v2's device program
+)
+
+// String is the field's path in Options ("Resources.Memory.Limit").
+func (f Field) String() string {
+	switch f {
+	case FieldParent:
+		return "Parent"
+	case FieldName:
+		return "Name"
+	case FieldMemoryLimit:
+		return "Resources.Memory.Limit"
+	case FieldMemorySwap:
+		return "Resources.Memory.Swap"
+	case FieldPidsLimit:
+		return "Resources.Pids.Limit"
+	case FieldCPUQuota:
+		return "Resources.CPU.Quota"
+	case FieldCPUPeriod:
+		return "Resources.CPU.Period"
+	case FieldCPUShares:
+		return "Resources.CPU.Shares"
+	case FieldCPUWeight:
+		return "Resources.CPU.Weight"
+	case FieldCPUCpus:
+		return "Resources.CPU.Cpus"
+	case FieldCPUMems:
+		return "Resources.CPU.Mems"
+	case FieldDevices:
+		return "Resources.Devices"
+	}
+	return "Options"
+}
+
+func fieldErr(f Field, format string, a ...any) error {
+	return &Error{Field: f, Err: fmt.Errorf(format, a...)}
+}
+
+// ErrNotDelegated is in the chain of an error for lack of permission to
+// make or write a cgroup: making cgroups needs root, or a cgroup delegated
+// to the user, and a caller may say how its user gives one as the parent
+// (Options.Parent).
+var ErrNotDelegated = errors.New("making cgroups needs root, or a cgroup delegated to your user")
+
+// notDelegated is an error that errors.Is reads as ErrNotDelegated.
+type notDelegated struct{ error }
+
+func (e notDelegated) Is(target error) bool { return target == ErrNotDelegated }
+func (e notDelegated) Unwrap() error        { return e.error }
+
+// SubtreeError is cgroup v2's refusal to enable a controller for the
+// children of a cgroup that holds processes (the "no internal processes"
+// rule, cgroup-v2.rst): the parent must be a cgroup without processes that
+// has the controller in its cgroup.subtree_control.
+type SubtreeError struct {
+	Controller string
+	Dir        string // the cgroup that holds processes
+}
+
+func (e *SubtreeError) Error() string {
+	return fmt.Sprintf("cannot enable the %s controller below %s: that cgroup holds processes, and cgroup v2 lets only a cgroup without processes (or the root) hand the %s controller to its children", e.Controller, e.Dir, e.Controller)
 }
 
 // backend is what each cgroup version implements for one run's cgroup,
@@ -112,7 +190,7 @@ func New(opts Options) (*Cgroup, error) {
 	}
 	if opts.Name != "" {
 		if opts.Name != filepath.Base(opts.Name) || opts.Name == "." || opts.Name == ".." {
-			return nil, limitErr("cgroup-parent", "cgroup name %q: give one directory name", opts.Name)
+			return nil, fieldErr(FieldName, "cgroup name %q: give one directory name", opts.Name)
 		}
 		c.Name = opts.Name
 	}
@@ -128,29 +206,54 @@ func New(opts Options) (*Cgroup, error) {
 	return c, nil
 }
 
-// wanted lists the controllers the resources need, with the limit each
+// wanted lists the controllers the resources need, with the field each
 // serves (for errors); optional ones serve statistics only.
-func wanted(r *Resources, stats bool) (need map[string]string, optional []string) {
-	need = map[string]string{}
+func wanted(r *Resources, stats bool) (need map[string]Field, optional []string) {
+	need = map[string]Field{}
 	if r.Memory.Limit != 0 {
-		need["memory"] = "memory"
+		need["memory"] = FieldMemoryLimit
 	}
 	if r.Pids.Limit != 0 {
-		need["pids"] = "pids"
+		need["pids"] = FieldPidsLimit
 	}
 	switch {
 	case r.CPU.Quota != 0 || r.CPU.Period != 0:
-		need["cpu"] = "cpus"
+		need["cpu"] = r.CPU.quotaField()
 	case r.CPU.Shares != 0 || r.CPU.Weight != 0:
-		need["cpu"] = "cpu-weight"
+		need["cpu"] = r.CPU.weightField()
 	}
-	if r.CPU.Cpus != "" || r.CPU.Mems != "" {
-		need["cpuset"] = "cpuset-cpus"
+	switch {
+	case r.CPU.Cpus != "":
+		need["cpuset"] = FieldCPUCpus
+	case r.CPU.Mems != "":
+		need["cpuset"] = FieldCPUMems
 	}
 	if stats {
 		optional = []string{"memory", "pids"}
 	}
 	return need, optional
+}
+
+// fieldOf is the field of r that controller ctl serves, for errors; for a
+// controller asked for statistics only, the field it would limit.
+func fieldOf(ctl string, r *Resources) Field {
+	switch ctl {
+	case "memory":
+		return FieldMemoryLimit
+	case "pids":
+		return FieldPidsLimit
+	case "cpu":
+		if r.CPU.Quota == 0 && r.CPU.Period == 0 && (r.CPU.Shares != 0 || r.CPU.Weight != 0) {
+			return r.CPU.weightField()
+		}
+		return r.CPU.quotaField()
+	case "cpuset":
+		if r.CPU.Cpus == "" && r.CPU.Mems != "" {
+			return FieldCPUMems
+		}
+		return FieldCPUCpus
+	}
+	return FieldNone
 }
 
 // assign decides, controller by controller, which hierarchy serves it: a
@@ -178,7 +281,7 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 		return false
 	}
 	for _, ctl := range []string{"memory", "pids", "cpu", "cpuset"} {
-		limit, ok := need[ctl]
+		field, ok := need[ctl]
 		if !ok {
 			continue
 		}
@@ -187,7 +290,7 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 			if c.layout.V2 != nil {
 				where += " and " + filepath.Join(c.layout.V2.Mount, "cgroup.controllers") + " does not list it"
 			}
-			return limitErr(limit, "the %s controller is missing on this host (%s); the kernel was built without it or it is disabled on the command line (cgroup_disable=)", ctl, where)
+			return fieldErr(field, "the %s controller is missing on this host (%s); the kernel was built without it or it is disabled on the command line (cgroup_disable=)", ctl, where)
 		}
 	}
 	for _, ctl := range optional {
@@ -211,7 +314,7 @@ func (c *Cgroup) assign(stats bool, extra []string) error {
 		case c.layout.V2 != nil:
 			devProgram = true
 		default:
-			return limitErr("devices", "no devices controller is mounted and no cgroup v2 hierarchy: device rules cannot be applied")
+			return fieldErr(FieldDevices, "no devices controller is mounted and no cgroup v2 hierarchy: device rules cannot be applied")
 		}
 	}
 	if c.layout.V2 == nil {
@@ -255,7 +358,7 @@ func (c *Cgroup) parentDir(h *Hierarchy) (string, error) {
 	}
 	clean := filepath.Clean(p)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", limitErr("cgroup-parent", "cgroup parent %q climbs out of the caller's cgroup; give a path below it, or an absolute one from the hierarchy's root", p)
+		return "", fieldErr(FieldParent, "cgroup parent %q climbs out of the caller's cgroup; give a path below it, or an absolute one from the hierarchy's root", p)
 	}
 	return filepath.Join(h.Own, clean), nil
 }
@@ -383,25 +486,15 @@ func (c *Cgroup) Remove() error {
 // (field 22 of /proc/self/stat, proc(5)): with the pid, it names a process
 // for good, pid reuse notwithstanding.
 func selfStart() (string, error) {
-	return procStart("self")
+	return procStart(0)
 }
 
-func procStart(pid string) (string, error) {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
+func procStart(pid int) (string, error) {
+	st, err := procfs.StartTime(pid)
 	if err != nil {
 		return "", err
 	}
-	// The command name (field 2) may hold spaces and parentheses: fields
-	// are counted after its last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return "", fmt.Errorf("/proc/%s/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return "", fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f)+2)
-	}
-	return f[19], nil // field 22
+	return strconv.FormatUint(st, 10), nil
 }
 
 // writeFile writes val to dir/file with one write(2), as cgroupfs wants
@@ -483,24 +576,24 @@ func checkCgroupDir(dir, mount string) error {
 	err := unix.Statfs(dir, &st)
 	if err == unix.ENOENT {
 		if dir == mount || !strings.HasPrefix(dir, mount+"/") {
-			return limitErr("cgroup-parent", "%s does not exist", dir)
+			return fieldErr(FieldParent, "%s does not exist", dir)
 		}
 		if err := checkCgroupDir(filepath.Dir(dir), mount); err != nil {
 			return err
 		}
 		if err := unix.Mkdir(dir, 0o755); err != nil && err != unix.EEXIST {
-			return &Error{Limit: "cgroup-parent", Err: permHint(&os.PathError{Op: "mkdir", Path: dir, Err: err})}
+			return &Error{Field: FieldParent, Err: permHint(&os.PathError{Op: "mkdir", Path: dir, Err: err})}
 		}
 		return nil
 	}
 	if err != nil {
-		return &Error{Limit: "cgroup-parent", Err: &os.PathError{Op: "statfs", Path: dir, Err: err}}
+		return &Error{Field: FieldParent, Err: &os.PathError{Op: "statfs", Path: dir, Err: err}}
 	}
 	if st.Type != unix.CGROUP_SUPER_MAGIC && st.Type != unix.CGROUP2_SUPER_MAGIC {
-		return limitErr("cgroup-parent", "%s is not a cgroup directory (not on a cgroup filesystem); give a path inside %s", dir, mount)
+		return fieldErr(FieldParent, "%s is not a cgroup directory (not on a cgroup filesystem); give a path inside %s", dir, mount)
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return limitErr("cgroup-parent", "%s is not a cgroup directory", dir)
+		return fieldErr(FieldParent, "%s is not a cgroup directory", dir)
 	}
 	return nil
 }
@@ -508,7 +601,7 @@ func checkCgroupDir(dir, mount string) error {
 // permHint adds what would grant the permission to EACCES and EPERM.
 func permHint(err error) error {
 	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS) {
-		return fmt.Errorf("%w: making cgroups needs root, or a cgroup delegated to your user (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does) given as --cgroup-parent", err)
+		return notDelegated{fmt.Errorf("%w: %v (its directory and cgroup.procs, cgroup.subtree_control owned by you, as systemd's Delegate=yes does)", err, ErrNotDelegated)}
 	}
 	return err
 }

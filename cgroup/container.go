@@ -231,24 +231,24 @@ func (c *Cgroup) Update(r Resources) error {
 		return err
 	}
 	if len(r.Devices) > 0 {
-		return limitErr("devices", "device rules cannot be changed after the container is created")
+		return fieldErr(FieldDevices, "device rules cannot be changed after the container is created")
 	}
 	need, _ := wanted(&r, false)
-	for ctl, limit := range need {
+	for ctl, field := range need {
 		if c.v1 != nil && c.v1.member(ctl) != nil {
 			continue
 		}
 		if c.v2 != nil && c.v2.created && c.layout.V1[ctl] == nil {
 			// cgroup v2: hand the controller down now (no process moves).
 			if !has(c.v2.controllers, ctl) {
-				if err := c.v2.enable(c.v2.parent, ctl); err != nil {
+				if err := c.v2.enable(c.v2.parent, ctl, field); err != nil {
 					return err
 				}
 				c.v2.controllers = append(c.v2.controllers, ctl)
 			}
 			continue
 		}
-		return limitErr(limit, "the container's cgroup is in no %s hierarchy: a cgroup v1 controller is joined at create only when a limit asks for it (joining later would move every process of the container); give the limit at create", ctl)
+		return fieldErr(field, "the container's cgroup is in no %s hierarchy: a cgroup v1 controller is joined at create only when a limit asks for it (joining later would move every process of the container); give the limit at create", ctl)
 	}
 	if c.v2 != nil && c.v2.created {
 		if err := c.v2.limit(&r); err != nil {
@@ -270,7 +270,7 @@ func (c *Cgroup) Update(r Resources) error {
 			// limit writes one more for the cloning thread (enter);
 			// nothing clones into it now.
 			if err := writeFile(m.dir, "pids.max", strconv.FormatInt(r.Pids.Limit, 10)); err != nil {
-				return &Error{Limit: "pids", Err: err}
+				return &Error{Field: FieldPidsLimit, Err: err}
 			}
 		}
 	}

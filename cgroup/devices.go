@@ -41,13 +41,13 @@ func validateDevices(rules []DeviceRule) error {
 		switch d.Type {
 		case 'a', 'c', 'b':
 		default:
-			return &Error{Limit: "devices", Err: fmt.Errorf("device rule %d: type %q; give a, c or b", i, d.Type)}
+			return &Error{Field: FieldDevices, Err: fmt.Errorf("device rule %d: type %q; give a, c or b", i, d.Type)}
 		}
 		if d.Major < -1 || d.Minor < -1 || d.Major > 0xfff || d.Minor > 0xfffff {
-			return &Error{Limit: "devices", Err: fmt.Errorf("device rule %d: %d:%d is not a device number (major 0-4095, minor 0-1048575, -1 for any)", i, d.Major, d.Minor)}
+			return &Error{Field: FieldDevices, Err: fmt.Errorf("device rule %d: %d:%d is not a device number (major 0-4095, minor 0-1048575, -1 for any)", i, d.Major, d.Minor)}
 		}
 		if d.Access == "" || strings.Trim(d.Access, "rwm") != "" {
-			return &Error{Limit: "devices", Err: fmt.Errorf("device rule %d: access %q; give a set of r, w and m", i, d.Access)}
+			return &Error{Field: FieldDevices, Err: fmt.Errorf("device rule %d: access %q; give a set of r, w and m", i, d.Access)}
 		}
 	}
 	return nil
@@ -69,7 +69,7 @@ func v1Devices(dir string, rules []DeviceRule) error {
 			file = "devices.allow"
 		}
 		if err := writeFile(dir, file, d.String()); err != nil {
-			return &Error{Limit: "devices", Err: permHint(err)}
+			return &Error{Field: FieldDevices, Err: permHint(err)}
 		}
 	}
 	return nil

@@ -59,32 +59,37 @@ func TestParseList(t *testing.T) {
 
 func TestResourcesValidate(t *testing.T) {
 	for _, c := range []struct {
-		r    cgroup.Resources
-		want string
+		r     cgroup.Resources
+		field cgroup.Field
+		want  string
 	}{
-		{cgroup.Resources{Memory: cgroup.Memory{Swap: 1 << 20}}, "needs a memory limit"},
-		{cgroup.Resources{Memory: cgroup.Memory{Limit: 4096}}, "below 1048576 (1 MiB), the smallest"},
-		{cgroup.Resources{Memory: cgroup.Memory{Limit: 2 << 20, Swap: 1 << 20}}, "below the memory limit"},
-		{cgroup.Resources{CPU: cgroup.CPU{Quota: 10}}, "at least 1000"},
-		{cgroup.Resources{CPU: cgroup.CPU{Shares: 2, Weight: 3}}, "not both"},
-		{cgroup.Resources{CPU: cgroup.CPU{Weight: 10001}}, "1..10000"},
-		{cgroup.Resources{CPU: cgroup.CPU{Cpus: "1-0"}}, "cpuset cpus"},
-		{cgroup.Resources{Pids: cgroup.Pids{Limit: -2}}, "negative"},
+		{cgroup.Resources{Memory: cgroup.Memory{Limit: -1}}, cgroup.FieldMemoryLimit, "Resources.Memory.Limit: memory limit -1 is negative"},
+		{cgroup.Resources{Memory: cgroup.Memory{Swap: 1 << 20}}, cgroup.FieldMemorySwap, "needs a memory limit"},
+		{cgroup.Resources{Memory: cgroup.Memory{Limit: 4096}}, cgroup.FieldMemoryLimit, "below 1048576 (1 MiB), the smallest"},
+		{cgroup.Resources{Memory: cgroup.Memory{Limit: 2 << 20, Swap: 1 << 20}}, cgroup.FieldMemorySwap, "below the memory limit"},
+		{cgroup.Resources{CPU: cgroup.CPU{Quota: 10}}, cgroup.FieldCPUQuota, "at least 1000"},
+		{cgroup.Resources{CPU: cgroup.CPU{Period: 10}}, cgroup.FieldCPUPeriod, "1000..1000000"},
+		{cgroup.Resources{CPU: cgroup.CPU{Shares: 2, Weight: 3}}, cgroup.FieldCPUWeight, "not both"},
+		{cgroup.Resources{CPU: cgroup.CPU{Shares: 1}}, cgroup.FieldCPUShares, "2..262144"},
+		{cgroup.Resources{CPU: cgroup.CPU{Weight: 10001}}, cgroup.FieldCPUWeight, "1..10000"},
+		{cgroup.Resources{CPU: cgroup.CPU{Cpus: "1-0"}}, cgroup.FieldCPUCpus, "cpuset cpus"},
+		{cgroup.Resources{CPU: cgroup.CPU{Mems: "x"}}, cgroup.FieldCPUMems, "cpuset mems"},
+		{cgroup.Resources{Pids: cgroup.Pids{Limit: -2}}, cgroup.FieldPidsLimit, "negative"},
 	} {
 		err := c.r.Validate()
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Validate(%+v) = %v, want %q", c.r, err, c.want)
+		if err == nil || fieldOf(err) != c.field || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v (field %v), want %v and %q", c.r, err, fieldOf(err), c.field, c.want)
 		}
 	}
 }
 
-// limitOf returns the limit a *cgroup.Error blames.
-func limitOf(err error) string {
+// fieldOf returns the field a *cgroup.Error blames.
+func fieldOf(err error) cgroup.Field {
 	var e *cgroup.Error
 	if errors.As(err, &e) {
-		return e.Limit
+		return e.Field
 	}
-	return ""
+	return cgroup.FieldNone
 }
 
 // Bad input fails in New, names the resource to blame, and leaves nothing.
@@ -108,13 +113,13 @@ func TestNewRefuses(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		opts  cgroup.Options
-		limit string
+		field cgroup.Field
 		want  string
 	}{
-		{"parent is a file", cgroup.Options{Resources: pids, Parent: "cgroup.procs"}, "cgroup-parent", "not a cgroup directory"},
-		{"parent climbs out", cgroup.Options{Resources: pids, Parent: "../x"}, "cgroup-parent", "climbs out"},
-		{"cpuset beyond the machine", cgroup.Options{Resources: cgroup.Resources{CPU: cgroup.CPU{Cpus: "0-4095"}}}, "cpuset-cpus", "not all available"},
-		{"controller missing", cgroup.Options{Resources: pids, Layout: noPids}, "pids", "pids controller is missing"},
+		{"parent is a file", cgroup.Options{Resources: pids, Parent: "cgroup.procs"}, cgroup.FieldParent, "not a cgroup directory"},
+		{"parent climbs out", cgroup.Options{Resources: pids, Parent: "../x"}, cgroup.FieldParent, "climbs out"},
+		{"cpuset beyond the machine", cgroup.Options{Resources: cgroup.Resources{CPU: cgroup.CPU{Cpus: "0-4095"}}}, cgroup.FieldCPUCpus, "not all available"},
+		{"controller missing", cgroup.Options{Resources: pids, Layout: noPids}, cgroup.FieldPidsLimit, "pids controller is missing"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cg, err := cgroup.New(c.opts)
@@ -122,8 +127,8 @@ func TestNewRefuses(t *testing.T) {
 				cg.Close()
 				t.Fatalf("New(%+v) made %v", c.opts, cg.Dirs())
 			}
-			if limitOf(err) != c.limit || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("New: %v (limit %q), want limit %q and %q", err, limitOf(err), c.limit, c.want)
+			if fieldOf(err) != c.field || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New: %v (field %v), want field %v and %q", err, fieldOf(err), c.field, c.want)
 			}
 		})
 	}
@@ -134,7 +139,7 @@ func TestNewRefuses(t *testing.T) {
 
 // On cgroup v2 a parent that holds processes cannot hand a domain
 // controller (memory, io; not the threaded ones: pids, cpu, cpuset) to a
-// child, the no-internal-process rule: New says so and names the limit.
+// child, the no-internal-process rule: New says so and names the field.
 // Only the vmtest's pure v2 hosts have a v2 memory controller to try it on;
 // on a hybrid host memory is v1, where the rule does not exist.
 func TestV2ParentWithProcesses(t *testing.T) {
@@ -165,8 +170,9 @@ func TestV2ParentWithProcesses(t *testing.T) {
 		cg.Close()
 		t.Fatal("New below a v2 cgroup with processes enabled memory")
 	}
-	if limitOf(err) != "memory" || !strings.Contains(err.Error(), "holds processes") {
-		t.Fatalf("New: %v (limit %q)", err, limitOf(err))
+	var se *cgroup.SubtreeError
+	if fieldOf(err) != cgroup.FieldMemoryLimit || !errors.As(err, &se) || se.Controller != "memory" || !strings.Contains(err.Error(), "holds processes") {
+		t.Fatalf("New: %v (field %v)", err, fieldOf(err))
 	}
 	sleeper.Signal(syscall.SIGKILL)
 	sleeper.Wait()

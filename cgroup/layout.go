@@ -1,13 +1,13 @@
 package cgroup
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // Layout is where the cgroup hierarchies are mounted and where the caller
@@ -44,11 +44,12 @@ type Hierarchy struct {
 // ReadLayout reads the layout of the calling process. It costs two small
 // /proc reads and is done only when limits are asked for.
 func ReadLayout() (*Layout, error) {
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mi, err := procfs.Read("/proc/self/mountinfo", nil)
 	if err != nil {
 		return nil, err
 	}
-	cg, err := os.ReadFile("/proc/self/cgroup")
+	var buf [4096]byte
+	cg, err := procfs.Read("/proc/self/cgroup", buf[:])
 	if err != nil {
 		return nil, err
 	}
@@ -60,31 +61,21 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 	// controllers is cgroup2.
 	own1 := map[string]string{} // "cpu,cpuacct" -> path
 	own2, have2 := "", false
-	for _, l := range strings.Split(string(selfCgroup), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) != 3 {
+	for _, c := range procfs.Cgroups(selfCgroup) {
+		if c.ID == "0" && c.Controllers == "" {
+			own2, have2 = c.Path, true
 			continue
 		}
-		if parts[0] == "0" && parts[1] == "" {
-			own2, have2 = parts[2], true
-			continue
-		}
-		own1[parts[1]] = parts[2]
+		own1[c.Controllers] = c.Path
+	}
+	mounts, err := procfs.Mounts(mountinfo)
+	if err != nil {
+		return nil, err
 	}
 	lay := &Layout{V1: map[string]*Hierarchy{}}
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		f, p := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(p) < 3 {
-			continue
-		}
-		root, mnt := unescape(f[3]), unescape(f[4])
-		switch p[0] {
+	for _, m := range mounts {
+		root, mnt := m.Root, m.Point
+		switch m.FSType {
 		case "cgroup2":
 			if !have2 || lay.V2 != nil {
 				continue
@@ -94,7 +85,7 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 			}
 		case "cgroup":
 			var ctrls []string
-			for _, o := range strings.Split(p[2], ",") {
+			for _, o := range strings.Split(m.SuperOptions, ",") {
 				switch o {
 				case "rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods":
 				default:
@@ -133,34 +124,6 @@ func under(mnt, root, path string) (string, bool) {
 		return "", false
 	}
 	return filepath.Join(mnt, rel), true
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // v2Controllers returns the controllers the v2 cgroup dir may enable for

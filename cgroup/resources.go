@@ -52,6 +52,24 @@ type CPU struct {
 	Mems string
 }
 
+// quotaField is the field of the CPU time limit that is set: Quota, else
+// Period.
+func (c *CPU) quotaField() Field {
+	if c.Quota == 0 && c.Period != 0 {
+		return FieldCPUPeriod
+	}
+	return FieldCPUQuota
+}
+
+// weightField is the field of the relative weight that is set: Shares,
+// else Weight.
+func (c *CPU) weightField() Field {
+	if c.Shares != 0 {
+		return FieldCPUShares
+	}
+	return FieldCPUWeight
+}
+
 // Pids is linux.resources.pids.
 type Pids struct {
 	// Limit is the maximum number of tasks (processes and threads) in the
@@ -79,48 +97,53 @@ func (r *Resources) IsZero() bool {
 	return r.Memory == Memory{} && r.CPU == CPU{} && r.Pids == Pids{} && len(r.Devices) == 0
 }
 
-// Validate checks r without touching the system.
+// Validate checks r without touching the system. Its errors are *Error,
+// naming the field at fault.
 func (r *Resources) Validate() error {
 	m := r.Memory
 	if m.Limit < 0 {
-		return fmt.Errorf("memory limit %d is negative", m.Limit)
+		return fieldErr(FieldMemoryLimit, "memory limit %d is negative", m.Limit)
 	}
 	if m.Limit > 0 && m.Limit < MinMemory {
-		return &Error{Limit: "memory", Err: fmt.Errorf("memory limit %d bytes is below %d (1 MiB), the smallest a command can be started under: the child's own pages before exec and the exec itself are charged to the run", m.Limit, MinMemory)}
+		return &Error{Field: FieldMemoryLimit, Err: fmt.Errorf("memory limit %d bytes is below %d (1 MiB), the smallest a command can be started under: the child's own pages before exec and the exec itself are charged to the run", m.Limit, MinMemory)}
 	}
 	if m.Swap != 0 {
 		if m.Limit == 0 {
-			return errors.New("a memory+swap limit needs a memory limit too")
+			return fieldErr(FieldMemorySwap, "a memory+swap limit needs a memory limit too")
 		}
 		if m.Swap != -1 && m.Swap < m.Limit {
-			return fmt.Errorf("memory+swap limit %d is below the memory limit %d; it counts memory and swap together", m.Swap, m.Limit)
+			return fieldErr(FieldMemorySwap, "memory+swap limit %d is below the memory limit %d; it counts memory and swap together", m.Swap, m.Limit)
 		}
 	}
 	c := r.CPU
 	if c.Quota < 0 || c.Quota > 0 && c.Quota < 1000 {
-		return fmt.Errorf("CPU quota %dµs: the kernel needs at least 1000µs per period", c.Quota)
+		return fieldErr(FieldCPUQuota, "CPU quota %dµs: the kernel needs at least 1000µs per period", c.Quota)
 	}
 	if c.Period != 0 && (c.Period < 1000 || c.Period > 1000000) {
-		return fmt.Errorf("CPU period %dµs is outside the kernel's 1000..1000000µs", c.Period)
+		return fieldErr(FieldCPUPeriod, "CPU period %dµs is outside the kernel's 1000..1000000µs", c.Period)
 	}
 	if c.Shares != 0 && c.Weight != 0 {
-		return errors.New("give CPU shares (v1) or a CPU weight (v2), not both")
+		return fieldErr(FieldCPUWeight, "give CPU shares (v1) or a CPU weight (v2), not both")
 	}
 	if c.Shares != 0 && (c.Shares < 2 || c.Shares > 262144) {
-		return fmt.Errorf("CPU shares %d is outside 2..262144", c.Shares)
+		return fieldErr(FieldCPUShares, "CPU shares %d is outside 2..262144", c.Shares)
 	}
 	if c.Weight != 0 && c.Weight > 10000 {
-		return fmt.Errorf("CPU weight %d is outside 1..10000", c.Weight)
+		return fieldErr(FieldCPUWeight, "CPU weight %d is outside 1..10000", c.Weight)
 	}
-	for _, l := range []struct{ what, s string }{{"cpuset cpus", c.Cpus}, {"cpuset mems", c.Mems}} {
+	for _, l := range []struct {
+		field Field
+		what  string
+		s     string
+	}{{FieldCPUCpus, "cpuset cpus", c.Cpus}, {FieldCPUMems, "cpuset mems", c.Mems}} {
 		if l.s != "" {
 			if _, err := ParseList(l.s); err != nil {
-				return fmt.Errorf("%s: %w", l.what, err)
+				return &Error{Field: l.field, Err: fmt.Errorf("%s: %w", l.what, err)}
 			}
 		}
 	}
 	if r.Pids.Limit < 0 {
-		return fmt.Errorf("pids limit %d is negative", r.Pids.Limit)
+		return fieldErr(FieldPidsLimit, "pids limit %d is negative", r.Pids.Limit)
 	}
 	if err := validateDevices(r.Devices); err != nil {
 		return err

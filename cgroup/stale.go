@@ -121,6 +121,10 @@ func ownerGone(name string) bool {
 			return false
 		}
 	}
-	start, err := procStart(f[0])
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	start, err := procStart(pid)
 	return err != nil || start != f[1]
 }

@@ -60,7 +60,9 @@ func (c *Cgroup) Start(spec *clone.Spec) (*clone.Process, Placement, error) {
 				return p, PlaceCloneInto, err
 			}
 		}
-		return c.startHold(spec)
+		// The spec as adjusted above (Init's fork-style), not the
+		// caller's.
+		return c.startHold(&s)
 	}
 	p, err := c.startThreadV1(&s)
 	pl := PlaceThread

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // v1Group is the run's directories in the v1 hierarchies
@@ -64,12 +66,12 @@ func (g *v1Group) create(r *Resources) error {
 }
 
 func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
-	w := func(limit, file, val string) error {
+	w := func(field Field, file, val string) error {
 		if err := writeFile(m.dir, file, val); err != nil {
 			if errors.Is(err, unix.ENOENT) {
-				return limitErr(limit, "%s is missing: this kernel's v1 %s controller cannot set it", filepath.Join(m.dir, file), ctl)
+				return fieldErr(field, "%s is missing: this kernel's v1 %s controller cannot set it", filepath.Join(m.dir, file), ctl)
 			}
-			return &Error{Limit: limit, Err: permHint(err)}
+			return &Error{Field: field, Err: permHint(err)}
 		}
 		return nil
 	}
@@ -80,13 +82,13 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 		}
 		// memory.memsw.limit_in_bytes may never be below
 		// memory.limit_in_bytes: the memory limit goes first.
-		if err := w("memory", "memory.limit_in_bytes", strconv.FormatInt(r.Memory.Limit, 10)); err != nil {
+		if err := w(FieldMemoryLimit, "memory.limit_in_bytes", strconv.FormatInt(r.Memory.Limit, 10)); err != nil {
 			return err
 		}
 		if r.Memory.Swap != 0 {
-			err := w("memory-swap", "memory.memsw.limit_in_bytes", strconv.FormatInt(r.Memory.Swap, 10))
+			err := w(FieldMemorySwap, "memory.memsw.limit_in_bytes", strconv.FormatInt(r.Memory.Swap, 10))
 			if errors.Is(err, unix.ENOENT) {
-				return limitErr("memory-swap", "this kernel does not account swap in cgroup v1 (no memory.memsw.limit_in_bytes; boot with swapaccount=1)")
+				return fieldErr(FieldMemorySwap, "this kernel does not account swap in cgroup v1 (no memory.memsw.limit_in_bytes; boot with swapaccount=1)")
 			}
 			return err
 		}
@@ -95,16 +97,16 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 			return nil
 		}
 		g.pidsLimit = r.Pids.Limit
-		return w("pids", "pids.max", strconv.FormatInt(r.Pids.Limit+1, 10))
+		return w(FieldPidsLimit, "pids.max", strconv.FormatInt(r.Pids.Limit+1, 10))
 	case "cpu":
 		c := r.CPU
 		if c.Period != 0 {
-			if err := w("cpus", "cpu.cfs_period_us", strconv.FormatUint(c.Period, 10)); err != nil {
+			if err := w(FieldCPUPeriod, "cpu.cfs_period_us", strconv.FormatUint(c.Period, 10)); err != nil {
 				return err
 			}
 		}
 		if c.Quota != 0 {
-			if err := w("cpus", "cpu.cfs_quota_us", strconv.FormatInt(c.Quota, 10)); err != nil {
+			if err := w(FieldCPUQuota, "cpu.cfs_quota_us", strconv.FormatInt(c.Quota, 10)); err != nil {
 				return err
 			}
 		}
@@ -113,7 +115,7 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 			sh = weightToShares(c.Weight)
 		}
 		if sh != 0 {
-			return w("cpu-weight", "cpu.shares", strconv.FormatUint(sh, 10))
+			return w(c.weightField(), "cpu.shares", strconv.FormatUint(sh, 10))
 		}
 	case "devices":
 		return v1Devices(m.dir, r.Devices)
@@ -129,14 +131,14 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 		if mems == "" {
 			mems, _ = readFile(parent, "cpuset.mems")
 		}
-		if err := w("cpuset-cpus", "cpuset.cpus", cpus); err != nil {
+		if err := w(FieldCPUCpus, "cpuset.cpus", cpus); err != nil {
 			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ERANGE) {
 				have, _ := readFile(parent, "cpuset.cpus")
-				return limitErr("cpuset-cpus", "CPUs %s are not all available here: the parent cgroup has CPUs %s", cpus, have)
+				return fieldErr(FieldCPUCpus, "CPUs %s are not all available here: the parent cgroup has CPUs %s", cpus, have)
 			}
 			return err
 		}
-		return w("cpuset-cpus", "cpuset.mems", mems)
+		return w(FieldCPUMems, "cpuset.mems", mems)
 	}
 	return nil
 }
@@ -243,15 +245,14 @@ func (g *v1Group) leave(tid int, back *v1Back, entered []int) error {
 // threadDirs reads the calling thread's cgroup directory in each member's
 // hierarchy.
 func threadDirs(ms []*v1Member) ([]string, error) {
-	b, err := os.ReadFile("/proc/thread-self/cgroup")
+	var buf [4096]byte
+	b, err := procfs.Read("/proc/thread-self/cgroup", buf[:])
 	if err != nil {
 		return nil, err
 	}
 	byCtls := map[string]string{}
-	for _, l := range strings.Split(string(b), "\n") {
-		if p := strings.SplitN(l, ":", 3); len(p) == 3 {
-			byCtls[p[1]] = p[2]
-		}
+	for _, c := range procfs.Cgroups(b) {
+		byCtls[c.Controllers] = c.Path
 	}
 	dirs := make([]string, len(ms))
 	for i, m := range ms {

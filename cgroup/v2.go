@@ -34,12 +34,12 @@ func (g *v2Group) create(r *Resources) error {
 		return err
 	}
 	for _, ctl := range g.controllers {
-		if err := g.enable(g.parent, ctl); err != nil {
+		if err := g.enable(g.parent, ctl, fieldOf(ctl, r)); err != nil {
 			return err
 		}
 	}
 	for _, ctl := range g.optional {
-		if g.enable(g.parent, ctl) == nil {
+		if g.enable(g.parent, ctl, FieldNone) == nil {
 			g.controllers = append(g.controllers, ctl)
 		}
 	}
@@ -52,7 +52,7 @@ func (g *v2Group) create(r *Resources) error {
 	}
 	if g.devProgram {
 		if err := g.devices(r.Devices); err != nil {
-			return &Error{Limit: "devices", Err: err}
+			return &Error{Field: FieldDevices, Err: err}
 		}
 	}
 	fd, err := unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -69,8 +69,9 @@ func (g *v2Group) create(r *Resources) error {
 // only when its parent enables it (the top-down constraint), and a
 // non-root cgroup that holds processes cannot enable a domain controller
 // (memory, io) for its children (the no-internal-process constraint:
-// EBUSY); the threaded ones (pids, cpu, cpuset) it may.
-func (g *v2Group) enable(dir, ctl string) error {
+// EBUSY); the threaded ones (pids, cpu, cpuset) it may. field is what
+// errors blame: the field that asked for ctl.
+func (g *v2Group) enable(dir, ctl string, field Field) error {
 	sub, err := readFile(dir, "cgroup.subtree_control")
 	if err != nil {
 		return err
@@ -84,45 +85,34 @@ func (g *v2Group) enable(dir, ctl string) error {
 	}
 	if !has(avail, ctl) {
 		if dir == g.mount || !strings.HasPrefix(dir, g.mount+"/") {
-			return limitErr(limitOf(ctl), "the %s controller is not available in %s", ctl, g.mount)
+			return fieldErr(field, "the %s controller is not available in %s", ctl, g.mount)
 		}
-		if err := g.enable(filepath.Dir(dir), ctl); err != nil {
+		if err := g.enable(filepath.Dir(dir), ctl, field); err != nil {
 			return err
 		}
 	}
 	err = writeFile(dir, "cgroup.subtree_control", "+"+ctl)
 	switch {
 	case errors.Is(err, unix.EBUSY):
-		return limitErr(limitOf(ctl), "cannot enable the %s controller below %s: that cgroup holds processes, and cgroup v2 lets only a cgroup without processes (or the root) hand the %s controller to its children; run rawns from a leaf cgroup whose parent delegates %s, or give --cgroup-parent a cgroup that has %s in its cgroup.subtree_control", ctl, dir, ctl, ctl, ctl)
+		return &Error{Field: field, Err: &SubtreeError{Controller: ctl, Dir: dir}}
 	case err != nil:
-		return &Error{Limit: limitOf(ctl), Err: permHint(err)}
+		return &Error{Field: field, Err: permHint(err)}
 	}
 	return nil
 }
 
-// limitOf names the flag a controller serves.
-func limitOf(ctl string) string {
-	switch ctl {
-	case "cpu":
-		return "cpus"
-	case "cpuset":
-		return "cpuset-cpus"
-	}
-	return ctl
-}
-
 func (g *v2Group) limit(r *Resources) error {
-	w := func(limit, file, val string) error {
+	w := func(field Field, file, val string) error {
 		if err := writeFile(g.dir, file, val); err != nil {
 			if errors.Is(err, unix.ENOENT) {
-				return limitErr(limit, "%s is missing: this kernel's cgroup v2 cannot set it", filepath.Join(g.dir, file))
+				return fieldErr(field, "%s is missing: this kernel's cgroup v2 cannot set it", filepath.Join(g.dir, file))
 			}
-			return &Error{Limit: limit, Err: permHint(err)}
+			return &Error{Field: field, Err: permHint(err)}
 		}
 		return nil
 	}
 	if has(g.controllers, "memory") && r.Memory.Limit != 0 {
-		if err := w("memory", "memory.max", strconv.FormatInt(r.Memory.Limit, 10)); err != nil {
+		if err := w(FieldMemoryLimit, "memory.max", strconv.FormatInt(r.Memory.Limit, 10)); err != nil {
 			return err
 		}
 		if r.Memory.Swap != 0 {
@@ -130,16 +120,16 @@ func (g *v2Group) limit(r *Resources) error {
 			if r.Memory.Swap > 0 {
 				v = strconv.FormatInt(r.Memory.Swap-r.Memory.Limit, 10)
 			}
-			if err := w("memory-swap", "memory.swap.max", v); err != nil {
+			if err := w(FieldMemorySwap, "memory.swap.max", v); err != nil {
 				if errors.Is(err, unix.ENOENT) {
-					return limitErr("memory-swap", "this kernel does not account swap (no memory.swap.max; swapaccount=1 or CONFIG_MEMCG_SWAP is missing)")
+					return fieldErr(FieldMemorySwap, "this kernel does not account swap (no memory.swap.max; swapaccount=1 or CONFIG_MEMCG_SWAP is missing)")
 				}
 				return err
 			}
 		}
 	}
 	if has(g.controllers, "pids") && r.Pids.Limit != 0 {
-		if err := w("pids", "pids.max", strconv.FormatInt(r.Pids.Limit, 10)); err != nil {
+		if err := w(FieldPidsLimit, "pids.max", strconv.FormatInt(r.Pids.Limit, 10)); err != nil {
 			return err
 		}
 	}
@@ -153,7 +143,7 @@ func (g *v2Group) limit(r *Resources) error {
 			if p == 0 {
 				p = DefaultPeriod
 			}
-			if err := w("cpus", "cpu.max", q+" "+strconv.FormatUint(p, 10)); err != nil {
+			if err := w(c.quotaField(), "cpu.max", q+" "+strconv.FormatUint(p, 10)); err != nil {
 				return err
 			}
 		}
@@ -162,23 +152,23 @@ func (g *v2Group) limit(r *Resources) error {
 			wt = sharesToWeight(c.Shares)
 		}
 		if wt != 0 {
-			if err := w("cpu-weight", "cpu.weight", strconv.FormatUint(wt, 10)); err != nil {
+			if err := w(c.weightField(), "cpu.weight", strconv.FormatUint(wt, 10)); err != nil {
 				return err
 			}
 		}
 	}
 	if has(g.controllers, "cpuset") {
 		if r.CPU.Cpus != "" {
-			if err := w("cpuset-cpus", "cpuset.cpus", r.CPU.Cpus); err != nil {
+			if err := w(FieldCPUCpus, "cpuset.cpus", r.CPU.Cpus); err != nil {
 				if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ERANGE) {
 					eff, _ := readFile(g.parent, "cpuset.cpus.effective")
-					return limitErr("cpuset-cpus", "CPUs %s are not all available here: the parent cgroup has CPUs %s", r.CPU.Cpus, eff)
+					return fieldErr(FieldCPUCpus, "CPUs %s are not all available here: the parent cgroup has CPUs %s", r.CPU.Cpus, eff)
 				}
 				return err
 			}
 		}
 		if r.CPU.Mems != "" {
-			if err := w("cpuset-cpus", "cpuset.mems", r.CPU.Mems); err != nil {
+			if err := w(FieldCPUMems, "cpuset.mems", r.CPU.Mems); err != nil {
 				return err
 			}
 		}

@@ -118,27 +118,16 @@ func BenchmarkNamespaceKinds(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(st.name, func(b *testing.B) {
-			var mine, ref []float64
-			var sum time.Duration
-			timed := func(s *bench.Strategy) time.Duration {
-				t0 := time.Now()
-				if err := s.Spawn(); err != nil {
-					b.Fatal(err)
+			timed := func(s *bench.Strategy) func() time.Duration {
+				return func() time.Duration {
+					t0 := time.Now()
+					if err := s.Spawn(); err != nil {
+						b.Fatal(err)
+					}
+					return time.Since(t0)
 				}
-				return time.Since(t0)
 			}
-			i := 0
-			for b.Loop() {
-				var d, r time.Duration
-				if i%2 == 0 {
-					d, r = timed(s), timed(base)
-				} else {
-					r, d = timed(base), timed(s)
-				}
-				i++
-				sum += d
-				mine, ref = append(mine, float64(d)), append(ref, float64(r))
-			}
+			mine, ref, sum := paired(b, timed(s), timed(base))
 			b.ReportMetric(float64(sum.Nanoseconds())/float64(len(mine)), "ns/op")
 			b.ReportMetric(bench.Median(mine)/bench.Median(ref), "x-pid+uts")
 		})
@@ -184,19 +173,26 @@ func BenchmarkJoinPID(b *testing.B) {
 		return time.Since(t0)
 	}
 	withPID := []clone.Join{{Kinds: clone.NewNet, FD: net}, {Kinds: clone.NewPID, FD: pid}}
-	netOnly := withPID[:1]
-	var mine, ref []float64
-	i := 0
-	for b.Loop() {
-		var d, r time.Duration
-		if i%2 == 0 {
-			d, r = spawn(withPID), spawn(netOnly)
-		} else {
-			r, d = spawn(netOnly), spawn(withPID)
-		}
-		i++
-		mine, ref = append(mine, float64(d)), append(ref, float64(r))
-	}
+	mine, ref, _ := paired(b, func() time.Duration { return spawn(withPID) }, func() time.Duration { return spawn(withPID[:1]) })
 	b.ReportMetric(bench.Median(mine), "ns/op")
 	b.ReportMetric(bench.Median(mine)/bench.Median(ref), "x-net")
+}
+
+// paired times mine and ref once each per round, for b.N rounds, in
+// alternating order so that drift cancels: the times of each, and mine's
+// sum.
+func paired(b *testing.B, mine, ref func() time.Duration) (m, r []float64, sum time.Duration) {
+	i := 0
+	for b.Loop() {
+		var dm, dr time.Duration
+		if i%2 == 0 {
+			dm, dr = mine(), ref()
+		} else {
+			dr, dm = ref(), mine()
+		}
+		i++
+		sum += dm
+		m, r = append(m, float64(dm)), append(r, float64(dr))
+	}
+	return m, r, sum
 }

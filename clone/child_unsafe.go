@@ -170,8 +170,12 @@ type childData struct {
 	// The gate (childGate): Spec.GateFD as segFDs left it, or -1.
 	gateFD int
 
-	// The reaper of Spec.Init (init_unsafe.go), nil without it.
-	init *initData
+	// The reaper of Spec.Init (init_unsafe.go), nil without it; what its
+	// PID 1 wipes first (initHideNow).
+	init   *initData
+	wipe   *[maxWipe]unix.Iovec
+	nwipe  uintptr
+	zeroFD uintptr
 
 	// What to exec (childExec). execFD, if not -1, is the program's fd as
 	// segFDs left it: execveat(execFD, "", AT_EMPTY_PATH) instead of
@@ -328,6 +332,13 @@ func childMain(d *childData) {
 	// parent's thread.
 	if errno = childSetup(d); errno != 0 {
 		goto failed
+	}
+	// Spec.Init: PID 1 shows nothing of the host, before anything can
+	// look at it, while the parent's fds are all there.
+	if d.init != nil {
+		if errno = initHideNow(d); errno != 0 {
+			goto failed
+		}
 	}
 	// Enter the namespaces joined; then what each new namespace needs
 	// first: the propagation of /, /proc, lo, the hostname, clock offsets.

@@ -20,6 +20,7 @@ const (
 	StageUserRoot  // becoming uid and gid 0 of a new user namespace
 	StageSignals   // emptying the signal mask
 	StagePdeathsig // PR_SET_PDEATHSIG
+	StageHide      // Spec.Init: PID 1 hides rawns's command line and environment (initHideNow)
 
 	// PhaseNamespaces.
 	StageJoin        // setns(2) into a namespace of Spec.Join
@@ -94,6 +95,7 @@ var stageNames = [...]string{
 	StageUserRoot:        "become root of the new user namespace (setresgid, setresuid 0)",
 	StageSignals:         "reset the signal mask",
 	StagePdeathsig:       "prctl(PR_SET_PDEATHSIG)",
+	StageHide:            "hide rawns's command line and environment from the command (prctl PR_SET_MM_MAP)",
 	StageJoin:            "setns",
 	StagePropagation:     "set the propagation of /",
 	StageMountProc:       "mount /proc",
@@ -147,7 +149,7 @@ type Phase uint8
 
 const (
 	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
-	PhaseSetup                   // StageHold, StageUserRoot, StageSignals, StagePdeathsig
+	PhaseSetup                   // StageHold, StageUserRoot, StageSignals, StagePdeathsig, StageHide
 	PhaseNamespaces              // StageJoin .. StageTimeOffsets
 	PhaseProcfs                  // StageSysctl, StageOOMScoreAdj
 	PhaseMount                   // StageMount .. StageChdir
@@ -164,7 +166,7 @@ func (s Stage) Phase() Phase {
 	switch {
 	case s == StageNone || s >= numStages:
 		return PhaseNone
-	case s <= StagePdeathsig:
+	case s <= StageHide:
 		return PhaseSetup
 	case s <= StageTimeOffsets:
 		return PhaseNamespaces

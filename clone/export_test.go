@@ -19,3 +19,6 @@ func InitStackBase(p *Process) uintptr {
 
 // InitDataType is initData, for TestInitDataHasNoPointers.
 var InitDataType = initData{}
+
+// RaceEnabled reports a -race build (race_test.go).
+func RaceEnabled() bool { return raceEnabled }

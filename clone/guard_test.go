@@ -38,7 +38,7 @@ var (
 	childPathRoots = map[string]int{"cloneExec": 1}
 	mustReach      = []string{"childMain", "childSetup", "childNamespaces", "runSteps", "childFDs",
 		"childConsole", "childPrivilege", "childCaps", "childGate", "childSeccomp", "childExec", "childFail",
-		"initPrepare", "initCommand", "initReap"}
+		"initHideNow", "initPrepare", "initCommand", "initReap"}
 )
 
 const pkgPrefix = "github.com/rawns/rawns/clone."

@@ -3,7 +3,12 @@
 package clone
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -81,6 +86,18 @@ type initData struct {
 
 	nofile uintptr // the fd loop's bound where close_range(2) is missing
 
+	// What PID 1 shows of itself (initHide, made by initHideNow): its
+	// memory map with the command line and environment pointed at
+	// cmdline and nothing, and, fork-style, the range of its copy of
+	// rawns's stack that holds rawns's own arguments, environment and
+	// path, zeroed.
+	mm                    prctlMMMap
+	scrubAddr, scrubBytes uintptr
+	// cmdline is what /proc/1/cmdline shows: in anonymous memory, which
+	// the kernel reads it from (get_mm_cmdline reads with FOLL_ANON:
+	// never a file's mapping, such as the binary's data).
+	cmdline [len(strInitName)]byte
+
 	// PID 1's scratch, written after the command has started.
 	sfd     uintptr      // the signalfd
 	child   uintptr      // the command's pid, inside the namespace
@@ -112,12 +129,16 @@ const initStackSize = 64 << 10
 // initStack is PID 1's mapping, owned by the parent: mapped before the
 // clone, unmapped once PID 1 is reaped (or at once, if the clone failed).
 type initStack struct {
-	base unsafe.Pointer
-	size uintptr // the guard page and initStackSize
+	base  unsafe.Pointer
+	size  uintptr // the guard page and initStackSize
+	named bool    // PID 1 took the shared name (sharedInitStarted)
 }
 
 func (s *initStack) unmap() {
 	if s != nil && s.base != nil {
+		if s.named {
+			sharedInitDone()
+		}
 		unix.MunmapPtr(s.base, s.size)
 		s.base = nil
 	}
@@ -192,7 +213,8 @@ func initSharesMemory(spec *Spec) bool {
 // prepareInit builds the reaper's data; in the shared case it maps PID 1's
 // stack, puts initData at its top and turns the first clone into a
 // CLONE_VM one on that stack.
-func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
+func prepareInit(spec *Spec, p *prepared) (*initData, *initStack, error) {
+	d := &p.d
 	var (
 		in    *initData
 		stack *initStack
@@ -211,6 +233,13 @@ func prepareInit(spec *Spec, d *childData) (*initData, *initStack, error) {
 		in = &initData{}
 	}
 	in.nofile = d.nofile
+	if err := initHide(in, p, stack == nil); err != nil {
+		stack.unmap()
+		return nil, nil, err
+	}
+	if stack != nil {
+		stack.named = true // counted by sharedInitStarted
+	}
 	in.sigset = 1 << (unix.SIGCHLD - 1)
 	for _, sig := range signals.InitRelayed {
 		if !signals.Ignored(sig) {
@@ -249,6 +278,7 @@ func initPrepare(d *childData) syscall.Errno {
 	rawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
 	// And ps shows it as what it is, not as a second rawns.
 	rawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&strInitName[0])), 0)
+
 	// The signals it relays, blocked (so that they wait for it, even as
 	// an init with no handler) and read from a signalfd.
 	_, _, errno = rawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&in.sigset)), 0, unsafe.Sizeof(in.sigset), 0, 0)
@@ -364,4 +394,248 @@ func initReap(in *initData, command uintptr) {
 	for {
 		rawSyscall(unix.SYS_EXIT_GROUP, status, 0, 0)
 	}
+}
+
+// prctlMMMap is struct prctl_mm_map of linux/prctl.h (PR_SET_MM_MAP):
+// the memory map's bounds as /proc shows them.
+type prctlMMMap struct {
+	startCode, endCode, startData, endData uint64
+	startBrk, brk, startStack              uint64
+	argStart, argEnd, envStart, envEnd     uint64
+	auxv                                   uint64 // a pointer; 0 with auxvSize 0: unchanged
+	auxvSize                               uint32
+	exeFD                                  uint32 // ^0: the exe link unchanged
+}
+
+// initHide prepares what PID 1 shows the container of itself. PID 1 is
+// rawns's child, a copy of rawns (fork) or on rawns's memory (shared), so
+// /proc/1/cmdline would be the whole host command line, and
+// /proc/1/environ the caller's environment, --clearenv or not: cmdline is
+// readable by anyone, and environ, on Linux 6.18 at least, by any process
+// of the same uid, non-dumpable or not (measured: TestInitShowsNoHost).
+// The child makes it first thing, before any namespace step
+// (initHideNow), while the parent's fds are all there.
+//
+// PR_SET_MM_MAP (prctl(2), kernel/sys.c prctl_set_mm_map) sets the memory
+// map's bounds in one call, which a checkpoint/restore tool uses and which
+// needs no capability unless the exe link changes: the argument range is
+// pointed at "rawns-init" in initData (anonymous memory that lives as long
+// as PID 1: the kernel reads a command line only from anonymous memory,
+// FOLL_ANON) and the environment range made empty. The other bounds must
+// be given as they are (/proc/self/stat, and brk(2) for brk, which stat
+// lacks), since the call sets them all; they are the same in a fork-style
+// copy (read once, before any PID 1 changed them: procMM). On rawns's own memory (shared) this is
+// rawns's map too: while PID 1 runs, the host's ps shows rawns as
+// rawns-init as well, until the last such PID 1 is reaped
+// (sharedInitDone).
+//
+// Fork-style, the strings themselves are still in the copy, which a
+// command with CAP_SYS_PTRACE reads through /proc/1/mem. PID 1 maps zero
+// pages over its copy of the stack from the page of the first argument
+// to the top (arguments, environment, the executable's path, the auxiliary
+// vector below them in that page): nothing of the Go program runs on that
+// stack in the child, which runs on the goroutine's stack, a heap copy. And
+// it zeroes the Go runtime's copy of the environment in the heap
+// (runtime.goenvs copies each variable; the arguments it does not copy),
+// with one readv(2) of /dev/zero into those strings (wipe), rather than a
+// store loop the compiler may turn into a call. On rawns's own memory they
+// stay, as rawns's: there the command can neither ptrace PID 1 nor read
+// its memory (initSharesMemory).
+//
+// What stays: /proc/1/exe is rawns's binary on the host, since the kernel
+// refuses to change the exe link of a process that maps it
+// (replace_mm_exe_file: EBUSY) and PID 1's code is rawns's. Reaching it
+// needs ptrace access to PID 1: a command without CAP_SYS_PTRACE in
+// rawns's user namespace is refused (PID 1 is non-dumpable); one with it
+// (the default root run, where PID 1 is a fork-style copy) can read the
+// link and open the binary for reading, never for writing while PID 1 maps
+// it (ETXTBSY), and nothing of the PID namespace outlives PID 1. Such a
+// command also reads the rest of PID 1's memory, a copy of rawns's heap:
+// what rawns derived from its flags (paths, values), not the environment.
+func initHide(in *initData, p *prepared, fork bool) error {
+	orig, top, err := originalMM()
+	if err != nil {
+		return err
+	}
+	brk, _, _ := unix.RawSyscall(unix.SYS_BRK, 0, 0, 0)
+	in.mm = orig
+	in.mm.brk = uint64(brk)
+	var name uint64
+	if fork {
+		in.cmdline = strInitName
+		name = uint64(uintptr(unsafe.Pointer(&in.cmdline[0])))
+	} else {
+		// One name for every PID 1 on this memory, which they all share:
+		// the last one's map stays when it is reaped (sharedInitDone).
+		name = sharedInitStarted()
+	}
+	in.mm.argStart, in.mm.argEnd = name, name+uint64(len(strInitName))
+	in.mm.envStart, in.mm.envEnd = in.mm.argEnd, in.mm.argEnd
+	if !fork {
+		return nil
+	}
+	page := uintptr(unix.Getpagesize())
+	in.scrubAddr = uintptr(orig.argStart) &^ (page - 1)
+	in.scrubBytes = top - in.scrubAddr
+	// The runtime's copies of the environment.
+	for _, e := range syscall.Environ() {
+		if len(e) > 0 && len(p.wipe) < maxWipe {
+			p.wipe = append(p.wipe, unix.Iovec{Base: unsafe.StringData(e), Len: uint64(len(e))})
+		}
+	}
+	if len(p.wipe) > 0 {
+		if p.zeroFD, err = unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("--init: opening /dev/zero, to wipe PID 1's copy of the environment: %w", err)
+		}
+	}
+	return nil
+}
+
+// procMM is this process's memory map as the kernel set it at exec, read
+// once, before any PID 1 on this memory changed it (initHide), with the
+// end of the mapping that holds the arguments (the stack's top).
+var procMM struct {
+	once sync.Once
+	orig prctlMMMap
+	top  uintptr
+	err  error
+}
+
+func originalMM() (prctlMMMap, uintptr, error) {
+	procMM.once.Do(func() {
+		b, err := os.ReadFile("/proc/self/stat")
+		if err != nil {
+			procMM.err = fmt.Errorf("--init: reading /proc/self/stat for PID 1's memory map: %w", err)
+			return
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		// Field n of proc(5)'s /proc/PID/stat is f[n-3]: f[0] is field 3, state.
+		field := func(n int) uint64 {
+			if n-3 >= len(f) {
+				return 0
+			}
+			v, _ := strconv.ParseUint(f[n-3], 10, 64)
+			return v
+		}
+		m := &procMM.orig
+		*m = prctlMMMap{
+			startCode: field(26), endCode: field(27), startStack: field(28),
+			startData: field(45), endData: field(46), startBrk: field(47),
+			argStart: field(48), argEnd: field(49), envStart: field(50), envEnd: field(51),
+			exeFD: ^uint32(0),
+		}
+		if m.startCode == 0 || m.endData == 0 || m.argStart == 0 {
+			procMM.err = errors.New("--init: /proc/self/stat shows no memory map (hidepid, or no ptrace access to itself?)")
+			return
+		}
+		procMM.top, procMM.err = mappingEnd(uintptr(m.argStart))
+	})
+	return procMM.orig, procMM.top, procMM.err
+}
+
+// sharedInit counts the PID 1s on this process's memory, which all show
+// one name, kept in anonymous memory for the life of the process; when the
+// last is reaped, this process's map gets its own command line and
+// environment back (sharedInitDone), so that the host's ps shows rawns
+// again.
+var sharedInit struct {
+	sync.Mutex
+	n    int
+	name []byte
+}
+
+func sharedInitStarted() uint64 {
+	sharedInit.Lock()
+	defer sharedInit.Unlock()
+	if sharedInit.name == nil {
+		sharedInit.name = append([]byte(nil), strInitName[:]...)
+	}
+	sharedInit.n++
+	return uint64(uintptr(unsafe.Pointer(&sharedInit.name[0])))
+}
+
+// sharedInitDone is called when a PID 1 on this memory is reaped, or was
+// never started.
+func sharedInitDone() {
+	sharedInit.Lock()
+	defer sharedInit.Unlock()
+	if sharedInit.n--; sharedInit.n > 0 {
+		return
+	}
+	orig, _, err := originalMM()
+	if err != nil {
+		return
+	}
+	brk, _, _ := unix.RawSyscall(unix.SYS_BRK, 0, 0, 0)
+	orig.brk = uint64(brk)
+	unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_MM, unix.PR_SET_MM_MAP, uintptr(unsafe.Pointer(&orig)), unsafe.Sizeof(orig), 0, 0)
+}
+
+// maxWipe bounds the environment variables PID 1 wipes (a masked index).
+const maxWipe = 1 << 16
+
+// wipeTable views wipe as the array initHideNow indexes, masked; it reads
+// the first len(wipe) entries only (stepTable says why).
+//
+//go:nocheckptr
+func wipeTable(wipe []unix.Iovec) *[maxWipe]unix.Iovec {
+	return (*[maxWipe]unix.Iovec)(unsafe.Pointer(unsafe.SliceData(wipe)))
+}
+
+// initHideNow is PID 1's first step (initHide says why): fork-style, zero
+// its copies of rawns's arguments, environment and path; then point its
+// memory map's command line and environment at "rawns-init" and nothing.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func initHideNow(d *childData) syscall.Errno {
+	var (
+		in    *initData
+		i     uintptr // the first iovec of a readv
+		n     uintptr // iovecs in this readv: IOV_MAX at most
+		errno syscall.Errno
+	)
+	in = d.init
+	d.x.report.stage = uint32(StageHide)
+	for i = 0; i < d.nwipe; i += n {
+		n = min(d.nwipe-i, iovMax)
+		_, _, errno = rawSyscall(unix.SYS_READV, d.zeroFD, uintptr(unsafe.Pointer(&d.wipe[i&(maxWipe-1)])), n)
+		if errno != 0 {
+			return errno
+		}
+	}
+	if in.scrubBytes != 0 {
+		_, _, errno = rawSyscall6(unix.SYS_MMAP, in.scrubAddr, in.scrubBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED, ^uintptr(0), 0)
+		if errno != 0 {
+			return errno
+		}
+	}
+	_, _, errno = rawSyscall6(unix.SYS_PRCTL, unix.PR_SET_MM, unix.PR_SET_MM_MAP, uintptr(unsafe.Pointer(&in.mm)), unsafe.Sizeof(in.mm), 0, 0)
+	return errno
+}
+
+// iovMax is IOV_MAX (limits.h): the most iovecs one readv(2) takes.
+const iovMax = 1024
+
+// mappingEnd is the end of the mapping that holds addr (/proc/self/maps).
+func mappingEnd(addr uintptr) (uintptr, error) {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return 0, fmt.Errorf("--init: reading /proc/self/maps: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		r, _, _ := strings.Cut(line, " ")
+		lo, hi, ok := strings.Cut(r, "-")
+		if !ok {
+			continue
+		}
+		l, err1 := strconv.ParseUint(lo, 16, 64)
+		h, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h {
+			return uintptr(h), nil
+		}
+	}
+	return 0, fmt.Errorf("--init: no mapping of rawns's arguments at %#x in /proc/self/maps", addr)
 }

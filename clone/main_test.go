@@ -61,7 +61,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.Run(m))
 }
 
 // TestStartOnMainThread: Start clones on the caller's thread when that is

@@ -259,11 +259,11 @@ func (s *Spec) validateMounts() error {
 		return errors.New("an overlay on a tmpfs needs Linux 6.5 or later; keep the upper layer on disk with OverlayDir")
 	}
 	if s.OverlayDir != "" {
-		if !path.IsAbs(s.OverlayDir) || strings.ContainsAny(s.OverlayDir, ",:\x00") {
+		if !path.IsAbs(s.OverlayDir) || !OverlayCanTake(s.OverlayDir) || strings.IndexByte(s.OverlayDir, 0) >= 0 {
 			return fmt.Errorf("overlay directory %q: give an absolute path without ',', ':' or NUL", s.OverlayDir)
 		}
 	}
-	if (s.Overlay || s.OverlayDir != "") && strings.ContainsAny(s.Root, ",:") {
+	if (s.Overlay || s.OverlayDir != "") && !OverlayCanTake(s.Root) {
 		return fmt.Errorf("root %q: overlayfs cannot take a lower directory whose path holds ',' or ':'", s.Root)
 	}
 	if len(s.Mounts) > MaxMounts {

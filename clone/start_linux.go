@@ -175,6 +175,11 @@ type prepared struct {
 	initStack *initStack
 	// d.console, nil without a ConsoleSocket.
 	console *consoleData
+	// What PID 1 of Init wipes of its copy of the environment, and the
+	// /dev/zero it reads the zeros from (init_unsafe.go, initHide); -1
+	// without.
+	wipe   []unix.Iovec
+	zeroFD int
 
 	// The step table (steps_unsafe.go): the steps d.steps points to, the
 	// strings, open_how and mount_attr structures their arguments point
@@ -193,7 +198,7 @@ type prepared struct {
 // (about 12 µs each on the VMs rawns is measured on); one string per
 // allocation made `rawns run`'s first spawn take ~10 faults more.
 func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
-	p := &prepared{}
+	p := &prepared{zeroFD: -1}
 	d := &p.d
 	args := spec.Args
 	if len(args) == 0 {
@@ -310,10 +315,14 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 	}
 	if spec.Init {
 		var err error
-		if p.init, p.initStack, err = prepareInit(spec, d); err != nil {
+		if p.init, p.initStack, err = prepareInit(spec, p); err != nil {
 			return nil, err
 		}
 		d.init = p.init
+		d.zeroFD = uintptr(p.zeroFD)
+		if len(p.wipe) > 0 {
+			d.wipe, d.nwipe = wipeTable(p.wipe), uintptr(len(p.wipe))
+		}
 	}
 	d.holdFD = -1
 	d.pidJoinFD, d.pidRestoreFD = -1, -1
@@ -346,6 +355,9 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 // waits for the child to exec or fail.
 func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 	d := &p.d
+	if p.zeroFD >= 0 {
+		defer unix.Close(p.zeroFD) // the child has its own copy
+	}
 	var errPipe, holdPipe [2]int
 	holdPipe = [2]int{-1, -1}
 

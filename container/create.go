@@ -283,26 +283,30 @@ func dialConsole(path string) (int, error) {
 	return fd, nil
 }
 
+// cgroupPaths are the places in config.json of the fields package cgroup
+// names in its errors.
+var cgroupPaths = [...]string{
+	cgroup.FieldParent:      "linux.cgroupsPath",
+	cgroup.FieldName:        "linux.cgroupsPath",
+	cgroup.FieldMemoryLimit: "linux.resources.memory.limit",
+	cgroup.FieldMemorySwap:  "linux.resources.memory.swap",
+	cgroup.FieldPidsLimit:   "linux.resources.pids.limit",
+	cgroup.FieldCPUQuota:    "linux.resources.cpu.quota",
+	cgroup.FieldCPUPeriod:   "linux.resources.cpu.period",
+	cgroup.FieldCPUShares:   "linux.resources.cpu.shares",
+	cgroup.FieldCPUWeight:   "linux.resources.cpu.shares",
+	cgroup.FieldCPUCpus:     "linux.resources.cpu.cpus",
+	cgroup.FieldCPUMems:     "linux.resources.cpu.mems",
+	cgroup.FieldDevices:     "linux.resources.devices",
+}
+
 // cgroupError words a cgroup error for config.json.
 func cgroupError(err error) error {
 	var ce *cgroup.Error
 	if errors.As(err, &ce) {
 		path := "linux.resources"
-		switch ce.Limit {
-		case "memory":
-			path = "linux.resources.memory.limit"
-		case "memory-swap":
-			path = "linux.resources.memory.swap"
-		case "pids":
-			path = "linux.resources.pids.limit"
-		case "cpus":
-			path = "linux.resources.cpu.quota"
-		case "cpu-weight":
-			path = "linux.resources.cpu.shares"
-		case "cpuset-cpus":
-			path = "linux.resources.cpu.cpus"
-		case "cgroup-parent":
-			path = "linux.cgroupsPath"
+		if f := int(ce.Field); f > 0 && f < len(cgroupPaths) && cgroupPaths[f] != "" {
+			path = cgroupPaths[f]
 		}
 		return &oci.Error{Path: path, Err: ce.Err}
 	}

@@ -1,6 +1,8 @@
-// Package nsinit is the PID 1 that `rawns run --init` puts in a new PID
-// namespace, for the jobs the kernel gives that process and most commands
-// never expect (pid_namespaces(7)):
+// Package nsinit is `rawns init -- PATH ARGV0 [ARG...]`: a small init as
+// a Go program, like docker-init or tini, for use as PID 1 under another
+// tool (unshare --pid --fork, a container engine's entrypoint), for the jobs
+// the kernel gives that process and most commands never expect
+// (pid_namespaces(7)):
 //
 //   - orphans in the namespace are reparented to PID 1, which must reap them
 //     or they stay zombies until the namespace dies;
@@ -8,10 +10,12 @@
 //     SIGKILL), so a plain command as PID 1 ignores SIGTERM and Ctrl-C;
 //   - when PID 1 exits, the kernel SIGKILLs everything else in the namespace.
 //
+// `rawns run --init` does not exec it: its PID 1 is the cloned child itself,
+// a reaper in raw system calls (clone.Spec.Init, clone/init_unsafe.go),
+// which needs no program image and shows the container nothing of rawns's.
+//
 // The folder is init/, but a package cannot be named init in Go (init must
-// be a func), hence nsinit. It is reached by exec'ing the rawns binary as
-// `rawns init -- PATH ARGV...`: like docker-init or tini, a separate program
-// image, because between clone and exec the child may run no Go code.
+// be a func), hence nsinit.
 package nsinit
 
 import (
@@ -46,7 +50,8 @@ func Main(args []string, stderr io.Writer) int {
 	// each reaches PID 1 from outside and goes on to the command. SIGHUP
 	// and SIGINT that rawns was started with ignored (nohup, background
 	// jobs) stay ignored, so that the command inherits them as it would
-	// without --init (torture/TestSignalDispositions). Not os/signal: its
+	// without an init (as torture/TestSignalDispositions holds for rawns
+	// run). Not os/signal: its
 	// subscription costs a round trip with the runtime's signal thread per
 	// signal, ~2 ms for all of them (internal/sigrelay).
 	if _, err := sigrelay.Catch(signals.InitRelayed[:]...); err != nil {

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
-	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/quote"
 )
 
 // LookPath finds name as execvp(3) would inside the new root, before it is
@@ -40,24 +40,33 @@ func (c *Config) LookPath(name, pathEnv string) (string, error) {
 			file = dir + "/" + name
 		}
 		switch c.executable(path.Clean("/" + file)) {
-		case unix.S_IFREG:
+		case found:
 			return file, nil
-		case 1:
+		case notExecutable:
 			denied = true
 		}
 	}
 	if denied {
-		return "", fmt.Errorf("%s: %w", cli.Quote(name), clone.ErrNotExecutable)
+		return "", fmt.Errorf("%s: %w", quote.Arg(name), clone.ErrNotExecutable)
 	}
 	if strings.Contains(name, "/") {
-		return "", fmt.Errorf("%s: %w in the root %s", cli.Quote(name), clone.ErrNotFound, c.Root)
+		return "", fmt.Errorf("%s: %w in the root %s", quote.Arg(name), clone.ErrNotFound, c.Root)
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", cli.Quote(name), clone.ErrNotFound, cli.Quote(pathEnv), c.Root)
+	return "", fmt.Errorf("%s: %w in PATH %s inside the root %s", quote.Arg(name), clone.ErrNotFound, quote.Arg(pathEnv), c.Root)
 }
 
-// executable returns S_IFREG for an executable file at p (absolute, inside
-// the root), 1 for one found but not executable, 0 for none.
-func (c *Config) executable(p string) uint32 {
+// What executable finds at a path.
+type lookup int
+
+const (
+	missing       lookup = iota // nothing there, or nothing PATH can tell yet
+	notExecutable               // something, but not a regular file with an x bit
+	found                       // an executable regular file
+)
+
+// executable says what is at p (absolute, inside the root) for execvp's
+// search.
+func (c *Config) executable(p string) lookup {
 	base, rel := c.Root, strings.TrimPrefix(p, "/")
 	for i := len(c.Mounts) - 1; i >= 0; i-- {
 		m := &c.Mounts[i]
@@ -66,7 +75,7 @@ func (c *Config) executable(p string) uint32 {
 		}
 		if p == m.Target || strings.HasPrefix(p, m.Target+"/") {
 			if m.Kind == clone.MountFS {
-				return 0 // a new filesystem is empty at exec time, for what PATH can tell
+				return missing // a new filesystem is empty at exec time, for what PATH can tell
 			}
 			base, rel = m.Source, strings.TrimPrefix(strings.TrimPrefix(p, m.Target), "/")
 			break
@@ -74,7 +83,7 @@ func (c *Config) executable(p string) uint32 {
 	}
 	dfd, err := unix.Open(base, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0
+		return missing
 	}
 	defer unix.Close(dfd)
 	if rel == "" {
@@ -82,15 +91,15 @@ func (c *Config) executable(p string) uint32 {
 	}
 	fd, err := unix.Openat2(dfd, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
 	if err != nil {
-		return 0
+		return missing
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil {
-		return 0
+		return missing
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
-		return 1
+		return notExecutable
 	}
-	return unix.S_IFREG
+	return found
 }

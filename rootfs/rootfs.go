@@ -3,9 +3,11 @@
 // what clone.Spec carries: Root, Mounts in the order given, Overlay and
 // ReadOnlyRoot. It is parent-side and plain: it checks what it can before
 // the clone (a missing root or bind source, a destination that climbs out
-// of the root) so that each error names the flag, and leaves the mounting
-// itself to the child's prepared steps (clone/mountsteps_unsafe.go), which
-// resolve every destination inside the new root.
+// of the root), each error naming the field at fault in its own terms
+// (Error) for the caller to word as its flag or its config path, and
+// leaves the mounting itself to the child's prepared steps
+// (clone/mountsteps_unsafe.go), which resolve every destination inside the
+// new root.
 //
 // The vocabulary is bubblewrap's; the list maps one to one onto an OCI
 // config.json's mounts, which the same clone.Mount expresses.
@@ -30,7 +32,7 @@ import (
 // heap pages, page faults in a process that lives a few milliseconds).
 const DevMounts = 1 + 6 + 3 + 4 // the tmpfs, the nodes, pts ptmx shm, the links
 
-// Config is a root filesystem and its mounts, built flag by flag in the
+// Config is a root filesystem and its mounts, built wish by wish in the
 // order the user gave them.
 type Config struct {
 	Root       string // host directory that becomes /, or "" for the host's tree
@@ -38,41 +40,100 @@ type Config struct {
 	Overlay    bool
 	OverlayDir string
 	Mounts     []clone.Mount
-	// Labels[i] is the flag that asked for Mounts[i], as the user wrote it
-	// ("--bind /srv /data"): errors name it.
-	Labels []string
 	// DevPts says that the command's /dev is a Dev, whose /dev/ptmx is a
 	// devpts instance of its own: a terminal for the command must come
 	// from there (clone.Spec.ConsoleSocket), not from the host's.
 	DevPts bool
-
-	size  string // --size for the next --tmpfs, in bytes
-	perms string // --perms for the next --tmpfs, octal
 }
 
-// Error is a refused wish: the flag as given, and why.
+// Error is a refused wish: the part of the Config it is about, in this
+// package's own terms, and why. A caller words the place in its own:
+// rawns run as the flag that asked for it (--bind /srv /data), the OCI
+// layer as the path in config.json (mounts[3].destination).
 type Error struct {
-	Flag string
-	Err  error
+	Field Field
+	// Mount is, for FieldSource and FieldTarget, the index in Mounts of
+	// the mount at fault: the one the refused call would have added, or
+	// one Finish checked.
+	Mount int
+	Err   error
 }
 
-func (e *Error) Error() string { return e.Flag + ": " + e.Err.Error() }
+func (e *Error) Error() string {
+	switch e.Field {
+	case FieldSource, FieldTarget:
+		return "Mounts[" + strconv.Itoa(e.Mount) + "]." + e.Field.String() + ": " + e.Err.Error()
+	}
+	return e.Field.String() + ": " + e.Err.Error()
+}
+
 func (e *Error) Unwrap() error { return e.Err }
 
-func flagErr(flag string, format string, a ...any) error {
-	return &Error{Flag: flag, Err: fmt.Errorf(format, a...)}
+// Field names the part of a Config an Error is about.
+type Field int
+
+const (
+	FieldRoot       Field = iota + 1 // Root
+	FieldOverlay                     // Overlay: an overlay over Root
+	FieldOverlayDir                  // OverlayDir
+	FieldSource                      // Mounts[Mount].Source
+	FieldTarget                      // Mounts[Mount].Target
+)
+
+// String is the field's name in Config or clone.Mount.
+func (f Field) String() string {
+	switch f {
+	case FieldRoot:
+		return "Root"
+	case FieldOverlay:
+		return "Overlay"
+	case FieldOverlayDir:
+		return "OverlayDir"
+	case FieldSource:
+		return "Source"
+	case FieldTarget:
+		return "Target"
+	}
+	return "Config"
+}
+
+// The reasons a caller may want to add its own advice to, in its own
+// terms (errors.Is finds them in an *Error).
+var (
+	// ErrRootIsHost: the root asked for is the host's / itself.
+	ErrRootIsHost = errors.New("the host's / is already the root")
+	// ErrTargetIsRoot: a mount's target is / of the new root.
+	ErrTargetIsRoot = errors.New("destination / is the root itself")
+	// ErrNotOnHost: without a Root, a mount's target must exist in the
+	// host's tree (rawns makes no mount points there).
+	ErrNotOnHost = errors.New("does not exist on the host")
+	// ErrOverlayNeedsRoot: an overlay goes over a Root.
+	ErrOverlayNeedsRoot = errors.New("an overlay goes over the root directory, and there is none")
+)
+
+// reason is an error whose text is its own and that errors.Is reads as
+// one of the reasons above.
+type reason struct {
+	msg string
+	is  error
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.is }
+
+func fieldErr(f Field, mount int, format string, a ...any) error {
+	return &Error{Field: f, Mount: mount, Err: fmt.Errorf(format, a...)}
 }
 
 // SetRoot sets the root directory. It must exist and be a directory; it
 // need not be a mount point (the child binds it onto itself).
 func (c *Config) SetRoot(dir string) error {
-	flag := "--rootfs " + dir
 	if dir == "" {
-		return flagErr("--rootfs", "empty path; give the directory that becomes /")
+		return fieldErr(FieldRoot, -1, "empty path; give the directory that becomes /")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return flagErr(flag, "%v", err)
+		return &Error{Field: FieldRoot, Mount: -1, Err: err}
 	}
 	// The user names the directory on the host as they see it: a symlink
 	// on the way there is theirs to follow, and it is followed here, once,
@@ -82,19 +143,19 @@ func (c *Config) SetRoot(dir string) error {
 	// pivot_root as EBUSY. What is inside the root is untrusted, and the
 	// child resolves it inside the root.
 	if st, err := os.Stat(abs); err != nil {
-		return flagErr(flag, "%v; give an existing directory", unwrapPath(err))
+		return fieldErr(FieldRoot, -1, "%v; give an existing directory", unwrapPath(err))
 	} else if !st.IsDir() {
-		return flagErr(flag, "not a directory; give the directory that becomes /")
+		return fieldErr(FieldRoot, -1, "not a directory; give the directory that becomes /")
 	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return flagErr(flag, "%v", unwrapPath(err))
+		return fieldErr(FieldRoot, -1, "%v", unwrapPath(err))
 	}
 	if real == "/" {
 		if abs != "/" {
-			return flagErr(flag, "a link to the host's /, which is already the root; drop --rootfs to mount over the host's tree")
+			return &Error{Field: FieldRoot, Mount: -1, Err: &reason{"a link to the host's /, which is already the root", ErrRootIsHost}}
 		}
-		return flagErr(flag, "the host's / is already the root; drop --rootfs to mount over the host's tree")
+		return &Error{Field: FieldRoot, Mount: -1, Err: ErrRootIsHost}
 	}
 	// A kernel filesystem of files that are not files (statfs(2) f_type):
 	// no program runs from there, and a pivot_root into the host's /proc
@@ -102,7 +163,7 @@ func (c *Config) SetRoot(dir string) error {
 	var sfs unix.Statfs_t
 	if unix.Statfs(real, &sfs) == nil {
 		if name := kernelFS(sfs.Type); name != "" {
-			return flagErr(flag, "%s is on %s, a kernel filesystem, not a root filesystem; give a directory that holds one (bin, etc, ...), e.g. from make rootfs", real, name)
+			return fieldErr(FieldRoot, -1, "%s is on %s, a kernel filesystem, not a root filesystem; give a directory that holds one (bin, etc, ...), e.g. from make rootfs", real, name)
 		}
 	}
 	c.Root = real
@@ -127,14 +188,15 @@ func kernelFS(t int64) string {
 	return ""
 }
 
-// dest checks a destination inside the root: absolute, and never above /
-// by "..". It returns it cleaned.
-func dest(flag, d string) (string, error) {
+// target checks the target of the mount the list is about to get: inside
+// the root, absolute, never above / by "..". It returns it cleaned.
+func (c *Config) target(d string) (string, error) {
+	i := len(c.Mounts)
 	if d == "" || d[0] != '/' {
-		return "", flagErr(flag, "destination %q is not an absolute path inside the root", d)
+		return "", fieldErr(FieldTarget, i, "destination %q is not an absolute path inside the root", d)
 	}
 	if strings.IndexByte(d, 0) >= 0 {
-		return "", flagErr(flag, "destination %q contains a NUL byte", d)
+		return "", fieldErr(FieldTarget, i, "destination %q contains a NUL byte", d)
 	}
 	depth := 0
 	for _, p := range strings.Split(d, "/") {
@@ -142,7 +204,7 @@ func dest(flag, d string) (string, error) {
 		case "", ".":
 		case "..":
 			if depth--; depth < 0 {
-				return "", flagErr(flag, "destination %s climbs out of the root with ..", d)
+				return "", fieldErr(FieldTarget, i, "destination %s climbs out of the root with ..", d)
 			}
 		default:
 			depth++
@@ -150,22 +212,24 @@ func dest(flag, d string) (string, error) {
 	}
 	d = path.Clean(d)
 	if d == "/" {
-		return "", flagErr(flag, "destination / is the root itself; use --rootfs DIR for that")
+		return "", &Error{Field: FieldTarget, Mount: i, Err: ErrTargetIsRoot}
 	}
 	return d, nil
 }
 
-// source checks a bind source on the host and returns it absolute.
-func source(flag, s string) (string, error) {
+// source checks the host path of the bind the list is about to get and
+// returns it absolute.
+func (c *Config) source(s string) (string, error) {
+	i := len(c.Mounts)
 	if s == "" || strings.IndexByte(s, 0) >= 0 {
-		return "", flagErr(flag, "source %q: give a host path", s)
+		return "", fieldErr(FieldSource, i, "source %q: give a host path", s)
 	}
 	abs, err := filepath.Abs(s)
 	if err != nil {
-		return "", flagErr(flag, "%v", err)
+		return "", &Error{Field: FieldSource, Mount: i, Err: err}
 	}
 	if _, err := os.Stat(abs); err != nil {
-		return "", flagErr(flag, "source %v; give an existing file or directory", unwrapPath(err))
+		return "", fieldErr(FieldSource, i, "source %v; give an existing file or directory", unwrapPath(err))
 	}
 	return abs, nil
 }
@@ -178,112 +242,68 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func (c *Config) add(label string, m clone.Mount) {
+func (c *Config) add(m clone.Mount) {
 	c.Mounts = append(c.Mounts, m)
-	c.Labels = append(c.Labels, label)
 }
 
 // Bind binds the host path src on dst inside the root, recursively (as
 // bwrap's --bind and docker's -v do); ro makes it read-only all the way
 // down.
-func (c *Config) Bind(flag, src, dst string, ro bool) error {
+func (c *Config) Bind(src, dst string, ro bool) error {
 	var err error
-	if src, err = source(flag, src); err != nil {
+	if src, err = c.source(src); err != nil {
 		return err
 	}
-	if dst, err = dest(flag, dst); err != nil {
+	if dst, err = c.target(dst); err != nil {
 		return err
 	}
 	var fl uintptr = unix.MS_REC
 	if ro {
 		fl |= unix.MS_RDONLY
 	}
-	c.add(flag, clone.Mount{Kind: clone.MountBind, Source: src, Target: dst, Flags: fl})
+	c.add(clone.Mount{Kind: clone.MountBind, Source: src, Target: dst, Flags: fl})
 	return nil
 }
 
-// Volume is docker's spelling of a bind: SRC:DEST[:ro|rw].
-func (c *Config) Volume(v string) error {
-	flag := "--volume " + v
-	parts := strings.Split(v, ":")
-	ro := false
-	switch {
-	case len(parts) == 3 && parts[2] == "ro":
-		ro = true
-	case len(parts) == 3 && parts[2] == "rw":
-	case len(parts) == 2:
-	default:
-		return flagErr(flag, "give SRC:DEST, SRC:DEST:ro or SRC:DEST:rw")
-	}
-	return c.Bind(flag, parts[0], parts[1], ro)
-}
-
-// SetSize sets the size of the next tmpfs, in bytes (bwrap's --size).
-func (c *Config) SetSize(v string) error {
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
-		return flagErr("--size "+v, "give a size in bytes, e.g. 67108864")
-	}
-	if c.size != "" {
-		return flagErr("--size "+v, "a --size is already waiting for a --tmpfs; give --size right before its --tmpfs")
-	}
-	c.size = strconv.FormatUint(n, 10)
-	return nil
-}
-
-// SetPerms sets the mode of the next tmpfs's root (bwrap's --perms).
-func (c *Config) SetPerms(v string) error {
-	n, err := strconv.ParseUint(v, 8, 32)
-	if err != nil || n > 0o7777 {
-		return flagErr("--perms "+v, "give an octal mode such as 0755 or 1777")
-	}
-	if c.perms != "" {
-		return flagErr("--perms "+v, "a --perms is already waiting for a --tmpfs; give --perms right before its --tmpfs")
-	}
-	c.perms = fmt.Sprintf("%04o", n)
-	return nil
-}
-
-// Tmpfs mounts a tmpfs on dst, with the --size and --perms given before.
-func (c *Config) Tmpfs(dst string) error {
-	flag := "--tmpfs " + dst
-	d, err := dest(flag, dst)
+// Tmpfs mounts a tmpfs on dst, of size bytes (0: the kernel's default,
+// half of RAM), whose root directory has mode (permission bits, with
+// set-user-ID, set-group-ID and sticky as chmod(2) takes them: 01777 for a
+// /tmp); bwrap's --size and --perms.
+func (c *Config) Tmpfs(dst string, size uint64, mode uint32) error {
+	d, err := c.target(dst)
 	if err != nil {
 		return err
 	}
-	perms := c.perms
-	if perms == "" {
-		perms = "0755"
+	if mode > 0o7777 {
+		return fieldErr(FieldTarget, len(c.Mounts), "mode %#o: give permission bits, at most 07777", mode)
 	}
-	data := "mode=" + perms
-	if c.size != "" {
-		data += ",size=" + c.size
+	m := strconv.FormatUint(uint64(mode), 8)
+	data := "mode=" + "000"[:4-min(len(m), 4)] + m
+	if size != 0 {
+		data += ",size=" + strconv.FormatUint(size, 10)
 	}
-	c.size, c.perms = "", ""
-	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: data, Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	c.add(clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: data, Flags: unix.MS_NOSUID | unix.MS_NODEV})
 	return nil
 }
 
 // Proc mounts a fresh proc on dst; the caller checks for a PID namespace.
 func (c *Config) Proc(dst string) error {
-	flag := "--proc " + dst
-	d, err := dest(flag, dst)
+	d, err := c.target(dst)
 	if err != nil {
 		return err
 	}
-	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "proc", Source: "proc", Target: d, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+	c.add(clone.Mount{Kind: clone.MountFS, Type: "proc", Source: "proc", Target: d, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
 	return nil
 }
 
 // Mqueue mounts a POSIX message queue filesystem on dst (mq_overview(7)):
 // that of the IPC namespace the command is in.
 func (c *Config) Mqueue(dst string) error {
-	flag := "--mqueue " + dst
-	d, err := dest(flag, dst)
+	d, err := c.target(dst)
 	if err != nil {
 		return err
 	}
-	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "mqueue", Source: "mqueue", Target: d, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+	c.add(clone.Mount{Kind: clone.MountFS, Type: "mqueue", Source: "mqueue", Target: d, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
 	return nil
 }
 
@@ -298,26 +318,25 @@ var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
 // not the host's) with ptmx a link into it, a tmpfs on shm, and the
 // fd, stdin, stdout and stderr links into /proc/self/fd.
 func (c *Config) Dev(dst string) error {
-	flag := "--dev " + dst
-	d, err := dest(flag, dst)
+	d, err := c.target(dst)
 	if err != nil {
 		return err
 	}
-	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: "mode=0755", Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	c.add(clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: d, Data: "mode=0755", Flags: unix.MS_NOSUID | unix.MS_NODEV})
 	c.DevPts = c.DevPts || d == "/dev"
 	for _, n := range devNodes {
 		src := "/dev/" + n // Spec.Validate says if the host lacks one
 		// Not recursive, no mount_setattr: a device node has no submounts,
 		// and the bind keeps the host's /dev flags (nosuid).
-		c.add(flag, clone.Mount{Kind: clone.MountBind, Source: src, Target: path.Join(d, n)})
+		c.add(clone.Mount{Kind: clone.MountBind, Source: src, Target: path.Join(d, n)})
 	}
-	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "devpts", Source: "devpts", Target: path.Join(d, "pts"),
+	c.add(clone.Mount{Kind: clone.MountFS, Type: "devpts", Source: "devpts", Target: path.Join(d, "pts"),
 		Data: "newinstance,ptmxmode=0666,mode=620", Flags: unix.MS_NOSUID | unix.MS_NOEXEC})
-	c.add(flag, clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: path.Join(d, "shm"), Data: "mode=1777", Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	c.add(clone.Mount{Kind: clone.MountFS, Type: "tmpfs", Source: "tmpfs", Target: path.Join(d, "shm"), Data: "mode=1777", Flags: unix.MS_NOSUID | unix.MS_NODEV})
 	// The links last, one after another: the child opens their directory
 	// once for all of them.
 	for _, l := range [...][2]string{{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}} {
-		c.add(flag, clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join(d, l[0])})
+		c.add(clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join(d, l[0])})
 	}
 	return nil
 }
@@ -329,13 +348,12 @@ func (c *Config) SetOverlay(dir string) error {
 	if dir == "" {
 		return nil
 	}
-	flag := "--overlay-dir " + dir
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return flagErr(flag, "%v", err)
+		return &Error{Field: FieldOverlayDir, Mount: -1, Err: err}
 	}
-	if strings.ContainsAny(abs, ",:\x00") {
-		return flagErr(flag, "overlayfs cannot take a directory whose path holds ',' or ':'")
+	if !clone.OverlayCanTake(abs) || strings.IndexByte(abs, 0) >= 0 {
+		return fieldErr(FieldOverlayDir, -1, "overlayfs cannot take a directory whose path holds ',' or ':'")
 	}
 	c.OverlayDir = abs
 	return nil
@@ -346,18 +364,19 @@ func (c *Config) SetOverlay(dir string) error {
 // (or lie under an earlier mount of the list): rawns does not create
 // mount points in the host's own tree.
 func (c *Config) Finish(s *clone.Spec) error {
-	if c.size != "" || c.perms != "" {
-		return errors.New("--size or --perms given without a --tmpfs after it; put them right before the --tmpfs they are for")
-	}
 	if (c.Overlay || c.OverlayDir != "") && c.Root == "" {
-		return errors.New("--overlay goes over the directory of --rootfs; add --rootfs DIR")
+		f := FieldOverlay
+		if c.OverlayDir != "" {
+			f = FieldOverlayDir
+		}
+		return &Error{Field: f, Mount: -1, Err: ErrOverlayNeedsRoot}
 	}
-	if c.Overlay && strings.ContainsAny(c.Root, ",:") {
-		return flagErr("--overlay", "overlayfs cannot take a lower directory whose path holds ',' or ':' (%s)", c.Root)
+	if c.Overlay && !clone.OverlayCanTake(c.Root) {
+		return fieldErr(FieldOverlay, -1, "overlayfs cannot take a lower directory whose path holds ',' or ':' (%s)", c.Root)
 	}
 	if c.OverlayDir != "" {
 		if err := overlayDirs(c.OverlayDir); err != nil {
-			return flagErr("--overlay-dir "+c.OverlayDir, "%v", err)
+			return &Error{Field: FieldOverlayDir, Mount: -1, Err: err}
 		}
 	}
 	if c.Root == "" {
@@ -371,7 +390,7 @@ func (c *Config) Finish(s *clone.Spec) error {
 					}
 				}
 				if _, err := os.Lstat(m.Target); err != nil && !under {
-					return flagErr(c.Labels[i], "%s does not exist on the host; without --rootfs, rawns mounts only on existing paths of the host's tree (give --rootfs, or a destination that exists)", m.Target)
+					return &Error{Field: FieldTarget, Mount: i, Err: &reason{m.Target + " " + ErrNotOnHost.Error(), ErrNotOnHost}}
 				}
 				made = append(made, m.Target)
 			}
@@ -397,27 +416,8 @@ func overlayDirs(dir string) error {
 	return nil
 }
 
-// Label names the wish behind mount i of the list, or the root's flag for
-// -1.
-func (c *Config) Label(i int) string {
-	if i >= 0 && i < len(c.Labels) {
-		return c.Labels[i]
-	}
-	switch {
-	case c.OverlayDir != "":
-		return "--overlay-dir " + c.OverlayDir
-	case c.Overlay:
-		return "--overlay"
-	case c.Root != "":
-		return "--rootfs " + c.Root
-	case c.ReadOnly:
-		return "--read-only"
-	}
-	return "mounts"
-}
-
-// LockOverlayDir takes an exclusive flock(2) on the directory of
-// --overlay-dir and returns the fd that holds it, close-on-exec: two
+// LockOverlayDir takes an exclusive flock(2) on an overlay's upper
+// directory (Config.OverlayDir) and returns the fd that holds it, close-on-exec: two
 // overlays over one upper directory at once are undefined behaviour
 // (overlayfs warns "upperdir is in-use as upperdir/workdir of another
 // mount", and refuses only with index=on), so a second run must not start
@@ -426,10 +426,9 @@ func (c *Config) Label(i int) string {
 // to it. The error names the pid that holds the lock, read from
 // /proc/locks.
 func LockOverlayDir(dir string) (int, error) {
-	flag := "--overlay-dir " + dir
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, flagErr(flag, "%v", unwrapPath(&os.PathError{Op: "open", Path: dir, Err: err}))
+		return -1, fieldErr(FieldOverlayDir, -1, "%v", unwrapPath(&os.PathError{Op: "open", Path: dir, Err: err}))
 	}
 	for {
 		err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
@@ -446,10 +445,10 @@ func LockOverlayDir(dir string) (int, error) {
 			holder = " (pid " + pid + " holds its lock)"
 		}
 		unix.Close(fd)
-		return -1, flagErr(flag, "in use by another run%s: two overlays on one upper directory are undefined behaviour; give another directory, or wait for that run to end", holder)
+		return -1, fieldErr(FieldOverlayDir, -1, "in use by another run%s: two overlays on one upper directory are undefined behaviour; give another directory, or wait for that run to end", holder)
 	}
 	unix.Close(fd)
-	return -1, flagErr(flag, "flock: %v", err)
+	return -1, fieldErr(FieldOverlayDir, -1, "flock: %v", err)
 }
 
 // lockHolder finds in /proc/locks the pid of a FLOCK on fd's file

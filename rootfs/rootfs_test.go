@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/rawns/rawns/clone"
 )
 
-func TestDest(t *testing.T) {
+func TestTarget(t *testing.T) {
 	for _, c := range []struct{ in, want, err string }{
 		{"/tmp", "/tmp", ""},
 		{"/a/./b//c/", "/a/b/c", ""},
@@ -25,62 +26,47 @@ func TestDest(t *testing.T) {
 		{"/a/..", "", "the root itself"},
 		{"/a\x00b", "", "NUL"},
 	} {
-		got, err := dest("--tmpfs "+c.in, c.in)
+		cfg := &Config{Mounts: make([]clone.Mount, 2)}
+		got, err := cfg.target(c.in)
 		if c.err == "" && (err != nil || got != c.want) {
-			t.Errorf("dest(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			t.Errorf("target(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
-		if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !strings.HasPrefix(err.Error(), "--tmpfs ")) {
-			t.Errorf("dest(%q): %v; want an error naming the flag with %q", c.in, err, c.err)
+		var re *Error
+		if c.err != "" && (!errors.As(err, &re) || re.Field != FieldTarget || re.Mount != 2 ||
+			!strings.Contains(err.Error(), c.err) || !strings.HasPrefix(err.Error(), "Mounts[2].Target: ")) {
+			t.Errorf("target(%q): %v; want an error naming Mounts[2].Target with %q", c.in, err, c.err)
 		}
+	}
+	if _, err := (&Config{}).target("/"); !errors.Is(err, ErrTargetIsRoot) {
+		t.Errorf("target(/): %v; want ErrTargetIsRoot", err)
 	}
 }
 
-func TestVolumeAndTmpfsOptions(t *testing.T) {
+func TestBindAndTmpfsOptions(t *testing.T) {
 	dir := t.TempDir()
 	c := &Config{}
-	for _, v := range []string{dir + ":/a", dir + ":/b:ro", dir + ":/c:rw"} {
-		if err := c.Volume(v); err != nil {
-			t.Fatalf("Volume(%q): %v", v, err)
+	for i, ro := range []bool{false, true} {
+		if err := c.Bind(dir, "/b", ro); err != nil {
+			t.Fatalf("Bind %d: %v", i, err)
 		}
-	}
-	for _, v := range []string{dir, dir + ":/x:rx", dir + ":/x:ro:extra"} {
-		if err := c.Volume(v); err == nil || !strings.HasPrefix(err.Error(), "--volume "+v+": ") {
-			t.Errorf("Volume(%q): %v; want an error naming it", v, err)
-		}
-	}
-	ro := []bool{false, true, false}
-	for i, m := range c.Mounts {
-		if m.Kind != clone.MountBind || m.Source != dir || m.Flags&unix.MS_REC == 0 || (m.Flags&unix.MS_RDONLY != 0) != ro[i] {
+		if m := c.Mounts[i]; m.Kind != clone.MountBind || m.Source != dir || m.Flags&unix.MS_REC == 0 || (m.Flags&unix.MS_RDONLY != 0) != ro {
 			t.Errorf("mount %d: %+v", i, m)
 		}
 	}
-	if err := c.SetSize("1048576"); err != nil {
-		t.Fatal(err)
+	var re *Error
+	if err := c.Bind(dir+"/missing", "/x", false); !errors.As(err, &re) || re.Field != FieldSource || re.Mount != 2 || len(c.Mounts) != 2 {
+		t.Errorf("a missing source: %v (%+v), %d mounts", err, re, len(c.Mounts))
 	}
-	if err := c.SetSize("2"); err == nil {
-		t.Errorf("a second --size before a --tmpfs was taken")
-	}
-	if err := c.SetPerms("1777"); err != nil {
-		t.Fatal(err)
-	}
-	c.Tmpfs("/t1")
-	c.Tmpfs("/t2")
-	n := len(c.Mounts)
-	if d := c.Mounts[n-2].Data; d != "mode=1777,size=1048576" {
-		t.Errorf("first tmpfs data %q", d)
-	}
-	if d := c.Mounts[n-1].Data; d != "mode=0755" {
-		t.Errorf("--size and --perms applied to the second tmpfs too: %q", d)
-	}
-	for _, v := range []string{"0", "-1", "1k", ""} {
-		if err := (&Config{}).SetSize(v); err == nil {
-			t.Errorf("SetSize(%q) accepted", v)
+	c.Tmpfs("/t1", 1048576, 0o1777)
+	c.Tmpfs("/t2", 0, 0o755)
+	c.Tmpfs("/t3", 0, 0o7)
+	for i, want := range []string{"mode=1777,size=1048576", "mode=0755", "mode=0007"} {
+		if d := c.Mounts[2+i].Data; d != want {
+			t.Errorf("tmpfs %d: data %q, want %q", i, d, want)
 		}
 	}
-	for _, v := range []string{"8", "77777", "rw"} {
-		if err := (&Config{}).SetPerms(v); err == nil {
-			t.Errorf("SetPerms(%q) accepted", v)
-		}
+	if err := c.Tmpfs("/t4", 0, 0o10000); err == nil {
+		t.Errorf("a mode beyond 07777 was taken")
 	}
 }
 
@@ -93,11 +79,8 @@ func TestDevList(t *testing.T) {
 		t.Errorf("Dev added %d mounts; DevMounts says %d", len(c.Mounts), DevMounts)
 	}
 	var got []string
-	for i, m := range c.Mounts {
+	for _, m := range c.Mounts {
 		got = append(got, m.Kind.String()+":"+m.Target)
-		if c.Labels[i] != "--dev /dev" {
-			t.Errorf("mount %d labelled %q", i, c.Labels[i])
-		}
 	}
 	want := "fs:/dev bind:/dev/null bind:/dev/zero bind:/dev/full bind:/dev/random bind:/dev/urandom bind:/dev/tty fs:/dev/pts fs:/dev/shm symlink:/dev/ptmx symlink:/dev/fd symlink:/dev/stdin symlink:/dev/stdout symlink:/dev/stderr"
 	if strings.Join(got, " ") != want {
@@ -112,7 +95,7 @@ func TestFinish(t *testing.T) {
 	if err := c.SetRoot(root); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Tmpfs("/tmp"); err != nil {
+	if err := c.Tmpfs("/tmp", 0, 0o1777); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Finish(&s); err != nil {
@@ -121,26 +104,38 @@ func TestFinish(t *testing.T) {
 	if s.Namespaces&clone.NewMount == 0 || s.Root != root || len(s.Mounts) != 1 {
 		t.Errorf("Finish wrote %+v", s)
 	}
-	if err := (&Config{Overlay: true}).Finish(&clone.Spec{}); err == nil {
-		t.Errorf("an overlay without a root was taken")
+	var re *Error
+	if err := (&Config{Overlay: true}).Finish(&clone.Spec{}); !errors.Is(err, ErrOverlayNeedsRoot) || !errors.As(err, &re) || re.Field != FieldOverlay {
+		t.Errorf("an overlay without a root: %v", err)
+	}
+	if err := (&Config{Root: "/srv/a,b", Overlay: true}).Finish(&clone.Spec{}); !errors.As(err, &re) || re.Field != FieldOverlay || !strings.Contains(err.Error(), "',' or ':'") {
+		t.Errorf("an overlay over a root with a comma: %v", err)
+	}
+	if err := (&Config{}).SetOverlay(root + "/x:y"); !errors.As(err, &re) || re.Field != FieldOverlayDir {
+		t.Errorf("an overlay directory with a colon: %v", err)
 	}
 	file := filepath.Join(root, "f")
 	os.WriteFile(file, nil, 0o644)
 	for _, r := range []string{file, filepath.Join(root, "missing"), "", "/"} {
-		if err := (&Config{}).SetRoot(r); err == nil {
-			t.Errorf("SetRoot(%q) accepted", r)
+		if err := (&Config{}).SetRoot(r); !errors.As(err, &re) || re.Field != FieldRoot || !strings.HasPrefix(err.Error(), "Root: ") {
+			t.Errorf("SetRoot(%q): %v; want an error naming Root", r, err)
 		}
+	}
+	if err := (&Config{}).SetRoot("/"); !errors.Is(err, ErrRootIsHost) {
+		t.Errorf("SetRoot(/): %v; want ErrRootIsHost", err)
 	}
 	// Without a root, destinations must exist on the host, or lie under an
 	// earlier mount of the list.
 	c = &Config{}
-	c.Tmpfs("/nonexistent-rawns-test")
-	if err := c.Finish(&clone.Spec{}); err == nil || !strings.Contains(err.Error(), "does not exist on the host") {
+	c.Tmpfs("/tmp", 0, 0o755)
+	c.Tmpfs("/nonexistent-rawns-test", 0, 0o755)
+	if err := c.Finish(&clone.Spec{}); !errors.Is(err, ErrNotOnHost) || !errors.As(err, &re) || re.Field != FieldTarget || re.Mount != 1 ||
+		err.Error() != "Mounts[1].Target: /nonexistent-rawns-test does not exist on the host" {
 		t.Errorf("a missing host destination: %v", err)
 	}
 	c = &Config{}
-	c.Tmpfs(root)
-	c.Tmpfs(root + "/made/by/the/child")
+	c.Tmpfs(root, 0, 0o755)
+	c.Tmpfs(root+"/made/by/the/child", 0, 0o755)
 	if err := c.Finish(&clone.Spec{}); err != nil {
 		t.Errorf("a destination under an earlier tmpfs: %v", err)
 	}

@@ -3,7 +3,9 @@ package security_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -38,16 +40,27 @@ func main() {
 	}
 }
 `
-	if err := os.MkdirAll("testdata/noinit", 0o755); err != nil {
+	// The program must be inside the module to import it, but nothing is
+	// written there: go build's -overlay shows it a main.go in a
+	// directory that does not exist, whose text is a file in dir.
+	wd, err := os.Getwd()
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll("testdata")
-	if err := os.WriteFile("testdata/noinit/main.go", []byte(src), 0o644); err != nil {
+	if err := os.WriteFile(dir+"/main.go", []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(wd, "noinit-overlay-"+strconv.Itoa(os.Getpid()))
+	overlay := `{"Replace":{` + strconv.Quote(pkg+"/main.go") + `:` + strconv.Quote(dir+"/main.go") + `}}`
+	if err := os.WriteFile(dir+"/overlay.json", []byte(overlay), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	exe := dir + "/noinit"
-	if out, err := exec.Command(goTool, "build", "-o", exe, "./testdata/noinit").CombinedOutput(); err != nil {
+	if out, err := exec.Command(goTool, "build", "-overlay", dir+"/overlay.json", "-o", exe, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(pkg); err == nil {
+		t.Errorf("the build left %s in the source tree", pkg)
 	}
 	out, err := exec.Command(goTool, "tool", "nm", exe).CombinedOutput()
 	if err != nil {

@@ -436,6 +436,10 @@ func TestKilledBySignal(t *testing.T) {
 func TestKilledBySignalInProcess(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckHostUnchanged(t)
+	// The child inherits what this process ignores (under nohup, SIGHUP).
+	for _, sig := range commonSignals {
+		testutil.DefaultSignals(t, sig)
+	}
 	for _, sig := range commonSignals {
 		// Not PID 1: a fresh PID namespace's init ignores signals it has
 		// no handler for; only SIGKILL reaches it from outside.

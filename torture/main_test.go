@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-// Package torture_test is rawns's torture suite (issue 6): load, injected
+// Package torture_test is rawns's torture suite: load, injected
 // faults, bad input, host safety and leaks into the command. It tests the
 // rawns binary a user runs (built once in TestMain) and the clone API in
 // process. See docs/reliability.md.
@@ -67,7 +67,7 @@ func TestMain(m *testing.M) {
 	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
 	if os.Getenv(envChild) != "" {
 		// A re-exec'd child test: it uses the clone API only.
-		os.Exit(m.Run())
+		os.Exit(testutil.Run(m))
 	}
 	dir, err := os.MkdirTemp("", "rawns-torture")
 	if err != nil {
@@ -88,7 +88,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	code := m.Run()
+	code := testutil.Run(m)
 	os.RemoveAll(dir)
 	// Nothing the suite started may outlive its test: no child, running
 	// or zombie, of this process.

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/rawns/rawns/clone"
@@ -27,59 +28,41 @@ const (
 	NumKinds
 )
 
+// kindFlags are the namespace kind behind each Kind, as its clone flag:
+// package clone's table of kinds holds their names (clone.Kinds). The
+// *_for_children kinds follow pid and time.
+var kindFlags = [NumKinds]clone.Namespaces{
+	UTS: clone.NewUTS, IPC: clone.NewIPC, Mnt: clone.NewMount, Net: clone.NewNet,
+	PID: clone.NewPID, PIDForChildren: clone.NewPID, Cgroup: clone.NewCgroup,
+	User: clone.NewUser, Time: clone.NewTime, TimeForChildren: clone.NewTime,
+}
+
 // String returns the /proc/PID/ns file name of k ("uts", "pid_for_children", ...).
 func (k Kind) String() string {
 	switch k {
-	case UTS:
-		return "uts"
-	case IPC:
-		return "ipc"
-	case Mnt:
-		return "mnt"
-	case Net:
-		return "net"
-	case PID:
-		return "pid"
 	case PIDForChildren:
 		return "pid_for_children"
-	case Cgroup:
-		return "cgroup"
-	case User:
-		return "user"
-	case Time:
-		return "time"
 	case TimeForChildren:
 		return "time_for_children"
 	}
-	return "kind(" + itoa(int(k)) + ")"
+	if k >= 0 && k < NumKinds {
+		if ck, ok := clone.KindOf(kindFlags[k]); ok {
+			return ck.Name
+		}
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // kebab returns the kind as used in JSON keys: "pid-for-children".
 func (k Kind) kebab() string { return strings.ReplaceAll(k.String(), "_", "-") }
 
-// cloneFlag returns the CLONE_NEW* flag that creates k (package clone
-// holds the flags: one home for the kernel's values); 0 for the
+// cloneFlag returns the CLONE_NEW* flag that creates k; 0 for the
 // *_for_children kinds, which follow PID and Time.
 func (k Kind) cloneFlag() uint64 {
-	switch k {
-	case UTS:
-		return uint64(clone.NewUTS)
-	case IPC:
-		return uint64(clone.NewIPC)
-	case Mnt:
-		return uint64(clone.NewMount)
-	case Net:
-		return uint64(clone.NewNet)
-	case PID:
-		return uint64(clone.NewPID)
-	case Cgroup:
-		return uint64(clone.NewCgroup)
-	case User:
-		return uint64(clone.NewUser)
-	case Time:
-		return uint64(clone.NewTime)
+	if k == PIDForChildren || k == TimeForChildren || k < 0 || k >= NumKinds {
+		return 0
 	}
-	return 0
+	return uint64(kindFlags[k])
 }
 
 // KindSet is a set of kinds, bit k for Kind k.
@@ -149,7 +132,7 @@ func CloneFlagsString(flags uint64) string {
 			b.WriteByte('|')
 		}
 		b.WriteString("0x")
-		b.WriteString(hex(rest))
+		b.WriteString(strconv.FormatUint(rest, 16))
 	}
 	return b.String()
 }
@@ -183,41 +166,12 @@ func (n NSID) String() string {
 		return "-"
 	}
 	if n.ID == 0 {
-		return utoa(n.Inode)
+		return strconv.FormatUint(n.Inode, 10)
 	}
-	return utoa(n.Inode) + "/" + utoa(n.ID)
+	return strconv.FormatUint(n.Inode, 10) + "/" + strconv.FormatUint(n.ID, 10)
 }
 
-func utoa(v uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(buf[i:])
-		}
-	}
-}
-
-func itoa(v int) string {
-	if v < 0 {
-		return "-" + utoa(uint64(-v))
-	}
-	return utoa(uint64(v))
-}
-
-func hex(v uint64) string {
-	const digits = "0123456789abcdef"
-	var buf [16]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = digits[v&0xf]
-		v >>= 4
-		if v == 0 {
-			return string(buf[i:])
-		}
-	}
-}
+// utoa and itoa are strconv's decimal forms, short for the reports built
+// by hand in this package.
+func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
+func itoa(v int) string    { return strconv.Itoa(v) }

@@ -1,12 +1,13 @@
 package trace
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // nsGetID is NS_GET_ID from linux/nsfs.h (Linux 6.18): _IOR(0xb7, 13, __u64).
@@ -36,15 +37,16 @@ func ReadProcNS(pid int) ([NumKinds]NSID, error) {
 }
 
 func readNS(pid int, k Kind) (NSID, error) {
-	path := "/proc/" + itoa(pid) + "/ns/" + k.String()
+	path := procfs.Path(pid, "ns/"+k.String())
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			// The process exists but the kernel lacks this kind? Or it has
 			// exited: a zombie keeps its /proc entry, and its pid and user
 			// links, but its other namespaces went with exit_task_namespaces.
-			if stat, serr := os.ReadFile("/proc/" + itoa(pid) + "/stat"); serr == nil {
-				if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
+			var buf [1024]byte
+			if stat, serr := procfs.ReadFile(procfs.Path(pid, "stat"), buf[:]); serr == nil {
+				if st := procfs.State(stat); st == 'Z' || st == 'X' {
 					return NSID{}, fmt.Errorf("%s: %w", path, ErrExited)
 				}
 				return NSID{}, nil

@@ -92,7 +92,7 @@ func Verify(parent, childUser [NumKinds]NSID, kernel ExecEvent, want Expect) Rep
 		r.Hostname = Check{Checked: true, Want: want.Hostname, Got: kernel.Nodename, OK: kernel.Nodename == want.Hostname}
 	}
 	if want.PID1 {
-		r.PID1 = Check{Checked: true, Want: "1", Got: utoa(uint64(kernel.NSPID)), OK: kernel.NSPID == 1 && kernel.Level > 0}
+		r.PID1 = Check{Checked: true, Want: "1", Got: strconv.FormatUint(uint64(kernel.NSPID), 10), OK: kernel.NSPID == 1 && kernel.Level > 0}
 	}
 	r.Proof = kernel.Proof
 	r.Props = judgeProof(&r.Proof, kernel.NS[Mnt], &want.Proof)

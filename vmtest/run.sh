@@ -81,6 +81,47 @@ for suite in "$@"; do
 		cp "$ko" "$root/lib/modules/$ver/overlay.ko"
 	done
 done
+# What the network tests need (docs/network.md): each kernel's modules
+# for veths, bridges, nf_tables with NAT, fib and conntrack, and tun, with
+# every module they depend on, at their paths under /lib/modules/VERSION,
+# and the list of them in load order (dependencies first) in netmods there,
+# for /init to insmod. The package ships no modules.dep (depmod makes it at
+# install), so the dependencies are read from each module's own .modinfo
+# ("depends=a,b"); a module the tree lacks is built in.
+netmods="veth bridge tun nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct"
+visit() {
+	local m f rel d
+	m=$(echo "$1" | tr - _)
+	case " $seen " in *" $m "*) return ;; esac
+	seen="$seen $m"
+	f=$(find "$moddir/kernel" \( -name "$m.ko" -o -name "$(echo "$m" | tr _ -).ko" \) | head -n 1)
+	[ -n "$f" ] || return 0
+	for d in $(tr '\0' '\n' <"$f" | sed -n 's/^depends=//p' | tr , ' '); do
+		visit "$d"
+	done
+	rel=${f#"$moddir"/}
+	mkdir -p "$out/$(dirname "$rel")"
+	cp "$f" "$out/$rel"
+	echo "$rel" >>"$out/netmods"
+}
+for suite in "$@"; do
+	kernel=$("$here/kernel.sh" "$suite" "$cache" "$arch")
+	kroot=$(dirname "$(dirname "$kernel")")
+	for moddir in "$kroot"/lib/modules/*; do
+		[ -d "$moddir/kernel" ] || continue
+		out=$root/lib/modules/$(basename "$moddir")
+		mkdir -p "$out"
+		seen=
+		for m in $netmods; do
+			visit "$m"
+		done
+	done
+done
+# A root of the host's own architecture's tools (vmtest/userbins.sh: pasta
+# and slirp4netns with their libraries), copied over the initramfs's.
+if [ -d "$stage/root" ]; then
+	cp -a "$stage/root/." "$root/"
+fi
 initrd=$stage/initrd.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/rawns/rawns/internal/quote"
 )
 
 // Kind says how a flag takes its value.
@@ -125,13 +127,9 @@ func (p Flags) Uint64(name string, def uint64) (uint64, error) {
 }
 
 // Quote shows s as it is, or Go-quoted when it holds what would break the
-// line (a newline, a NUL) or is empty: every error is one line.
-func Quote(s string) string {
-	if q := strconv.Quote(s); q[1:len(q)-1] != s || s == "" {
-		return q
-	}
-	return s
-}
+// line (a newline, a NUL) or is empty: every error is one line. The rule
+// is package quote's, which the libraries under the CLI use too.
+func Quote(s string) string { return quote.Arg(s) }
 
 // UnknownFlagError is Parse's error for a flag not in its definitions.
 type UnknownFlagError struct {

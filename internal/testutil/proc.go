@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // Children lists the children of pid, from /proc/PID/task/*/children
@@ -44,13 +45,12 @@ func Descendants(pid int) []int {
 
 // ProcessAlive reports whether pid exists and is not a zombie.
 func ProcessAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	if pid <= 0 {
 		return false
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+	var buf [1024]byte
+	b, err := procfs.ReadFile(procfs.Path(pid, "stat"), buf[:])
+	return err == nil && procfs.State(b) != 0 && procfs.State(b) != 'Z'
 }
 
 // AssertNoChildren fails t if the calling process has a child left: a

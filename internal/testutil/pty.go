@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,7 +39,10 @@ func OpenPTY(t *testing.T) (master, slave *os.File) {
 // and returns a function that reads it so far.
 func ReadPTY(master *os.File) func() string {
 	var out SyncBuffer
+	done := make(chan struct{})
+	readers.Store(master, done)
 	go func() {
+		defer close(done)
 		buf := make([]byte, 256)
 		for {
 			n, err := master.Read(buf)
@@ -49,6 +53,27 @@ func ReadPTY(master *os.File) func() string {
 		}
 	}()
 	return out.String
+}
+
+// readers holds, for each master ReadPTY reads, a channel closed once its
+// reader has read to the end.
+var readers sync.Map
+
+// Drained waits, at most 20 s, until ReadPTY's reader of master has read
+// all there is: the master reads EIO once no process holds the slave. A
+// command's last words may still be in the pty when ExitCode returns, and
+// a busy machine schedules the reader late.
+func Drained(t *testing.T, master *os.File) {
+	t.Helper()
+	v, ok := readers.Load(master)
+	if !ok {
+		t.Fatal("Drained: ReadPTY does not read this master")
+	}
+	select {
+	case <-v.(chan struct{}):
+	case <-time.After(20 * time.Second):
+		t.Fatal("the terminal was not closed within 20 s: a process still holds it")
+	}
 }
 
 // OnPTY starts bin on the slave of a new pty pair of 24x80, as a session

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // The suite names its containers with random UUIDs; the wrapper records
@@ -37,44 +38,21 @@ var suiteCgroupNames = []string{"cgrouptest", "testdir"}
 // cgroupMounts returns the mount points of every cgroup and cgroup2
 // hierarchy in the harness's (the host's) mount namespace.
 func cgroupMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	b, err := procfs.Read("/proc/self/mountinfo", nil)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
+	ms, err := procfs.Mounts(b)
+	if err != nil {
+		return nil
+	}
 	var mounts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// mountinfo(5): ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE SOURCE SUPEROPTS
-		fields := strings.Fields(sc.Text())
-		sep := slices.Index(fields, "-")
-		if sep < 0 || sep+1 >= len(fields) || len(fields) < 5 {
-			continue
-		}
-		if t := fields[sep+1]; t == "cgroup" || t == "cgroup2" {
-			mounts = append(mounts, unescapeMountinfo(fields[4]))
+	for _, m := range ms {
+		if m.FSType == "cgroup" || m.FSType == "cgroup2" {
+			mounts = append(mounts, m.Point)
 		}
 	}
 	return mounts
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // findCgroups returns the cgroup directories, in every hierarchy, named

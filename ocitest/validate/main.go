@@ -8,8 +8,10 @@
 // Each validation program creates containers through the command named by
 // $RUNTIME, runs the suite's runtimetest inside them, and prints TAP. A
 // test counts as passed when it printed at least one "ok" line and no
-// "not ok" line (a program that dies before its first line, as the hooks
-// tests do with every runtime here, has failed).
+// "not ok" line and exited 0 (a program that dies before its first line,
+// as the hooks tests do with every runtime here, has failed; so has one
+// that prints its ok lines and then fails the test with util.Fatal, as
+// process_capabilities_fail does when the runtime accepted CAP_TEST).
 //
 // What the harness adds around each program, and why:
 //   - a mount namespace of its own, with / made private: linux_ns_itype

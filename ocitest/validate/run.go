@@ -63,7 +63,10 @@ const (
 	// by the counting rule (at least one "ok") this is not a pass, but it
 	// is not a failure the program saw either, and the table says so.
 	Silent
-	// Pass: at least one "ok" line and no "not ok".
+	// Pass: at least one "ok" line, no "not ok", and exit 0: a program
+	// may print its runtimetest's ok lines and then fail the test itself
+	// with util.Fatal, exit 1 (process_capabilities_fail, when the
+	// runtime ran a config it should have refused).
 	Pass
 )
 
@@ -74,7 +77,7 @@ func (o Outcome) String() string {
 // Outcome of a run.
 func (x *Run) Outcome() Outcome {
 	switch {
-	case x.OK > 0 && x.NotOK == 0:
+	case x.OK > 0 && x.NotOK == 0 && x.Exit == 0 && !x.TimedOut:
 		return Pass
 	case x.OK == 0 && x.NotOK == 0 && x.Exit == 0 && !x.TimedOut && !x.Errored:
 		return Silent

@@ -38,6 +38,10 @@ func TestParseTAP(t *testing.T) {
 	if o := (&Run{Exit: 1}).Outcome(); o != Fail {
 		t.Errorf("exit 1 with no output: %v, want fail", o)
 	}
+	// ok lines, then the program's own Fatal: failed.
+	if o := (&Run{OK: 307, Exit: 1}).Outcome(); o != Fail {
+		t.Errorf("307 ok, then exit 1: %v, want fail", o)
+	}
 	if o := (&Run{TimedOut: true}).Outcome(); o != Fail {
 		t.Errorf("timed out with no output: %v, want fail", o)
 	}
@@ -111,11 +115,5 @@ func TestContainerIDs(t *testing.T) {
 	got := containerIDs([]byte(calls))
 	if strings.Join(got, " ") != "6f1c9d8e-2a1b-4c3d-8e9f-0a1b2c3d4e5f 0b5d0a40-ffff-4aaa-bbbb-123456789abc" {
 		t.Errorf("ids %q", got)
-	}
-}
-
-func TestUnescapeMountinfo(t *testing.T) {
-	if got := unescapeMountinfo(`/sys/fs/cgroup/a\040b`); got != "/sys/fs/cgroup/a b" {
-		t.Errorf("got %q", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/security"
 )
 
@@ -389,31 +390,22 @@ func anyArch(a *Arch, names []string) bool {
 	return false
 }
 
-// parseKernel parses "5.8" (or "5.8.1-foo", whose minor part is ignored,
-// as moby ignores it) into 5008.
+// parseKernel parses "5.8" (or "5.8.1-foo", whose patch level is ignored,
+// as moby ignores it) into 5008, the form Options.Kernel compares in.
 func parseKernel(s string) (int, error) {
-	maj, rest, ok := strings.Cut(s, ".")
-	if !ok {
-		return 0, errors.New(`want "MAJOR.MINOR"`)
+	v, err := kernel.Parse(s)
+	if err != nil || v.Minor >= 1000 {
+		return 0, kernel.ErrVersion
 	}
-	minS := rest
-	if i := strings.IndexAny(rest, ".-+"); i >= 0 {
-		minS = rest[:i]
-	}
-	a, err1 := strconv.Atoi(maj)
-	b, err2 := strconv.Atoi(minS)
-	if err1 != nil || err2 != nil || a < 0 || b < 0 || b >= 1000 {
-		return 0, errors.New(`want "MAJOR.MINOR"`)
-	}
-	return a*1000 + b, nil
+	return v.Major*1000 + v.Minor, nil
 }
 
 func runningKernel() (int, error) {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
+	v, err := kernel.Running()
+	if err != nil {
 		return 0, fmt.Errorf("uname: %w", err)
 	}
-	return parseKernel(unix.ByteSliceToString(u.Release[:]))
+	return v.Major*1000 + v.Minor, nil
 }
 
 // describe names a filter return value.

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 type sample struct {
@@ -46,11 +47,10 @@ func measure() sample {
 	var s sample
 	ents, _ := os.ReadDir("/proc/self/fd")
 	s.FDs = len(ents)
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			s.RSSKiB, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
+	var buf [4096]byte
+	b, _ := procfs.ReadFile("/proc/self/status", buf[:])
+	if v, ok := procfs.StatusValue(b, "VmRSS"); ok {
+		s.RSSKiB, _ = strconv.Atoi(strings.TrimSuffix(string(v), " kB"))
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -24,8 +24,9 @@ import (
 // boot and the object, and later loads relocate against that instead.
 
 // defaultBTFCacheDir is on tmpfs: gone at reboot, which is exactly when the
-// kernel (and so its BTF) can change.
-const defaultBTFCacheDir = "/run/rawns"
+// kernel (and so its BTF) can change. A directory of its own, not
+// rawns-oci's state root /run/rawns, whose entries are containers.
+const defaultBTFCacheDir = "/run/rawns-trace"
 
 // btfCachePath names the minimal BTF for this boot, this kernel and this
 // object. An empty result means no cache (unknown boot id).

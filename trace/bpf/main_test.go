@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 // TestMain doubles as a helper process, selected by RAWNS_TRACE_HELPER:
@@ -21,7 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	switch os.Getenv("RAWNS_TRACE_HELPER") {
 	case "":
-		os.Exit(m.Run())
+		os.Exit(testutil.Run(m))
 	case "watch":
 		os.Exit(WatchMain(helperArgs(), os.Stdout, os.Stderr))
 	case "setns-flood":

@@ -13,6 +13,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // tracefsDirs are where tracefs is usually mounted: its own mount point
@@ -25,22 +27,18 @@ var tracefsDirs = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
 // mounted, looking up /sys/kernel/debug/tracing makes the kernel automount
 // tracefs there, in the host's mount table.
 func mountedTracefs() []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	b, err := procfs.Read("/proc/self/mountinfo", nil)
+	if err != nil {
+		return nil
+	}
+	mounts, err := procfs.Mounts(b)
 	if err != nil {
 		return nil
 	}
 	var dirs []string
-	for _, line := range strings.Split(string(b), "\n") {
-		// Fields 0-5 are fixed, then optional fields up to "-", then the
-		// filesystem type.
-		f := strings.Fields(line)
-		for i := 6; i+1 < len(f); i++ {
-			if f[i] == "-" {
-				if f[i+1] == "tracefs" {
-					dirs = append(dirs, unescapeMountinfo(f[4]))
-				}
-				break
-			}
+	for _, m := range mounts {
+		if m.FSType == "tracefs" {
+			dirs = append(dirs, m.Point)
 		}
 	}
 	// The usual places first.
@@ -55,26 +53,6 @@ func mountedTracefs() []string {
 		return ia - ib
 	})
 	return dirs
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) of
-// /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // eventIDs is what readEventIDs found: the id of each tracepoint and how

@@ -8,7 +8,7 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/signals"
-	"github.com/rawns/rawns/rootfs"
+	"github.com/rawns/rawns/network"
 )
 
 // config is a parsed and checked `rawns run` command line.
@@ -16,13 +16,14 @@ type config struct {
 	spec    clone.Spec
 	verbose bool
 	init    bool
-	limited bool     // limitsAsked holds the limits (limits.go)
+	tty     bool     // -t: a pty of its own (tty.go)
 	trace   string   // "" for no --trace, else "text" or "json"
 	command []string // as given, before the PATH search
 	// infoFD and statusFD are --info-fd and --json-status-fd, or -1.
 	infoFD, statusFD int
-	fs               *rootfs.Config // the filesystem flags, nil without any
-	tty              bool           // -t: a pty of its own (tty.go)
+	fs               *filesystem      // the filesystem flags, nil without any
+	limits           *limits          // the limit flags, nil without any (limits.go)
+	net              *network.Options // --network bridge or pasta (network.go), else nil
 }
 
 // A concern is one part of rawns run's command line: its flags, its
@@ -49,6 +50,7 @@ var concerns = []*concern{
 	&namespacesConcern,
 	&processConcern,
 	&filesystemConcern,
+	&networkConcern,
 	&securityConcern,
 	&limitsConcern,
 	&outputConcern,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -58,6 +59,21 @@ var filesystemFlags = []cli.Def{
 	{Name: "mqueue", Kind: cli.Repeated},
 }
 
+// filesystem is what the filesystem flags asked for: package rootfs's
+// Config, and for each of its mounts the flag that asked for it, as the
+// user wrote it ("--bind /srv /data"). rootfs speaks of fields and mount
+// indices; rawns run's errors name the flag.
+type filesystem struct {
+	rootfs.Config
+	labels []string
+
+	size  uint64 // --size for the next --tmpfs, in bytes; 0 for none
+	perms uint32 // --perms for the next --tmpfs
+	// sizeSet and permsSet say that a --size or --perms waits for its
+	// --tmpfs.
+	sizeSet, permsSet bool
+}
+
 // parseFilesystem walks the flags in the order given: a --bind after a
 // --tmpfs on the same path mounts over it, and --size waits for the next
 // --tmpfs. Nothing of package rootfs runs on a command line without these
@@ -81,19 +97,25 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 	if flags.Has("rootfs") {
 		n += rootfs.DevMounts // room for the /dev of a bare --rootfs
 	}
-	c := &rootfs.Config{Mounts: make([]clone.Mount, 0, n), Labels: make([]string, 0, n)}
+	fs := &filesystem{Config: rootfs.Config{Mounts: make([]clone.Mount, 0, n)}, labels: make([]string, 0, n)}
+	c := &fs.Config
 	s := &cfg.spec
 	if flags.Has("rootfs") {
-		if err := c.SetRoot(flags.Get("rootfs", "")); err != nil {
-			return err
+		v := flags.Get("rootfs", "")
+		label := "--rootfs"
+		if v != "" {
+			label += " " + v
+		}
+		if err := c.SetRoot(v); err != nil {
+			return fs.wording(err, label)
 		}
 		if s.MountProc {
 			// --mount-proc inside a root means its /proc, first of the list.
 			s.MountProc = false
 			if err := c.Proc("/proc"); err != nil {
-				return err
+				return fs.wording(err, "--mount-proc")
 			}
-			c.Labels[0] = "--mount-proc"
+			fs.label("--mount-proc")
 		}
 		// A root's own /dev is a directory of files: without a /dev of
 		// its own, `echo > /dev/null` creates a regular file there, in
@@ -101,18 +123,17 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 		// command gets the minimal one of --dev /dev, as docker always
 		// gives one; a root without a /dev directory is left without.
 		if st, err := os.Lstat(filepath.Join(c.Root, "dev")); err == nil && st.IsDir() && !mountsOnDev(flags) {
-			from := len(c.Labels)
+			label := "--rootfs " + c.Root + " (its /dev, as --dev /dev)"
 			if err := c.Dev("/dev"); err != nil {
-				return err
+				return fs.wording(err, label)
 			}
-			for i := from; i < len(c.Labels); i++ {
-				c.Labels[i] = "--rootfs " + c.Root + " (its /dev, as --dev /dev)"
-			}
+			fs.label(label)
 		}
 	}
-	var err error
 	for _, f := range flags.List() {
 		v := f.Value()
+		label := "--" + f.Name + " " + v
+		var err error
 		switch f.Name {
 		case "read-only":
 			c.ReadOnly = true
@@ -121,15 +142,21 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 		case "overlay-dir":
 			err = c.SetOverlay(v)
 		case "bind", "ro-bind":
-			err = c.Bind("--"+f.Name+" "+f.Values[0]+" "+f.Values[1], f.Values[0], f.Values[1], f.Name == "ro-bind")
+			label = "--" + f.Name + " " + f.Values[0] + " " + f.Values[1]
+			err = c.Bind(f.Values[0], f.Values[1], f.Name == "ro-bind")
 		case "volume":
-			err = c.Volume(v)
+			err = fs.volume(v)
 		case "tmpfs":
-			err = c.Tmpfs(v)
+			perms := uint32(0o755)
+			if fs.permsSet {
+				perms = fs.perms
+			}
+			err = c.Tmpfs(v, fs.size, perms)
+			fs.size, fs.perms, fs.sizeSet, fs.permsSet = 0, 0, false, false
 		case "size":
-			err = c.SetSize(v)
+			err = fs.setSize(v)
 		case "perms":
-			err = c.SetPerms(v)
+			err = fs.setPerms(v)
 		case "proc":
 			if s.Namespaces&clone.NewPID == 0 {
 				return fmt.Errorf("--proc %s without a PID namespace would show the host's processes; add pid to --ns", v)
@@ -141,14 +168,132 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 			err = c.Mqueue(v)
 		}
 		if err != nil {
-			return err
+			return fs.wording(err, label)
 		}
+		fs.label(label)
+	}
+	if fs.sizeSet || fs.permsSet {
+		return errors.New("--size or --perms given without a --tmpfs after it; put them right before the --tmpfs they are for")
 	}
 	if err := c.Finish(s); err != nil {
-		return err
+		return fs.wording(err, "")
 	}
-	cfg.fs = c
+	cfg.fs = fs
 	return nil
+}
+
+// label gives every mount the last flag added the flag's label.
+func (fs *filesystem) label(l string) {
+	for len(fs.labels) < len(fs.Mounts) {
+		fs.labels = append(fs.labels, l)
+	}
+}
+
+// volume is docker's spelling of a bind: SRC:DEST[:ro|rw].
+func (fs *filesystem) volume(v string) error {
+	parts := strings.Split(v, ":")
+	ro := false
+	switch {
+	case len(parts) == 3 && parts[2] == "ro":
+		ro = true
+	case len(parts) == 3 && parts[2] == "rw":
+	case len(parts) == 2:
+	default:
+		return errors.New("give SRC:DEST, SRC:DEST:ro or SRC:DEST:rw")
+	}
+	return fs.Bind(parts[0], parts[1], ro)
+}
+
+// setSize takes --size for the next --tmpfs, in bytes (bwrap's).
+func (fs *filesystem) setSize(v string) error {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		return errors.New("give a size in bytes, e.g. 67108864")
+	}
+	if fs.sizeSet {
+		return errors.New("a --size is already waiting for a --tmpfs; give --size right before its --tmpfs")
+	}
+	fs.size, fs.sizeSet = n, true
+	return nil
+}
+
+// setPerms takes --perms for the next --tmpfs's root (bwrap's).
+func (fs *filesystem) setPerms(v string) error {
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil || n > 0o7777 {
+		return errors.New("give an octal mode such as 0755 or 1777")
+	}
+	if fs.permsSet {
+		return errors.New("a --perms is already waiting for a --tmpfs; give --perms right before its --tmpfs")
+	}
+	fs.perms, fs.permsSet = uint32(n), true
+	return nil
+}
+
+// wording words an error of package rootfs for the command line: the flag
+// behind the field at fault (pending: the flag whose call failed, for the
+// mount it would have added), the reason, and what to do in the flags'
+// terms.
+func (fs *filesystem) wording(err error, pending string) error {
+	if err == nil {
+		return nil
+	}
+	var re *rootfs.Error
+	if !errors.As(err, &re) {
+		if pending == "" {
+			return err
+		}
+		return fmt.Errorf("%s: %v", pending, err)
+	}
+	label := pending
+	switch re.Field {
+	case rootfs.FieldSource, rootfs.FieldTarget:
+		if re.Mount >= 0 && re.Mount < len(fs.labels) {
+			label = fs.labels[re.Mount]
+		}
+	case rootfs.FieldOverlay:
+		label = "--overlay"
+	case rootfs.FieldOverlayDir:
+		if pending == "" {
+			label = "--overlay-dir " + fs.OverlayDir
+		}
+	case rootfs.FieldRoot:
+		if pending == "" {
+			label = "--rootfs " + fs.Root
+		}
+	}
+	fix := ""
+	switch {
+	case errors.Is(err, rootfs.ErrOverlayNeedsRoot):
+		return errors.New("--overlay goes over the directory of --rootfs; add --rootfs DIR")
+	case errors.Is(err, rootfs.ErrRootIsHost):
+		fix = "; drop --rootfs to mount over the host's tree"
+	case errors.Is(err, rootfs.ErrTargetIsRoot):
+		fix = "; use --rootfs DIR for that"
+	case errors.Is(err, rootfs.ErrNotOnHost):
+		fix = "; without --rootfs, rawns mounts only on existing paths of the host's tree (give --rootfs, or a destination that exists)"
+	}
+	return fmt.Errorf("%s: %v%s", label, re.Err, fix)
+}
+
+// mountLabel names the flag behind mount i of the list, or the root's
+// flag for -1 (the root's own steps: its bind or overlay, pivot_root,
+// read-only, chdir).
+func (fs *filesystem) mountLabel(i int) string {
+	if i >= 0 && i < len(fs.labels) {
+		return fs.labels[i]
+	}
+	switch {
+	case fs.OverlayDir != "":
+		return "--overlay-dir " + fs.OverlayDir
+	case fs.Overlay:
+		return "--overlay"
+	case fs.Root != "":
+		return "--rootfs " + fs.Root
+	case fs.ReadOnly:
+		return "--read-only"
+	}
+	return "mounts"
 }
 
 // mountsOnDev reports whether a filesystem flag mounts on /dev itself.
@@ -184,8 +329,10 @@ func lockOverlayDir(cfg *config) error {
 	if cfg.fs == nil || cfg.fs.OverlayDir == "" {
 		return nil
 	}
-	_, err := rootfs.LockOverlayDir(cfg.fs.OverlayDir)
-	return err
+	if _, err := rootfs.LockOverlayDir(cfg.fs.OverlayDir); err != nil {
+		return cfg.fs.wording(err, "--overlay-dir "+cfg.fs.OverlayDir)
+	}
+	return nil
 }
 
 // lookPath finds the command: inside the new root when there is one.
@@ -208,7 +355,7 @@ func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
 	if ce.List == "Mounts" {
 		mount = ce.Index
 	}
-	label := cfg.fs.Label(mount)
+	label := cfg.fs.mountLabel(mount)
 	hint := ""
 	switch {
 	case ce.Stage == clone.StageChdir:

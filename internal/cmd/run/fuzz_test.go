@@ -11,7 +11,7 @@ import (
 	"github.com/rawns/rawns/internal/cli"
 )
 
-// Fuzz targets for the command line of `rawns run` (issue 6). Their seeds
+// Fuzz targets for the command line of `rawns run`. Their seeds
 // run as ordinary tests; `go test -fuzz=FuzzParseRun .` explores (make
 // fuzz). The rule: no input panics, and every input ends in a spec that
 // clone.Spec.Validate accepts, or in a one-line error.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/jsontext"
 	"github.com/rawns/rawns/trace"
 )
 
@@ -80,7 +81,7 @@ func errorJSON(code int, msg string) []byte {
 	b := append(make([]byte, 0, 64+len(msg)), `{"exit-code":`...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, `,"error":`...)
-	b = appendJSONString(b, msg)
+	b = jsontext.AppendString(b, msg)
 	return append(b, "}\n"...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/procfs"
 	"github.com/rawns/rawns/trace"
 )
 
@@ -41,13 +42,12 @@ func newInspection(cfg *config) *inspection {
 }
 
 func (v *inspection) inspect(pid int) {
-	p := strconv.Itoa(pid)
 	v.childNS, v.childErr = trace.ReadProcNS(pid)
-	if st, err := os.ReadFile("/proc/" + p + "/status"); err == nil {
-		for _, line := range strings.Split(string(st), "\n") {
-			if f, ok := strings.CutPrefix(line, "NSpid:"); ok {
-				fs := strings.Fields(f)
-				v.nsPID = fs[len(fs)-1]
+	var buf [4096]byte
+	if st, err := procfs.ReadFile(procfs.Path(pid, "status"), buf[:]); err == nil {
+		if f, ok := procfs.StatusValue(st, "NSpid"); ok {
+			if fs := strings.Fields(string(f)); len(fs) > 0 {
+				v.nsPID = fs[len(fs)-1] // the pid in its own PID namespace
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/jsontext"
 )
 
 // limitsConcern: resource limits, through a cgroup made for the run
@@ -50,22 +51,20 @@ whose rawns was killed.
 	parse: parseLimits,
 }
 
-// limitsAsked holds the parsed limits of the run. It lives outside config
-// on purpose: config sits at the top of an allocator size class, and a run
-// without limits must not pay for a bigger one (a new size class is a
-// fresh span and its page faults on every run). parse sets it on every
-// call; config.limited says whether it applies.
-var limitsAsked struct {
+// limits are the run's resource limits, parsed: the cgroup's options, and
+// each limit flag's value as the user gave it, for the messages. config
+// holds them behind a pointer, nil for a run without limits, which so pays
+// for nothing of them (not even a larger config).
+type limits struct {
 	opts  cgroup.Options
-	given [len(limitFlags)]string // each flag's value as given, for errors
+	given [len(limitFlags)]string // in the order of limitFlags
 }
 
-// limitFlags are the flags of the concern, in the order of
-// limitsAsked.given.
+// limitFlags are the flags of the concern, in the order of limits.given.
 var limitFlags = [...]string{"memory", "memory-swap", "pids", "cpus", "cpu-weight", "cpuset-cpus", "cgroup-parent"}
 
 func parseLimits(cfg *config, flags cli.Flags) error {
-	cfg.limited = false
+	cfg.limits = nil
 	any := false
 	for _, f := range limitFlags {
 		any = any || flags.Has(f)
@@ -73,11 +72,11 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 	if !any {
 		return nil
 	}
-	limitsAsked.opts = cgroup.Options{Stats: true}
+	l := &limits{opts: cgroup.Options{Stats: true}}
 	for i, f := range limitFlags {
-		limitsAsked.given[i] = flags.Get(f, "")
+		l.given[i] = flags.Get(f, "")
 	}
-	r := &limitsAsked.opts.Resources
+	r := &l.opts.Resources
 	var err error
 	if v := flags.Get("memory", ""); flags.Has("memory") {
 		if r.Memory.Limit, err = cgroup.ParseSize(v); err != nil {
@@ -145,9 +144,9 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 		if v == "" || strings.IndexByte(v, 0) >= 0 {
 			return fmt.Errorf("--cgroup-parent %s: give a cgroup path, e.g. rawns or /rawns", cli.Quote(v))
 		}
-		limitsAsked.opts.Parent = v
+		l.opts.Parent = v
 	}
-	cfg.limited = true
+	cfg.limits = l
 	return nil
 }
 
@@ -164,39 +163,82 @@ func hasInt(l []int, x int) bool {
 type limitedRun struct {
 	cg        *cgroup.Cgroup
 	placement cgroup.Placement
+	asked     *limits
 }
 
 // newLimitedRun makes the run's cgroup; the error is one line for the
 // user, naming the flag.
-func newLimitedRun() (*limitedRun, error) {
-	cg, err := cgroup.New(limitsAsked.opts)
+func newLimitedRun(l *limits) (*limitedRun, error) {
+	cg, err := cgroup.New(l.opts)
 	if err != nil {
-		return nil, limitError(err)
+		return nil, l.wording(err)
 	}
-	return &limitedRun{cg: cg}, nil
+	return &limitedRun{cg: cg, asked: l}, nil
 }
 
-// limitError words a cgroup error for the command line: the flag and its
-// value, then the reason.
-func limitError(err error) error {
+// fieldFlags are the flags of rawns run that set each field of package
+// cgroup; the CLI has no flag of its own for Period, Shares and Mems, which
+// go with --cpus, --cpu-weight and --cpuset-cpus.
+var fieldFlags = [...]string{
+	cgroup.FieldMemoryLimit: "memory",
+	cgroup.FieldMemorySwap:  "memory-swap",
+	cgroup.FieldPidsLimit:   "pids",
+	cgroup.FieldCPUQuota:    "cpus",
+	cgroup.FieldCPUPeriod:   "cpus",
+	cgroup.FieldCPUWeight:   "cpu-weight",
+	cgroup.FieldCPUShares:   "cpu-weight",
+	cgroup.FieldCPUCpus:     "cpuset-cpus",
+	cgroup.FieldCPUMems:     "cpuset-cpus",
+	cgroup.FieldParent:      "cgroup-parent",
+}
+
+// limitFlag is the flag that sets field f, "" for none.
+func limitFlag(f cgroup.Field) string {
+	if f < 0 || int(f) >= len(fieldFlags) {
+		return ""
+	}
+	return fieldFlags[f]
+}
+
+// wording words a cgroup error for the command line: the flag and its
+// value, then the reason, then what to do in the flags' terms.
+func (l *limits) wording(err error) error {
+	fix := cgroupFix(err)
 	var ce *cgroup.Error
 	if errors.As(err, &ce) {
-		for i, f := range limitFlags {
-			if f == ce.Limit && limitsAsked.given[i] != "" {
-				return fmt.Errorf("--%s %s: %v", f, cli.Quote(limitsAsked.given[i]), ce.Err)
+		if f := limitFlag(ce.Field); f != "" {
+			for i, g := range limitFlags {
+				if g == f && l.given[i] != "" {
+					return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(l.given[i]), ce.Err, fix)
+				}
 			}
+			return fmt.Errorf("--%s: %v%s", f, ce.Err, fix)
 		}
-		return fmt.Errorf("--%s: %v", ce.Limit, ce.Err)
+		err = ce.Err
 	}
 	// Not one limit's fault (making the directory, a cgroup file that
 	// cannot be read): name the first limit flag given, which asked for
 	// the cgroup.
 	for i, f := range limitFlags {
-		if limitsAsked.given[i] != "" {
-			return fmt.Errorf("--%s %s: %v", f, cli.Quote(limitsAsked.given[i]), err)
+		if l.given[i] != "" {
+			return fmt.Errorf("--%s %s: %v%s", f, cli.Quote(l.given[i]), err, fix)
 		}
 	}
-	return fmt.Errorf("cgroup: %v", err)
+	return fmt.Errorf("cgroup: %v%s", err, fix)
+}
+
+// cgroupFix is what to do about a cgroup error, in rawns run's flags, to
+// follow its message: package cgroup says what is wrong, not which flag
+// gives a parent cgroup.
+func cgroupFix(err error) string {
+	var se *cgroup.SubtreeError
+	switch {
+	case errors.As(err, &se):
+		return "; run rawns from a leaf cgroup whose parent delegates " + se.Controller + ", or give --cgroup-parent a cgroup that has " + se.Controller + " in its cgroup.subtree_control"
+	case errors.Is(err, cgroup.ErrNotDelegated):
+		return " given as --cgroup-parent"
+	}
+	return ""
 }
 
 // start starts the command in the cgroup.
@@ -214,7 +256,7 @@ func (l *limitedRun) start(s *clone.Spec) (*clone.Process, error) {
 // failure's (126: execve reports a failed charge of the arguments as
 // E2BIG). It reports false for any other failure.
 func (l *limitedRun) startError(w io.Writer, cfg *config, err error) (int, bool) {
-	if limitsAsked.opts.Resources.Memory.Limit == 0 {
+	if l.asked.opts.Resources.Memory.Limit == 0 {
 		return 0, false
 	}
 	s := l.cg.Stats()
@@ -229,7 +271,7 @@ func (l *limitedRun) startError(w io.Writer, cfg *config, err error) (int, bool)
 	default:
 		return 0, false
 	}
-	fmt.Fprintf(w, "rawns run: --memory %s is too small to start %s: %s; nothing ran; give a larger --memory\n", limitsAsked.given[0], name, what)
+	fmt.Fprintf(w, "rawns run: --memory %s is too small to start %s: %s; nothing ran; give a larger --memory\n", l.asked.given[0], name, what)
 	return exitcode.Failed, true
 }
 
@@ -247,7 +289,7 @@ func (l *limitedRun) exited(w io.Writer, cfg *config, st clone.ExitStatus) {
 		if st.Signal == syscall.SIGKILL {
 			what = "the command was"
 		}
-		fmt.Fprintf(w, "rawns run: --memory %s was reached: %s killed by the kernel's OOM killer (%d OOM kill(s) in the run's cgroup)\n", limitsAsked.given[0], what, s.OOMKills)
+		fmt.Fprintf(w, "rawns run: --memory %s was reached: %s killed by the kernel's OOM killer (%d OOM kill(s) in the run's cgroup)\n", l.asked.given[0], what, s.OOMKills)
 	}
 	if cfg.verbose {
 		fmt.Fprintf(w, "rawns: cgroup: peak memory %s, CPU time %s, peak pids %s, OOM kills %s\n",
@@ -259,9 +301,9 @@ func (l *limitedRun) exited(w io.Writer, cfg *config, st clone.ExitStatus) {
 	if cfg.trace == "json" {
 		b := make([]byte, 0, 256)
 		b = append(b, `{"cgroup":{"name":`...)
-		b = appendJSONString(b, l.cg.Name)
+		b = jsontext.AppendString(b, l.cg.Name)
 		b = append(b, `,"placement":`...)
-		b = appendJSONString(b, string(l.placement))
+		b = jsontext.AppendString(b, string(l.placement))
 		for _, f := range []struct {
 			key string
 			v   int64
@@ -283,25 +325,6 @@ func orUnknown(v int64, f func(int64) string) string {
 		return "not kept by this kernel"
 	}
 	return f(v)
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control bytes escaped, the rest as it is.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, `\u00`...)
-			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // close kills what is left in the cgroup and removes it.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 		fmt.Println("hog: 4 GiB and still alive", len(keep))
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.Run(m))
 }
 
 func TestParseLimits(t *testing.T) {
@@ -63,12 +64,21 @@ func TestParseLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := limitsAsked.opts.Resources
-	if !cfg.limited || r.Memory.Limit != 512<<20 || r.Memory.Swap != -1 || r.Pids.Limit != 64 || r.CPU.Quota != 50000 || r.CPU.Period != 100000 || r.CPU.Weight != 50 || r.CPU.Cpus != "0" {
-		t.Fatalf("parsed %+v (limited %v)", r, cfg.limited)
+	if cfg.limits == nil {
+		t.Fatal("no limits parsed")
 	}
-	if cfg, _ := parse([]string{"--", "true"}); cfg.limited {
+	r := cfg.limits.opts.Resources
+	if r.Memory.Limit != 512<<20 || r.Memory.Swap != -1 || r.Pids.Limit != 64 || r.CPU.Quota != 50000 || r.CPU.Period != 100000 || r.CPU.Weight != 50 || r.CPU.Cpus != "0" {
+		t.Fatalf("parsed %+v", r)
+	}
+	if cfg, _ := parse([]string{"--", "true"}); cfg.limits != nil {
 		t.Fatal("a run without limit flags is limited")
+	}
+	// Parsing is reentrant: a second command line leaves the first's
+	// limits as they were.
+	other, err := parse([]string{"--pids", "8", "--", "true"})
+	if err != nil || other.limits.opts.Resources.Pids.Limit != 8 || cfg.limits.opts.Resources.Pids.Limit != 64 || cfg.limits.given[0] != "512m" || other.limits.given[0] != "" {
+		t.Fatalf("two parses share their limits: %+v, %+v, %v", cfg.limits, other.limits, err)
 	}
 }
 
@@ -99,6 +109,9 @@ func rawns(t *testing.T, bin string, args ...string) ran {
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
+	if cmd.Process != nil {
+		started(cmd.Process.Pid)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -113,7 +126,7 @@ func rawns(t *testing.T, bin string, args ...string) ran {
 // so a count of all would measure them too.
 func leftBy(t *testing.T, pid int) []string {
 	var mine []string
-	for _, d := range ownLeft(t) {
+	for _, d := range ownLeft(t, "") {
 		if strings.HasPrefix(filepath.Base(d), "rawns-"+strconv.Itoa(pid)+"-") {
 			mine = append(mine, d)
 		}
@@ -121,26 +134,49 @@ func leftBy(t *testing.T, pid int) []string {
 	return mine
 }
 
-// ownLeft lists cgroups named rawns-* below this process's own cgroup in
-// every hierarchy.
-func ownLeft(t *testing.T) []string {
+// startedPIDs are the rawns processes this test binary started: the
+// cgroups it could have left are theirs (rawns-PID-...). Other programs
+// on the host run rawns too, below the same cgroups (on this host every
+// process shares the pids hierarchy's root), and their runs are not ours.
+var startedPIDs sync.Map
+
+func started(pid int) { startedPIDs.Store(pid, true) }
+
+// ownCgroupDirs are this process's own cgroup in every hierarchy, below
+// parent if not empty.
+func ownCgroupDirs(t *testing.T, parent string) []string {
+	t.Helper()
 	lay, err := cgroup.ReadLayout()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dirs := []string{}
 	if lay.V2 != nil {
-		dirs = append(dirs, lay.V2.Own)
+		dirs = append(dirs, filepath.Join(lay.V2.Own, parent))
 	}
 	for _, h := range lay.V1 {
-		dirs = append(dirs, h.Own)
+		dirs = append(dirs, filepath.Join(h.Own, parent))
 	}
+	return dirs
+}
+
+// ownLeft lists the cgroups that rawns processes this test binary started
+// left below this process's own cgroup (in parent, if not empty) in every
+// hierarchy.
+func ownLeft(t *testing.T, parent string) []string {
+	t.Helper()
 	var left []string
-	for _, d := range dirs {
+	for _, d := range ownCgroupDirs(t, parent) {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), "rawns-") {
-				left = append(left, filepath.Join(d, e.Name()))
+			f := strings.SplitN(e.Name(), "-", 3)
+			if len(f) < 3 || f[0] != "rawns" {
+				continue
+			}
+			if pid, err := strconv.Atoi(f[1]); err == nil {
+				if _, ok := startedPIDs.Load(pid); ok {
+					left = append(left, filepath.Join(d, e.Name()))
+				}
 			}
 		}
 	}
@@ -275,12 +311,25 @@ func TestRunMemoryTooSmall(t *testing.T) {
 func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 	testutil.RequireRoot(t)
 	bin := rawnsBin(t)
+	// A parent cgroup of the test's own, so that its cgroup-clean neither
+	// takes nor misses what other programs' killed runs left in the
+	// shared one; removed at the end (rawns leaves a parent it made: it
+	// is the user's).
+	parent := "rawns-test-clean-" + strconv.Itoa(os.Getpid())
+	t.Cleanup(func() {
+		for _, d := range ownCgroupDirs(t, parent) {
+			if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
+				t.Errorf("removing the test's parent cgroup: %v", err)
+			}
+		}
+	})
 	// No PID namespace: there the orphans would die with their PID 1.
-	cmd := exec.Command(bin, "run", "--ns", "uts", "--pids", "8", "--", "sh", "-c", "sleep 100 & echo $!; wait")
+	cmd := exec.Command(bin, "run", "--ns", "uts", "--pids", "8", "--cgroup-parent", parent, "--", "sh", "-c", "sleep 100 & echo $!; wait")
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	started(cmd.Process.Pid)
 	buf := make([]byte, 64)
 	n, _ := out.Read(buf)
 	sleeper, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
@@ -289,10 +338,10 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if len(leftBy(t, cmd.Process.Pid)) == 0 {
+	if len(ownLeft(t, parent)) == 0 {
 		t.Fatal("a rawns killed by SIGKILL left no cgroup: the test tests nothing")
 	}
-	r := rawns(t, bin, "cgroup-clean")
+	r := rawns(t, bin, "cgroup-clean", "--cgroup-parent", parent)
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "rawns-") {
 		t.Fatalf("rawns cgroup-clean: %d %q %q", r.code, r.stdout, r.stderr)
 	}
@@ -302,7 +351,7 @@ func TestCgroupCleanAfterSIGKILL(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if left := leftBy(t, cmd.Process.Pid); len(left) != 0 {
+	if left := ownLeft(t, parent); len(left) != 0 {
 		t.Fatalf("cgroups left: %v", left)
 	}
 }

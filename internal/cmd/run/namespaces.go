@@ -36,8 +36,8 @@ var namespacesConcern = concern{
   --monotonic SECONDS  offset of CLOCK_MONOTONIC in the new time namespace
   --boottime SECONDS   offset of CLOCK_BOOTTIME (and of /proc/uptime) there;
                        both need time in --ns
-  --init               run a small rawns init as PID 1 that reaps zombies and
-                       forwards signals; the command runs as its child (needs pid)
+  --init               PID 1 is a small init that reaps zombies and forwards
+                       signals; the command runs as its child (needs pid)
 `,
 	flags: []cli.Def{
 		{Name: "ns", Kind: cli.String},

@@ -3,9 +3,7 @@ package run
 import (
 	"fmt"
 	"io"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/procfs"
 	"github.com/rawns/rawns/internal/signals"
 	"github.com/rawns/rawns/internal/sigrelay"
 )
@@ -142,23 +141,18 @@ func (pw *pid1Watch) signalled(proc *clone.Process, sig syscall.Signal, key stri
 // the signal is not dropped, or not yet. A process gone or unreadable
 // counts as handling it: there is nothing to say.
 func handles(pid int, sig syscall.Signal) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	var buf [4096]byte
+	b, err := procfs.ReadFile(procfs.Path(pid, "status"), buf[:])
 	if err != nil {
 		return true
 	}
-	seen := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "SigCgt" && k != "SigIgn" && k != "SigBlk") {
-			continue
-		}
-		seen++
-		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		if err != nil || mask&(1<<(uint(sig)-1)) != 0 {
+	for _, key := range [...]string{"SigCgt", "SigIgn", "SigBlk"} {
+		mask, ok := procfs.StatusMask(b, key)
+		if !ok || mask&(1<<(uint(sig)-1)) != 0 {
 			return true
 		}
 	}
-	return seen < 3
+	return false
 }
 
 // signame is SIGINT for syscall.SIGINT.

@@ -73,6 +73,10 @@ func run(cfg *config, stderr io.Writer) int {
 	// calls that starts the command as its child (clone.Spec.Init).
 	s.Init = cfg.init
 
+	// What the run sets up it undoes on every path, once, in one place.
+	var u undo
+	defer u.close()
+
 	// --trace loads its eBPF program before the clone, so the exec cannot
 	// be missed; without it, BPF is never touched.
 	var tr *runTrace
@@ -81,6 +85,7 @@ func run(cfg *config, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rawns run: --trace: %v\n", err)
 			return exitcode.Failed
 		}
+		u.tr = tr
 	}
 	var v *inspection
 	if cfg.verbose || cfg.infoFD >= 0 || cfg.statusFD >= 0 {
@@ -95,15 +100,12 @@ func run(cfg *config, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
-		defer term.close()             // the terminal back as it was, on every path
+		u.term = term                  // the terminal back as it was, on every path
 		stderr = term.messages(stderr) // CR LF while it is raw
 	}
 
 	// --overlay-dir: one run at a time on an upper directory (filesystem.go).
 	if err := lockOverlayDir(cfg); err != nil {
-		if tr != nil {
-			tr.close()
-		}
 		fmt.Fprintf(stderr, "rawns run: %v\n", err)
 		return exitcode.Failed
 	}
@@ -111,18 +113,30 @@ func run(cfg *config, stderr io.Writer) int {
 	// Resource limits: the run's cgroup, with its limits written, before
 	// the clone (limits.go); killed and removed when run returns.
 	var lim *limitedRun
-	if cfg.limited {
-		if lim, err = newLimitedRun(); err != nil {
+	if cfg.limits != nil {
+		if lim, err = newLimitedRun(cfg.limits); err != nil {
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		u.lim, u.stderr = lim, stderr
+		if tr != nil {
+			tr.cg = lim.cg // --trace checks the command's cgroups
+		}
+	}
+
+	// --network bridge|pasta: the run's files and reserved ports, and the
+	// bridge helper already at work, before the clone; the command's
+	// namespace is connected while it is held (network.go).
+	var nr *netRun
+	if cfg.net != nil {
+		if nr, err = startNetwork(cfg); err != nil {
 			if tr != nil {
 				tr.close()
 			}
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
-		defer lim.close(stderr)
-		if tr != nil {
-			tr.cg = lim.cg // --trace checks the command's cgroups
-		}
+		defer nr.close()
 	}
 
 	// The clone is made right here, from the main thread, without a
@@ -135,12 +149,6 @@ func run(cfg *config, stderr io.Writer) int {
 		proc, err = clone.StartHere(s)
 	}
 	if err != nil {
-		if tr != nil {
-			tr.close()
-		}
-		if term != nil {
-			term.close() // the line below on the terminal as it was
-		}
 		if lim != nil {
 			if code, ok := lim.startError(stderr, cfg, err); ok {
 				return code
@@ -148,15 +156,12 @@ func run(cfg *config, stderr io.Writer) int {
 		}
 		return reportStartError(stderr, cfg, err)
 	}
+	nr.started()
 	if term != nil {
 		if err := term.started(); err != nil {
 			// Nothing to drive the command's terminal with: stop it.
 			proc.Signal(unix.SIGKILL)
 			proc.Wait()
-			if tr != nil {
-				tr.close()
-			}
-			term.close()
 			fmt.Fprintf(stderr, "rawns run: %v\n", err)
 			return exitcode.Failed
 		}
@@ -185,6 +190,9 @@ func run(cfg *config, stderr io.Writer) int {
 		v.started(proc)
 		if cfg.verbose {
 			v.printVerbose(stderr, proc)
+			if nr != nil {
+				nr.printVerbose(stderr)
+			}
 			if lim != nil {
 				lim.started(stderr)
 			}
@@ -203,7 +211,8 @@ func run(cfg *config, stderr io.Writer) int {
 	traceOK := true
 	if tr != nil {
 		var verdict []byte
-		traceOK, verdict = tr.report(stderr, cfg, proc)
+		traceOK, verdict = tr.report(stderr, cfg, proc) // the helper is done with
+		u.tr = nil
 		if cfg.statusFD >= 0 && verdict != nil {
 			writeFD(cfg.statusFD, verdict)
 		}
@@ -234,6 +243,32 @@ func run(cfg *config, stderr io.Writer) int {
 		statusDone = true
 	}
 	return code
+}
+
+// undo is what a run has set up and must take down however it ends: the
+// --trace helper stopped, the cgroup's processes killed and the cgroup
+// removed, the terminal given back as it was (in that order: the
+// terminal last, so that what the others say still gets CR LF). One
+// deferred call does it, once: a defer that Go compiles inline, where a
+// defer per resource and a hand-written cleanup on each return did it
+// before.
+type undo struct {
+	tr     *runTrace
+	lim    *limitedRun
+	term   *ttySession
+	stderr io.Writer // for the cgroup's last word
+}
+
+func (u *undo) close() {
+	if u.tr != nil {
+		u.tr.close()
+	}
+	if u.lim != nil {
+		u.lim.close(u.stderr)
+	}
+	if u.term != nil {
+		u.term.close()
+	}
 }
 
 // reportStartError prints why nothing runs and picks the exit code:
@@ -291,6 +326,8 @@ func reportStartError(stderr io.Writer, cfg *config, err error) int {
 		fmt.Fprintf(stderr, "rawns run: --chdir %s: %v; give an existing directory\n", cli.Quote(ce.Subject), ce.Errno)
 		return exitcode.Failed
 	}
-	fmt.Fprintf(stderr, "rawns run: %v\n", err)
+	// A cgroup placement (cgroup.Cgroup.Start) that was not allowed says
+	// how a delegated cgroup is given.
+	fmt.Fprintf(stderr, "rawns run: %v%s\n", err, cgroupFix(err))
 	return exitcode.Failed
 }

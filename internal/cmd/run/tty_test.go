@@ -70,7 +70,7 @@ func TestRunTTYOwnDevpts(t *testing.T) {
 			if code := testutil.ExitCode(t, cmd); code != 4 {
 				t.Errorf("exit %d, want the command's 4:\n%s", code, text())
 			}
-			time.Sleep(50 * time.Millisecond) // the last bytes through the master
+			testutil.Drained(t, master) // the last bytes through the master
 			got := text()
 			for _, want := range []string{"size 24 80\r\n/dev/pts/0\r\n/dev/pts/0 /dev/pts/ptmx\r\n", "got hello\r\n"} {
 				if !strings.Contains(got, want) {

@@ -1,4 +1,4 @@
-package trace
+package jsontext
 
 import (
 	"encoding/json"
@@ -29,23 +29,23 @@ var jsonStrings = []string{
 	"trace: load tp_btf/sched_process_exec: needs root or CAP_BPF+CAP_PERFMON: map create: operation not permitted",
 }
 
-func TestAppendJSONString(t *testing.T) {
+func TestAppendString(t *testing.T) {
 	for _, s := range jsonStrings {
 		want, err := json.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		if got := AppendString(nil, s); string(got) != string(want) {
+			t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
 		}
 	}
 	// It appends.
-	if got := appendJSONString([]byte("x:"), "<"); string(got) != `x:"\u003c"` {
+	if got := AppendString([]byte("x:"), "<"); string(got) != `x:"\u003c"` {
 		t.Errorf("append: %s", got)
 	}
 }
 
-func FuzzAppendJSONString(f *testing.F) {
+func FuzzAppendString(f *testing.F) {
 	for _, s := range jsonStrings {
 		f.Add(s)
 	}
@@ -54,8 +54,8 @@ func FuzzAppendJSONString(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		if got := AppendString(nil, s); string(got) != string(want) {
+			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
 		}
 	})
 }

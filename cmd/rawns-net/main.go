@@ -1,0 +1,163 @@
+// Command rawns-net is the host side of rawns run --network bridge, a
+// sibling binary of rawns as rawns-trace is: it is the only one that links
+// vishvananda/netlink and google/nftables, whose package initialisation
+// (about 0.2 ms and 15 KB of allocations here, net and net/netip with
+// them) every rawns run would otherwise pay, --network or not
+// (docs/network.md has the figures).
+//
+//	rawns-net setup    the helper of one run; stdin is a SOCK_SEQPACKET
+//	                   socket to rawns run (network/wire.go has the
+//	                   conversation)
+//	rawns-net clean    delete the nft tables of runs whose rawns is gone
+//	                   (only a kernel without NFT_TABLE_F_OWNER, before
+//	                   5.12, leaves any)
+//
+// rawns run starts the helper itself, before it clones the command, so
+// that the bridge and the table are made while the command is cloned.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/network"
+	"github.com/rawns/rawns/network/bridge"
+)
+
+// init runs on the main thread, and main will too once locked there.
+func init() { runtime.LockOSThread() }
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "setup" {
+		os.Exit(setup())
+	}
+	if len(os.Args) == 2 && os.Args[1] == "clean" {
+		gone, err := bridge.CleanStale()
+		for _, t := range gone {
+			fmt.Println("removed nft table", t)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "rawns-net clean: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	fmt.Fprintln(os.Stderr, "usage: rawns-net setup (run by rawns run --network bridge, stdin its socket) | rawns-net clean")
+	os.Exit(2)
+}
+
+// sock is the socket to rawns run.
+const sock = 0
+
+// setup is the helper of one run. Whatever fails, the reply says why in
+// one line and the helper exits; what it made goes with it (the table)
+// or with the command's namespace (the veth), which rawns then kills.
+func setup() int {
+	// rawns cloned the helper with PR_SET_PDEATHSIG SIGKILL, which would
+	// kill it with rawns before it could delete an unowned table. Its
+	// socket to rawns says the same without the haste: EOF comes when
+	// rawns is gone, however it went, and the helper then undoes what is
+	// its to undo and exits. The signal is the main thread's alone (a new
+	// thread starts with none), so it is cleared there: init locked main
+	// to it.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return fail(err)
+	}
+	msg, _, err := network.Recv(sock)
+	if err != nil || msg == nil {
+		return 1 // rawns is gone
+	}
+	req, err := network.ParseRequest(msg)
+	if err != nil {
+		return fail(err)
+	}
+	ppid := os.Getppid()
+	start, err := network.ProcStart(ppid)
+	if err != nil {
+		return fail(err)
+	}
+	// Test hooks (docs/network.md): a failure after a step, the path of
+	// kernels without the owner flag.
+	test := bridge.TestHooks{FailAfter: os.Getenv("RAWNS_NET_FAIL_AFTER"), NoOwner: os.Getenv("RAWNS_NET_NO_OWNER") == "1"}
+	s, err := bridge.Prepare(req, strconv.Itoa(ppid)+"-"+strconv.FormatUint(start, 10), test)
+	if err != nil {
+		return fail(err)
+	}
+	defer s.Close()
+	if !s.Owned() {
+		// Without the owner flag, a killed run's table outlives it:
+		// remove those of runs that are gone.
+		bridge.CleanStale()
+	}
+
+	// The command's namespace, from rawns run's Hold, and the IPv6
+	// sockets to relay.
+	msg, fds, err := network.Recv(sock)
+	if err != nil || msg == nil {
+		return 1
+	}
+	if string(msg) != "netns" || len(fds) != 1+len(req.Proxies) {
+		return fail(fmt.Errorf("malformed netns message %q with %d fds", msg, len(fds)))
+	}
+	rep, err := s.Attach(fds[0])
+	unix.Close(fds[0])
+	if err != nil {
+		return fail(err)
+	}
+	var proxies []*bridge.Proxy
+	target := rep.Addrs[0].Addr // IPv4 when the command has it
+	for i, idx := range req.Proxies {
+		p := req.Publish[idx]
+		if !bridge.NeedsProxy(p, rep.Addrs) {
+			unix.Close(fds[1+i])
+			continue
+		}
+		px, err := bridge.NewProxy(fds[1+i], target, p.Port)
+		unix.Close(fds[1+i])
+		if err != nil {
+			return fail(fmt.Errorf("-p %s: listening: %w", p, err))
+		}
+		proxies = append(proxies, px)
+	}
+	rep.Stays = !rep.Owned || len(proxies) > 0
+	_, owner := s.Table()
+	var give []int
+	if owner >= 0 {
+		give = []int{owner}
+	}
+	if err := network.Send(sock, rep.Marshal(), give...); err != nil {
+		return 1
+	}
+	if !rep.Stays {
+		return 0 // the table lives on in rawns's copy of the socket
+	}
+	for _, px := range proxies {
+		go px.Serve()
+	}
+	// Until rawns is gone: its end of the socket closes when it exits,
+	// whichever way. Then the deferred Close deletes an unowned table.
+	var b [1]byte
+	for {
+		n, err := unix.Read(sock, b[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 {
+			break
+		}
+	}
+	for _, px := range proxies {
+		px.Close()
+	}
+	return 0
+}
+
+// fail sends the reason and returns the exit code.
+func fail(err error) int {
+	network.Send(sock, (&network.Reply{Err: err.Error()}).Marshal())
+	return 1
+}

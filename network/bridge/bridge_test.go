@@ -1,0 +1,418 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/testutil"
+	"github.com/rawns/rawns/network"
+)
+
+// Every test of this package runs in a network and mount namespace of its
+// own: TestMain runs the test binary again in new ones, so that the
+// bridges, veths, nft tables and sysctls the tests make live there and
+// nowhere else, and vanish with them. The tests talk to no address.
+func TestMain(m *testing.M) {
+	if os.Getenv("RAWNS_BRIDGE_TEST_NS") != "1" && os.Geteuid() == 0 {
+		cmd := exec.Command(os.Args[0], os.Args[1:]...)
+		cmd.Env = append(os.Environ(), "RAWNS_BRIDGE_TEST_NS=1")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.ExitCode())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "running the tests in namespaces of their own:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if os.Geteuid() == 0 {
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		lo, err := netlink.LinkByName("lo")
+		if err == nil {
+			err = netlink.LinkSetUp(lo)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lo:", err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// newNetns makes a network namespace with no process in it, as the held
+// command's is: it lives as long as the fd the test holds.
+func newNetns(t testing.TB) int {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netns.Set(orig); err != nil {
+		panic(err) // this thread would stay in the new namespace
+	}
+	return int(ns)
+}
+
+// closeNetns closes a namespace's fd and waits, with a bound, until the
+// host's end of the veth in it is gone: the kernel frees a namespace
+// asynchronously.
+func closeNetns(t *testing.T, fd int, link string) {
+	t.Helper()
+	unix.Close(fd)
+	waitGone(t, "veth "+link, func() bool {
+		_, err := netlink.LinkByName(link)
+		return err != nil
+	})
+}
+
+func waitGone(t *testing.T, what string, gone func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !gone(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still there after 10 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func tableNames(t *testing.T) []string {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tabs, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tabs {
+		names = append(names, tb.Name)
+	}
+	return names
+}
+
+func hasTable(t *testing.T, name string) bool {
+	for _, n := range tableNames(t) {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func req(bridge string, subnets ...string) *network.Request {
+	r := &network.Request{Bridge: bridge}
+	for _, s := range subnets {
+		p, err := network.ParsePrefix(s)
+		if err != nil {
+			panic(err)
+		}
+		r.Subnets = append(r.Subnets, p)
+	}
+	return r
+}
+
+func TestPrepareAndAttach(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, owned := range []bool{true, false} {
+		t.Run(fmt.Sprintf("owned=%v", owned), func(t *testing.T) {
+			r := req("rwt0", "10.77.0.0/24", "fd72:6177:6e73:77::/64")
+			p, _ := network.ParsePublish("127.0.0.1:8080:80")
+			r.Publish = []network.Publish{p}
+			// NoOwner: the path of kernels before 5.12, here on this one.
+			s, err := Prepare(r, "1-2", TestHooks{NoOwner: !owned})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if owned && !s.Owned() {
+				s.Close()
+				t.Skip("this kernel has no NFT_TABLE_F_OWNER (Linux 5.12+): the table is plain, as owned=false tests")
+			}
+			if s.Owned() != owned {
+				t.Fatalf("Owned() = %v", s.Owned())
+			}
+			ns := newNetns(t)
+			rep, err := s.Attach(ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Addrs) != 2 || rep.Addrs[0].String() != "10.77.0.2/24" || rep.Addrs[1].String() != "fd72:6177:6e73:77::2/64" ||
+				rep.Gateways[0].String() != "10.77.0.1" || !strings.HasPrefix(rep.Link, "rn") || rep.Table != "rawns-1-2" {
+				t.Fatalf("reply %+v", rep)
+			}
+			// Inside: eth0 up with both addresses and a default route each.
+			h, err := netlink.NewHandleAt(netns.NsHandle(ns), unix.NETLINK_ROUTE)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eth0, err := h.LinkByName("eth0")
+			if err != nil || eth0.Attrs().Flags&net.FlagUp == 0 {
+				t.Fatalf("eth0: %v %v", eth0, err)
+			}
+			if eth0.Attrs().HardwareAddr.String() != "02:72:0a:4d:00:02" {
+				t.Errorf("eth0's MAC %s is not derived from its address", eth0.Attrs().HardwareAddr)
+			}
+			for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+				routes, _ := h.RouteList(eth0, fam)
+				def := false
+				for _, rt := range routes {
+					bits := 0
+					if rt.Dst != nil {
+						bits, _ = rt.Dst.Mask.Size()
+					}
+					def = def || bits == 0 && rt.Gw != nil
+				}
+				if !def {
+					t.Errorf("no default route in family %d: %v", fam, routes)
+				}
+			}
+			h.Close()
+			if !hasTable(t, "rawns-1-2") {
+				t.Fatal("no table rawns-1-2")
+			}
+			br, _ := netlink.LinkByName("rwt0")
+			if m, _ := netlink.LinkByName(rep.Link); m == nil || m.Attrs().MasterIndex != br.Attrs().Index {
+				t.Fatalf("%s is not on the bridge", rep.Link)
+			}
+			for _, f := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/rwt0/route_localnet", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+				if b, _ := os.ReadFile(f); strings.TrimSpace(string(b)) != "1" {
+					t.Errorf("%s is %q", f, b)
+				}
+			}
+			s.Close()
+			closeNetns(t, ns, rep.Link)
+			if hasTable(t, "rawns-1-2") {
+				t.Fatal("the table outlived Close")
+			}
+		})
+	}
+}
+
+// TestOwnedTableLivesWithItsSocket: the owner's socket handed over (as to
+// rawns) keeps the table after the helper's Close, and takes it along
+// when closed.
+func TestOwnedTableLivesWithItsSocket(t *testing.T) {
+	testutil.RequireRoot(t)
+	s, err := Prepare(req("rwt1", "10.78.0.0/24"), "3-4", TestHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.Owned() {
+		t.Skip("this kernel has no NFT_TABLE_F_OWNER (Linux 5.12+): TestPrepareAndAttach/owned=false covers the helper's own delete")
+	}
+	_, fd := s.Table()
+	kept, err := unix.Dup(fd) // as SCM_RIGHTS gives rawns its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if !hasTable(t, "rawns-3-4") {
+		t.Fatal("the table died with the helper's fd while rawns holds the socket")
+	}
+	unix.Close(kept)
+	waitGone(t, "table rawns-3-4", func() bool { return !hasTable(t, "rawns-3-4") })
+}
+
+// TestTenAtOnce: ten runs attached at once get ten distinct addresses,
+// each claimed by the name of its veth.
+func TestTenAtOnce(t *testing.T) {
+	testutil.RequireRoot(t)
+	var wg sync.WaitGroup
+	reps := make([]*network.Reply, 10)
+	errs := make([]error, 10)
+	nss := make([]int, 10)
+	setups := make([]*Setup, 10)
+	for i := range reps {
+		nss[i] = newNetns(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Prepare(req("rwt2"), fmt.Sprintf("%d-1", 100+i), TestHooks{})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			setups[i] = s
+			reps[i], errs[i] = s.Attach(nss[i])
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, rep := range reps {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v", i, errs[i])
+		}
+		a := rep.Addrs[0].String()
+		if seen[a] {
+			t.Errorf("address %s given twice", a)
+		}
+		seen[a] = true
+		if !network.DefaultSubnet.Contains(rep.Addrs[0].Addr) {
+			t.Errorf("%s is not in the default subnet", a)
+		}
+	}
+	for i := range reps {
+		setups[i].Close()
+		closeNetns(t, nss[i], reps[i].Link)
+	}
+	// An address is free again once its namespace is gone.
+	s, err := Prepare(req("rwt2"), "200-1", TestHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ns := newNetns(t)
+	rep, err := s.Attach(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Addrs[0].String(); got != "10.90.0.2/24" {
+		t.Errorf("after all left, the first run gets %s, want 10.90.0.2/24", got)
+	}
+	closeNetns(t, ns, rep.Link)
+}
+
+// TestRefusals: what the helper refuses, in one line naming the flag.
+func TestRefusals(t *testing.T) {
+	testutil.RequireRoot(t)
+	// A host route to a network the test makes: a veth into a namespace
+	// of its own, 10.200.0.0/24 on it.
+	other := newNetns(t)
+	defer unix.Close(other)
+	la := netlink.NewLinkAttrs()
+	la.Name = "rwtup"
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "up1", PeerNamespace: netlink.NsFd(other)}); err != nil {
+		t.Fatal(err)
+	}
+	up, _ := netlink.LinkByName("rwtup")
+	addr, _ := netlink.ParseAddr("10.200.0.1/24")
+	if err := netlink.AddrAdd(up, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetUp(up); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(req("rwt3", "10.200.0.0/16"), "5-6", TestHooks{}); err == nil || !strings.Contains(err.Error(), "--subnet 10.200.0.0/16 overlaps the host's route 10.200.0.0/24 dev rwtup") {
+		t.Errorf("overlap: %v", err)
+	}
+	if _, err := netlink.LinkByName("rwt3"); err == nil {
+		t.Error("a bridge was made for a refused subnet")
+	}
+	s, err := Prepare(req("rwt4", "10.79.0.0/24"), "7-8", TestHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Prepare(req("rwt4", "10.80.0.0/24"), "7-8", TestHooks{}); err == nil || !strings.Contains(err.Error(), "--subnet 10.80.0.0/24: bridge rwt4 already routes 10.79.0.0/24") {
+		t.Errorf("another subnet on an existing bridge: %v", err)
+	}
+	if _, err := Prepare(req("lo"), "7-8", TestHooks{}); err == nil || !strings.Contains(err.Error(), "--bridge lo: lo exists and is a device, not a bridge") {
+		t.Errorf("--bridge lo: %v", err)
+	}
+	for _, n := range tableNames(t) {
+		if n == "rawns-5-6" || n == "rawns-7-8" {
+			t.Errorf("a refused run left table %s", n)
+		}
+	}
+}
+
+// TestFailureLeavesNothing fails each step in turn, for real, and looks
+// for what it could have left: the veth (after the namespace is gone, as
+// when rawns kills the held command) and the table.
+func TestFailureLeavesNothing(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, step := range []string{"bridge", "table", "veth", "addr", "rules"} {
+		for _, owned := range []bool{true, false} {
+			s, err := Prepare(req("rwt5", "10.81.0.0/24"), "9-9", TestHooks{FailAfter: step, NoOwner: !owned})
+			var attachErr error
+			ns := -1
+			if err == nil {
+				ns = newNetns(t)
+				_, attachErr = s.Attach(ns)
+				s.Close() // the helper exits on the error
+			}
+			if err == nil && attachErr == nil || !errors.Is(err, errFailInjected) && !errors.Is(attachErr, errFailInjected) {
+				t.Fatalf("%s: %v / %v, want the injected failure", step, err, attachErr)
+			}
+			if ns >= 0 {
+				unix.Close(ns)
+			}
+			waitGone(t, "the veth of a failed "+step, func() bool {
+				links, _ := netlink.LinkList()
+				for _, l := range links {
+					if strings.HasPrefix(l.Attrs().Name, "rn") {
+						return false
+					}
+				}
+				return true
+			})
+			if hasTable(t, "rawns-9-9") {
+				t.Fatalf("failing after %s (owned %v) left the table", step, owned)
+			}
+		}
+	}
+}
+
+// TestCleanStale removes the unowned table of a run that is gone, and
+// keeps a live one's.
+func TestCleanStale(t *testing.T) {
+	testutil.RequireRoot(t)
+	start, err := network.ProcStart(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := fmt.Sprintf("rawns-%d-%d", os.Getpid(), start)
+	dead := fmt.Sprintf("rawns-%d-%d", os.Getpid(), start+1) // that pid never had that start time
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{live, dead, "other"} {
+		c.AddTable(&nftables.Table{Name: n, Family: nftables.TableFamilyINet})
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := CleanStale()
+	if err != nil || !slices.Contains(gone, dead) || slices.Contains(gone, live) {
+		t.Fatalf("CleanStale() = %v, %v; want %s among them, and not %s", gone, err, dead, live)
+	}
+	if !hasTable(t, live) || !hasTable(t, "other") || hasTable(t, dead) {
+		t.Fatalf("tables left: %v", tableNames(t))
+	}
+	for _, n := range []string{live, "other"} {
+		c.DelTable(&nftables.Table{Name: n, Family: nftables.TableFamilyINet})
+	}
+	c.Flush()
+}
