@@ -28,8 +28,8 @@ import (
 // (bridge minus none for podman, bridge minus plain for rawns), which a
 // load that comes and goes hits alike.
 func BenchmarkNetwork(b *testing.B) {
-	rts := runtimesUnderTest(b)
-	rt := rts[len(rts)-1] // podman's runtime: runc by default
+	rts := runtimesUnderTest(b, "podman")
+	rt := rts[len(rts)-1] // podman's runtime: the last asked (make e2e-net-bench: runc)
 	pod := podmanClient{getPodman(b, rts), rt}
 	rawns := filepath.Join(sb.repo, "bin", "rawns")
 	root := filepath.Join(sb.repo, "bin", "rootfs")
