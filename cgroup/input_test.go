@@ -75,6 +75,7 @@ func TestResourcesValidate(t *testing.T) {
 		{cgroup.Resources{CPU: cgroup.CPU{Cpus: "1-0"}}, cgroup.FieldCPUCpus, "cpuset cpus"},
 		{cgroup.Resources{CPU: cgroup.CPU{Mems: "x"}}, cgroup.FieldCPUMems, "cpuset mems"},
 		{cgroup.Resources{Pids: cgroup.Pids{Limit: -2}}, cgroup.FieldPidsLimit, "negative"},
+		{cgroup.Resources{Pids: cgroup.Pids{Limit: cgroup.MaxPids + 1}}, cgroup.FieldPidsLimit, "above 4194304, the most the kernel takes"},
 	} {
 		err := c.r.Validate()
 		if err == nil || fieldOf(err) != c.field || !strings.Contains(err.Error(), c.want) {

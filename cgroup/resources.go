@@ -77,6 +77,13 @@ type Pids struct {
 	Limit int64
 }
 
+// MaxPids is the largest pids limit the kernel takes: PID_MAX_LIMIT
+// (include/linux/threads.h), 4194304 on the 64-bit kernels rawns is built
+// for. pids.max refuses anything above it with EINVAL (kernel/cgroup/pids.c:
+// PIDS_MAX, PID_MAX_LIMIT + 1, stands for "max" itself), and no system has
+// more tasks than that, so a limit of MaxPids never bites.
+const MaxPids = 1 << 22
+
 // DefaultPeriod is the CFS period the kernel uses when none is written.
 const DefaultPeriod = 100000
 
@@ -144,6 +151,9 @@ func (r *Resources) Validate() error {
 	}
 	if r.Pids.Limit < 0 {
 		return fieldErr(FieldPidsLimit, "pids limit %d is negative", r.Pids.Limit)
+	}
+	if r.Pids.Limit > MaxPids {
+		return fieldErr(FieldPidsLimit, "pids limit %d is above %d, the most the kernel takes (PID_MAX_LIMIT: no system has more tasks); give at most %d", r.Pids.Limit, MaxPids, MaxPids)
 	}
 	if err := validateDevices(r.Devices); err != nil {
 		return err

@@ -102,6 +102,11 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 	}
 	if v := flags.Get("pids", ""); flags.Has("pids") {
 		n, err := strconv.ParseInt(v, 10, 64)
+		if n > cgroup.MaxPids || errors.Is(err, strconv.ErrRange) && n > 0 {
+			// Not the N+1 rawns writes on cgroup v1 while it clones
+			// (cgroup's v1 enter) that pids.max refused (issue 25).
+			return fmt.Errorf("--pids %s: the kernel takes at most %d (PID_MAX_LIMIT, more tasks than any system has); give at most %d", cli.Quote(v), cgroup.MaxPids, cgroup.MaxPids)
+		}
 		if err != nil || n <= 0 {
 			return fmt.Errorf("--pids %s: give a number of processes above zero, e.g. 64", cli.Quote(v))
 		}
