@@ -58,7 +58,7 @@ func TestRunRootfsFlags(t *testing.T) {
 		{"bind", []string{"--rootfs", R, "--bind", f.data, "/mnt"}, `cat /mnt/f; echo w >/mnt/w && cat /mnt/w`, "data\nw\n", false},
 		{"ro-bind", []string{"--rootfs", R, "--ro-bind", f.file, "/etc/hostfile"}, `cat /etc/hostfile; echo x 2>&1 >/etc/hostfile`, "file\nsh: can't create /etc/hostfile: Read-only file system\n", true},
 		{"volume", []string{"--rootfs", R, "--volume", f.data + ":/mnt:ro"}, `cat /mnt/f; touch /mnt/x 2>&1`, "data\ntouch: /mnt/x: Read-only file system\n", false},
-		{"tmpfs", []string{"--rootfs", R, "--size", "1048576", "--perms", "0700", "--tmpfs", "/tmp", "--tmpfs", "/mnt"}, `stat -c %a /tmp /mnt; stat -f -c %b /tmp`, "700\n755\n256\n", false},
+		{"tmpfs", []string{"--rootfs", R, "--size", "1m", "--perms", "0700", "--tmpfs", "/tmp", "--tmpfs", "/mnt"}, `stat -c %a /tmp /mnt; stat -f -c %b /tmp`, "700\n755\n256\n", false},
 		{"proc", []string{"--rootfs", R, "--proc", "/proc"}, `cat /proc/1/comm; ls /proc/self/fd`, "sh\n0\n1\n2\n3\n", false},
 		{"mount-proc", []string{"--rootfs", R, "--mount-proc"}, `cat /proc/1/comm`, "sh\n", false},
 		{"dev", []string{"--rootfs", R, "--dev", "/dev", "--proc", "/proc"}, `ls /dev | wc -l; echo x >/dev/null; head -c 4 /dev/zero | wc -c; readlink /dev/ptmx; readlink /dev/stdout; grep -c devpts /proc/self/mountinfo`, "13\n4\npts/ptmx\n/proc/self/fd/1\n1\n", false},

@@ -14,6 +14,7 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/size"
 	"github.com/rawns/rawns/rootfs"
 )
 
@@ -29,8 +30,8 @@ var filesystemConcern = concern{
   --bind SRC DEST      bind the host's SRC on DEST, recursively (repeatable)
   --ro-bind SRC DEST   the same, read-only all the way down (repeatable)
   --volume SRC:DEST[:ro]  docker's spelling of --bind/--ro-bind (repeatable)
-  --tmpfs DEST         a tmpfs on DEST (repeatable); --size BYTES and
-                       --perms MODE before it apply to it
+  --tmpfs DEST         a tmpfs on DEST (repeatable); --size SIZE (64m, as
+                       --memory) and --perms MODE before it apply to it
   --proc DEST          a fresh proc on DEST (needs pid)
   --dev DEST           a minimal /dev: null zero full random urandom tty bound
                        from the host, a private devpts, shm, fd links
@@ -204,16 +205,17 @@ func (fs *filesystem) volume(v string) error {
 	return fs.Bind(parts[0], parts[1], ro)
 }
 
-// setSize takes --size for the next --tmpfs, in bytes (bwrap's).
+// setSize takes --size for the next --tmpfs (bwrap's), in --memory's
+// units: bytes, or 64m, 1g (package size).
 func (fs *filesystem) setSize(v string) error {
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
-		return errors.New("give a size in bytes, e.g. 67108864")
+	n, err := size.Parse(v)
+	if err != nil {
+		return err
 	}
 	if fs.sizeSet {
 		return errors.New("a --size is already waiting for a --tmpfs; give --size right before its --tmpfs")
 	}
-	fs.size, fs.sizeSet = n, true
+	fs.size, fs.sizeSet = uint64(n), true
 	return nil
 }
 

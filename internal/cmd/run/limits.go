@@ -15,6 +15,7 @@ import (
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/internal/jsontext"
+	"github.com/rawns/rawns/internal/size"
 )
 
 // limitsConcern: resource limits, through a cgroup made for the run
@@ -79,7 +80,7 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 	r := &l.opts.Resources
 	var err error
 	if v := flags.Get("memory", ""); flags.Has("memory") {
-		if r.Memory.Limit, err = cgroup.ParseSize(v); err != nil {
+		if r.Memory.Limit, err = size.Parse(v); err != nil {
 			return fmt.Errorf("--memory %s: %v", cli.Quote(v), err)
 		}
 		if r.Memory.Limit < cgroup.MinMemory {
@@ -94,7 +95,7 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 		}
 		if v == "-1" {
 			r.Memory.Swap = -1
-		} else if r.Memory.Swap, err = cgroup.ParseSize(v); err != nil {
+		} else if r.Memory.Swap, err = size.Parse(v); err != nil {
 			return fmt.Errorf("--memory-swap %s: %v; or -1 for unlimited swap", cli.Quote(v), err)
 		} else if r.Memory.Swap < r.Memory.Limit {
 			return fmt.Errorf("--memory-swap %s is below --memory %s: it counts memory and swap together; give at least the memory limit", cli.Quote(v), flags.Get("memory", ""))
