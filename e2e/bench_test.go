@@ -25,7 +25,7 @@ import (
 // runs the sandbox with /sys/fs/cgroup/unified unmounted
 // (RAWNS_E2E_HIDE_UNIFIED=1), for every runtime alike.
 func BenchmarkEngines(b *testing.B) {
-	rts := runtimesUnderTest(b)
+	rts := runtimesUnderTest(b, "bench")
 	pod := getPodman(b, rts)
 	ctrd := getContainerd(b, rts)
 	dock := getDocker(b, rts)

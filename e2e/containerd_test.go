@@ -191,7 +191,7 @@ func (c ctrClient) taskPid(t testing.TB, id string) string {
 func TestContainerd(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "containerd")
 	eng := getContainerd(t, rts)
 	pod := getPodman(t, rts)
 	if err := sb.do("ctr image", func() error {

@@ -96,7 +96,7 @@ http:
 func TestCRI(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "cri")
 	// docs/oci.md's snippets are checked even when rawns is not among the
 	// runtimes (they are its configuration whenever it is).
 	if _, _, err := rawnsHandler(filepath.Join(sb.repo, "bin", rawnsOCIBinary)); err != nil {

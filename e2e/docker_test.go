@@ -87,7 +87,7 @@ func (d dockerClient) inspect(t testing.TB, ctr, format string) string {
 func TestDocker(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "docker")
 	eng := getDocker(t, rts)
 	r := run(t, time.Minute, eng.env, dockerBin, "info", "--format", "{{json .Runtimes}}")
 	for _, rt := range rts {

@@ -154,7 +154,7 @@ func (p podmanClient) inspect(t testing.TB, ctr, format string) string {
 func TestPodman(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "podman")
 	eng := getPodman(t, rts)
 	for _, rt := range rts {
 		rt := rt
