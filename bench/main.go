@@ -409,7 +409,12 @@ func parseSize(s string) (int64, error) {
 	if s == "0" {
 		return 0, nil
 	}
-	return size.Parse(s)
+	n, err := size.Parse(s)
+	if err != nil {
+		// parseList names the value already.
+		return 0, errors.New("not a size; give 0, or a number with an optional unit b, k, m, g or t (256m, 1g)")
+	}
+	return n, nil
 }
 
 // formatSize is the inverse of parseSize for labels.
