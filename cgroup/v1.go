@@ -22,6 +22,9 @@ type v1Group struct {
 	// pidsLimit is the pids limit asked for: pids.max holds one more while
 	// the cloning thread is inside (see enter).
 	pidsLimit int64
+	// made are the parents of the members' directories that create made
+	// (MadeParents).
+	made []string
 }
 
 type v1Member struct {
@@ -52,7 +55,7 @@ func (g *v1Group) member(ctl string) *v1Member {
 
 func (g *v1Group) create(r *Resources) error {
 	for _, m := range g.members {
-		if err := mkdirCgroup(m.dir, m.h.Mount); err != nil {
+		if err := mkdirCgroup(m.dir, m.h.Mount, &g.made); err != nil {
 			return err
 		}
 		m.created = true
