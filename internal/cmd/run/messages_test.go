@@ -13,6 +13,7 @@ import (
 
 	"github.com/rawns/rawns/cgroup"
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/kernel"
 )
 
 // The CLI's wording, pinned word for word: rawns run's messages name its
@@ -209,6 +210,9 @@ func TestMountMessagesPinned(t *testing.T) {
 	} {
 		args := expand(c.args, d)
 		cfg, err := parse(append(args, "--", "true"))
+		if err != nil && strings.Contains(err.Error(), "an overlay on a tmpfs needs Linux 6.5") && !kernel.AtLeast(6, 5) {
+			continue // the test's directory is a tmpfs (the VMs' /tmp): parse refuses first, rightly
+		}
 		if err != nil {
 			t.Fatalf("parse(%q): %v", args, err)
 		}
