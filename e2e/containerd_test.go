@@ -81,7 +81,7 @@ disabled_plugins = [
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
-    default_runtime_name = "runc"
+    default_runtime_name = %q
 %s  [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = %q
@@ -90,7 +90,20 @@ disabled_plugins = [
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."gcr.io"]
     endpoint = ["http://127.0.0.1:5000"]
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), filepath.Join(dir, "containerd.sock"),
-		filepath.Join(dir, "containerd.sock.ttrpc"), filepath.Join(dir, "opt"), handlers.String(), filepath.Join(dir, "cni")), nil
+		filepath.Join(dir, "containerd.sock.ttrpc"), filepath.Join(dir, "opt"), defaultHandler(rts), handlers.String(), filepath.Join(dir, "cni")), nil
+}
+
+// defaultHandler is the CRI plugin's default_runtime_name: runc where it
+// is under test, else the first runtime. It must be one of the handlers
+// written, or containerd does not load the CRI plugin at all ("no
+// corresponding runtime configured"), and every CRI call is Unimplemented.
+func defaultHandler(rts []ociRuntime) string {
+	for _, rt := range rts {
+		if rt.Name == "runc" {
+			return "runc"
+		}
+	}
+	return rts[0].Name
 }
 
 func indent(s, prefix string) string {
@@ -178,7 +191,7 @@ func (c ctrClient) taskPid(t testing.TB, id string) string {
 func TestContainerd(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "containerd")
 	eng := getContainerd(t, rts)
 	pod := getPodman(t, rts)
 	if err := sb.do("ctr image", func() error {
@@ -264,8 +277,8 @@ func (c ctrClient) testTask(t *testing.T) {
 	if s := c.taskStatus(t, id); s != "PAUSED" {
 		t.Errorf("after pause: status %q, want PAUSED", s)
 	}
-	if st := freezerState(t, pid); st != "FROZEN" {
-		t.Errorf("after pause: freezer.state %q", st)
+	if st := freezeState(t, pid); st != "FROZEN" {
+		t.Errorf("after pause: its cgroup is %q, want FROZEN", st)
 	}
 	must(t, c.ctr(t, "task", "resume", id))
 	if s := c.taskStatus(t, id); s != "RUNNING" {
@@ -280,10 +293,10 @@ func (c ctrClient) testTask(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
-	cg := cgroupOfID(sb.cgroup + "/ctr/" + id)
+	cgs := cgroupInEvery(t, sb.cgroup+"/ctr/"+id)
 	must(t, c.ctr(t, "task", "delete", id))
 	must(t, c.ctr(t, "container", "delete", id))
-	checkGone(t, id, pid, "memory", cg, "", []string{"/run/containerd/runc/" + ctrNamespace + "/" + id})
+	checkGone(t, id, pid, cgs, "", []string{"/run/containerd/runc/" + ctrNamespace + "/" + id})
 }
 
 // testKillForeground: a task killed with SIGKILL ends `ctr run` with 137.
@@ -313,7 +326,7 @@ func (c ctrClient) testShimCleanup(t *testing.T) {
 	must(t, c.ctr(t, c.runArgs(id, "-d", podmanImage, id, "sleep", "1000")...))
 	defer c.ctr(t, "container", "delete", id)
 	pid := c.taskPid(t, id)
-	cg := cgroupOfID(sb.cgroup + "/ctr/" + id)
+	cgs := cgroupInEvery(t, sb.cgroup+"/ctr/"+id)
 	shim := findProcess("containerd-shim-runc-v2", "-id", id)
 	if shim == 0 {
 		t.Fatalf("no shim for %s among: %v", id, processesExcept())
@@ -333,11 +346,8 @@ func (c ctrClient) testShimCleanup(t *testing.T) {
 		t.Error(err, "; containerd's log ends:\n", tail(sb.path("logs", "containerd.log"), 15))
 	}
 	c.ctr(t, "task", "delete", "--force", id)
-	checkGone(t, id, pid, "memory", cg, "", []string{"/run/containerd/runc/" + ctrNamespace + "/" + id})
+	checkGone(t, id, pid, cgs, "", []string{"/run/containerd/runc/" + ctrNamespace + "/" + id})
 }
-
-// cgroupOfID is a container's cgroup path when the engine was given it.
-func cgroupOfID(path string) string { return path }
 
 // findProcess returns the pid of the process whose command line is name
 // followed somewhere by the args in order, or 0.

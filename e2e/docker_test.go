@@ -87,7 +87,7 @@ func (d dockerClient) inspect(t testing.TB, ctr, format string) string {
 func TestDocker(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "docker")
 	eng := getDocker(t, rts)
 	r := run(t, time.Minute, eng.env, dockerBin, "info", "--format", "{{json .Runtimes}}")
 	for _, rt := range rts {
@@ -249,7 +249,7 @@ func (d dockerClient) testRmLeavesNothing(t *testing.T) {
 	} else {
 		t.Fatalf("inspect: %q", f)
 	}
-	cg := cgroupPath(t, pid, "memory")
+	cgs := ownCgroups(t, pid)
 	state := runtimeStateDirs(id, "/run", sb.path("docker", "exec"))
 	if len(state) == 0 {
 		t.Errorf("no runtime state directory named %s under /run while the container runs", id)
@@ -263,5 +263,5 @@ func (d dockerClient) testRmLeavesNothing(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	checkGone(t, id, pid, "memory", cg, merged, state)
+	checkGone(t, id, pid, cgs, merged, state)
 }

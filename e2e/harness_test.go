@@ -40,6 +40,7 @@ type sandbox struct {
 	once     map[string]*onceResult
 	stages   []stageTime
 	results  map[string]map[string]string // engine -> runtime -> PASS/FAIL
+	notes    map[string]string            // engine -> why rawns is not among its default runtimes
 	testDirs map[string]bool              // cgroups (test.slice) that did not exist before the run
 
 	critestPipe *os.File // fd 3: the host stage writes the critest build's outcome
@@ -68,6 +69,7 @@ func newSandbox(tmp string) *sandbox {
 		cgroup:   "/" + filepath.Base(tmp),
 		once:     make(map[string]*onceResult),
 		results:  make(map[string]map[string]string),
+		notes:    make(map[string]string),
 		testDirs: make(map[string]bool),
 	}
 	home := filepath.Join(tmp, "home")
@@ -186,6 +188,11 @@ func (s *sandbox) printStages() {
 				fmt.Printf(" %-6s", v)
 			}
 			fmt.Println()
+		}
+		for _, e := range engines {
+			if n := s.notes[e]; n != "" {
+				fmt.Printf("e2e: %s not run with rawns by default (RAWNS_E2E_RUNTIMES=rawns,runc runs it): %s\n", e, n)
+			}
 		}
 	}
 }

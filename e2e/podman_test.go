@@ -154,7 +154,7 @@ func (p podmanClient) inspect(t testing.TB, ctr, format string) string {
 func TestPodman(t *testing.T) {
 	t.Parallel()
 	timeStage(t)
-	rts := runtimesUnderTest(t)
+	rts := runtimesUnderTest(t, "podman")
 	eng := getPodman(t, rts)
 	for _, rt := range rts {
 		rt := rt
@@ -252,21 +252,22 @@ func (p podmanClient) testDetached(t *testing.T) {
 		t.Errorf("podman ps: want %s Up:\n%s", name, r)
 	}
 
-	// pause freezes the container's cgroup (freezer v1 here); unpause thaws.
+	// pause freezes the container's cgroup (freezer v1, or v2's
+	// cgroup.freeze: freezeState); unpause thaws.
 	pid := p.inspect(t, name, "{{.State.Pid}}")
 	must(t, p.run(t, "pause", name))
 	if s := p.inspect(t, name, "{{.State.Status}}"); s != "paused" {
 		t.Errorf("after pause: status %q, want paused", s)
 	}
-	if st := freezerState(t, pid); st != "FROZEN" {
-		t.Errorf("after pause: freezer.state %q, want FROZEN", st)
+	if st := freezeState(t, pid); st != "FROZEN" {
+		t.Errorf("after pause: its cgroup is %q, want FROZEN", st)
 	}
 	must(t, p.run(t, "unpause", name))
 	if s := p.inspect(t, name, "{{.State.Status}}"); s != "running" {
 		t.Errorf("after unpause: status %q, want running", s)
 	}
-	if st := freezerState(t, pid); st != "THAWED" {
-		t.Errorf("after unpause: freezer.state %q, want THAWED", st)
+	if st := freezeState(t, pid); st != "THAWED" {
+		t.Errorf("after unpause: its cgroup is %q, want THAWED", st)
 	}
 	wantOut(t, p.run(t, "exec", name, "echo", "thawed"), "thawed")
 
@@ -409,7 +410,7 @@ func (p podmanClient) testRmLeavesNothing(t *testing.T) {
 	} else {
 		t.Fatalf("inspect: %q", f)
 	}
-	cg := cgroupPath(t, pid, "memory")
+	cgs := ownCgroups(t, pid)
 	state := runtimeStateDirs(id, "/run")
 	if len(state) == 0 {
 		t.Errorf("no state directory named %s under /run while the container runs", id)
@@ -423,19 +424,19 @@ func (p podmanClient) testRmLeavesNothing(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	checkGone(t, id, pid, "memory", cg, merged, state)
+	checkGone(t, id, pid, cgs, merged, state)
 }
 
 // checkGone fails t if any trace of a removed container is left: its
-// process, its cgroup, a mount on its root or naming its id, its runtime's
-// state directory.
-func checkGone(t *testing.T, id, pid, controller, cg, rootfs string, state []string) {
+// process, one of its cgroups (directories), a mount on its root or naming
+// its id, its runtime's state directory.
+func checkGone(t *testing.T, id, pid string, cgroups []string, rootfs string, state []string) {
 	t.Helper()
 	if _, err := os.Stat("/proc/" + pid); err == nil {
 		t.Errorf("process %s of %s still exists: %s", pid, id, describeProcess(atoi(pid)))
 	}
-	if cg != "" {
-		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", controller, cg)); err == nil {
+	for _, cg := range cgroups {
+		if _, err := os.Stat(cg); err == nil {
 			t.Errorf("cgroup %s of %s is left", cg, id)
 		}
 	}
@@ -505,10 +506,6 @@ func cgroupFile(t testing.TB, pid, controller, file string) string {
 		t.Errorf("%s of pid %s: %v", file, pid, err)
 	}
 	return strings.TrimSpace(string(b))
-}
-
-func freezerState(t testing.TB, pid string) string {
-	return cgroupFile(t, pid, "freezer", "freezer.state")
 }
 
 // serveHello serves "hello from the sandbox" on a port of every address of

@@ -143,6 +143,7 @@ type mount struct {
 	target string
 	fstype string
 	source string
+	super  string // the superblock's options: a cgroup v1 hierarchy's controllers
 }
 
 func (m mount) String() string { return fmt.Sprintf("%s (%s from %s)", m.target, m.fstype, m.source) }
@@ -168,7 +169,7 @@ func parseMountinfo(path string) ([]mount, error) {
 		if !ok || len(fields) < 5 || len(tail) < 2 {
 			continue
 		}
-		ms = append(ms, mount{id: fields[0], root: unescapeMount(fields[3]), target: unescapeMount(fields[4]), fstype: tail[0], source: tail[1]})
+		ms = append(ms, mount{id: fields[0], root: unescapeMount(fields[3]), target: unescapeMount(fields[4]), fstype: tail[0], source: tail[1], super: strings.Join(tail[2:], " ")})
 	}
 	return ms, sc.Err()
 }

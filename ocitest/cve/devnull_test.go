@@ -40,6 +40,14 @@ func canaryBundle(t *testing.T, r *runner, devName, target string, edit func(s *
 		if err := os.Symlink(target, filepath.Join(rootfs, "dev", devName)); err != nil {
 			t.Fatal(err)
 		}
+		if devName == "console" {
+			// /dev/ptmx as the runtime-spec's "Dev symbolic links" want
+			// it, so that a runtime that does not make it itself still
+			// reaches the console.
+			if err := os.Symlink("pts/ptmx", filepath.Join(rootfs, "dev/ptmx")); err != nil {
+				t.Fatal(err)
+			}
+		}
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/canary", Type: "bind", Source: canary, Options: []string{"rbind", "rw"}})
 		edit(s)
 	})

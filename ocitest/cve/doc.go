@@ -36,7 +36,8 @@
 //	                must not change
 //	CVE-2024-21626  cwd /proc/self/fd/N (N 3..20) at create and at exec
 //	                never leaves the root; a created container holds no fd
-//	                it did not ask for
+//	                it did not ask for (fds the caller handed the runtime
+//	                included; --preserve-fds 1 gives exactly one more)
 //	CVE-2021-30465  a mount destination that is, or races to become, a
 //	CVE-2023-27561  symlink to outside the root (and /proc as such a
 //	                symlink) lands inside the root or is refused

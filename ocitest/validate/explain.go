@@ -13,40 +13,46 @@ var explain = map[string]string{
 	"delete": "the test wants `delete` of a `created` container to fail (runtime.md: delete of a container that is not stopped MUST generate an error); runc and crun kill it and delete it, and engines rely on that (containerd's and podman's cleanup delete created containers), so rawns does as runc does",
 
 	"hooks":                          "test bug, runtime-tools#781: it prints no TAP result line in any case, it compares the hooks' output with lines lacking the ' called' its own hooks write, and reads the output after the bundle is removed",
-	"prestart":                       "prints a TAP result only on failure; runc and crun run prestart hooks during `create`, which runtime-spec v1.0.2 (the suite's) placed after `start` (runc#1710), so both fail it",
-	"poststart":                      "prints a TAP result only on failure (no result: its checks passed); runc 1.1 runs poststart hooks during `create`, so the test finds their output before `start`",
+	"prestart":                       "prints a TAP result only on failure; runc, crun and rawns run prestart hooks during `create` (runtime.md's lifecycle, and where engines expect them), which config.md of runtime-spec v1.0.2 (the suite's) placed after `start` (runc#1710), so all three fail it",
+	"poststart":                      "prints a TAP result only on failure (no result: its checks passed); runc 1.1 runs poststart hooks during `create`, so the test finds their output before `start`; a first run of rawns's once failed here on a loaded machine ('MUST be called after the user-specified process is executed': the hook looks for what the process writes, which it may not have written yet) and passed the rerun",
 	"poststop":                       "prints a TAP result only on failure (plan 1..0): no result means its checks passed",
 	"prestart_fail":                  "prints a TAP result only on failure: no result means `create` failed and the process never ran, as the spec asks",
 	"poststart_fail":                 "prints a TAP result only on failure; runc 1.1 makes `create` fail when a poststart hook fails (it runs them at create), where the spec asks for a warning and an unchanged lifecycle",
 	"poststop_fail":                  "prints a TAP result only on failure; runc 1.1's `delete` fails when a poststop hook fails, where the spec asks for a warning and an unchanged lifecycle",
-	"hooks_stdin":                    "the test reads the expected pid with `state` after the container's `true` has exited, when runc and crun report pid 0 for a stopped container (runc#1002), so the pid in the prestart and poststart hooks' state never matches; runc 1.1 also passes status `creating` to prestart hooks (the test wants `created`)",
+	"hooks_stdin":                    "the test reads the expected pid with `state` after the container's `true` has exited, when runc, crun and rawns report pid 0 for a stopped container (runc#1002), so the pid in the prestart and poststart hooks' state never matches; runc 1.1 also passes status `creating` to prestart hooks (the test wants `created`)",
 	"pidfile":                        "test bug, runtime-tools#805: its process is `true`, which has exited when the test sends KILL, and kill of a stopped container MUST fail (runtime.md), so a runtime that follows the spec fails it",
 	"start":                          "test bug: case 7 creates a container with `process` unset and then requires `start` to succeed, though runtime.md says start MUST generate an error then (the author meant to skip the case when create refuses, runtime-tools#578); runc and crun refuse at create",
-	"misc_props":                     "test bug: the bundle of its first case keeps the default args /runtimetest but the test never copies runtimetest into it, so create fails on the missing executable with any runtime that checks it at create (runc, crun)",
+	"misc_props":                     "test bug: the bundle of its first case keeps the default args /runtimetest but the test never copies runtimetest into it, so create fails on the missing executable with any runtime that checks it at create (runc, crun, rawns)",
 	"process_rlimits":                "test bug, runtime-tools#806: runtimetest is a Go program, and Go 1.19 and later raise the soft RLIMIT_NOFILE to the hard limit at start-up (golang/go#46279), so it reads 3999 where the container was given 3000",
 	"process_rlimits_fail":           "prints nothing when the runtime refuses the unknown rlimit as it should (it only calls Fatal otherwise): no result",
-	"process_capabilities":           "the config asks for every capability, and this machine's root lacks CAP_SYS_RESOURCE in its bounding set: capset(2) fails with EPERM (runc: 'unable to apply caps: operation not permitted')",
+	"process_capabilities":           "the config asks for every capability, and this machine's root lacks CAP_SYS_RESOURCE in its bounding set: capset(2) fails with EPERM (runc: 'unable to apply caps: operation not permitted'; rawns: 'process.capabilities: child: capset: operation not permitted')",
 	"linux_rootfs_propagation":       "the config asks for every capability, which this machine's root cannot give (no CAP_SYS_RESOURCE in its bounding set); runc's last case also fails its CVE-2024-21626 cwd check",
-	"linux_cgroups_memory":           "Linux 6.x accepts writes to cgroup v1's memory.kmem.limit_in_bytes and ignores them (it reads back the maximum), so 'memory kernel is set correctly' cannot pass on this kernel; runc 1.1 and crun 1.8 also leave kernelTCP unset",
+	"linux_cgroups_memory":           "Linux 6.x accepts writes to cgroup v1's memory.kmem.limit_in_bytes and ignores them (it reads back the maximum), so 'memory kernel is set correctly' cannot pass on this kernel; runc 1.1 and crun 1.8 also leave kernelTCP unset; rawns-oci refuses the test's linux.resources.memory.reservation (a soft limit is not written by rawns yet)",
 	"linux_cgroups_relative_memory":  "as linux_cgroups_memory: kernel memory limits are ignored by Linux 6.x",
-	"linux_cgroups_blkio":            "this host's blkio hierarchy has no weight files (the disk's scheduler is mq-deadline, not BFQ), so the weights the test sets cannot be applied",
+	"linux_cgroups_blkio":            "this host's blkio hierarchy has no weight files (the disk's scheduler is mq-deadline, not BFQ), so the weights the test sets cannot be applied; rawns-oci refuses linux.resources.blockIO (not written by rawns)",
 	"linux_cgroups_relative_blkio":   "as linux_cgroups_blkio: no blkio weight files on this host",
-	"linux_cgroups_hugetlb":          "this host has no cgroup v1 hugetlb hierarchy (hugetlb is only on the cgroup2 mount)",
+	"linux_cgroups_hugetlb":          "this host has no cgroup v1 hugetlb hierarchy (hugetlb is only on the cgroup2 mount); rawns-oci refuses linux.resources.hugepageLimits (not written by rawns yet)",
 	"linux_cgroups_relative_hugetlb": "as linux_cgroups_hugetlb: no cgroup v1 hugetlb hierarchy here",
-	"linux_cgroups_network":          "this host has no net_cls or net_prio hierarchy",
+	"linux_cgroups_network":          "this host has no net_cls or net_prio hierarchy; rawns-oci refuses linux.resources.network (rawns uses neither controller)",
 	"linux_cgroups_relative_network": "as linux_cgroups_network: no net_cls or net_prio hierarchy here",
-	"linux_process_apparmor_profile": "AppArmor is not enabled on this kernel (runc: write /proc/self/attr/exec: invalid argument)",
+	"linux_process_apparmor_profile": "AppArmor is not enabled on this kernel (runc: write /proc/self/attr/exec: invalid argument; rawns-oci refuses process.apparmorProfile)",
 	"linux_cgroups_devices":          "runc 1.1 writes its own default device rules into devices.list ahead of the config's, and the test expects the config's entries from the first line (it reads 'b 0:0 m' where it wants 'c 10:229 rwm')",
 	"linux_cgroups_relative_devices": "as linux_cgroups_devices: runc's own device rules come first in devices.list",
-	"linux_mount_label":              "SELinux is not enabled here; runc still passes the context= mount option, which the kernel refuses (EINVAL); crun leaves the label out",
+	"linux_mount_label":              "SELinux is not enabled here; runc still passes the context= mount option, which the kernel refuses (EINVAL); crun leaves the label out; rawns-oci refuses linux.mountLabel (no SELinux labels in rawns)",
 	"process_capabilities_fail":      "prints nothing when the runtime refuses the unknown capability CAP_TEST, as the spec asks (no result: rawns refuses it naming the JSON path); runc 1.1 and crun 1.8 accept it, so the container runs (307 ok lines) and the program then fails the test with util.Fatal ('Any value which cannot be mapped to a relevant kernel interface MUST cause an error'), exit 1",
-	"linux_seccomp":                  "the test's filter makes getcwd(2) fail, and runc 1.1.5's CVE-2024-21626 backport checks the cwd with getcwd after the filter is installed: create fails ('failed to verify if current working directory is safe')",
+	// rawns-oci alone, at the time of the last table (H5's list):
+	"linux_ns_itype":              "rawns-oci refuses a root and mounts without a mount namespace (they would be made on the caller's own mount tree); runc and crun make them there (each program runs in a mount namespace of the harness's)",
+	"linux_ns_path":               "rawns-oci refuses joining a mount namespace by path (its root and mounts would change that namespace for all in it), and a hostname with a UTS namespace joined by path, which runc and crun set in the joined namespace",
+	"linux_ns_nopath":             "with a new user namespace, rawns-oci's child makes the config's mount points (dev/pts in the config's tmpfs on /dev) before it becomes the mapped root: mkdirat(2) fails with EOVERFLOW, its fsuid (the host's root) having no mapping in the tmpfs's user namespace",
+	"linux_uid_mappings":          "as linux_ns_nopath: with uidMappings, rawns-oci's mkdirat of dev/pts in the config's /dev tmpfs fails with EOVERFLOW",
+	"linux_cgroups_relative_cpus": "rawns-oci makes the relative cgroupsPath's cpuset directories without copying cpuset.cpus and cpuset.mems down from their parents, so the container's cpus are not a subset of its parent's (empty): EACCES",
+	"linux_devices":               "rawns-oci refuses a fifo device (type p) with major and minor numbers (the test gives 8:666); runc and crun make the fifo, the numbers ignored",
+	"mounts":                      "rawns-oci refuses a filesystem option (mode=755) on a bind mount; runc and crun pass it to mount(2), which ignores it with MS_BIND",
+	"linux_seccomp":               "the test's filter makes getcwd(2) fail, and runc 1.1.5's CVE-2024-21626 backport checks the cwd with getcwd after the filter is installed: create fails ('failed to verify if current working directory is safe')",
 }
 
 // runtimeNotes say what holds for every test of one runtime, printed
 // beside its version.
-var runtimeNotes = map[string]string{
-	"rawns": "rawns-oci refuses `linux.resources.devices` (the devices cgroup is not written yet, docs/oci.md \"Status\"), which the suite's default config holds (deny all): every test that creates a container fails at create, which is why the tests rawns alone fails have no word in the last column",
-}
+var runtimeNotes = map[string]string{}
 
 func numCPU() int { return runtime.NumCPU() }
