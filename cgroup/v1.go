@@ -123,6 +123,7 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 		// A v1 cpuset takes no task until both lists are set (ENOSPC):
 		// what is not asked for is copied from the parent.
 		parent := filepath.Dir(m.dir)
+		cpusetFill(m.h.Mount, parent)
 		cpus, mems := r.CPU.Cpus, r.CPU.Mems
 		if cpus == "" {
 			cpus, _ = readFile(parent, "cpuset.cpus")
@@ -359,6 +360,32 @@ func (g *v1Group) stats(s *Stats) {
 				v = max(v-1, 1)
 			}
 			s.PidsPeak = v
+		}
+	}
+}
+
+// cpusetFill gives each cpuset directory from mount down to dir that has
+// empty lists its parent's: a v1 cpuset starts with none, and a child's
+// lists must be within its parent's (EACCES otherwise, cpuset(7)), so a
+// cgroup below intermediate directories made for it (a relative
+// cgroupsPath a/b/c) could take no CPUs at all. As runc does. Errors are
+// left to the write that follows, which names the limit.
+func cpusetFill(mount, dir string) {
+	rel, err := filepath.Rel(mount, dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return
+	}
+	cur := mount
+	for _, part := range strings.Split(rel, "/") {
+		up := cur
+		cur = filepath.Join(cur, part)
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, _ := readFile(cur, f); v != "" {
+				continue
+			}
+			if v, _ := readFile(up, f); v != "" {
+				writeFile(cur, f, v)
+			}
 		}
 	}
 }

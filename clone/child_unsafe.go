@@ -129,6 +129,7 @@ type childData struct {
 
 	// Setup (childSetup).
 	holdFD    int    // read end of the hold pipe, or -1
+	userRoot  bool   // become uid and gid 0 of the new user namespace
 	mask      uint64 // the empty signal set
 	pdeathsig bool
 
@@ -436,6 +437,24 @@ func childSetup(d *childData) syscall.Errno {
 			if errno == 0 {
 				errno = syscall.EPIPE
 			}
+			return errno
+		}
+	}
+	// In a new user namespace the child keeps the ids it was cloned
+	// with, which the maps need not map: root cloning with 0 mapped to
+	// 1000 is uid 65534 inside, and every file it creates would need an
+	// owner the namespace cannot represent (mkdirat: EOVERFLOW). Become
+	// the namespace's root, as runc does, now that the maps are written:
+	// CAP_SETUID and CAP_SETGID are the namespace's to give, and becoming
+	// its root uid keeps the capabilities (capabilities(7)). Before
+	// PR_SET_PDEATHSIG, which a change of the effective ids clears.
+	if d.userRoot {
+		_, _, errno = rawSyscall(unix.SYS_SETRESGID, 0, 0, 0)
+		if errno == 0 {
+			_, _, errno = rawSyscall(unix.SYS_SETRESUID, 0, 0, 0)
+		}
+		if errno != 0 {
+			d.x.report.stage = uint32(StageUserRoot)
 			return errno
 		}
 	}

@@ -17,6 +17,7 @@ const (
 
 	// PhaseSetup.
 	StageHold      // waiting for the parent's step (maps, Spec.Hold)
+	StageUserRoot  // becoming uid and gid 0 of a new user namespace
 	StageSignals   // emptying the signal mask
 	StagePdeathsig // PR_SET_PDEATHSIG
 	StageHide      // Spec.Init: PID 1 hides rawns's command line and environment (initHideNow)
@@ -91,6 +92,7 @@ const (
 var stageNames = [...]string{
 	StageNone:            "none",
 	StageHold:            "wait for the parent",
+	StageUserRoot:        "become root of the new user namespace (setresgid, setresuid 0)",
 	StageSignals:         "reset the signal mask",
 	StagePdeathsig:       "prctl(PR_SET_PDEATHSIG)",
 	StageHide:            "hide rawns's command line and environment from the command (prctl PR_SET_MM_MAP)",
@@ -147,7 +149,7 @@ type Phase uint8
 
 const (
 	PhaseNone       Phase = iota // no stage: the child died without a report (ChildError.Signal)
-	PhaseSetup                   // StageHold, StageSignals, StagePdeathsig, StageHide
+	PhaseSetup                   // StageHold, StageUserRoot, StageSignals, StagePdeathsig, StageHide
 	PhaseNamespaces              // StageJoin .. StageTimeOffsets
 	PhaseProcfs                  // StageSysctl, StageOOMScoreAdj
 	PhaseMount                   // StageMount .. StageChdir

@@ -154,6 +154,18 @@ func mountAttrOf(flags uintptr) uint64 {
 	return a
 }
 
+// setattrOf is mount_setattr(2)'s argument for MS_* flags on a bind. The
+// atime mode is one value, not a flag: to set one (relatime, noatime,
+// strictatime), attr_clr must hold all of MOUNT_ATTR__ATIME, or the
+// kernel answers EINVAL.
+func setattrOf(flags uintptr) unix.MountAttr {
+	a := unix.MountAttr{Attr_set: mountAttrOf(flags)}
+	if flags&(unix.MS_NOATIME|unix.MS_STRICTATIME|unix.MS_RELATIME) != 0 {
+		a.Attr_clr = unix.MOUNT_ATTR__ATIME
+	}
+	return a
+}
+
 // MaxMounts bounds Spec.Mounts: an OCI config from docker or Kubernetes
 // has 20-40 mounts, masked and read-only paths and devices besides. Each
 // bind takes a slot of the child's table (numSlots), and the steps they
@@ -214,7 +226,7 @@ func (s *Spec) validateMounts() error {
 		}
 		for i := range s.Mounts {
 			m := &s.Mounts[i]
-			if m.Kind == MountBind && mountAttrOf(m.Flags|m.TopFlags) != 0 || m.Propagation != 0 || m.Kind == MountReadOnly {
+			if m.Kind == MountBind && setattrOf(m.Flags|m.TopFlags) != (unix.MountAttr{}) || m.Propagation != 0 || m.Kind == MountReadOnly {
 				return fmt.Errorf("%s: read-only, nosuid, nodev, noexec and propagation are set with mount_setattr(2), Linux 5.12 or later; this kernel is older", m)
 			}
 		}

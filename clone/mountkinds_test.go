@@ -204,3 +204,19 @@ func TestMountKindsValidate(t *testing.T) {
 		t.Errorf("RootPropagation without Root: %v", err)
 	}
 }
+
+// TestBindAtime: a bind asked noatime (an atime mode, which
+// mount_setattr(2) takes only with all of MOUNT_ATTR__ATIME cleared) and
+// nosuid shows both in mountinfo.
+func TestBindAtime(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	root := testutil.BusyboxRoot(t)
+	spec := inRoot(root, `grep ' /mnt ' /proc/self/mountinfo | cut -d' ' -f6`)
+	spec.Mounts = []clone.Mount{procMount,
+		{Kind: clone.MountBind, Source: t.TempDir(), Target: "/mnt", Flags: unix.MS_NOSUID | unix.MS_NOATIME}}
+	out, st := run(t, spec)
+	if out != "rw,nosuid,noatime\n" || st.ExitCode() != 0 {
+		t.Errorf("got %q, %v; want the options rw,nosuid,noatime", out, st)
+	}
+}

@@ -405,13 +405,13 @@ func (b *stepBuilder) openTree(m *Mount, n uint16) {
 		setFl |= unix.AT_RECURSIVE
 	}
 	b.saveTo(b.sysd("open_tree", m.Source, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.Source), val(fl)), n)
-	if attr := mountAttrOf(m.Flags); attr != 0 {
+	if attr := setattrOf(m.Flags); attr != (unix.MountAttr{}) {
 		b.sys("mount_setattr", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(setFl),
-			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
+			b.attr(attr), val(unsafe.Sizeof(unix.MountAttr{})))
 	}
-	if attr := mountAttrOf(m.TopFlags); attr != 0 {
+	if attr := setattrOf(m.TopFlags); attr != (unix.MountAttr{}) {
 		b.sys("mount_setattr top", unix.SYS_MOUNT_SETATTR, slot(n), b.str(""), val(unix.AT_EMPTY_PATH),
-			b.attr(unix.MountAttr{Attr_set: attr}), val(unsafe.Sizeof(unix.MountAttr{})))
+			b.attr(attr), val(unsafe.Sizeof(unix.MountAttr{})))
 	}
 }
 

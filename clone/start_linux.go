@@ -302,6 +302,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.mountProc = spec.MountProc
+	d.userRoot = spec.Namespaces&NewUser != 0 && mapsZero(spec.UIDMap) && mapsZero(spec.GIDMap)
 	if err := p.buildTable(spec); err != nil {
 		return nil, err
 	}
@@ -596,4 +597,16 @@ func closePipes(pipes ...[2]int) {
 			}
 		}
 	}
+}
+
+// mapsZero reports whether m maps id 0 inside: the child can then become
+// the new user namespace's root (childSetup). Without maps written by
+// rawns (Spec.Hold writes its own, or none) the child stays as it is.
+func mapsZero(m []IDMap) bool {
+	for _, e := range m {
+		if e.Inside == 0 && e.Count > 0 {
+			return true
+		}
+	}
+	return false
 }

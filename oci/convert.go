@@ -250,7 +250,7 @@ func (c *converter) linux(l *specs.Linux) error {
 		}
 		c.spec.Sysctls = append(c.spec.Sysctls, clone.Sysctl{Name: k, Value: l.Sysctl[k]})
 	}
-	if l.MountLabel != "" {
+	if l.MountLabel != "" && selinuxEnabled() {
 		return unsupported("linux.mountLabel", unsupportedWhy("mountLabel"))
 	}
 	if l.IntelRdt != nil {

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
+	"github.com/rawns/rawns/cgroup"
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/internal/testutil"
@@ -112,6 +114,19 @@ func TestConvertErrors(t *testing.T) {
 			v := uint64(10)
 			s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: &v}}
 		}},
+		{"block I/O weight", "linux.resources.blockIO", "not supported", func(s *specs.Spec) {
+			w := uint16(500)
+			s.Linux.Resources = &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: &w}}
+		}},
+		{"bind with a superblock flag", "mounts[7].options", "superblock", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "sync"}})
+		}},
+		{"tmpcopyup over files", "mounts[7].options[1]", "/etc in the root holds files", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup"}})
+		}},
+		{"tmpcopyup on a bind", "mounts[7].options[1]", "not a bind", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "tmpcopyup"}})
+		}},
 		{"unknown capability", "process.capabilities.bounding[1]", `unknown capability "CAP_FOO"`, func(s *specs.Spec) {
 			s.Process.Capabilities.Bounding[1] = "CAP_FOO"
 		}},
@@ -189,6 +204,85 @@ func TestConvertErrors(t *testing.T) {
 				t.Errorf("error spans lines: %q", err)
 			}
 		})
+	}
+}
+
+// TestEngineUnsetValues: what engines send for a limit they were not
+// asked for is accepted and sets nothing: dockerd's blockIO with weight 0
+// and memory.swappiness (uint64)-1.
+func TestEngineUnsetValues(t *testing.T) {
+	dir, s := bundle(t, func(s *specs.Spec) {
+		w := uint16(0)
+		sw := ^uint64(0)
+		s.Linux.Resources = &specs.LinuxResources{
+			BlockIO: &specs.LinuxBlockIO{Weight: &w},
+			Memory:  &specs.LinuxMemory{Swappiness: &sw},
+		}
+	})
+	pl, err := Convert(s, Options{Bundle: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pl.Cgroup.Resources; r.Memory != (cgroup.Memory{}) || r.CPU != (cgroup.CPU{}) || r.Pids != (cgroup.Pids{}) {
+		t.Errorf("resources %+v; want none", pl.Cgroup.Resources)
+	}
+}
+
+// TestRuntimeToolsConfigs: what runtime-tools' suite sends and runc and
+// crun take: filesystem options on a bind (mount(2) ignores them with
+// MS_BIND), a FIFO device with a major and minor (config-linux.md: they
+// are for c, b and u), SELinux labels where SELinux is off.
+func TestRuntimeToolsConfigs(t *testing.T) {
+	dir, s := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Source: "/etc", Options: []string{"nosuid", "mode=755", "size=1k", "bind"}})
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fifo", Type: "p", Major: 8, Minor: 3}}
+		s.Linux.MountLabel = "system_u:object_r:svirt_sandbox_file_t:s0:c1,c2"
+		s.Process.SelinuxLabel = "system_u:system_r:svirt_lxc_net_t:s0:c1,c2"
+	})
+	pl, err := Convert(s, Options{Bundle: dir})
+	if selinuxEnabled() {
+		if err == nil || !strings.Contains(err.Error(), "SELinux") {
+			t.Errorf("SELinux on: %v; want the label refused", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bind, fifo bool
+	for _, m := range pl.Spec.Mounts {
+		switch {
+		case m.Kind == clone.MountBind && m.Target == "/mnt":
+			bind = m.Data == "" && m.Flags&unix.MS_NOSUID != 0
+		case m.Kind == clone.MountDevice && m.Target == "/dev/fifo":
+			fifo = m.Dev == 0 && m.Mode&unix.S_IFMT == unix.S_IFIFO
+		}
+	}
+	if !bind || !fifo {
+		t.Errorf("mounts %+v; want the bind (nosuid, no data) and the FIFO (no device number)", pl.Spec.Mounts)
+	}
+}
+
+// TestTmpCopyUpEmpty: tmpcopyup where the root has nothing to copy (an
+// empty directory, a missing one) is taken, and the mount made.
+func TestTmpCopyUpEmpty(t *testing.T) {
+	dir, s := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "mode=1777"}},
+			specs.Mount{Destination: "/run/x", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+	})
+	pl, err := Convert(s, Options{Bundle: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range pl.Spec.Mounts {
+		if (m.Target == "/tmp" || m.Target == "/run/x") && m.Type == "tmpfs" && !strings.Contains(m.Data, "tmpcopyup") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("mounts %+v; want the two tmpfs, without tmpcopyup in their data", pl.Spec.Mounts)
 	}
 }
 

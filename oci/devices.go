@@ -93,6 +93,11 @@ func (c *converter) deviceNodes(ds []specs.LinuxDevice) error {
 			mode = uint32(*d.FileMode)
 		}
 		m := clone.Mount{Kind: clone.MountDevice, Target: path.Clean(d.Path), Mode: typ | mode, Dev: unix.Mkdev(uint32(d.Major), uint32(d.Minor))}
+		if typ == unix.S_IFIFO {
+			// config-linux.md: major and minor are required "unless type
+			// is p"; a FIFO has none, and mknod(2) ignores them for one.
+			m.Dev = 0
+		}
 		if d.UID != nil {
 			m.UID = *d.UID
 		}

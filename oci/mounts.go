@@ -35,6 +35,8 @@ type mountOption struct {
 	prop uintptr
 	// why, if set, refuses the option: what rawns lacks.
 	why string
+	// copyUp: crun's and runc's tmpcopyup (copyUp).
+	copyUp bool
 }
 
 // mountOptions are the options of mount(8) and of the runtime-spec's
@@ -107,7 +109,7 @@ var mountOptions = [...]mountOption{
 	{name: "rsymfollow"},
 	{name: "idmap", why: "ID-mapped mounts are not supported"},
 	{name: "ridmap", why: "ID-mapped mounts are not supported"},
-	{name: "tmpcopyup", why: "crun's tmpcopyup is not supported"},
+	{name: "tmpcopyup", copyUp: true},
 }
 
 // MountOptionNames lists the options rawns takes, for features.
@@ -170,6 +172,7 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	var flags, top, prop uintptr
 	bind := m.Type == "bind"
 	var data []string
+	copyUp := -1 // the index of tmpcopyup among the options
 	for j, o := range m.Options {
 		op := index(p+".options", j)
 		mo := findMountOption(o)
@@ -189,12 +192,18 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 		case mo.prop != 0:
 			prop = mo.prop
 			continue
+		case mo.copyUp:
+			copyUp = j
+			continue
 		}
 		if mo.rec || mo.bind {
 			flags = flags&^mo.clear | mo.set
 		} else {
 			top = top&^mo.clear | mo.set
 		}
+	}
+	if bind && copyUp >= 0 {
+		return errorf(index(p+".options", copyUp), "tmpcopyup is for a tmpfs, not a bind")
 	}
 	if bind {
 		if flags&unix.MS_REC == 0 {
@@ -213,6 +222,11 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	case "cgroup", "cgroup2":
 		return c.cgroupMount(p, m, dst, flags|top)
 	}
+	if copyUp >= 0 {
+		if err := c.copyUp(index(p+".options", copyUp), m.Type, dst); err != nil {
+			return err
+		}
+	}
 	src := m.Source
 	if src == "" {
 		src = m.Type
@@ -225,12 +239,69 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	return nil
 }
 
+// copyUp checks a tmpcopyup option (op) of a mount of type typ on dst.
+// tmpcopyup (podman sends it for its tmpfs mounts) asks that what the
+// root holds at dst be copied into the new tmpfs, so that the mount hides
+// nothing. rawns's child cannot copy files (raw system calls on memory
+// prepared before the clone), so the option is taken where there is
+// nothing to copy, dst missing or an empty directory in the root, and
+// refused naming the first entry otherwise.
+func (c *converter) copyUp(op, typ, dst string) error {
+	if typ != "tmpfs" {
+		return errorf(op, "tmpcopyup is for a tmpfs; the type is %q", typ)
+	}
+	first, err := firstEntryInRoot(c.spec.Root, dst)
+	if err != nil {
+		return errorf(op, "tmpcopyup: reading %s in the root: %v", dst, err)
+	}
+	if first != "" {
+		return unsupported(op, "tmpcopyup: "+dst+" in the root holds files ("+path.Join(dst, first)+"), and rawns does not copy them into the tmpfs; remove the option, or the files from the image")
+	}
+	return nil
+}
+
+// firstEntryInRoot returns the name of one entry of the directory dst,
+// resolved inside root (RESOLVE_IN_ROOT: a symlink cannot lead out), ""
+// if it has none or is missing or no directory.
+func firstEntryInRoot(root, dst string) (string, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(rfd)
+	fd, err := unix.Openat2(rfd, strings.TrimPrefix(dst, "/"), &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT,
+	})
+	switch {
+	case err == unix.ENOENT || err == unix.ENOTDIR:
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	f := os.NewFile(uintptr(fd), dst)
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if len(names) == 0 {
+		return "", nil // io.EOF: empty
+	}
+	return names[0], err
+}
+
 // bindMount maps a bind: the host's source, relative to the bundle when
 // not absolute (config.md), bound on dst; read-only (and nosuid, nodev,
 // noexec) apply to every mount of a recursive bind's tree.
 func (c *converter) bindMount(p string, m *specs.Mount, dst string, flags, top, prop uintptr, data []string) error {
-	if len(data) > 0 {
-		return errorf(p+".options", "%q: a bind takes no filesystem options (only ro, nosuid, nodev, noexec, the atime options, bind or rbind and propagation)", data[0])
+	// Filesystem options (mode=755, size=1k) mean nothing to a bind:
+	// mount(2) ignores its data argument with MS_BIND, and runc and crun
+	// pass them there, so configs carry them (runtime-tools' mounts test
+	// does). rawns ignores them likewise; a superblock flag (sync,
+	// dirsync, mand, lazytime) is still refused, since a bind cannot
+	// change the superblock and the config would promise it.
+	for _, o := range data {
+		if mo := findMountOption(o); mo != nil && mo.fsFlag {
+			return errorf(p+".options", "%q: a bind cannot change the filesystem's superblock flags", o)
+		}
 	}
 	src := m.Source
 	if src == "" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/security"
@@ -46,7 +47,7 @@ func (c *converter) process(p string, pr *specs.Process) error {
 		{p + ".selinuxLabel", pr.SelinuxLabel},
 		{p + ".user.username", pr.User.Username},
 	} {
-		if f.val != "" {
+		if f.val != "" && (f.path != p+".selinuxLabel" || selinuxEnabled()) {
 			return unsupported(f.path, unsupportedWhy(f.path))
 		}
 	}
@@ -168,6 +169,16 @@ func capabilities(p string, lc *specs.LinuxCapabilities) (*clone.Capabilities, e
 		return nil, errorf(p+".ambient", "%s must be in permitted and inheritable too (PR_CAP_AMBIENT_RAISE)", security.CapSet(extra))
 	}
 	return &c, nil
+}
+
+// selinuxEnabled reports whether SELinux is on here: its filesystem is
+// mounted (go-selinux's test, which runc uses). Where it is off, a label
+// (process.selinuxLabel, linux.mountLabel) has nothing to apply to, and
+// rawns takes it as runc and crun do, without effect; where it is on,
+// rawns refuses it, since it applies no labels.
+func selinuxEnabled() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/selinux", &st) == nil && st.Type == unix.SELINUX_MAGIC
 }
 
 // unsupportedWhy says why a Linux security module field is refused.

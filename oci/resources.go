@@ -91,7 +91,8 @@ func (c *converter) resources(r *specs.LinuxResources) error {
 			return unsupported(mp+".kernel", "kernel memory limits are deprecated in the kernel (5.4) and gone from cgroup v2")
 		case m.KernelTCP != nil && *m.KernelTCP != 0:
 			return unsupported(mp+".kernelTCP", "kernel TCP memory limits are not written by rawns")
-		case m.Swappiness != nil:
+		case m.Swappiness != nil && *m.Swappiness != ^uint64(0):
+			// (uint64)-1 is docker's "not set", as runc reads it.
 			return unsupported(mp+".swappiness", "swappiness is not written by rawns's cgroup package yet")
 		case m.DisableOOMKiller != nil && *m.DisableOOMKiller:
 			return unsupported(mp+".disableOOMKiller", "turning the OOM killer off is cgroup v1 only, and not written by rawns")
@@ -153,7 +154,9 @@ func (c *converter) resources(r *specs.LinuxResources) error {
 			return err
 		}
 	}
-	if b := r.BlockIO; b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
+	// dockerd sends blockIO with weight 0 for "not set" (runc skips a
+	// zero weight); anything else is a limit rawns would not apply.
+	if b := r.BlockIO; b != nil && ((b.Weight != nil && *b.Weight != 0) || (b.LeafWeight != nil && *b.LeafWeight != 0) || len(b.WeightDevice) > 0 ||
 		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
 		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0) {
 		return unsupported(p+".blockIO", "block I/O limits are not written by rawns")
