@@ -468,7 +468,8 @@ func (c *Cgroup) Close() error {
 }
 
 // Remove kills what is left in the cgroup and removes its directories,
-// as Close does, without looking for stale cgroups of other runs.
+// as Close does, without looking for stale cgroups of other runs, and the
+// parent directories it made (MadeParents) that nothing else uses.
 func (c *Cgroup) Remove() error {
 	var errs []error
 	if err := c.Kill(); err != nil {
@@ -479,7 +480,32 @@ func (c *Cgroup) Remove() error {
 			errs = append(errs, err)
 		}
 	}
+	RemoveParents(c.MadeParents())
 	return errors.Join(errs...)
+}
+
+// MadeParents lists the parent directories New made for the cgroup (a
+// cgroupsPath a/b/c whose a/b did not exist), parents first: they are the
+// container's to remove with it (RemoveParents), as nobody else asked for
+// them. A Cgroup from Load has none; its caller keeps them.
+func (c *Cgroup) MadeParents() []string {
+	var d []string
+	if c.v2 != nil {
+		d = append(d, c.v2.made...)
+	}
+	if c.v1 != nil {
+		d = append(d, c.v1.made...)
+	}
+	return d
+}
+
+// RemoveParents removes the directories of MadeParents, children first,
+// each only when empty: a directory another cgroup has come to use since
+// (EBUSY, ENOTEMPTY) stays, and so does one already gone.
+func RemoveParents(dirs []string) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		unix.Rmdir(dirs[i])
+	}
 }
 
 // selfStart returns this process's start time in clock ticks since boot
@@ -556,11 +582,12 @@ func keyed(dir, file, key string) (int64, bool) {
 	return 0, false
 }
 
-// mkdirCgroup makes dir and, like mkdir -p, its missing parents; a parent
-// that exists must be a directory of a cgroup filesystem.
-func mkdirCgroup(dir string, mount string) error {
+// mkdirCgroup makes dir and, like mkdir -p, its missing parents, which it
+// appends to made, parents first; a parent that exists must be a
+// directory of a cgroup filesystem.
+func mkdirCgroup(dir string, mount string, made *[]string) error {
 	parent := filepath.Dir(dir)
-	if err := checkCgroupDir(parent, mount); err != nil {
+	if err := checkCgroupDir(parent, mount, made); err != nil {
 		return err
 	}
 	if err := unix.Mkdir(dir, 0o755); err != nil {
@@ -570,19 +597,24 @@ func mkdirCgroup(dir string, mount string) error {
 }
 
 // checkCgroupDir makes parent (and its parents up to the mount) when
-// missing, and refuses one that is not a cgroup directory.
-func checkCgroupDir(dir, mount string) error {
+// missing, appending what it made to made, and refuses one that is not a
+// cgroup directory.
+func checkCgroupDir(dir, mount string, made *[]string) error {
 	var st unix.Statfs_t
 	err := unix.Statfs(dir, &st)
 	if err == unix.ENOENT {
 		if dir == mount || !strings.HasPrefix(dir, mount+"/") {
 			return fieldErr(FieldParent, "%s does not exist", dir)
 		}
-		if err := checkCgroupDir(filepath.Dir(dir), mount); err != nil {
+		if err := checkCgroupDir(filepath.Dir(dir), mount, made); err != nil {
 			return err
 		}
-		if err := unix.Mkdir(dir, 0o755); err != nil && err != unix.EEXIST {
+		err := unix.Mkdir(dir, 0o755)
+		if err != nil && err != unix.EEXIST {
 			return &Error{Field: FieldParent, Err: permHint(&os.PathError{Op: "mkdir", Path: dir, Err: err})}
+		}
+		if err == nil {
+			*made = append(*made, dir)
 		}
 		return nil
 	}

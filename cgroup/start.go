@@ -78,7 +78,7 @@ func (c *Cgroup) Start(spec *clone.Spec) (*clone.Process, Placement, error) {
 		if fz := c.layout.V1["freezer"]; fz != nil && c.v1.member("freezer") == nil {
 			if dir, err := c.parentDir(fz); err == nil {
 				m := &v1Member{h: fz, dir: dir + "/" + c.Name, ctls: []string{"freezer"}}
-				if mkdirCgroup(m.dir, fz.Mount) == nil {
+				if mkdirCgroup(m.dir, fz.Mount, &c.v1.made) == nil {
 					m.created = true
 					c.v1.members = append(c.v1.members, m)
 				}

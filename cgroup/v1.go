@@ -22,6 +22,9 @@ type v1Group struct {
 	// pidsLimit is the pids limit asked for: pids.max holds one more while
 	// the cloning thread is inside (see enter).
 	pidsLimit int64
+	// made are the parents of the members' directories that create made
+	// (MadeParents).
+	made []string
 }
 
 type v1Member struct {
@@ -52,7 +55,7 @@ func (g *v1Group) member(ctl string) *v1Member {
 
 func (g *v1Group) create(r *Resources) error {
 	for _, m := range g.members {
-		if err := mkdirCgroup(m.dir, m.h.Mount); err != nil {
+		if err := mkdirCgroup(m.dir, m.h.Mount, &g.made); err != nil {
 			return err
 		}
 		m.created = true
@@ -97,7 +100,14 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 			return nil
 		}
 		g.pidsLimit = r.Pids.Limit
-		return w(FieldPidsLimit, "pids.max", strconv.FormatInt(r.Pids.Limit+1, 10))
+		// One more while the cloning thread is inside (enter); MaxPids
+		// has no one more, and "max" is the same there: no system has
+		// more tasks.
+		v := strconv.FormatInt(r.Pids.Limit+1, 10)
+		if r.Pids.Limit >= MaxPids {
+			v = "max"
+		}
+		return w(FieldPidsLimit, "pids.max", v)
 	case "cpu":
 		c := r.CPU
 		if c.Period != 0 {

@@ -27,10 +27,12 @@ type v2Group struct {
 	// optional controllers are enabled for dir when the parent can hand
 	// them down (Options.Optional), and left out when it cannot.
 	optional []string
+	// made are the parents of dir that create made (MadeParents).
+	made []string
 }
 
 func (g *v2Group) create(r *Resources) error {
-	if err := checkCgroupDir(g.parent, g.mount); err != nil {
+	if err := checkCgroupDir(g.parent, g.mount, &g.made); err != nil {
 		return err
 	}
 	for _, ctl := range g.controllers {
@@ -43,7 +45,7 @@ func (g *v2Group) create(r *Resources) error {
 			g.controllers = append(g.controllers, ctl)
 		}
 	}
-	if err := mkdirCgroup(g.dir, g.mount); err != nil {
+	if err := mkdirCgroup(g.dir, g.mount, &g.made); err != nil {
 		return err
 	}
 	g.created = true

@@ -199,6 +199,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		Bundle: o.Bundle, Rootfs: pl.Spec.Root, Created: time.Now().UTC(),
 		Annotations: o.Config.Annotations,
 		Cgroup:      cg.Name, CgroupDirs: cg.Dirs(), FreezeFile: cg.FreezeFile(),
+		CgroupParents: cg.MadeParents(),
 	}
 	if h := &pl.Hooks; preStartHooks(h)+len(h.Poststart)+len(h.Poststop) > 0 {
 		hooks := *h

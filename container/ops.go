@@ -94,6 +94,7 @@ func (c *Container) Delete(force bool) (warnings []string, err error) {
 		if err := cg.Remove(); err != nil {
 			return nil, fmt.Errorf("removing the cgroup of %s: %v", c.State.ID, err)
 		}
+		cgroup.RemoveParents(c.State.CgroupParents)
 	} else if st != Stopped {
 		c.waitGone()
 	}

@@ -42,6 +42,10 @@ type State struct {
 	Cgroup     string   `json:"cgroup,omitempty"`
 	CgroupDirs []string `json:"cgroupPaths,omitempty"`
 	FreezeFile string   `json:"freezeFile,omitempty"`
+	// CgroupParents are the parent directories create made for the
+	// cgroup (a relative cgroupsPath a/b/c where a/b was missing),
+	// parents first: delete removes them when nothing else uses them.
+	CgroupParents []string `json:"cgroupParentsMade,omitempty"`
 	// Hooks are the hooks that run after create: startContainer,
 	// poststart, poststop (config.json may change after create; what
 	// create read counts).

@@ -34,8 +34,9 @@
 // lane of their own; the rest run in parallel.
 // Results vary from run to run (runtime-tools#724, mostly the suite's
 // one-second status polling racing a container's exit): a failed test is
-// run again, up to -retries times, and a test that passed only on a rerun
-// is marked so in the table.
+// run again, up to -retries times (three more for killsig and poststart,
+// whose own races a fast runtime loses more often: racy in run.go), and a
+// test that passed only on a rerun is marked so in the table.
 package main
 
 import (
