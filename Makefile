@@ -23,7 +23,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || e
 # start-up, which is measurable on this VM (docs/benchmarks.md).
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
+.PHONY: all build install uninstall rootfs test-deps test e2e e2e-deps e2e-bench e2e-net-bench bench-net vmtest vmtest-arm64 vmtest-arm64-race bench demo generate check-generate check-arm64 torture-long fuzz fmt vet clean
 
 all: build
 
@@ -128,6 +128,13 @@ e2e: build e2e-deps
 E2E_BENCH_ROUNDS ?= 20
 e2e-bench: build e2e-deps
 	$(SUDO) env RAWNS_E2E_HIDE_UNIFIED=1 RAWNS_E2E_RUNTIMES=$${RAWNS_E2E_RUNTIMES:-rawns,crun,runc} PATH="$$PATH" $(GO) test -tags e2e -count=1 -run '^$$' -bench '^BenchmarkEngines$$' -benchtime $(E2E_BENCH_ROUNDS)x -timeout 40m ./e2e/
+
+# What a network costs a start, podman's and rawns's, on the same job
+# (issue 23, docs/benchmarks.md): podman run --rm --network none|bridge
+# (runc, Debian's CNI plugins) and rawns run [--network none|bridge] of
+# /bin/true in bin/rootfs, interleaved; kept in bin/e2e/net-bench-table.md.
+e2e-net-bench: build e2e-deps
+	$(SUDO) env RAWNS_E2E_RUNTIMES=runc PATH="$$PATH" $(GO) test -tags e2e -count=1 -run '^$$' -bench '^BenchmarkNetwork$$' -benchtime $(E2E_BENCH_ROUNDS)x -timeout 20m ./e2e/
 
 # The root tests that matter on the kernels users run, not only this host's:
 # each Debian suite's cloud kernel (bookworm 6.1, bullseye 5.10) boots under
@@ -270,6 +277,14 @@ cve-prove: test-deps
 OCI_BENCH_ROWS := rawns-oci-run,crun-oci-run,runc-oci-run,rawns-oci-lifecycle,crun-oci-lifecycle,runc-oci-lifecycle
 bench-oci: build
 	$(SUDO) ./$(BENCHBIN) --whole --rounds $${ROUNDS:-100} --tools $(OCI_BENCH_ROWS)
+
+# The network rows of rawns bench --whole alone (issue 23's speed targets:
+# --network bridge adds at most 8 ms to rawns-run, --network none costs no
+# more than --ns ...,net), each run in a network and mount namespace of the
+# benchmark's own: docs/benchmarks.md, "The network".
+NET_BENCH_ROWS := rawns-run,rawns-net-bridge,rawns-net-none,rawns-ns-net,bwrap-unshare-net
+bench-net: build
+	$(SUDO) ./$(BENCHBIN) --whole --rounds $${ROUNDS:-100} --tools $(NET_BENCH_ROWS)
 
 # Regenerates trace/bpf/bpf_bpfel.{go,o} from trace/bpf/trace.c; installs clang,
 # llvm and libbpf-dev with apt-get when missing. The output is committed, so

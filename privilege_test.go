@@ -151,6 +151,31 @@ func TestRunPrivilegeBadInput(t *testing.T) {
 		if r.code != 125 || !strings.HasPrefix(r.stderr, "rawns run: --rlimit: child: prlimit: operation not permitted") {
 			t.Errorf("a hard limit above nr_open: %+v", r)
 		}
+		// A root started without some capabilities (here by an outer
+		// rawns that drops two, as capsh --drop would): asking for them
+		// names them and the flag, before the clone (issue 25: "capset:
+		// operation not permitted (rawns lacks CAP_SETPCAP or a
+		// capability asked for)"). In a user namespace of its own the
+		// command holds them all, and it runs.
+		outer := []string{"run", "--ns", "uts", "--cap-drop", "sys_time,wake_alarm", "--", rawnsBin, "run"}
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--cap-add", "ALL"}, "rawns run: --cap-add ALL: rawns itself lacks "},
+			{[]string{"--caps", "all"}, "rawns run: --caps all: rawns itself lacks "},
+			{[]string{"--cap-drop", "ALL", "--cap-add", "net_raw", "--cap-add", "sys_time"}, "rawns run: --cap-add sys_time: rawns itself lacks CAP_SYS_TIME (not in its permitted and bounding sets), so the command cannot be given it; leave CAP_SYS_TIME out of --cap-add, or start rawns with it\n"},
+		} {
+			r := rawnsRun(t, append(append(outer, c.args...), "--", "echo", "started")...)
+			if r.code != 125 || r.stdout != "" || !strings.HasPrefix(r.stderr, c.want) || strings.Count(r.stderr, "\n") != 1 ||
+				!strings.Contains(r.stderr, "CAP_SYS_TIME") || strings.Contains(strings.ToLower(c.want), " all:") && !strings.Contains(r.stderr, "CAP_WAKE_ALARM") {
+				t.Errorf("%q without sys_time and wake_alarm: %+v; want 125 and %q naming both", c.args, r, c.want)
+			}
+		}
+		r = rawnsRun(t, append(outer, "--ns", "user,pid,uts", "--map-root-user", "--cap-add", "ALL", "--", "echo", "started")...)
+		if r.code != 0 || r.stdout != "started\n" {
+			t.Errorf("--cap-add ALL in a user namespace of its own: %+v", r)
+		}
 	}
 }
 

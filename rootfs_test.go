@@ -58,7 +58,7 @@ func TestRunRootfsFlags(t *testing.T) {
 		{"bind", []string{"--rootfs", R, "--bind", f.data, "/mnt"}, `cat /mnt/f; echo w >/mnt/w && cat /mnt/w`, "data\nw\n", false},
 		{"ro-bind", []string{"--rootfs", R, "--ro-bind", f.file, "/etc/hostfile"}, `cat /etc/hostfile; echo x 2>&1 >/etc/hostfile`, "file\nsh: can't create /etc/hostfile: Read-only file system\n", true},
 		{"volume", []string{"--rootfs", R, "--volume", f.data + ":/mnt:ro"}, `cat /mnt/f; touch /mnt/x 2>&1`, "data\ntouch: /mnt/x: Read-only file system\n", false},
-		{"tmpfs", []string{"--rootfs", R, "--size", "1048576", "--perms", "0700", "--tmpfs", "/tmp", "--tmpfs", "/mnt"}, `stat -c %a /tmp /mnt; stat -f -c %b /tmp`, "700\n755\n256\n", false},
+		{"tmpfs", []string{"--rootfs", R, "--size", "1m", "--perms", "0700", "--tmpfs", "/tmp", "--tmpfs", "/mnt"}, `stat -c %a /tmp /mnt; stat -f -c %b /tmp`, "700\n755\n256\n", false},
 		{"proc", []string{"--rootfs", R, "--proc", "/proc"}, `cat /proc/1/comm; ls /proc/self/fd`, "sh\n0\n1\n2\n3\n", false},
 		{"mount-proc", []string{"--rootfs", R, "--mount-proc"}, `cat /proc/1/comm`, "sh\n", false},
 		{"dev", []string{"--rootfs", R, "--dev", "/dev", "--proc", "/proc"}, `ls /dev | wc -l; echo x >/dev/null; head -c 4 /dev/zero | wc -c; readlink /dev/ptmx; readlink /dev/stdout; grep -c devpts /proc/self/mountinfo`, "13\n4\npts/ptmx\n/proc/self/fd/1\n1\n", false},
@@ -151,7 +151,12 @@ func TestRunRootfsErrors(t *testing.T) {
 		{[]string{"--tmpfs", "/nonexistent-mnt"}, 125, "--tmpfs /nonexistent-mnt: /nonexistent-mnt does not exist on the host"},
 		// The kernel refuses: a file where a directory is needed.
 		{[]string{"--rootfs", R, "--tmpfs", "/bin/busybox/x"}, 125, "--tmpfs /bin/busybox/x: the kernel refused tmpfs on /bin/busybox/x (openat2: not a directory)"},
-		{[]string{"--rootfs", R, "--dev", "/etc/passwd"}, 125, "--dev /etc/passwd: the kernel refused tmpfs on /etc/passwd (move_mount: invalid argument)"},
+		// Issue 25: a mount onto the other kind was "move_mount: invalid
+		// argument"; now which is a directory and which a file.
+		{[]string{"--rootfs", R, "--dev", "/etc/passwd"}, 125, "--dev /etc/passwd: a tmpfs is a directory but /etc/passwd in the root is a file, and a mount goes only onto its own kind; give a directory as the destination (move_mount: invalid argument)"},
+		{[]string{"--rootfs", R, "--bind", f.data, "/etc/passwd"}, 125, "--bind " + f.data + " /etc/passwd: " + f.data + " is a directory but /etc/passwd in the root is a file, and a mount goes only onto its own kind; give a directory as the destination (move_mount: invalid argument)"},
+		{[]string{"--rootfs", R, "--bind", R + "/etc/passwd", "/etc"}, 125, "--bind " + R + "/etc/passwd /etc: " + R + "/etc/passwd is a file but /etc in the root is a directory, and a mount goes only onto its own kind; give a file as the destination (move_mount: invalid argument)"},
+		{[]string{"--bind", f.data, "/etc/hostname"}, 125, "--bind " + f.data + " /etc/hostname: " + f.data + " is a directory but /etc/hostname is a file"},
 		{[]string{"--rootfs", R, "--chdir", "/proc/self/fd/1", "--proc", "/proc"}, 125, "--chdir /proc/self/fd/1: the kernel refused chdir /proc/self/fd/1 (openat2: too many levels of symbolic links)"},
 		{[]string{"--rootfs", R, "--chdir", "/nonexistent"}, 125, "--chdir /nonexistent: the kernel refused chdir /nonexistent (openat2: no such file or directory)"},
 		{[]string{"--rootfs", R, "--", "nosuchcommand"}, 127, "nosuchcommand: command not found in PATH /bin inside the root " + R},

@@ -19,6 +19,7 @@ import (
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/size"
 )
 
 const usage = `usage: rawns bench [flags] [-- CMD [ARG...]]
@@ -41,8 +42,9 @@ Dimensions:
                      none (default pid,uts); kinds: KINDS
   --ns-sweep         every set: none, pid+uts, pid+uts plus each other kind
                      alone, all
-  --rss LIST         parent memory to touch first, comma-separated sizes
-                     (0,256M,1G,2G); one run each (default 0; in process)
+  --rss LIST         parent memory to touch first, comma-separated sizes in
+                     --memory's units (0,256m,1g); one run each (default 0;
+                     in process)
   --parallel LIST    spawning goroutines, comma-separated; above 1 the figure
                      is wall time per spawn (default 1; in process)
   --strategies LIST  in-process strategies, comma-separated (default all:
@@ -401,28 +403,18 @@ func parseList(s string, parse func(string) (int64, error)) ([]int64, error) {
 	return out, nil
 }
 
-// parseSize parses 0, 4096, 256M, 1G, 2GiB.
+// parseSize parses 0 (nothing touched) or a size in the units of rawns
+// run's --memory (package size): 4096, 256M, 1.5g, 2GiB.
 func parseSize(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "IB"), "B")
-	shift := 0
-	if t != "" {
-		switch t[len(t)-1] {
-		case 'K':
-			shift = 10
-		case 'M':
-			shift = 20
-		case 'G':
-			shift = 30
-		}
+	if s == "0" {
+		return 0, nil
 	}
-	if shift > 0 {
-		t = t[:len(t)-1]
+	n, err := size.Parse(s)
+	if err != nil {
+		// parseList names the value already.
+		return 0, errors.New("not a size; give 0, or a number with an optional unit b, k, m, g or t (256m, 1g)")
 	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("not a size; give bytes or K, M, G")
-	}
-	return n << shift, nil
+	return n, nil
 }
 
 // formatSize is the inverse of parseSize for labels.

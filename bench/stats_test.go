@@ -136,6 +136,10 @@ func TestParseSize(t *testing.T) {
 			}
 		}
 	}
+	// rawns run's --memory units (package size), as every size flag.
+	if got, err := parseSize("1.5g"); err != nil || got != 3<<29 {
+		t.Errorf("parseSize(1.5g) = %v, %v", got, err)
+	}
 	if _, err := parseSize("lots"); err == nil {
 		t.Error("parseSize(lots) did not fail")
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,6 +286,19 @@ func TestPidsLimitStopsForks(t *testing.T) {
 	r = runIn(t, cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: 1}}}, sh("exit 0"))
 	if r.st.Code != 0 {
 		t.Fatalf("sh under --pids 1: %v\n%s", r.st, r.out)
+	}
+	// The largest limit works, and pids.max holds it once the command
+	// runs: on v1 the clone's one more (MaxPids+1) was refused (issue 25).
+	var max []string
+	r = runIn(t, cgroup.Options{Resources: cgroup.Resources{Pids: cgroup.Pids{Limit: cgroup.MaxPids}}}, sh("exit 0"), func(cg *cgroup.Cgroup) {
+		for _, d := range cg.Dirs() {
+			if b, err := os.ReadFile(filepath.Join(d, "pids.max")); err == nil {
+				max = append(max, strings.TrimSpace(string(b)))
+			}
+		}
+	})
+	if r.st.Code != 0 || len(max) == 0 || slices.ContainsFunc(max, func(v string) bool { return v != "4194304" }) {
+		t.Fatalf("sh under pids %d: %v, pids.max %q\n%s", cgroup.MaxPids, r.st, max, r.out)
 	}
 }
 

@@ -14,22 +14,6 @@ import (
 	"github.com/rawns/rawns/internal/testutil"
 )
 
-func TestParseSize(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want int64
-	}{{"512m", 512 << 20}, {"1g", 1 << 30}, {"1.5GiB", 3 << 29}, {"64kb", 64 << 10}, {"4096", 4096}, {"100b", 100}, {"2T", 2 << 40}} {
-		if got, err := cgroup.ParseSize(c.in); err != nil || got != c.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"", "0", "-1m", "m", "1x", "nan", "inf", "0.1b", "99999999999t"} {
-		if got, err := cgroup.ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) = %d, want an error", bad, got)
-		}
-	}
-}
-
 func TestParseCPUs(t *testing.T) {
 	q, p, err := cgroup.ParseCPUs("0.25")
 	if err != nil || q != 25000 || p != 100000 {
@@ -75,6 +59,7 @@ func TestResourcesValidate(t *testing.T) {
 		{cgroup.Resources{CPU: cgroup.CPU{Cpus: "1-0"}}, cgroup.FieldCPUCpus, "cpuset cpus"},
 		{cgroup.Resources{CPU: cgroup.CPU{Mems: "x"}}, cgroup.FieldCPUMems, "cpuset mems"},
 		{cgroup.Resources{Pids: cgroup.Pids{Limit: -2}}, cgroup.FieldPidsLimit, "negative"},
+		{cgroup.Resources{Pids: cgroup.Pids{Limit: cgroup.MaxPids + 1}}, cgroup.FieldPidsLimit, "above 4194304, the most the kernel takes"},
 	} {
 		err := c.r.Validate()
 		if err == nil || fieldOf(err) != c.field || !strings.Contains(err.Error(), c.want) {

@@ -77,6 +77,13 @@ type Pids struct {
 	Limit int64
 }
 
+// MaxPids is the largest pids limit the kernel takes: PID_MAX_LIMIT
+// (include/linux/threads.h), 4194304 on the 64-bit kernels rawns is built
+// for. pids.max refuses anything above it with EINVAL (kernel/cgroup/pids.c:
+// PIDS_MAX, PID_MAX_LIMIT + 1, stands for "max" itself), and no system has
+// more tasks than that, so a limit of MaxPids never bites.
+const MaxPids = 1 << 22
+
 // DefaultPeriod is the CFS period the kernel uses when none is written.
 const DefaultPeriod = 100000
 
@@ -145,6 +152,9 @@ func (r *Resources) Validate() error {
 	if r.Pids.Limit < 0 {
 		return fieldErr(FieldPidsLimit, "pids limit %d is negative", r.Pids.Limit)
 	}
+	if r.Pids.Limit > MaxPids {
+		return fieldErr(FieldPidsLimit, "pids limit %d is above %d, the most the kernel takes (PID_MAX_LIMIT: no system has more tasks); give at most %d", r.Pids.Limit, MaxPids, MaxPids)
+	}
 	if err := validateDevices(r.Devices); err != nil {
 		return err
 	}
@@ -160,47 +170,6 @@ func sharesToWeight(s uint64) uint64 {
 // weightToShares is the inverse of sharesToWeight.
 func weightToShares(w uint64) uint64 {
 	return 2 + ((w-1)*262142)/9999
-}
-
-// ParseSize parses a size the way docker's --memory does: a number with an
-// optional binary suffix b, k, m, g, t (case-insensitive, an optional
-// trailing "b" or "ib": 512m, 1.5GiB, 64kb). Zero and negative sizes are
-// refused.
-func ParseSize(s string) (int64, error) {
-	num := strings.TrimSpace(s)
-	low := strings.ToLower(num)
-	mult := int64(1)
-	for _, u := range []struct {
-		suf string
-		m   int64
-	}{{"t", 1 << 40}, {"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}, {"b", 1}} {
-		for _, tail := range []string{"ib", "b", ""} {
-			if u.suf == "b" && tail != "" {
-				continue
-			}
-			if strings.HasSuffix(low, u.suf+tail) {
-				low = strings.TrimSuffix(low, u.suf+tail)
-				mult = u.m
-				goto parsed
-			}
-		}
-	}
-parsed:
-	f, err := strconv.ParseFloat(low, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%q is not a size; give a number with an optional unit b, k, m, g or t (512m, 1g)", s)
-	}
-	if f <= 0 {
-		return 0, fmt.Errorf("size %q must be above zero", s)
-	}
-	v := f * float64(mult)
-	if v >= math.MaxInt64 {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	if v < 1 {
-		return 0, fmt.Errorf("size %q is less than a byte", s)
-	}
-	return int64(v), nil
 }
 
 // ParseCPUs turns docker's --cpus (a decimal number of CPUs, 0.25 being a

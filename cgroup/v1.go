@@ -100,7 +100,14 @@ func (g *v1Group) limit(m *v1Member, ctl string, r *Resources) error {
 			return nil
 		}
 		g.pidsLimit = r.Pids.Limit
-		return w(FieldPidsLimit, "pids.max", strconv.FormatInt(r.Pids.Limit+1, 10))
+		// One more while the cloning thread is inside (enter); MaxPids
+		// has no one more, and "max" is the same there: no system has
+		// more tasks.
+		v := strconv.FormatInt(r.Pids.Limit+1, 10)
+		if r.Pids.Limit >= MaxPids {
+			v = "max"
+		}
+		return w(FieldPidsLimit, "pids.max", v)
 	case "cpu":
 		c := r.CPU
 		if c.Period != 0 {

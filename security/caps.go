@@ -145,6 +145,32 @@ func CurrentCaps() (CapSet, error) {
 	return CapSet(data[0].Effective) | CapSet(data[1].Effective)<<32, nil
 }
 
+// HeldCaps returns what the calling thread can hand a command it starts
+// in its own user namespace: the capabilities in both its permitted set
+// (capset(2) raises nothing beyond it: EPERM) and its bounding set
+// (execve(2) gives a root command nothing outside it; PR_CAPBSET_READ,
+// prctl(2)). A process started under `capsh --drop=...`, or by a parent
+// that dropped some, holds fewer than the kernel knows.
+func HeldCaps() (CapSet, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, fmt.Errorf("capget: %w", err)
+	}
+	held := CapSet(data[0].Permitted) | CapSet(data[1].Permitted)<<32
+	for n := 0; n <= LastCap(); n++ {
+		if held&(1<<n) == 0 {
+			continue
+		}
+		if in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(n), 0, 0, 0); err != nil {
+			return 0, fmt.Errorf("prctl(PR_CAPBSET_READ, %s): %w", CapName(n), err)
+		} else if in == 0 {
+			held &^= 1 << n
+		}
+	}
+	return held, nil
+}
+
 // Resolve applies --cap-drop and then --cap-add to base, as docker does:
 // dropping ALL starts from nothing, adding ALL gives every capability of
 // this kernel.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +53,33 @@ func TestLastCapMatchesNames(t *testing.T) {
 	// A kernel newer than the table: names for the new ones are missing.
 	if l := LastCap(); l != len(capNames)-1 {
 		t.Logf("this kernel's last capability is %d, the table knows %d", l, len(capNames)-1)
+	}
+}
+
+// TestHeldCaps: what rawns can hand a command is its permitted set cut to
+// its bounding set, as /proc/self/status shows them (proc(5)).
+func TestHeldCaps(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prm, bnd uint64
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && (f[0] == "CapPrm:" || f[0] == "CapBnd:") {
+			v, err := strconv.ParseUint(f[1], 16, 64)
+			if err != nil {
+				t.Fatal(l, err)
+			}
+			if f[0] == "CapPrm:" {
+				prm = v
+			} else {
+				bnd = v
+			}
+		}
+	}
+	got, err := HeldCaps()
+	if err != nil || uint64(got) != prm&bnd {
+		t.Fatalf("HeldCaps() = %#x (%s), %v; want CapPrm %#x & CapBnd %#x", uint64(got), got, err, prm, bnd)
 	}
 }
 

@@ -416,3 +416,48 @@ func TestCleanStale(t *testing.T) {
 	}
 	c.Flush()
 }
+
+// BenchmarkSetup is the host side of one run in process, in its phases:
+// Prepare (the bridge found, the owned table and its chains), Attach (the
+// veth born in the namespace, addresses, routes, rules) and the release
+// of the table's socket (the kernel deletes the table). What rawns run
+// adds around it (the helper's start, the held clone) is in rawns bench
+// --whole's network rows (docs/benchmarks.md, "The network").
+//
+//	go test -run '^$' -bench Setup -benchtime 100x ./network/bridge/
+func BenchmarkSetup(b *testing.B) {
+	testutil.RequireRoot(b)
+	var prep, attach, release time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		s, err := Prepare(req("rwb0", "10.81.0.0/24"), fmt.Sprintf("7-%d", i), TestHooks{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		ns := newNetns(b)
+		t2 := time.Now()
+		if _, err := s.Attach(ns); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		_, fd := s.Table()
+		kept := -1
+		if fd >= 0 {
+			kept, _ = unix.Dup(fd) // as rawns holds it
+		}
+		s.Close()
+		if kept >= 0 {
+			unix.Close(kept)
+		}
+		t4 := time.Now()
+		unix.Close(ns)
+		prep += t1.Sub(t0)
+		attach += t3.Sub(t2)
+		release += t4.Sub(t3)
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(b.N) / 1e6 }
+	b.ReportMetric(ms(prep), "ms/prepare")
+	b.ReportMetric(ms(attach), "ms/attach")
+	b.ReportMetric(ms(release), "ms/release")
+}

@@ -83,7 +83,7 @@ var compat = [...]struct {
 	{[]string{"--security-opt"}, "seccomp=FILE is --seccomp FILE (seccomp=unconfined is the default), no-new-privileges is --no-new-privs; rawns has no AppArmor or SELinux labels"},
 	{[]string{"--device"}, "use --bind /dev/NAME /dev/NAME (device nodes work through binds); --dev /dev makes a minimal /dev"},
 	{[]string{"--group-add"}, "use --groups LIST (with --user)"},
-	{[]string{"--shm-size"}, "use --size BYTES --tmpfs /dev/shm, after --dev /dev"},
+	{[]string{"--shm-size"}, "use --size SIZE --tmpfs /dev/shm, after --dev /dev"},
 	{[]string{"--pull", "--platform"}, "rawns pulls no images: it runs a command in a directory you give it (--rootfs DIR; docs/rootfs-from-images.md)"},
 	{[]string{"--restart"}, "rawns does not restart a command: it exits with the command's status, for a supervisor to act on"},
 }

@@ -11,9 +11,12 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
+	"github.com/rawns/rawns/internal/size"
 	"github.com/rawns/rawns/rootfs"
 )
 
@@ -29,8 +32,8 @@ var filesystemConcern = concern{
   --bind SRC DEST      bind the host's SRC on DEST, recursively (repeatable)
   --ro-bind SRC DEST   the same, read-only all the way down (repeatable)
   --volume SRC:DEST[:ro]  docker's spelling of --bind/--ro-bind (repeatable)
-  --tmpfs DEST         a tmpfs on DEST (repeatable); --size BYTES and
-                       --perms MODE before it apply to it
+  --tmpfs DEST         a tmpfs on DEST (repeatable); --size SIZE (64m, as
+                       --memory) and --perms MODE before it apply to it
   --proc DEST          a fresh proc on DEST (needs pid)
   --dev DEST           a minimal /dev: null zero full random urandom tty bound
                        from the host, a private devpts, shm, fd links
@@ -204,16 +207,17 @@ func (fs *filesystem) volume(v string) error {
 	return fs.Bind(parts[0], parts[1], ro)
 }
 
-// setSize takes --size for the next --tmpfs, in bytes (bwrap's).
+// setSize takes --size for the next --tmpfs (bwrap's), in --memory's
+// units: bytes, or 64m, 1g (package size).
 func (fs *filesystem) setSize(v string) error {
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
-		return errors.New("give a size in bytes, e.g. 67108864")
+	n, err := size.Parse(v)
+	if err != nil {
+		return err
 	}
 	if fs.sizeSet {
 		return errors.New("a --size is already waiting for a --tmpfs; give --size right before its --tmpfs")
 	}
-	fs.size, fs.sizeSet = n, true
+	fs.size, fs.sizeSet = uint64(n), true
 	return nil
 }
 
@@ -356,6 +360,12 @@ func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
 		mount = ce.Index
 	}
 	label := cfg.fs.mountLabel(mount)
+	if ce.Syscall == "move_mount" && ce.Errno == syscall.EINVAL && mount >= 0 && mount < len(cfg.fs.Mounts) {
+		if why := kindMismatch(cfg.fs.Root, cfg.fs.Mounts[mount]); why != "" {
+			fmt.Fprintf(stderr, "rawns run: %s: %s (%s: %v)\n", label, why, ce.Syscall, ce.Errno)
+			return exitcode.Failed, true
+		}
+	}
 	hint := ""
 	switch {
 	case ce.Stage == clone.StageChdir:
@@ -374,4 +384,67 @@ func reportMountError(stderr io.Writer, cfg *config, err error) (int, bool) {
 	}
 	fmt.Fprintf(stderr, "rawns run: %s: the kernel refused %s (%s: %v)%s\n", label, ce.Subject, ce.Syscall, ce.Errno, hint)
 	return exitcode.Failed, true
+}
+
+// kindMismatch says why move_mount(2) refused mount m with EINVAL when the
+// reason is the one a user meets (issue 25: --bind DIR /etc/passwd): a
+// mount goes only onto a mount point of its own kind, a directory onto a
+// directory, a file onto a file (fs/namespace.c, do_move_mount), and a new
+// filesystem's root is a directory. It looks again, after the fact, at
+// the source and at the target inside root ("" for the host's tree) as the
+// child resolved it; "" when the kinds match, or cannot be read.
+func kindMismatch(root string, m clone.Mount) string {
+	var what string
+	var srcDir bool
+	switch m.Kind {
+	case clone.MountBind:
+		var st unix.Stat_t
+		if unix.Stat(m.Source, &st) != nil {
+			return ""
+		}
+		srcDir = st.Mode&unix.S_IFMT == unix.S_IFDIR
+		what = m.Source + " is a " + kindName(srcDir)
+	case clone.MountFS:
+		srcDir, what = true, "a "+m.Type+" is a directory"
+	default:
+		return ""
+	}
+	if root == "" {
+		root = "/"
+	}
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(rfd)
+	fd, err := unix.Openat2(rfd, strings.TrimPrefix(m.Target, "/"), &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return ""
+	}
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	unix.Close(fd)
+	if err != nil {
+		return ""
+	}
+	dstDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if dstDir == srcDir {
+		return ""
+	}
+	where := ""
+	if root != "/" {
+		where = " in the root"
+	}
+	fix := "give a directory as the destination"
+	if !srcDir {
+		fix = "give a file as the destination"
+	}
+	return fmt.Sprintf("%s but %s%s is a %s, and a mount goes only onto its own kind; %s", what, m.Target, where, kindName(dstDir), fix)
+}
+
+func kindName(dir bool) string {
+	if dir {
+		return "directory"
+	}
+	return "file"
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/exitcode"
 	"github.com/rawns/rawns/internal/jsontext"
+	"github.com/rawns/rawns/internal/size"
 )
 
 // limitsConcern: resource limits, through a cgroup made for the run
@@ -79,7 +80,7 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 	r := &l.opts.Resources
 	var err error
 	if v := flags.Get("memory", ""); flags.Has("memory") {
-		if r.Memory.Limit, err = cgroup.ParseSize(v); err != nil {
+		if r.Memory.Limit, err = size.Parse(v); err != nil {
 			return fmt.Errorf("--memory %s: %v", cli.Quote(v), err)
 		}
 		if r.Memory.Limit < cgroup.MinMemory {
@@ -94,7 +95,7 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 		}
 		if v == "-1" {
 			r.Memory.Swap = -1
-		} else if r.Memory.Swap, err = cgroup.ParseSize(v); err != nil {
+		} else if r.Memory.Swap, err = size.Parse(v); err != nil {
 			return fmt.Errorf("--memory-swap %s: %v; or -1 for unlimited swap", cli.Quote(v), err)
 		} else if r.Memory.Swap < r.Memory.Limit {
 			return fmt.Errorf("--memory-swap %s is below --memory %s: it counts memory and swap together; give at least the memory limit", cli.Quote(v), flags.Get("memory", ""))
@@ -102,6 +103,11 @@ func parseLimits(cfg *config, flags cli.Flags) error {
 	}
 	if v := flags.Get("pids", ""); flags.Has("pids") {
 		n, err := strconv.ParseInt(v, 10, 64)
+		if n > cgroup.MaxPids || errors.Is(err, strconv.ErrRange) && n > 0 {
+			// Not the N+1 rawns writes on cgroup v1 while it clones
+			// (cgroup's v1 enter) that pids.max refused (issue 25).
+			return fmt.Errorf("--pids %s: the kernel takes at most %d (PID_MAX_LIMIT, more tasks than any system has); give at most %d", cli.Quote(v), cgroup.MaxPids, cgroup.MaxPids)
+		}
 		if err != nil || n <= 0 {
 			return fmt.Errorf("--pids %s: give a number of processes above zero, e.g. 64", cli.Quote(v))
 		}

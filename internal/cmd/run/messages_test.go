@@ -204,6 +204,17 @@ func TestMountMessagesPinned(t *testing.T) {
 			"rawns run: --overlay-dir @D/ov: the kernel refused S (fsconfig: function not implemented); this kernel lacks the new mount API (Linux 5.2+, mount_setattr 5.12+, openat2 5.6+)\n"},
 		{[]string{"--read-only"}, clone.StageReadOnlyRoot, syscall.EPERM, "mount_setattr", -1,
 			"rawns run: --read-only: the kernel refused S (mount_setattr: operation not permitted); not allowed here (in a user namespace, some mounts need the matching namespace too: pid for proc, ipc for mqueue)\n"},
+		// A mount onto the other kind (issue 25: "move_mount: invalid
+		// argument"): the kinds as they are on the host, or in the root.
+		{[]string{"--bind", "@D/root", "@D/file"}, clone.StageMount, syscall.EINVAL, "move_mount", 0,
+			"rawns run: --bind @D/root @D/file: @D/root is a directory but @D/file is a file, and a mount goes only onto its own kind; give a directory as the destination (move_mount: invalid argument)\n"},
+		{[]string{"--ro-bind", "@D/file", "@D/root"}, clone.StageMount, syscall.EINVAL, "move_mount", 0,
+			"rawns run: --ro-bind @D/file @D/root: @D/file is a file but @D/root is a directory, and a mount goes only onto its own kind; give a file as the destination (move_mount: invalid argument)\n"},
+		{[]string{"--rootfs", "@D", "--tmpfs", "/file"}, clone.StageMount, syscall.EINVAL, "move_mount", 0,
+			"rawns run: --tmpfs /file: a tmpfs is a directory but /file in the root is a file, and a mount goes only onto its own kind; give a directory as the destination (move_mount: invalid argument)\n"},
+		// The kinds match: the kernel's words alone.
+		{[]string{"--bind", "@D/root", "@D/a,b"}, clone.StageMount, syscall.EINVAL, "move_mount", 0,
+			"rawns run: --bind @D/root @D/a,b: the kernel refused S (move_mount: invalid argument)\n"},
 		{[]string{"--rootfs", "@D/root", "--chdir", "/w"}, clone.StageChdir, syscall.ENOENT, "openat2", -1,
 			"rawns run: --chdir /w: the kernel refused S (openat2: no such file or directory); give a directory inside the root (no /proc/self/fd links)\n"},
 	} {

@@ -151,6 +151,7 @@ func TestNetwork(t *testing.T) {
 	t.Run("bad-input", n.badInput)
 	t.Run("pasta", func(t *testing.T) { n.pasta(t, "pasta") })
 	t.Run("slirp4netns", func(t *testing.T) { n.pasta(t, "slirp4netns") })
+	t.Run("pasta-fails", func(t *testing.T) { n.pasta(t, "pasta-fails") })
 	t.Run("pasta-rootless", n.pastaRootless)
 }
 
@@ -619,12 +620,27 @@ func needTool(t *testing.T, tool string) string {
 
 // pasta serves a page through --network pasta, with pasta, or with
 // slirp4netns alone on PATH, then kills rawns and finds nothing left.
+//
+// With tool "pasta-fails", PATH has a pasta that exits at once (false(1)),
+// before it configures the namespace, and the real slirp4netns: rawns
+// falls back to it and -v says why.
 func (n *netTest) pasta(t *testing.T, tool string) {
+	fails := tool == "pasta-fails"
+	if fails {
+		tool = "slirp4netns"
+	}
 	path := needTool(t, tool)
 	env := []string{}
 	if tool == "slirp4netns" {
 		dir := t.TempDir()
 		os.Symlink(path, filepath.Join(dir, "slirp4netns"))
+		if fails {
+			f, err := exec.LookPath("false")
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.Symlink(f, filepath.Join(dir, "pasta"))
+		}
 		env = append(env, "PATH="+dir)
 	}
 	port := map[string]string{"pasta": "8090", "slirp4netns": "8092"}[tool]
@@ -636,6 +652,9 @@ func (n *netTest) pasta(t *testing.T, tool string) {
 	}
 	if !strings.Contains(out.String(), "connected through "+tool) {
 		t.Errorf("-v says:\n%s", out.String())
+	}
+	if fails != strings.Contains(out.String(), "pasta failed (pasta exit code ") {
+		t.Errorf("-v does not say (only) when pasta failed:\n%s", out.String())
 	}
 	unix.Kill(cmd.Process.Pid, unix.SIGKILL)
 	cmd.Wait()

@@ -83,6 +83,13 @@ func TestFilesystemFlags(t *testing.T) {
 	if m[1].Data != "mode=1777,size=1048576" || m[2].Data != "mode=0755" {
 		t.Errorf("tmpfs data %q and %q; want the options on the first only", m[1].Data, m[2].Data)
 	}
+	// --size in --memory's units (issue 25: --size 1m wanted bytes).
+	for v, want := range map[string]string{"1m": "1048576", "64K": "65536", "1.5g": "1610612736", "4096": "4096"} {
+		c, err := parse([]string{"--size", v, "--tmpfs", "/tmp", "--", "true"})
+		if err != nil || c.fs.Mounts[0].Data != "mode=0755,size="+want {
+			t.Errorf("--size %s: %v; want size=%s", v, err, want)
+		}
+	}
 	for i, ro := range []bool{false, true, false} {
 		if b := m[3+i]; b.Kind != clone.MountBind || b.Source != src || (b.Flags&unix.MS_RDONLY != 0) != ro {
 			t.Errorf("--volume %d: %+v", i, b)

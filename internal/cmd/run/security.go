@@ -177,6 +177,11 @@ func parseSecurity(cfg *config, flags cli.Flags) error {
 		if p.Cred != nil {
 			uid = p.Cred.UID
 		}
+		if cfg.spec.Namespaces&clone.NewUser == 0 {
+			if err := capsHeld(flags, keep); err != nil {
+				return err
+			}
+		}
 		sets := security.Sets(keep, ambient, uid)
 		p.Caps = &sets
 	}
@@ -188,6 +193,43 @@ func parseSecurity(cfg *config, flags cli.Flags) error {
 		}
 	}
 	return nil
+}
+
+// capsHeld refuses, before the clone, capabilities the command is to keep
+// that rawns does not hold itself (security.HeldCaps), naming them and the
+// flag that asked (issue 25: --cap-add ALL by a root started without some
+// failed in the child as "capset: operation not permitted"). A command in a
+// new user namespace holds every capability of it, and is not checked.
+func capsHeld(flags cli.Flags, keep security.CapSet) error {
+	held, err := security.HeldCaps()
+	if err != nil {
+		return nil // the child's capset(2) says what is wrong then
+	}
+	missing := keep &^ held
+	if missing == 0 {
+		return nil
+	}
+	label, fix := "", "add --cap-drop "+missing.String()
+	for _, v := range flags.All("cap-add") {
+		if s, all, _ := security.ParseCaps(v); all || s&missing != 0 {
+			label = "--cap-add " + v
+			if !all {
+				fix = "leave " + missing.String() + " out of --cap-add"
+			}
+			break
+		}
+	}
+	if label == "" && flags.Has("caps") {
+		label = "--caps " + flags.Get("caps", "")
+	}
+	if label == "" {
+		label = "--cap-drop/--cap-add" // rawns's own effective set, out of its bounding set
+	}
+	them := "it"
+	if missing&(missing-1) != 0 {
+		them = "them"
+	}
+	return fmt.Errorf("%s: rawns itself lacks %s (not in its permitted and bounding sets), so the command cannot be given %s; %s, or start rawns with %s", label, missing, them, fix, them)
 }
 
 // parseSeccomp compiles --seccomp's profile for this machine, once, in the
