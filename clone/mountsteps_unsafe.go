@@ -317,12 +317,21 @@ func (b *stepBuilder) maskSources(spec *Spec) {
 // file (or device, fifo, socket) under a clone of /dev/null; a missing
 // path is skipped, as runc and crun skip it.
 //
-//	0 openat2(root, rel, O_PATH|O_DIRECTORY)  ENOENT: done; ENOTDIR: to 3
-//	1 open_tree(empty, CLONE)
-//	2 move_mount onto 0's fd                  then done
-//	3 openat2(root, rel, O_PATH)              ENOENT: done
-//	4 open_tree(/dev/null, CLONE)
-//	5 move_mount onto 3's fd
+// Both sources are detached mounts (maskSources), and open_tree(2)
+// clones a detached mount only on newer kernels: 6.1 and 5.10 answer
+// EINVAL. There the source itself is attached, once, at the first path it
+// masks; it is then a mount of this namespace, which every later clone may
+// take (the fd follows the mount). Either way each path gets the same
+// empty, read-only tmpfs or the same /dev/null.
+//
+//	0 openat2(root, rel, O_PATH|O_DIRECTORY)  ENOENT: done; ENOTDIR: to 4
+//	1 open_tree(empty, CLONE)                 EINVAL: to 3
+//	2 move_mount 1's clone onto 0's fd        then done
+//	3 move_mount the empty tmpfs itself       then done
+//	4 openat2(root, rel, O_PATH)              ENOENT: done
+//	5 open_tree(/dev/null, CLONE)             EINVAL: to 7
+//	6 move_mount 5's clone onto 4's fd        then done
+//	7 move_mount /dev/null itself onto 4's fd
 func (b *stepBuilder) maskSteps(rel string) {
 	e := b.str("")
 	clone := val(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
@@ -330,16 +339,22 @@ func (b *stepBuilder) maskSteps(rel string) {
 	dir := b.sys("openat2 O_DIRECTORY", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))
 	b.saveTo(dir, slotAt)
-	dir.allow(unix.ENOENT, 5)
-	dir.allow(unix.ENOTDIR, 2)
-	b.saveTo(b.sys("open_tree the empty tmpfs", unix.SYS_OPEN_TREE, slot(slotEmpty), e, clone), slotMnt)
-	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move).skipOK = 3
+	dir.allow(unix.ENOENT, 7)
+	dir.allow(unix.ENOTDIR, 3)
+	tree := b.sys("open_tree the empty tmpfs", unix.SYS_OPEN_TREE, slot(slotEmpty), e, clone)
+	b.saveTo(tree, slotMnt)
+	tree.allow(unix.EINVAL, 1)
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move).skipOK = 5
+	b.sys("move_mount the empty tmpfs", unix.SYS_MOVE_MOUNT, slot(slotEmpty), e, slot(slotAt), e, move).skipOK = 4
 	file := b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))
 	b.saveTo(file, slotAt)
-	file.allow(unix.ENOENT, 2)
-	b.saveTo(b.sys("open_tree /dev/null", unix.SYS_OPEN_TREE, slot(slotDevNull), e, clone), slotMnt)
-	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move)
+	file.allow(unix.ENOENT, 3)
+	tree = b.sys("open_tree /dev/null", unix.SYS_OPEN_TREE, slot(slotDevNull), e, clone)
+	b.saveTo(tree, slotMnt)
+	tree.allow(unix.EINVAL, 1)
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move).skipOK = 1
+	b.sys("move_mount /dev/null", unix.SYS_MOVE_MOUNT, slot(slotDevNull), e, slot(slotAt), e, move)
 	b.atDir, b.created = "", ""
 }
 
