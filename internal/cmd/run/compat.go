@@ -86,6 +86,27 @@ var compat = [...]struct {
 	{[]string{"--shm-size"}, "use --size SIZE --tmpfs /dev/shm, after --dev /dev"},
 	{[]string{"--pull", "--platform"}, "rawns pulls no images: it runs a command in a directory you give it (--rootfs DIR; docs/rootfs-from-images.md)"},
 	{[]string{"--restart"}, "rawns does not restart a command: it exits with the command's status, for a supervisor to act on"},
+	{[]string{"--userns"}, "rawns makes a user namespace only when asked: docker's --userns host is the default; for a remapped root use --map-root-user or --map-user UID (they add --ns user)"},
+	{[]string{"-a", "--attach"}, "the command always gets rawns's stdin, stdout and stderr"},
+	{[]string{"--log-driver", "--log-opt"}, "the command writes to rawns's own stdout and stderr: redirect them"},
+	{[]string{"-l", "--label"}, "rawns keeps nothing about a run to label: nothing outlives it"},
+	{[]string{"--stop-signal", "--stop-timeout"}, "rawns forwards the signals it gets as they are (a second SIGTERM or SIGINT kills a PID-1 command without a handler); send the one the command wants"},
+	{[]string{"--memory-reservation"}, "rawns run has no soft memory limit; --memory SIZE is the hard one"},
+	{[]string{"--cpuset-mems"}, "rawns run sets only --cpuset-cpus LIST; the memory nodes stay its parent cgroup's"},
+	{[]string{"--sysctl"}, "rawns run sets no sysctls; rawns-oci takes linux.sysctl in config.json"},
+	{[]string{"--add-host"}, "rawns run adds no host entries: bind a hosts file of your own, --bind FILE /etc/hosts"},
+}
+
+// hostnameAfterHelp refuses docker's -h NAME, which rawns reads as -h
+// (--help) with NAME the command: help would print, exit 0, and nothing
+// run. A command right after -h is that mistake; -- before it, or no
+// command, is a request for help.
+func hostnameAfterHelp(args, command []string) error {
+	p := len(args) - len(command)
+	if p < 1 || len(command) == 0 || args[p-1] != "-h" {
+		return nil
+	}
+	return fmt.Errorf("-h is --help in rawns, so %s would be the command; for docker's -h NAME write --hostname NAME", cli.Quote(command[0]))
 }
 
 // volumeAfterVerbose refuses docker's -v SRC:DEST, which rawns reads as -v

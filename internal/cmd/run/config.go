@@ -107,6 +107,9 @@ func parse(args []string) (*config, error) {
 		return nil, err
 	}
 	if flags.Has("help") {
+		if err := hostnameAfterHelp(args, command); err != nil { // compat.go
+			return nil, err
+		}
 		return nil, errHelp
 	}
 	if len(command) == 0 {

@@ -150,6 +150,9 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 		case "volume":
 			err = fs.volume(v)
 		case "tmpfs":
+			if dst, ok := tmpfsOptions(v); ok {
+				return fmt.Errorf("%s: docker's DEST:OPTIONS is not rawns's spelling (the path would be %s); write --size SIZE --perms MODE --tmpfs %s", label, cli.Quote(v), dst)
+			}
 			perms := uint32(0o755)
 			if fs.permsSet {
 				perms = fs.perms
@@ -183,6 +186,27 @@ func parseFilesystem(cfg *config, flags cli.Flags) error {
 	}
 	cfg.fs = fs
 	return nil
+}
+
+// tmpfsOptions reports whether --tmpfs's value is docker's DEST:OPTIONS
+// (/tmp:rw,size=64m), and returns DEST: every option after the last colon
+// one that docker's --tmpfs takes. Without --rootfs the whole would be a
+// path that does not exist; with one, a mount point named so would be made
+// in the root.
+func tmpfsOptions(v string) (string, bool) {
+	i := strings.LastIndexByte(v, ':')
+	if i < 0 || i == len(v)-1 {
+		return "", false
+	}
+	for _, o := range strings.Split(v[i+1:], ",") {
+		k, _, _ := strings.Cut(o, "=")
+		switch k {
+		case "rw", "ro", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "tmpcopyup", "notmpcopyup":
+		default:
+			return "", false
+		}
+	}
+	return v[:i], true
 }
 
 // label gives every mount the last flag added the flag's label.
