@@ -4,8 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"syscall"
 	"testing"
 
 	"github.com/rawns/rawns/internal/testutil"
@@ -40,21 +38,7 @@ func TestOCIStartupBudget(t *testing.T) {
 	defer null.Close()
 	root := t.TempDir()
 	faults := func(path string, args ...string) int64 {
-		var all []int64
-		for range 31 {
-			pid, err := syscall.ForkExec(path, append([]string{path}, args...), &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, null.Fd(), null.Fd()}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ws syscall.WaitStatus
-			var ru syscall.Rusage
-			if _, err := syscall.Wait4(pid, &ws, 0, &ru); err != nil || ws.ExitStatus() != 0 {
-				t.Fatalf("%s %q: %v, %v", path, args, err, ws)
-			}
-			all = append(all, ru.Minflt)
-		}
-		slices.Sort(all)
-		return all[len(all)/2]
+		return testutil.MedianMinorFaults(t, 31, []uintptr{0, null.Fd(), null.Fd()}, path, args...)
 	}
 	own := faults(bin, "--root", root, "list") - faults("/bin/true")
 	t.Logf("rawns-oci list: %d minor page faults of its own (budget %d)", own, ociStartupFaultBudget)
