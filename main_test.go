@@ -89,6 +89,9 @@ func rawnsRun(t *testing.T, args ...string) result {
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
+		if code < 0 { // killed: say by what, since rawns could not
+			stderr.WriteString("[the test: rawns ended by " + ee.ProcessState.String() + "]")
+		}
 	} else if err != nil {
 		t.Fatalf("running rawns %q: %v", args, err)
 	}

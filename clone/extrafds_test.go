@@ -4,7 +4,9 @@ package clone_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,55 +71,57 @@ func TestExtraFDs(t *testing.T) {
 
 // TestExtraFDsOnLowNumbers: extras whose numbers are targets of one
 // another (fd 4 becomes 3, fd 3 becomes 4) are swapped, not clobbered.
+// The test binary's own 3 and 4 belong to its runtime (the netpoller's
+// epoll and eventfd): replacing them, even for a moment, crashed it in
+// the VMs ("epollwait on fd 4 failed with 22"). So a helper process is
+// started with the two files on 3 and 4 from its first instruction, and
+// does the Start (extraFDsLowHelper).
 func TestExtraFDsOnLowNumbers(t *testing.T) {
 	testutil.RequireRoot(t)
-	// Free 3 and 4 of this process for the test's own files, whatever the
-	// test binary holds there, and put them back after.
-	var saved [2]int
-	for i, fd := range []int{3, 4} {
-		s, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
-		if err != nil {
-			saved[i] = -1
-			continue
-		}
-		saved[i] = s
-	}
-	defer func() {
-		for i, fd := range []int{3, 4} {
-			if saved[i] >= 0 {
-				unix.Dup3(saved[i], fd, unix.O_CLOEXEC)
-				unix.Close(saved[i])
-			} else {
-				unix.Close(fd)
-			}
-		}
-	}()
-	dir := t.TempDir()
-	for i, fd := range []int{3, 4} {
-		name := filepath.Join(dir, string(rune('a'+i)))
-		os.WriteFile(name, []byte(name+"\n"), 0o644)
-		f, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := unix.Dup3(f, fd, unix.O_CLOEXEC); err != nil {
-			t.Fatal(err)
-		}
-		unix.Close(f)
-	}
-	r, w, _ := os.Pipe()
-	defer r.Close()
-	p, err := clone.Start(&clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "cat <&3; cat <&4"},
-		Stdio: []int{0, int(w.Fd()), 2}, ExtraFDs: []int{4, 3}})
-	w.Close()
+	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Wait()
-	out, _ := readAll(r)
-	if want := filepath.Join(dir, "b") + "\n" + filepath.Join(dir, "a") + "\n"; out != want {
+	dir := t.TempDir()
+	var files []*os.File
+	for _, n := range []string{"a", "b"} {
+		name := filepath.Join(dir, n)
+		os.WriteFile(name, []byte(name+"\n"), 0o644)
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RAWNS_TEST_EXTRAFDS_LOW=1")
+	cmd.ExtraFiles = files // a on 3, b on 4
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := filepath.Join(dir, "b") + "\n" + filepath.Join(dir, "a") + "\n"; string(out) != want {
 		t.Errorf("got %q, want %q", out, want)
 	}
+}
+
+// extraFDsLowHelper is TestExtraFDsOnLowNumbers's helper: with
+// RAWNS_TEST_EXTRAFDS_LOW set, this test binary, started with a file on 3
+// and another on 4, starts cat on them as ExtraFDs{4, 3} and exits with
+// its status.
+func init() {
+	if os.Getenv("RAWNS_TEST_EXTRAFDS_LOW") == "" {
+		return
+	}
+	p, err := clone.Start(&clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "cat <&3; cat <&4"},
+		Stdio: []int{0, 1, 2}, ExtraFDs: []int{4, 3}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(99)
+	}
+	st, _ := p.Wait()
+	os.Exit(st.ExitCode())
 }
 
 func TestExtraFDsValidate(t *testing.T) {

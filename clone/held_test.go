@@ -21,7 +21,7 @@ func TestHeldNamespace(t *testing.T) {
 	testutil.CheckHostUnchanged(t)
 	var held clone.Held
 	var inode [2]uint64 // net, uts namespaces seen during Hold
-	spec := sh(`readlink /proc/self/ns/net /proc/self/ns/uts`)
+	spec := sh(`for n in net uts; do readlink /proc/self/ns/$n; done`)
 	spec.Namespaces = clone.NewPID | clone.NewNet | clone.NewUTS
 	spec.Hold = func(h clone.Held) error {
 		held = h

@@ -56,7 +56,7 @@ func init() {
 // whether the secret is anywhere in its memory.
 const initProbe = `
 printf 'cmdline=%s\n' "$(tr '\0' ' ' </proc/1/cmdline)"
-printf 'environ=%s\n' "$(tr '\0' ' ' </proc/1/environ 2>/dev/null || echo denied)"
+printf 'environ=%s\n' "$( (tr '\0' ' ' </proc/1/environ) 2>/dev/null || echo denied)"
 printf 'exe=%s\n' "$(readlink /proc/1/exe 2>/dev/null || echo denied)"
 (exec 3</proc/1/exe) 2>/dev/null && echo rdonly=opened || echo rdonly=denied
 (exec 4>>/proc/1/exe) 2>/dev/null && echo wronly=opened || echo wronly=refused
@@ -107,6 +107,13 @@ func TestInitShowsNoHost(t *testing.T) {
 			}
 			got := strings.Split(strings.TrimSpace(string(out)), "\n")
 			want := c.want
+			if c.mode == "shared" && len(got) > 1 && got[1] == "environ=denied" {
+				// Before Linux 6.x (seen on 6.1 and 5.10) reading the
+				// environ of a non-dumpable process needs ptrace access
+				// (denied here); 6.18 lets the same uid read it, and it is
+				// empty. Either way nothing of the host shows.
+				got[1] = "environ="
+			}
 			if clone.RaceEnabled() && c.mode == "fork" && len(got) == len(want) && strings.HasPrefix(got[len(got)-1], "secret-in-memory=") {
 				// The race detector's runtime (ThreadSanitizer) reads
 				// /proc/self/environ and cmdline into buffers of its own

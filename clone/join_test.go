@@ -79,7 +79,7 @@ func TestJoin(t *testing.T) {
 				}},
 				{"pidfd", []clone.Join{{Kinds: clone.NewNet | clone.NewUTS | clone.NewIPC | clone.NewPID, FD: tg.PidFD()}}},
 			} {
-				spec := sh(`readlink /proc/self/ns/net /proc/self/ns/uts /proc/self/ns/ipc /proc/self/ns/pid; hostname; echo $$`)
+				spec := sh(`for n in net uts ipc pid; do readlink /proc/self/ns/$n; done; hostname; echo $$`)
 				spec.Join = c.join
 				spec.Namespaces = clone.NewCgroup // created beside the joins
 				spec.Mode, spec.Syscall = s.Mode, s.Syscall

@@ -180,7 +180,7 @@ func refusedBefore512(t *testing.T, spec *clone.Spec) bool {
 	if clone.KernelAtLeast(5, 12) {
 		return false
 	}
-	if err := spec.Validate(); err == nil || !strings.Contains(err.Error(), "needs mount_setattr(2), Linux 5.12 or later") {
+	if err := spec.Validate(); err == nil || !strings.Contains(err.Error(), "mount_setattr(2), Linux 5.12 or later") {
 		t.Fatalf("before Linux 5.12: Validate %v, want a refusal naming mount_setattr", err)
 	}
 	return true

@@ -298,31 +298,32 @@ func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
 		b.attr(unix.MountAttr{Propagation: uint64(m.Propagation &^ unix.MS_REC)}), val(unsafe.Sizeof(unix.MountAttr{})))
 }
 
-// maskSources takes what masks hide paths with, before anything is
-// mounted: a detached clone of the host's /dev/null, which Validate
-// checked to be the character device 1:3 (never the root's own
-// /dev/null, which may be a symlink to a host or procfs file:
-// CVE-2025-31133; open_tree(2) clones only a mount of the caller's own
-// mount namespace, so the path is looked up in the child's fresh copy of
-// the host's tree), and a detached, read-only, empty tmpfs.
+// maskSources takes what masks hide a file with, before anything is
+// mounted: an O_PATH fd of the host's /dev/null, which Validate checked to
+// be the character device 1:3 (never the root's own /dev/null, which may
+// be a symlink to a host or procfs file: CVE-2025-31133). It is looked up
+// in the child's fresh copy of the host's tree, so the mount it names is
+// one of the child's own mount namespace: before Linux 6.15, open_tree(2)
+// OPEN_TREE_CLONE refuses (EINVAL) a mount of any other namespace,
+// including a detached one, so each mask clones from this fd, never from a
+// detached clone.
 func (b *stepBuilder) maskSources(spec *Spec) {
-	b.saveTo(b.sys("open_tree /dev/null", unix.SYS_OPEN_TREE, val(atFDCWD), b.str("/dev/null"), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), slotDevNull)
-	b.saveTo(b.sys("fsopen tmpfs", unix.SYS_FSOPEN, b.str("tmpfs"), val(unix.FSOPEN_CLOEXEC)), slotFS)
-	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
-	b.saveTo(b.sys("fsmount read-only", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC),
-		val(unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)), slotEmpty)
+	b.saveTo(b.sys("open /dev/null", unix.SYS_OPENAT, val(atFDCWD), b.str("/dev/null"), val(unix.O_PATH|unix.O_CLOEXEC), val(0)), slotDevNull)
 }
 
-// maskSteps hides rel: a directory under a clone of the empty tmpfs, a
-// file (or device, fifo, socket) under a clone of /dev/null; a missing
-// path is skipped, as runc and crun skip it.
+// maskSteps hides rel: a directory under a read-only empty tmpfs of its
+// own (a detached tmpfs cannot be cloned before Linux 6.15, see
+// maskSources), a file (or device, fifo, socket) under a clone of the
+// host's /dev/null; a missing path is skipped, as runc and crun skip it.
 //
-//	0 openat2(root, rel, O_PATH|O_DIRECTORY)  ENOENT: done; ENOTDIR: to 3
-//	1 open_tree(empty, CLONE)
-//	2 move_mount onto 0's fd                  then done
-//	3 openat2(root, rel, O_PATH)              ENOENT: done
-//	4 open_tree(/dev/null, CLONE)
-//	5 move_mount onto 3's fd
+//	0 openat2(root, rel, O_PATH|O_DIRECTORY)  ENOENT: done; ENOTDIR: to 5
+//	1 fsopen(tmpfs)
+//	2 fsconfig(create)
+//	3 fsmount(read-only)
+//	4 move_mount onto 0's fd                  then done
+//	5 openat2(root, rel, O_PATH)              ENOENT: done
+//	6 open_tree(/dev/null, CLONE)
+//	7 move_mount onto 5's fd
 func (b *stepBuilder) maskSteps(rel string) {
 	e := b.str("")
 	clone := val(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
@@ -330,9 +331,12 @@ func (b *stepBuilder) maskSteps(rel string) {
 	dir := b.sys("openat2 O_DIRECTORY", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))
 	b.saveTo(dir, slotAt)
-	dir.allow(unix.ENOENT, 5)
-	dir.allow(unix.ENOTDIR, 2)
-	b.saveTo(b.sys("open_tree the empty tmpfs", unix.SYS_OPEN_TREE, slot(slotEmpty), e, clone), slotMnt)
+	dir.allow(unix.ENOENT, 7)
+	dir.allow(unix.ENOTDIR, 4)
+	b.saveTo(b.sys("fsopen tmpfs", unix.SYS_FSOPEN, b.str("tmpfs"), val(unix.FSOPEN_CLOEXEC)), slotFS)
+	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
+	b.saveTo(b.sys("fsmount read-only", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC),
+		val(unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)), slotMnt)
 	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(slotMnt), e, slot(slotAt), e, move).skipOK = 3
 	file := b.sys("openat2", unix.SYS_OPENAT2, slot(slotRoot), b.str(rel),
 		b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRoot}), val(unix.SizeofOpenHow))

@@ -151,8 +151,7 @@ const (
 	slotAt      // the target or its parent directory: openat2(2)
 	slotOvl     // the overlay's filesystem context
 	slotTmp     // the overlay's tmpfs
-	slotDevNull // the host's /dev/null, detached: what masks a file
-	slotEmpty   // a read-only empty tmpfs, detached: what masks a directory
+	slotDevNull // the host's /dev/null, O_PATH: what masks a file
 	slotUmask   // the umask before a device node's mknodat
 	slotProc    // the child's own proc, detached (procfs.go)
 

@@ -189,10 +189,13 @@ func (s *sandbox) printStages() {
 			}
 			fmt.Println()
 		}
-		for _, e := range engines {
-			if n := s.notes[e]; n != "" {
-				fmt.Printf("e2e: %s not run with rawns by default (RAWNS_E2E_RUNTIMES=rawns,runc runs it): %s\n", e, n)
-			}
+		var keys []string
+		for k := range s.notes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Printf("e2e: %s: not run with rawns by default (RAWNS_E2E_RUNTIMES=rawns,runc runs it): %s\n", k, s.notes[k])
 		}
 	}
 }

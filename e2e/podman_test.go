@@ -170,7 +170,8 @@ func TestPodman(t *testing.T) {
 			t.Run("stop", parallel(p.testStop))
 			t.Run("kill", parallel(p.testKill))
 			t.Run("limits", parallel(p.testLimits))
-			t.Run("security", parallel(p.testSecurity))
+			runCase(t, "podman", rt.Name, "read-only", p.testReadOnly)
+			runCase(t, "podman", rt.Name, "user", p.testUser)
 			t.Run("volumes", parallel(p.testVolumes))
 			t.Run("network", parallel(p.testNetwork))
 			t.Run("rm-leaves-nothing", parallel(p.testRmLeavesNothing))
@@ -359,8 +360,9 @@ func (p podmanClient) testLimits(t *testing.T) {
 	wantCode(t, p.run(t, p.runArgs("--rm", "--network", "none", "--memory", "32m", podmanImage, "tail", "/dev/zero")...), 137)
 }
 
-// testSecurity: --cap-drop, --read-only, --user.
-func (p podmanClient) testSecurity(t *testing.T) {
+// testReadOnly: --cap-drop CHOWN --read-only: chown refused, / read-only,
+// /tmp a writable tmpfs (podman's, with tmpcopyup).
+func (p podmanClient) testReadOnly(t *testing.T) {
 	r := p.run(t, p.runArgs("--rm", "--network", "none", "--cap-drop", "CHOWN", "--read-only", podmanImage, "sh", "-c",
 		"chown 1 /tmp 2>&1; echo chown=$?; touch /tmp/ok && echo tmp=ok; touch /not-ok 2>&1; echo root=$?")...)
 	for _, want := range []string{"Operation not permitted", "chown=1", "tmp=ok", "Read-only file system", "root=1"} {
@@ -368,6 +370,11 @@ func (p podmanClient) testSecurity(t *testing.T) {
 			t.Errorf("--cap-drop CHOWN --read-only: want %q (chown refused, /tmp writable, / read-only):\n%s", want, r)
 		}
 	}
+}
+
+// testUser: --user UID:GID runs the command as them, without root's
+// capabilities.
+func (p podmanClient) testUser(t *testing.T) {
 	wantOut(t, p.run(t, p.runArgs("--rm", "--network", "none", "--user", "1000:1001", podmanImage, "sh", "-c", "id -u; id -g; chown 1 /tmp 2>/dev/null || echo refused")...), "1000\n1001\nrefused")
 }
 

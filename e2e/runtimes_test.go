@@ -47,17 +47,38 @@ func runtimesUnderTest(t testing.TB, engine string) []ociRuntime {
 }
 
 // defaultRuntimes are what each engine runs with when RAWNS_E2E_RUNTIMES
-// is not set: rawns beside runc where every one of the engine's tests
-// passes with rawns-oci, runc alone where some do not yet, with the first
-// thing rawns-oci refuses in that engine's configs (docs/oci.md, "Engines
-// and CRI", has the whole list). RAWNS_E2E_RUNTIMES=rawns,runc runs rawns
-// with every engine.
-var defaultRuntimes = map[string]struct{ names, without string }{
+// is not set: rawns beside runc where the engine's tests pass with
+// rawns-oci, but for the cases in notYet (runtime/case: the exact reason,
+// rawns-oci's refusal), which are left out of the default run only; runc
+// alone where rawns-oci fails the engine at large (without: why).
+// docs/oci.md, "What runs on rawns today", has the same list.
+// RAWNS_E2E_RUNTIMES=rawns,runc runs every case with rawns.
+var defaultRuntimes = map[string]struct {
+	names, without string
+	notYet         map[string]string
+}{
 	"containerd": {names: "rawns,runc"},
-	"podman":     {names: "runc", without: "linux.seccomp refused: every podman container has a seccomp profile and noNewPrivileges false"},
-	"docker":     {names: "runc", without: "linux.seccomp refused (docker's default profile, noNewPrivileges false); linux.resources.blockIO {\"weight\": 0} refused"},
-	"cri":        {names: "runc", without: "linux.seccomp refused (the CRI's RuntimeDefault profile); linux.cgroupsPath \"test.slice:cri-containerd:ID\" refused"},
-	"bench":      {names: "runc"},
+	"docker":     {names: "rawns,runc"},
+	"podman": {names: "rawns,runc", notYet: map[string]string{
+		"rawns/read-only": "podman --read-only mounts a tmpfs on /run with tmpcopyup and /run holds /run/.containerenv: rawns-oci refuses tmpcopyup over files (\"mounts[0].options[4]: not supported by rawns (tmpcopyup: /run in the root holds files (/run/.containerenv), and rawns does not copy them into the tmpfs ...)\")",
+	}},
+	"cri":   {names: "runc", without: "every pod sandbox refused: containerd 1.6's CRI sends linux.cgroupsPath \"test.slice:cri-containerd:ID\" (a parent ending in .slice), which rawns-oci refuses as systemd's form; runc takes it as a relative path"},
+	"bench": {names: "runc"},
+}
+
+// runCase runs engine's case name with runtime rt as a parallel subtest of
+// t, unless it is among the engine's notYet and RAWNS_E2E_RUNTIMES is not
+// set: then it is not run, and the end of the run says so and why.
+func runCase(t *testing.T, engine, rt, name string, f func(*testing.T)) {
+	if os.Getenv("RAWNS_E2E_RUNTIMES") == "" {
+		if why, ok := defaultRuntimes[engine].notYet[rt+"/"+name]; ok {
+			sb.mu.Lock()
+			sb.notes[engine+" "+rt+"/"+name] = why
+			sb.mu.Unlock()
+			return
+		}
+	}
+	t.Run(name, parallel(f))
 }
 
 func runtimeByName(name string) (ociRuntime, error) {

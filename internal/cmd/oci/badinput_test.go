@@ -244,3 +244,20 @@ func TestReadOnlyRootOld(t *testing.T) {
 		t.Errorf("touch in a read-only root: %+v", r)
 	}
 }
+
+// TestReadOnlyPathsOld: before Linux 5.12 the default config's
+// linux.readonlyPaths are refused in one line naming the kernel's lack
+// (mount_setattr(2)), and nothing is left; from 5.12 they are read-only
+// (TestMaskedReadonlySysctlOOMDevices).
+func TestReadOnlyPathsOld(t *testing.T) {
+	if kernel.AtLeast(5, 12) {
+		return
+	}
+	e := newEnv(t, func(s *specs.Spec) {
+		s.Linux.ReadonlyPaths = []string{"/proc/bus"}
+	})
+	r := e.run(t, "run", "--bundle", e.bundle, newID("ropaths"))
+	if r.code != 1 || !strings.Contains(r.stderr, "/proc/bus") || !strings.Contains(r.stderr, "mount_setattr(2), Linux 5.12") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("%+v; want exit 1 and one line naming /proc/bus and mount_setattr", r)
+	}
+}

@@ -87,8 +87,13 @@ func newEnv(t *testing.T, edit func(s *specs.Spec)) *env {
 	}
 	e.edit(t, func(s *specs.Spec) {
 		s.Process.Terminal = false
-		// Before 5.12 a read-only root is refused (TestReadOnlyRootOld).
+		// Before 5.12 a read-only root and read-only paths are refused
+		// (TestReadOnlyRootOld, TestReadOnlyPathsOld): they need
+		// mount_setattr(2).
 		s.Root.Readonly = kernel.AtLeast(5, 12)
+		if !kernel.AtLeast(5, 12) {
+			s.Linux.ReadonlyPaths = nil
+		}
 		if edit != nil {
 			edit(s)
 		}

@@ -225,6 +225,12 @@ func TestMountMessagesPinned(t *testing.T) {
 			continue // an overlay on a tmpfs is refused at parse before 6.5 (clone's Validate)
 		}
 		cfg, err := parse(append(args, "--", "true"))
+		if err != nil && (strings.Contains(err.Error(), "an overlay on a tmpfs needs Linux 6.5") && !kernel.AtLeast(6, 5) ||
+			strings.Contains(err.Error(), "mount_setattr(2), Linux 5.12 or later") && !kernel.AtLeast(5, 12)) {
+			// The kernel lacks what the case needs (the VMs: /tmp is a
+			// tmpfs, 5.10 has no mount_setattr): parse refuses first, rightly.
+			continue
+		}
 		if err != nil {
 			t.Fatalf("parse(%q): %v", args, err)
 		}

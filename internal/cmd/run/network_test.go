@@ -650,6 +650,13 @@ func (n *netTest) pasta(t *testing.T, tool string) {
 	if got := get(t, "http://127.0.0.1:"+port+"/"); got != n.page {
 		t.Fatalf("through -p 127.0.0.1:%s:80: %q\n%s", port, got, out.String())
 	}
+	// The page can arrive before rawns has written its -v report (the
+	// VMs, under TCG): wait for the lines, bounded.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if v := out.String(); strings.Contains(v, "connected through "+tool) && (!fails || strings.Contains(v, "pasta failed (")) {
+			break
+		}
+	}
 	if !strings.Contains(out.String(), "connected through "+tool) {
 		t.Errorf("-v says:\n%s", out.String())
 	}
@@ -716,6 +723,11 @@ func (n *netTest) pastaRootless(t *testing.T) {
 	}()
 	if got := get(t, "http://127.0.0.1:8091/"); got != n.page {
 		t.Fatalf("rootless: %q\n%s", got, out.String())
+	}
+	// The page can arrive before rawns has written its -v report (the
+	// VMs, under TCG): wait for the line, bounded.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "connected through pasta") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	if !strings.Contains(out.String(), "connected through pasta") {
 		t.Errorf("-v says:\n%s", out.String())

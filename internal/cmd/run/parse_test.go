@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/clone"
+	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/rootfs"
 )
 
@@ -73,6 +74,13 @@ func TestFilesystemFlags(t *testing.T) {
 	root, src := t.TempDir(), t.TempDir()
 	cfg, err := parse([]string{"--rootfs", root, "--mount-proc", "--size", "1048576", "--perms", "1777", "--tmpfs", "/t1", "--tmpfs", "/t2",
 		"--volume", src + ":/a", "--volume", src + ":/b:ro", "--volume", src + ":/c:rw", "--dev", "/dev", "--", "true"})
+	if !kernel.AtLeast(5, 12) {
+		// :ro is a read-only bind, which needs mount_setattr(2).
+		if err == nil || !strings.Contains(err.Error(), "mount_setattr(2), Linux 5.12 or later") {
+			t.Fatalf("before Linux 5.12: %v, want a refusal naming mount_setattr", err)
+		}
+		return
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
