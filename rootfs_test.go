@@ -156,7 +156,7 @@ func TestRunRootfsErrors(t *testing.T) {
 		{[]string{"--rootfs", R, "--dev", "/etc/passwd"}, 125, "--dev /etc/passwd: a tmpfs is a directory but /etc/passwd in the root is a file, and a mount goes only onto its own kind; give a directory as the destination (move_mount: invalid argument)"},
 		{[]string{"--rootfs", R, "--bind", f.data, "/etc/passwd"}, 125, "--bind " + f.data + " /etc/passwd: " + f.data + " is a directory but /etc/passwd in the root is a file, and a mount goes only onto its own kind; give a directory as the destination (move_mount: invalid argument)"},
 		{[]string{"--rootfs", R, "--bind", R + "/etc/passwd", "/etc"}, 125, "--bind " + R + "/etc/passwd /etc: " + R + "/etc/passwd is a file but /etc in the root is a directory, and a mount goes only onto its own kind; give a file as the destination (move_mount: invalid argument)"},
-		{[]string{"--bind", f.data, "/etc/hostname"}, 125, "--bind " + f.data + " /etc/hostname: " + f.data + " is a directory but /etc/hostname is a file"},
+		{[]string{"--bind", f.data, f.file}, 125, "--bind " + f.data + " " + f.file + ": " + f.data + " is a directory but " + f.file + " is a file"},
 		{[]string{"--rootfs", R, "--chdir", "/proc/self/fd/1", "--proc", "/proc"}, 125, "--chdir /proc/self/fd/1: the kernel refused chdir /proc/self/fd/1 (openat2: too many levels of symbolic links)"},
 		{[]string{"--rootfs", R, "--chdir", "/nonexistent"}, 125, "--chdir /nonexistent: the kernel refused chdir /nonexistent (openat2: no such file or directory)"},
 		{[]string{"--rootfs", R, "--", "nosuchcommand"}, 127, "nosuchcommand: command not found in PATH /bin inside the root " + R},

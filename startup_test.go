@@ -6,9 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,24 +40,10 @@ func TestStartupBudget(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building rawns: %v\n%s", err, out)
 	}
+	// ru of each run covers the child and the children it reaped: rawns
+	// and /bin/true.
 	faults := func(path string, args ...string) int64 {
-		var all []int64
-		for range 31 {
-			pid, err := syscall.ForkExec(path, append([]string{path}, args...), &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ws syscall.WaitStatus
-			var ru syscall.Rusage
-			if _, err := syscall.Wait4(pid, &ws, 0, &ru); err != nil || ws.ExitStatus() != 0 {
-				t.Fatalf("%s %q: %v, %v", path, args, err, ws)
-			}
-			// ru covers the child and the children it reaped: rawns and
-			// /bin/true.
-			all = append(all, ru.Minflt)
-		}
-		slices.Sort(all)
-		return all[len(all)/2]
+		return testutil.MedianMinorFaults(t, 31, []uintptr{0, 1, 2}, path, args...)
 	}
 	own := faults(bin, "run", "--", "/bin/true") - faults("/bin/true")
 	t.Logf("rawns run -- /bin/true: %d minor page faults of its own (budget %d)", own, startupFaultBudget)

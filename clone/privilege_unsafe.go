@@ -125,6 +125,16 @@ func childPrivilege(d *childData) syscall.Errno {
 			d.x.report.stage = uint32(StageSetresuid)
 			return errno
 		}
+		// A change of the effective ids clears the parent-death signal
+		// (prctl(2), PR_SET_PDEATHSIG): set it again, as Go's
+		// forkAndExecInChild sets it after the credentials.
+		if d.pdeathsig {
+			_, _, errno = rawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
+			if errno != 0 {
+				d.x.report.stage = uint32(StagePdeathsig)
+				return errno
+			}
+		}
 	}
 	// 7. and 8. The capability sets, after the uid change, which cleared
 	// the effective set; then ambient, which needs each capability in

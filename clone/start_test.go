@@ -418,12 +418,21 @@ func seccompChild(t *testing.T) {
 // goroutine then ends, the runtime ends that thread, and PR_SET_PDEATHSIG
 // takes the child with it. (On the main thread it locks nothing: the
 // runtime never ends that thread; rawns run relies on that.)
+// With a uid change too, which clears the parent-death signal: the child
+// sets it again after setresuid.
 func TestPinThreadOffMainThread(t *testing.T) {
 	testutil.RequireRoot(t)
+	t.Run("root", func(t *testing.T) { pinThreadOffMainThread(t, nil) })
+	t.Run("user", func(t *testing.T) {
+		pinThreadOffMainThread(t, &clone.Privilege{Cred: &clone.Credential{UID: 1000, GID: 1000}})
+	})
+}
+
+func pinThreadOffMainThread(t *testing.T, priv *clone.Privilege) {
 	pidc := make(chan int, 1)
 	spawn := func() { // on a thread other than the main one
 		clone.PinThread()
-		p, err := clone.StartHere(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID})
+		p, err := clone.StartHere(&clone.Spec{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Namespaces: clone.NewPID, Privilege: priv})
 		if err != nil {
 			t.Error(err)
 			pidc <- 0
@@ -457,7 +466,7 @@ func TestPinThreadOffMainThread(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			unix.Kill(pid, unix.SIGKILL)
-			t.Fatalf("the child of a PinThread'd goroutine lives on after the goroutine ended: the thread was not locked")
+			t.Fatalf("the child of a PinThread'd goroutine lives on after the goroutine ended: the thread was not locked, or the uid change cleared PR_SET_PDEATHSIG")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rawns/rawns/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -169,28 +170,9 @@ func parseMountinfo(path string) ([]mount, error) {
 		if !ok || len(fields) < 5 || len(tail) < 2 {
 			continue
 		}
-		ms = append(ms, mount{id: fields[0], root: unescapeMount(fields[3]), target: unescapeMount(fields[4]), fstype: tail[0], source: tail[1], super: strings.Join(tail[2:], " ")})
+		ms = append(ms, mount{id: fields[0], root: procfs.Unescape(fields[3]), target: procfs.Unescape(fields[4]), fstype: tail[0], source: tail[1], super: strings.Join(tail[2:], " ")})
 	}
 	return ms, sc.Err()
-}
-
-// unescapeMount undoes the octal escapes (\040 for a space) of mountinfo.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // newMounts lists the mounts of after that were not in before (by mount id,

@@ -78,14 +78,7 @@ func TestCVE_2022_29162_InheritableCapabilitiesExec(t *testing.T) {
 	const status = capStatus
 	forEachRuntime(t, "CVE-2022-29162", func(t *testing.T, r *runner) error {
 		check := func(what, out string, wantInh uint64) error { return checkInheritable(t, what, out, wantInh) }
-		b := r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sleep", "60"} })
-		id, _, err := r.create(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := r.do("start", id); res.err != nil {
-			t.Fatalf("start: %v", res)
-		}
+		id, _ := r.sleeper()
 		for _, extra := range [][]string{nil, {"--cap", "CAP_NET_ADMIN"}} {
 			args := append(append([]string{"exec"}, extra...), id, "/bin/sh", "-c", status)
 			res := r.do(args...)

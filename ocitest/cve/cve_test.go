@@ -235,7 +235,7 @@ func (r *runner) cleanup() {
 	}
 	// runc leaves the cgroups of a container whose create failed; the
 	// test removes them. rawns must leave none.
-	if left := cgroupsNamed(r.ids); len(left) > 0 {
+	if left := cgroupsNamed(func(name string) bool { return slices.Contains(r.ids, name) }); len(left) > 0 {
 		if r.rt.name == "rawns" {
 			r.t.Errorf("rawns-oci left cgroups behind: %v", left)
 		} else {
@@ -259,8 +259,8 @@ func (r *runner) cleanup() {
 }
 
 // cgroupsNamed returns the directories under /sys/fs/cgroup, eight levels
-// deep at most, named as one of ids, deepest first.
-func cgroupsNamed(ids []string) []string {
+// deep at most, whose name match accepts, deepest first.
+func cgroupsNamed(match func(name string) bool) []string {
 	var found []string
 	filepath.WalkDir("/sys/fs/cgroup", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
@@ -269,7 +269,7 @@ func cgroupsNamed(ids []string) []string {
 		if strings.Count(p, "/") > 11 {
 			return filepath.SkipDir
 		}
-		if slices.Contains(ids, d.Name()) {
+		if match(d.Name()) {
 			found = append(found, p)
 		}
 		return nil
@@ -361,6 +361,20 @@ func (r *runner) createFiles(bundle string, files []*os.File, extra ...string) (
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	return id, pid, err
+}
+
+// sleeper creates and starts a container running /bin/sleep 60, and
+// returns its id and bundle.
+func (r *runner) sleeper() (id, bundle string) {
+	bundle = r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sleep", "60"} })
+	id, _, err := r.create(bundle)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if res := r.do("start", id); res.err != nil {
+		r.t.Fatalf("start: %v", res)
+	}
+	return id, bundle
 }
 
 // output returns what the container id wrote to stdout and stderr.

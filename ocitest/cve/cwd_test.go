@@ -56,14 +56,7 @@ func inside(what string, res result) error {
 func TestCVE_2024_21626_CwdThroughLeakedFDExec(t *testing.T) {
 	forEachRuntime(t, "CVE-2024-21626", func(t *testing.T, r *runner) error {
 		ran := 0
-		b := r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sleep", "60"} })
-		id, _, err := r.create(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := r.do("start", id); res.err != nil {
-			t.Fatalf("start: %v", res)
-		}
+		id, _ := r.sleeper()
 		for n := 3; n <= 20; n++ {
 			cwd := "/proc/self/fd/" + strconv.Itoa(n)
 			res := r.do("exec", "--cwd", cwd, id, "/ocitest-probe", "where")

@@ -2,7 +2,6 @@ package cve
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/internal/testutil"
@@ -27,14 +25,7 @@ import (
 func TestFailedCheckLeavesNothing(t *testing.T) {
 	if os.Getenv("OCITEST_FATAL_CHILD") == "1" {
 		forEachRuntime(t, "none", func(t *testing.T, r *runner) error {
-			b := r.bundle(func(s *specs.Spec, _ string) { s.Process.Args = []string{"/bin/sleep", "60"} })
-			id, _, err := r.create(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res := r.do("start", id); res.err != nil {
-				t.Fatalf("start: %v", res)
-			}
+			_, b := r.sleeper()
 			if _, _, err := r.create(b); err != nil {
 				t.Fatal(err)
 			}
@@ -62,30 +53,21 @@ func TestFailedCheckLeavesNothing(t *testing.T) {
 	}
 	prefix := fmt.Sprintf("ocitest-cve-%d-", cmd.Process.Pid)
 	var left []string
-	filepath.WalkDir("/sys/fs/cgroup", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return nil
-		}
-		if strings.Count(p, "/") > 11 {
-			return filepath.SkipDir
-		}
-		if strings.HasPrefix(d.Name(), prefix) {
-			left = append(left, p)
-			if b, err := os.ReadFile(filepath.Join(p, "cgroup.procs")); err == nil {
-				for _, f := range strings.Fields(string(b)) {
-					if pid, err := strconv.Atoi(f); err == nil {
-						left = append(left, fmt.Sprintf("process %d in it (killed)", pid))
-						unix.Kill(pid, unix.SIGKILL)
-					}
+	dirs := cgroupsNamed(func(name string) bool { return strings.HasPrefix(name, prefix) })
+	for _, p := range dirs {
+		left = append(left, p)
+		if b, err := os.ReadFile(filepath.Join(p, "cgroup.procs")); err == nil {
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					left = append(left, fmt.Sprintf("process %d in it (killed)", pid))
+					unix.Kill(pid, unix.SIGKILL)
 				}
 			}
-			return filepath.SkipDir
 		}
-		return nil
-	})
+	}
 	if len(left) > 0 {
 		time.Sleep(100 * time.Millisecond)
-		for _, p := range left {
+		for _, p := range dirs {
 			unix.Rmdir(p)
 		}
 		t.Errorf("a failed check left behind: %s\nthe child's output:\n%s", strings.Join(left, "; "), out)
