@@ -293,3 +293,25 @@ func TestReadOnlyPathsOld(t *testing.T) {
 		t.Errorf("%+v; want exit 1 and one line naming /proc/bus and mount_setattr", r)
 	}
 }
+
+// TestAmbientNotRaisable: ambient capabilities that are not inheritable
+// (runc spec's default config lists them so) cannot be raised: runc warns
+// and runs the container, and so does rawns-oci, the warning in the log;
+// an ambient capability that is permitted and inheritable is raised.
+func TestAmbientNotRaisable(t *testing.T) {
+	e := newEnv(t, func(s *specs.Spec) {
+		caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps, Inheritable: []string{"CAP_KILL"}, Ambient: caps}
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Process.Args = []string{"grep", "CapAmb", "/proc/self/status"}
+	})
+	log := filepath.Join(t.TempDir(), "log.json")
+	r := e.run(t, "--log", log, "--log-format", "json", "run", "--bundle", e.bundle, newID("ambient"))
+	if r.code != 0 || r.stdout != "CapAmb:\t0000000000000020\n" {
+		t.Errorf("%+v; want exit 0 and CAP_KILL alone in the ambient set", r)
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), `"level":"warning"`) || !strings.Contains(string(b), "process.capabilities.ambient: CAP_NET_BIND_SERVICE,CAP_AUDIT_WRITE left out") {
+		t.Errorf("log %q; want a warning naming the two left out", b)
+	}
+}
