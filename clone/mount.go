@@ -278,9 +278,6 @@ func (s *Spec) validateMounts() error {
 		if err := m.validate(devBind); err != nil {
 			return fmt.Errorf("mount %d (%s): %w", i, m, err)
 		}
-		if m.Kind == MountMask && s.Namespaces&NewMount == 0 {
-			return fmt.Errorf("mount %d (%s): a mask binds the host's /dev/null, taken in a new mount namespace; a joined one may hold the container's own", i, m)
-		}
 	}
 	return nil
 }

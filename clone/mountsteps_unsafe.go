@@ -118,7 +118,7 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 	// detached copy that later mounts cannot reach.
 	nbind := uint16(0)
 	bindSlot := make([]uint16, len(spec.Mounts))
-	masks := false
+	masks := -1 // the first mask's index
 	devBind := spec.devicesBound()
 	for i := range spec.Mounts {
 		m := &spec.Mounts[i]
@@ -133,14 +133,15 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 			bindSlot[i] = slotBind + nbind
 			nbind++
 			b.saveTo(b.sysd("open_tree", m.deviceSource(), unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.deviceSource()), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), bindSlot[i])
-		case m.Kind == MountMask:
-			masks = true
+		case m.Kind == MountMask && masks < 0:
+			masks = i
 		}
 	}
-	b.serving("", -1, StageMount)
-	if masks {
+	if masks >= 0 {
+		b.serving("Mounts", masks, StageMount) // the first mask names a failure
 		b.maskSources(spec)
 	}
+	b.serving("", -1, StageMount)
 	hostRoot := "/"
 	if spec.Root != "" {
 		hostRoot = spec.Root
@@ -307,7 +308,23 @@ func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
 // OPEN_TREE_CLONE refuses (EINVAL) a mount of any other namespace,
 // including a detached one, so each mask clones from this fd, never from a
 // detached clone.
+//
+// In a joined mount namespace (OCI's linux.namespaces mount path) the
+// /dev/null there is not the one Validate checked, and may be another
+// container's: it is taken with no symlink followed on the way and, from
+// /dev, with no mount crossed (RESOLVE_NO_XDEV), so that neither a symlink
+// to a host or procfs file (CVE-2025-31133) nor a bind mount over
+// /dev/null can stand in for it; what remains is a node on /dev's own
+// filesystem, which the devices cgroup governs as any other.
 func (b *stepBuilder) maskSources(spec *Spec) {
+	if spec.Namespaces&NewMount == 0 {
+		const noLinks = unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+		b.saveTo(b.sys("openat2 /dev", unix.SYS_OPENAT2, val(atFDCWD), b.str("/dev"),
+			b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: noLinks}), val(unix.SizeofOpenHow)), slotDevNull)
+		b.saveTo(b.sys("openat2 /dev/null", unix.SYS_OPENAT2, slot(slotDevNull), b.str("null"),
+			b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: noLinks | unix.RESOLVE_NO_XDEV}), val(unix.SizeofOpenHow)), slotDevNull)
+		return
+	}
 	b.saveTo(b.sys("open /dev/null", unix.SYS_OPENAT, val(atFDCWD), b.str("/dev/null"), val(unix.O_PATH|unix.O_CLOEXEC), val(0)), slotDevNull)
 }
 

@@ -196,7 +196,8 @@ type Spec struct {
 	// is either joined or created; a user namespace created by the clone
 	// cannot be combined with joins.
 	Join []Join
-	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
+	// Hostname, if set, is given to the UTS namespace, new (NewUTS) or
+	// joined (Join): the joined one's hostname changes for all in it.
 	Hostname string
 	// UIDMap and GIDMap are written for a new user namespace while the
 	// child waits; setgroups(2) is denied first, as the kernel requires for
@@ -357,7 +358,10 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("unknown Propagation %d; use PropagationPrivate, PropagationSlave, PropagationShared or PropagationUnchanged", int(s.Propagation))
 	}
 	if s.Hostname != "" {
-		if s.Namespaces&NewUTS == 0 {
+		// A joined UTS namespace takes the hostname too, for everything in
+		// it, as runc and crun set it there (OCI's hostname with a
+		// linux.namespaces uts path).
+		if (s.Namespaces|s.joined())&NewUTS == 0 {
 			return &SpecError{Field: "Hostname", Needs: NewUTS, Reason: ", or the host's hostname would change"}
 		}
 		if err := ValidateHostname(s.Hostname); err != nil {
