@@ -168,7 +168,7 @@ func setattrOf(flags uintptr) unix.MountAttr {
 
 // MaxMounts bounds Spec.Mounts: an OCI config from docker or Kubernetes
 // has 20-40 mounts, masked and read-only paths and devices besides. Each
-// bind takes a slot of the child's table (numSlots), and the steps they
+// bind and new filesystem takes a slot of the child's table (numSlots), and the steps they
 // all compile into are bounded by the table (maxSteps), which Start checks.
 const MaxMounts = 1024
 
