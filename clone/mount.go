@@ -202,11 +202,21 @@ func (s *Spec) validateMounts() error {
 	if s.RootPropagation != 0 && s.Root == "" {
 		return errors.New("RootPropagation is set on the root after pivot_root; give Root")
 	}
+	if s.HostMountNS {
+		switch {
+		case (s.Namespaces|s.joined())&NewMount != 0:
+			return errors.New("HostMountNS is for a spec without a mount namespace; this one creates or joins one")
+		case s.Root == "":
+			return errors.New("HostMountNS makes the mounts below Root, never on the caller's own tree; give Root")
+		case s.Overlay || s.OverlayDir != "":
+			return errors.New("an overlay root needs a mount namespace; HostMountNS takes a plain Root")
+		}
+	}
 	if s.Root == "" && len(s.Mounts) == 0 && !s.ReadOnlyRoot && !s.Overlay && s.OverlayDir == "" {
 		return nil
 	}
-	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 {
-		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one), or they would land on the host")
+	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 && !s.HostMountNS {
+		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one, or HostMountNS), or they would land on the host")
 	}
 	if s.Propagation == PropagationShared || s.Propagation == PropagationUnchanged {
 		// A shared / would carry every mount of the list to the host, and

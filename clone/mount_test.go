@@ -374,3 +374,26 @@ func TestMountOrder(t *testing.T) {
 		t.Fatalf("mountinfo's mount points: %q, %v; want %q", out, st, want)
 	}
 }
+
+// TestHostMountNSValidate: HostMountNS is for a spec with a Root and no
+// mount namespace of its own or joined; without it, mounts without a
+// mount namespace are refused.
+func TestHostMountNSValidate(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		spec clone.Spec
+		want string
+	}{
+		{clone.Spec{Root: root}, "need a new mount namespace"},
+		{clone.Spec{Root: root, HostMountNS: true, Namespaces: clone.NewMount}, "creates or joins one"},
+		{clone.Spec{HostMountNS: true, Mounts: []clone.Mount{procMount}}, "give Root"},
+		{clone.Spec{Root: root, HostMountNS: true, Overlay: true}, "needs a mount namespace"},
+		{clone.Spec{Root: root, HostMountNS: true, Mounts: []clone.Mount{procMount}}, ""},
+	} {
+		c.spec.Path = "/bin/true"
+		err := c.spec.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v; want %q", c.spec, err, c.want)
+		}
+	}
+}

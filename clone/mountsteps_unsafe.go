@@ -172,7 +172,14 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 			// The root's tree onto the root: what mount --rbind ROOT ROOT
 			// does, which makes ROOT a mount point, as pivot_root(2)
 			// requires of new_root.
-			b.sysd("move_mount", spec.Root, unix.SYS_MOVE_MOUNT, slot(slotRootTree), b.str(""), val(atFDCWD), b.str(spec.Root), val(unix.MOVE_MOUNT_F_EMPTY_PATH))
+			r := b.str(spec.Root)
+			b.sysd("move_mount", spec.Root, unix.SYS_MOVE_MOUNT, slot(slotRootTree), b.str(""), val(atFDCWD), r, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
+			if spec.HostMountNS {
+				// In the caller's namespace the tree joined the peer
+				// group of what it was cloned from, if that is shared:
+				// private before anything is mounted below it.
+				b.sys("mount MS_PRIVATE", unix.SYS_MOUNT, b.str("none"), r, val(0), val(unix.MS_REC|unix.MS_PRIVATE), val(0), val(0))
+			}
 		}
 	}
 	b.saveTo(b.sys("open", unix.SYS_OPENAT, val(atFDCWD), b.str(hostRoot), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)), slotRoot)
@@ -217,8 +224,12 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		b.serving("", -1, StagePivot)
 		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotRoot))
 		dot := b.str(".")
-		b.sys("pivot_root", unix.SYS_PIVOT_ROOT, dot, dot)
-		b.sys("umount2 the old root", unix.SYS_UMOUNT2, dot, val(unix.MNT_DETACH))
+		if spec.HostMountNS {
+			b.sys("chroot", unix.SYS_CHROOT, dot)
+		} else {
+			b.sys("pivot_root", unix.SYS_PIVOT_ROOT, dot, dot)
+			b.sys("umount2 the old root", unix.SYS_UMOUNT2, dot, val(unix.MNT_DETACH))
+		}
 		b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
 	}
 	if spec.RootPropagation != 0 {
@@ -335,7 +346,7 @@ func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
 // /dev/null can stand in for it; what remains is a node on /dev's own
 // filesystem, which the devices cgroup governs as any other.
 func (b *stepBuilder) maskSources(spec *Spec) {
-	if spec.Namespaces&NewMount == 0 {
+	if spec.joined()&NewMount != 0 {
 		const noLinks = unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
 		b.saveTo(b.sys("openat2 /dev", unix.SYS_OPENAT2, val(atFDCWD), b.str("/dev"),
 			b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: noLinks}), val(unix.SizeofOpenHow)), slotDevNull)

@@ -249,6 +249,21 @@ type Spec struct {
 	// tree (mount_setattr(2)): OCI's rootfsPropagation. Propagation still
 	// applies to the whole namespace before any mount.
 	RootPropagation uintptr
+	// HostMountNS makes Root and Mounts in the caller's own mount
+	// namespace, for a spec that creates and joins none: OCI's config
+	// without a mount namespace, which runc and crun run. The root's tree
+	// is attached on Root and made private at once (mount(2)
+	// MS_REC|MS_PRIVATE), so that nothing made below it propagates to the
+	// caller's mounts or their peers; every Mount goes below it (they
+	// resolve inside the root); and the child enters it with chroot(2), as
+	// runc does there, since pivot_root(2) would move the root of every
+	// process of the namespace. The attach itself reaches the peers of the
+	// mount that holds Root, as any mount there does. What is left
+	// mounted on Root is the caller's to remove: umount2(Root,
+	// MNT_DETACH) removes it all (package container does at delete). The
+	// container's mount table is the caller's: chroot(2) is no isolation
+	// from a process that may call it again (CAP_SYS_CHROOT).
+	HostMountNS bool
 
 	// A cgroup of its own.
 

@@ -179,9 +179,11 @@ func (c *converter) root(r *specs.Root) error {
 	// its / becomes the container's root for everything in it
 	// (pivot_root(2) moves the root of every process of the namespace
 	// that had the old one).
-	if c.spec.Namespaces&clone.NewMount == 0 && !c.joining(clone.NewMount) {
-		return errorf("linux.namespaces", "no mount namespace: root.path and mounts would be made on the host's own tree; add {\"type\": \"mount\"}")
-	}
+	// Without a mount namespace (the container shares the runtime's, as
+	// config-linux.md has it), the root and mounts are made in the
+	// runtime's own, below root.path alone, and entered with chroot(2),
+	// as runc and crun do (clone.Spec.HostMountNS); delete unmounts them.
+	c.spec.HostMountNS = c.spec.Namespaces&clone.NewMount == 0 && !c.joining(clone.NewMount)
 	c.spec.Root = dir
 	if r.Readonly && !kernel.AtLeast(5, 12) {
 		// clone sets the root read-only with mount_setattr(2).

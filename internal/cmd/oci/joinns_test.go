@@ -90,3 +90,55 @@ func TestJoinedMountMaskDevNull(t *testing.T) {
 		}
 	}
 }
+
+// TestNoMountNamespace: a config whose linux.namespaces has no mount
+// namespace runs in the runtime's own (runtime-tools' linux_ns_itype), as
+// with runc and crun: the root and mounts are made there, below root.path
+// alone, private (nothing propagates to the runtime's other mounts), the
+// process chrooted into it; delete unmounts them (runc leaves them), and
+// so does a failed create. rawns-oci runs in a private mount namespace
+// of the test's (unshare), whose mount table the script reads.
+func TestNoMountNamespace(t *testing.T) {
+	e := newEnv(t, func(s *specs.Spec) {
+		s.Linux.Namespaces = nil
+		s.Hostname = ""
+		s.Process.Args = []string{"sh", "-c", "readlink /proc/self/ns/mnt; ls /proc/self/fd >/dev/null && echo proc; cat /etc/hostname 2>/dev/null; ls -d /bin/busybox"}
+	})
+	rootfs := e.bundle + "/rootfs"
+	o := ociBin + " --root " + e.root
+	script := strings.Join([]string{
+		"readlink /proc/self/ns/mnt",
+		o + " run --bundle " + e.bundle + " " + newID("nomnt"),
+		"echo after run: $(grep -c ' " + rootfs + "' /proc/self/mountinfo)",
+		o + " create --bundle " + e.bundle + " " + newID("nomnt2") + " </dev/null",
+		"echo created: $(grep -c ' " + rootfs + "' /proc/self/mountinfo) shared: $(grep ' " + rootfs + "' /proc/self/mountinfo | grep -c shared:)",
+		o + " delete " + newID("nomnt2"),
+		"echo after delete: $(grep -c ' " + rootfs + "' /proc/self/mountinfo)",
+	}, "\n")
+	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script).CombinedOutput()
+	lines := strings.Split(string(out), "\n")
+	if err != nil || len(lines) < 7 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	ns := lines[0]
+	want := ns + "\n" + ns + "\nproc\n/bin/busybox\nafter run: 0\n"
+	if !strings.HasPrefix(string(out), want) {
+		t.Errorf("got %q; want it to begin %q (the container in the runtime's mount namespace, its root and proc)", out, want)
+	}
+	if c := lines[5]; !strings.HasPrefix(c, "created: ") || strings.HasPrefix(c, "created: 0") || !strings.HasSuffix(c, " shared: 0") {
+		t.Errorf("while created: %q; want its mounts there, none shared", c)
+	}
+	if lines[6] != "after delete: 0" {
+		t.Errorf("%q; want nothing left", lines[6])
+	}
+	// A create that fails in the child once the root is attached (a
+	// mount point below a file) leaves nothing mounted.
+	e.edit(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/bin/busybox/x", Type: "tmpfs", Source: "tmpfs"})
+	})
+	out, err = exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		o+" create --bundle "+e.bundle+" "+newID("nomnt3")+" </dev/null; echo failed: $(grep -c ' "+rootfs+"' /proc/self/mountinfo)").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "not a directory") || !strings.HasSuffix(string(out), "failed: 0\n") {
+		t.Errorf("a failed create: %v: %q; want its error and nothing left mounted", err, out)
+	}
+}
