@@ -62,12 +62,10 @@ var defaultRuntimes = map[string]struct {
 	"podman": {names: "rawns,runc", notYet: map[string]string{
 		"rawns/read-only": "podman --read-only mounts a tmpfs on /run with tmpcopyup and /run holds /run/.containerenv: rawns-oci refuses tmpcopyup over files (\"mounts[0].options[4]: not supported by rawns (tmpcopyup: /run in the root holds files (/run/.containerenv), and rawns does not copy them into the tmpfs ...)\")",
 	}},
-	// cri's notYet are critest specs (rawns/SPEC, SPEC as ginkgo's full
-	// text): TestCRI does not hold rawns to runc's result for them in the
-	// default run, and names them at the end.
-	"cri": {names: "rawns,runc", notYet: map[string]string{
-		"rawns/[k8s.io] Container Mount Propagation runtime should support mount propagation mount with 'rshared' should support propagation from host to container and vice versa": "a mount made in the container does not reach the host: with rootfsPropagation rshared, rawns makes the namespace's copy of / a slave of the host's before it clones the bind (clone/), so the bind is a slave with a peer group of its own; runc keeps / shared and the bind in the host's peer group",
-	}},
+	// cri's notYet would be critest specs (rawns/SPEC, SPEC as ginkgo's
+	// full text): TestCRI would not hold rawns to runc's result for them
+	// in the default run, and would name them at the end. None today.
+	"cri":   {names: "rawns,runc"},
 	"bench": {names: "runc"},
 }
 
