@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +67,9 @@ var errFailInjected = errors.New("failure injected for a test (RAWNS_NET_FAIL_AF
 
 // Prepare does what needs no network namespace yet, while rawns clones
 // the command: the bridge (created, with its subnets, when missing), the
-// sysctls, and the run's nft table with its chains. owner names the table
-// (the run's rawns: PID-START).
+// sysctls, and the run's nft table with its chains (with req.NewNetns the
+// chains go in one batch with the rules, in Attach). owner names the
+// table (the run's rawns: PID-START).
 func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error) {
 	s := &Setup{req: req, test: test}
 	var err error
@@ -86,7 +88,7 @@ func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error)
 		s.Close()
 		return nil, errFailInjected
 	}
-	if s.tables, err = newTables("rawns-"+owner, s.br.Attrs().Name, !test.NoOwner); err != nil {
+	if s.tables, err = newTables("rawns-"+owner, s.br.Attrs().Name, !test.NoOwner, req.NewNetns); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -371,12 +373,42 @@ func (s *Setup) linkPrefix() string {
 	return "rn" + strconv.FormatUint(uint64(s.br.Attrs().Index), 16) + "-"
 }
 
+// NewNetns makes a network namespace for the command and returns an fd of
+// it (close-on-exec), for rawns to clone the command into
+// (network.Request.NewNetns). unshare(2) moves only the calling thread,
+// so it is done on a thread of its own, locked and never unlocked: Go
+// ends that thread with its goroutine, and with it the thread's hold on
+// the namespace; the fd is then the only one, until the helper sends it
+// to rawns and rawns clones the command into it.
+func NewNetns() (int, error) {
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			ch <- result{-1, fmt.Errorf("a network namespace for the command: unshare: %w", err)}
+			return
+		}
+		fd, err := unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			err = fmt.Errorf("a network namespace for the command: %w", err)
+		}
+		ch <- result{fd, err}
+	}()
+	r := <-ch
+	return r.fd, r.err
+}
+
 // Attach connects the command's network namespace (an fd of it): a veth
 // pair, the host's end on the bridge and the command's as eth0 with its
-// addresses and default routes, then the run's rules. On an error,
-// nothing of it is left once the command's namespace is gone (rawns kills
-// the held command when Hold fails) and the table is closed.
-func (s *Setup) Attach(nsfd int) (*network.Reply, error) {
+// addresses and default routes, then the run's rules; lo too when the
+// namespace is new (NewNetns: no clone brings it up). On an error,
+// nothing of it is left once the command's namespace is gone (its last
+// fd closed, or the held command killed) and the table is closed.
+func (s *Setup) Attach(nsfd int, loUp bool) (*network.Reply, error) {
 	n, link, err := s.addVeth(nsfd)
 	if err != nil {
 		return nil, err
@@ -389,7 +421,7 @@ func (s *Setup) Attach(nsfd int) (*network.Reply, error) {
 		rep.Addrs = append(rep.Addrs, network.Prefix{Addr: p.Nth(n), Bits: p.Bits})
 		rep.Gateways = append(rep.Gateways, p.Nth(1))
 	}
-	if err := configureInside(nsfd, rep); err != nil {
+	if err := configureInside(nsfd, rep, loUp); err != nil {
 		return nil, err
 	}
 	if s.test.FailAfter == "addr" {
@@ -466,13 +498,22 @@ func macOf(a network.Addr) net.HardwareAddr {
 }
 
 // configureInside gives eth0 its addresses, brings it up and routes
-// through the gateways, from a netlink socket opened in the namespace.
-func configureInside(nsfd int, rep *network.Reply) error {
+// through the gateways, from a netlink socket opened in the namespace;
+// and brings lo up if asked.
+func configureInside(nsfd int, rep *network.Reply, loUp bool) error {
 	h, err := netlink.NewHandleAt(netns.NsHandle(nsfd), unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in the command's namespace: %w", err)
 	}
 	defer h.Close()
+	if loUp {
+		// lo is the first link of every network namespace
+		// (LOOPBACK_IFINDEX, include/net/flow.h).
+		lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1}}
+		if err := h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("bringing lo up: %w", err)
+		}
+	}
 	eth0, err := h.LinkByName("eth0")
 	if err != nil {
 		return fmt.Errorf("eth0 in the command's namespace: %w", err)
