@@ -265,19 +265,20 @@ func (s *Setup) subnetsMatch() error {
 // bridgeSubnets reads the subnets of the bridge's global addresses (the
 // gateway is the bridge's address), IPv4 first.
 func (s *Setup) bridgeSubnets() ([]network.Prefix, error) {
+	// One dump of both families (one netlink round trip on every run).
+	addrs, err := s.h.AddrList(s.br, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, fmt.Errorf("reading the addresses of bridge %s: %w", s.req.Bridge, err)
+	}
 	var out []network.Prefix
-	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		addrs, err := s.h.AddrList(s.br, fam)
-		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return nil, fmt.Errorf("reading the addresses of bridge %s: %w", s.req.Bridge, err)
-		}
+	for _, v4 := range []bool{true, false} {
 		for _, a := range addrs {
 			if a.Scope != unix.RT_SCOPE_UNIVERSE {
 				continue // fe80::
 			}
 			bits, _ := a.Mask.Size()
 			p := network.Prefix{Addr: addrOf(a.IP), Bits: bits}.Masked()
-			if !hasFam(out, p.Addr.Is4()) {
+			if p.Addr.Is4() == v4 && !hasFam(out, v4) {
 				out = append(out, p)
 			}
 		}
