@@ -377,30 +377,39 @@ func (s *Setup) linkPrefix() string {
 // NewNetns makes a network namespace for the command and returns an fd of
 // it (close-on-exec), for rawns to clone the command into
 // (network.Request.NewNetns). unshare(2) moves only the calling thread,
-// so it is done on a thread of its own, locked and never unlocked: Go
-// ends that thread with its goroutine, and with it the thread's hold on
-// the namespace; the fd is then the only one, until the helper sends it
-// to rawns and rawns clones the command into it.
+// so it is done on a locked thread, which then goes back to the namespace
+// it was in (setns(2)) before it is unlocked: no thread keeps the new
+// namespace, the fd is its only hold, until the helper sends it to rawns
+// and rawns clones the command into it. (Ending the thread instead, by
+// leaving the goroutine locked, would not do: Go does not end the main
+// thread, it parks it, in the new namespace, for good.)
 func NewNetns() (int, error) {
-	type result struct {
-		fd  int
-		err error
+	runtime.LockOSThread()
+	self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+	orig, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("a network namespace for the command: %w", err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			ch <- result{-1, fmt.Errorf("a network namespace for the command: unshare: %w", err)}
-			return
+	defer unix.Close(orig)
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("a network namespace for the command: unshare: %w", err)
+	}
+	fd, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		// This thread stays locked, and in the new namespace, until its
+		// goroutine ends and Go ends the thread with it.
+		if fd >= 0 {
+			unix.Close(fd)
 		}
-		fd, err := unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			err = fmt.Errorf("a network namespace for the command: %w", err)
-		}
-		ch <- result{fd, err}
-	}()
-	r := <-ch
-	return r.fd, r.err
+		return -1, fmt.Errorf("a network namespace for the command: back to the helper's: setns: %w", err)
+	}
+	runtime.UnlockOSThread()
+	if err != nil {
+		return -1, fmt.Errorf("a network namespace for the command: %w", err)
+	}
+	return fd, nil
 }
 
 // Attach connects the command's network namespace (an fd of it): a veth
