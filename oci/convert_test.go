@@ -152,9 +152,6 @@ func TestConvertErrors(t *testing.T) {
 			s.Process.Args = []string{"/etc/passwd"}
 		}},
 		{"missing root", "root.path", "no such file", func(s *specs.Spec) { s.Root.Path = "nothere" }},
-		{"no mount namespace", "linux.namespaces", "no mount namespace", func(s *specs.Spec) {
-			s.Linux.Namespaces = s.Linux.Namespaces[:4]
-		}},
 		{"hostname without uts", "hostname", "needs a new uts namespace", func(s *specs.Spec) {
 			s.Linux.Namespaces[3].Type = "time"
 		}},

@@ -16,6 +16,12 @@ import (
 // host's node and its mode; it has no submounts, so it is not recursive.
 var defaultDevices = [...]string{"null", "zero", "full", "random", "urandom", "tty"}
 
+// defaultDeviceNumbers are defaultDevices' numbers, for a joined mount
+// namespace, whose /dev may be another container's (a symlink there to a
+// host file would be bound in, CVE-2025-31133's shape): there the nodes
+// are made (mknod, rw for all as on the host) instead.
+var defaultDeviceNumbers = [len(defaultDevices)]uint64{unix.Mkdev(1, 3), unix.Mkdev(1, 5), unix.Mkdev(1, 7), unix.Mkdev(1, 8), unix.Mkdev(1, 9), unix.Mkdev(5, 0)}
+
 // devLinks are the symbolic links of runtime-linux.md, "Dev symbolic
 // links", made when their target exists after the mounts: /proc is
 // mounted by then in any container that has one.
@@ -46,11 +52,15 @@ func (c *converter) devices() {
 	if !devMounted {
 		return
 	}
-	for _, n := range defaultDevices {
+	for i, n := range defaultDevices {
 		if made["/dev/"+n] {
 			continue
 		}
-		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountBind, Source: "/dev/" + n, Target: path.Join("/dev", n)})
+		if c.joining(clone.NewMount) {
+			c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountDevice, Target: "/dev/" + n, Mode: unix.S_IFCHR | 0o666, Dev: defaultDeviceNumbers[i]})
+		} else {
+			c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountBind, Source: "/dev/" + n, Target: path.Join("/dev", n)})
+		}
 		c.mountPaths = append(c.mountPaths, "default device /dev/"+n)
 	}
 	links := devLinks[:]
