@@ -65,36 +65,64 @@ type TestHooks struct {
 // errFailInjected is the error of a step that FailAfter names.
 var errFailInjected = errors.New("failure injected for a test (RAWNS_NET_FAIL_AFTER)")
 
-// Prepare does what needs no network namespace yet, while rawns clones
-// the command: the bridge (created, with its subnets, when missing), the
-// sysctls, and the run's nft table with its chains (with req.NewNetns the
-// chains go in one batch with the rules, in Attach). owner names the
-// table (the run's rawns: PID-START).
+// Prepare does what needs no network namespace yet: the bridge (created,
+// with its subnets, when missing), the sysctls, and the run's nft table
+// with its chains. owner names the table (the run's rawns: PID-START).
+// With req.NewNetns the table is made on another goroutine meanwhile (the
+// netlink and nftables sockets are separate, and the kernel takes
+// separate locks: RTNL for the links, the nftables commit mutex for the
+// table), since nothing else overlaps the helper's work then; otherwise
+// all of it overlaps rawns's clone of the command.
 func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error) {
 	s := &Setup{req: req, test: test}
+	name := "rawns-" + owner
+	type made struct {
+		t   *tables
+		err error
+	}
+	var early chan made
+	if req.NewNetns {
+		early = make(chan made, 1)
+		go func() {
+			t, err := newTables(name, req.Bridge, !test.NoOwner)
+			early <- made{t, err}
+		}()
+	}
+	// fail closes what was made, the early table included.
+	fail := func(err error) (*Setup, error) {
+		if early != nil && s.tables == nil {
+			if m := <-early; m.t != nil {
+				m.t.close()
+			}
+		}
+		s.Close()
+		return nil, err
+	}
 	var err error
 	if s.h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
-		return nil, fmt.Errorf("netlink: %w", err)
+		return fail(fmt.Errorf("netlink: %w", err))
 	}
 	if err := s.ensureBridge(); err != nil {
-		s.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := s.sysctls(); err != nil {
-		s.Close()
-		return nil, err
+		return fail(err)
 	}
 	if s.test.FailAfter == "bridge" {
-		s.Close()
-		return nil, errFailInjected
+		return fail(errFailInjected)
 	}
-	if s.tables, err = newTables("rawns-"+owner, s.br.Attrs().Name, !test.NoOwner, req.NewNetns); err != nil {
-		s.Close()
-		return nil, err
+	if early != nil {
+		m := <-early
+		early = nil
+		s.tables, err = m.t, m.err
+	} else {
+		s.tables, err = newTables(name, s.br.Attrs().Name, !test.NoOwner)
+	}
+	if err != nil {
+		return fail(err)
 	}
 	if s.test.FailAfter == "table" {
-		s.Close()
-		return nil, errFailInjected
+		return fail(errFailInjected)
 	}
 	return s, nil
 }

@@ -36,12 +36,10 @@ type tables struct {
 	closed bool
 }
 
-// newTables creates the table and its chains. With the owner flag where
-// the kernel has it; else plain, for the helper to delete. With
-// withRules the chains are only queued, to go in one batch with the
-// rules (rules): when the command's namespace is made by the helper,
-// nothing is gained by making them earlier.
-func newTables(name, bridge string, owner, withRules bool) (*tables, error) {
+// newTables creates the table and its chains (and BaseTable, when
+// missing). With the owner flag where the kernel has it; else plain, for
+// the helper to delete.
+func newTables(name, bridge string, owner bool) (*tables, error) {
 	t := &tables{name: name, bridge: bridge}
 	var err error
 	t.c, err = nftables.New(nftables.AsLasting(), nftables.WithSockOptions(func(c *mnl.Conn) error {
@@ -75,9 +73,6 @@ func newTables(name, bridge string, owner, withRules bool) (*tables, error) {
 		Hooknum: nftables.ChainHookOutput, Priority: prio(*nftables.ChainPriorityNATDest)})
 	t.post = t.c.AddChain(&nftables.Chain{Name: "postrouting", Table: t.t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPostrouting, Priority: prio(*nftables.ChainPriorityNATSource)})
-	if withRules {
-		return t, nil
-	}
 	if err := t.c.Flush(); err != nil {
 		t.close()
 		return nil, fmt.Errorf("creating the chains of nft table %s: %w", name, err)
@@ -310,7 +305,7 @@ func (t *tables) rules(subnets, addrs []network.Prefix, pubs []network.Publish) 
 		}
 	}
 	if err := t.c.Flush(); err != nil {
-		return fmt.Errorf("adding the chains and rules to nft table %s: %w", t.name, err)
+		return fmt.Errorf("adding the rules to nft table %s: %w", t.name, err)
 	}
 	return nil
 }
