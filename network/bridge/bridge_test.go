@@ -165,6 +165,7 @@ func TestPrepareAndAttach(t *testing.T) {
 			r := req("rwt0", "10.77.0.0/24", "fd72:6177:6e73:77::/64")
 			p, _ := network.ParsePublish("127.0.0.1:8080:80")
 			r.Publish = []network.Publish{p}
+			r.NewNetns = c.newNS // Prepare makes the table on a goroutine of its own then
 			// NoOwner: the path of kernels before 5.12, here on this one.
 			s, err := Prepare(r, "1-2", TestHooks{NoOwner: !owned})
 			if err != nil {
@@ -388,13 +389,24 @@ func TestRefusals(t *testing.T) {
 func TestFailureLeavesNothing(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, step := range []string{"bridge", "table", "veth", "addr", "rules"} {
-		for _, owned := range []bool{true, false} {
-			s, err := Prepare(req("rwt5", "10.81.0.0/24"), "9-9", TestHooks{FailAfter: step, NoOwner: !owned})
+		// newNS: the helper's own namespace (Request.NewNetns), whose
+		// table Prepare makes on a goroutine of its own.
+		for _, c := range []struct{ owned, newNS bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+			owned := c.owned
+			r := req("rwt5", "10.81.0.0/24")
+			r.NewNetns = c.newNS
+			s, err := Prepare(r, "9-9", TestHooks{FailAfter: step, NoOwner: !owned})
 			var attachErr error
 			ns := -1
 			if err == nil {
-				ns = newNetns(t)
-				_, attachErr = s.Attach(ns, false)
+				if c.newNS {
+					if ns, err = NewNetns(); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					ns = newNetns(t)
+				}
+				_, attachErr = s.Attach(ns, c.newNS)
 				s.Close() // the helper exits on the error
 			}
 			if err == nil && attachErr == nil || !errors.Is(err, errFailInjected) && !errors.Is(attachErr, errFailInjected) {
@@ -413,7 +425,7 @@ func TestFailureLeavesNothing(t *testing.T) {
 				return true
 			})
 			if hasTable(t, "rawns-9-9") {
-				t.Fatalf("failing after %s (owned %v) left the table", step, owned)
+				t.Fatalf("failing after %s (owned %v, newnetns %v) left the table", step, owned, c.newNS)
 			}
 		}
 	}
