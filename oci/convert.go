@@ -47,6 +47,10 @@ type Plan struct {
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
 	// step names it.
 	MountPaths []string
+	// Warnings are what the config asks for and rawns leaves out, as runc
+	// does with a warning (an ambient capability that cannot be raised):
+	// for the caller's log.
+	Warnings []string
 }
 
 // Options are what Convert needs besides config.json.
@@ -64,6 +68,10 @@ type converter struct {
 	mountPaths []string
 	joins      []NamespacePath
 	lay        *cgroup.Layout
+	warnings   []string
+	// ambientDropped: process.capabilities.ambient that cannot be
+	// raised, left out with a warning.
+	ambientDropped uint64
 }
 
 // Convert maps s onto a Plan. It changes nothing on the system; it reads
@@ -137,7 +145,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.lookPath(); err != nil {
 		return nil, err
 	}
-	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay, Warnings: c.warnings}
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
