@@ -1,7 +1,9 @@
 package oci
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,9 +68,13 @@ func TestJoinMountAndUTSByPath(t *testing.T) {
 // over it fails create, naming the mask's step; nothing is masked with the
 // file it leads to.
 func TestJoinedMountMaskDevNull(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hostfile") // what a planted /dev/null leads to
+	if err := os.WriteFile(file, []byte("host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ name, plant string }{
-		{"symlink", "mount -t tmpfs tmpfs /dev && ln -s /etc/hostname /dev/null"},
-		{"bind", "mount --bind /etc/hostname /dev/null"},
+		{"symlink", "mount -t tmpfs tmpfs /dev && ln -s " + file + " /dev/null"},
+		{"bind", "mount --bind " + file + " /dev/null"},
 	} {
 		h := holdNamespaces(t, clone.NewMount)
 		if out, err := exec.Command("nsenter", "--mount=/proc/"+h+"/ns/mnt", "sh", "-c", c.plant).CombinedOutput(); err != nil {
