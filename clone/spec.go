@@ -184,6 +184,16 @@ type Spec struct {
 	// instruction: the caller can set it on the master only once it has
 	// received it, after the exec.
 	ConsoleSize Winsize
+	// ConsoleMount, with ConsoleSocket and a Root in a new mount
+	// namespace, binds the console's slave over /dev/console of the root,
+	// as the runtime-spec asks of process.terminal (and runc does). The
+	// child opens /dev/console without following any symlink
+	// (openat2(2) RESOLVE_NO_SYMLINKS, O_PATH|O_NOFOLLOW), makes an empty
+	// file there if nothing is, and mounts onto that fd only if it is a
+	// regular file or a character device: a root whose dev/console is a
+	// symlink (to a host file bound in, or to a procfs file) is refused,
+	// never mounted or written through (CVE-2025-52565).
+	ConsoleMount bool
 
 	// Namespaces.
 
@@ -440,6 +450,9 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.validateMounts(); err != nil {
 		return err
+	}
+	if s.ConsoleMount && (s.ConsoleSocket == 0 || s.Root == "" || s.Namespaces&NewMount == 0) {
+		return errors.New("ConsoleMount binds the console of ConsoleSocket over /dev/console of Root in a new mount namespace; give all three (ConsoleSocket, Root, NewMount)")
 	}
 	if s.ConsoleSize != (Winsize{}) && s.ConsoleSocket == 0 {
 		return errors.New("ConsoleSize is the size of the console of ConsoleSocket; give ConsoleSocket too")

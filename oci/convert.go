@@ -138,6 +138,12 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 		return nil, err
 	}
 	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay}
+	// process.terminal: the console's slave is /dev/console too
+	// (runtime-spec, config-linux.md "Dev symbolic links"; runc), never
+	// bound through a symlink there (clone.Spec.ConsoleMount,
+	// CVE-2025-52565). Only here: exec's process joins the container's
+	// mount namespace, whose /dev/console is the container's.
+	pl.Spec.ConsoleMount = c.terminal
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
@@ -145,6 +151,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	// belongs to a start (--console-socket), so the size waits for it.
 	check := pl.Spec
 	check.ConsoleSize = clone.Winsize{}
+	check.ConsoleMount = false
 	if err := check.Validate(); err != nil {
 		return nil, pl.SpecError(err)
 	}

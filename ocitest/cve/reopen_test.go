@@ -87,6 +87,15 @@ var reopenings = map[string]reopening{
 			new:  "\tfile.allow(unix.ENOENT, 3)\n",
 		},
 	},
+	// runc before 1.2.8 bound the console's pty over whatever
+	// dev/console of the root led to. Reopened: the target is opened
+	// following symlinks (inside the root, where the host file is bound
+	// and procfs is mounted).
+	"CVE-2025-52565": {{
+		file: "clone/console_unsafe.go",
+		old:  "c.howTarget = unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS}",
+		new:  "c.howTarget = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC} // reopened by ocitest/cve (CVE-2025-52565)",
+	}},
 	// runc before 1.4.0-rc.3 wrote sysctls through the container's
 	// /proc, which the config's mounts could cover. Reopened: besides
 	// the write through the child's own detached proc, each sysctl is
