@@ -135,6 +135,14 @@ type Spec struct {
 	// means execve(Path). It must not be 0, 1 or 2, which the child's
 	// stdio replaces before the exec.
 	ExecFD int
+	// ShimFD, if not 0, is an fd of 3 or more of the exec shim
+	// (OpenExecShim): the child execs the shim, which execs Path, so that
+	// from that execve on nothing of the caller (its binary as
+	// /proc/PID/exe, its memory) is in the process: a "#!/proc/self/exe"
+	// program then finds the shim, read-only, which refuses to run
+	// (CVE-2019-5736; execshim.go). rawns-oci sets it; a failing execve
+	// of Path is reported as without it. Not with ExecFD or Init.
+	ShimFD int
 	// Args is argv, Args[0] included. Empty means []string{Path}.
 	Args []string
 	// Env is the exact environment of the program, KEY=VALUE each.
@@ -382,6 +390,16 @@ func (s *Spec) Validate() error {
 	}
 	if s.GIDMap != nil && s.Namespaces&NewUser == 0 {
 		return &SpecError{Field: "GIDMap", Needs: NewUser}
+	}
+	if s.ShimFD != 0 {
+		switch {
+		case s.ShimFD < 3:
+			return fmt.Errorf("ShimFD %d: give an fd of 3 or more (OpenExecShim), or 0 to exec Path directly", s.ShimFD)
+		case s.ExecFD != 0:
+			return errors.New("ShimFD and ExecFD: the shim execs Path; give one of them")
+		case s.Init:
+			return errors.New("ShimFD with Init: the shim serves a process that execs the program itself; leave Init off")
+		}
 	}
 	if s.ExecFD < 0 || s.ExecFD == 1 || s.ExecFD == 2 {
 		return fmt.Errorf("ExecFD %d: give an fd of 3 or more, or 0 to exec Path", s.ExecFD)

@@ -23,6 +23,24 @@ type edit struct {
 type reopening []edit
 
 var reopenings = map[string]reopening{
+	// runc before 1.0.0-rc7 ran its own host binary as the container's
+	// process until that process's execve, so that a "#!/proc/self/exe"
+	// program ran the runtime in the container, where /proc/PID/exe of it
+	// was writable once it had exited. Reopened: the child execs the
+	// program itself, not through the exec shim (clone.OpenExecShim), at
+	// create and at exec (rawns-oci stays non-dumpable).
+	"CVE-2019-5736": {
+		{
+			file: "container/create.go",
+			old:  "\tif spec.ShimFD, err = clone.OpenExecShim(); err != nil {\n\t\treturn nil, nil, err\n\t}\n\tdefer unix.Close(spec.ShimFD)\n",
+			new:  "\t// reopened by ocitest/cve (CVE-2019-5736): no exec shim\n",
+		},
+		{
+			file: "container/exec.go",
+			old:  "\tif spec.ShimFD, err = clone.OpenExecShim(); err != nil {\n\t\treturn nil, err\n\t}\n\tdefer unix.Close(spec.ShimFD)\n",
+			new:  "\t// reopened by ocitest/cve (CVE-2019-5736): no exec shim\n",
+		},
+	},
 	// runc before 1.1.2 gave the inheritable set the bounding set's
 	// capabilities.
 	"CVE-2022-29162": {{
