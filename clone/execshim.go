@@ -87,7 +87,8 @@ func OpenExecShim() (int, error) {
 }
 
 // shimOnReadOnlyTmpfs writes the shim into a tmpfs of its own, makes the
-// tmpfs read-only and returns an O_PATH fd of the file. The mount is
+// tmpfs read-only and returns a read-only fd of the file (not O_PATH:
+// execveat(2) of an O_PATH fd fails with ENOENT on Linux 5.10). The mount is
 // attached nowhere; it goes when the last fd of it (this one, the
 // children's copies, the shim's exe link) is closed.
 func shimOnReadOnlyTmpfs() (int, error) {
@@ -122,7 +123,7 @@ func shimOnReadOnlyTmpfs() (int, error) {
 	if err := unix.FsconfigReconfigure(fs); err != nil {
 		return -1, fmt.Errorf("the exec shim: making its tmpfs read-only: %w", err)
 	}
-	fd, err := unix.Openat(mnt, shimName, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(mnt, shimName, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("the exec shim: opening it: %w", err)
 	}

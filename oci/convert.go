@@ -149,10 +149,10 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	// process.terminal: the console's slave is /dev/console too
 	// (runtime-spec, config-linux.md "Dev symbolic links"; runc), never
 	// bound through a symlink there (clone.Spec.ConsoleMount,
-	// CVE-2025-52565). Only in a mount namespace of the container's own:
-	// exec's process, or a container joining a mount namespace, would
-	// change /dev/console for everything in it.
-	pl.Spec.ConsoleMount = c.terminal && !c.joining(clone.NewMount)
+	// CVE-2025-52565). Only in a new mount namespace of the container's
+	// own: exec's process, a container joining a mount namespace or one
+	// without any would change /dev/console for everything there.
+	pl.Spec.ConsoleMount = c.terminal && c.spec.Namespaces&clone.NewMount != 0
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
