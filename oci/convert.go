@@ -336,6 +336,12 @@ func (c *converter) seccomp(sc *specs.LinuxSeccomp, pr *specs.Process) error {
 	if len(prog) == 0 {
 		return nil
 	}
+	// The child starts the program through the exec shim
+	// (clone.OpenExecShim, CVE-2019-5736), with execveat(2), under the
+	// filter.
+	if !seccomp.Allows(prog, seccomp.Native(), "execveat") {
+		return errorf("linux.seccomp", "the profile does not allow execveat(2), which rawns-oci needs to start the process (through its exec shim, against CVE-2019-5736); allow execveat")
+	}
 	p := c.spec.Privilege
 	p.Seccomp = prog
 	// Without noNewPrivileges the child installs the filter before its
