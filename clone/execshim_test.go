@@ -122,6 +122,30 @@ func TestExecShimSelfExe(t *testing.T) {
 	}
 }
 
+// TestExecShimMemfd: the fallback without CAP_SYS_ADMIN, a sealed memfd,
+// runs the program the same way, and cannot be written, though it can be
+// opened for writing.
+func TestExecShimMemfd(t *testing.T) {
+	testutil.RequireRoot(t)
+	fd, err := clone.ShimInMemfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	out, st := run(t, &clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran"}, ShimFD: fd})
+	if out != "ran\n" || st.ExitCode() != 0 {
+		t.Errorf("through the memfd shim: %q, %v", out, st)
+	}
+	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("opening the memfd for writing: %v", err)
+	}
+	defer unix.Close(w)
+	if _, err := unix.Write(w, []byte("x")); err != unix.EPERM {
+		t.Errorf("writing the sealed memfd: %v; want EPERM", err)
+	}
+}
+
 // TestExecShimValidate: ShimFD's rules.
 func TestExecShimValidate(t *testing.T) {
 	shim := shimFD(t)
