@@ -47,6 +47,10 @@ type Plan struct {
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
 	// step names it.
 	MountPaths []string
+	// Warnings are what the config asks for and rawns leaves out, as runc
+	// does with a warning (an ambient capability that cannot be raised):
+	// for the caller's log.
+	Warnings []string
 }
 
 // Options are what Convert needs besides config.json.
@@ -64,6 +68,10 @@ type converter struct {
 	mountPaths []string
 	joins      []NamespacePath
 	lay        *cgroup.Layout
+	warnings   []string
+	// ambientDropped: process.capabilities.ambient that cannot be
+	// raised, left out with a warning.
+	ambientDropped uint64
 }
 
 // Convert maps s onto a Plan. It changes nothing on the system; it reads
@@ -137,7 +145,14 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.lookPath(); err != nil {
 		return nil, err
 	}
-	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay, Warnings: c.warnings}
+	// process.terminal: the console's slave is /dev/console too
+	// (runtime-spec, config-linux.md "Dev symbolic links"; runc), never
+	// bound through a symlink there (clone.Spec.ConsoleMount,
+	// CVE-2025-52565). Only in a new mount namespace of the container's
+	// own: exec's process, a container joining a mount namespace or one
+	// without any would change /dev/console for everything there.
+	pl.Spec.ConsoleMount = c.terminal && c.spec.Namespaces&clone.NewMount != 0
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
@@ -145,6 +160,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	// belongs to a start (--console-socket), so the size waits for it.
 	check := pl.Spec
 	check.ConsoleSize = clone.Winsize{}
+	check.ConsoleMount = false
 	// The joined namespaces are fds only create opens (clone.Spec.Join);
 	// a mount or UTS namespace joined stands where the spec's rules ask
 	// for one of its own (a root, a hostname).
@@ -319,6 +335,12 @@ func (c *converter) seccomp(sc *specs.LinuxSeccomp, pr *specs.Process) error {
 	}
 	if len(prog) == 0 {
 		return nil
+	}
+	// The child starts the program through the exec shim
+	// (clone.OpenExecShim, CVE-2019-5736), with execveat(2), under the
+	// filter.
+	if !seccomp.Allows(prog, seccomp.Native(), "execveat") {
+		return errorf("linux.seccomp", "the profile does not allow execveat(2), which rawns-oci needs to start the process (through its exec shim, against CVE-2019-5736); allow execveat")
 	}
 	p := c.spec.Privilege
 	p.Seccomp = prog

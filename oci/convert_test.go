@@ -155,9 +155,6 @@ func TestConvertErrors(t *testing.T) {
 		{"hostname without uts", "hostname", "needs a new uts namespace", func(s *specs.Spec) {
 			s.Linux.Namespaces[3].Type = "time"
 		}},
-		{"systemd cgroups path", "linux.cgroupsPath", "systemd's slice:prefix:name", func(s *specs.Spec) {
-			s.Linux.CgroupsPath = "machine.slice:libpod:abc"
-		}},
 		{"cgroups path climbing", "linux.cgroupsPath", "climbs out", func(s *specs.Spec) {
 			s.Linux.CgroupsPath = "../x"
 		}},
@@ -170,6 +167,9 @@ func TestConvertErrors(t *testing.T) {
 		{"apparmor", "process.apparmorProfile", "not supported", func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }},
 		{"seccomp action", "linux.seccomp", "unknown action", func(s *specs.Spec) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"}
+		}},
+		{"seccomp denying execveat", "linux.seccomp", "does not allow execveat(2)", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"execveat"}, Action: specs.ActErrno}}}
 		}},
 		{"sysctl not namespaced", "linux.sysctl.kernel.pid_max", "is not namespaced", func(s *specs.Spec) {
 			s.Linux.Sysctl = map[string]string{"kernel.pid_max": "100000"}
@@ -222,6 +222,24 @@ func TestEngineUnsetValues(t *testing.T) {
 	}
 	if r := pl.Cgroup.Resources; r.Memory != (cgroup.Memory{}) || r.CPU != (cgroup.CPU{}) || r.Pids != (cgroup.Pids{}) {
 		t.Errorf("resources %+v; want none", pl.Cgroup.Resources)
+	}
+}
+
+// TestSliceFormCgroupsPath: systemd's "slice:prefix:name" form, which
+// containerd 1.6's CRI sends for a pod whose parent ends in ".slice"
+// (SystemdCgroup = false too), is one relative directory name, as runc's
+// cgroupfs manager takes it.
+func TestSliceFormCgroupsPath(t *testing.T) {
+	for _, p := range []string{"test.slice:cri-containerd:abc", "machine.slice:libpod:abc", "/a.slice:b:c"} {
+		dir, s := bundle(t, func(s *specs.Spec) { s.Linux.CgroupsPath = p })
+		pl, err := Convert(s, Options{Bundle: dir})
+		if err != nil {
+			t.Errorf("%q: %v", p, err)
+			continue
+		}
+		if pl.Cgroup.Path != p {
+			t.Errorf("%q: cgroup path %q; want it as it is", p, pl.Cgroup.Path)
+		}
 	}
 }
 

@@ -66,10 +66,35 @@ func (c *converter) devices() {
 	links := devLinks[:]
 	if ptsMounted {
 		links = append(links, [2]string{"ptmx", "pts/ptmx"})
+		// A privileged container's linux.devices lists every node of the
+		// host's /dev (containerd's WithPrivilegedDevices), /dev/ptmx (5:2)
+		// among them; runc makes the node and then replaces it by the
+		// link (setupPtmx removes whatever is there), since ptmx outside
+		// the container's devpts instance would hand out the host's ptys.
+		// So the link wins here too: the node is not made.
+		c.dropDevice("/dev/ptmx")
 	}
 	for _, l := range links {
+		if made["/dev/"+l[0]] && l[0] != "ptmx" {
+			// A node asked for at /dev/fd or /dev/std*: runc's links
+			// step keeps what is there (EEXIST ignored), and so does
+			// rawns.
+			continue
+		}
 		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join("/dev", l[0])})
 		c.mountPaths = append(c.mountPaths, "default link /dev/"+l[0])
+	}
+}
+
+// dropDevice removes linux.devices' node at target from the steps (and
+// its JSON path from mountPaths, which runs beside them).
+func (c *converter) dropDevice(target string) {
+	for i := 0; i < len(c.spec.Mounts); i++ {
+		if m := c.spec.Mounts[i]; m.Kind == clone.MountDevice && m.Target == target {
+			c.spec.Mounts = append(c.spec.Mounts[:i], c.spec.Mounts[i+1:]...)
+			c.mountPaths = append(c.mountPaths[:i], c.mountPaths[i+1:]...)
+			i--
+		}
 	}
 }
 
