@@ -73,7 +73,10 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 		return nil, err
 	}
 	lay := &Layout{V1: map[string]*Hierarchy{}}
-	for _, m := range mounts {
+	for i, m := range mounts {
+		if m.FSType != "cgroup2" && m.FSType != "cgroup" || covered(mounts, i) {
+			continue
+		}
 		root, mnt := m.Root, m.Point
 		switch m.FSType {
 		case "cgroup2":
@@ -114,6 +117,30 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 		return nil, errors.New("no cgroup hierarchy is mounted (no cgroup or cgroup2 in /proc/self/mountinfo)")
 	}
 	return lay, nil
+}
+
+// covered reports whether mounts[i] is hidden by a mount made after it on
+// its mount point or on a directory above it: its path then leads into the
+// later mount, not to it. A container engine's sandbox mounts a new sysfs
+// on /sys and binds the hierarchies it wants back below it, and the old
+// ones stay in mountinfo, shadowed: one left out (cgroup2's
+// /sys/fs/cgroup/unified, hidden so that crun 1.8 takes a hybrid host)
+// is not there, and runc and crun, which statfs the paths, then use the
+// v1 hierarchies alone. mountinfo lists the mounts in the order they were
+// made (mount ids, Linux 6.8+; the namespace's list before); a mount on /
+// is not counted, since pivot_root(2) can leave the root after its
+// submounts.
+func covered(mounts []procfs.Mount, i int) bool {
+	p := mounts[i].Point
+	for _, n := range mounts[i+1:] {
+		if n.Point == "/" {
+			continue
+		}
+		if n.Point == p || strings.HasPrefix(p, n.Point+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // under returns the directory of cgroup path (relative to the cgroup

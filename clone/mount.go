@@ -168,7 +168,7 @@ func setattrOf(flags uintptr) unix.MountAttr {
 
 // MaxMounts bounds Spec.Mounts: an OCI config from docker or Kubernetes
 // has 20-40 mounts, masked and read-only paths and devices besides. Each
-// bind takes a slot of the child's table (numSlots), and the steps they
+// bind and new filesystem takes a slot of the child's table (numSlots), and the steps they
 // all compile into are bounded by the table (maxSteps), which Start checks.
 const MaxMounts = 1024
 
@@ -202,11 +202,21 @@ func (s *Spec) validateMounts() error {
 	if s.RootPropagation != 0 && s.Root == "" {
 		return errors.New("RootPropagation is set on the root after pivot_root; give Root")
 	}
+	if s.HostMountNS {
+		switch {
+		case (s.Namespaces|s.joined())&NewMount != 0:
+			return errors.New("HostMountNS is for a spec without a mount namespace; this one creates or joins one")
+		case s.Root == "":
+			return errors.New("HostMountNS makes the mounts below Root, never on the caller's own tree; give Root")
+		case s.Overlay || s.OverlayDir != "":
+			return errors.New("an overlay root needs a mount namespace; HostMountNS takes a plain Root")
+		}
+	}
 	if s.Root == "" && len(s.Mounts) == 0 && !s.ReadOnlyRoot && !s.Overlay && s.OverlayDir == "" {
 		return nil
 	}
-	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 {
-		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one), or they would land on the host")
+	if s.Namespaces&NewMount == 0 && s.joined()&NewMount == 0 && !s.HostMountNS {
+		return errors.New("a root filesystem or mounts need a new mount namespace (or a joined one, or HostMountNS), or they would land on the host")
 	}
 	if s.Propagation == PropagationShared || s.Propagation == PropagationUnchanged {
 		// A shared / would carry every mount of the list to the host, and
@@ -277,9 +287,6 @@ func (s *Spec) validateMounts() error {
 		m := &s.Mounts[i]
 		if err := m.validate(devBind); err != nil {
 			return fmt.Errorf("mount %d (%s): %w", i, m, err)
-		}
-		if m.Kind == MountMask && s.Namespaces&NewMount == 0 {
-			return fmt.Errorf("mount %d (%s): a mask binds the host's /dev/null, taken in a new mount namespace; a joined one may hold the container's own", i, m)
 		}
 	}
 	return nil

@@ -340,3 +340,60 @@ func TestFileMountPointCreatedOrFound(t *testing.T) {
 		t.Fatalf("got %q, %v; want b on top of a", out, st)
 	}
 }
+
+// TestMountOrder: /proc/self/mountinfo lists the root first and then the
+// mounts in the list's order, binds and new filesystems interleaved. Since
+// Linux 6.8 mountinfo lists a namespace's mounts by the order the kernel
+// made them (their unique id), not attached them: a bind's source taken
+// before the new filesystems listed ahead of it came first
+// (runtime-tools' mounts test).
+func TestMountOrder(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	root := testutil.BusyboxRoot(t)
+	src := t.TempDir()
+	spec := inRoot(root, `cut -d' ' -f5 /proc/self/mountinfo`)
+	var want []string
+	spec.Mounts = []clone.Mount{procMount}
+	for i, k := range []clone.MountKind{clone.MountFS, clone.MountBind, clone.MountFS, clone.MountBind, clone.MountBind, clone.MountFS} {
+		m := clone.Mount{Kind: k, Target: fmt.Sprintf("/mnt/m%d", i)}
+		if k == clone.MountFS {
+			m.Type = "tmpfs"
+		} else {
+			m.Source = src
+		}
+		if i == 4 {
+			m.Flags = unix.MS_REC
+		}
+		spec.Mounts = append(spec.Mounts, m)
+		want = append(want, m.Target)
+	}
+	out, st := run(t, spec)
+	want = append([]string{"/", "/proc"}, want...)
+	if st.ExitCode() != 0 || out != strings.Join(want, "\n")+"\n" {
+		t.Fatalf("mountinfo's mount points: %q, %v; want %q", out, st, want)
+	}
+}
+
+// TestHostMountNSValidate: HostMountNS is for a spec with a Root and no
+// mount namespace of its own or joined; without it, mounts without a
+// mount namespace are refused.
+func TestHostMountNSValidate(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		spec clone.Spec
+		want string
+	}{
+		{clone.Spec{Root: root}, "need a new mount namespace"},
+		{clone.Spec{Root: root, HostMountNS: true, Namespaces: clone.NewMount}, "creates or joins one"},
+		{clone.Spec{HostMountNS: true, Mounts: []clone.Mount{procMount}}, "give Root"},
+		{clone.Spec{Root: root, HostMountNS: true, Overlay: true}, "needs a mount namespace"},
+		{clone.Spec{Root: root, HostMountNS: true, Mounts: []clone.Mount{procMount}}, ""},
+	} {
+		c.spec.Path = "/bin/true"
+		err := c.spec.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v; want %q", c.spec, err, c.want)
+		}
+	}
+}

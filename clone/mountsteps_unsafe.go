@@ -16,20 +16,24 @@ import (
 // (steps_unsafe.go), which the child makes in order (runSteps, called from
 // childMain). In the order the child makes them:
 //
-//  1. Each bind's source: open_tree(2) OPEN_TREE_CLONE, a detached copy
-//     of the host's tree there, before anything is mounted, so that no
-//     mount of the list changes what a source means.
-//  2. The root. Without Overlay: mount(Root, Root, MS_BIND|MS_REC), which
-//     makes Root a mount point, as pivot_root(2) requires of new_root.
-//     With Overlay: an overlayfs whose lowerdir is Root, mounted on Root
-//     (see overlaySteps). Then an O_PATH fd of Root (slot root): every
-//     later path inside the root is resolved from it. Without Root, the
-//     fd is of / and the mounts land on the host's tree as this mount
-//     namespace sees it.
+//  1. Every mount, detached, before anything is attached, in this order:
+//     the root's tree (open_tree(2) OPEN_TREE_CLONE|AT_RECURSIVE of Root,
+//     without Overlay), then each Mount of the list that is a bind (a
+//     detached copy of the host's tree at its source) or a new filesystem
+//     (fsopen/fsconfig/fsmount), in the list's order. No mount of the list
+//     changes what a source means; and mountinfo lists the mounts in the
+//     order the kernel made them (since Linux 6.8), the list's.
+//  2. The root. Without Overlay: the root's tree moved onto Root, which
+//     makes Root a mount point, as pivot_root(2) requires of new_root
+//     (what mount(Root, Root, MS_BIND|MS_REC) does). With Overlay: an
+//     overlayfs whose lowerdir is Root, mounted on Root (see
+//     overlaySteps), made here, so listed after the list's mounts. Then an
+//     O_PATH fd of Root (slot root): every later path inside the root is
+//     resolved from it. Without Root, the fd is of / and the mounts land
+//     on the host's tree as this mount namespace sees it.
 //  3. Each Mount: the mount point made when missing (mkdirat, or an empty
-//     file by openat2 O_CREAT|O_EXCL), the mount made detached (the
-//     bind's tree from step 1, or fsopen/fsconfig/fsmount for a new
-//     filesystem), its target opened with openat2(2)
+//     file by openat2 O_CREAT|O_EXCL), the detached mount of step 1 (a
+//     mask's or a read-only path's made here), its target opened with openat2(2)
 //     RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from the root fd (or the fd
 //     of the file just created), and the mount attached there with
 //     move_mount(2) from fd to fd. A target that is, or crosses, a
@@ -111,44 +115,71 @@ func (b *stepBuilder) fileInRoot(rel string) {
 // nothing, for the counting pass).
 func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 	b.serving("", -1, StageMount)
-	// Every bind source first, before anything is mounted: a source is a
-	// path of the host's tree as rawns sees it, which a mount of the list
-	// must not change (a --dev over the host's /dev without a root would
-	// hide the /dev/null it binds). open_tree(2) OPEN_TREE_CLONE makes a
-	// detached copy that later mounts cannot reach.
-	nbind := uint16(0)
-	bindSlot := make([]uint16, len(spec.Mounts))
-	masks := false
+	overlay := spec.Overlay || spec.OverlayDir != ""
+	// Every mount of the list is taken first, detached, in the list's
+	// order, before anything is attached: the root's tree and each bind's
+	// source by open_tree(2) OPEN_TREE_CLONE, each new filesystem by
+	// fsopen/fsconfig/fsmount(2). A source is a path of the host's tree as
+	// rawns sees it, which a mount of the list must not change (a --dev
+	// over the host's /dev without a root would hide the /dev/null it
+	// binds); a detached copy is out of reach of later mounts. And the
+	// kernel numbers a mount when it makes it (mnt_id_unique), and lists a
+	// namespace's mounts in /proc/PID/mountinfo by that number since
+	// Linux 6.8 (the namespace's mounts are an rbtree ordered by it): made
+	// in the list's order, they are listed in it, as runc and crun list
+	// theirs (runtime-tools' mounts test compares the order). Before 6.8
+	// the list is the order of attaching, the same order.
+	nslot := uint16(0)
+	mntSlot := make([]uint16, len(spec.Mounts))
+	masks := -1 // the first mask's index
 	devBind := spec.devicesBound()
+	if spec.Root != "" && !overlay {
+		b.saveTo(b.sysd("open_tree", spec.Root, unix.SYS_OPEN_TREE, val(atFDCWD), b.str(spec.Root), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)), slotRootTree)
+	}
 	for i := range spec.Mounts {
 		m := &spec.Mounts[i]
 		switch {
 		case m.Kind == MountBind:
 			b.serving("Mounts", i, StageMount)
-			bindSlot[i] = slotBind + nbind
-			nbind++
-			b.openTree(m, bindSlot[i])
+			mntSlot[i] = slotBind + nslot
+			nslot++
+			b.openTree(m, mntSlot[i])
 		case m.Kind == MountDevice && devBind:
 			b.serving("Mounts", i, StageMount)
-			bindSlot[i] = slotBind + nbind
-			nbind++
-			b.saveTo(b.sysd("open_tree", m.deviceSource(), unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.deviceSource()), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), bindSlot[i])
-		case m.Kind == MountMask:
-			masks = true
+			mntSlot[i] = slotBind + nslot
+			nslot++
+			b.saveTo(b.sysd("open_tree", m.deviceSource(), unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.deviceSource()), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), mntSlot[i])
+		case m.Kind == MountFS:
+			b.serving("Mounts", i, StageMount)
+			mntSlot[i] = slotBind + nslot
+			nslot++
+			b.fsMount(m, mntSlot[i])
+		case m.Kind == MountMask && masks < 0:
+			masks = i
 		}
 	}
-	b.serving("", -1, StageMount)
-	if masks {
+	if masks >= 0 {
+		b.serving("Mounts", masks, StageMount) // the first mask names a failure
 		b.maskSources(spec)
 	}
+	b.serving("", -1, StageMount)
 	hostRoot := "/"
 	if spec.Root != "" {
 		hostRoot = spec.Root
-		if spec.Overlay || spec.OverlayDir != "" {
+		if overlay {
 			b.overlaySteps(spec)
 		} else {
+			// The root's tree onto the root: what mount --rbind ROOT ROOT
+			// does, which makes ROOT a mount point, as pivot_root(2)
+			// requires of new_root.
 			r := b.str(spec.Root)
-			b.sys("mount --rbind", unix.SYS_MOUNT, r, r, val(0), val(unix.MS_BIND|unix.MS_REC), val(0), val(0))
+			b.sysd("move_mount", spec.Root, unix.SYS_MOVE_MOUNT, slot(slotRootTree), b.str(""), val(atFDCWD), r, val(unix.MOVE_MOUNT_F_EMPTY_PATH))
+			if spec.HostMountNS {
+				// In the caller's namespace the tree joined the peer
+				// group of what it was cloned from, if that is shared:
+				// private before anything is mounted below it.
+				b.sys("mount MS_PRIVATE", unix.SYS_MOUNT, b.str("none"), r, val(0), val(unix.MS_REC|unix.MS_PRIVATE), val(0), val(0))
+			}
 		}
 	}
 	b.saveTo(b.sys("open", unix.SYS_OPENAT, val(atFDCWD), b.str(hostRoot), val(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)), slotRoot)
@@ -162,12 +193,9 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 			b.mountPoint(m, rel, ex, covered, devBind)
 		}
 		switch m.Kind {
-		case MountFS:
-			b.fsSteps(m, rel)
-			covered = append(covered, rel)
-		case MountBind:
-			b.attach(rel, bindSlot[i])
-			b.mountAttrs(m, bindSlot[i])
+		case MountFS, MountBind:
+			b.attach(rel, mntSlot[i])
+			b.mountAttrs(m, mntSlot[i])
 			covered = append(covered, rel)
 		case MountMask:
 			b.maskSteps(rel)
@@ -176,7 +204,7 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 			b.readOnlySteps(rel)
 		case MountDevice:
 			if devBind {
-				b.attach(rel, bindSlot[i])
+				b.attach(rel, mntSlot[i])
 			} else {
 				b.deviceSteps(m, rel)
 			}
@@ -196,8 +224,12 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		b.serving("", -1, StagePivot)
 		b.sys("fchdir", unix.SYS_FCHDIR, slot(slotRoot))
 		dot := b.str(".")
-		b.sys("pivot_root", unix.SYS_PIVOT_ROOT, dot, dot)
-		b.sys("umount2 the old root", unix.SYS_UMOUNT2, dot, val(unix.MNT_DETACH))
+		if spec.HostMountNS {
+			b.sys("chroot", unix.SYS_CHROOT, dot)
+		} else {
+			b.sys("pivot_root", unix.SYS_PIVOT_ROOT, dot, dot)
+			b.sys("umount2 the old root", unix.SYS_UMOUNT2, dot, val(unix.MNT_DETACH))
+		}
 		b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
 	}
 	if spec.RootPropagation != 0 {
@@ -268,8 +300,8 @@ func underAny(p string, covered []string) bool {
 	return false
 }
 
-// fsSteps mounts a new filesystem on rel.
-func (b *stepBuilder) fsSteps(m *Mount, rel string) {
+// fsMount makes a new filesystem, detached, into slot mnt.
+func (b *stepBuilder) fsMount(m *Mount, mnt uint16) {
 	b.saveTo(b.sysd("fsopen", m.Type, unix.SYS_FSOPEN, b.str(m.Type), val(unix.FSOPEN_CLOEXEC)), slotFS)
 	src := m.Source
 	if src == "" {
@@ -278,9 +310,7 @@ func (b *stepBuilder) fsSteps(m *Mount, rel string) {
 	b.sysd("fsconfig source", src, unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_SET_STRING), b.str("source"), b.str(src), val(0))
 	b.fsOptions(slotFS, m.Data)
 	b.sys("fsconfig create", unix.SYS_FSCONFIG, slot(slotFS), val(unix.FSCONFIG_CMD_CREATE), val(0), val(0), val(0))
-	b.saveTo(b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))), slotMnt)
-	b.attach(rel, slotMnt)
-	b.mountAttrs(m, slotMnt)
+	b.saveTo(b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))), mnt)
 }
 
 // mountAttrs sets what can be set only on the attached mount in slot mnt:
@@ -307,7 +337,23 @@ func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
 // OPEN_TREE_CLONE refuses (EINVAL) a mount of any other namespace,
 // including a detached one, so each mask clones from this fd, never from a
 // detached clone.
+//
+// In a joined mount namespace (OCI's linux.namespaces mount path) the
+// /dev/null there is not the one Validate checked, and may be another
+// container's: it is taken with no symlink followed on the way and, from
+// /dev, with no mount crossed (RESOLVE_NO_XDEV), so that neither a symlink
+// to a host or procfs file (CVE-2025-31133) nor a bind mount over
+// /dev/null can stand in for it; what remains is a node on /dev's own
+// filesystem, which the devices cgroup governs as any other.
 func (b *stepBuilder) maskSources(spec *Spec) {
+	if spec.joined()&NewMount != 0 {
+		const noLinks = unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+		b.saveTo(b.sys("openat2 /dev", unix.SYS_OPENAT2, val(atFDCWD), b.str("/dev"),
+			b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: noLinks}), val(unix.SizeofOpenHow)), slotDevNull)
+		b.saveTo(b.sys("openat2 /dev/null", unix.SYS_OPENAT2, slot(slotDevNull), b.str("null"),
+			b.how(unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: noLinks | unix.RESOLVE_NO_XDEV}), val(unix.SizeofOpenHow)), slotDevNull)
+		return
+	}
 	b.saveTo(b.sys("open /dev/null", unix.SYS_OPENAT, val(atFDCWD), b.str("/dev/null"), val(unix.O_PATH|unix.O_CLOEXEC), val(0)), slotDevNull)
 }
 

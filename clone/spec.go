@@ -196,7 +196,8 @@ type Spec struct {
 	// is either joined or created; a user namespace created by the clone
 	// cannot be combined with joins.
 	Join []Join
-	// Hostname, if set, is given to the new UTS namespace; it needs NewUTS.
+	// Hostname, if set, is given to the UTS namespace, new (NewUTS) or
+	// joined (Join): the joined one's hostname changes for all in it.
 	Hostname string
 	// UIDMap and GIDMap are written for a new user namespace while the
 	// child waits; setgroups(2) is denied first, as the kernel requires for
@@ -248,6 +249,21 @@ type Spec struct {
 	// tree (mount_setattr(2)): OCI's rootfsPropagation. Propagation still
 	// applies to the whole namespace before any mount.
 	RootPropagation uintptr
+	// HostMountNS makes Root and Mounts in the caller's own mount
+	// namespace, for a spec that creates and joins none: OCI's config
+	// without a mount namespace, which runc and crun run. The root's tree
+	// is attached on Root and made private at once (mount(2)
+	// MS_REC|MS_PRIVATE), so that nothing made below it propagates to the
+	// caller's mounts or their peers; every Mount goes below it (they
+	// resolve inside the root); and the child enters it with chroot(2), as
+	// runc does there, since pivot_root(2) would move the root of every
+	// process of the namespace. The attach itself reaches the peers of the
+	// mount that holds Root, as any mount there does. What is left
+	// mounted on Root is the caller's to remove: umount2(Root,
+	// MNT_DETACH) removes it all (package container does at delete). The
+	// container's mount table is the caller's: chroot(2) is no isolation
+	// from a process that may call it again (CAP_SYS_CHROOT).
+	HostMountNS bool
 
 	// A cgroup of its own.
 
@@ -357,7 +373,10 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("unknown Propagation %d; use PropagationPrivate, PropagationSlave, PropagationShared or PropagationUnchanged", int(s.Propagation))
 	}
 	if s.Hostname != "" {
-		if s.Namespaces&NewUTS == 0 {
+		// A joined UTS namespace takes the hostname too, for everything in
+		// it, as runc and crun set it there (OCI's hostname with a
+		// linux.namespaces uts path).
+		if (s.Namespaces|s.joined())&NewUTS == 0 {
 			return &SpecError{Field: "Hostname", Needs: NewUTS, Reason: ", or the host's hostname would change"}
 		}
 		if err := ValidateHostname(s.Hostname); err != nil {

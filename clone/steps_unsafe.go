@@ -144,19 +144,20 @@ func runSteps(d *childData, seg int) syscall.Errno {
 // Slots every segment may use. slotNone: the result is not kept (and a
 // table without slots needs no slot array).
 const (
-	slotNone    = iota
-	slotRoot    // O_PATH fd of the root
-	slotMnt     // a detached mount: open_tree(2) or fsmount(2)
-	slotFS      // a filesystem context: fsopen(2)
-	slotAt      // the target or its parent directory: openat2(2)
-	slotOvl     // the overlay's filesystem context
-	slotTmp     // the overlay's tmpfs
-	slotDevNull // the host's /dev/null, O_PATH: what masks a file
-	slotUmask   // the umask before a device node's mknodat
-	slotProc    // the child's own proc, detached (procfs.go)
+	slotNone     = iota
+	slotRoot     // O_PATH fd of the root
+	slotMnt      // a detached mount: open_tree(2) or fsmount(2)
+	slotFS       // a filesystem context: fsopen(2)
+	slotAt       // the target or its parent directory: openat2(2)
+	slotOvl      // the overlay's filesystem context
+	slotTmp      // the overlay's tmpfs
+	slotDevNull  // the host's /dev/null, O_PATH: what masks a file
+	slotUmask    // the umask before a device node's mknodat
+	slotProc     // the child's own proc, detached (procfs.go)
+	slotRootTree // the root's tree, detached (mountSteps)
 
-	// slotBind+i holds the detached tree of the i-th bind source of the
-	// list, taken before anything is mounted.
+	// slotBind+i holds the i-th mount of the list that is taken detached
+	// before anything is attached: a bind's source, a new filesystem.
 	slotBind = 16
 )
 

@@ -93,6 +93,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 	c := &Container{Dir: dir}
 	var cg *cgroup.Cgroup
 	var proc *clone.Process
+	var hostRoot *rootMount // what was at the root before, without a mount namespace
 	wrotePid := false
 	defer func() {
 		if err == nil {
@@ -101,6 +102,9 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		if proc != nil {
 			proc.Signal(unix.SIGKILL)
 			proc.Wait()
+		}
+		if hostRoot != nil {
+			unmountRootChanged(pl.Spec.Root, hostRoot)
 		}
 		if cg != nil {
 			cg.Remove()
@@ -185,6 +189,13 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		defer unix.Close(fd)
 		spec.ConsoleSocket = int32(fd)
 	}
+	if spec.HostMountNS {
+		id, unique, err := mountID(spec.Root)
+		if err != nil {
+			return nil, nil, &oci.Error{Path: "root.path", Err: err}
+		}
+		hostRoot = &rootMount{ID: id, Unique: unique}
+	}
 	proc, _, err = cg.Start(&spec)
 	if err != nil {
 		proc = nil // nothing to kill: Start reaped it
@@ -200,6 +211,15 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		Annotations: o.Config.Annotations,
 		Cgroup:      cg.Name, CgroupDirs: cg.Dirs(), FreezeFile: cg.FreezeFile(),
 		CgroupParents: cg.MadeParents(),
+	}
+	if hostRoot != nil {
+		id, unique, err := mountID(spec.Root)
+		if err != nil {
+			return nil, nil, &oci.Error{Path: "root.path", Err: err}
+		}
+		if id != hostRoot.ID || unique != hostRoot.Unique {
+			c.State.RootMount = &rootMount{ID: id, Unique: unique}
+		}
 	}
 	if h := &pl.Hooks; preStartHooks(h)+len(h.Poststart)+len(h.Poststop) > 0 {
 		hooks := *h

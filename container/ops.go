@@ -98,6 +98,11 @@ func (c *Container) Delete(force bool) (warnings []string, err error) {
 	} else if st != Stopped {
 		c.waitGone()
 	}
+	if m := c.State.RootMount; m != nil {
+		if err := unmountRoot(c.State.Rootfs, m); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.remove(); err != nil {
 		return nil, err
 	}

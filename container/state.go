@@ -55,6 +55,10 @@ type State struct {
 	// poststart, poststop (config.json may change after create; what
 	// create read counts).
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	// RootMount is the tree create attached on Rootfs in the runtime's own
+	// mount namespace, for a container without one (hostmount.go): delete
+	// unmounts it.
+	RootMount *rootMount `json:"rootMount,omitempty"`
 }
 
 // save writes state.json atomically.

@@ -62,7 +62,12 @@ var defaultRuntimes = map[string]struct {
 	"podman": {names: "rawns,runc", notYet: map[string]string{
 		"rawns/read-only": "podman --read-only mounts a tmpfs on /run with tmpcopyup and /run holds /run/.containerenv: rawns-oci refuses tmpcopyup over files (\"mounts[0].options[4]: not supported by rawns (tmpcopyup: /run in the root holds files (/run/.containerenv), and rawns does not copy them into the tmpfs ...)\")",
 	}},
-	"cri":   {names: "runc", without: "every pod sandbox refused: containerd 1.6's CRI sends linux.cgroupsPath \"test.slice:cri-containerd:ID\" (a parent ending in .slice), which rawns-oci refuses as systemd's form; runc takes it as a relative path"},
+	// cri's notYet are critest specs (rawns/SPEC, SPEC as ginkgo's full
+	// text): TestCRI does not hold rawns to runc's result for them in the
+	// default run, and names them at the end.
+	"cri": {names: "rawns,runc", notYet: map[string]string{
+		"rawns/[k8s.io] Container Mount Propagation runtime should support mount propagation mount with 'rshared' should support propagation from host to container and vice versa": "a mount made in the container does not reach the host: with rootfsPropagation rshared, rawns makes the namespace's copy of / a slave of the host's before it clones the bind (clone/), so the bind is a slave with a peer group of its own; runc keeps / shared and the bind in the host's peer group",
+	}},
 	"bench": {names: "runc"},
 }
 
@@ -79,6 +84,21 @@ func runCase(t *testing.T, engine, rt, name string, f func(*testing.T)) {
 		}
 	}
 	t.Run(name, parallel(f))
+}
+
+// notYetSpec reports whether a critest spec is among cri's notYet for
+// runtime rt in the default run, and notes it for the end of the run.
+func notYetSpec(rt, spec string) bool {
+	if os.Getenv("RAWNS_E2E_RUNTIMES") != "" {
+		return false
+	}
+	why, ok := defaultRuntimes["cri"].notYet[rt+"/"+spec]
+	if ok {
+		sb.mu.Lock()
+		sb.notes["cri "+rt+"/"+spec] = why
+		sb.mu.Unlock()
+	}
+	return ok
 }
 
 func runtimeByName(name string) (ociRuntime, error) {

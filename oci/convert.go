@@ -47,6 +47,10 @@ type Plan struct {
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
 	// step names it.
 	MountPaths []string
+	// Warnings are what the config asks for and rawns leaves out, as runc
+	// does with a warning (an ambient capability that cannot be raised):
+	// for the caller's log.
+	Warnings []string
 }
 
 // Options are what Convert needs besides config.json.
@@ -64,6 +68,10 @@ type converter struct {
 	mountPaths []string
 	joins      []NamespacePath
 	lay        *cgroup.Layout
+	warnings   []string
+	// ambientDropped: process.capabilities.ambient that cannot be
+	// raised, left out with a warning.
+	ambientDropped uint64
 }
 
 // Convert maps s onto a Plan. It changes nothing on the system; it reads
@@ -115,7 +123,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 		return nil, err
 	}
 	if s.Hostname != "" {
-		if c.spec.Namespaces&clone.NewUTS == 0 {
+		if c.spec.Namespaces&clone.NewUTS == 0 && !c.joining(clone.NewUTS) {
 			return nil, errorf("hostname", "%q needs a new uts namespace, or the host's hostname would change; add {\"type\": \"uts\"} to linux.namespaces", s.Hostname)
 		}
 		if err := clone.ValidateHostname(s.Hostname); err != nil {
@@ -137,7 +145,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	if err := c.lookPath(); err != nil {
 		return nil, err
 	}
-	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay}
+	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay, Warnings: c.warnings}
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
@@ -145,6 +153,14 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	// belongs to a start (--console-socket), so the size waits for it.
 	check := pl.Spec
 	check.ConsoleSize = clone.Winsize{}
+	// The joined namespaces are fds only create opens (clone.Spec.Join);
+	// a mount or UTS namespace joined stands where the spec's rules ask
+	// for one of its own (a root, a hostname).
+	for _, k := range []clone.Namespaces{clone.NewMount, clone.NewUTS} {
+		if c.joining(k) {
+			check.Namespaces |= k
+		}
+	}
 	if err := check.Validate(); err != nil {
 		return nil, pl.SpecError(err)
 	}
@@ -166,14 +182,16 @@ func (c *converter) root(r *specs.Root) error {
 	if _, err := statDir(dir); err != nil {
 		return errorf("root.path", "%s: %v; give the directory that becomes the container's /", dir, err)
 	}
-	if c.spec.Namespaces&clone.NewMount == 0 {
-		for _, j := range c.joins {
-			if j.Kind == clone.NewMount {
-				return unsupported(j.JSONPath, "a root and mounts made in a joined mount namespace would change that namespace for everything in it; create a new mount namespace")
-			}
-		}
-		return errorf("linux.namespaces", "no mount namespace: root.path and mounts would be made on the host's own tree; add {\"type\": \"mount\"}")
-	}
+	// In a joined mount namespace (linux.namespaces' mount with a path)
+	// the root and the mounts are made there, as runc and crun make them:
+	// its / becomes the container's root for everything in it
+	// (pivot_root(2) moves the root of every process of the namespace
+	// that had the old one).
+	// Without a mount namespace (the container shares the runtime's, as
+	// config-linux.md has it), the root and mounts are made in the
+	// runtime's own, below root.path alone, and entered with chroot(2),
+	// as runc and crun do (clone.Spec.HostMountNS); delete unmounts them.
+	c.spec.HostMountNS = c.spec.Namespaces&clone.NewMount == 0 && !c.joining(clone.NewMount)
 	c.spec.Root = dir
 	if r.Readonly && !kernel.AtLeast(5, 12) {
 		// clone sets the root read-only with mount_setattr(2).

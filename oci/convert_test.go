@@ -152,14 +152,8 @@ func TestConvertErrors(t *testing.T) {
 			s.Process.Args = []string{"/etc/passwd"}
 		}},
 		{"missing root", "root.path", "no such file", func(s *specs.Spec) { s.Root.Path = "nothere" }},
-		{"no mount namespace", "linux.namespaces", "no mount namespace", func(s *specs.Spec) {
-			s.Linux.Namespaces = s.Linux.Namespaces[:4]
-		}},
 		{"hostname without uts", "hostname", "needs a new uts namespace", func(s *specs.Spec) {
 			s.Linux.Namespaces[3].Type = "time"
-		}},
-		{"systemd cgroups path", "linux.cgroupsPath", "systemd's slice:prefix:name", func(s *specs.Spec) {
-			s.Linux.CgroupsPath = "machine.slice:libpod:abc"
 		}},
 		{"cgroups path climbing", "linux.cgroupsPath", "climbs out", func(s *specs.Spec) {
 			s.Linux.CgroupsPath = "../x"
@@ -225,6 +219,24 @@ func TestEngineUnsetValues(t *testing.T) {
 	}
 	if r := pl.Cgroup.Resources; r.Memory != (cgroup.Memory{}) || r.CPU != (cgroup.CPU{}) || r.Pids != (cgroup.Pids{}) {
 		t.Errorf("resources %+v; want none", pl.Cgroup.Resources)
+	}
+}
+
+// TestSliceFormCgroupsPath: systemd's "slice:prefix:name" form, which
+// containerd 1.6's CRI sends for a pod whose parent ends in ".slice"
+// (SystemdCgroup = false too), is one relative directory name, as runc's
+// cgroupfs manager takes it.
+func TestSliceFormCgroupsPath(t *testing.T) {
+	for _, p := range []string{"test.slice:cri-containerd:abc", "machine.slice:libpod:abc", "/a.slice:b:c"} {
+		dir, s := bundle(t, func(s *specs.Spec) { s.Linux.CgroupsPath = p })
+		pl, err := Convert(s, Options{Bundle: dir})
+		if err != nil {
+			t.Errorf("%q: %v", p, err)
+			continue
+		}
+		if pl.Cgroup.Path != p {
+			t.Errorf("%q: cgroup path %q; want it as it is", p, pl.Cgroup.Path)
+		}
 	}
 }
 

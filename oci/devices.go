@@ -16,6 +16,12 @@ import (
 // host's node and its mode; it has no submounts, so it is not recursive.
 var defaultDevices = [...]string{"null", "zero", "full", "random", "urandom", "tty"}
 
+// defaultDeviceNumbers are defaultDevices' numbers, for a joined mount
+// namespace, whose /dev may be another container's (a symlink there to a
+// host file would be bound in, CVE-2025-31133's shape): there the nodes
+// are made (mknod, rw for all as on the host) instead.
+var defaultDeviceNumbers = [len(defaultDevices)]uint64{unix.Mkdev(1, 3), unix.Mkdev(1, 5), unix.Mkdev(1, 7), unix.Mkdev(1, 8), unix.Mkdev(1, 9), unix.Mkdev(5, 0)}
+
 // devLinks are the symbolic links of runtime-linux.md, "Dev symbolic
 // links", made when their target exists after the mounts: /proc is
 // mounted by then in any container that has one.
@@ -46,20 +52,49 @@ func (c *converter) devices() {
 	if !devMounted {
 		return
 	}
-	for _, n := range defaultDevices {
+	for i, n := range defaultDevices {
 		if made["/dev/"+n] {
 			continue
 		}
-		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountBind, Source: "/dev/" + n, Target: path.Join("/dev", n)})
+		if c.joining(clone.NewMount) {
+			c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountDevice, Target: "/dev/" + n, Mode: unix.S_IFCHR | 0o666, Dev: defaultDeviceNumbers[i]})
+		} else {
+			c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountBind, Source: "/dev/" + n, Target: path.Join("/dev", n)})
+		}
 		c.mountPaths = append(c.mountPaths, "default device /dev/"+n)
 	}
 	links := devLinks[:]
 	if ptsMounted {
 		links = append(links, [2]string{"ptmx", "pts/ptmx"})
+		// A privileged container's linux.devices lists every node of the
+		// host's /dev (containerd's WithPrivilegedDevices), /dev/ptmx (5:2)
+		// among them; runc makes the node and then replaces it by the
+		// link (setupPtmx removes whatever is there), since ptmx outside
+		// the container's devpts instance would hand out the host's ptys.
+		// So the link wins here too: the node is not made.
+		c.dropDevice("/dev/ptmx")
 	}
 	for _, l := range links {
+		if made["/dev/"+l[0]] && l[0] != "ptmx" {
+			// A node asked for at /dev/fd or /dev/std*: runc's links
+			// step keeps what is there (EEXIST ignored), and so does
+			// rawns.
+			continue
+		}
 		c.spec.Mounts = append(c.spec.Mounts, clone.Mount{Kind: clone.MountSymlink, Source: l[1], Target: path.Join("/dev", l[0])})
 		c.mountPaths = append(c.mountPaths, "default link /dev/"+l[0])
+	}
+}
+
+// dropDevice removes linux.devices' node at target from the steps (and
+// its JSON path from mountPaths, which runs beside them).
+func (c *converter) dropDevice(target string) {
+	for i := 0; i < len(c.spec.Mounts); i++ {
+		if m := c.spec.Mounts[i]; m.Kind == clone.MountDevice && m.Target == target {
+			c.spec.Mounts = append(c.spec.Mounts[:i], c.spec.Mounts[i+1:]...)
+			c.mountPaths = append(c.mountPaths[:i], c.mountPaths[i+1:]...)
+			i--
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package oci
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rawns/rawns/security"
 )
 
 // ConvertExec maps the process of an exec (process.json, or the
@@ -29,6 +31,12 @@ func ConvertExec(s *specs.Spec, p *specs.Process, root string) (*Plan, error) {
 	c.spec.Root = ""
 	if err != nil {
 		return nil, execPath(err)
+	}
+	if c.ambientDropped != 0 {
+		// exec's plan has no log to warn in (package container runs
+		// it): an ambient capability that cannot be raised stays an
+		// error here.
+		return nil, errorf("capabilities.ambient", "%s must be in permitted and inheritable too (PR_CAP_AMBIENT_RAISE)", security.CapSet(c.ambientDropped))
 	}
 	return &Plan{Spec: c.spec, Terminal: c.terminal}, nil
 }

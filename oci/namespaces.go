@@ -93,3 +93,14 @@ func (c *converter) namespaces(l *specs.Linux) error {
 	}
 	return nil
 }
+
+// joining reports whether linux.namespaces joins a namespace of kind by
+// path.
+func (c *converter) joining(kind clone.Namespaces) bool {
+	for _, j := range c.joins {
+		if j.Kind == kind {
+			return true
+		}
+	}
+	return false
+}

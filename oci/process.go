@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"fmt"
 	"path"
 	"strings"
 
@@ -116,9 +117,13 @@ func (c *converter) process(p string, pr *specs.Process) error {
 	}
 	priv.Cred = &clone.Credential{UID: pr.User.UID, GID: pr.User.GID, Groups: pr.User.AdditionalGids}
 	if pr.Capabilities != nil {
-		caps, err := capabilities(p+".capabilities", pr.Capabilities)
+		caps, dropped, err := capabilities(p+".capabilities", pr.Capabilities)
 		if err != nil {
 			return err
+		}
+		if dropped != 0 {
+			c.ambientDropped = dropped
+			c.warnings = append(c.warnings, fmt.Sprintf("%s.capabilities.ambient: %s left out: an ambient capability must be in permitted and inheritable too (PR_CAP_AMBIENT_RAISE), as runc only warns", p, security.CapSet(dropped)))
 		}
 		priv.Caps = caps
 	}
@@ -129,7 +134,14 @@ func (c *converter) process(p string, pr *specs.Process) error {
 // capabilities maps the five sets. A name rawns does not know is an
 // error; a capability this kernel does not have (newer than it) is left
 // out of every set, as runc leaves it, since no process can hold it.
-func capabilities(p string, lc *specs.LinuxCapabilities) (*clone.Capabilities, error) {
+//
+// An ambient capability that is not both permitted and inheritable cannot
+// be raised (PR_CAP_AMBIENT_RAISE is EPERM): runc tries each and only
+// warns when one fails, and `runc spec`'s own default config (1.1) lists
+// ambient capabilities with no inheritable set. So rawns leaves such a
+// capability out of the ambient set and returns it (dropped), for a
+// warning in the log, rather than refusing the config.
+func capabilities(p string, lc *specs.LinuxCapabilities) (caps *clone.Capabilities, dropped uint64, err error) {
 	last := security.LastCap()
 	set := func(name string, list []string) (uint64, error) {
 		var s uint64
@@ -158,17 +170,16 @@ func capabilities(p string, lc *specs.LinuxCapabilities) (*clone.Capabilities, e
 	} {
 		s, err := set(f.name, f.list)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		*f.dst = s
 	}
 	if extra := c.Effective &^ c.Permitted; extra != 0 {
-		return nil, errorf(p+".effective", "%s is not in permitted; a capability can be effective only when permitted", security.CapSet(extra))
+		return nil, 0, errorf(p+".effective", "%s is not in permitted; a capability can be effective only when permitted", security.CapSet(extra))
 	}
-	if extra := c.Ambient &^ (c.Permitted & c.Inheritable); extra != 0 {
-		return nil, errorf(p+".ambient", "%s must be in permitted and inheritable too (PR_CAP_AMBIENT_RAISE)", security.CapSet(extra))
-	}
-	return &c, nil
+	dropped = c.Ambient &^ (c.Permitted & c.Inheritable)
+	c.Ambient &^= dropped
+	return &c, dropped, nil
 }
 
 // selinuxEnabled reports whether SELinux is on here: its filesystem is

@@ -19,19 +19,17 @@ type Cgroup struct {
 	Resources cgroup.Resources
 }
 
-// IsSystemdPath reports whether p is systemd's "slice:prefix:name" form
-// of linux.cgroupsPath (runc's --systemd-cgroup).
-func IsSystemdPath(p string) bool {
-	return !strings.HasPrefix(p, "/") && strings.Count(p, ":") == 2
-}
-
-// cgroupsPath maps linux.cgroupsPath.
+// cgroupsPath maps linux.cgroupsPath. systemd's "slice:prefix:name"
+// form (what containerd 1.6's CRI writes whenever a pod's cgroup parent
+// ends in ".slice", SystemdCgroup = false or not) is, without
+// --systemd-cgroup (which rawns-oci refuses), a plain relative path, as
+// runc's cgroupfs manager takes it (specconv's CreateCgroupConfig only
+// splits it at ':' for its systemd driver): one directory literally named
+// "test.slice:cri-containerd:ID" below the caller's own cgroup in each
+// hierarchy. ':' is an ordinary byte in a cgroup directory's name.
 func (c *converter) cgroupsPath(p string) error {
 	if p == "" {
 		return nil
-	}
-	if IsSystemdPath(p) {
-		return unsupported("linux.cgroupsPath", "\""+p+"\" is systemd's slice:prefix:name form, and rawns manages cgroups through cgroupfs, not systemd; give a path such as /rawns/ID (podman: cgroup_manager = \"cgroupfs\"; containerd: SystemdCgroup = false)")
 	}
 	if strings.IndexByte(p, 0) >= 0 {
 		return errorf("linux.cgroupsPath", "contains a NUL byte")

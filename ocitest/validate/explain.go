@@ -40,11 +40,7 @@ var explain = map[string]string{
 	"linux_cgroups_relative_devices": "as linux_cgroups_devices: runc's own device rules come first in devices.list",
 	"linux_mount_label":              "SELinux is not enabled here; runc still passes the context= mount option, which the kernel refuses (EINVAL); crun leaves the label out",
 	"process_capabilities_fail":      "prints nothing when the runtime refuses the unknown capability CAP_TEST, as the spec asks (no result: rawns refuses it naming the JSON path); runc 1.1 and crun 1.8 accept it, so the container runs (307 ok lines) and the program then fails the test with util.Fatal ('Any value which cannot be mapped to a relevant kernel interface MUST cause an error'), exit 1",
-	// rawns-oci alone, at the time of the last table (H5's list):
-	"linux_ns_itype": "the config has a root and mounts but no mount namespace: rawns-oci refuses it naming linux.namespaces (it would have to make them on the caller's own mount tree, or drop them silently); runc and crun run it",
-	"linux_ns_path":  "rawns-oci refuses joining a mount namespace by path (its root and mounts would change that namespace for all in it), and a hostname with a UTS namespace joined by path, which runc and crun set in the joined namespace",
-	"mounts":         "the test finds each mount of the config in /proc/self/mountinfo, in the config's order; since Linux 6.8 mountinfo lists a namespace's mounts by mount id, and rawns-oci takes every bind's source (open_tree(2) OPEN_TREE_CLONE: a new mount, a new id) before it mounts anything, so the binds of /etc (mounts[9..16]) come before the tmpfs mounts made earlier in the config (it attaches them in order, which a kernel before 6.8 lists so)",
-	"linux_seccomp":  "the test's filter makes getcwd(2) fail, and runc 1.1.5's CVE-2024-21626 backport checks the cwd with getcwd after the filter is installed: create fails ('failed to verify if current working directory is safe')",
+	"linux_seccomp":                  "the test's filter makes getcwd(2) fail, and runc 1.1.5's CVE-2024-21626 backport checks the cwd with getcwd after the filter is installed: create fails ('failed to verify if current working directory is safe')",
 }
 
 // runtimeNotes say what holds for every test of one runtime, printed

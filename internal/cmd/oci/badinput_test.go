@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawns/rawns/container"
 	"github.com/rawns/rawns/internal/kernel"
 )
 
@@ -146,8 +147,10 @@ func TestTwoCreatesOneID(t *testing.T) {
 }
 
 // TestLogJSON: with --log and --log-format json an error is one JSON
-// object per line in the file ({"level","msg","time"}, time in RFC 3339)
-// and nothing reaches stderr, even for an error in the flags.
+// object per line in the file ({"level","msg","time"}, time in RFC 3339),
+// even for an error in the flags, and the same message is the one plain
+// line on stderr (runc's fatalWithCode prints both: containerd's shim
+// reads stderr for "container not running").
 func TestLogJSON(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, args := range [][]string{
@@ -158,8 +161,8 @@ func TestLogJSON(t *testing.T) {
 		log := filepath.Join(t.TempDir(), "log.json")
 		full := append([]string{"--root", e.root, "--log", log, "--log-format", "json"}, args...)
 		r := oci(t, full...)
-		if r.code != 1 || r.stderr != "" {
-			t.Errorf("%v: %+v; want exit 1 and nothing on stderr", args, r)
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+			t.Errorf("%v: %+v; want exit 1 and one line on stderr", args, r)
 		}
 		data, err := os.ReadFile(log)
 		if err != nil {
@@ -177,11 +180,40 @@ func TestLogJSON(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339, l.Time); err != nil || l.Level != "error" || l.Msg == "" {
 			t.Errorf("%v: log line %+v", args, l)
 		}
+		if r.stderr != l.Msg+"\n" {
+			t.Errorf("%v: stderr %q; want the log's message %q", args, r.stderr, l.Msg)
+		}
 	}
 	// A missing log directory is an error on stderr: there is nowhere else.
 	r := oci(t, "--log", "/nonexistent/dir/log.json", "state", "x")
 	if r.code != 1 || !strings.Contains(r.stderr, "--log /nonexistent/dir/log.json: no such file or directory") {
 		t.Errorf("%+v", r)
+	}
+}
+
+// TestKillExitedStderr: kill of a container whose process has exited
+// fails with runc's "container not running", in the --log file and on
+// stderr, where containerd's runc shim (go-runc, which sees only the
+// combined output) looks for it to answer NotFound: without it the CRI's
+// StopContainer of an exited container fails.
+func TestKillExitedStderr(t *testing.T) {
+	e := newEnv(t, func(s *specs.Spec) { s.Process.Args = []string{"true"} })
+	id := newID("killexited")
+	if r, _ := e.create(t, id); r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	t.Cleanup(func() { e.run(t, "delete", "--force", id) })
+	if r := e.run(t, "start", id); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	e.waitStatus(t, id, container.Stopped)
+	log := filepath.Join(t.TempDir(), "log.json")
+	r := e.run(t, "--log", log, "--log-format", "json", "kill", id, "KILL")
+	if r.code != 1 || r.stderr != "container not running\n" {
+		t.Errorf("kill of an exited container: %+v; want exit 1 and \"container not running\" on stderr", r)
+	}
+	if b, _ := os.ReadFile(log); !strings.Contains(string(b), `"msg":"container not running"`) {
+		t.Errorf("log %q; want the error there too", b)
 	}
 }
 
@@ -259,5 +291,27 @@ func TestReadOnlyPathsOld(t *testing.T) {
 	r := e.run(t, "run", "--bundle", e.bundle, newID("ropaths"))
 	if r.code != 1 || !strings.Contains(r.stderr, "/proc/bus") || !strings.Contains(r.stderr, "mount_setattr(2), Linux 5.12") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("%+v; want exit 1 and one line naming /proc/bus and mount_setattr", r)
+	}
+}
+
+// TestAmbientNotRaisable: ambient capabilities that are not inheritable
+// (runc spec's default config lists them so) cannot be raised: runc warns
+// and runs the container, and so does rawns-oci, the warning in the log;
+// an ambient capability that is permitted and inheritable is raised.
+func TestAmbientNotRaisable(t *testing.T) {
+	e := newEnv(t, func(s *specs.Spec) {
+		caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps, Inheritable: []string{"CAP_KILL"}, Ambient: caps}
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Process.Args = []string{"grep", "CapAmb", "/proc/self/status"}
+	})
+	log := filepath.Join(t.TempDir(), "log.json")
+	r := e.run(t, "--log", log, "--log-format", "json", "run", "--bundle", e.bundle, newID("ambient"))
+	if r.code != 0 || r.stdout != "CapAmb:\t0000000000000020\n" {
+		t.Errorf("%+v; want exit 0 and CAP_KILL alone in the ambient set", r)
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), `"level":"warning"`) || !strings.Contains(string(b), "process.capabilities.ambient: CAP_NET_BIND_SERVICE,CAP_AUDIT_WRITE left out") {
+		t.Errorf("log %q; want a warning naming the two left out", b)
 	}
 }

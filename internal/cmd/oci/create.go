@@ -89,5 +89,8 @@ func (g *globals) createOptions(flags cli.Flags, id string) (*container.CreateOp
 	if o.Plan, err = ocispec.Convert(o.Config, ocispec.Options{Bundle: abs}); err != nil {
 		return nil, err
 	}
+	for _, w := range o.Plan.Warnings {
+		g.warn(w)
+	}
 	return o, nil
 }

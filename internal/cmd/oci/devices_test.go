@@ -46,3 +46,50 @@ func TestDeviceRules(t *testing.T) {
 		})
 	}
 }
+
+// TestPrivilegedDevices: a privileged container's config as containerd
+// writes it lists every node of the host's /dev in linux.devices, ptmx
+// (5:2) and a node at a default link's path among them: the node at
+// /dev/ptmx gives way to the link to the container's own devpts (runc's
+// setupPtmx), a node at /dev/stdin stays (runc's links step keeps what is
+// there), the other default links are made. And a config that binds the
+// host's /dev over its /dev tmpfs gets no default device or link at all
+// (runc's needsSetupDev).
+func TestPrivilegedDevices(t *testing.T) {
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/ptmx", &st); err != nil || st.Rdev != unix.Mkdev(5, 2) {
+		t.Skipf("host /dev/ptmx is not 5:2: %v", err)
+	}
+	e := newEnv(t, func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{
+			{Path: "/dev/ptmx", Type: "c", Major: 5, Minor: 2},
+			{Path: "/dev/stdin", Type: "c", Major: 1, Minor: 3},
+			{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11},
+		}
+		s.Process.Args = []string{"sh", "-c", "readlink /dev/ptmx; stat -c '%F %t:%T' /dev/stdin; readlink /dev/fd; stat -c '%t:%T' /dev/kmsg"}
+	})
+	r := e.run(t, "run", "--bundle", e.bundle, newID("priv"))
+	if want := "pts/ptmx\ncharacter special file 1:3\n/proc/self/fd\n1:b\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("%+v; want %q", r, want)
+	}
+
+	// The host's /dev bound over the tmpfs: nothing is made in it (the
+	// host's /dev has null, fd, ptmx...: a default step there would fail
+	// with EEXIST, or write into the host's /dev).
+	e.edit(t, func(s *specs.Spec) {
+		s.Linux.Devices = nil
+		var ms []specs.Mount
+		for _, m := range s.Mounts {
+			ms = append(ms, m)
+			if m.Destination == "/dev" {
+				ms = append(ms, specs.Mount{Destination: "/dev", Type: "bind", Source: "/dev", Options: []string{"rbind", "rslave"}})
+			}
+		}
+		s.Mounts = ms
+		s.Process.Args = []string{"sh", "-c", "test -e /dev/kmsg && echo host-dev"}
+	})
+	r = e.run(t, "run", "--bundle", e.bundle, newID("hostdev"))
+	if r.code != 0 || r.stdout != "host-dev\n" {
+		t.Errorf("with the host's /dev: %+v; want host-dev", r)
+	}
+}

@@ -7,9 +7,13 @@
 // package oci (config.json); this package parses and words.
 //
 // Errors are one line and exit code 1, as runc's. With --log FILE they go
-// to FILE only, as one JSON object per line with --log-format json
+// to FILE, as one JSON object per line with --log-format json
 // ({"level":"error","msg":...,"time":RFC3339}, what podman and the
-// containerd shim read back), and nothing else is written to stderr.
+// containerd shim read back), and the same message as one plain line on
+// stderr, as runc's fatalWithCode prints it: containerd's runc shim
+// (go-runc) sees only the combined stdout and stderr of a failed kill, and
+// maps "container not running" there to NotFound. Warnings and --debug
+// lines go to the log only.
 package oci
 
 import (
@@ -38,6 +42,7 @@ type globals struct {
 	systemdCgroup bool
 	version       string
 	stdout        io.Writer
+	stderr        io.Writer // errors go here too when log is a --log file
 }
 
 var globalFlags = []cli.Def{
@@ -88,7 +93,7 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 	if unix.Geteuid() == 0 {
 		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	}
-	g := &globals{log: stderr, stdout: stdout, version: version}
+	g := &globals{log: stderr, stdout: stdout, stderr: stderr, version: version}
 	flags, rest, err := runcOptions.Parse(globalFlags, args)
 	// --log first of all: an error from here on goes there, even one
 	// about the flags (podman and the shim read the file, not stderr).
@@ -151,10 +156,15 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 	return g.fail(fmt.Errorf("unknown command %s; run rawns-oci --help for the commands", cli.Quote(name)))
 }
 
-// fail writes err as one line to the log (stderr without --log) and
-// returns runc's exit code for an error.
+// fail writes err as one line to the log (stderr without --log), and
+// with --log as one plain line on stderr too (runc's fatalWithCode: the
+// log, then stderr unless the log is stderr), and returns runc's exit code
+// for an error.
 func (g *globals) fail(err error) int {
 	g.logf("error", "%v", err)
+	if g.logFile {
+		fmt.Fprintln(g.stderr, err)
+	}
 	return 1
 }
 
