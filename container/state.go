@@ -151,6 +151,14 @@ func (s *State) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, `,"hooks":`...)
 		b = append(b, hooks...)
 	}
+	if s.RootMount != nil {
+		b = append(b, `,"rootMount":{"id":`...)
+		b = strconv.AppendUint(b, s.RootMount.ID, 10)
+		if s.RootMount.Unique {
+			b = append(b, `,"unique":true`...)
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}'), nil
 }
 
@@ -170,6 +178,7 @@ func decodeState(data []byte, s *State) error {
 		{"bundle", &s.Bundle}, {"rootfs", &s.Rootfs}, {"created", &s.Created}, {"owner", &s.Owner},
 		{"annotations", &s.Annotations}, {"cgroup", &s.Cgroup}, {"cgroupPaths", &s.CgroupDirs},
 		{"freezeFile", &s.FreezeFile}, {"cgroupParentsMade", &s.CgroupParents}, {"hooks", &s.Hooks},
+		{"rootMount", &s.RootMount},
 	} {
 		if v, ok := props[f.key]; ok {
 			if err := json.Unmarshal(v, f.ptr); err != nil {

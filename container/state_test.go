@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,6 +71,83 @@ func TestStateJSONMatchesMarshal(t *testing.T) {
 		if !reflect.DeepEqual(back, wantBack) {
 			t.Errorf("decodeState(%s)\n = %+v\nwant %+v", want, back, wantBack)
 		}
+	}
+}
+
+// TestStateJSONEveryField: every field of State, filled at random, is
+// written and read back as encoding/json does: a field added to State
+// and not to appendJSON and decodeState fails here.
+func TestStateJSONEveryField(t *testing.T) {
+	rnd := rand.New(rand.NewSource(1))
+	for i := 0; i < 200; i++ {
+		var s State
+		fill(reflect.ValueOf(&s).Elem(), rnd, 0)
+		s.Created = time.Unix(rnd.Int63n(1<<33), rnd.Int63n(1e9)).UTC()
+		want, err := json.Marshal(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("appendJSON:\n %s\nwant %s", got, want)
+		}
+		var back, wantBack State
+		if err := decodeState(want, &back); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(want, &wantBack)
+		if !reflect.DeepEqual(back, wantBack) {
+			t.Fatalf("decodeState(%s)\n = %+v\nwant %+v", want, back, wantBack)
+		}
+	}
+}
+
+// fill sets v to a random value: every exported field of a struct (and
+// of the unexported struct types State points to), a pointer, slice or
+// map most of the time, down to depth 10.
+func fill(v reflect.Value, rnd *rand.Rand, depth int) {
+	if depth > 10 || !v.CanSet() {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			fill(v.Field(i), rnd, depth+1)
+		}
+	case reflect.Pointer:
+		if rnd.Intn(4) > 0 {
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem(), rnd, depth+1)
+		}
+	case reflect.Slice:
+		n := rnd.Intn(3)
+		v.Set(reflect.MakeSlice(v.Type(), n, n))
+		for i := 0; i < n; i++ {
+			fill(v.Index(i), rnd, depth+1)
+		}
+	case reflect.Map:
+		n := rnd.Intn(3)
+		v.Set(reflect.MakeMap(v.Type()))
+		for i := 0; i < n; i++ {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fill(k, rnd, depth+1)
+			fill(e, rnd, depth+1)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		v.SetString(string(rune('a'+rnd.Intn(26))) + "<é>\"\x01")
+	case reflect.Bool:
+		v.SetBool(rnd.Intn(2) == 1)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(rnd.Int63n(1000) - 500)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(rnd.Int63()))
 	}
 }
 
