@@ -101,7 +101,7 @@ func TestWire(t *testing.T) {
 	p2, _ := ParsePublish("[::1]:8081:81")
 	p3, _ := ParsePublish("53:53/udp")
 	sub, _ := ParsePrefix("fd72:6177:6e73::/64")
-	req := &Request{Bridge: "rawns0", Subnets: []Prefix{DefaultSubnet, sub}, Publish: []Publish{p1, p2, p3}, Proxies: []int{1}}
+	req := &Request{Bridge: "rawns0", Subnets: []Prefix{DefaultSubnet, sub}, Publish: []Publish{p1, p2, p3}, Proxies: []int{1}, NewNetns: true}
 	got, err := ParseRequest(req.Marshal())
 	if err != nil || string(got.Marshal()) != string(req.Marshal()) {
 		t.Fatalf("request round trip: %v\n%s\n%s", err, req.Marshal(), got.Marshal())

@@ -34,6 +34,14 @@ type Options struct {
 	// Files asks for resolv.conf, hosts and hostname in a run directory
 	// (RunDir), for the caller to bind over the command's /etc.
 	Files bool
+	// NewNetns (bridge mode) has the helper make the command's network
+	// namespace and configure it whole before the clone (Ready returns
+	// it, for clone.Spec.Join), so that nothing waits for the command and
+	// the command need not be held. Without it the clone makes the
+	// namespace and Hold connects it: the way when the clone makes a user
+	// namespace, which must own the network namespace (setns(2) into a
+	// namespace of the host's user namespace needs CAP_SYS_ADMIN there).
+	NewNetns bool
 }
 
 // Files the run writes, by name in the run directory and target.
@@ -48,6 +56,7 @@ type Run struct {
 	helper  *clone.Process
 	sock    int // rawns's end of the helper's socket, or -1
 	nftSock int // the socket that owns the run's nft table, or -1
+	nsfd    int // NewNetns: the command's network namespace, until the clone, or -1
 
 	user *userNet // pasta or slirp4netns
 
@@ -62,15 +71,24 @@ type Run struct {
 	Notes []string
 }
 
-// Start does what comes before the clone: the run directory with empty
-// files (their binds need them to exist when the spec is checked), the
-// reserved ports, and in bridge mode the helper, which makes the bridge
-// and the table while the command is cloned. On an error nothing is left.
+// Start does what comes before the clone: in bridge mode first of all the
+// helper, whose start (a Go program's) then overlaps the rest; the run
+// directory with empty files (their binds need them to exist when the
+// spec is checked); the reserved ports; then the helper's request. The
+// helper makes the bridge and the table, and with NewNetns the command's
+// namespace whole, while rawns prepares the rest of the run. On an error
+// nothing is left.
 func Start(o *Options) (*Run, error) {
-	r := &Run{o: o, sock: -1, nftSock: -1}
+	r := &Run{o: o, sock: -1, nftSock: -1, nsfd: -1}
 	var err error
+	if o.Mode == Bridge {
+		if err := r.startHelper(); err != nil {
+			return nil, err
+		}
+	}
 	if o.Files {
 		if r.Dir, err = NewRunDir(); err != nil {
+			r.Close()
 			return nil, fmt.Errorf("the run directory for resolv.conf: %w", err)
 		}
 		for _, f := range FileTargets {
@@ -87,7 +105,7 @@ func Start(o *Options) (*Run, error) {
 		}
 	}
 	if o.Mode == Bridge {
-		if err := r.startHelper(); err != nil {
+		if err := r.sendRequest(); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -96,7 +114,8 @@ func Start(o *Options) (*Run, error) {
 }
 
 // startHelper starts rawns-net setup with one end of a socketpair as its
-// stdin, and sends it the request.
+// stdin. Until the request comes, it only starts; if rawns gives up before
+// (Close), it reads EOF and exits having made nothing.
 func (r *Run) startHelper() error {
 	path, err := sibling.Find(HelperName)
 	if err != nil {
@@ -121,15 +140,23 @@ func (r *Run) startHelper() error {
 		return fmt.Errorf("starting %s: %w", path, err)
 	}
 	r.sock = fds[0]
-	req := &Request{Bridge: r.o.Bridge, Subnets: r.o.Subnets, Publish: r.o.Publish}
+	return nil
+}
+
+// sendRequest sends the helper what to set up, with the IPv6 sockets it
+// is to serve.
+func (r *Run) sendRequest() error {
+	req := &Request{Bridge: r.o.Bridge, Subnets: r.o.Subnets, Publish: r.o.Publish, NewNetns: r.o.NewNetns}
+	var proxies []int
 	if r.res != nil {
 		for i, fd := range r.res.Proxy {
 			if fd >= 0 {
 				req.Proxies = append(req.Proxies, i)
+				proxies = append(proxies, fd)
 			}
 		}
 	}
-	if err := Send(r.sock, req.Marshal()); err != nil {
+	if err := Send(r.sock, req.Marshal(), proxies...); err != nil {
 		return r.helperFailed(err)
 	}
 	return nil
@@ -190,17 +217,35 @@ func (r *Run) Hold(h clone.Held) error {
 }
 
 func (r *Run) attachBridge(nsfd int) error {
-	fds := []int{nsfd}
-	if r.res != nil {
-		for _, fd := range r.res.Proxy {
-			if fd >= 0 {
-				fds = append(fds, fd)
-			}
-		}
-	}
-	if err := Send(r.sock, []byte("netns"), fds...); err != nil {
+	if err := Send(r.sock, []byte("netns"), nsfd); err != nil {
 		return r.helperFailed(err)
 	}
+	return r.reply()
+}
+
+// Ready waits for the helper that makes the command's namespace
+// (Options.NewNetns), writes the files, and returns the namespace for the
+// clone to join (clone.Spec.Join); Run keeps the fd until Started or
+// Close. The helper made and configured it whole while rawns prepared
+// the rest of the run: lo up, eth0 with its addresses and routes, the
+// rules. Until the clone, the namespace is held only by this fd (and the
+// helper's, which it closes once it has replied), so it dies with rawns.
+func (r *Run) Ready() (int, error) {
+	if err := r.reply(); err != nil {
+		return -1, err
+	}
+	if r.nsfd < 0 {
+		return -1, fmt.Errorf("%s: no network namespace came with the reply", HelperName)
+	}
+	if err := r.writeFiles(); err != nil {
+		return -1, err
+	}
+	return r.nsfd, nil
+}
+
+// reply reads the helper's reply and keeps what came with it: the socket
+// that owns the table, and the namespace the helper made.
+func (r *Run) reply() error {
 	msg, got, err := r.recv(setupTimeout)
 	if err != nil {
 		return fmt.Errorf("%s: %w", HelperName, err)
@@ -216,14 +261,30 @@ func (r *Run) attachBridge(nsfd int) error {
 		return fmt.Errorf("%s: %w", HelperName, err)
 	}
 	if rep.Err != "" {
+		for _, fd := range got {
+			unix.Close(fd)
+		}
 		return errors.New(rep.Err)
 	}
+	want := 0
 	if rep.Owned {
-		if len(got) != 1 {
-			return fmt.Errorf("%s: an owned table came with %d fds", HelperName, len(got))
+		want++
+	}
+	if r.o.NewNetns {
+		want++
+	}
+	if len(got) != want {
+		for _, fd := range got {
+			unix.Close(fd)
 		}
+		return fmt.Errorf("%s: the reply came with %d fds, not %d (owned table %t, namespace %t)", HelperName, len(got), want, rep.Owned, r.o.NewNetns)
+	}
+	if rep.Owned {
 		// The table lives as long as this fd: as long as rawns.
 		r.nftSock = got[0]
+	}
+	if r.o.NewNetns {
+		r.nsfd = got[want-1]
 	}
 	r.Reply, r.Addrs = rep, rep.Addrs
 	// A helper that does not stay exits now; Started reaps it, so that
@@ -280,6 +341,7 @@ func (r *Run) writeFiles() error {
 func (r *Run) Started() {
 	r.Dir.Remove()
 	r.Dir = nil
+	r.closeNetns() // the command holds its namespace now
 	if r.helper != nil && r.Reply != nil && !r.Reply.Stays {
 		// It has exited, or is exiting: its reply was its last act.
 		unix.Close(r.sock)
@@ -310,9 +372,20 @@ func (r *Run) Close() {
 		unix.Close(r.nftSock)
 		r.nftSock = -1
 	}
+	r.closeNetns()
 	r.res.Close()
 	r.Dir.Remove()
 	r.Dir = nil
+}
+
+// closeNetns lets go of the namespace the helper made: after the clone the
+// command holds it; before (a failed start), nothing does any more, and
+// the kernel frees it with the veth in it.
+func (r *Run) closeNetns() {
+	if r.nsfd >= 0 {
+		unix.Close(r.nsfd)
+		r.nsfd = -1
+	}
 }
 
 // waitOrKill reaps p, killing it if it has not exited in time.

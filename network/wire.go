@@ -15,13 +15,15 @@ import (
 // so that rawns run links no encoding package for it, and so that strace
 // shows the conversation.
 //
-//	rawns -> helper   the Request, before the clone
+//	rawns -> helper   the Request, before the clone, with the listening
+//	                  sockets the helper is to serve (Request.Proxies)
 //	rawns -> helper   "netns" + the fd of the command's network namespace,
-//	                  and the listening sockets the helper is to serve
-//	                  (Request.Proxies), from Spec.Hold
-//	helper -> rawns   the Reply, and the fd of the nft netlink socket
+//	                  from Spec.Hold; not sent when the helper makes the
+//	                  namespace itself (Request.NewNetns)
+//	helper -> rawns   the Reply, with the fd of the nft netlink socket
 //	                  that owns the run's table when the kernel has the
-//	                  owner flag (Reply.Owned)
+//	                  owner flag (Reply.Owned), then the fd of the
+//	                  namespace the helper made (Request.NewNetns)
 //
 // The helper then exits, unless it must stay: to serve a proxy, or to
 // delete a table the kernel cannot tie to a socket. It stays until its
@@ -33,11 +35,16 @@ type Request struct {
 	Subnets []Prefix // the subnets asked for; empty: the bridge's own, or DefaultSubnet
 	Publish []Publish
 	// Proxies are the indexes in Publish of the IPv6 TCP sockets that
-	// come with the netns message, in that order: bound by rawns run to
+	// come with the request, in that order: bound by rawns run to
 	// reserve the port, to be listened on by the helper where the kernel
 	// cannot forward (it cannot route ::1 to another namespace, nor an
 	// IPv6 address to a command without IPv6).
 	Proxies []int
+	// NewNetns asks the helper to make the command's network namespace
+	// itself, configure it whole, and send its fd back with the reply:
+	// rawns then clones the command into it (clone.Spec.Join) without
+	// holding it (docs/network.md, "Where each step happens").
+	NewNetns bool
 }
 
 // Marshal encodes r.
@@ -56,6 +63,9 @@ func (r *Request) Marshal() []byte {
 	}
 	for _, i := range r.Proxies {
 		fmt.Fprintf(&b, "proxy %d\n", i)
+	}
+	if r.NewNetns {
+		b.WriteString("netns new\n")
 	}
 	return []byte(b.String())
 }
@@ -107,6 +117,8 @@ func ParseRequest(msg []byte) (*Request, error) {
 				return nil, bad
 			}
 			r.Proxies = append(r.Proxies, n)
+		case f[0] == "netns" && len(f) == 2 && f[1] == "new":
+			r.NewNetns = true
 		default:
 			return nil, bad
 		}

@@ -55,9 +55,20 @@ func readNS(pid int, k Kind) (NSID, error) {
 		return NSID{}, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	id, err := ReadNSFD(fd)
+	if err != nil {
+		return NSID{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return id, nil
+}
+
+// ReadNSFD identifies the namespace of an nsfs fd (an open
+// /proc/PID/ns/KIND): a namespace a process is about to join, which
+// /proc/PID/ns does not show yet.
+func ReadNSFD(fd int) (NSID, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return NSID{}, &os.PathError{Op: "fstat", Path: path, Err: err}
+		return NSID{}, fmt.Errorf("fstat: %w", err)
 	}
 	id := NSID{Inode: st.Ino}
 	// ENOTTY: a kernel without NS_GET_ID. Anything else is a real failure.
@@ -67,7 +78,7 @@ func readNS(pid int, k Kind) (NSID, error) {
 		id.ID = v
 	case errors.Is(err, unix.ENOTTY):
 	default:
-		return NSID{}, fmt.Errorf("ioctl NS_GET_ID %s: %w", path, err)
+		return NSID{}, fmt.Errorf("ioctl NS_GET_ID: %w", err)
 	}
 	return id, nil
 }

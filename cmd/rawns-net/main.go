@@ -10,7 +10,9 @@
 //	                   conversation)
 //	rawns-net clean    delete the nft tables of runs whose rawns is gone
 //	                   (only a kernel without NFT_TABLE_F_OWNER, before
-//	                   5.12, leaves any)
+//	                   5.12, leaves any), and the shared table that keeps
+//	                   the netfilter hooks registered between runs
+//	                   (bridge.BaseTable)
 //
 // rawns run starts the helper itself, before it clones the command, so
 // that the bridge and the table are made while the command is cloned.
@@ -40,6 +42,12 @@ func main() {
 		for _, t := range gone {
 			fmt.Println("removed nft table", t)
 		}
+		if err == nil {
+			var had bool
+			if had, err = bridge.CleanBase(); had {
+				fmt.Println("removed nft table", bridge.BaseTable, "(the next bridge run makes it again)")
+			}
+		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "rawns-net clean: %v\n", err)
 			os.Exit(1)
@@ -67,13 +75,16 @@ func setup() int {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return fail(err)
 	}
-	msg, _, err := network.Recv(sock)
+	msg, pfds, err := network.Recv(sock)
 	if err != nil || msg == nil {
 		return 1 // rawns is gone
 	}
 	req, err := network.ParseRequest(msg)
 	if err != nil {
 		return fail(err)
+	}
+	if len(pfds) != len(req.Proxies) {
+		return fail(fmt.Errorf("the request came with %d fds for %d proxies", len(pfds), len(req.Proxies)))
 	}
 	ppid := os.Getppid()
 	start, err := network.ProcStart(ppid)
@@ -83,9 +94,23 @@ func setup() int {
 	// Test hooks (docs/network.md): a failure after a step, the path of
 	// kernels without the owner flag.
 	test := bridge.TestHooks{FailAfter: os.Getenv("RAWNS_NET_FAIL_AFTER"), NoOwner: os.Getenv("RAWNS_NET_NO_OWNER") == "1"}
+	// The command's namespace, when the helper makes it, is made on
+	// another thread while this one prepares the host's side.
+	type made struct {
+		fd  int
+		err error
+	}
+	var newNS chan made
+	if req.NewNetns {
+		newNS = make(chan made, 1)
+		go func() {
+			fd, err := bridge.NewNetns()
+			newNS <- made{fd, err}
+		}()
+	}
 	s, err := bridge.Prepare(req, strconv.Itoa(ppid)+"-"+strconv.FormatUint(start, 10), test)
 	if err != nil {
-		return fail(err)
+		return fail(err) // the namespace, if made, goes with the helper's exit
 	}
 	defer s.Close()
 	if !s.Owned() {
@@ -94,17 +119,34 @@ func setup() int {
 		bridge.CleanStale()
 	}
 
-	// The command's namespace, from rawns run's Hold, and the IPv6
-	// sockets to relay.
-	msg, fds, err := network.Recv(sock)
-	if err != nil || msg == nil {
-		return 1
+	// The command's namespace: made here (Request.NewNetns), or from
+	// rawns run's Hold.
+	var nsfd int
+	if req.NewNetns {
+		m := <-newNS
+		if m.err != nil {
+			return fail(m.err)
+		}
+		nsfd = m.fd
+	} else {
+		msg, fds, err := network.Recv(sock)
+		if err != nil || msg == nil {
+			return 1
+		}
+		if string(msg) != "netns" || len(fds) != 1 {
+			return fail(fmt.Errorf("malformed netns message %q with %d fds", msg, len(fds)))
+		}
+		nsfd = fds[0]
 	}
-	if string(msg) != "netns" || len(fds) != 1+len(req.Proxies) {
-		return fail(fmt.Errorf("malformed netns message %q with %d fds", msg, len(fds)))
-	}
-	rep, err := s.Attach(fds[0])
-	unix.Close(fds[0])
+	// Whatever happens next, the helper lets go of the namespace before
+	// it waits for rawns: a helper that stays must not keep the command's
+	// namespace (and its veth) alive after the command.
+	defer func() {
+		if nsfd >= 0 {
+			unix.Close(nsfd)
+		}
+	}()
+	rep, err := s.Attach(nsfd, req.NewNetns)
 	if err != nil {
 		return fail(err)
 	}
@@ -113,15 +155,21 @@ func setup() int {
 	for i, idx := range req.Proxies {
 		p := req.Publish[idx]
 		if !bridge.NeedsProxy(p, rep.Addrs) {
-			unix.Close(fds[1+i])
+			unix.Close(pfds[i])
 			continue
 		}
-		px, err := bridge.NewProxy(fds[1+i], target, p.Port)
-		unix.Close(fds[1+i])
+		px, err := bridge.NewProxy(pfds[i], target, p.Port)
+		unix.Close(pfds[i])
 		if err != nil {
 			return fail(fmt.Errorf("-p %s: listening: %w", p, err))
 		}
 		proxies = append(proxies, px)
+	}
+	if os.Getenv("RAWNS_NET_STALL") == "1" {
+		// Test hook: everything is made, nothing is handed over yet; wait
+		// until rawns is gone (a test kills it here) and go on, to find
+		// it gone: what it leaves then must go by itself.
+		untilEOF()
 	}
 	rep.Stays = !rep.Owned || len(proxies) > 0
 	_, owner := s.Table()
@@ -129,17 +177,31 @@ func setup() int {
 	if owner >= 0 {
 		give = []int{owner}
 	}
+	if req.NewNetns {
+		give = append(give, nsfd)
+	}
 	if err := network.Send(sock, rep.Marshal(), give...); err != nil {
 		return 1
 	}
 	if !rep.Stays {
 		return 0 // the table lives on in rawns's copy of the socket
 	}
+	unix.Close(nsfd) // rawns's copy, then the command, hold it now
+	nsfd = -1
 	for _, px := range proxies {
 		go px.Serve()
 	}
 	// Until rawns is gone: its end of the socket closes when it exits,
 	// whichever way. Then the deferred Close deletes an unowned table.
+	untilEOF()
+	for _, px := range proxies {
+		px.Close()
+	}
+	return 0
+}
+
+// untilEOF reads the socket to rawns until EOF: until rawns is gone.
+func untilEOF() {
 	var b [1]byte
 	for {
 		n, err := unix.Read(sock, b[:])
@@ -147,13 +209,9 @@ func setup() int {
 			continue
 		}
 		if n <= 0 {
-			break
+			return
 		}
 	}
-	for _, px := range proxies {
-		px.Close()
-	}
-	return 0
 }
 
 // fail sends the reason and returns the exit code.

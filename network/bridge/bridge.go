@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -64,35 +65,64 @@ type TestHooks struct {
 // errFailInjected is the error of a step that FailAfter names.
 var errFailInjected = errors.New("failure injected for a test (RAWNS_NET_FAIL_AFTER)")
 
-// Prepare does what needs no network namespace yet, while rawns clones
-// the command: the bridge (created, with its subnets, when missing), the
-// sysctls, and the run's nft table with its chains. owner names the table
-// (the run's rawns: PID-START).
+// Prepare does what needs no network namespace yet: the bridge (created,
+// with its subnets, when missing), the sysctls, and the run's nft table
+// with its chains. owner names the table (the run's rawns: PID-START).
+// With req.NewNetns the table is made on another goroutine meanwhile (the
+// netlink and nftables sockets are separate, and the kernel takes
+// separate locks: RTNL for the links, the nftables commit mutex for the
+// table), since nothing else overlaps the helper's work then; otherwise
+// all of it overlaps rawns's clone of the command.
 func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error) {
 	s := &Setup{req: req, test: test}
+	name := "rawns-" + owner
+	type made struct {
+		t   *tables
+		err error
+	}
+	var early chan made
+	if req.NewNetns {
+		early = make(chan made, 1)
+		go func() {
+			t, err := newTables(name, req.Bridge, !test.NoOwner)
+			early <- made{t, err}
+		}()
+	}
+	// fail closes what was made, the early table included.
+	fail := func(err error) (*Setup, error) {
+		if early != nil && s.tables == nil {
+			if m := <-early; m.t != nil {
+				m.t.close()
+			}
+		}
+		s.Close()
+		return nil, err
+	}
 	var err error
 	if s.h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
-		return nil, fmt.Errorf("netlink: %w", err)
+		return fail(fmt.Errorf("netlink: %w", err))
 	}
 	if err := s.ensureBridge(); err != nil {
-		s.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := s.sysctls(); err != nil {
-		s.Close()
-		return nil, err
+		return fail(err)
 	}
 	if s.test.FailAfter == "bridge" {
-		s.Close()
-		return nil, errFailInjected
+		return fail(errFailInjected)
 	}
-	if s.tables, err = newTables("rawns-"+owner, s.br.Attrs().Name, !test.NoOwner); err != nil {
-		s.Close()
-		return nil, err
+	if early != nil {
+		m := <-early
+		early = nil
+		s.tables, err = m.t, m.err
+	} else {
+		s.tables, err = newTables(name, s.br.Attrs().Name, !test.NoOwner)
+	}
+	if err != nil {
+		return fail(err)
 	}
 	if s.test.FailAfter == "table" {
-		s.Close()
-		return nil, errFailInjected
+		return fail(errFailInjected)
 	}
 	return s, nil
 }
@@ -263,19 +293,20 @@ func (s *Setup) subnetsMatch() error {
 // bridgeSubnets reads the subnets of the bridge's global addresses (the
 // gateway is the bridge's address), IPv4 first.
 func (s *Setup) bridgeSubnets() ([]network.Prefix, error) {
+	// One dump of both families (one netlink round trip on every run).
+	addrs, err := s.h.AddrList(s.br, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, fmt.Errorf("reading the addresses of bridge %s: %w", s.req.Bridge, err)
+	}
 	var out []network.Prefix
-	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		addrs, err := s.h.AddrList(s.br, fam)
-		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return nil, fmt.Errorf("reading the addresses of bridge %s: %w", s.req.Bridge, err)
-		}
+	for _, v4 := range []bool{true, false} {
 		for _, a := range addrs {
 			if a.Scope != unix.RT_SCOPE_UNIVERSE {
 				continue // fe80::
 			}
 			bits, _ := a.Mask.Size()
 			p := network.Prefix{Addr: addrOf(a.IP), Bits: bits}.Masked()
-			if !hasFam(out, p.Addr.Is4()) {
+			if p.Addr.Is4() == v4 && !hasFam(out, v4) {
 				out = append(out, p)
 			}
 		}
@@ -371,12 +402,51 @@ func (s *Setup) linkPrefix() string {
 	return "rn" + strconv.FormatUint(uint64(s.br.Attrs().Index), 16) + "-"
 }
 
+// NewNetns makes a network namespace for the command and returns an fd of
+// it (close-on-exec), for rawns to clone the command into
+// (network.Request.NewNetns). unshare(2) moves only the calling thread,
+// so it is done on a locked thread, which then goes back to the namespace
+// it was in (setns(2)) before it is unlocked: no thread keeps the new
+// namespace, the fd is its only hold, until the helper sends it to rawns
+// and rawns clones the command into it. (Ending the thread instead, by
+// leaving the goroutine locked, would not do: Go does not end the main
+// thread, it parks it, in the new namespace, for good.)
+func NewNetns() (int, error) {
+	runtime.LockOSThread()
+	self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+	orig, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("a network namespace for the command: %w", err)
+	}
+	defer unix.Close(orig)
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("a network namespace for the command: unshare: %w", err)
+	}
+	fd, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		// This thread stays locked, and in the new namespace, until its
+		// goroutine ends and Go ends the thread with it.
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("a network namespace for the command: back to the helper's: setns: %w", err)
+	}
+	runtime.UnlockOSThread()
+	if err != nil {
+		return -1, fmt.Errorf("a network namespace for the command: %w", err)
+	}
+	return fd, nil
+}
+
 // Attach connects the command's network namespace (an fd of it): a veth
 // pair, the host's end on the bridge and the command's as eth0 with its
-// addresses and default routes, then the run's rules. On an error,
-// nothing of it is left once the command's namespace is gone (rawns kills
-// the held command when Hold fails) and the table is closed.
-func (s *Setup) Attach(nsfd int) (*network.Reply, error) {
+// addresses and default routes, then the run's rules; lo too when the
+// namespace is new (NewNetns: no clone brings it up). On an error,
+// nothing of it is left once the command's namespace is gone (its last
+// fd closed, or the held command killed) and the table is closed.
+func (s *Setup) Attach(nsfd int, loUp bool) (*network.Reply, error) {
 	n, link, err := s.addVeth(nsfd)
 	if err != nil {
 		return nil, err
@@ -389,7 +459,7 @@ func (s *Setup) Attach(nsfd int) (*network.Reply, error) {
 		rep.Addrs = append(rep.Addrs, network.Prefix{Addr: p.Nth(n), Bits: p.Bits})
 		rep.Gateways = append(rep.Gateways, p.Nth(1))
 	}
-	if err := configureInside(nsfd, rep); err != nil {
+	if err := configureInside(nsfd, rep, loUp); err != nil {
 		return nil, err
 	}
 	if s.test.FailAfter == "addr" {
@@ -466,13 +536,22 @@ func macOf(a network.Addr) net.HardwareAddr {
 }
 
 // configureInside gives eth0 its addresses, brings it up and routes
-// through the gateways, from a netlink socket opened in the namespace.
-func configureInside(nsfd int, rep *network.Reply) error {
+// through the gateways, from a netlink socket opened in the namespace;
+// and brings lo up if asked.
+func configureInside(nsfd int, rep *network.Reply, loUp bool) error {
 	h, err := netlink.NewHandleAt(netns.NsHandle(nsfd), unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in the command's namespace: %w", err)
 	}
 	defer h.Close()
+	if loUp {
+		// lo is the first link of every network namespace
+		// (LOOPBACK_IFINDEX, include/net/flow.h).
+		lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1}}
+		if err := h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("bringing lo up: %w", err)
+		}
+	}
 	eth0, err := h.LinkByName("eth0")
 	if err != nil {
 		return fmt.Errorf("eth0 in the command's namespace: %w", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -82,6 +83,18 @@ func newNetns(t testing.TB) int {
 	return int(ns)
 }
 
+// sameNetns reports whether two nsfs fds name one namespace.
+func sameNetns(a, b int) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Fstat(a, &sa); err != nil {
+		return false, err
+	}
+	if err := unix.Fstat(b, &sb); err != nil {
+		return false, err
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
+}
+
 // closeNetns closes a namespace's fd and waits, with a bound, until the
 // host's end of the veth in it is gone: the kernel frees a namespace
 // asynchronously.
@@ -144,11 +157,15 @@ func req(bridge string, subnets ...string) *network.Request {
 
 func TestPrepareAndAttach(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, owned := range []bool{true, false} {
-		t.Run(fmt.Sprintf("owned=%v", owned), func(t *testing.T) {
+	// newNS: the namespace made by NewNetns, as rawns-net makes it for
+	// Request.NewNetns, with lo brought up by Attach.
+	for _, c := range []struct{ owned, newNS bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+		owned := c.owned
+		t.Run(fmt.Sprintf("owned=%v,newnetns=%v", owned, c.newNS), func(t *testing.T) {
 			r := req("rwt0", "10.77.0.0/24", "fd72:6177:6e73:77::/64")
 			p, _ := network.ParsePublish("127.0.0.1:8080:80")
 			r.Publish = []network.Publish{p}
+			r.NewNetns = c.newNS // Prepare makes the table on a goroutine of its own then
 			// NoOwner: the path of kernels before 5.12, here on this one.
 			s, err := Prepare(r, "1-2", TestHooks{NoOwner: !owned})
 			if err != nil {
@@ -161,8 +178,15 @@ func TestPrepareAndAttach(t *testing.T) {
 			if s.Owned() != owned {
 				t.Fatalf("Owned() = %v", s.Owned())
 			}
-			ns := newNetns(t)
-			rep, err := s.Attach(ns)
+			ns := -1
+			if c.newNS {
+				if ns, err = NewNetns(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				ns = newNetns(t)
+			}
+			rep, err := s.Attach(ns, c.newNS)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,6 +206,15 @@ func TestPrepareAndAttach(t *testing.T) {
 			if eth0.Attrs().HardwareAddr.String() != "02:72:0a:4d:00:02" {
 				t.Errorf("eth0's MAC %s is not derived from its address", eth0.Attrs().HardwareAddr)
 			}
+			if lo, err := h.LinkByName("lo"); err != nil || (lo.Attrs().Flags&net.FlagUp != 0) != c.newNS {
+				t.Errorf("lo: %v %v (up only when Attach was asked to bring it up)", lo, err)
+			}
+			if self, err := netns.Get(); err == nil {
+				if same, _ := sameNetns(int(self), ns); same {
+					t.Error("the namespace is the test's own")
+				}
+				self.Close()
+			}
 			for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
 				routes, _ := h.RouteList(eth0, fam)
 				def := false
@@ -199,6 +232,9 @@ func TestPrepareAndAttach(t *testing.T) {
 			h.Close()
 			if !hasTable(t, "rawns-1-2") {
 				t.Fatal("no table rawns-1-2")
+			}
+			if has, err := CheckBase(); !has || err != nil {
+				t.Fatalf("the shared table %s: there %v, %v", BaseTable, has, err)
 			}
 			br, _ := netlink.LinkByName("rwt0")
 			if m, _ := netlink.LinkByName(rep.Link); m == nil || m.Attrs().MasterIndex != br.Attrs().Index {
@@ -264,7 +300,7 @@ func TestTenAtOnce(t *testing.T) {
 				return
 			}
 			setups[i] = s
-			reps[i], errs[i] = s.Attach(nss[i])
+			reps[i], errs[i] = s.Attach(nss[i], false)
 		}()
 	}
 	wg.Wait()
@@ -293,7 +329,7 @@ func TestTenAtOnce(t *testing.T) {
 	}
 	defer s.Close()
 	ns := newNetns(t)
-	rep, err := s.Attach(ns)
+	rep, err := s.Attach(ns, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,13 +389,24 @@ func TestRefusals(t *testing.T) {
 func TestFailureLeavesNothing(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, step := range []string{"bridge", "table", "veth", "addr", "rules"} {
-		for _, owned := range []bool{true, false} {
-			s, err := Prepare(req("rwt5", "10.81.0.0/24"), "9-9", TestHooks{FailAfter: step, NoOwner: !owned})
+		// newNS: the helper's own namespace (Request.NewNetns), whose
+		// table Prepare makes on a goroutine of its own.
+		for _, c := range []struct{ owned, newNS bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+			owned := c.owned
+			r := req("rwt5", "10.81.0.0/24")
+			r.NewNetns = c.newNS
+			s, err := Prepare(r, "9-9", TestHooks{FailAfter: step, NoOwner: !owned})
 			var attachErr error
 			ns := -1
 			if err == nil {
-				ns = newNetns(t)
-				_, attachErr = s.Attach(ns)
+				if c.newNS {
+					if ns, err = NewNetns(); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					ns = newNetns(t)
+				}
+				_, attachErr = s.Attach(ns, c.newNS)
 				s.Close() // the helper exits on the error
 			}
 			if err == nil && attachErr == nil || !errors.Is(err, errFailInjected) && !errors.Is(attachErr, errFailInjected) {
@@ -378,7 +425,7 @@ func TestFailureLeavesNothing(t *testing.T) {
 				return true
 			})
 			if hasTable(t, "rawns-9-9") {
-				t.Fatalf("failing after %s (owned %v) left the table", step, owned)
+				t.Fatalf("failing after %s (owned %v, newnetns %v) left the table", step, owned, c.newNS)
 			}
 		}
 	}
@@ -417,6 +464,52 @@ func TestCleanStale(t *testing.T) {
 	c.Flush()
 }
 
+// TestBaseTable: the table that keeps the hooks registered is made by a
+// run, left by the stale cleanup and by the run's end, and removed by
+// CleanBase (rawns-net clean); a rule added to it is reported.
+func TestBaseTable(t *testing.T) {
+	testutil.RequireRoot(t)
+	CleanBase()
+	s, err := Prepare(req("rwt6", "10.82.0.0/24"), "11-12", TestHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := newNetns(t)
+	rep, err := s.Attach(ns, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	closeNetns(t, ns, rep.Link)
+	if _, err := CleanStale(); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := CheckBase(); !has || err != nil {
+		t.Fatalf("after a run and the stale cleanup, %s: there %v, %v", BaseTable, has, err)
+	}
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := &nftables.Table{Name: BaseTable, Family: nftables.TableFamilyINet}
+	c.AddRule(&nftables.Rule{Table: base, Chain: &nftables.Chain{Name: "input", Table: base}, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}})
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckBase(); err == nil || !strings.Contains(err.Error(), "chain input has 1 rules") {
+		t.Errorf("CheckBase with a rule in it: %v", err)
+	}
+	if had, err := CleanBase(); !had || err != nil {
+		t.Fatalf("CleanBase() = %v, %v", had, err)
+	}
+	if has, err := CheckBase(); has || err != nil {
+		t.Fatalf("after CleanBase: there %v, %v", has, err)
+	}
+	if had, err := CleanBase(); had || err != nil {
+		t.Fatalf("CleanBase() again = %v, %v; want false, nil", had, err)
+	}
+}
+
 // BenchmarkSetup is the host side of one run in process, in its phases:
 // Prepare (the bridge found, the owned table and its chains), Attach (the
 // veth born in the namespace, addresses, routes, rules) and the release
@@ -437,7 +530,7 @@ func BenchmarkSetup(b *testing.B) {
 		t1 := time.Now()
 		ns := newNetns(b)
 		t2 := time.Now()
-		if _, err := s.Attach(ns); err != nil {
+		if _, err := s.Attach(ns, false); err != nil {
 			b.Fatal(err)
 		}
 		t3 := time.Now()

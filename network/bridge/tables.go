@@ -36,8 +36,9 @@ type tables struct {
 	closed bool
 }
 
-// newTables creates the table and its chains. With the owner flag where
-// the kernel has it; else plain, for the helper to delete.
+// newTables creates the table and its chains (and BaseTable, when
+// missing). With the owner flag where the kernel has it; else plain, for
+// the helper to delete.
 func newTables(name, bridge string, owner bool) (*tables, error) {
 	t := &tables{name: name, bridge: bridge}
 	var err error
@@ -64,6 +65,7 @@ func newTables(name, bridge string, owner bool) (*tables, error) {
 		t.c.CloseLasting()
 		return nil, fmt.Errorf("creating nft table %s: %w", name, err)
 	}
+	addBase(t.c)
 	prio := func(p nftables.ChainPriority) *nftables.ChainPriority { return &p }
 	t.pre = t.c.AddChain(&nftables.Chain{Name: "prerouting", Table: t.t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPrerouting, Priority: prio(*nftables.ChainPriorityNATDest)})
@@ -76,6 +78,120 @@ func newTables(name, bridge string, owner bool) (*tables, error) {
 		return nil, fmt.Errorf("creating the chains of nft table %s: %w", name, err)
 	}
 	return t, nil
+}
+
+// BaseTable is the one thing besides the bridge and the sysctls that
+// bridge runs keep on the host: an inet table with an empty base chain,
+// policy accept, at each of the four hooks a run's NAT and conntrack use
+// (prerouting, input, output, postrouting). It changes no packet's fate;
+// it keeps those hooks registered between runs. The kernel skips a hook
+// with nothing registered through a static key (nf_hooks_needed), and a
+// static key turned on or off patches the kernel's code on every CPU
+// (text_poke, with IPIs): without this table each run's table turned
+// eight of them on when it came (the first NAT base chain and conntrack
+// of any namespace on the machine) and off when it went, several ms of a
+// bridge run here (docs/benchmarks.md, "The network"). A host where
+// anything else keeps such a hook (docker's or podman's rules,
+// firewalld) never flips them; this table makes every host so. It has no
+// owner: made (idempotently) in the batch of each run's chains, removed
+// by `rawns-net clean` (CleanBase), and the stale cleanup leaves it alone
+// (its name names no run).
+const BaseTable = "rawns-base"
+
+// baseHooks are the hooks of BaseTable's chains, by chain name.
+var baseHooks = [...]struct {
+	name string
+	hook *nftables.ChainHook
+}{
+	{"prerouting", nftables.ChainHookPrerouting},
+	{"input", nftables.ChainHookInput},
+	{"output", nftables.ChainHookOutput},
+	{"postrouting", nftables.ChainHookPostrouting},
+}
+
+// addBase queues BaseTable and its chains on c: NEWTABLE and NEWCHAIN
+// without NLM_F_EXCL, so that they are made when missing and left as they
+// are otherwise.
+func addBase(c *nftables.Conn) {
+	t := c.AddTable(&nftables.Table{Name: BaseTable, Family: nftables.TableFamilyINet})
+	accept := nftables.ChainPolicyAccept
+	for _, b := range baseHooks {
+		c.AddChain(&nftables.Chain{Name: b.name, Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: b.hook, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	}
+}
+
+// CheckBase reports whether BaseTable exists, and an error if it is not
+// what it must be: no owner, and only its four base chains, type filter,
+// policy accept, without a rule (the leak tests hold every run to this).
+func CheckBase() (bool, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return false, err
+	}
+	tabs, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return false, err
+	}
+	var base *nftables.Table
+	for _, t := range tabs {
+		if t.Name == BaseTable {
+			base = t
+		}
+	}
+	if base == nil {
+		return false, nil
+	}
+	if base.Flags != 0 {
+		return true, fmt.Errorf("table inet %s has flags %#x", BaseTable, base.Flags)
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return true, err
+	}
+	n := 0
+	for _, ch := range chains {
+		if ch.Table.Name != BaseTable {
+			continue
+		}
+		n++
+		ok := ch.Type == nftables.ChainTypeFilter && ch.Policy != nil && *ch.Policy == nftables.ChainPolicyAccept && ch.Hooknum != nil
+		if ok {
+			ok = false
+			for _, b := range baseHooks {
+				ok = ok || b.name == ch.Name && *b.hook == *ch.Hooknum
+			}
+		}
+		if !ok {
+			return true, fmt.Errorf("table inet %s: chain %s is not an empty filter chain, policy accept, at its hook", BaseTable, ch.Name)
+		}
+		rules, err := c.GetRules(base, ch)
+		if err != nil {
+			return true, err
+		}
+		if len(rules) != 0 {
+			return true, fmt.Errorf("table inet %s: chain %s has %d rules", BaseTable, ch.Name, len(rules))
+		}
+	}
+	if n != len(baseHooks) {
+		return true, fmt.Errorf("table inet %s has %d chains, not %d", BaseTable, n, len(baseHooks))
+	}
+	return true, nil
+}
+
+// CleanBase deletes BaseTable (`rawns-net clean`); the next bridge run
+// makes it again. It reports whether there was one.
+func CleanBase() (bool, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return false, err
+	}
+	c.DelTable(&nftables.Table{Name: BaseTable, Family: nftables.TableFamilyINet})
+	err = c.Flush()
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // addOwnedTable sends NFT_MSG_NEWTABLE with NFTA_TABLE_FLAGS =

@@ -24,6 +24,7 @@ type config struct {
 	fs               *filesystem      // the filesystem flags, nil without any
 	limits           *limits          // the limit flags, nil without any (limits.go)
 	net              *network.Options // --network bridge or pasta (network.go), else nil
+	netRun           *netRun          // the run's network once started (network.go)
 }
 
 // A concern is one part of rawns run's command line: its flags, its

@@ -34,15 +34,19 @@ func newInspection(cfg *config) *inspection {
 	if cfg.spec.Mode != clone.ModeVfork {
 		v.held = true
 		chainHold(&cfg.spec, func(h clone.Held) error {
-			v.inspect(h.Pid)
+			v.inspect(h.Pid, true)
 			return nil
 		})
 	}
 	return v
 }
 
-func (v *inspection) inspect(pid int) {
-	v.childNS, v.childErr = trace.ReadProcNS(pid)
+func (v *inspection) inspect(pid int, held bool) {
+	if held {
+		v.childNS, v.childErr = heldNamespaces(v.cfg, pid)
+	} else {
+		v.childNS, v.childErr = trace.ReadProcNS(pid)
+	}
 	var buf [4096]byte
 	if st, err := procfs.ReadFile(procfs.Path(pid, "status"), buf[:]); err == nil {
 		if f, ok := procfs.StatusValue(st, "NSpid"); ok {
@@ -56,7 +60,7 @@ func (v *inspection) inspect(pid int) {
 // started reads the child now unless it was read while held.
 func (v *inspection) started(proc *clone.Process) {
 	if !v.held {
-		v.inspect(proc.Pid)
+		v.inspect(proc.Pid, false)
 	}
 }
 

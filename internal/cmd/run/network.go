@@ -13,6 +13,7 @@ import (
 	"github.com/rawns/rawns/internal/cli"
 	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/network"
+	"github.com/rawns/rawns/trace"
 )
 
 // networkConcern: a network of the command's own (docs/network.md). The
@@ -146,11 +147,19 @@ func parseNetwork(cfg *config, flags cli.Flags) error {
 type netRun struct {
 	o *network.Options
 	r *network.Run
+	// joined: the command is cloned into the namespace the helper made
+	// (Options.NewNetns), whose id -v and --trace read in Hold, before
+	// the child has joined it.
+	joined trace.NSID
 }
 
 // startNetwork starts the network side before the clone (network.Start:
-// the run directory, reserved ports, the bridge helper), binds the run's
-// files over /etc, and makes the held child connect.
+// the run directory, reserved ports, the bridge helper), and binds the
+// run's files over /etc. In bridge mode the helper makes the command's
+// namespace and connects it while rawns prepares the rest of the run
+// (ready takes it before the clone); unless the clone makes a user
+// namespace, which must own the network namespace too: then the clone
+// makes it, and the held child is connected (Hold), as in pasta mode.
 func startNetwork(cfg *config) (*netRun, error) {
 	s := &cfg.spec
 	o := cfg.net
@@ -158,19 +167,55 @@ func startNetwork(cfg *config) (*netRun, error) {
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname() // the command shares the host's
 	}
+	o.NewNetns = o.Mode == network.Bridge && s.Namespaces&clone.NewUser == 0
 	r, err := network.Start(o)
 	if err != nil {
 		return nil, flagged(o.Mode, err)
 	}
 	n := &netRun{o: o, r: r}
 	n.bindFiles(cfg)
-	chainHold(s, func(h clone.Held) error {
-		if err := r.Hold(h); err != nil {
-			return flagged(o.Mode, err)
-		}
-		return nil
-	})
+	if !o.NewNetns {
+		chainHold(s, func(h clone.Held) error {
+			if err := r.Hold(h); err != nil {
+				return flagged(o.Mode, err)
+			}
+			return nil
+		})
+	}
 	return n, nil
+}
+
+// ready is the last step before the clone: with the helper's namespace
+// (Options.NewNetns) it waits for the helper, and has the clone join that
+// namespace in place of making one; done puts the spec back as asked
+// (-v, --trace and --info-fd report on NewNet as the user gave it).
+func (n *netRun) ready(s *clone.Spec) (done func(), err error) {
+	if n == nil || !n.o.NewNetns {
+		return func() {}, nil
+	}
+	fd, err := n.r.Ready()
+	if err != nil {
+		return nil, flagged(n.o.Mode, err)
+	}
+	if n.joined, err = trace.ReadNSFD(fd); err != nil {
+		return nil, flagged(n.o.Mode, err)
+	}
+	s.Namespaces &^= clone.NewNet
+	s.Join = append(s.Join, clone.Join{Kinds: clone.NewNet, FD: fd})
+	return func() {
+		s.Namespaces |= clone.NewNet
+		s.Join = s.Join[:len(s.Join)-1]
+	}, nil
+}
+
+// heldNamespaces reads a held child's namespaces, for -v and --trace: the
+// network namespace it is about to join (ready) counts as its own.
+func heldNamespaces(cfg *config, pid int) ([trace.NumKinds]trace.NSID, error) {
+	ids, err := trace.ReadProcNS(pid)
+	if n := cfg.netRun; err == nil && n != nil && !n.joined.Zero() {
+		ids[trace.Net] = n.joined
+	}
+	return ids, err
 }
 
 // flagged prefixes an error with --network MODE unless it names a flag.

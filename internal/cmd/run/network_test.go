@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/internal/testutil"
+	"github.com/rawns/rawns/network/bridge"
 )
 
 // The network tests. Each runs in a network and mount namespace of its
@@ -146,6 +148,8 @@ func TestNetwork(t *testing.T) {
 	// The path of kernels before 5.12 (no NFT_TABLE_F_OWNER), on this one:
 	// the helper stays, and deletes the table when rawns is gone.
 	t.Run("sigkill-rawns-unowned", func(t *testing.T) { n.sigkill(t, false, []string{"RAWNS_NET_NO_OWNER=1"}) })
+	t.Run("sigkill-rawns-before-clone", n.sigkillBeforeClone)
+	t.Run("bridge-userns", n.bridgeUserns)
 	t.Run("failure-injected", n.failureInjected)
 	t.Run("files", n.files)
 	t.Run("bad-input", n.badInput)
@@ -274,10 +278,14 @@ func leftovers(t *testing.T) []string {
 	if c, err := nftables.New(); err == nil {
 		tabs, _ := c.ListTablesOfFamily(nftables.TableFamilyINet)
 		for _, tb := range tabs {
-			if strings.HasPrefix(tb.Name, "rawns-") {
+			if strings.HasPrefix(tb.Name, "rawns-") && tb.Name != bridge.BaseTable {
 				left = append(left, "nft table "+tb.Name)
 			}
 		}
+	}
+	// The table every bridge run shares stays, as it must be.
+	if _, err := bridge.CheckBase(); err != nil {
+		left = append(left, err.Error())
 	}
 	ents, _ := os.ReadDir("/run/rawns-net")
 	for _, e := range ents {
@@ -440,6 +448,42 @@ func (n *netTest) sigkill(t *testing.T, command bool, env []string) {
 		c.Close()
 		t.Error("127.0.0.1:8085 still answers")
 	}
+}
+
+// sigkillBeforeClone kills rawns while the helper holds the command's
+// namespace, made and connected (veth, addresses, table), before rawns
+// has it: the helper, told by EOF, exits, and the namespace, the veth and
+// the table go with the last fds (RAWNS_NET_STALL holds the helper there).
+func (n *netTest) sigkillBeforeClone(t *testing.T) {
+	cmd, out := n.bg(t, []string{"RAWNS_NET_STALL=1"}, "--network", "bridge", "-p", "127.0.0.1:8089:80", "--rootfs", n.root, "--", "true")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if left := leftovers(t); slices.ContainsFunc(left, func(s string) bool { return strings.HasPrefix(s, "veth ") }) &&
+			slices.ContainsFunc(left, func(s string) bool { return strings.HasPrefix(s, "nft table ") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no veth and table from the stalled helper: %v\n%s", leftovers(t), out)
+		}
+	}
+	unix.Kill(cmd.Process.Pid, unix.SIGKILL)
+	cmd.Wait()
+	// The run directory of a rawns killed before its command started is
+	// the next run's to remove (docs/network.md): that run, then nothing.
+	if r := n.run(t, "--network", "bridge", "--rootfs", n.root, "--", "true"); r.code != 0 {
+		t.Fatalf("the next run: %+v", r)
+	}
+	noLeftovers(t)
+}
+
+// bridgeUserns: with a user namespace of the clone's, which must own the
+// network namespace, the clone makes it and rawns connects the held
+// command (Hold), as before the helper made namespaces.
+func (n *netTest) bridgeUserns(t *testing.T) {
+	r := n.run(t, "-v", "--map-root-user", "--ns", "user,pid,uts", "--network", "bridge", "--rootfs", n.root, "--", "ip", "-o", "addr", "show", "eth0")
+	if r.code != 0 || !regexp.MustCompile(`inet 10\.90\.0\.\d+/24`).MatchString(r.stdout) || !strings.Contains(r.stderr, "user    ") {
+		t.Fatalf("--network bridge in a user namespace: %+v", r)
+	}
+	noLeftovers(t)
 }
 
 func (n *netTest) failureInjected(t *testing.T) {

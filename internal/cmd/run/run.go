@@ -77,6 +77,21 @@ func run(cfg *config, stderr io.Writer) int {
 	var u undo
 	defer u.close()
 
+	// --network bridge|pasta: the run's files and reserved ports before
+	// the clone, and first of all the bridge helper, which makes and
+	// connects the command's namespace while rawns prepares the rest;
+	// with pasta (or a user namespace) the namespace is connected while
+	// the command is held (network.go).
+	var nr *netRun
+	if cfg.net != nil {
+		if nr, err = startNetwork(cfg); err != nil {
+			fmt.Fprintf(stderr, "rawns run: %v\n", err)
+			return exitcode.Failed
+		}
+		defer nr.close()
+		cfg.netRun = nr
+	}
+
 	// --trace loads its eBPF program before the clone, so the exec cannot
 	// be missed; without it, BPF is never touched.
 	var tr *runTrace
@@ -124,21 +139,12 @@ func run(cfg *config, stderr io.Writer) int {
 		}
 	}
 
-	// --network bridge|pasta: the run's files and reserved ports, and the
-	// bridge helper already at work, before the clone; the command's
-	// namespace is connected while it is held (network.go).
-	var nr *netRun
-	if cfg.net != nil {
-		if nr, err = startNetwork(cfg); err != nil {
-			if tr != nil {
-				tr.close()
-			}
-			fmt.Fprintf(stderr, "rawns run: %v\n", err)
-			return exitcode.Failed
-		}
-		defer nr.close()
+	// The network the helper made, joined by the clone (network.go).
+	netDone, err := nr.ready(s)
+	if err != nil {
+		fmt.Fprintf(stderr, "rawns run: %v\n", err)
+		return exitcode.Failed
 	}
-
 	// The clone is made right here, from the main thread, without a
 	// hand-off to another thread (clone.PinThread says why that is enough).
 	var proc *clone.Process
@@ -148,6 +154,7 @@ func run(cfg *config, stderr io.Writer) int {
 		clone.PinThread()
 		proc, err = clone.StartHere(s)
 	}
+	netDone()
 	if err != nil {
 		if lim != nil {
 			if code, ok := lim.startError(stderr, cfg, err); ok {

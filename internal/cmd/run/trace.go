@@ -75,7 +75,7 @@ func startTrace(cfg *config) (*runTrace, error) {
 		return nil, err
 	}
 	chainHold(&cfg.spec, func(h clone.Held) error {
-		t.child, t.childErr = trace.ReadProcNS(h.Pid)
+		t.child, t.childErr = heldNamespaces(cfg, h.Pid)
 		return nil
 	})
 	return t, nil
