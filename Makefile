@@ -266,7 +266,7 @@ oci-validate-doc: oci-validate-deps
 # for each CVE in ocitest/cve/reopen_test.go, a copy of the tree with that
 # hole reopened by a few exact edits, built in a temporary directory; the
 # CVE's tests must find the hole. Nothing of it is in a normal build.
-CVE_REOPENED := CVE-2022-29162 CVE-2024-21626 CVE-2025-31133 CVE-2025-52881 CVE-2021-30465 CVE-2023-27561
+CVE_REOPENED := CVE-2019-5736 CVE-2022-29162 CVE-2024-21626 CVE-2025-31133 CVE-2025-52565 CVE-2025-52881 CVE-2021-30465 CVE-2023-27561
 .PHONY: cve-prove
 cve-prove: test-deps
 	@for c in $(CVE_REOPENED); do \

@@ -196,6 +196,13 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		}
 		hostRoot = &rootMount{ID: id, Unique: unique}
 	}
+	// CVE-2019-5736: the child execs the program through the exec shim,
+	// so that nothing of this binary is the container's from then on
+	// (clone.OpenExecShim).
+	if spec.ShimFD, err = clone.OpenExecShim(); err != nil {
+		return nil, nil, err
+	}
+	defer unix.Close(spec.ShimFD)
 	proc, _, err = cg.Start(&spec)
 	if err != nil {
 		proc = nil // nothing to kill: Start reaped it

@@ -96,6 +96,11 @@ func (c *Container) Exec(o *ExecOptions) (*clone.Process, error) {
 		defer unix.Close(fd)
 		spec.ConsoleSocket = int32(fd)
 	}
+	// CVE-2019-5736, as at create (clone.OpenExecShim).
+	if spec.ShimFD, err = clone.OpenExecShim(); err != nil {
+		return nil, err
+	}
+	defer unix.Close(spec.ShimFD)
 	var proc *clone.Process
 	cg, err := c.cgroup()
 	if err != nil {
