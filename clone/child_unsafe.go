@@ -184,8 +184,12 @@ type childData struct {
 	argv   **byte
 	envp   **byte
 	execFD int
-	marker [1]byte // execMarker
-	gateMk [1]byte // gateMarker
+	// Spec.ShimFD without a gate: the error pipe stays open across the
+	// exec of the shim, which reports a failing execve of the program
+	// (childFDs clears its close-on-exec flag).
+	shimPipe bool
+	marker   [1]byte // execMarker
+	gateMk   [1]byte // gateMarker
 
 	x childScratch
 }
@@ -636,6 +640,12 @@ func childFDs(d *childData) syscall.Errno {
 			rawSyscall(unix.SYS_FCNTL, fd, unix.F_SETFD, unix.FD_CLOEXEC)
 		}
 		errno = 0
+	}
+	// The exec shim reports for the program (execshim.go): the pipe
+	// stays open across the shim's execve, which marks it close-on-exec
+	// again. Here, before any seccomp filter.
+	if errno == 0 && d.shimPipe {
+		_, _, errno = rawSyscall(unix.SYS_FCNTL, uintptr(d.x.pipe), unix.F_SETFD, 0)
 	}
 	if errno != 0 {
 		d.x.report.stage = uint32(StageCloseFDs)

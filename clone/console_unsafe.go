@@ -43,7 +43,24 @@ import (
 //     (so it reads EIO once the command and its children have all closed
 //     the slave), and nothing of the socket reaches the command, or PID 1
 //     of Spec.Init, which never execs.
-//  7. the slave goes on consoleFD, a number the parent reserved above
+//  7. with Spec.ConsoleMount, the slave is bound over /dev/console of
+//     the root (consoleMount), before the master is sent: the
+//     runtime-spec's process.terminal. What is at dev/console in the root
+//     is the image's, which may be a symlink to a file bound in from the
+//     host or to a procfs file (CVE-2025-52565: runc mounted the pty
+//     over the link's target, and wrote it): the child opens the path
+//     with openat2(2) RESOLVE_NO_SYMLINKS and O_PATH|O_NOFOLLOW, which
+//     gives the link itself if the last component is one (and fails
+//     ELOOP if /dev is), checks on that fd that it is a regular file or
+//     a character device, and mounts onto the fd (move_mount(2)
+//     MOVE_MOUNT_T_EMPTY_PATH), so that nothing can be swapped between
+//     the check and the mount. Anything else there is refused (ELOOP for
+//     a symlink, EEXIST for the rest). If nothing is there, it makes an
+//     empty file to mount on (O_CREAT|O_EXCL, which never follows a
+//     link), in /dev opened the same way. The mount is a clone of the
+//     slave's own file (open_tree(2) OPEN_TREE_CLONE on its fd), of the
+//     devpts instance the container sees.
+//  8. the slave goes on consoleFD, a number the parent reserved above
 //     every fd it knows of (the kernel gave it the lowest free one), and
 //     segFDs dup3s it onto 0, 1 and 2 (fdsteps.go); the privilege
 //     phase's setsid and TIOCSCTTY on fd 0 (Spec.Validate requires them)
@@ -57,6 +74,13 @@ type consoleData struct {
 	iov     unix.Iovec   // one byte: buf
 	cmsg    consoleCmsg
 	buf     [1]byte
+
+	// Spec.ConsoleMount (consoleMount): the openat2 arguments, and the
+	// child's scratch for fstat(2).
+	mount     bool
+	howTarget unix.OpenHow // O_PATH|O_NOFOLLOW, RESOLVE_NO_SYMLINKS
+	howDir    unix.OpenHow // O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS
+	st        unix.Stat_t
 }
 
 // consoleCmsg is one SCM_RIGHTS control message with one fd, padded to
@@ -98,6 +122,9 @@ func childConsole(d *childData) syscall.Errno {
 		d.x.report.stage = uint32(StageConsolePeer)
 		slave, _, errno = rawSyscall(unix.SYS_IOCTL, master, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 	}
+	if errno == 0 && c.mount {
+		errno = consoleMount(d, c, slave)
+	}
 	if errno == 0 {
 		d.x.report.stage = uint32(StageConsoleSend)
 		c.cmsg.fd = int32(master)
@@ -113,6 +140,63 @@ func childConsole(d *childData) syscall.Errno {
 	rawSyscall(unix.SYS_CLOSE, slave, 0, 0)
 	return errno
 }
+
+// consoleMount binds the slave over /dev/console of the root, never
+// through a symlink (step 7 above). It leaves no fd behind.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func consoleMount(d *childData, c *consoleData, slave uintptr) syscall.Errno {
+	var (
+		dir, target, tree uintptr
+		errno             syscall.Errno
+	)
+	d.x.report.stage = uint32(StageConsoleMount)
+	target, _, errno = rawSyscall6(unix.SYS_OPENAT2, atFDCWD, uintptr(unsafe.Pointer(&strDevConsole[0])), uintptr(unsafe.Pointer(&c.howTarget)), unsafe.Sizeof(c.howTarget), 0, 0)
+	if errno == unix.ENOENT {
+		dir, _, errno = rawSyscall6(unix.SYS_OPENAT2, atFDCWD, uintptr(unsafe.Pointer(&strDev[0])), uintptr(unsafe.Pointer(&c.howDir)), unsafe.Sizeof(c.howDir), 0, 0)
+		if errno != 0 {
+			return errno
+		}
+		target, _, errno = rawSyscall6(unix.SYS_OPENAT, dir, uintptr(unsafe.Pointer(&strConsole[0])), unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600, 0, 0)
+		if errno == 0 {
+			rawSyscall(unix.SYS_CLOSE, target, 0, 0)
+			target, _, errno = rawSyscall6(unix.SYS_OPENAT, dir, uintptr(unsafe.Pointer(&strConsole[0])), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
+		}
+		rawSyscall(unix.SYS_CLOSE, dir, 0, 0)
+	}
+	if errno != 0 {
+		return errno
+	}
+	_, _, errno = rawSyscall(unix.SYS_FSTAT, target, uintptr(unsafe.Pointer(&c.st)), 0)
+	if errno == 0 {
+		switch c.st.Mode & unix.S_IFMT {
+		case unix.S_IFREG, unix.S_IFCHR:
+		case unix.S_IFLNK:
+			errno = unix.ELOOP
+		default:
+			errno = unix.EEXIST
+		}
+	}
+	if errno == 0 {
+		tree, _, errno = rawSyscall(unix.SYS_OPEN_TREE, slave, uintptr(unsafe.Pointer(&strEmpty[0])), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+		if errno == 0 {
+			_, _, errno = rawSyscall6(unix.SYS_MOVE_MOUNT, tree, uintptr(unsafe.Pointer(&strEmpty[0])), target, uintptr(unsafe.Pointer(&strEmpty[0])), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0)
+			rawSyscall(unix.SYS_CLOSE, tree, 0, 0)
+		}
+	}
+	rawSyscall(unix.SYS_CLOSE, target, 0, 0)
+	return errno
+}
+
+// The paths of consoleMount, absolute: from the root the child has after
+// the mount phase.
+var (
+	strDevConsole = [...]byte{'/', 'd', 'e', 'v', '/', 'c', 'o', 'n', 's', 'o', 'l', 'e', 0}
+	strDev        = [...]byte{'/', 'd', 'e', 'v', 0}
+	strConsole    = [...]byte{'c', 'o', 'n', 's', 'o', 'l', 'e', 0}
+)
 
 // strDevPtmx is the path the child opens the console at, in the root it
 // has after the mount phase.
@@ -135,5 +219,10 @@ func prepareConsole(spec *Spec) *consoleData {
 	c.msg.SetIovlen(1)
 	c.msg.Control = (*byte)(unsafe.Pointer(&c.cmsg))
 	c.msg.SetControllen(unix.CmsgSpace(4))
+	if spec.ConsoleMount {
+		c.mount = true
+		c.howTarget = unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS}
+		c.howDir = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS}
+	}
 	return c
 }

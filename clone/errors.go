@@ -50,6 +50,7 @@ const (
 	StageConsoleSize   // giving it Spec.ConsoleSize (TIOCSWINSZ)
 	StageConsolePeer   // opening its slave through the master (TIOCGPTPEER, Linux 4.13+)
 	StageConsoleSend   // sending the master over ConsoleSocket
+	StageConsoleMount  // binding the slave over /dev/console (Spec.ConsoleMount)
 
 	// PhaseFDs.
 	StageFDs      // Stdio and ExtraFDs onto their numbers (table steps)
@@ -114,6 +115,7 @@ var stageNames = [...]string{
 	StageConsoleSize:     "console: set the window size (ioctl TIOCSWINSZ)",
 	StageConsolePeer:     "console: open the pty's slave (ioctl TIOCGPTPEER, Linux 4.13+)",
 	StageConsoleSend:     "console: send the pty's master over the console socket (sendmsg SCM_RIGHTS)",
+	StageConsoleMount:    "console: bind the pty's slave over /dev/console (it must be a file or a character device of the root, never a symlink)",
 	StageFDs:             "set up the fds",
 	StageCloseFDs:        "mark fds close-on-exec",
 	StageRlimit:          "prlimit",

@@ -22,3 +22,6 @@ var InitDataType = initData{}
 
 // RaceEnabled reports a -race build (race_test.go).
 func RaceEnabled() bool { return raceEnabled }
+
+// ShimInMemfd is OpenExecShim's fallback without CAP_SYS_ADMIN.
+var ShimInMemfd = shimInMemfd

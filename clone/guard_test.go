@@ -37,7 +37,7 @@ var allowedInChildPath = map[string]bool{
 var (
 	childPathRoots = map[string]int{"cloneExec": 1}
 	mustReach      = []string{"childMain", "childSetup", "childNamespaces", "runSteps", "childFDs",
-		"childConsole", "childPrivilege", "childCaps", "childGate", "childSeccomp", "childExec", "childFail",
+		"childConsole", "consoleMount", "childPrivilege", "childCaps", "childGate", "childSeccomp", "childExec", "childFail",
 		"initHideNow", "initPrepare", "initCommand", "initReap"}
 )
 

@@ -135,6 +135,14 @@ type Spec struct {
 	// means execve(Path). It must not be 0, 1 or 2, which the child's
 	// stdio replaces before the exec.
 	ExecFD int
+	// ShimFD, if not 0, is an fd of 3 or more of the exec shim
+	// (OpenExecShim): the child execs the shim, which execs Path, so that
+	// from that execve on nothing of the caller (its binary as
+	// /proc/PID/exe, its memory) is in the process: a "#!/proc/self/exe"
+	// program then finds the shim, read-only, which refuses to run
+	// (CVE-2019-5736; execshim.go). rawns-oci sets it; a failing execve
+	// of Path is reported as without it. Not with ExecFD or Init.
+	ShimFD int
 	// Args is argv, Args[0] included. Empty means []string{Path}.
 	Args []string
 	// Env is the exact environment of the program, KEY=VALUE each.
@@ -184,6 +192,16 @@ type Spec struct {
 	// instruction: the caller can set it on the master only once it has
 	// received it, after the exec.
 	ConsoleSize Winsize
+	// ConsoleMount, with ConsoleSocket and a Root in a new mount
+	// namespace, binds the console's slave over /dev/console of the root,
+	// as the runtime-spec asks of process.terminal (and runc does). The
+	// child opens /dev/console without following any symlink
+	// (openat2(2) RESOLVE_NO_SYMLINKS, O_PATH|O_NOFOLLOW), makes an empty
+	// file there if nothing is, and mounts onto that fd only if it is a
+	// regular file or a character device: a root whose dev/console is a
+	// symlink (to a host file bound in, or to a procfs file) is refused,
+	// never mounted or written through (CVE-2025-52565).
+	ConsoleMount bool
 
 	// Namespaces.
 
@@ -264,6 +282,12 @@ type Spec struct {
 	// container's mount table is the caller's: chroot(2) is no isolation
 	// from a process that may call it again (CAP_SYS_CHROOT).
 	HostMountNS bool
+	// ChrootFD, if not 0, is an O_PATH fd of a directory the child enters
+	// with fchdir(2) and chroot(2), Dir then resolved inside it as inside
+	// a Root: an exec into a container without a mount namespace of its
+	// own (HostMountNS), whose root no setns(2) enters; the fd is
+	// /proc/PID/root of its process. Not with Root or a mount namespace.
+	ChrootFD int
 
 	// A cgroup of its own.
 
@@ -392,6 +416,16 @@ func (s *Spec) Validate() error {
 	if s.GIDMap != nil && s.Namespaces&NewUser == 0 {
 		return &SpecError{Field: "GIDMap", Needs: NewUser}
 	}
+	if s.ShimFD != 0 {
+		switch {
+		case s.ShimFD < 3:
+			return fmt.Errorf("ShimFD %d: give an fd of 3 or more (OpenExecShim), or 0 to exec Path directly", s.ShimFD)
+		case s.ExecFD != 0:
+			return errors.New("ShimFD and ExecFD: the shim execs Path; give one of them")
+		case s.Init:
+			return errors.New("ShimFD with Init: the shim serves a process that execs the program itself; leave Init off")
+		}
+	}
 	if s.ExecFD < 0 || s.ExecFD == 1 || s.ExecFD == 2 {
 		return fmt.Errorf("ExecFD %d: give an fd of 3 or more, or 0 to exec Path", s.ExecFD)
 	}
@@ -459,6 +493,9 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.validateMounts(); err != nil {
 		return err
+	}
+	if s.ConsoleMount && (s.ConsoleSocket == 0 || s.Root == "" || s.Namespaces&NewMount == 0) {
+		return errors.New("ConsoleMount binds the console of ConsoleSocket over /dev/console of Root in a new mount namespace; give all three (ConsoleSocket, Root, NewMount)")
 	}
 	if s.ConsoleSize != (Winsize{}) && s.ConsoleSocket == 0 {
 		return errors.New("ConsoleSize is the size of the console of ConsoleSocket; give ConsoleSocket too")

@@ -175,6 +175,9 @@ type prepared struct {
 	initStack *initStack
 	// d.console, nil without a ConsoleSocket.
 	console *consoleData
+	// The exec shim's argv[1]: the error pipe's number, NUL-terminated
+	// (empty past a gate).
+	shimPipe [12]byte
 	// What PID 1 of Init wipes of its copy of the environment, and the
 	// /dev/zero it reads the zeros from (init_unsafe.go, initHide); -1
 	// without.
@@ -212,7 +215,13 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		n += len(e) + 1
 	}
 	p.strs = make([]byte, 0, n)
-	p.ptrs = make([]*byte, len(args)+1+len(spec.Env)+1)
+	// With the exec shim, argv is the shim's: its marker, the error
+	// pipe's number (finishTable writes it), Path, then Args.
+	shim := 0
+	if spec.ShimFD != 0 {
+		shim = 3
+	}
+	p.ptrs = make([]*byte, shim+len(args)+1+len(spec.Env)+1)
 	// cstr appends s and its NUL to p.strs, which never reallocates (its
 	// capacity is exact), and returns a pointer to the copy.
 	cstr := func(s string) (*byte, error) {
@@ -228,18 +237,21 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		return nil, err
 	}
 	for i, a := range args {
-		if p.ptrs[i], err = cstr(a); err != nil {
+		if p.ptrs[shim+i], err = cstr(a); err != nil {
 			return nil, err
 		}
 	}
-	envp := p.ptrs[len(args)+1:]
+	if shim != 0 {
+		p.ptrs[0], p.ptrs[1], p.ptrs[2] = &shimMarker[0], &p.shimPipe[0], d.path
+	}
+	envp := p.ptrs[shim+len(args)+1:]
 	for i, e := range spec.Env {
 		if envp[i], err = cstr(e); err != nil {
 			return nil, err
 		}
 	}
 	d.argv, d.envp = &p.ptrs[0], &envp[0]
-	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 { // else a step resolves Dir inside the root
+	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 && spec.ChrootFD == 0 { // else a step resolves Dir inside the root
 		if d.dir, err = cstr(spec.Dir); err != nil {
 			return nil, err
 		}
@@ -338,6 +350,12 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 	d.execFD = -1
 	if spec.ExecFD >= 3 {
 		d.execFD = spec.ExecFD
+	}
+	if spec.ShimFD >= 3 {
+		// The child execveat(2)s the shim as it would ExecFD, with the
+		// shim's argv; the error pipe goes to it, but past a gate.
+		d.execFD = spec.ShimFD
+		d.shimPipe = spec.GateFD == 0
 	}
 	d.marker[0] = execMarker
 	if spec.Privilege != nil {

@@ -4,6 +4,7 @@ package clone
 
 import (
 	"fmt"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -460,4 +461,7 @@ func (p *prepared) finishTable(spec *Spec, errPipe int) {
 	d.pipeAfterFDs, d.gateFD, d.execFD = pl.kept[0], pl.kept[1], pl.kept[2]
 	d.consoleFD = uintptr(pl.consoleFD)
 	d.firstCloexec = uintptr(pl.firstCloexec)
+	if d.shimPipe {
+		strconv.AppendInt(p.shimPipe[:0], int64(d.pipeAfterFDs), 10)
+	}
 }

@@ -96,6 +96,11 @@ func (c *Container) Exec(o *ExecOptions) (*clone.Process, error) {
 		defer unix.Close(fd)
 		spec.ConsoleSocket = int32(fd)
 	}
+	// CVE-2019-5736, as at create (clone.OpenExecShim).
+	if spec.ShimFD, err = clone.OpenExecShim(); err != nil {
+		return nil, err
+	}
+	defer unix.Close(spec.ShimFD)
 	var proc *clone.Process
 	cg, err := c.cgroup()
 	if err != nil {
@@ -144,6 +149,22 @@ func (c *Container) joinSpec(s *clone.Spec) (func(), error) {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
+	}
+	if c.State.RootMount != nil {
+		// No mount namespace of its own (clone.Spec.HostMountNS): its
+		// root is a chroot in this one, which no setns enters; the child
+		// chroots into the process's root (clone.Spec.ChrootFD), opened
+		// before the liveness check below.
+		fd, err := unix.Open("/proc/"+strconv.Itoa(c.State.Pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			closeAll()
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+				return nil, ErrNotRunning
+			}
+			return nil, fmt.Errorf("opening the container's root: %v", err)
+		}
+		fds = append(fds, fd)
+		s.ChrootFD = fd
 	}
 	if !c.alive() {
 		closeAll()

@@ -146,6 +146,13 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 		return nil, err
 	}
 	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay, Warnings: c.warnings}
+	// process.terminal: the console's slave is /dev/console too
+	// (runtime-spec, config-linux.md "Dev symbolic links"; runc), never
+	// bound through a symlink there (clone.Spec.ConsoleMount,
+	// CVE-2025-52565). Only in a new mount namespace of the container's
+	// own: exec's process, a container joining a mount namespace or one
+	// without any would change /dev/console for everything there.
+	pl.Spec.ConsoleMount = c.terminal && c.spec.Namespaces&clone.NewMount != 0
 	if s.Hooks != nil {
 		pl.Hooks = *s.Hooks
 	}
@@ -153,6 +160,7 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 	// belongs to a start (--console-socket), so the size waits for it.
 	check := pl.Spec
 	check.ConsoleSize = clone.Winsize{}
+	check.ConsoleMount = false
 	// The joined namespaces are fds only create opens (clone.Spec.Join);
 	// a mount or UTS namespace joined stands where the spec's rules ask
 	// for one of its own (a root, a hostname).
@@ -327,6 +335,12 @@ func (c *converter) seccomp(sc *specs.LinuxSeccomp, pr *specs.Process) error {
 	}
 	if len(prog) == 0 {
 		return nil
+	}
+	// The child starts the program through the exec shim
+	// (clone.OpenExecShim, CVE-2019-5736), with execveat(2), under the
+	// filter.
+	if !seccomp.Allows(prog, seccomp.Native(), "execveat") {
+		return errorf("linux.seccomp", "the profile does not allow execveat(2), which rawns-oci needs to start the process (through its exec shim, against CVE-2019-5736); allow execveat")
 	}
 	p := c.spec.Privilege
 	p.Seccomp = prog

@@ -168,6 +168,9 @@ func TestConvertErrors(t *testing.T) {
 		{"seccomp action", "linux.seccomp", "unknown action", func(s *specs.Spec) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"}
 		}},
+		{"seccomp denying execveat", "linux.seccomp", "does not allow execveat(2)", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"execveat"}, Action: specs.ActErrno}}}
+		}},
 		{"sysctl not namespaced", "linux.sysctl.kernel.pid_max", "is not namespaced", func(s *specs.Spec) {
 			s.Linux.Sysctl = map[string]string{"kernel.pid_max": "100000"}
 		}},

@@ -47,6 +47,7 @@ type runtime struct {
 // test): each added as rawns-oci passes it. OCITEST_RUNTIMES runs any test
 // against any runtime.
 var rawnsReady = []string{
+	"TestCVE_2019_5736_RuntimeBinaryFromContainer",
 	"TestCVE_2021_30465_SymlinkExchangeRace",
 	"TestCVE_2021_30465_SymlinkMountDestination",
 	"TestCVE_2022_29162_InheritableCapabilities",
@@ -56,17 +57,8 @@ var rawnsReady = []string{
 	"TestCVE_2024_21626_CwdThroughLeakedFD",
 	"TestCVE_2024_21626_CwdThroughLeakedFDExec",
 	"TestCVE_2025_31133_MaskWithSymlinkedDevNull",
+	"TestCVE_2025_52565_ConsoleOverSymlink",
 	"TestCVE_2025_52881_SysctlUnderCoveredProcSys",
-	// Not TestCVE_2025_52565_ConsoleOverSymlink: rawns-oci does not make
-	// /dev/console the pty (the runtime-spec's process.terminal), so the
-	// test cannot see whether it would be fooled; it writes nothing of the
-	// host's (docs/oci.md, "Security").
-	// Not TestCVE_2019_5736_RuntimeBinaryFromContainer: rawns-oci is open
-	// to it (docs/oci.md, "Security"): a "#!/proc/self/exe" program run
-	// by exec, or by a container joining another's PID namespace, runs
-	// rawns-oci's own binary in the container, and a process there
-	// writes to it through /proc/PID/exe. It joins this list when
-	// rawns-oci closes it.
 }
 
 var (

@@ -23,6 +23,24 @@ type edit struct {
 type reopening []edit
 
 var reopenings = map[string]reopening{
+	// runc before 1.0.0-rc7 ran its own host binary as the container's
+	// process until that process's execve, so that a "#!/proc/self/exe"
+	// program ran the runtime in the container, where /proc/PID/exe of it
+	// was writable once it had exited. Reopened: the child execs the
+	// program itself, not through the exec shim (clone.OpenExecShim), at
+	// create and at exec (rawns-oci stays non-dumpable).
+	"CVE-2019-5736": {
+		{
+			file: "container/create.go",
+			old:  "\tif spec.ShimFD, err = clone.OpenExecShim(); err != nil {\n\t\treturn nil, nil, err\n\t}\n\tdefer unix.Close(spec.ShimFD)\n",
+			new:  "\t// reopened by ocitest/cve (CVE-2019-5736): no exec shim\n",
+		},
+		{
+			file: "container/exec.go",
+			old:  "\tif spec.ShimFD, err = clone.OpenExecShim(); err != nil {\n\t\treturn nil, err\n\t}\n\tdefer unix.Close(spec.ShimFD)\n",
+			new:  "\t// reopened by ocitest/cve (CVE-2019-5736): no exec shim\n",
+		},
+	},
 	// runc before 1.1.2 gave the inheritable set the bounding set's
 	// capabilities.
 	"CVE-2022-29162": {{
@@ -87,6 +105,15 @@ var reopenings = map[string]reopening{
 			new:  "\tfile.allow(unix.ENOENT, 3)\n",
 		},
 	},
+	// runc before 1.2.8 bound the console's pty over whatever
+	// dev/console of the root led to. Reopened: the target is opened
+	// following symlinks (inside the root, where the host file is bound
+	// and procfs is mounted).
+	"CVE-2025-52565": {{
+		file: "clone/console_unsafe.go",
+		old:  "c.howTarget = unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS}",
+		new:  "c.howTarget = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC} // reopened by ocitest/cve (CVE-2025-52565)",
+	}},
 	// runc before 1.4.0-rc.3 wrote sysctls through the container's
 	// /proc, which the config's mounts could cover. Reopened: besides
 	// the write through the child's own detached proc, each sysctl is

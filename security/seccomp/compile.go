@@ -428,3 +428,16 @@ func describe(r uint32) string {
 	}
 	return fmt.Sprintf("%#x", r)
 }
+
+// Allows reports whether prog, compiled for arch, lets the system call
+// name through (with its arguments all 0): what a caller checks of a
+// call it needs past the filter beyond write, execve and exit_group,
+// which Compile checks itself.
+func Allows(prog []unix.SockFilter, arch *Arch, name string) bool {
+	nr, ok := arch.Syscall(name)
+	if !ok {
+		return false
+	}
+	r := Run(prog, Data{Nr: nr, Arch: arch.auditArch})
+	return r&retActionFull == retAllow || r&retActionFull == retLog
+}

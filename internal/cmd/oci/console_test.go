@@ -15,12 +15,13 @@ import (
 // TestConsoleSocket: with process.terminal and --console-socket, the
 // master of a pty of the container's own devpts arrives on the socket
 // before create returns (as conmon and the containerd shim wait for it),
-// sized as consoleSize; the program has it as its terminal.
+// sized as consoleSize; the program has it as its terminal, and it is
+// /dev/console too (the pty slave bound there: major 136, minor 0).
 func TestConsoleSocket(t *testing.T) {
 	e := newEnv(t, func(s *specs.Spec) {
 		s.Process.Terminal = true
 		s.Process.ConsoleSize = &specs.Box{Height: 31, Width: 97}
-		s.Process.Args = []string{"sh", "-c", "tty; stty size; ls /dev/pts; exit 3"}
+		s.Process.Args = []string{"sh", "-c", "tty; stty size; echo console=$(stat -c %t:%T /dev/console); ls /dev/pts; exit 3"}
 	})
 	sockPath := filepath.Join(t.TempDir(), "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
@@ -83,8 +84,8 @@ func TestConsoleSocket(t *testing.T) {
 		out.Write(buf[:n])
 	}
 	o := strings.ReplaceAll(out.String(), "\r", "")
-	if !strings.Contains(o, "/dev/pts/0\n") || !strings.Contains(o, "31 97\n") || !strings.Contains(o, "ptmx") {
-		t.Errorf("output on the terminal:\n%s\nwant tty /dev/pts/0, size 31 97, and /dev/pts listing 0 and ptmx", o)
+	if !strings.Contains(o, "/dev/pts/0\n") || !strings.Contains(o, "31 97\n") || !strings.Contains(o, "console=88:0\n") || !strings.Contains(o, "ptmx") {
+		t.Errorf("output on the terminal:\n%s\nwant tty /dev/pts/0, size 31 97, /dev/console 88:0 (the pty), and /dev/pts listing 0 and ptmx", o)
 	}
 	e.waitStatus(t, id, "stopped")
 	if r := e.run(t, "delete", id); r.code != 0 {

@@ -1,0 +1,156 @@
+//go:build linux && (amd64 || arm64)
+
+package clone
+
+//go:generate go run execshim_gen.go
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// The exec shim (Spec.ShimFD) closes CVE-2019-5736 for a runtime whose
+// container process is a clone of the runtime itself, as rawns-oci's is.
+//
+// Until its execve(2) the child is a copy of the caller, so its
+// /proc/PID/exe is the caller's binary on the host. Two ways lead from
+// there to that binary from inside the container:
+//
+//   - The kernel resolves the interpreter of a "#!" script (binfmt_script)
+//     and of an ELF's PT_INTERP before it replaces the old memory, through
+//     the container's /proc: a program "#!/proc/self/exe" makes the
+//     caller's binary run inside the container, dumpable again after that
+//     execve, and any process there can open its /proc/PID/exe and write
+//     to the file once it has exited (runc's hole).
+//   - Another process of the container opens /proc/PID/exe of the child
+//     itself; the caller being non-dumpable (PR_SET_DUMPABLE 0, which the
+//     copy inherits) stops that without CAP_SYS_PTRACE.
+//
+// The child cannot change its exe link: prctl(PR_SET_MM_EXE_FILE) (and
+// PR_SET_MM_MAP's exe_fd) fails with EBUSY while any mapping of the old
+// file remains (replace_mm_exe_file, every kernel through 6.18), and the
+// child runs the caller's code; it also needs CAP_SYS_RESOURCE, which a
+// machine may not grant even to root. So the child execs, instead of the
+// program, this shim: 600 bytes of raw system calls
+// (testdata/execshim/shim_*.S), which execs the program. From the
+// shim's execve on, nothing of the caller is left in the process: its
+// memory is gone, and /proc/PID/exe, the binary a "#!/proc/self/exe"
+// interpreter resolves to, is the shim, which refuses to run unless its
+// argv[0] is its own marker (exit 126), and which lives on a read-only
+// file system of its own: opening it for writing is EROFS, whoever holds
+// it.
+//
+// OpenExecShim makes that file: a tmpfs instance of its own, never
+// attached anywhere (fsopen(2), fsmount(2)), the shim written into it,
+// then the superblock made read-only (fsconfig FSCONFIG_CMD_RECONFIGURE
+// with "ro", Linux 5.2+). Where the caller cannot make a tmpfs (no
+// CAP_SYS_ADMIN: a rootless runtime), a sealed memfd
+// (F_SEAL_WRITE|F_SEAL_GROW|F_SEAL_SHRINK|F_SEAL_SEAL) holds it: it can
+// be opened for writing once the shim has exec'd, but never written.
+// Either way the shim is a copy of the caller's own, which the container
+// could at worst read.
+//
+// The shim's contract (argv from the parent, prepare):
+//
+//	argv = ["[rawns]", PIPE, Path, Args...], envp = Env
+//
+// PIPE is the error pipe's number in decimal, or empty past a gate: the
+// child clears its close-on-exec flag (childFDs), the shim sets it again
+// (fcntl F_SETFD) and, if execve fails, writes the child's report
+// (StageExec, the errno) there, as childExec would have; then it exits
+// 127 (ENOENT, ENOTDIR, ELOOP) or 126, childFail's numbers.
+//
+// Cost: one more execve of a static 600-byte program per start, and the
+// tmpfs (docs/oci.md, "Security", has the figures).
+
+// ShimName is the name the shim's file has, as /proc/PID/exe of the shim
+// shows it for the microseconds it runs.
+const shimName = "rawns-exec-shim"
+
+// shimMarker is the shim's argv[0]: exactly 8 bytes with its NUL, which
+// the shim compares in one load.
+var shimMarker = [...]byte{'[', 'r', 'a', 'w', 'n', 's', ']', 0}
+
+// OpenExecShim returns a new close-on-exec fd of the exec shim, read-only,
+// for Spec.ShimFD; the caller closes it after Start.
+func OpenExecShim() (int, error) {
+	fd, err := shimOnReadOnlyTmpfs()
+	if err == nil {
+		return fd, nil
+	}
+	if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.ENODEV) {
+		return -1, err
+	}
+	return shimInMemfd()
+}
+
+// shimOnReadOnlyTmpfs writes the shim into a tmpfs of its own, makes the
+// tmpfs read-only and returns a read-only fd of the file (not O_PATH:
+// execveat(2) of an O_PATH fd fails with ENOENT on Linux 5.10). The mount is
+// attached nowhere; it goes when the last fd of it (this one, the
+// children's copies, the shim's exe link) is closed.
+func shimOnReadOnlyTmpfs() (int, error) {
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("the exec shim: fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return -1, fmt.Errorf("the exec shim: fsconfig create: %w", err)
+	}
+	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("the exec shim: fsmount: %w", err)
+	}
+	defer unix.Close(mnt)
+	f, err := unix.Openat(mnt, shimName, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o555)
+	if err != nil {
+		return -1, fmt.Errorf("the exec shim: creating it: %w", err)
+	}
+	n, err := unix.Write(f, execShimELF[:])
+	unix.Close(f)
+	if err == nil && n != len(execShimELF) {
+		err = unix.EIO
+	}
+	if err != nil {
+		return -1, fmt.Errorf("the exec shim: writing it: %w", err)
+	}
+	if err := unix.FsconfigSetFlag(fs, "ro"); err != nil {
+		return -1, fmt.Errorf("the exec shim: fsconfig ro: %w", err)
+	}
+	if err := unix.FsconfigReconfigure(fs); err != nil {
+		return -1, fmt.Errorf("the exec shim: making its tmpfs read-only: %w", err)
+	}
+	fd, err := unix.Openat(mnt, shimName, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("the exec shim: opening it: %w", err)
+	}
+	return fd, nil
+}
+
+// shimInMemfd is OpenExecShim where no tmpfs can be made: a sealed memfd.
+func shimInMemfd() (int, error) {
+	// MFD_EXEC (Linux 6.3+): executable whatever vm.memfd_noexec says
+	// by default; EINVAL before 6.3, where every memfd is.
+	fd, err := unix.MemfdCreate(shimName, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(shimName, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("the exec shim: memfd_create: %w", err)
+	}
+	n, err := unix.Write(fd, execShimELF[:])
+	if err == nil && n != len(execShimELF) {
+		err = unix.EIO
+	}
+	if err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("the exec shim: sealing its memfd: %w", err)
+	}
+	return fd, nil
+}
