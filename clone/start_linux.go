@@ -492,6 +492,11 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
 	r := parseReport(report)
+	if n == len(buf) && buf[0] == execMarker && r.stage == uint32(StageNone) && spec.ShimFD != 0 {
+		// The exec shim's report (execshim.go): stage 0, and after the
+		// marker only an execve can have failed.
+		r.stage = uint32(StageExec)
+	}
 	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Step: -1, Index: -1}
 	if r.step > 0 && r.step <= uint32(len(p.table.steps)) {
 		p.describeStep(spec, ce, int(r.step-1))

@@ -57,7 +57,7 @@ exec:
 	test	r12, r12
 	js	status
 	sub	rsp, 16				# the report: stage, errno, step
-	mov	dword ptr [rsp], STAGE_EXEC
+	mov	dword ptr [rsp], 0
 	mov	dword ptr [rsp+4], r13d
 	mov	dword ptr [rsp+8], 0
 	mov	eax, 1				# write(pipe, report, 12)
