@@ -178,6 +178,8 @@ type prepared struct {
 	// The exec shim's argv[1]: the error pipe's number, NUL-terminated
 	// (empty past a gate).
 	shimPipe [12]byte
+	// d.execProc: "/proc/self/fd/N" of the exec fd, NUL-terminated.
+	execProc [32]byte
 	// What PID 1 of Init wipes of its copy of the environment, and the
 	// /dev/zero it reads the zeros from (init_unsafe.go, initHide); -1
 	// without.
