@@ -561,8 +561,21 @@ func (s *Spec) hasMountPhase() bool {
 // RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from "/", which setns(2) made that
 // namespace's root, then fchdir. A cwd of /proc/self/fd/N can then never
 // step onto an fd the child holds from the host (CVE-2024-21626).
+//
+// With ChrootFD (an exec into a container without a mount namespace), the
+// child first enters that root: fchdir(2) to the fd, chroot("."), and Dir
+// is resolved inside it the same way (or "/" is the working directory).
 func (b *stepBuilder) joinedDirSteps(spec *Spec) {
-	if spec.Dir == "" || spec.Root != "" || spec.joined()&NewMount == 0 {
+	if spec.ChrootFD != 0 {
+		b.serving("", -1, StageChdir)
+		b.sys("fchdir", unix.SYS_FCHDIR, val(uintptr(spec.ChrootFD)))
+		b.sys("chroot", unix.SYS_CHROOT, b.str("."))
+		if spec.Dir == "" {
+			b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
+			return
+		}
+	}
+	if spec.Dir == "" || spec.Root != "" || spec.joined()&NewMount == 0 && spec.ChrootFD == 0 {
 		return
 	}
 	b.serving("", -1, StageChdir)

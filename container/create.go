@@ -118,6 +118,11 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 	if c.lock, err = lockFile(filepath.Join(dir, lockFileName), true, true); err != nil {
 		return nil, nil, err
 	}
+	// Before the clone: after a fork-style one every page written costs
+	// a copy-on-write fault.
+	if err = writeAtomic(filepath.Join(dir, configFile), o.ConfigData, 0o600); err != nil {
+		return nil, nil, err
+	}
 
 	// The cgroup, with its limits, before the process exists; the
 	// process is born in it (cgroup.Start).
@@ -231,9 +236,6 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 	if h := &pl.Hooks; preStartHooks(h)+len(h.Poststart)+len(h.Poststop) > 0 {
 		hooks := *h
 		c.State.Hooks = &hooks
-	}
-	if err = writeAtomic(filepath.Join(dir, configFile), o.ConfigData, 0o600); err != nil {
-		return nil, nil, err
 	}
 	if err = c.save(); err != nil {
 		return nil, nil, err

@@ -161,28 +161,55 @@ func (s *Store) List() ([]string, error) {
 }
 
 // writeAtomic writes data to name through a temporary file in the same
-// directory and rename(2): a reader sees the old file or the new one.
+// directory and rename(2): a reader sees the old file or the new one. In
+// raw system calls on memory of the caller's: create calls it right after
+// a fork-style clone, where each heap page written costs a copy-on-write
+// fault, and os.CreateTemp's File, name and poller registration wrote
+// several.
 func writeAtomic(name string, data []byte, mode os.FileMode) error {
 	dir, base := filepath.Split(name)
-	f, err := os.CreateTemp(dir, "."+base+".*")
+	var (
+		tmp string
+		fd  int
+		err error
+	)
+	// A name of this process's own; O_EXCL refuses one that exists (left
+	// by a process with this pid that was killed), and then the next.
+	for i := 0; ; i++ {
+		tmp = dir + "." + base + "." + strconv.Itoa(unix.Getpid()) + "." + strconv.Itoa(i)
+		fd, err = unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, uint32(mode.Perm()))
+		if err != unix.EEXIST || i == 100 {
+			break
+		}
+	}
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: tmp, Err: err}
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if e := f.Chmod(mode); err == nil {
-		err = e
+	for b := data; len(b) > 0 && err == nil; {
+		var n int
+		n, err = unix.Write(fd, b)
+		if err == unix.EINTR {
+			err = nil
+		}
+		if n > 0 {
+			b = b[n:]
+		}
 	}
-	if e := f.Close(); err == nil {
+	if err == nil {
+		// The mode as asked, whatever the umask took from it.
+		err = unix.Fchmod(fd, uint32(mode.Perm()))
+	}
+	if e := unix.Close(fd); err == nil {
 		err = e
 	}
 	if err == nil {
-		err = os.Rename(tmp, name)
+		err = unix.Rename(tmp, name)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		unix.Unlink(tmp)
+		return &os.PathError{Op: "write", Path: name, Err: err}
 	}
-	return err
+	return nil
 }
 
 // WritePidFile writes pid to name atomically, the number alone with no

@@ -1,0 +1,5 @@
+//go:build race
+
+package oci
+
+func init() { raceEnabled = true }
