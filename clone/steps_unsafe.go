@@ -376,6 +376,9 @@ func (p *prepared) buildTable(spec *Spec) error {
 	nfds := 3 + len(spec.ExtraFDs)
 	c := &stepBuilder{count: true}
 	c.joinSteps(spec)
+	if hasMounts {
+		c.sharedBindSteps(spec)
+	}
 	c.endSegment(segJoin)
 	c.procfsSteps(spec)
 	c.endSegment(segProcfs)
@@ -405,6 +408,9 @@ func (p *prepared) buildTable(spec *Spec) error {
 		b.attrs = make([]unix.MountAttr, 0, c.nattrs)
 	}
 	b.joinSteps(spec)
+	if hasMounts {
+		b.sharedBindSteps(spec)
+	}
 	b.endSegment(segJoin)
 	b.procfsSteps(spec)
 	b.endSegment(segProcfs)
@@ -457,5 +463,9 @@ func (p *prepared) finishTable(spec *Spec, errPipe int) {
 	d.firstCloexec = uintptr(pl.firstCloexec)
 	if d.shimPipe {
 		strconv.AppendInt(p.shimPipe[:0], int64(d.pipeAfterFDs), 10)
+	}
+	if d.execFD >= 0 {
+		strconv.AppendInt(append(p.execProc[:0], "/proc/self/fd/"...), int64(d.execFD), 10)
+		d.execProc = &p.execProc[0]
 	}
 }

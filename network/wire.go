@@ -78,7 +78,9 @@ func ParseRequest(msg []byte) (*Request, error) {
 		if len(f) == 0 {
 			continue
 		}
-		bad := fmt.Errorf("malformed request line %q", line)
+		// Formatted only when it is returned: the parse of every run's
+		// request and reply does no fmt work.
+		bad := malformed{"request", line}
 		switch {
 		case f[0] == "bridge" && len(f) == 2:
 			r.Bridge = f[1]
@@ -173,7 +175,7 @@ func ParseReply(msg []byte) (*Reply, error) {
 	}
 	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
 		f := strings.Fields(line)
-		bad := fmt.Errorf("malformed reply line %q", line)
+		bad := malformed{"reply", line}
 		switch {
 		case len(f) == 3 && f[0] == "addr":
 			p, err := ParsePrefix(f[1])
@@ -263,3 +265,9 @@ func Recv(sock int) ([]byte, []int, error) {
 		return buf[:n], fds, nil
 	}
 }
+
+// malformed is the error of a line of the conversation that does not
+// parse.
+type malformed struct{ what, line string }
+
+func (m malformed) Error() string { return fmt.Sprintf("malformed %s line %q", m.what, m.line) }
