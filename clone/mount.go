@@ -212,6 +212,9 @@ func (s *Spec) validateMounts() error {
 			return errors.New("an overlay root needs a mount namespace; HostMountNS takes a plain Root")
 		}
 	}
+	if s.ChrootFD < 0 || s.ChrootFD != 0 && (s.Root != "" || (s.Namespaces|s.joined())&NewMount != 0 || s.HostMountNS) {
+		return errors.New("ChrootFD enters a root in the caller's mount namespace; give an open fd, and no Root, HostMountNS or mount namespace")
+	}
 	if s.Root == "" && len(s.Mounts) == 0 && !s.ReadOnlyRoot && !s.Overlay && s.OverlayDir == "" {
 		return nil
 	}

@@ -377,7 +377,8 @@ func TestMountOrder(t *testing.T) {
 
 // TestHostMountNSValidate: HostMountNS is for a spec with a Root and no
 // mount namespace of its own or joined; without it, mounts without a
-// mount namespace are refused.
+// mount namespace are refused. ChrootFD (exec into such a container) goes
+// with neither a Root nor a mount namespace.
 func TestHostMountNSValidate(t *testing.T) {
 	root := t.TempDir()
 	for _, c := range []struct {
@@ -389,6 +390,9 @@ func TestHostMountNSValidate(t *testing.T) {
 		{clone.Spec{HostMountNS: true, Mounts: []clone.Mount{procMount}}, "give Root"},
 		{clone.Spec{Root: root, HostMountNS: true, Overlay: true}, "needs a mount namespace"},
 		{clone.Spec{Root: root, HostMountNS: true, Mounts: []clone.Mount{procMount}}, ""},
+		{clone.Spec{Root: root, ChrootFD: 3}, "ChrootFD enters a root"},
+		{clone.Spec{ChrootFD: -1}, "ChrootFD enters a root"},
+		{clone.Spec{ChrootFD: 3, Namespaces: clone.NewMount}, "ChrootFD enters a root"},
 	} {
 		c.spec.Path = "/bin/true"
 		err := c.spec.Validate()

@@ -129,8 +129,7 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 	// in the list's order, they are listed in it, as runc and crun list
 	// theirs (runtime-tools' mounts test compares the order). Before 6.8
 	// the list is the order of attaching, the same order.
-	nslot := uint16(0)
-	mntSlot := make([]uint16, len(spec.Mounts))
+	mntSlot := spec.mountSlots()
 	masks := -1 // the first mask's index
 	devBind := spec.devicesBound()
 	if spec.Root != "" && !overlay {
@@ -140,19 +139,16 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		m := &spec.Mounts[i]
 		switch {
 		case m.Kind == MountBind:
+			if spec.sharedEarly(m) {
+				break // cloned in segJoin (sharedBindSteps)
+			}
 			b.serving("Mounts", i, StageMount)
-			mntSlot[i] = slotBind + nslot
-			nslot++
 			b.openTree(m, mntSlot[i])
 		case m.Kind == MountDevice && devBind:
 			b.serving("Mounts", i, StageMount)
-			mntSlot[i] = slotBind + nslot
-			nslot++
 			b.saveTo(b.sysd("open_tree", m.deviceSource(), unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.deviceSource()), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), mntSlot[i])
 		case m.Kind == MountFS:
 			b.serving("Mounts", i, StageMount)
-			mntSlot[i] = slotBind + nslot
-			nslot++
 			b.fsMount(m, mntSlot[i])
 		case m.Kind == MountMask && masks < 0:
 			masks = i
@@ -465,6 +461,57 @@ func (b *stepBuilder) openTree(m *Mount, n uint16) {
 	}
 }
 
+// mountSlots numbers the detached mounts of step 1: slotBind+n for the
+// n-th bind, bound device or new filesystem of the list, in its order (0
+// for the others).
+func (s *Spec) mountSlots() []uint16 {
+	slots := make([]uint16, len(s.Mounts))
+	n := uint16(0)
+	devBind := s.devicesBound()
+	for i := range s.Mounts {
+		if k := s.Mounts[i].Kind; k == MountBind || k == MountFS || k == MountDevice && devBind {
+			slots[i] = slotBind + n
+			n++
+		}
+	}
+	return slots
+}
+
+// sharedEarly reports whether bind m is cloned before the propagation of
+// / changes (sharedBindSteps): m asks for shared propagation in a new
+// mount namespace whose root is to be shared (RootPropagation), as
+// Kubernetes' Bidirectional mount propagation asks through containerd
+// (rootfsPropagation rshared, the volume rbind,rshared). A new mount
+// namespace starts with peers of the caller's shared mounts
+// (mount_namespaces(7)), and the child makes / a slave of them before
+// anything else (childNamespaces); a bind cloned after that is a slave,
+// and its own MS_SHARED gives it a peer group of its own, so a mount made
+// in the container never reaches the host. Cloned before, while it is
+// still a peer of the host's mount, the detached copy joins that peer
+// group, and making / a slave does not reach it (it is not in the tree):
+// attached in the root, it propagates both ways, as runc's does (runc
+// keeps / shared then). Not in a new user namespace: there the copy of
+// the caller's mounts has made them slaves already (CL_SHARED_TO_SLAVE).
+func (s *Spec) sharedEarly(m *Mount) bool {
+	return m.Kind == MountBind && m.Propagation&unix.MS_SHARED != 0 &&
+		s.RootPropagation&unix.MS_SHARED != 0 &&
+		s.Namespaces&NewMount != 0 && s.joined()&NewMount == 0 &&
+		(s.Namespaces|s.joined())&NewUser == 0
+}
+
+// sharedBindSteps emits, at the end of segJoin (which the child runs
+// before it changes the propagation of /), the detached clones of the
+// binds sharedEarly picks, into the slots mountSteps would have used.
+func (b *stepBuilder) sharedBindSteps(spec *Spec) {
+	slots := spec.mountSlots()
+	for i := range spec.Mounts {
+		if m := &spec.Mounts[i]; spec.sharedEarly(m) {
+			b.serving("Mounts", i, StageMount)
+			b.openTree(m, slots[i])
+		}
+	}
+}
+
 // attach opens the target inside the root and moves the detached mount in
 // slot mnt onto it, fd to fd.
 func (b *stepBuilder) attach(rel string, mnt uint16) {
@@ -561,8 +608,21 @@ func (s *Spec) hasMountPhase() bool {
 // RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS from "/", which setns(2) made that
 // namespace's root, then fchdir. A cwd of /proc/self/fd/N can then never
 // step onto an fd the child holds from the host (CVE-2024-21626).
+//
+// With ChrootFD (an exec into a container without a mount namespace), the
+// child first enters that root: fchdir(2) to the fd, chroot("."), and Dir
+// is resolved inside it the same way (or "/" is the working directory).
 func (b *stepBuilder) joinedDirSteps(spec *Spec) {
-	if spec.Dir == "" || spec.Root != "" || spec.joined()&NewMount == 0 {
+	if spec.ChrootFD != 0 {
+		b.serving("", -1, StageChdir)
+		b.sys("fchdir", unix.SYS_FCHDIR, val(uintptr(spec.ChrootFD)))
+		b.sys("chroot", unix.SYS_CHROOT, b.str("."))
+		if spec.Dir == "" {
+			b.sys("chdir", unix.SYS_CHDIR, b.str("/"))
+			return
+		}
+	}
+	if spec.Dir == "" || spec.Root != "" || spec.joined()&NewMount == 0 && spec.ChrootFD == 0 {
 		return
 	}
 	b.serving("", -1, StageChdir)

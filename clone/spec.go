@@ -282,6 +282,12 @@ type Spec struct {
 	// container's mount table is the caller's: chroot(2) is no isolation
 	// from a process that may call it again (CAP_SYS_CHROOT).
 	HostMountNS bool
+	// ChrootFD, if not 0, is an O_PATH fd of a directory the child enters
+	// with fchdir(2) and chroot(2), Dir then resolved inside it as inside
+	// a Root: an exec into a container without a mount namespace of its
+	// own (HostMountNS), whose root no setns(2) enters; the fd is
+	// /proc/PID/root of its process. Not with Root or a mount namespace.
+	ChrootFD int
 
 	// A cgroup of its own.
 

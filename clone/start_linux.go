@@ -251,7 +251,7 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		}
 	}
 	d.argv, d.envp = &p.ptrs[0], &envp[0]
-	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 { // else a step resolves Dir inside the root
+	if spec.Dir != "" && spec.Root == "" && spec.joined()&NewMount == 0 && spec.ChrootFD == 0 { // else a step resolves Dir inside the root
 		if d.dir, err = cstr(spec.Dir); err != nil {
 			return nil, err
 		}

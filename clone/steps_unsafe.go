@@ -376,6 +376,9 @@ func (p *prepared) buildTable(spec *Spec) error {
 	nfds := 3 + len(spec.ExtraFDs)
 	c := &stepBuilder{count: true}
 	c.joinSteps(spec)
+	if hasMounts {
+		c.sharedBindSteps(spec)
+	}
 	c.endSegment(segJoin)
 	c.procfsSteps(spec)
 	c.endSegment(segProcfs)
@@ -405,6 +408,9 @@ func (p *prepared) buildTable(spec *Spec) error {
 		b.attrs = make([]unix.MountAttr, 0, c.nattrs)
 	}
 	b.joinSteps(spec)
+	if hasMounts {
+		b.sharedBindSteps(spec)
+	}
 	b.endSegment(segJoin)
 	b.procfsSteps(spec)
 	b.endSegment(segProcfs)

@@ -150,6 +150,22 @@ func (c *Container) joinSpec(s *clone.Spec) (func(), error) {
 			unix.Close(fd)
 		}
 	}
+	if c.State.RootMount != nil {
+		// No mount namespace of its own (clone.Spec.HostMountNS): its
+		// root is a chroot in this one, which no setns enters; the child
+		// chroots into the process's root (clone.Spec.ChrootFD), opened
+		// before the liveness check below.
+		fd, err := unix.Open("/proc/"+strconv.Itoa(c.State.Pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			closeAll()
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+				return nil, ErrNotRunning
+			}
+			return nil, fmt.Errorf("opening the container's root: %v", err)
+		}
+		fds = append(fds, fd)
+		s.ChrootFD = fd
+	}
 	if !c.alive() {
 		closeAll()
 		return nil, ErrNotRunning

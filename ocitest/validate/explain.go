@@ -20,7 +20,7 @@ var explain = map[string]string{
 	"poststart_fail":                 "prints a TAP result only on failure; runc 1.1 makes `create` fail when a poststart hook fails (it runs them at create), where the spec asks for a warning and an unchanged lifecycle",
 	"poststop_fail":                  "prints a TAP result only on failure; runc 1.1's `delete` fails when a poststop hook fails, where the spec asks for a warning and an unchanged lifecycle",
 	"hooks_stdin":                    "the test reads the expected pid with `state` after the container's `true` has exited, when runc, crun and rawns report pid 0 for a stopped container (runc#1002), so the pid in the prestart and poststart hooks' state never matches; runc 1.1 also passes status `creating` to prestart hooks (the test wants `created`)",
-	"pidfile":                        "test bug, runtime-tools#805: its process is `true`, which has exited when the test sends KILL, and kill of a stopped container MUST fail (runtime.md), so a runtime that follows the spec fails it",
+	"pidfile":                        "test bug, runtime-tools#805: its process is `true`, which has exited when the test sends KILL, and kill of a stopped container MUST fail (runtime.md), so a runtime that follows the spec fails it; runc passes it when the host is loaded enough that `true` still runs when the test's `kill` comes (-superset does not count that pass: passTiming in explain.go)",
 	"start":                          "test bug: case 7 creates a container with `process` unset and then requires `start` to succeed, though runtime.md says start MUST generate an error then (the author meant to skip the case when create refuses, runtime-tools#578); runc and crun refuse at create",
 	"misc_props":                     "test bug: the bundle of its first case keeps the default args /runtimetest but the test never copies runtimetest into it, so create fails on the missing executable with any runtime that checks it at create (runc, crun, rawns)",
 	"process_rlimits":                "test bug, runtime-tools#806: runtimetest is a Go program, and Go 1.19 and later raise the soft RLIMIT_NOFILE to the hard limit at start-up (golang/go#46279), so it reads 3999 where the container was given 3000",
@@ -48,3 +48,13 @@ var explain = map[string]string{
 var runtimeNotes = map[string]string{}
 
 func numCPU() int { return runtime.NumCPU() }
+
+// passTiming are the tests whose outcome for a runtime that follows the
+// spec is a failure, and that another runtime passes only when the test's
+// own race goes its way: -superset does not count such a pass against the
+// runtime it names (the table shows every result as it was). pidfile: the
+// container's `true` must still run when the test's `kill` comes, which
+// happened with runc at load average 11-14 on 2026-12-07 (a 2 s run; it
+// failed the test in the table's run before, session 5's) and not with
+// rawns, whose `true` has exited by then.
+var passTiming = map[string]bool{"pidfile": true}

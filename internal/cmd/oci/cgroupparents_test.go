@@ -49,6 +49,7 @@ func TestSliceFormCgroupsPath(t *testing.T) {
 	}
 	t.Cleanup(func() { e.run(t, "delete", "--force", id) })
 	pid := e.state(t, id).Pid
+	// The pids hierarchy: v1's on a hybrid host, else cgroup2's.
 	own, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		t.Fatal(err)
@@ -57,17 +58,21 @@ func TestSliceFormCgroupsPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownPids, found := "", false
+	key, mnt := "pids", "/sys/fs/cgroup/pids"
+	if !strings.Contains(string(own), ":pids:") {
+		key, mnt = "", "/sys/fs/cgroup"
+	}
+	ownPath, found := "", false
 	for _, l := range strings.Split(string(own), "\n") {
-		if f := strings.SplitN(l, ":", 3); len(f) == 3 && f[1] == "pids" {
-			ownPids, found = strings.TrimSuffix(f[2], "/"), true
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && f[1] == key {
+			ownPath, found = strings.TrimSuffix(f[2], "/"), true
 		}
 	}
-	want := ":pids:" + ownPids + "/" + name + "\n"
+	want := ":" + key + ":" + ownPath + "/" + name + "\n"
 	if !found || !strings.Contains(string(theirs), want) {
 		t.Errorf("container's cgroups:\n%s\nwant the line %q", theirs, want)
 	}
-	dir := "/sys/fs/cgroup/pids" + ownPids + "/" + name
+	dir := mnt + ownPath + "/" + name
 	if b, err := os.ReadFile(dir + "/pids.max"); err != nil || strings.TrimSpace(string(b)) != "50" {
 		t.Errorf("%s/pids.max: %q, %v; want 50", dir, b, err)
 	}

@@ -1,7 +1,9 @@
 package oci
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,9 +68,13 @@ func TestJoinMountAndUTSByPath(t *testing.T) {
 // over it fails create, naming the mask's step; nothing is masked with the
 // file it leads to.
 func TestJoinedMountMaskDevNull(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hostfile") // what a planted /dev/null leads to
+	if err := os.WriteFile(file, []byte("host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ name, plant string }{
-		{"symlink", "mount -t tmpfs tmpfs /dev && ln -s /etc/hostname /dev/null"},
-		{"bind", "mount --bind /etc/hostname /dev/null"},
+		{"symlink", "mount -t tmpfs tmpfs /dev && ln -s " + file + " /dev/null"},
+		{"bind", "mount --bind " + file + " /dev/null"},
 	} {
 		h := holdNamespaces(t, clone.NewMount)
 		if out, err := exec.Command("nsenter", "--mount=/proc/"+h+"/ns/mnt", "sh", "-c", c.plant).CombinedOutput(); err != nil {
@@ -112,12 +118,14 @@ func TestNoMountNamespace(t *testing.T) {
 		"echo after run: $(grep -c ' " + rootfs + "' /proc/self/mountinfo)",
 		o + " create --bundle " + e.bundle + " " + newID("nomnt2") + " </dev/null",
 		"echo created: $(grep -c ' " + rootfs + "' /proc/self/mountinfo) shared: $(grep ' " + rootfs + "' /proc/self/mountinfo | grep -c shared:)",
+		// exec (and the joined hooks) chroot into the container's root.
+		"echo exec: $(" + o + " exec " + newID("nomnt2") + " sh -c 'pwd; test -d /usr && echo host || echo box') $(" + o + " exec --cwd /bin " + newID("nomnt2") + " pwd)",
 		o + " delete " + newID("nomnt2"),
 		"echo after delete: $(grep -c ' " + rootfs + "' /proc/self/mountinfo)",
 	}, "\n")
 	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script).CombinedOutput()
 	lines := strings.Split(string(out), "\n")
-	if err != nil || len(lines) < 7 {
+	if err != nil || len(lines) < 8 {
 		t.Fatalf("%v: %s", err, out)
 	}
 	ns := lines[0]
@@ -128,8 +136,11 @@ func TestNoMountNamespace(t *testing.T) {
 	if c := lines[5]; !strings.HasPrefix(c, "created: ") || strings.HasPrefix(c, "created: 0") || !strings.HasSuffix(c, " shared: 0") {
 		t.Errorf("while created: %q; want its mounts there, none shared", c)
 	}
-	if lines[6] != "after delete: 0" {
-		t.Errorf("%q; want nothing left", lines[6])
+	if lines[6] != "exec: / box /bin" {
+		t.Errorf("%q; want exec in the container's root: exec: / box /bin", lines[6])
+	}
+	if lines[7] != "after delete: 0" {
+		t.Errorf("%q; want nothing left", lines[7])
 	}
 	// A create that fails in the child once the root is attached (a
 	// mount point below a file) leaves nothing mounted.

@@ -2,11 +2,15 @@ package oci
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
+	"github.com/rawns/rawns/container"
 	"github.com/rawns/rawns/internal/kernel"
 )
 
@@ -79,4 +83,66 @@ func TestPropagation(t *testing.T) {
 			t.Errorf("%s is not shared: %+v", c.where, r)
 		}
 	}
+}
+
+// TestBidirectionalPropagation: Kubernetes' Bidirectional mount
+// propagation, as containerd writes it (rootfsPropagation rshared, the
+// volume rbind,rshared): a mount the container makes in the volume
+// reaches the host's side, and one the host makes there reaches the
+// container, as with runc (critest's "Mount Propagation ... 'rshared'").
+func TestBidirectionalPropagation(t *testing.T) {
+	if !kernel.AtLeast(5, 12) {
+		t.Skip("propagation is set with mount_setattr(2), Linux 5.12 or later (TestPropagation checks the refusal)")
+	}
+	vol := t.TempDir()
+	if err := unix.Mount(vol, vol, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Unmount(filepath.Join(vol, "fromhost"), unix.MNT_DETACH)
+		unix.Unmount(filepath.Join(vol, "fromcontainer"), unix.MNT_DETACH)
+		unix.Unmount(vol, unix.MNT_DETACH)
+	})
+	if err := unix.Mount("", vol, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"fromhost", "fromcontainer"} {
+		if err := os.Mkdir(filepath.Join(vol, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, func(s *specs.Spec) {
+		s.Linux.RootfsPropagation = "rshared"
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rshared", "rw"}})
+		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+		s.Process.Capabilities.Effective = append(s.Process.Capabilities.Effective, "CAP_SYS_ADMIN")
+		s.Process.Capabilities.Permitted = append(s.Process.Capabilities.Permitted, "CAP_SYS_ADMIN")
+		s.Process.Args = []string{"sh", "-c", "mount -t tmpfs -o size=64k e2eprop /vol/fromcontainer && while [ ! -e /vol/fromhost/marker ]; do sleep 0.05; done; echo seen"}
+	})
+	id := newID("bidir")
+	if r, _ := e.detached(t, "run", "-d", "--bundle", e.bundle, id); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	t.Cleanup(func() { e.run(t, "delete", "--force", id) })
+	// The container's mount, seen on the host.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st unix.Statfs_t
+		if unix.Statfs(filepath.Join(vol, "fromcontainer"), &st) == nil && st.Type == unix.TMPFS_MAGIC {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tmpfs the container mounted on /vol/fromcontainer never reached the host's side")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The host's mount, seen in the container.
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "marker"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(host, filepath.Join(vol, "fromhost"), "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, id, container.Stopped)
 }
