@@ -184,6 +184,10 @@ type childData struct {
 	argv   **byte
 	envp   **byte
 	execFD int
+	// With execFD: "/proc/self/fd/N" of it, what childExec tries when
+	// execveat(2) fails with ENOENT (as it does for every fd, from the
+	// initramfs root of vmtest's Linux 5.10 VM; through /proc it works).
+	execProc *byte
 	// Spec.ShimFD without a gate: the error pipe stays open across the
 	// exec of the shim, which reports a failing execve of the program
 	// (childFDs clears its close-on-exec flag).
@@ -720,6 +724,9 @@ func childExec(d *childData) syscall.Errno {
 	}
 	if d.execFD >= 0 {
 		_, _, errno = rawSyscall6(unix.SYS_EXECVEAT, uintptr(d.execFD), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)), unix.AT_EMPTY_PATH, 0)
+		if errno == unix.ENOENT && d.execProc != nil {
+			_, _, errno = rawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.execProc)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
+		}
 	} else {
 		_, _, errno = rawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(d.path)), uintptr(unsafe.Pointer(d.argv)), uintptr(unsafe.Pointer(d.envp)))
 	}

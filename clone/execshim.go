@@ -58,9 +58,10 @@ import (
 //
 // PIPE is the error pipe's number in decimal, or empty past a gate: the
 // child clears its close-on-exec flag (childFDs), the shim sets it again
-// (fcntl F_SETFD) and, if execve fails, writes the child's report
-// (StageExec, the errno) there, as childExec would have; then it exits
-// 127 (ENOENT, ENOTDIR, ELOOP) or 126, childFail's numbers.
+// (fcntl F_SETFD) and, if execve fails, writes the child's report there
+// with the errno and stage 0 (it knows no stage numbers: after the exec
+// marker only execve can fail, and the parent reads it as StageExec);
+// then it exits 127 (ENOENT, ENOTDIR, ELOOP) or 126, childFail's numbers.
 //
 // Cost: one more execve of a static 600-byte program per start, and the
 // tmpfs (docs/oci.md, "Security", has the figures).

@@ -36,13 +36,14 @@ func TestExecShimRunsTheProgram(t *testing.T) {
 	shim := shimFD(t)
 	for _, s := range testutil.CloneStyles {
 		t.Run(s.Name, func(t *testing.T) {
-			spec := &clone.Spec{Path: "/bin/sh", Args: []string{"argv0", "-c", `tr '\0' ' ' </proc/$$/cmdline; echo "[$X]"; readlink /proc/$$/exe; ls /proc/self/fd`, "zero", "one"},
+			spec := &clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", `tr '\0' ' ' </proc/$$/cmdline; echo "[$X]"; readlink /proc/$$/exe; ls /proc/self/fd`, "zero", "one"},
 				Env: []string{"X=y z", "PATH=" + clone.DefaultPath}, ShimFD: shim}
 			spec.Mode, spec.Syscall = s.Mode, s.Syscall
 			out, st := run(t, spec)
 			sh, _ := filepath.EvalSymlinks("/bin/sh")
-			// ls's own directory fd is 3.
-			want := "argv0 -c " + spec.Args[2] + " zero one [y z]\n" + sh + "\n0\n1\n2\n3\n"
+			// ls's own directory fd is 3. (argv[0] "sh": busybox, the
+			// VMs' sh, picks its applet by it.)
+			want := "sh -c " + spec.Args[2] + " zero one [y z]\n" + sh + "\n0\n1\n2\n3\n"
 			if out != want || st.ExitCode() != 0 {
 				t.Errorf("output %q, status %v; want %q, 0", out, st, want)
 			}

@@ -178,6 +178,8 @@ type prepared struct {
 	// The exec shim's argv[1]: the error pipe's number, NUL-terminated
 	// (empty past a gate).
 	shimPipe [12]byte
+	// d.execProc: "/proc/self/fd/N" of the exec fd, NUL-terminated.
+	execProc [32]byte
 	// What PID 1 of Init wipes of its copy of the environment, and the
 	// /dev/zero it reads the zeros from (init_unsafe.go, initHide); -1
 	// without.
@@ -492,6 +494,11 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, fmt.Errorf("%d unexpected bytes on the child's error pipe", n)
 	}
 	r := parseReport(report)
+	if n == len(buf) && buf[0] == execMarker && r.stage == uint32(StageNone) && spec.ShimFD != 0 {
+		// The exec shim's report (execshim.go): stage 0, and after the
+		// marker only an execve can have failed.
+		r.stage = uint32(StageExec)
+	}
 	ce := &ChildError{Stage: Stage(r.stage), Errno: syscall.Errno(r.errno), Step: -1, Index: -1}
 	if r.step > 0 && r.step <= uint32(len(p.table.steps)) {
 		p.describeStep(spec, ce, int(r.step-1))

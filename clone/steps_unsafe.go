@@ -464,4 +464,8 @@ func (p *prepared) finishTable(spec *Spec, errPipe int) {
 	if d.shimPipe {
 		strconv.AppendInt(p.shimPipe[:0], int64(d.pipeAfterFDs), 10)
 	}
+	if d.execFD >= 0 {
+		strconv.AppendInt(append(p.execProc[:0], "/proc/self/fd/"...), int64(d.execFD), 10)
+		d.execProc = &p.execProc[0]
+	}
 }

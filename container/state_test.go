@@ -9,6 +9,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 // states are States with and without each optional field, with strings
@@ -50,27 +52,34 @@ func states() []State {
 // states written before are unchanged.
 func TestStateJSONMatchesMarshal(t *testing.T) {
 	for _, s := range states() {
-		want, err := json.Marshal(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.appendJSON(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("appendJSON:\n %s\nwant %s", got, want)
-		}
-		var back, wantBack State
-		if err := decodeState(want, &back); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(want, &wantBack); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(back, wantBack) {
-			t.Errorf("decodeState(%s)\n = %+v\nwant %+v", want, back, wantBack)
-		}
+		checkStateJSON(t, &s)
+	}
+}
+
+// checkStateJSON wants appendJSON to write json.Marshal's bytes of s, and
+// decodeState to read them back as json.Unmarshal does.
+func checkStateJSON(t *testing.T, s *State) {
+	t.Helper()
+	want, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.appendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("appendJSON:\n %s\nwant %s", got, want)
+	}
+	var back, wantBack State
+	if err := decodeState(want, &back); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &wantBack); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, wantBack) {
+		t.Fatalf("decodeState(%s)\n = %+v\nwant %+v", want, back, wantBack)
 	}
 }
 
@@ -81,73 +90,9 @@ func TestStateJSONEveryField(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
 	for i := 0; i < 200; i++ {
 		var s State
-		fill(reflect.ValueOf(&s).Elem(), rnd, 0)
+		testutil.Fill(reflect.ValueOf(&s).Elem(), rnd)
 		s.Created = time.Unix(rnd.Int63n(1<<33), rnd.Int63n(1e9)).UTC()
-		want, err := json.Marshal(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.appendJSON(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Fatalf("appendJSON:\n %s\nwant %s", got, want)
-		}
-		var back, wantBack State
-		if err := decodeState(want, &back); err != nil {
-			t.Fatal(err)
-		}
-		json.Unmarshal(want, &wantBack)
-		if !reflect.DeepEqual(back, wantBack) {
-			t.Fatalf("decodeState(%s)\n = %+v\nwant %+v", want, back, wantBack)
-		}
-	}
-}
-
-// fill sets v to a random value: every exported field of a struct (and
-// of the unexported struct types State points to), a pointer, slice or
-// map most of the time, down to depth 10.
-func fill(v reflect.Value, rnd *rand.Rand, depth int) {
-	if depth > 10 || !v.CanSet() {
-		return
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		if v.Type() == reflect.TypeOf(time.Time{}) {
-			return
-		}
-		for i := 0; i < v.NumField(); i++ {
-			fill(v.Field(i), rnd, depth+1)
-		}
-	case reflect.Pointer:
-		if rnd.Intn(4) > 0 {
-			v.Set(reflect.New(v.Type().Elem()))
-			fill(v.Elem(), rnd, depth+1)
-		}
-	case reflect.Slice:
-		n := rnd.Intn(3)
-		v.Set(reflect.MakeSlice(v.Type(), n, n))
-		for i := 0; i < n; i++ {
-			fill(v.Index(i), rnd, depth+1)
-		}
-	case reflect.Map:
-		n := rnd.Intn(3)
-		v.Set(reflect.MakeMap(v.Type()))
-		for i := 0; i < n; i++ {
-			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-			fill(k, rnd, depth+1)
-			fill(e, rnd, depth+1)
-			v.SetMapIndex(k, e)
-		}
-	case reflect.String:
-		v.SetString(string(rune('a'+rnd.Intn(26))) + "<é>\"\x01")
-	case reflect.Bool:
-		v.SetBool(rnd.Intn(2) == 1)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(rnd.Int63n(1000) - 500)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(rnd.Int63()))
+		checkStateJSON(t, &s)
 	}
 }
 

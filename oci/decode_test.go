@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rawns/rawns/internal/testutil"
 )
 
 // TestParseMatchesUnmarshal: Parse decodes what one json.Unmarshal into a
@@ -23,7 +25,7 @@ func TestParseMatchesUnmarshal(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
 	for i := 0; i < 300; i++ {
 		var s specs.Spec
-		fill(reflect.ValueOf(&s).Elem(), rnd, 0)
+		testutil.Fill(reflect.ValueOf(&s).Elem(), rnd)
 		s.Version = "1.0.2"
 		data, err := json.Marshal(&s)
 		if err != nil {
@@ -39,52 +41,6 @@ func TestParseMatchesUnmarshal(t *testing.T) {
 		`{"ociVersion": "1.0.2", "process": {"user": {"uid": 1}, "terminal": true}, "root": {"path": "r"}}`,
 	} {
 		compareParse(t, []byte(doc))
-	}
-}
-
-// fill sets v to a random value: every exported field of a struct, a
-// pointer, slice or map half the time (or empty), down to depth 12.
-func fill(v reflect.Value, rnd *rand.Rand, depth int) {
-	if depth > 12 {
-		return
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				fill(v.Field(i), rnd, depth+1)
-			}
-		}
-	case reflect.Pointer:
-		if rnd.Intn(4) > 0 {
-			v.Set(reflect.New(v.Type().Elem()))
-			fill(v.Elem(), rnd, depth+1)
-		}
-	case reflect.Slice:
-		n := rnd.Intn(3)
-		v.Set(reflect.MakeSlice(v.Type(), n, n))
-		for i := 0; i < n; i++ {
-			fill(v.Index(i), rnd, depth+1)
-		}
-	case reflect.Map:
-		n := rnd.Intn(3)
-		v.Set(reflect.MakeMap(v.Type()))
-		for i := 0; i < n; i++ {
-			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-			fill(k, rnd, depth+1)
-			fill(e, rnd, depth+1)
-			v.SetMapIndex(k, e)
-		}
-	case reflect.String:
-		v.SetString(string(rune('a'+rnd.Intn(26))) + "\u00e9/x")
-	case reflect.Bool:
-		v.SetBool(rnd.Intn(2) == 1)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(rnd.Int63n(100) - 50)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(rnd.Intn(200)))
-	case reflect.Float32, reflect.Float64:
-		v.SetFloat(rnd.Float64())
 	}
 }
 

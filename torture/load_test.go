@@ -71,11 +71,13 @@ func TestSpawnsInARow(t *testing.T) {
 		N      int
 		Before struct {
 			FDs       int    `json:"fds"`
+			FDList    string `json:"fd_list"`
 			RSSKiB    int    `json:"rss_kib"`
 			HeapInuse uint64 `json:"heap_inuse"`
 		}
 		After struct {
 			FDs       int    `json:"fds"`
+			FDList    string `json:"fd_list"`
 			RSSKiB    int    `json:"rss_kib"`
 			HeapInuse uint64 `json:"heap_inuse"`
 		}
@@ -94,7 +96,7 @@ func TestSpawnsInARow(t *testing.T) {
 		t.Fatalf("spawnloop: %s (n %d, want %d)", r.Error, r.N, n)
 	}
 	if r.After.FDs != r.Before.FDs {
-		t.Errorf("open fds went from %d to %d over %d spawns", r.Before.FDs, r.After.FDs, n)
+		t.Errorf("open fds went from %d to %d over %d spawns: before %s; after %s", r.Before.FDs, r.After.FDs, n, r.Before.FDList, r.After.FDList)
 	}
 	if d := r.After.RSSKiB - r.Before.RSSKiB; d >= 2048 {
 		t.Errorf("RSS grew by %d KiB over %d spawns, want less than 2 MiB", d, n)

@@ -14,8 +14,11 @@
 //	                   the netfilter hooks registered between runs
 //	                   (bridge.BaseTable)
 //
-// rawns run starts the helper itself, before it clones the command, so
-// that the bridge and the table are made while the command is cloned.
+// rawns run starts the helper itself, first thing in the run: the helper
+// makes the command's network namespace and connects it (bridge, table,
+// veth, addresses, routes, rules) while rawns prepares the rest, and
+// rawns clones the command into it; with a user namespace made by the
+// clone, the helper connects the held command's namespace instead.
 package main
 
 import (

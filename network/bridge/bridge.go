@@ -4,8 +4,8 @@
 // addresses and routes, and the run's nft table (masquerade and published
 // ports). It runs in the rawns-net helper, the only binary that links
 // vishvananda/netlink and google/nftables (docs/network.md says why), and
-// it makes nothing that outlives the run but the bridge and the sysctls
-// every run shares:
+// it makes nothing that outlives the run but what every run shares: the
+// bridge, the sysctls, and the empty table BaseTable:
 //
 //   - the veth pair is created with its peer already in the command's
 //     namespace (RTM_NEWLINK with IFLA_NET_NS_FD on the peer), so it never

@@ -2,8 +2,8 @@
 # Entered by execveat(2) with argv = ["[rawns]", PIPE, PATH, ARGV...]: it
 # marks the error pipe PIPE (decimal; empty for none) close-on-exec and
 # execs PATH with ARGV and its own environment. If execve(2) fails it
-# writes the child's report (stage STAGE_EXEC, errno, step 0) to PIPE and
-# exits 127 (ENOENT, ENOTDIR, ELOOP) or 126. Run any other way (argv[0]
+# writes the child's report (stage 0, errno, step 0; the parent reads a
+# report after its exec marker as StageExec's) to PIPE and exits 127 (ENOENT, ENOTDIR, ELOOP) or 126. Run any other way (argv[0]
 # not "[rawns]": e.g. as the interpreter of a "#!/proc/self/exe" script)
 # it exits 126 at once. Raw system calls only; no data, no libc.
 	.intel_syntax noprefix
@@ -57,7 +57,7 @@ exec:
 	test	r12, r12
 	js	status
 	sub	rsp, 16				# the report: stage, errno, step
-	mov	dword ptr [rsp], STAGE_EXEC
+	mov	dword ptr [rsp], 0
 	mov	dword ptr [rsp+4], r13d
 	mov	dword ptr [rsp+8], 0
 	mov	eax, 1				# write(pipe, report, 12)

@@ -50,8 +50,7 @@ exec:
 	neg	x21, x0				// errno
 	tbnz	x20, #63, status
 	sub	sp, sp, #16			// the report: stage, errno, step
-	mov	w4, #STAGE_EXEC
-	str	w4, [sp]
+	str	wzr, [sp]
 	str	w21, [sp, #4]
 	str	wzr, [sp, #8]
 	mov	x0, x20				// write(pipe, report, 12)

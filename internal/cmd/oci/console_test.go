@@ -29,45 +29,16 @@ func TestConsoleSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	got := make(chan *os.File, 1)
-	go func() {
-		c, err := l.AcceptUnix()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer c.Close()
-		buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
-		_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
-		if err != nil {
-			got <- nil
-			return
-		}
-		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-		if len(msgs) != 1 {
-			got <- nil
-			return
-		}
-		fds, _ := unix.ParseUnixRights(&msgs[0])
-		if len(fds) != 1 {
-			got <- nil
-			return
-		}
-		got <- os.NewFile(uintptr(fds[0]), "master")
-	}()
+	// Nothing accepts while create runs: create's connect completes in the
+	// listener's backlog and its message waits in the socket, so what is
+	// there when create returns was sent before it returned. (Reading it in
+	// a goroutine and looking with select/default raced with that
+	// goroutine on a slow VM.)
 	id := newID("console")
 	if r, _ := e.create(t, id, "--console-socket", sockPath); r.code != 0 {
 		t.Fatalf("create: %+v", r)
 	}
-	var master *os.File
-	select {
-	case master = <-got:
-	default:
-		t.Fatal("no pty master on the console socket when create returned")
-	}
-	if master == nil {
-		t.Fatal("the console socket carried no pty master")
-	}
+	master := receiveMaster(t, l)
 	defer master.Close()
 	if _, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN); err != nil {
 		t.Fatalf("the fd received is not a pty master: %v", err)
@@ -95,4 +66,40 @@ func TestConsoleSocket(t *testing.T) {
 	if r, _ := e.create(t, newID("console2")); r.code != 1 || !strings.Contains(r.stderr, "process.terminal is true: give --console-socket") {
 		t.Errorf("terminal without --console-socket: %+v", r)
 	}
+}
+
+// receiveMaster takes the one fd of the one message already queued on l:
+// the pty master create sent (SCM_RIGHTS, as conmon and the shim read it).
+// One non-blocking accept4(2) and one recvmsg(2) with MSG_DONTWAIT: a
+// message that comes only after create returned is a failure, not a wait.
+func receiveMaster(t *testing.T, l *net.UnixListener) *os.File {
+	t.Helper()
+	rc, err := l.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, acceptErr := -1, error(nil)
+	if err := rc.Control(func(fd uintptr) {
+		conn, _, acceptErr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if acceptErr != nil {
+		t.Fatalf("no connection on the console socket when create returned: accept4: %v", acceptErr)
+	}
+	defer unix.Close(conn)
+	buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(conn, buf, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		t.Fatalf("no message on the console socket when create returned: recvmsg: %v", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("the console socket's message carries %d control messages (%v), want 1", len(msgs), err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("the console socket's message carries %d fds (%v), want the pty master", len(fds), err)
+	}
+	return os.NewFile(uintptr(fds[0]), "master")
 }
