@@ -55,7 +55,7 @@ func attachDeviceProgram(cgroupFD int, prog []bpfInsn) error {
 	// Without the verifier's log first: a log that does not fit its
 	// buffer fails the load (ENOSPC), and the log of a good program is
 	// long. Only a refused program is loaded again, to say why.
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	fd, errno := progLoad(&load)
 	if errno != 0 {
 		if errno == unix.ENOSYS {
 			return fmt.Errorf("%w: bpf(BPF_PROG_LOAD): %v", errNoDeviceProgram, errno)
@@ -63,7 +63,7 @@ func attachDeviceProgram(cgroupFD int, prog []bpfInsn) error {
 		logBuf := make([]byte, bpfProgLoadLogBufBytes)
 		load.logLevel, load.logSize = bpfProgLoadLogLevel, uint32(len(logBuf))
 		load.logBuf = uint64(uintptr(unsafe.Pointer(&logBuf[0])))
-		unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+		progLoad(&load)
 		log := cString(logBuf)
 		if len(log) > 400 {
 			log = "..." + log[len(log)-400:]
@@ -76,6 +76,25 @@ func attachDeviceProgram(cgroupFD int, prog []bpfInsn) error {
 		return fmt.Errorf("attaching the device program to the cgroup: bpf(BPF_PROG_ATTACH): %w", errno)
 	}
 	return nil
+}
+
+// progLoadTries bounds progLoad's retries of an interrupted verification.
+const progLoadTries = 100
+
+// progLoad is bpf(BPF_PROG_LOAD), again when the verifier gave up because
+// a signal was pending: its main loop (do_check in kernel/bpf/verifier.c)
+// returns -EAGAIN on signal_pending(current), and a Go thread gets the
+// runtime's preemption signal (SIGURG) at any time, so a good program can
+// be refused with EAGAIN by chance (seen on 5.10 and 6.1 under qemu,
+// where verification is slow). cilium/ebpf retries the same way. Any
+// other errno, and the fd, are returned as they are.
+func progLoad(load *progLoadAttr) (uintptr, unix.Errno) {
+	for try := 1; ; try++ {
+		fd, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(load)), unsafe.Sizeof(*load))
+		if errno != unix.EAGAIN || try == progLoadTries {
+			return fd, errno
+		}
+	}
 }
 
 // cString is the NUL-terminated start of b.

@@ -1,0 +1,71 @@
+package cgroup
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/testutil"
+)
+
+// TestProgLoadInterrupted: the verifier gives up with EAGAIN when a signal
+// is pending for the loading thread (do_check's signal_pending check), and
+// a Go thread gets SIGURG from the runtime at any time. With SIGURG sent
+// to the loading thread over and over, every progLoad of a long device
+// program must succeed; the single bpf(2) calls made the same way beside
+// them count how often one load alone was refused (logged: what progLoad's
+// retry absorbs).
+func TestProgLoadInterrupted(t *testing.T) {
+	testutil.RequireRoot(t)
+	var rules []DeviceRule
+	for i := 0; i < 40; i++ {
+		rules = append(rules, DeviceRule{Allow: i%2 == 0, Type: 'c', Major: int64(i), Minor: -1, Access: "rw"})
+	}
+	prog := deviceProgram(rules)
+	license := []byte("GPL\x00")
+	load := progLoadAttr{
+		progType: bpfProgTypeCgroupDev,
+		insnCnt:  uint32(len(prog)),
+		insns:    uint64(uintptr(unsafe.Pointer(&prog[0]))),
+		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
+	}
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid, tid := unix.Getpid(), unix.Gettid()
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			unix.Tgkill(pid, tid, unix.SIGURG)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	defer func() { stop.Store(true); <-done }()
+
+	const n = 300
+	single := 0
+	for i := 0; i < n; i++ {
+		fd, _, errno := unix.Syscall(unix.SYS_BPF, bpfProgLoad, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+		if errno == 0 {
+			unix.Close(int(fd))
+		} else if errno == unix.EAGAIN {
+			single++
+		} else {
+			t.Fatalf("bpf(BPF_PROG_LOAD) of %d instructions: %v", len(prog), errno)
+		}
+		fd, errno = progLoad(&load)
+		if errno != 0 {
+			t.Fatalf("progLoad %d of %d under SIGURG: %v (single loads refused so far: %d)", i, n, errno, single)
+		}
+		unix.Close(int(fd))
+	}
+	runtime.KeepAlive(prog)
+	runtime.KeepAlive(license)
+	t.Logf("%d loads of %d instructions under SIGURG: %d single bpf(2) calls refused with EAGAIN, no progLoad", n, len(prog), single)
+}
