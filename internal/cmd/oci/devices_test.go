@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/internal/kernel"
 )
 
 // TestDeviceRules: linux.resources.devices is enforced (the v1 devices
@@ -76,13 +78,19 @@ func TestPrivilegedDevices(t *testing.T) {
 	// The host's /dev bound over the tmpfs: nothing is made in it (the
 	// host's /dev has null, fd, ptmx...: a default step there would fail
 	// with EEXIST, or write into the host's /dev).
+	// Before Linux 5.12 a bind's propagation is refused by name
+	// (mount_setattr; TestPropagation checks that): plain rbind there.
+	opts := []string{"rbind", "rslave"}
+	if !kernel.AtLeast(5, 12) {
+		opts = opts[:1]
+	}
 	e.edit(t, func(s *specs.Spec) {
 		s.Linux.Devices = nil
 		var ms []specs.Mount
 		for _, m := range s.Mounts {
 			ms = append(ms, m)
 			if m.Destination == "/dev" {
-				ms = append(ms, specs.Mount{Destination: "/dev", Type: "bind", Source: "/dev", Options: []string{"rbind", "rslave"}})
+				ms = append(ms, specs.Mount{Destination: "/dev", Type: "bind", Source: "/dev", Options: opts})
 			}
 		}
 		s.Mounts = ms
