@@ -15,7 +15,7 @@ import (
 // TestProgLoadInterrupted: the verifier gives up with EAGAIN when a signal
 // is pending for the loading thread (do_check's signal_pending check), and
 // a Go thread gets SIGURG from the runtime at any time. With SIGURG sent
-// to the loading thread over and over, every progLoad of a long device
+// to the loading thread again and again, every progLoad of a long device
 // program must succeed; the single bpf(2) calls made the same way beside
 // them count how often one load alone was refused (logged: what progLoad's
 // retry absorbs).
@@ -36,6 +36,21 @@ func TestProgLoadInterrupted(t *testing.T) {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// The signals come at five times the longest of a few quiet loads
+	// (at least 1 ms): often enough to refuse many single loads, rarely
+	// enough that a retry gets through, on this host and under qemu's TCG
+	// (where one verification is many times slower).
+	var slowest time.Duration
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		fd, errno := progLoad(&load)
+		if errno != 0 {
+			t.Fatalf("bpf(BPF_PROG_LOAD) of %d instructions: %v", len(prog), errno)
+		}
+		unix.Close(int(fd))
+		slowest = max(slowest, time.Since(t0))
+	}
+	every := max(time.Millisecond, 5*slowest)
 	pid, tid := unix.Getpid(), unix.Gettid()
 	var stop atomic.Bool
 	done := make(chan struct{})
@@ -43,7 +58,7 @@ func TestProgLoadInterrupted(t *testing.T) {
 		defer close(done)
 		for !stop.Load() {
 			unix.Tgkill(pid, tid, unix.SIGURG)
-			time.Sleep(time.Millisecond)
+			time.Sleep(every)
 		}
 	}()
 	defer func() { stop.Store(true); <-done }()
@@ -67,5 +82,5 @@ func TestProgLoadInterrupted(t *testing.T) {
 	}
 	runtime.KeepAlive(prog)
 	runtime.KeepAlive(license)
-	t.Logf("%d loads of %d instructions under SIGURG: %d single bpf(2) calls refused with EAGAIN, no progLoad", n, len(prog), single)
+	t.Logf("%d loads of %d instructions under SIGURG every %v: %d single bpf(2) calls refused with EAGAIN, no progLoad", n, len(prog), every, single)
 }
