@@ -199,7 +199,7 @@ func TestVethIntoNewNetns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := netlink.NewHandleAt(netns.NsHandle(nsfd))
+	h, err := netlink.NewHandleAt(netns.NsHandle(nsfd), unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatal(err)
 	}
