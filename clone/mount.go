@@ -137,6 +137,11 @@ type Mount struct {
 const mountFlagsAllowed = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
 	unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_REC
 
+// MountAttrs is the MOUNT_ATTR_* set of fsmount(2) for a MountFS's Flags,
+// as the child passes it: for a caller that makes the filesystem itself
+// (Mount.FD).
+func MountAttrs(flags uintptr) uint64 { return mountAttrOf(flags) }
+
 // mountAttrOf turns MS_* flags into the MOUNT_ATTR_* of fsmount(2) and
 // mount_setattr(2).
 func mountAttrOf(flags uintptr) uint64 {
