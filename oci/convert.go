@@ -47,6 +47,9 @@ type Plan struct {
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
 	// step names it.
 	MountPaths []string
+	// CopyUps are the tmpfs mounts whose tmpcopyup has something to copy:
+	// create makes them before the clone (MakeCopyUps).
+	CopyUps []CopyUp
 	// Warnings are what the config asks for and rawns leaves out, as runc
 	// does with a warning (an ambient capability that cannot be raised):
 	// for the caller's log.
@@ -69,6 +72,7 @@ type converter struct {
 	joins      []NamespacePath
 	lay        *cgroup.Layout
 	warnings   []string
+	copyUps    []CopyUp
 	// ambientDropped: process.capabilities.ambient that cannot be
 	// raised, left out with a warning.
 	ambientDropped uint64
@@ -146,6 +150,11 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 		return nil, err
 	}
 	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay, Warnings: c.warnings}
+	for _, cu := range c.copyUps {
+		// Its entry of Spec.Mounts now (devices and masks came after).
+		cu.Mount = slices.Index(c.mountPaths, cu.mount)
+		pl.CopyUps = append(pl.CopyUps, cu)
+	}
 	// process.terminal: the console's slave is /dev/console too
 	// (runtime-spec, config-linux.md "Dev symbolic links"; runc), never
 	// bound through a symlink there (clone.Spec.ConsoleMount,
