@@ -379,6 +379,17 @@ func (c *converter) lookPath() error {
 	name := c.spec.Args[0]
 	pathEnv := clone.EnvPath(c.spec.Env)
 	fs := rootfs.Config{Root: c.spec.Root, Mounts: c.spec.Mounts}
+	if len(c.copyUps) > 0 {
+		// A tmpfs with tmpcopyup holds, at exec, a copy of what the root
+		// holds there (no earlier mount covers it: copyUp): for PATH it
+		// is the root, not an empty filesystem.
+		fs.Mounts = nil
+		for i := range c.spec.Mounts {
+			if !slices.ContainsFunc(c.copyUps, func(cu CopyUp) bool { return cu.mount == c.mountPaths[i] }) {
+				fs.Mounts = append(fs.Mounts, c.spec.Mounts[i])
+			}
+		}
+	}
 	p, err := fs.LookPath(name, pathEnv)
 	switch {
 	case err == nil:

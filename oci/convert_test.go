@@ -324,14 +324,20 @@ func TestTmpCopyUpPlanned(t *testing.T) {
 		s.Mounts = append(s.Mounts,
 			specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup", "size=1m"}},
 			// Over the first: refused with tmpcopyup, but undone.
-			specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "notmpcopyup"}})
+			specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "notmpcopyup"}},
+			// PATH finds sh in the copy of /bin.
+			specs.Mount{Destination: "/bin", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+		s.Process.Env = []string{"PATH=/bin"}
 	})
 	pl, err := Convert(s, Options{Bundle: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pl.CopyUps) != 1 || pl.CopyUps[0].Path != "mounts[7].options[1]" {
-		t.Fatalf("copy-ups %+v; want one, mounts[7].options[1]", pl.CopyUps)
+	if len(pl.CopyUps) != 2 || pl.CopyUps[0].Path != "mounts[7].options[1]" || pl.CopyUps[1].Path != "mounts[9].options[0]" {
+		t.Fatalf("copy-ups %+v; want mounts[7].options[1] and mounts[9].options[0]", pl.CopyUps)
+	}
+	if pl.Spec.Path != "/bin/sh" {
+		t.Errorf("path %q; want /bin/sh, in the copy of /bin", pl.Spec.Path)
 	}
 	m := pl.Spec.Mounts[pl.CopyUps[0].Mount]
 	if m.Target != "/etc" || m.Kind != clone.MountFS || m.Type != "tmpfs" || m.Data != "size=1m" || m.Flags != unix.MS_NOSUID || m.FD != 0 {
