@@ -169,7 +169,7 @@ VMTEST_PLAN ?= vmtest/plan
 VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static passt slirp4netns
-VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf network/bridge .
+VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf network/bridge network/rtnl .
 VMBINS   := rawns rawns-trace rawns-bench rawns-oci rawns-net
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=
@@ -178,7 +178,7 @@ VMTIMEOUT := 300
 vmtest-arm64 vmtest-arm64-race: VMARCH := arm64
 vmtest-arm64 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64
 vmtest-arm64 vmtest-arm64-race: VMPKGS := qemu-system-arm cpio
-vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay trace/bpf network/bridge .
+vmtest-arm64 vmtest-arm64-race: VMTESTS := cgroup clone internal/cmd/run internal/sigrelay trace/bpf network/bridge network/rtnl .
 vmtest-arm64 vmtest-arm64-race: VMSUITES = bookworm
 vmtest-arm64 vmtest-arm64-race: VMTEST_PLAN = vmtest/plan-arm64
 vmtest-arm64-race: VMSTAGE := bin/vmtest-arm64-race

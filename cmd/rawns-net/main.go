@@ -31,6 +31,7 @@ import (
 
 	"github.com/rawns/rawns/network"
 	"github.com/rawns/rawns/network/bridge"
+	"github.com/rawns/rawns/network/rtnl"
 )
 
 // init runs on the main thread, and main will too once locked there.
@@ -101,14 +102,15 @@ func setup() int {
 	// another thread while this one prepares the host's side.
 	type made struct {
 		fd  int
+		in  *rtnl.Conn
 		err error
 	}
 	var newNS chan made
 	if req.NewNetns {
 		newNS = make(chan made, 1)
 		go func() {
-			fd, err := bridge.NewNetns()
-			newNS <- made{fd, err}
+			fd, in, err := bridge.NewNetns()
+			newNS <- made{fd, in, err}
 		}()
 	}
 	s, err := bridge.Prepare(req, strconv.Itoa(ppid)+"-"+strconv.FormatUint(start, 10), test)
@@ -125,12 +127,13 @@ func setup() int {
 	// The command's namespace: made here (Request.NewNetns), or from
 	// rawns run's Hold.
 	var nsfd int
+	var in *rtnl.Conn
 	if req.NewNetns {
 		m := <-newNS
 		if m.err != nil {
 			return fail(m.err)
 		}
-		nsfd = m.fd
+		nsfd, in = m.fd, m.in
 	} else {
 		msg, fds, err := network.Recv(sock)
 		if err != nil || msg == nil {
@@ -149,7 +152,7 @@ func setup() int {
 			unix.Close(nsfd)
 		}
 	}()
-	rep, err := s.Attach(nsfd, req.NewNetns)
+	rep, err := s.Attach(nsfd, in, req.NewNetns)
 	if err != nil {
 		return fail(err)
 	}

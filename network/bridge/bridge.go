@@ -28,23 +28,23 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/network"
+	"github.com/rawns/rawns/network/rtnl"
 )
 
 // Setup is one run's network on the host, as it is made.
 type Setup struct {
 	req     *network.Request
 	h       *netlink.Handle
+	rt      *rtnl.Conn // the per-run requests, by hand (network/rtnl)
 	br      netlink.Link
 	subnets []network.Prefix // the bridge's: IPv4 first, then IPv6
 	tables  *tables
@@ -102,6 +102,9 @@ func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error)
 	if s.h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 		return fail(fmt.Errorf("netlink: %w", err))
 	}
+	if s.rt, err = rtnl.Open(); err != nil {
+		return fail(err)
+	}
 	if err := s.ensureBridge(); err != nil {
 		return fail(err)
 	}
@@ -138,6 +141,7 @@ func (s *Setup) Close() {
 		s.h.Close()
 		s.h = nil
 	}
+	s.rt.Close()
 }
 
 // Table returns the run's nft table, its owner's socket (-1 if unowned),
@@ -404,49 +408,20 @@ func (s *Setup) linkPrefix() string {
 
 // NewNetns makes a network namespace for the command and returns an fd of
 // it (close-on-exec), for rawns to clone the command into
-// (network.Request.NewNetns). unshare(2) moves only the calling thread,
-// so it is done on a locked thread, which then goes back to the namespace
-// it was in (setns(2)) before it is unlocked: no thread keeps the new
-// namespace, the fd is its only hold, until the helper sends it to rawns
-// and rawns clones the command into it. (Ending the thread instead, by
-// leaving the goroutine locked, would not do: Go does not end the main
-// thread, it parks it, in the new namespace, for good.)
-func NewNetns() (int, error) {
-	runtime.LockOSThread()
-	self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-	orig, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return -1, fmt.Errorf("a network namespace for the command: %w", err)
-	}
-	defer unix.Close(orig)
-	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return -1, fmt.Errorf("a network namespace for the command: unshare: %w", err)
-	}
-	fd, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-		// This thread stays locked, and in the new namespace, until its
-		// goroutine ends and Go ends the thread with it.
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-		return -1, fmt.Errorf("a network namespace for the command: back to the helper's: setns: %w", err)
-	}
-	runtime.UnlockOSThread()
-	if err != nil {
-		return -1, fmt.Errorf("a network namespace for the command: %w", err)
-	}
-	return fd, nil
-}
+// (network.Request.NewNetns), and a netlink socket in it for Attach
+// (rtnl.NewNetns: unshare(2) on a locked thread, which goes back to its
+// own namespace before it is unlocked).
+func NewNetns() (int, *rtnl.Conn, error) { return rtnl.NewNetns() }
 
-// Attach connects the command's network namespace (an fd of it): a veth
+// Attach connects the command's network namespace (an fd of it, and a
+// netlink socket in it from NewNetns, or nil to open one): a veth
 // pair, the host's end on the bridge and the command's as eth0 with its
 // addresses and default routes, then the run's rules; lo too when the
 // namespace is new (NewNetns: no clone brings it up). On an error,
 // nothing of it is left once the command's namespace is gone (its last
 // fd closed, or the held command killed) and the table is closed.
-func (s *Setup) Attach(nsfd int, loUp bool) (*network.Reply, error) {
+func (s *Setup) Attach(nsfd int, in *rtnl.Conn, loUp bool) (*network.Reply, error) {
+	defer in.Close() // it holds the namespace: closed whatever happens
 	n, link, err := s.addVeth(nsfd)
 	if err != nil {
 		return nil, err
@@ -459,7 +434,7 @@ func (s *Setup) Attach(nsfd int, loUp bool) (*network.Reply, error) {
 		rep.Addrs = append(rep.Addrs, network.Prefix{Addr: p.Nth(n), Bits: p.Bits})
 		rep.Gateways = append(rep.Gateways, p.Nth(1))
 	}
-	if err := configureInside(nsfd, rep, loUp); err != nil {
+	if err := configureInside(nsfd, in, rep, loUp); err != nil {
 		return nil, err
 	}
 	if s.test.FailAfter == "addr" {
@@ -481,12 +456,12 @@ func (s *Setup) Attach(nsfd int, loUp bool) (*network.Reply, error) {
 func (s *Setup) addVeth(nsfd int) (uint64, string, error) {
 	prefix := s.linkPrefix()
 	used := map[uint64]bool{}
-	links, err := s.h.LinkList()
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return 0, "", fmt.Errorf("listing links: %w", err)
+	links, err := s.rt.LinksOn(s.br.Attrs().Index)
+	if err != nil {
+		return 0, "", err
 	}
 	for _, l := range links {
-		if h, ok := strings.CutPrefix(l.Attrs().Name, prefix); ok {
+		if h, ok := strings.CutPrefix(l.Name, prefix); ok {
 			if n, err := strconv.ParseUint(h, 16, 64); err == nil {
 				used[n] = true
 			}
@@ -503,24 +478,18 @@ func (s *Setup) addVeth(nsfd int) (uint64, string, error) {
 			continue
 		}
 		name := prefix + strconv.FormatUint(n, 16)
-		la := netlink.NewLinkAttrs()
-		la.Name = name
-		la.MasterIndex = s.br.Attrs().Index
-		la.MTU = s.br.Attrs().MTU
-		la.Flags = net.FlagUp
-		v := &netlink.Veth{LinkAttrs: la, PeerName: "eth0", PeerNamespace: netlink.NsFd(nsfd), PeerTxQLen: -1,
-			PeerHardwareAddr: macOf(s.subnets[0].Nth(n))}
-		err := s.h.LinkAdd(v)
+		err := s.rt.AddVeth(rtnl.Veth{Name: name, Master: s.br.Attrs().Index, MTU: s.br.Attrs().MTU,
+			PeerName: "eth0", PeerNS: nsfd, PeerMAC: macOf(s.subnets[0].Nth(n))})
 		if errors.Is(err, unix.EEXIST) {
 			// Another run took n in between (or eth0 exists in the
 			// namespace, which the next try will tell).
 			used[n] = true
-			if _, lerr := s.h.LinkByName(name); lerr == nil {
+			if _, lerr := s.rt.LinkByName(name); lerr == nil {
 				continue
 			}
 		}
 		if err != nil {
-			return 0, "", fmt.Errorf("creating veth %s with eth0 in the command's namespace: %w", name, err)
+			return 0, "", err
 		}
 		return n, name, nil
 	}
@@ -536,48 +505,22 @@ func macOf(a network.Addr) net.HardwareAddr {
 }
 
 // configureInside gives eth0 its addresses, brings it up and routes
-// through the gateways, from a netlink socket opened in the namespace;
-// and brings lo up if asked.
-func configureInside(nsfd int, rep *network.Reply, loUp bool) error {
-	h, err := netlink.NewHandleAt(netns.NsHandle(nsfd), unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("netlink in the command's namespace: %w", err)
-	}
-	defer h.Close()
-	if loUp {
-		// lo is the first link of every network namespace
-		// (LOOPBACK_IFINDEX, include/net/flow.h).
-		lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1}}
-		if err := h.LinkSetUp(lo); err != nil {
-			return fmt.Errorf("bringing lo up: %w", err)
+// through the gateways, and brings lo up if asked, from a netlink socket
+// in the namespace: in (NewNetns's), or one opened there.
+func configureInside(nsfd int, in *rtnl.Conn, rep *network.Reply, loUp bool) error {
+	if in == nil {
+		var err error
+		if in, err = rtnl.OpenIn(nsfd); err != nil {
+			return err
 		}
+		defer in.Close()
 	}
-	eth0, err := h.LinkByName("eth0")
-	if err != nil {
-		return fmt.Errorf("eth0 in the command's namespace: %w", err)
+	c := rtnl.Inside{LoUp: loUp, Link: "eth0"}
+	for i, p := range rep.Addrs {
+		c.Addrs = append(c.Addrs, rtnl.Prefix{IP: addrBytes(p.Addr), Bits: p.Bits})
+		c.Gateways = append(c.Gateways, addrBytes(rep.Gateways[i]))
 	}
-	for _, p := range rep.Addrs {
-		a := &netlink.Addr{IPNet: ipNet(p.Addr, p.Bits)}
-		if !p.Addr.Is4() {
-			// No duplicate address detection: the address is the
-			// command's by construction, and DAD would keep it unusable
-			// for a second or two after exec.
-			a.Flags = unix.IFA_F_NODAD
-		}
-		if err := h.AddrAdd(eth0, a); err != nil {
-			return fmt.Errorf("adding %s to eth0: %w", a.IPNet, err)
-		}
-	}
-	if err := h.LinkSetUp(eth0); err != nil {
-		return fmt.Errorf("bringing eth0 up: %w", err)
-	}
-	for _, gw := range rep.Gateways {
-		r := &netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: ipOf(gw)}
-		if err := h.RouteAdd(r); err != nil {
-			return fmt.Errorf("adding the default route via %s: %w", gw, err)
-		}
-	}
-	return nil
+	return in.Configure(c)
 }
 
 func ipOf(a network.Addr) net.IP {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rawns/rawns/internal/testutil"
 	"github.com/rawns/rawns/network"
+	"github.com/rawns/rawns/network/rtnl"
 )
 
 // Every test of this package runs in a network and mount namespace of its
@@ -179,14 +180,15 @@ func TestPrepareAndAttach(t *testing.T) {
 				t.Fatalf("Owned() = %v", s.Owned())
 			}
 			ns := -1
+			var in *rtnl.Conn
 			if c.newNS {
-				if ns, err = NewNetns(); err != nil {
+				if ns, in, err = NewNetns(); err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				ns = newNetns(t)
 			}
-			rep, err := s.Attach(ns, c.newNS)
+			rep, err := s.Attach(ns, in, c.newNS)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,7 +302,7 @@ func TestTenAtOnce(t *testing.T) {
 				return
 			}
 			setups[i] = s
-			reps[i], errs[i] = s.Attach(nss[i], false)
+			reps[i], errs[i] = s.Attach(nss[i], nil, false)
 		}()
 	}
 	wg.Wait()
@@ -329,7 +331,7 @@ func TestTenAtOnce(t *testing.T) {
 	}
 	defer s.Close()
 	ns := newNetns(t)
-	rep, err := s.Attach(ns, false)
+	rep, err := s.Attach(ns, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,15 +400,16 @@ func TestFailureLeavesNothing(t *testing.T) {
 			s, err := Prepare(r, "9-9", TestHooks{FailAfter: step, NoOwner: !owned})
 			var attachErr error
 			ns := -1
+			var in *rtnl.Conn
 			if err == nil {
 				if c.newNS {
-					if ns, err = NewNetns(); err != nil {
+					if ns, in, err = NewNetns(); err != nil {
 						t.Fatal(err)
 					}
 				} else {
 					ns = newNetns(t)
 				}
-				_, attachErr = s.Attach(ns, c.newNS)
+				_, attachErr = s.Attach(ns, in, c.newNS)
 				s.Close() // the helper exits on the error
 			}
 			if err == nil && attachErr == nil || !errors.Is(err, errFailInjected) && !errors.Is(attachErr, errFailInjected) {
@@ -475,7 +478,7 @@ func TestBaseTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := newNetns(t)
-	rep, err := s.Attach(ns, false)
+	rep, err := s.Attach(ns, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +533,7 @@ func BenchmarkSetup(b *testing.B) {
 		t1 := time.Now()
 		ns := newNetns(b)
 		t2 := time.Now()
-		if _, err := s.Attach(ns, false); err != nil {
+		if _, err := s.Attach(ns, nil, false); err != nil {
 			b.Fatal(err)
 		}
 		t3 := time.Now()
