@@ -42,8 +42,9 @@ func detachedTmpfs(t *testing.T) int {
 }
 
 // TestCallerMadeMount: a MountFS with FD is the caller's detached mount,
-// attached where the list says (its missing mount point made), with its
-// propagation; the child makes no filesystem of its own for it. The same
+// attached where the list says (its missing mount point made), with the
+// attributes and options the caller gave it; the child makes no
+// filesystem of its own for it. The same
 // fd serves every clone style: the child attaches its copy of it, and
 // each style gets a fresh mount here.
 func TestCallerMadeMount(t *testing.T) {
