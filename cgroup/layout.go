@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -229,7 +228,7 @@ func under(mnt, root, path string) (string, bool) {
 // v2Controllers returns the controllers the v2 cgroup dir may enable for
 // its children (its cgroup.controllers).
 func v2Controllers(dir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	b, err := procfs.Read(filepath.Join(dir, "cgroup.controllers"), make([]byte, 512))
 	if err != nil {
 		return nil, err
 	}
