@@ -309,11 +309,19 @@ func (n *netRun) printVerbose(w io.Writer) {
 		for i, a := range r.Reply.Addrs {
 			fmt.Fprintf(w, "rawns: network bridge %s: eth0 %s via %s (host end %s)\n", n.o.Bridge, a, r.Reply.Gateways[i], r.Reply.Link)
 		}
-		owner := "owned by a socket rawns holds: it dies with rawns"
-		if !r.Reply.Owned {
-			owner = "deleted by rawns-net when rawns is gone (no NFT_TABLE_F_OWNER before Linux 5.12)"
+		by := "rawns itself (the bridge, the sysctls and the masquerade were in place)"
+		if !r.Direct {
+			by = "rawns-net"
 		}
-		fmt.Fprintf(w, "rawns: nft table inet %s, %s\n", r.Reply.Table, owner)
+		fmt.Fprintf(w, "rawns: network bridge connected by %s\n", by)
+		fmt.Fprintf(w, "rawns: masquerade: chain %s of nft table inet %s, shared by the bridge's runs\n", network.NATChain(n.o.Bridge), network.BaseTable)
+		if r.Reply.Table != "" {
+			owner := "owned by a socket rawns holds: it dies with rawns"
+			if !r.Reply.Owned {
+				owner = "deleted by rawns-net when rawns is gone (no NFT_TABLE_F_OWNER before Linux 5.12)"
+			}
+			fmt.Fprintf(w, "rawns: nft table inet %s (published ports), %s\n", r.Reply.Table, owner)
+		}
 	case r.Via != "":
 		fmt.Fprintf(w, "rawns: network pasta: connected through %s\n", r.Via)
 	}
