@@ -229,3 +229,78 @@ func TestGateValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestGateShared: with GateShared a gated child waits on this process's
+// memory (kcmp(2) KCMP_VM says one mm), without it on a copy; either way
+// it runs its program with its own argv and environment after the gate,
+// even when this process has churned and collected its heap meanwhile,
+// and after Release (the prepared data is kept).
+func TestGateShared(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckHostUnchanged(t)
+	for _, c := range []struct {
+		name            string
+		shared, release bool
+	}{
+		{"copy", false, false},
+		{"shared", true, false},
+		{"shared released", true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gate, path := gateFIFO(t)
+			out := filepath.Join(t.TempDir(), "out")
+			spec := sh(`echo "$0 $GATE_VAR" > ` + out + `; exit 4`)
+			spec.Args = append(spec.Args, "argzero")
+			spec.Env = []string{"GATE_VAR=value-" + c.name}
+			spec.Namespaces = clone.NewPID | clone.NewUTS | clone.NewMount
+			spec.GateFD = gate
+			spec.GateShared = c.shared
+			spec.NoParentDeathSignal = true
+			p, err := clone.Start(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid := p.Pid
+			same, _, errno := unix.Syscall6(unix.SYS_KCMP, uintptr(os.Getpid()), uintptr(pid), 1 /* KCMP_VM */, 0, 0, 0)
+			if errno != 0 {
+				t.Fatalf("kcmp: %v", errno)
+			}
+			if want := c.shared && p.Syscall == "clone3"; (same == 0) != want {
+				t.Errorf("the gated child shares this process's memory: %v, want %v (%s)", same == 0, want, p.Syscall)
+			}
+			if c.release {
+				p.Release()
+			}
+			// What the child reads must survive this process going on.
+			var keep [][]byte
+			for i := 0; i < 4096; i++ {
+				keep = append(keep, make([]byte, 4096))
+				if i%512 == 0 {
+					keep = nil
+					runtime.GC()
+				}
+			}
+			runtime.GC()
+			openGate(t, path)
+			code := -1
+			if c.release {
+				var ws unix.WaitStatus
+				if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+					t.Fatal(err)
+				}
+				code = ws.ExitStatus()
+			} else {
+				st, err := p.Wait()
+				if err != nil {
+					t.Fatal(err)
+				}
+				code = st.Code
+			}
+			b, _ := os.ReadFile(out)
+			if code != 4 || string(b) != "argzero value-"+c.name+"\n" {
+				t.Errorf("after the gate: exit code %d, wrote %q; want 4 and %q", code, b, "argzero value-"+c.name+"\n")
+			}
+		})
+	}
+	testutil.AssertNoChildren(t)
+}

@@ -148,16 +148,22 @@ func (s *initStack) unmap() {
 // its lowest page made inaccessible, so that an overflow faults instead of
 // writing into whatever lies below.
 func mapInitStack() (*initStack, error) {
+	return mapChildStack("PID 1 (--init)")
+}
+
+// mapChildStack maps a CLONE_VM child's stack (what names it in errors):
+// PID 1's (mapInitStack), or a gated child's (Spec.GateShared).
+func mapChildStack(what string) (*initStack, error) {
 	page := uintptr(unix.Getpagesize())
 	size := page + (initStackSize+page-1)&^(page-1)
 	base, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
 	if err != nil {
-		return nil, fmt.Errorf("mapping the stack of PID 1 (--init): %w", err)
+		return nil, fmt.Errorf("mapping the stack of %s: %w", what, err)
 	}
 	s := &initStack{base: base, size: size}
 	if err := unix.Mprotect(unsafe.Slice((*byte)(base), page), unix.PROT_NONE); err != nil {
 		s.unmap()
-		return nil, fmt.Errorf("guarding the stack of PID 1 (--init): %w", err)
+		return nil, fmt.Errorf("guarding the stack of %s: %w", what, err)
 	}
 	return s, nil
 }

@@ -25,6 +25,10 @@ type Process struct {
 	// process's memory (init_unsafe.go): unmapped once it is reaped,
 	// never before.
 	initStack *initStack
+	// shared is the prepared data of a gated child on this process's
+	// memory (Spec.GateShared), which it reads until its execve: kept
+	// until it is reaped (gate_unsafe.go).
+	shared *prepared
 }
 
 // PidFD returns the child's pidfd (pidfd_open(2)), or -1 if the kernel gave
@@ -112,7 +116,8 @@ func (p *Process) Wait() (ExitStatus, error) {
 	}
 	p.done = true
 	p.closePidfd()
-	p.initStack.unmap() // PID 1 is gone: nothing runs on it
+	p.initStack.unmap() // PID 1 (or a shared gated child) is gone: nothing runs on it
+	p.shared = nil
 	p.mu.Unlock()
 	switch info.code {
 	case cldExited:
@@ -149,6 +154,10 @@ func (p *Process) Release() {
 	defer p.mu.Unlock()
 	p.done = true
 	p.closePidfd()
+	if p.shared != nil {
+		keepGateShared(p.shared)
+		p.shared = nil
+	}
 }
 
 func (p *Process) closePidfd() {

@@ -330,12 +330,24 @@ type Spec struct {
 	// ENOTDIR or ELOOP, ExitCannotInvoke for its other errors,
 	// ExitSetupFailed for any other step (runc's numbers, which engines
 	// map). It forces a fork-style clone (and a fork-style PID 1 with
-	// Init): a vfork-style parent would sleep until the exec. The fd is
-	// close-on-exec for the program. A FIFO that the caller opened
+	// Init): a vfork-style parent would sleep until the exec; GateShared
+	// makes it a CLONE_VM one on a stack of its own, where it can. The fd
+	// is close-on-exec for the program. A FIFO that the caller opened
 	// O_RDWR suits: the child, holding a writer itself, never reads EOF
 	// while it waits, and a writer that opens it O_WRONLY|O_NONBLOCK
 	// later gets ENXIO once nobody waits any more.
 	GateFD int
+	// GateShared lets a gated child (GateFD) wait on this process's
+	// memory instead of a copy of it, where it is safe and the kernel has
+	// clone3 (gate_unsafe.go says when): no page table copied, no page
+	// copied on write. The caller promises that nothing of the container
+	// can reach the child (and so this process's memory) before this
+	// process exits or reaps the child: OCI's create, which holds the
+	// container's lock until it exits. The Process keeps the child's
+	// prepared data until Wait; after Release, for this process's life.
+	// The memory the Spec points into and the child reads as it is
+	// (Privilege.Seccomp) must not change meanwhile either.
+	GateShared bool
 	// NoParentDeathSignal leaves PR_SET_PDEATHSIG unset: the child
 	// outlives the thread that cloned it, as an OCI container outlives
 	// the short-lived `create` that made it (an engine's subreaper reaps

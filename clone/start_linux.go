@@ -170,9 +170,12 @@ type prepared struct {
 	priv   *privPrepared // d.priv and what it points into; nil without Privilege
 	init   *initData     // d.init; nil without Init
 	// initStack is PID 1's own stack, when it shares rawns's memory
-	// (init_unsafe.go); the Process takes it over, to unmap it once PID 1
-	// is reaped.
+	// (init_unsafe.go), or a gated child's (gateShared); the Process
+	// takes it over, to unmap it once the child is reaped.
 	initStack *initStack
+	// gateShared: a gated child on this memory (Spec.GateShared), which
+	// reads p until its execve: the Process keeps p (gate_unsafe.go).
+	gateShared bool
 	// d.console, nil without a ConsoleSocket.
 	console *consoleData
 	// The exec shim's argv[1]: the error pipe's number, NUL-terminated
@@ -368,6 +371,11 @@ func prepare(spec *Spec, useClone3 bool) (*prepared, error) {
 		p.console = prepareConsole(spec)
 		d.console = p.console
 	}
+	if gateSharesMemory(spec, useClone3) {
+		if err := prepareGateShared(p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -443,6 +451,9 @@ func cloneWithPipes(spec *Spec, p *prepared) (*Process, error) {
 		return nil, &CloneError{Syscall: name, Namespaces: spec.Namespaces, Errno: errno}
 	}
 	proc := &Process{Pid: int(pid), Syscall: name, pidfd: int(d.pidfd), initStack: p.initStack}
+	if p.gateShared {
+		proc.shared = p
+	}
 
 	if holdPipe[1] >= 0 {
 		err := parentStep(spec, Held{Pid: proc.Pid, PidFD: proc.pidfd})

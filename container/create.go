@@ -42,6 +42,13 @@ type CreateOptions struct {
 	// directory) until Start: create's form, and run's when hooks must
 	// run between create and start. Without it the program runs at once.
 	Gate bool
+	// GateShared lets the gated process wait on this process's memory
+	// rather than a copy of it (clone.Spec.GateShared: no page tables
+	// copied, no copy-on-write faults), where clone can. The caller
+	// promises to keep the container locked (never Release it) until
+	// this process exits, so that nothing joins the container while the
+	// two share memory: create's form, which exits at once.
+	GateShared bool
 }
 
 // preStartHooks counts the hooks that run before the container's program.
@@ -185,6 +192,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		}
 		defer unix.Close(fd)
 		spec.GateFD = fd
+		spec.GateShared = o.GateShared && !o.Foreground
 	}
 	if o.ConsoleSocket != "" {
 		fd, err := dialConsole(o.ConsoleSocket)

@@ -37,15 +37,18 @@ func runCreate(g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.Gate = true
-	c, proc, err := g.store().Create(o)
+	o.Gate, o.GateShared = true, true
+	_, proc, err := g.store().Create(o)
 	if err != nil {
 		return err
 	}
 	// The container's process lives on without this one: the engine's
-	// subreaper (conmon, the shim) reaps it.
+	// subreaper (conmon, the shim) reaps it. It may wait at its gate on
+	// this process's memory (GateShared), so the container's lock is not
+	// released here: this process's exit drops it once no thread of it
+	// uses that memory any more (do_exit: exit_mm, then exit_files, which
+	// drops the record lock), so no exec can join the container before.
 	proc.Release()
-	c.Release()
 	return nil
 }
 
