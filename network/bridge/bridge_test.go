@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,22 +28,7 @@ import (
 // bridges, veths, nft tables and sysctls the tests make live there and
 // nowhere else, and vanish with them. The tests talk to no address.
 func TestMain(m *testing.M) {
-	if os.Getenv("RAWNS_BRIDGE_TEST_NS") != "1" && os.Geteuid() == 0 {
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		cmd.Env = append(os.Environ(), "RAWNS_BRIDGE_TEST_NS=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.ExitCode())
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "running the tests in namespaces of their own:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	testutil.InOwnNetns("RAWNS_BRIDGE_TEST_NS")
 	if os.Geteuid() == 0 {
 		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -108,15 +91,7 @@ func closeNetns(t *testing.T, fd int, link string) {
 	})
 }
 
-func waitGone(t *testing.T, what string, gone func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !gone(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is still there after 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func waitGone(t *testing.T, what string, gone func() bool) { testutil.WaitGone(t, what, gone) }
 
 func tableNames(t *testing.T) []string {
 	t.Helper()

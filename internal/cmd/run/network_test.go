@@ -499,6 +499,21 @@ func (n *netTest) direct(t *testing.T) {
 	if r := n.run(t, "-v", "--network", "bridge", "--rootfs", n.root, "--", "true"); r.code != 0 || !strings.Contains(r.stderr, byRawns) {
 		t.Fatalf("a run with the shared pieces in place: %+v", r)
 	}
+	// What rawns connected itself carries traffic: the command's httpd
+	// reached through its addresses, IPv4 and IPv6 (the bridge of the
+	// ipv6 case has both).
+	cmd, out := n.bg(t, nil, "-v", "--network", "bridge", "--bridge", "rawns6", "--rootfs", n.root, "--", "httpd", "-f", "-p", "80", "-h", "/www")
+	a := addrs(t, out, 2)
+	if !strings.Contains(out.String(), byRawns) {
+		t.Fatalf("not a direct run:\n%s", out)
+	}
+	for _, url := range []string{"http://" + a[0] + ":80/", "http://[" + a[1] + "]:80/"} {
+		if got := get(t, url); got != n.page {
+			t.Errorf("GET %s: %q", url, got)
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
 	if out, err := exec.Command(filepath.Join(filepath.Dir(n.bin), "rawns-net"), "clean").CombinedOutput(); err != nil {
 		t.Fatalf("rawns-net clean: %v\n%s", err, out)
 	}
@@ -540,23 +555,19 @@ func (n *netTest) sigkillDirect(t *testing.T, command bool) {
 // failureInjectedDirect: a failure after each step of the direct path
 // leaves nothing (RAWNS_NET_FAIL_AFTER, read by rawns as by rawns-net).
 func (n *netTest) failureInjectedDirect(t *testing.T) {
-	for _, step := range []string{"veth", "addr"} {
-		cmd := exec.Command(n.bin, "run", "--network", "bridge", "--rootfs", n.root, "--", "true")
-		cmd.Env = append(os.Environ(), "RAWNS_NET_FAIL_AFTER="+step)
-		var e bytes.Buffer
-		cmd.Stderr = &e
-		err := cmd.Run()
-		oneLine(t, ran{stderr: e.String(), code: cmd.ProcessState.ExitCode()}, "failure injected for a test")
-		if err == nil {
-			t.Errorf("%s: rawns succeeded", step)
-		}
-		noLeftovers(t)
-	}
+	n.failAfter(t, []string{"veth", "addr"}, "--network", "bridge", "--rootfs", n.root, "--", "true")
 }
 
 func (n *netTest) failureInjected(t *testing.T) {
-	for _, step := range []string{"bridge", "table", "veth", "addr", "rules"} {
-		cmd := exec.Command(n.bin, "run", "--network", "bridge", "-p", "127.0.0.1:8087:80", "-p", "8088:80", "--rootfs", n.root, "--", "true")
+	n.failAfter(t, []string{"bridge", "table", "veth", "addr", "rules"},
+		"--network", "bridge", "-p", "127.0.0.1:8087:80", "-p", "8088:80", "--rootfs", n.root, "--", "true")
+}
+
+// failAfter runs rawns run ARGS with a failure injected after each step
+// (RAWNS_NET_FAIL_AFTER): one line, exit 125, nothing left.
+func (n *netTest) failAfter(t *testing.T, steps []string, args ...string) {
+	for _, step := range steps {
+		cmd := exec.Command(n.bin, append([]string{"run"}, args...)...)
 		cmd.Env = append(os.Environ(), "RAWNS_NET_FAIL_AFTER="+step)
 		var e bytes.Buffer
 		cmd.Stderr = &e
