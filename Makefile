@@ -169,7 +169,7 @@ VMTEST_PLAN ?= vmtest/plan
 VMARCH   := amd64
 VMSTAGE  := bin/vmtest
 VMPKGS   := qemu-system-x86 cpio busybox-static passt slirp4netns
-VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf network/bridge network/rtnl .
+VMTESTS  := cgroup clone internal/cmd/run internal/cmd/oci trace/bpf network/bridge network/rtnl rootfs .
 VMBINS   := rawns rawns-trace rawns-bench rawns-oci rawns-net
 VMGOENV  := CGO_ENABLED=0
 VMGOFLAGS :=

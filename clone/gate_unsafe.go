@@ -43,7 +43,21 @@ import (
 // this process exits, so only the kernel objects of the set-up are the
 // container's (a few pages), and a create lives milliseconds.
 //
-// Not shared (fork-style, as without GateShared): without clone3 (the
+// And only in a PID namespace of the child's own (NewPID): then the only
+// processes that can name the child are the host's (its parent PID
+// namespaces'), which the container cannot be. In a joined PID namespace
+// (a pod's, shared with containers that run already, one of them maybe a
+// debugging one with CAP_SYS_PTRACE) or in the host's, a process of
+// another container could ptrace the child while the caller lives and
+// write the caller's memory through it: a way from a container into a
+// process running on the host. The mm being non-dumpable (the caller sets
+// PR_SET_DUMPABLE 0) narrows that to CAP_SYS_PTRACE in the initial user
+// namespace (ptrace(2), "Ptrace access mode checking"), which rootful
+// containers may be given; so those stay fork-style, a copy that reaches
+// nothing of the caller.
+//
+// Not shared (fork-style, as without GateShared): without a new PID
+// namespace (above), without clone3 (the
 // shared clone needs CLONE_CLEAR_SIGHAND: it has no room for the
 // runtime's reset of Go's handlers), with Init (PID 1 stays on the memory
 // for the container's life), with a time namespace or its offsets (one
@@ -51,6 +65,7 @@ import (
 // parent step (Hold, uid and gid maps) or ModeFork.
 func gateSharesMemory(spec *Spec, useClone3 bool) bool {
 	return spec.GateShared && spec.GateFD != 0 && useClone3 && !spec.Init &&
+		spec.Namespaces&NewPID != 0 &&
 		spec.Namespaces&NewTime == 0 && !spec.hasTimeOffsets() &&
 		!spec.needsParentStep() && spec.Mode != ModeFork
 }

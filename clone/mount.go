@@ -117,6 +117,17 @@ type Mount struct {
 	// MountBind once attached (mount_setattr(2)): OCI's "shared",
 	// "rslave", ... options.
 	Propagation uintptr
+	// FD, if not 0, is a MountFS the caller made already, detached: an
+	// fd of 3 or more from fsmount(2) (or open_tree(2) OPEN_TREE_CLONE),
+	// its attributes set. The child attaches it on Target as it would
+	// the filesystem it makes itself (the mount point made when missing,
+	// a directory; Propagation set once attached); Type, Source, Data and
+	// Flags then only name it in errors. What a child cannot do, raw
+	// system calls on prepared memory, the caller does before the clone:
+	// rawns-oci's tmpcopyup fills a tmpfs with a copy of the root's
+	// directory this way (rootfs.CopyUp). The fd is the caller's to close
+	// after Start; the child's copy is close-on-exec.
+	FD int
 	// sourceIsDir is set by Spec.Validate for a bind whose Source is a
 	// directory; a bind of anything else gets an empty file as mount point.
 	sourceIsDir bool
@@ -125,6 +136,11 @@ type Mount struct {
 // mountFlagsAllowed are the Flags a Mount may carry; mountAttrOf maps them.
 const mountFlagsAllowed = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
 	unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_REC
+
+// MountAttrs is the MOUNT_ATTR_* set of fsmount(2) for a MountFS's Flags,
+// as the child passes it: for a caller that makes the filesystem itself
+// (Mount.FD).
+func MountAttrs(flags uintptr) uint64 { return mountAttrOf(flags) }
 
 // mountAttrOf turns MS_* flags into the MOUNT_ATTR_* of fsmount(2) and
 // mount_setattr(2).
@@ -374,6 +390,17 @@ func (m *Mount) validate(devBind bool) error {
 	}
 	if m.Dev != 0 || m.UID != 0 || m.GID != 0 {
 		return errors.New("Dev, UID and GID are a device's")
+	}
+	if m.FD != 0 {
+		if m.Kind != MountFS {
+			return errors.New("FD is a filesystem made by the caller; give it with Kind MountFS")
+		}
+		if m.FD < 3 {
+			return fmt.Errorf("FD %d: give a detached mount's fd of 3 or more (fsmount(2)), or 0 for the child to make the filesystem", m.FD)
+		}
+		if _, err := unix.FcntlInt(uintptr(m.FD), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("FD %d: %v; give an open fd of a detached mount", m.FD, err)
+		}
 	}
 	switch m.Kind {
 	case MountFS:

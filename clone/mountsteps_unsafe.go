@@ -20,7 +20,8 @@ import (
 //     the root's tree (open_tree(2) OPEN_TREE_CLONE|AT_RECURSIVE of Root,
 //     without Overlay), then each Mount of the list that is a bind (a
 //     detached copy of the host's tree at its source) or a new filesystem
-//     (fsopen/fsconfig/fsmount), in the list's order. No mount of the list
+//     (fsopen/fsconfig/fsmount; not one the caller made, Mount.FD), in
+//     the list's order. No mount of the list
 //     changes what a source means; and mountinfo lists the mounts in the
 //     order the kernel made them (since Linux 6.8), the list's.
 //  2. The root. Without Overlay: the root's tree moved onto Root, which
@@ -147,7 +148,7 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		case m.Kind == MountDevice && devBind:
 			b.serving("Mounts", i, StageMount)
 			b.saveTo(b.sysd("open_tree", m.deviceSource(), unix.SYS_OPEN_TREE, val(atFDCWD), b.str(m.deviceSource()), val(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)), mntSlot[i])
-		case m.Kind == MountFS:
+		case m.Kind == MountFS && m.FD == 0:
 			b.serving("Mounts", i, StageMount)
 			b.fsMount(m, mntSlot[i])
 		case m.Kind == MountMask && masks < 0:
@@ -190,8 +191,12 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 		}
 		switch m.Kind {
 		case MountFS, MountBind:
-			b.attach(rel, mntSlot[i])
-			b.mountAttrs(m, mntSlot[i])
+			mnt := slot(mntSlot[i])
+			if m.FD != 0 {
+				mnt = val(uintptr(m.FD)) // made by the caller (Mount.FD)
+			}
+			b.attach(rel, mnt)
+			b.mountAttrs(m, mnt)
 			covered = append(covered, rel)
 		case MountMask:
 			b.maskSteps(rel)
@@ -200,7 +205,7 @@ func (b *stepBuilder) mountSteps(spec *Spec, ex *existence) {
 			b.readOnlySteps(rel)
 		case MountDevice:
 			if devBind {
-				b.attach(rel, mntSlot[i])
+				b.attach(rel, slot(mntSlot[i]))
 			} else {
 				b.deviceSteps(m, rel)
 			}
@@ -309,10 +314,10 @@ func (b *stepBuilder) fsMount(m *Mount, mnt uint16) {
 	b.saveTo(b.sys("fsmount", unix.SYS_FSMOUNT, slot(slotFS), val(unix.FSMOUNT_CLOEXEC), val(uintptr(mountAttrOf(m.Flags)))), mnt)
 }
 
-// mountAttrs sets what can be set only on the attached mount in slot mnt:
-// its propagation (mount_setattr(2); a detached mount has no peers to
-// propagate to).
-func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
+// mountAttrs sets what can be set only on the attached mount mnt (a slot,
+// or the caller's Mount.FD): its propagation (mount_setattr(2); a
+// detached mount has no peers to propagate to).
+func (b *stepBuilder) mountAttrs(m *Mount, mnt stepArg) {
 	if m.Propagation == 0 {
 		return
 	}
@@ -320,7 +325,7 @@ func (b *stepBuilder) mountAttrs(m *Mount, mnt uint16) {
 	if m.Propagation&unix.MS_REC != 0 {
 		fl |= unix.AT_RECURSIVE
 	}
-	b.sys("mount_setattr propagation", unix.SYS_MOUNT_SETATTR, slot(mnt), b.str(""), val(fl),
+	b.sys("mount_setattr propagation", unix.SYS_MOUNT_SETATTR, mnt, b.str(""), val(fl),
 		b.attr(unix.MountAttr{Propagation: uint64(m.Propagation &^ unix.MS_REC)}), val(unsafe.Sizeof(unix.MountAttr{})))
 }
 
@@ -463,13 +468,13 @@ func (b *stepBuilder) openTree(m *Mount, n uint16) {
 
 // mountSlots numbers the detached mounts of step 1: slotBind+n for the
 // n-th bind, bound device or new filesystem of the list, in its order (0
-// for the others).
+// for the others, and for a filesystem the caller made: Mount.FD).
 func (s *Spec) mountSlots() []uint16 {
 	slots := make([]uint16, len(s.Mounts))
 	n := uint16(0)
 	devBind := s.devicesBound()
 	for i := range s.Mounts {
-		if k := s.Mounts[i].Kind; k == MountBind || k == MountFS || k == MountDevice && devBind {
+		if m := &s.Mounts[i]; m.Kind == MountBind || m.Kind == MountFS && m.FD == 0 || m.Kind == MountDevice && devBind {
 			slots[i] = slotBind + n
 			n++
 		}
@@ -512,9 +517,9 @@ func (b *stepBuilder) sharedBindSteps(spec *Spec) {
 	}
 }
 
-// attach opens the target inside the root and moves the detached mount in
-// slot mnt onto it, fd to fd.
-func (b *stepBuilder) attach(rel string, mnt uint16) {
+// attach opens the target inside the root and moves the detached mount mnt
+// (a slot, or the caller's Mount.FD) onto it, fd to fd.
+func (b *stepBuilder) attach(rel string, mnt stepArg) {
 	if b.created == rel && !b.count {
 		// The step before created the mount point and left its fd in
 		// slotAt: that fd is the target, and the lookup that follows
@@ -524,7 +529,7 @@ func (b *stepBuilder) attach(rel string, mnt uint16) {
 	b.openInRoot(rel, false, slotAt)
 	b.created, b.atDir = "", ""
 	e := b.str("")
-	b.sys("move_mount", unix.SYS_MOVE_MOUNT, slot(mnt), e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	b.sys("move_mount", unix.SYS_MOVE_MOUNT, mnt, e, slot(slotAt), e, val(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
 }
 
 // overlaySteps mounts an overlayfs on Root whose lower layer is Root.

@@ -209,6 +209,15 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		}
 		hostRoot = &rootMount{ID: id, Unique: unique}
 	}
+	// tmpcopyup: each tmpfs with something to copy is made here, filled,
+	// and handed to the child detached (its copy cannot be made there).
+	copyUps, err := pl.MakeCopyUps(&spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, fd := range copyUps {
+		defer unix.Close(fd)
+	}
 	// CVE-2019-5736: the child execs the program through the exec shim,
 	// so that nothing of this binary is the container's from then on
 	// (clone.OpenExecShim).

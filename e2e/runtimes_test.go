@@ -65,9 +65,7 @@ var defaultRuntimes = map[string]struct {
 }{
 	"containerd": {names: "rawns,runc"},
 	"docker":     {names: "rawns,runc"},
-	"podman": {names: "rawns,runc", notYet: map[string]string{
-		"rawns/read-only": "podman --read-only mounts a tmpfs on /run with tmpcopyup and /run holds /run/.containerenv: rawns-oci refuses tmpcopyup over files (\"mounts[0].options[4]: not supported by rawns (tmpcopyup: /run in the root holds files (/run/.containerenv), and rawns does not copy them into the tmpfs ...)\")",
-	}},
+	"podman":     {names: "rawns,runc"},
 	// cri's notYet would be critest specs (rawns/SPEC, SPEC as ginkgo's
 	// full text): TestCRI would not hold rawns to runc's result for them
 	// in the default run, and would name them at the end. None today.

@@ -47,6 +47,9 @@ type Plan struct {
 	// ("linux.devices[0]", "default device /dev/null"): a failed mount
 	// step names it.
 	MountPaths []string
+	// CopyUps are the tmpfs mounts whose tmpcopyup has something to copy:
+	// create makes them before the clone (MakeCopyUps).
+	CopyUps []CopyUp
 	// Warnings are what the config asks for and rawns leaves out, as runc
 	// does with a warning (an ambient capability that cannot be raised):
 	// for the caller's log.
@@ -69,6 +72,7 @@ type converter struct {
 	joins      []NamespacePath
 	lay        *cgroup.Layout
 	warnings   []string
+	copyUps    []CopyUp
 	// ambientDropped: process.capabilities.ambient that cannot be
 	// raised, left out with a warning.
 	ambientDropped uint64
@@ -146,6 +150,11 @@ func Convert(s *specs.Spec, o Options) (*Plan, error) {
 		return nil, err
 	}
 	pl := &Plan{Spec: c.spec, Cgroup: c.cg, Terminal: c.terminal, MountPaths: c.mountPaths, Joins: c.joins, Layout: c.lay, Warnings: c.warnings}
+	for _, cu := range c.copyUps {
+		// Its entry of Spec.Mounts now (devices and masks came after).
+		cu.Mount = slices.Index(c.mountPaths, cu.mount)
+		pl.CopyUps = append(pl.CopyUps, cu)
+	}
 	// process.terminal: the console's slave is /dev/console too
 	// (runtime-spec, config-linux.md "Dev symbolic links"; runc), never
 	// bound through a symlink there (clone.Spec.ConsoleMount,
@@ -370,6 +379,17 @@ func (c *converter) lookPath() error {
 	name := c.spec.Args[0]
 	pathEnv := clone.EnvPath(c.spec.Env)
 	fs := rootfs.Config{Root: c.spec.Root, Mounts: c.spec.Mounts}
+	if len(c.copyUps) > 0 {
+		// A tmpfs with tmpcopyup holds, at exec, a copy of what the root
+		// holds there (no earlier mount covers it: copyUp): for PATH it
+		// is the root, not an empty filesystem.
+		fs.Mounts = nil
+		for i := range c.spec.Mounts {
+			if !slices.ContainsFunc(c.copyUps, func(cu CopyUp) bool { return cu.mount == c.mountPaths[i] }) {
+				fs.Mounts = append(fs.Mounts, c.spec.Mounts[i])
+			}
+		}
+	}
 	p, err := fs.LookPath(name, pathEnv)
 	switch {
 	case err == nil:

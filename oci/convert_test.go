@@ -121,8 +121,22 @@ func TestConvertErrors(t *testing.T) {
 		{"bind with a superblock flag", "mounts[7].options", "superblock", func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "sync"}})
 		}},
-		{"tmpcopyup over files", "mounts[7].options[1]", "/etc in the root holds files", func(s *specs.Spec) {
+		{"tmpcopyup under an earlier mount", "mounts[8].options[1]", "not supported by rawns (tmpcopyup: mounts[7] mounts /etc earlier", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs"},
+				specs.Mount{Destination: "/etc/../etc/", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup"}})
+		}},
+		{"tmpcopyup over an earlier mount", "mounts[8].options[0]", "mounts[7] mounts /etc/x/y earlier", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc/x/y", Type: "tmpfs", Source: "tmpfs"},
+				specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+		}},
+		{"tmpcopyup in a user namespace", "mounts[7].options[1]", "not supported by rawns (tmpcopyup in a user namespace: /etc in the root holds files", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1000}}
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1000}}
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup"}})
+		}},
+		{"tmpcopyup on proc", "mounts[7].options[0]", "tmpcopyup is for a tmpfs", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "proc", Source: "proc", Options: []string{"tmpcopyup"}})
 		}},
 		{"tmpcopyup on a bind", "mounts[7].options[1]", "not a bind", func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "tmpcopyup"}})
@@ -298,6 +312,39 @@ func TestTmpCopyUpEmpty(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("mounts %+v; want the two tmpfs, without tmpcopyup in their data", pl.Spec.Mounts)
+	}
+}
+
+// TestTmpCopyUpPlanned: tmpcopyup over a directory with files is planned
+// for create (Plan.CopyUps: the entry of Spec.Mounts and the option's JSON
+// path), the tmpfs left to the child as any other until then;
+// notmpcopyup after it undoes it.
+func TestTmpCopyUpPlanned(t *testing.T) {
+	dir, s := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup", "size=1m"}},
+			// Over the first: refused with tmpcopyup, but undone.
+			specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "notmpcopyup"}},
+			// PATH finds sh in the copy of /bin.
+			specs.Mount{Destination: "/bin", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+		s.Process.Env = []string{"PATH=/bin"}
+	})
+	pl, err := Convert(s, Options{Bundle: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.CopyUps) != 2 || pl.CopyUps[0].Path != "mounts[7].options[1]" || pl.CopyUps[1].Path != "mounts[9].options[0]" {
+		t.Fatalf("copy-ups %+v; want mounts[7].options[1] and mounts[9].options[0]", pl.CopyUps)
+	}
+	if pl.Spec.Path != "/bin/sh" {
+		t.Errorf("path %q; want /bin/sh, in the copy of /bin", pl.Spec.Path)
+	}
+	m := pl.Spec.Mounts[pl.CopyUps[0].Mount]
+	if m.Target != "/etc" || m.Kind != clone.MountFS || m.Type != "tmpfs" || m.Data != "size=1m" || m.Flags != unix.MS_NOSUID || m.FD != 0 {
+		t.Errorf("the copy-up's mount %+v; want the tmpfs on /etc, size=1m, nosuid", m)
+	}
+	if p := pl.MountPaths[pl.CopyUps[0].Mount]; p != "mounts[7]" {
+		t.Errorf("its mount path %q; want mounts[7]", p)
 	}
 }
 

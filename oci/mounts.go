@@ -110,6 +110,7 @@ var mountOptions = [...]mountOption{
 	{name: "idmap", why: "ID-mapped mounts are not supported"},
 	{name: "ridmap", why: "ID-mapped mounts are not supported"},
 	{name: "tmpcopyup", copyUp: true},
+	{name: "notmpcopyup"}, // crun's: the default, and undoes a tmpcopyup before it
 }
 
 // MountOptionNames lists the options rawns takes, for features.
@@ -195,6 +196,9 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 		case mo.copyUp:
 			copyUp = j
 			continue
+		case mo.name == "notmpcopyup":
+			copyUp = -1
+			continue
 		}
 		if mo.rec || mo.bind {
 			flags = flags&^mo.clear | mo.set
@@ -223,7 +227,7 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 		return c.cgroupMount(p, m, dst, flags|top)
 	}
 	if copyUp >= 0 {
-		if err := c.copyUp(index(p+".options", copyUp), m.Type, dst); err != nil {
+		if err := c.copyUp(index(p+".options", copyUp), p, m.Type, dst); err != nil {
 			return err
 		}
 	}
@@ -239,14 +243,24 @@ func (c *converter) mount(p string, m *specs.Mount) error {
 	return nil
 }
 
-// copyUp checks a tmpcopyup option (op) of a mount of type typ on dst.
-// tmpcopyup (podman sends it for its tmpfs mounts) asks that what the
-// root holds at dst be copied into the new tmpfs, so that the mount hides
-// nothing. rawns's child cannot copy files (raw system calls on memory
-// prepared before the clone), so the option is taken where there is
-// nothing to copy, dst missing or an empty directory in the root, and
-// refused naming the first entry otherwise.
-func (c *converter) copyUp(op, typ, dst string) error {
+// copyUp checks a tmpcopyup option (op) of the mount p of type typ on
+// dst. tmpcopyup (podman sends it for the tmpfs of --read-only on /run,
+// /tmp, /var/tmp) asks that the new tmpfs start with a copy of what the
+// root holds at dst, so that the mount hides nothing: crun's and runc's
+// semantics. rawns's child cannot copy files (raw system calls on memory
+// prepared before the clone), so the copy is made by create before the
+// clone, into a detached tmpfs that the child attaches in the list's
+// order (Plan.CopyUps, MakeCopyUps, rootfs.CopyUp). Where there is
+// nothing to copy (dst missing or an empty directory in the root) the
+// option changes nothing and the child makes the tmpfs as any other.
+//
+// The copy is of the root as it is on disk, before any mount of the
+// list: refused, naming the other mount, where an earlier entry of
+// mounts is on dst, above it or below it (the container would see that
+// mount's files there, not the root's); and in a user namespace, where
+// the tmpfs would be made in rawns's user namespace, not the
+// container's (its uid=, gid= and root owner would be the host's).
+func (c *converter) copyUp(op, p, typ, dst string) error {
 	if typ != "tmpfs" {
 		return errorf(op, "tmpcopyup is for a tmpfs; the type is %q", typ)
 	}
@@ -254,9 +268,19 @@ func (c *converter) copyUp(op, typ, dst string) error {
 	if err != nil {
 		return errorf(op, "tmpcopyup: reading %s in the root: %v", dst, err)
 	}
-	if first != "" {
-		return unsupported(op, "tmpcopyup: "+dst+" in the root holds files ("+path.Join(dst, first)+"), and rawns does not copy them into the tmpfs; remove the option, or the files from the image")
+	if first == "" {
+		return nil // nothing to copy: a plain tmpfs
 	}
+	if c.spec.Namespaces&clone.NewUser != 0 || c.joining(clone.NewUser) {
+		return unsupported(op, "tmpcopyup in a user namespace: "+dst+" in the root holds files ("+path.Join(dst, first)+"), which rawns copies into a tmpfs made in its own user namespace, not the container's")
+	}
+	for k := range c.spec.Mounts {
+		t := c.spec.Mounts[k].Target
+		if t == dst || strings.HasPrefix(dst, t+"/") || strings.HasPrefix(t, dst+"/") {
+			return unsupported(op, "tmpcopyup: "+c.mountPaths[k]+" mounts "+t+" earlier, so the container's "+dst+" is not what the root holds there, which is what rawns copies; put this mount first, or drop tmpcopyup")
+		}
+	}
+	c.copyUps = append(c.copyUps, CopyUp{Path: op, mount: p})
 	return nil
 }
 
