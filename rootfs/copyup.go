@@ -66,7 +66,12 @@ func CopyUp(root, dir, source, data string, attrs uint64) (int, error) {
 	if src >= 0 {
 		defer unix.Close(src)
 	}
-	mnt, err := newTmpfs(source, data, attrs&^unix.MOUNT_ATTR_RDONLY)
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fs)
+	mnt, err := newTmpfs(fs, source, data, attrs&^unix.MOUNT_ATTR_RDONLY)
 	if err != nil {
 		return -1, err
 	}
@@ -75,11 +80,7 @@ func CopyUp(root, dir, source, data string, attrs uint64) (int, error) {
 		err = c.tree(src, mnt, dir, 0)
 	}
 	if err == nil && attrs&unix.MOUNT_ATTR_RDONLY != 0 {
-		// Read-only once filled (mount_setattr(2), Linux 5.12+).
-		err = unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
-		if err != nil {
-			err = fmt.Errorf("making the tmpfs read-only: mount_setattr: %w", err)
-		}
+		err = readOnly(fs, mnt)
 	}
 	if err != nil {
 		unix.Close(mnt)
@@ -88,14 +89,38 @@ func CopyUp(root, dir, source, data string, attrs uint64) (int, error) {
 	return mnt, nil
 }
 
-// newTmpfs makes a tmpfs, detached, with data's options (comma-separated,
-// KEY=VALUE or a bare flag, as clone's child passes them).
-func newTmpfs(source, data string, attrs uint64) (int, error) {
-	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+// readOnly makes the filled tmpfs mnt read-only, as the child makes a
+// read-only filesystem: the mount (mount_setattr(2), Linux 5.12+).
+// Before 5.12 (ENOSYS) the tmpfs itself is made read-only instead, through
+// its context fs (fsconfig(2) "ro", FSCONFIG_CMD_RECONFIGURE, 5.2+): no
+// write reaches it either way, but mountinfo shows ro among the
+// filesystem's options rather than the mount's.
+func readOnly(fs, mnt int) error {
+	err := mountSetattr(mnt, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
+	if err != unix.ENOSYS {
+		if err != nil {
+			return fmt.Errorf("making the tmpfs read-only: mount_setattr: %w", err)
+		}
+		return nil
 	}
-	defer unix.Close(fs)
+	if err := unix.FsconfigSetFlag(fs, "ro"); err != nil {
+		return fmt.Errorf("making the tmpfs read-only: fsconfig ro: %w", err)
+	}
+	if err := unix.FsconfigReconfigure(fs); err != nil {
+		return fmt.Errorf("making the tmpfs read-only: fsconfig reconfigure: %w", err)
+	}
+	return nil
+}
+
+// mountSetattr is unix.MountSetattr; a test makes it the ENOSYS of a
+// kernel before 5.12.
+var mountSetattr = unix.MountSetattr
+
+// newTmpfs makes the tmpfs of the context fs (fsopen(2)), detached, with
+// data's options (comma-separated, KEY=VALUE or a bare flag, as clone's
+// child passes them).
+func newTmpfs(fs int, source, data string, attrs uint64) (int, error) {
+	var err error
 	if source == "" {
 		source = "tmpfs"
 	}

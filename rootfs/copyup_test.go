@@ -233,13 +233,21 @@ func TestCopyUpRefusals(t *testing.T) {
 	if after := testutil.FDs(os.Getpid()); !slices.Equal(before, after) {
 		t.Errorf("fds before %v, after the failures %v", before, after)
 	}
-	mnt, err := CopyUp(root, "/run", "tmpfs", "", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(mnt)
-	lstatAt(t, mnt, "a/big")
-	if err := unix.Mkdirat(mnt, "new", 0o755); err != unix.EROFS {
-		t.Errorf("mkdir in a read-only copy: %v; want EROFS", err)
+	// Read-only: the mount (mount_setattr), or before Linux 5.12, where
+	// that is ENOSYS, the tmpfs itself.
+	for _, enosys := range []bool{false, true} {
+		if enosys {
+			mountSetattr = func(int, string, uint, *unix.MountAttr) error { return unix.ENOSYS }
+		}
+		mnt, err := CopyUp(root, "/run", "tmpfs", "", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV)
+		mountSetattr = unix.MountSetattr
+		if err != nil {
+			t.Fatalf("without mount_setattr %v: %v", enosys, err)
+		}
+		lstatAt(t, mnt, "a/big")
+		if err := unix.Mkdirat(mnt, "new", 0o755); err != unix.EROFS {
+			t.Errorf("without mount_setattr %v: mkdir in a read-only copy: %v; want EROFS", enosys, err)
+		}
+		unix.Close(mnt)
 	}
 }
