@@ -2,7 +2,6 @@ package network
 
 import (
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 
@@ -162,8 +161,16 @@ func BridgeSubnets(addrs []rtnl.Address) []Prefix {
 	return out
 }
 
-// sysctlOn reads a sysctl that must be 1.
+// sysctlOn reads a sysctl that must be 1: open, one read, close (not
+// os.ReadFile, whose file registers with the runtime's poller and is
+// stat'ed first: twice the system calls, on every bridge run).
 func sysctlOn(path string) bool {
-	b, err := os.ReadFile(path)
-	return err == nil && strings.TrimSpace(string(b)) == "1"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	var b [8]byte
+	n, err := unix.Read(fd, b[:])
+	unix.Close(fd)
+	return err == nil && n >= 1 && b[0] == '1' && (n == 1 || b[1] == '\n')
 }
