@@ -92,7 +92,13 @@ func parseNetwork(cfg *config, flags cli.Flags) error {
 	if mode == network.None {
 		return nil // clone brings lo up in a new network namespace
 	}
-	if flags.Get("clone", "") == "vfork" {
+	// A bridge run without a user namespace of the clone's has its
+	// namespace made and connected before the clone, which joins it
+	// (startNetwork): any clone style does. Otherwise (pasta; a bridge in
+	// the clone's user namespace, which must own the network namespace)
+	// the child is connected while it waits before exec (Hold), which a
+	// vfork-style parent, asleep until that exec, cannot do.
+	if flags.Get("clone", "") == "vfork" && (mode != network.Bridge || s.Namespaces&clone.NewUser != 0) {
 		return fmt.Errorf("--network %s connects the command's namespace while the command waits before exec, which a vfork-style clone forbids; drop --clone vfork", mode)
 	}
 	if s.Propagation == clone.PropagationShared {

@@ -528,6 +528,14 @@ func (n *netTest) direct(t *testing.T) {
 	if r := n.run(t, "-v", "--network", "bridge", "-p", "127.0.0.1:8090:80", "--rootfs", n.root, "--", "true"); r.code != 0 || !strings.Contains(r.stderr, byHelper) {
 		t.Fatalf("a run with -p: %+v", r)
 	}
+	// Either way the namespace is ready before the clone, which joins
+	// it: a vfork-style clone does as well as the default.
+	for _, args := range [][]string{{"--network", "bridge"}, {"--network", "bridge", "-p", "127.0.0.1:8090:80"}} {
+		args = append(append(args, "--clone", "vfork", "--rootfs", n.root, "--"), "ip", "-o", "addr", "show", "eth0")
+		if r := n.run(t, args...); r.code != 0 || !regexp.MustCompile(`inet 10\.90\.0\.\d+/24`).MatchString(r.stdout) {
+			t.Fatalf("%q: %+v", args, r)
+		}
+	}
 	noLeftovers(t)
 }
 
