@@ -250,7 +250,7 @@ func netTools(tools []tool, notes []string, job *Job, rawns, bwrap string) ([]to
 			argv = append(argv, "--hostname", host)
 		}
 		tools = append(tools,
-			tool{name: "rawns-net-bridge", about: "rawns run --network bridge: eth0 on rawns0, an address, routes, an owned nft table (in a network namespace of the benchmark's own)", argv: slices.Concat(argv, []string{"--network", "bridge", "--"}, cmd), ownNet: true},
+			tool{name: "rawns-net-bridge", about: "rawns run --network bridge: eth0 on rawns0, an address, routes, connected by rawns itself (the shared masquerade in place after the first run; in a network namespace of the benchmark's own)", argv: slices.Concat(argv, []string{"--network", "bridge", "--"}, cmd), ownNet: true},
 			tool{name: "rawns-net-none", about: "rawns run --network none: a network namespace with lo up", argv: slices.Concat(argv, []string{"--network", "none", "--"}, cmd), ownNet: true},
 			tool{name: "rawns-ns-net", about: "rawns run --ns " + (ns | clone.NewNet).String() + ": net by --ns, as before --network", argv: slices.Concat([]string{rawns, "run", "--ns", (ns | clone.NewNet).String()}, argv[4:], []string{"--"}, cmd), ownNet: true})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/internal/sibling"
+	"github.com/rawns/rawns/network/rtnl"
 )
 
 // HelperName is the sibling binary that holds the host side of bridge
@@ -69,6 +70,9 @@ type Run struct {
 	// resolv.conf, files the root lacks).
 	Via   string
 	Notes []string
+	// Direct says that rawns connected the bridge run itself, without
+	// rawns-net (Start: what every run shares was in place, and no -p).
+	Direct bool
 }
 
 // Start does what comes before the clone: in bridge mode first of all the
@@ -81,7 +85,13 @@ type Run struct {
 func Start(o *Options) (*Run, error) {
 	r := &Run{o: o, sock: -1, nftSock: -1, nsfd: -1}
 	var err error
-	if o.Mode == Bridge {
+	direct := false
+	if o.Mode == Bridge && o.NewNetns && len(o.Publish) == 0 {
+		if direct, err = r.direct(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Mode == Bridge && !direct {
 		if err := r.startHelper(); err != nil {
 			return nil, err
 		}
@@ -104,13 +114,82 @@ func Start(o *Options) (*Run, error) {
 			return nil, err
 		}
 	}
-	if o.Mode == Bridge {
+	if o.Mode == Bridge && !direct {
 		if err := r.sendRequest(); err != nil {
 			r.Close()
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// direct connects the command's network in rawns itself, without the
+// helper, when what every run shares is in place: the bridge, up, with
+// the subnets asked for; the forwarding sysctls; the bridge's NAT chain in
+// BaseTable. It makes the namespace (rtnl.NewNetns) and connects it
+// (Connect) and keeps the namespace's fd for Ready, as the helper's reply
+// would. It reports false, having made nothing, when something shared is
+// missing or not as asked: then the helper makes it (and reports what is
+// wrong in the flags' terms), as it does for -p. The test hooks that name
+// a step of the helper's (RAWNS_NET_FAIL_AFTER=bridge|table|rules,
+// RAWNS_NET_STALL, RAWNS_NET_NO_OWNER) send the run to the helper too.
+func (r *Run) direct() (bool, error) {
+	fail := os.Getenv("RAWNS_NET_FAIL_AFTER")
+	switch {
+	case fail == "bridge" || fail == "table" || fail == "rules", os.Getenv("RAWNS_NET_STALL") != "", os.Getenv("RAWNS_NET_NO_OWNER") != "":
+		return false, nil
+	}
+	rt, err := rtnl.Open()
+	if err != nil {
+		return false, err
+	}
+	defer rt.Close()
+	l, err := rt.LinkByName(r.o.Bridge)
+	if err != nil || l.Kind != "bridge" || !l.Up() {
+		return false, nil // the helper makes it, or says what is wrong
+	}
+	addrs, err := rt.Addrs(l.Index)
+	if err != nil {
+		return false, nil
+	}
+	br := &BridgeLink{Name: l.Name, Index: l.Index, MTU: l.MTU, Subnets: BridgeSubnets(addrs)}
+	if len(br.Subnets) == 0 {
+		return false, nil
+	}
+	for _, want := range r.o.Subnets {
+		found := false
+		for _, have := range br.Subnets {
+			found = found || have == want.Masked()
+		}
+		if !found {
+			return false, nil
+		}
+	}
+	if !sysctlOn("/proc/sys/net/ipv4/ip_forward") || !sysctlOn("/proc/sys/net/ipv4/conf/"+l.Name+"/route_localnet") ||
+		len(br.Subnets) > 1 && !sysctlOn("/proc/sys/net/ipv6/conf/all/forwarding") {
+		return false, nil
+	}
+	nf, err := rtnl.OpenNetfilter()
+	if err != nil {
+		return false, nil
+	}
+	ok, err := nf.ChainExists(BaseTable, NATChain(l.Name))
+	nf.Close()
+	if !ok || err != nil {
+		return false, nil
+	}
+	nsfd, in, err := rtnl.NewNetns()
+	if err != nil {
+		return false, err
+	}
+	rep, err := Connect(rt, in, br, nsfd, true, fail)
+	in.Close()
+	if err != nil {
+		unix.Close(nsfd) // the veth goes with the namespace
+		return false, err
+	}
+	r.nsfd, r.Reply, r.Addrs, r.Direct = nsfd, rep, rep.Addrs, true
+	return true, nil
 }
 
 // startHelper starts rawns-net setup with one end of a socketpair as its
@@ -231,8 +310,10 @@ func (r *Run) attachBridge(nsfd int) error {
 // rules. Until the clone, the namespace is held only by this fd (and the
 // helper's, which it closes once it has replied), so it dies with rawns.
 func (r *Run) Ready() (int, error) {
-	if err := r.reply(); err != nil {
-		return -1, err
+	if r.helper != nil {
+		if err := r.reply(); err != nil {
+			return -1, err
+		}
 	}
 	if r.nsfd < 0 {
 		return -1, fmt.Errorf("%s: no network namespace came with the reply", HelperName)

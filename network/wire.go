@@ -141,7 +141,8 @@ type Reply struct {
 	// length; Gateways the bridge's, in the same order (IPv4 first).
 	Addrs    []Prefix
 	Gateways []Addr
-	// Link is the host's end of the veth pair; Table the nft table.
+	// Link is the host's end of the veth pair; Table the run's nft table
+	// ("" without -p: the masquerade is the bridge's, in BaseTable).
 	Link, Table string
 	// Owned says that the table dies with the socket whose fd comes with
 	// the reply (NFT_TABLE_F_OWNER, Linux 5.12+); otherwise the helper
@@ -161,7 +162,11 @@ func (r *Reply) Marshal() []byte {
 	for i, a := range r.Addrs {
 		fmt.Fprintf(&b, "addr %s %s\n", a, r.Gateways[i])
 	}
-	fmt.Fprintf(&b, "link %s\ntable %s\nowned %t\nstays %t\n", r.Link, r.Table, r.Owned, r.Stays)
+	fmt.Fprintf(&b, "link %s\n", r.Link)
+	if r.Table != "" { // only with -p
+		fmt.Fprintf(&b, "table %s\n", r.Table)
+	}
+	fmt.Fprintf(&b, "owned %t\nstays %t\n", r.Owned, r.Stays)
 	return []byte(b.String())
 }
 

@@ -118,7 +118,7 @@ func setup() int {
 		return fail(err) // the namespace, if made, goes with the helper's exit
 	}
 	defer s.Close()
-	if !s.Owned() {
+	if s.HasTable() && !s.Owned() {
 		// Without the owner flag, a killed run's table outlives it:
 		// remove those of runs that are gone.
 		bridge.CleanStale()
@@ -177,7 +177,7 @@ func setup() int {
 		// it gone: what it leaves then must go by itself.
 		untilEOF()
 	}
-	rep.Stays = !rep.Owned || len(proxies) > 0
+	rep.Stays = rep.Table != "" && !rep.Owned || len(proxies) > 0
 	_, owner := s.Table()
 	var give []int
 	if owner >= 0 {

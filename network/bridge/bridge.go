@@ -1,11 +1,14 @@
-// Package bridge is the host side of rawns run --network bridge: the
-// shared bridge and its addresses, the forwarding sysctls, the veth pair
-// born with one end in the command's network namespace, the command's
-// addresses and routes, and the run's nft table (masquerade and published
-// ports). It runs in the rawns-net helper, the only binary that links
-// vishvananda/netlink and google/nftables (docs/network.md says why), and
-// it makes nothing that outlives the run but what every run shares: the
-// bridge, the sysctls, and the empty table BaseTable:
+// Package bridge is the host side of rawns run --network bridge that is
+// made once and shared, and of -p: the bridge and its addresses, the
+// forwarding sysctls, the shared table BaseTable with the bridge's
+// masquerade, and a run's nft table of DNAT rules for its published ports.
+// It runs in the rawns-net helper, the only binary that links
+// vishvananda/netlink and google/nftables (docs/network.md says why).
+// rawns run starts the helper only when one of the shared pieces is
+// missing or -p is asked; otherwise it connects the run itself
+// (network.Run, network/rtnl), as the helper does then too
+// (network.Connect). Nothing outlives the run but what every run shares:
+// the bridge, the sysctls, and BaseTable:
 //
 //   - the veth pair is created with its peer already in the command's
 //     namespace (RTM_NEWLINK with IFLA_NET_NS_FD on the peer), so it never
@@ -15,11 +18,14 @@
 //     the host number it stands for (rn<bridge index>-<n>, hex), and
 //     creating a link whose name exists fails with EEXIST, atomically, so
 //     the link is the lease and dies with it;
-//   - the nft table carries NFT_TABLE_F_OWNER (Linux 5.12+): the kernel
-//     deletes it when the netlink socket that made it is closed, and that
-//     socket is held by rawns run itself, so the table dies with rawns
-//     however it dies. Before 5.12 the helper stays and deletes it when
-//     rawns is gone, and CleanStale deletes the tables of runs whose
+//   - the masquerade is the bridge's, one chain for its subnets in
+//     BaseTable, as docker has one rule per bridge: it matches only what
+//     the bridge's subnets send, so it outlives no run's address;
+//   - a run's table (-p) carries NFT_TABLE_F_OWNER (Linux 5.12+): the
+//     kernel deletes it when the netlink socket that made it is closed,
+//     and that socket is held by rawns run itself, so the table dies with
+//     rawns however it dies. Before 5.12 the helper stays and deletes it
+//     when rawns is gone, and CleanStale deletes the tables of runs whose
 //     rawns and helper were both killed.
 package bridge
 
@@ -63,7 +69,7 @@ type TestHooks struct {
 }
 
 // errFailInjected is the error of a step that FailAfter names.
-var errFailInjected = errors.New("failure injected for a test (RAWNS_NET_FAIL_AFTER)")
+var errFailInjected = network.ErrFailInjected
 
 // Prepare does what needs no network namespace yet: the bridge (created,
 // with its subnets, when missing), the sysctls, and the run's nft table
@@ -81,7 +87,8 @@ func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error)
 		err error
 	}
 	var early chan made
-	if req.NewNetns {
+	publish := len(req.Publish) > 0 // a table of the run's own: DNAT
+	if req.NewNetns && publish {
 		early = make(chan made, 1)
 		go func() {
 			t, err := newTables(name, req.Bridge, !test.NoOwner)
@@ -114,11 +121,14 @@ func Prepare(req *network.Request, owner string, test TestHooks) (*Setup, error)
 	if s.test.FailAfter == "bridge" {
 		return fail(errFailInjected)
 	}
+	if err := ensureBase(s.br.Attrs().Name, s.subnets); err != nil {
+		return fail(err)
+	}
 	if early != nil {
 		m := <-early
 		early = nil
 		s.tables, err = m.t, m.err
-	} else {
+	} else if publish {
 		s.tables, err = newTables(name, s.br.Attrs().Name, !test.NoOwner)
 	}
 	if err != nil {
@@ -145,13 +155,20 @@ func (s *Setup) Close() {
 }
 
 // Table returns the run's nft table, its owner's socket (-1 if unowned),
-// for handing over to rawns.
+// for handing over to rawns; "" and -1 without one (no -p).
 func (s *Setup) Table() (name string, sock int) {
+	if s.tables == nil {
+		return "", -1
+	}
 	return s.tables.name, s.tables.ownerFD()
 }
 
-// Owned reports whether the table dies with its socket.
-func (s *Setup) Owned() bool { return s.tables.owned }
+// Owned reports whether the table dies with its socket (false without
+// a table).
+func (s *Setup) Owned() bool { return s.tables != nil && s.tables.owned }
+
+// HasTable reports whether the run has a table of its own (-p).
+func (s *Setup) HasTable() bool { return s.tables != nil }
 
 // bridgeLock serialises the creation of a bridge between runs started at
 // once, so that two do not give it different subnets: an abstract Unix
@@ -414,113 +431,36 @@ func (s *Setup) linkPrefix() string {
 func NewNetns() (int, *rtnl.Conn, error) { return rtnl.NewNetns() }
 
 // Attach connects the command's network namespace (an fd of it, and a
-// netlink socket in it from NewNetns, or nil to open one): a veth
-// pair, the host's end on the bridge and the command's as eth0 with its
-// addresses and default routes, then the run's rules; lo too when the
-// namespace is new (NewNetns: no clone brings it up). On an error,
-// nothing of it is left once the command's namespace is gone (its last
-// fd closed, or the held command killed) and the table is closed.
+// netlink socket in it from NewNetns, or nil to open one): the veth pair,
+// eth0's addresses and routes (network.Connect, as rawns run does it
+// itself when nothing shared is missing), then the run's DNAT rules; lo
+// too when the namespace is new (NewNetns: no clone brings it up). On an
+// error, nothing of it is left once the command's namespace is gone (its
+// last fd closed, or the held command killed) and the table is closed.
 func (s *Setup) Attach(nsfd int, in *rtnl.Conn, loUp bool) (*network.Reply, error) {
+	if in == nil {
+		var err error
+		if in, err = rtnl.OpenIn(nsfd); err != nil {
+			return nil, err
+		}
+	}
 	defer in.Close() // it holds the namespace: closed whatever happens
-	n, link, err := s.addVeth(nsfd)
+	br := &network.BridgeLink{Name: s.br.Attrs().Name, Index: s.br.Attrs().Index, MTU: s.br.Attrs().MTU, Subnets: s.subnets}
+	rep, err := network.Connect(s.rt, in, br, nsfd, loUp, s.test.FailAfter)
 	if err != nil {
 		return nil, err
 	}
-	if s.test.FailAfter == "veth" {
-		return nil, errFailInjected
-	}
-	rep := &network.Reply{Link: link}
-	for _, p := range s.subnets {
-		rep.Addrs = append(rep.Addrs, network.Prefix{Addr: p.Nth(n), Bits: p.Bits})
-		rep.Gateways = append(rep.Gateways, p.Nth(1))
-	}
-	if err := configureInside(nsfd, in, rep, loUp); err != nil {
-		return nil, err
-	}
-	if s.test.FailAfter == "addr" {
-		return nil, errFailInjected
-	}
-	if err := s.tables.rules(s.subnets, rep.Addrs, s.req.Publish); err != nil {
-		return nil, err
+	if s.tables != nil {
+		if err := s.tables.rules(rep.Addrs, s.req.Publish); err != nil {
+			return nil, err
+		}
+		rep.Table = s.tables.name
+		rep.Owned = s.tables.owned
 	}
 	if s.test.FailAfter == "rules" {
 		return nil, errFailInjected
 	}
-	rep.Table = s.tables.name
-	rep.Owned = s.tables.owned
 	return rep, nil
-}
-
-// addVeth claims the lowest free host number by creating the veth pair
-// whose host end is named after it, the peer born in netns as eth0.
-func (s *Setup) addVeth(nsfd int) (uint64, string, error) {
-	prefix := s.linkPrefix()
-	used := map[uint64]bool{}
-	links, err := s.rt.LinksOn(s.br.Attrs().Index)
-	if err != nil {
-		return 0, "", err
-	}
-	for _, l := range links {
-		if h, ok := strings.CutPrefix(l.Name, prefix); ok {
-			if n, err := strconv.ParseUint(h, 16, 64); err == nil {
-				used[n] = true
-			}
-		}
-	}
-	size := uint64(1) << 24
-	for _, p := range s.subnets {
-		size = min(size, p.Size())
-	}
-	// 0 is the network, 1 the gateway, the last IPv4 address is the
-	// broadcast.
-	for n := uint64(2); n < size-1; n++ {
-		if used[n] {
-			continue
-		}
-		name := prefix + strconv.FormatUint(n, 16)
-		err := s.rt.AddVeth(rtnl.Veth{Name: name, Master: s.br.Attrs().Index, MTU: s.br.Attrs().MTU,
-			PeerName: "eth0", PeerNS: nsfd, PeerMAC: macOf(s.subnets[0].Nth(n))})
-		if errors.Is(err, unix.EEXIST) {
-			// Another run took n in between (or eth0 exists in the
-			// namespace, which the next try will tell).
-			used[n] = true
-			if _, lerr := s.rt.LinkByName(name); lerr == nil {
-				continue
-			}
-		}
-		if err != nil {
-			return 0, "", err
-		}
-		return n, name, nil
-	}
-	return 0, "", fmt.Errorf("bridge %s: all %d addresses of %s are taken; give a larger --subnet to a new --bridge", s.req.Bridge, size-3, s.subnets[0])
-}
-
-// macOf derives eth0's MAC address from its address, as docker does: a
-// locally administered unicast address (02:...), the same for the same
-// address, so that a reused address does not meet stale ARP entries.
-func macOf(a network.Addr) net.HardwareAddr {
-	b := a.As16()
-	return net.HardwareAddr{0x02, 0x72, b[12], b[13], b[14], b[15]}
-}
-
-// configureInside gives eth0 its addresses, brings it up and routes
-// through the gateways, and brings lo up if asked, from a netlink socket
-// in the namespace: in (NewNetns's), or one opened there.
-func configureInside(nsfd int, in *rtnl.Conn, rep *network.Reply, loUp bool) error {
-	if in == nil {
-		var err error
-		if in, err = rtnl.OpenIn(nsfd); err != nil {
-			return err
-		}
-		defer in.Close()
-	}
-	c := rtnl.Inside{LoUp: loUp, Link: "eth0"}
-	for i, p := range rep.Addrs {
-		c.Addrs = append(c.Addrs, rtnl.Prefix{IP: addrBytes(p.Addr), Bits: p.Bits})
-		c.Gateways = append(c.Gateways, addrBytes(rep.Gateways[i]))
-	}
-	return in.Configure(c)
 }
 
 func ipOf(a network.Addr) net.IP {

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,22 +28,7 @@ import (
 // bridges, veths, nft tables and sysctls the tests make live there and
 // nowhere else, and vanish with them. The tests talk to no address.
 func TestMain(m *testing.M) {
-	if os.Getenv("RAWNS_BRIDGE_TEST_NS") != "1" && os.Geteuid() == 0 {
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		cmd.Env = append(os.Environ(), "RAWNS_BRIDGE_TEST_NS=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.ExitCode())
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "running the tests in namespaces of their own:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	testutil.InOwnNetns("RAWNS_BRIDGE_TEST_NS")
 	if os.Geteuid() == 0 {
 		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -108,15 +91,7 @@ func closeNetns(t *testing.T, fd int, link string) {
 	})
 }
 
-func waitGone(t *testing.T, what string, gone func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !gone(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is still there after 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func waitGone(t *testing.T, what string, gone func() bool) { testutil.WaitGone(t, what, gone) }
 
 func tableNames(t *testing.T) []string {
 	t.Helper()
@@ -261,7 +236,10 @@ func TestPrepareAndAttach(t *testing.T) {
 // when closed.
 func TestOwnedTableLivesWithItsSocket(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := Prepare(req("rwt1", "10.78.0.0/24"), "3-4", TestHooks{})
+	r := req("rwt1", "10.78.0.0/24")
+	p, _ := network.ParsePublish("127.0.0.1:8080:80")
+	r.Publish = []network.Publish{p} // a table of the run's own
+	s, err := Prepare(r, "3-4", TestHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +451,7 @@ func TestCleanStale(t *testing.T) {
 func TestBaseTable(t *testing.T) {
 	testutil.RequireRoot(t)
 	CleanBase()
-	s, err := Prepare(req("rwt6", "10.82.0.0/24"), "11-12", TestHooks{})
+	s, err := Prepare(req("rwt6", "10.82.0.0/24", "fd72:6177:6e73:82::/64"), "11-12", TestHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,8 +460,32 @@ func TestBaseTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without -p a run has no table of its own: the bridge's NAT chain
+	// in the base masquerades it.
+	if name, fd := s.Table(); s.HasTable() || name != "" || fd != -1 || rep.Table != "" || hasTable(t, "rawns-11-12") {
+		t.Errorf("a run without -p made a table of its own: %q %d %q", name, fd, rep.Table)
+	}
 	s.Close()
 	closeNetns(t, ns, rep.Link)
+	nf, err := rtnl.OpenNetfilter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nf.Close()
+	if ok, err := nf.ChainExists(BaseTable, network.NATChain("rwt6")); !ok || err != nil {
+		t.Fatalf("the bridge's NAT chain %s: %v, %v", network.NATChain("rwt6"), ok, err)
+	}
+	{
+		c, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := &nftables.Table{Name: BaseTable, Family: nftables.TableFamilyINet}
+		rules, err := c.GetRules(base, &nftables.Chain{Name: network.NATChain("rwt6"), Table: base})
+		if err != nil || len(rules) != 5 {
+			t.Fatalf("the NAT chain of a bridge with IPv4 and IPv6: %d rules, %v; want 3 + 2", len(rules), err)
+		}
+	}
 	if _, err := CleanStale(); err != nil {
 		t.Fatal(err)
 	}
@@ -514,10 +516,10 @@ func TestBaseTable(t *testing.T) {
 }
 
 // BenchmarkSetup is the host side of one run in process, in its phases:
-// Prepare (the bridge found, the owned table and its chains), Attach (the
-// veth born in the namespace, addresses, routes, rules) and the release
-// of the table's socket (the kernel deletes the table). What rawns run
-// adds around it (the helper's start, the held clone) is in rawns bench
+// Prepare (the bridge found, the shared table's batch; no table of the
+// run's own without -p), Attach (the veth born in the namespace,
+// addresses, routes) and the release (nothing left to release without a
+// table). What rawns run adds around it is in rawns bench
 // --whole's network rows (docs/benchmarks.md, "The network").
 //
 //	go test -run '^$' -bench Setup -benchtime 100x ./network/bridge/

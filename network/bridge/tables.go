@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -20,9 +21,10 @@ import (
 // not name it.
 const tableFlagOwner = 0x2
 
-// tables is the run's nft table: family inet (IPv4 and IPv6 in one), a
-// nat chain at each of prerouting, output and postrouting, and the rules
-// of one command.
+// tables is the run's nft table, made only for -p: family inet (IPv4 and
+// IPv6 in one), a nat chain at each of prerouting and output, and the
+// DNAT rules of one command's published ports. The masquerade is the
+// bridge's, shared (ensureBase).
 type tables struct {
 	name   string
 	bridge string
@@ -32,13 +34,11 @@ type tables struct {
 	owned  bool
 	pre    *nftables.Chain
 	out    *nftables.Chain
-	post   *nftables.Chain
 	closed bool
 }
 
-// newTables creates the table and its chains (and BaseTable, when
-// missing). With the owner flag where the kernel has it; else plain, for
-// the helper to delete.
+// newTables creates the table and its chains. With the owner flag where
+// the kernel has it; else plain, for the helper to delete.
 func newTables(name, bridge string, owner bool) (*tables, error) {
 	t := &tables{name: name, bridge: bridge}
 	var err error
@@ -65,14 +65,11 @@ func newTables(name, bridge string, owner bool) (*tables, error) {
 		t.c.CloseLasting()
 		return nil, fmt.Errorf("creating nft table %s: %w", name, err)
 	}
-	addBase(t.c)
 	prio := func(p nftables.ChainPriority) *nftables.ChainPriority { return &p }
 	t.pre = t.c.AddChain(&nftables.Chain{Name: "prerouting", Table: t.t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPrerouting, Priority: prio(*nftables.ChainPriorityNATDest)})
 	t.out = t.c.AddChain(&nftables.Chain{Name: "output", Table: t.t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookOutput, Priority: prio(*nftables.ChainPriorityNATDest)})
-	t.post = t.c.AddChain(&nftables.Chain{Name: "postrouting", Table: t.t, Type: nftables.ChainTypeNAT,
-		Hooknum: nftables.ChainHookPostrouting, Priority: prio(*nftables.ChainPriorityNATSource)})
 	if err := t.c.Flush(); err != nil {
 		t.close()
 		return nil, fmt.Errorf("creating the chains of nft table %s: %w", name, err)
@@ -83,8 +80,9 @@ func newTables(name, bridge string, owner bool) (*tables, error) {
 // BaseTable is the one thing besides the bridge and the sysctls that
 // bridge runs keep on the host: an inet table with an empty base chain,
 // policy accept, at each of the four hooks a run's NAT and conntrack use
-// (prerouting, input, output, postrouting). It changes no packet's fate;
-// it keeps those hooks registered between runs. The kernel skips a hook
+// (prerouting, input, output, postrouting), and each bridge's NAT chain
+// (ensureBase). The filter chains change no packet's fate;
+// they keep those hooks registered between runs. The kernel skips a hook
 // with nothing registered through a static key (nf_hooks_needed), and a
 // static key turned on or off patches the kernel's code on every CPU
 // (text_poke, with IPIs): without this table each run's table turned
@@ -93,10 +91,10 @@ func newTables(name, bridge string, owner bool) (*tables, error) {
 // bridge run here (docs/benchmarks.md, "The network"). A host where
 // anything else keeps such a hook (docker's or podman's rules,
 // firewalld) never flips them; this table makes every host so. It has no
-// owner: made (idempotently) in the batch of each run's chains, removed
-// by `rawns-net clean` (CleanBase), and the stale cleanup leaves it alone
-// (its name names no run).
-const BaseTable = "rawns-base"
+// owner: made (idempotently) by every helper run, removed by `rawns-net
+// clean` (CleanBase), and the stale cleanup leaves it alone (its name
+// names no run).
+const BaseTable = network.BaseTable
 
 // baseHooks are the hooks of BaseTable's chains, by chain name.
 var baseHooks = [...]struct {
@@ -109,21 +107,66 @@ var baseHooks = [...]struct {
 	{"postrouting", nftables.ChainHookPostrouting},
 }
 
-// addBase queues BaseTable and its chains on c: NEWTABLE and NEWCHAIN
-// without NLM_F_EXCL, so that they are made when missing and left as they
-// are otherwise.
-func addBase(c *nftables.Conn) {
+// ensureBase makes BaseTable and its filter chains when missing (NEWTABLE
+// and NEWCHAIN without NLM_F_EXCL leave them as they are otherwise), and
+// writes the bridge's NAT chain (network.NATChain) afresh, in one batch:
+// the chain made if missing, flushed, and its rules for the bridge's
+// subnets as they are now. Every helper run rewrites it, so that a subnet
+// added to the bridge is masqueraded from then on. rawns run connects a
+// run itself only when this chain exists (network.Run).
+//
+// For each subnet S of the bridge B (docker's one rule per bridge, and
+// what each run's own table held before for its one address):
+//
+//	ip saddr S oifname != B masquerade             what the commands send out
+//	ip daddr S ip saddr S ct status dnat masquerade a DNAT from the bridge (hairpin)
+//	ip daddr S ip saddr 127.0.0.0/8 masquerade      a DNAT from the host's 127.0.0.1
+//
+// The last two match only connections that a published port's DNAT sent
+// to the bridge (without br_netfilter, or with a loopback source, the
+// answer would otherwise bypass the host's conntrack).
+func ensureBase(bridge string, subnets []network.Prefix) error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
 	t := c.AddTable(&nftables.Table{Name: BaseTable, Family: nftables.TableFamilyINet})
 	accept := nftables.ChainPolicyAccept
 	for _, b := range baseHooks {
 		c.AddChain(&nftables.Chain{Name: b.name, Table: t, Type: nftables.ChainTypeFilter,
 			Hooknum: b.hook, Priority: nftables.ChainPriorityFilter, Policy: &accept})
 	}
+	prio := *nftables.ChainPriorityNATSource
+	nat := c.AddChain(&nftables.Chain{Name: network.NATChain(bridge), Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: &prio, Policy: &accept})
+	c.FlushChain(nat)
+	add := func(parts ...[]expr.Any) {
+		var e []expr.Any
+		for _, p := range parts {
+			e = append(e, p...)
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: nat, Exprs: e})
+	}
+	for _, p := range subnets {
+		fam := family(p.Addr)
+		add(fam.matchPrefix(false, p), oifname(unix.NFT_CMP_NEQ, bridge), masq())
+		add(fam.matchPrefix(true, p), fam.matchPrefixLoaded(false, p), ctDNAT(), masq())
+		if p.Addr.Is4() {
+			lo := network.Prefix{Addr: network.AddrFrom4([4]byte{127, 0, 0, 0}), Bits: 8}
+			add(fam.matchPrefix(true, p), fam.matchPrefixLoaded(false, lo), masq())
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nft table inet %s, chain %s: %w", BaseTable, network.NATChain(bridge), err)
+	}
+	return nil
 }
 
 // CheckBase reports whether BaseTable exists, and an error if it is not
-// what it must be: no owner, and only its four base chains, type filter,
-// policy accept, without a rule (the leak tests hold every run to this).
+// what it must be: no owner; its four base chains, type filter, policy
+// accept, without a rule; and NAT chains at postrouting, one per bridge,
+// each with the bridge's masquerade rules alone (the leak tests hold
+// every run to this).
 func CheckBase() (bool, error) {
 	c, err := nftables.New()
 	if err != nil {
@@ -154,6 +197,12 @@ func CheckBase() (bool, error) {
 		if ch.Table.Name != BaseTable {
 			continue
 		}
+		if strings.HasPrefix(ch.Name, network.NATChain("")) {
+			if err := checkNATChain(c, base, ch); err != nil {
+				return true, err
+			}
+			continue
+		}
 		n++
 		ok := ch.Type == nftables.ChainTypeFilter && ch.Policy != nil && *ch.Policy == nftables.ChainPolicyAccept && ch.Hooknum != nil
 		if ok {
@@ -177,6 +226,31 @@ func CheckBase() (bool, error) {
 		return true, fmt.Errorf("table inet %s has %d chains, not %d", BaseTable, n, len(baseHooks))
 	}
 	return true, nil
+}
+
+// checkNATChain holds a bridge's NAT chain to its shape: nat,
+// postrouting, policy accept, three rules per IPv4 subnet and two per
+// IPv6 one at most, each ending in a masquerade.
+func checkNATChain(c *nftables.Conn, base *nftables.Table, ch *nftables.Chain) error {
+	if ch.Type != nftables.ChainTypeNAT || ch.Hooknum == nil || *ch.Hooknum != *nftables.ChainHookPostrouting || ch.Policy == nil || *ch.Policy != nftables.ChainPolicyAccept {
+		return fmt.Errorf("table inet %s: chain %s is not a nat chain at postrouting, policy accept", BaseTable, ch.Name)
+	}
+	rules, err := c.GetRules(base, ch)
+	if err != nil {
+		return err
+	}
+	if len(rules) == 0 || len(rules) > 5 {
+		return fmt.Errorf("table inet %s: chain %s has %d rules, not the bridge's masquerade (2 to 5)", BaseTable, ch.Name, len(rules))
+	}
+	for _, r := range rules {
+		if len(r.Exprs) == 0 {
+			return fmt.Errorf("table inet %s: chain %s has an empty rule", BaseTable, ch.Name)
+		}
+		if _, ok := r.Exprs[len(r.Exprs)-1].(*expr.Masq); !ok {
+			return fmt.Errorf("table inet %s: chain %s has a rule that does not masquerade", BaseTable, ch.Name)
+		}
+	}
+	return nil
 }
 
 // CleanBase deletes BaseTable (`rawns-net clean`); the next bridge run
@@ -259,27 +333,11 @@ func (t *tables) close() {
 	t.c.CloseLasting()
 }
 
-// rules adds the run's rules, in one batch: masquerade for what the
-// command sends out, DNAT for each published port, and masquerade for
-// what reaches it through a DNAT from the bridge's own subnet or from
-// the host's loopback (both would otherwise get replies that bypass the
-// host's conntrack: straight over the bridge, or to a 127.0.0.1 that is
-// the command's own).
-func (t *tables) rules(subnets, addrs []network.Prefix, pubs []network.Publish) error {
-	for i, a := range addrs {
-		ip := a.Addr
-		fam := family(ip)
-		// The command's traffic out of any interface but the bridge.
-		t.add(t.post, fam.match(false, ip), oifname(unix.NFT_CMP_NEQ, t.bridge), masq())
-		// A DNAT from a neighbour on the bridge, or from the command
-		// itself (hairpin).
-		t.add(t.post, fam.match(true, ip), fam.matchPrefix(false, subnets[i]), ctDNAT(), masq())
-		if ip.Is4() {
-			// From the host's loopback (route_localnet lets it out).
-			lo := network.Prefix{Addr: network.AddrFrom4([4]byte{127, 0, 0, 0}), Bits: 8}
-			t.add(t.post, fam.match(true, ip), fam.matchPrefix(false, lo), masq())
-		}
-	}
+// rules adds the run's DNAT rules, in one batch: for each published port
+// and each of the command's addresses, in prerouting (from elsewhere) and
+// output (from the host itself). The masquerade they need is the
+// bridge's (ensureBase).
+func (t *tables) rules(addrs []network.Prefix, pubs []network.Publish) error {
 	for _, p := range pubs {
 		for _, a := range addrs {
 			ip := a.Addr
@@ -373,13 +431,19 @@ func (f fam) cmpAddr(dst bool, op expr.CmpOp, a network.Addr) []expr.Any {
 
 // matchPrefix is "ip saddr|daddr PREFIX".
 func (f fam) matchPrefix(dst bool, p network.Prefix) []expr.Any {
+	return append(f.protoMatch(), f.matchPrefixLoaded(dst, p)...)
+}
+
+// matchPrefixLoaded is matchPrefix for a rule that matched the family
+// already.
+func (f fam) matchPrefixLoaded(dst bool, p network.Prefix) []expr.Any {
 	mask := make([]byte, f.len)
 	for i := 0; i < p.Bits; i++ {
 		mask[i/8] |= 0x80 >> (i % 8)
 	}
-	return append(f.protoMatch(), f.load(dst),
+	return []expr.Any{f.load(dst),
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: f.len, Mask: mask, Xor: make([]byte, f.len)},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: addrBytes(p.Masked().Addr)})
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: addrBytes(p.Masked().Addr)}}
 }
 
 // oifname compares the output interface's name.

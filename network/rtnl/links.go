@@ -10,9 +10,9 @@ import (
 // struct ifinfomsg and attributes, nested in IFLA_INFO_DATA.
 const vethInfoPeer = 1
 
-// rtextFilterSkipStats is RTEXT_FILTER_SKIP_STATS (Linux 4.19): a link's
-// answer without its statistics, which nothing here reads. Older kernels
-// ignore the bit.
+// rtextFilterSkipStats is RTEXT_FILTER_SKIP_STATS (Linux 4.6): a link's
+// answer without the statistics the kernel can leave out, which nothing
+// here reads. Older kernels ignore the bit.
 const rtextFilterSkipStats = 1 << 3
 
 // Link is what rawns reads of a network interface.
@@ -78,9 +78,9 @@ func (c *Conn) LinkByName(name string) (Link, error) {
 }
 
 // LinksOn lists the links attached to the bridge of index master. The
-// dump asks the kernel to filter by IFLA_MASTER (Linux 4.16, without
-// strict checking); the answers are filtered here as well, for the kernels
-// that ignore it.
+// dump asks the kernel to filter by IFLA_MASTER (link_dump_filtered, no
+// strict checking needed; 5.10 and 6.x do); the answers are filtered here
+// as well, for a kernel that ignores it.
 func (c *Conn) LinksOn(master int) ([]Link, error) {
 	m := newMsg("listing the links on the bridge", unix.RTM_GETLINK, 0, ifinfomsg(0, 0, 0))
 	m.u32(unix.IFLA_MASTER, uint32(master))

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
@@ -27,22 +24,7 @@ import (
 // checked against what the kernel reports back through another
 // implementation: vishvananda/netlink's and google/nftables' dumps.
 func TestMain(m *testing.M) {
-	if os.Getenv("RAWNS_RTNL_TEST_NS") != "1" && os.Geteuid() == 0 {
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		cmd.Env = append(os.Environ(), "RAWNS_RTNL_TEST_NS=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.ExitCode())
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "running the tests in namespaces of their own:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	testutil.InOwnNetns("RAWNS_RTNL_TEST_NS")
 	os.Exit(m.Run())
 }
 
@@ -85,15 +67,7 @@ func sameNS(t *testing.T, a, b int) bool {
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
-func waitGone(t *testing.T, what string, gone func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !gone(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is still there after 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func waitGone(t *testing.T, what string, gone func() bool) { testutil.WaitGone(t, what, gone) }
 
 func TestLinkAndAddrs(t *testing.T) {
 	testutil.RequireRoot(t)

@@ -92,7 +92,13 @@ func parseNetwork(cfg *config, flags cli.Flags) error {
 	if mode == network.None {
 		return nil // clone brings lo up in a new network namespace
 	}
-	if flags.Get("clone", "") == "vfork" {
+	// A bridge run without a user namespace of the clone's has its
+	// namespace made and connected before the clone, which joins it
+	// (startNetwork): any clone style does. Otherwise (pasta; a bridge in
+	// the clone's user namespace, which must own the network namespace)
+	// the child is connected while it waits before exec (Hold), which a
+	// vfork-style parent, asleep until that exec, cannot do.
+	if flags.Get("clone", "") == "vfork" && (mode != network.Bridge || s.Namespaces&clone.NewUser != 0) {
 		return fmt.Errorf("--network %s connects the command's namespace while the command waits before exec, which a vfork-style clone forbids; drop --clone vfork", mode)
 	}
 	if s.Propagation == clone.PropagationShared {
@@ -309,11 +315,19 @@ func (n *netRun) printVerbose(w io.Writer) {
 		for i, a := range r.Reply.Addrs {
 			fmt.Fprintf(w, "rawns: network bridge %s: eth0 %s via %s (host end %s)\n", n.o.Bridge, a, r.Reply.Gateways[i], r.Reply.Link)
 		}
-		owner := "owned by a socket rawns holds: it dies with rawns"
-		if !r.Reply.Owned {
-			owner = "deleted by rawns-net when rawns is gone (no NFT_TABLE_F_OWNER before Linux 5.12)"
+		by := "rawns itself (the bridge, the sysctls and the masquerade were in place)"
+		if !r.Direct {
+			by = "rawns-net"
 		}
-		fmt.Fprintf(w, "rawns: nft table inet %s, %s\n", r.Reply.Table, owner)
+		fmt.Fprintf(w, "rawns: network bridge connected by %s\n", by)
+		fmt.Fprintf(w, "rawns: masquerade: chain %s of nft table inet %s, shared by the bridge's runs\n", network.NATChain(n.o.Bridge), network.BaseTable)
+		if r.Reply.Table != "" {
+			owner := "owned by a socket rawns holds: it dies with rawns"
+			if !r.Reply.Owned {
+				owner = "deleted by rawns-net when rawns is gone (no NFT_TABLE_F_OWNER before Linux 5.12)"
+			}
+			fmt.Fprintf(w, "rawns: nft table inet %s (published ports), %s\n", r.Reply.Table, owner)
+		}
 	case r.Via != "":
 		fmt.Fprintf(w, "rawns: network pasta: connected through %s\n", r.Via)
 	}

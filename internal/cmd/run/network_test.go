@@ -149,6 +149,10 @@ func TestNetwork(t *testing.T) {
 	// the helper stays, and deletes the table when rawns is gone.
 	t.Run("sigkill-rawns-unowned", func(t *testing.T) { n.sigkill(t, false, []string{"RAWNS_NET_NO_OWNER=1"}) })
 	t.Run("sigkill-rawns-before-clone", n.sigkillBeforeClone)
+	t.Run("direct", n.direct)
+	t.Run("sigkill-direct", func(t *testing.T) { n.sigkillDirect(t, false) })
+	t.Run("sigkill-direct-command", func(t *testing.T) { n.sigkillDirect(t, true) })
+	t.Run("failure-injected-direct", n.failureInjectedDirect)
 	t.Run("bridge-userns", n.bridgeUserns)
 	t.Run("failure-injected", n.failureInjected)
 	t.Run("files", n.files)
@@ -486,9 +490,92 @@ func (n *netTest) bridgeUserns(t *testing.T) {
 	noLeftovers(t)
 }
 
+// direct: a bridge run without -p is connected by rawns itself once what
+// every run shares is in place, and by rawns-net when it is not (after
+// rawns-net clean removed the base table, with the bridge's NAT chain):
+// the helper puts it back, and the next run is direct again.
+func (n *netTest) direct(t *testing.T) {
+	const byRawns, byHelper = "connected by rawns itself", "connected by rawns-net"
+	if r := n.run(t, "-v", "--network", "bridge", "--rootfs", n.root, "--", "true"); r.code != 0 || !strings.Contains(r.stderr, byRawns) {
+		t.Fatalf("a run with the shared pieces in place: %+v", r)
+	}
+	// What rawns connected itself carries traffic: the command's httpd
+	// reached through its addresses, IPv4 and IPv6 (the bridge of the
+	// ipv6 case has both).
+	cmd, out := n.bg(t, nil, "-v", "--network", "bridge", "--bridge", "rawns6", "--rootfs", n.root, "--", "httpd", "-f", "-p", "80", "-h", "/www")
+	a := addrs(t, out, 2)
+	if !strings.Contains(out.String(), byRawns) {
+		t.Fatalf("not a direct run:\n%s", out)
+	}
+	for _, url := range []string{"http://" + a[0] + ":80/", "http://[" + a[1] + "]:80/"} {
+		if got := get(t, url); got != n.page {
+			t.Errorf("GET %s: %q", url, got)
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if out, err := exec.Command(filepath.Join(filepath.Dir(n.bin), "rawns-net"), "clean").CombinedOutput(); err != nil {
+		t.Fatalf("rawns-net clean: %v\n%s", err, out)
+	}
+	if r := n.run(t, "-v", "--network", "bridge", "--rootfs", n.root, "--", "true"); r.code != 0 || !strings.Contains(r.stderr, byHelper) {
+		t.Fatalf("a run without the base table: %+v", r)
+	}
+	if r := n.run(t, "-v", "--network", "bridge", "--rootfs", n.root, "--", "ip", "-o", "addr", "show", "eth0"); r.code != 0 || !strings.Contains(r.stderr, byRawns) ||
+		!regexp.MustCompile(`inet 10\.90\.0\.\d+/24 brd 10\.90\.0\.255`).MatchString(r.stdout) {
+		t.Fatalf("the next run: %+v", r)
+	}
+	// -p needs the helper (its DNAT table and relays).
+	if r := n.run(t, "-v", "--network", "bridge", "-p", "127.0.0.1:8090:80", "--rootfs", n.root, "--", "true"); r.code != 0 || !strings.Contains(r.stderr, byHelper) {
+		t.Fatalf("a run with -p: %+v", r)
+	}
+	// Either way the namespace is ready before the clone, which joins
+	// it: a vfork-style clone does as well as the default.
+	for _, args := range [][]string{{"--network", "bridge"}, {"--network", "bridge", "-p", "127.0.0.1:8090:80"}} {
+		args = append(append(args, "--clone", "vfork", "--rootfs", n.root, "--"), "ip", "-o", "addr", "show", "eth0")
+		if r := n.run(t, args...); r.code != 0 || !regexp.MustCompile(`inet 10\.90\.0\.\d+/24`).MatchString(r.stdout) {
+			t.Fatalf("%q: %+v", args, r)
+		}
+	}
+	noLeftovers(t)
+}
+
+// sigkillDirect kills rawns, or the command, of a run that rawns connected
+// itself: the namespace, and the veth in it, go with the command.
+func (n *netTest) sigkillDirect(t *testing.T, command bool) {
+	cmd, out := n.bg(t, nil, "-v", "--network", "bridge", "--rootfs", n.root, "--", "sleep", "600")
+	addrs(t, out, 1)
+	if !strings.Contains(out.String(), "connected by rawns itself") {
+		t.Fatalf("not a direct run:\n%s", out)
+	}
+	victim := cmd.Process.Pid
+	if command {
+		kids := testutil.Children(cmd.Process.Pid)
+		if len(kids) != 1 {
+			t.Fatalf("children of rawns: %v", kids)
+		}
+		victim = kids[0]
+	}
+	unix.Kill(victim, unix.SIGKILL)
+	cmd.Wait()
+	noLeftovers(t)
+}
+
+// failureInjectedDirect: a failure after each step of the direct path
+// leaves nothing (RAWNS_NET_FAIL_AFTER, read by rawns as by rawns-net).
+func (n *netTest) failureInjectedDirect(t *testing.T) {
+	n.failAfter(t, []string{"veth", "addr"}, "--network", "bridge", "--rootfs", n.root, "--", "true")
+}
+
 func (n *netTest) failureInjected(t *testing.T) {
-	for _, step := range []string{"bridge", "table", "veth", "addr", "rules"} {
-		cmd := exec.Command(n.bin, "run", "--network", "bridge", "-p", "127.0.0.1:8087:80", "-p", "8088:80", "--rootfs", n.root, "--", "true")
+	n.failAfter(t, []string{"bridge", "table", "veth", "addr", "rules"},
+		"--network", "bridge", "-p", "127.0.0.1:8087:80", "-p", "8088:80", "--rootfs", n.root, "--", "true")
+}
+
+// failAfter runs rawns run ARGS with a failure injected after each step
+// (RAWNS_NET_FAIL_AFTER): one line, exit 125, nothing left.
+func (n *netTest) failAfter(t *testing.T, steps []string, args ...string) {
+	for _, step := range steps {
+		cmd := exec.Command(n.bin, append([]string{"run"}, args...)...)
 		cmd.Env = append(os.Environ(), "RAWNS_NET_FAIL_AFTER="+step)
 		var e bytes.Buffer
 		cmd.Stderr = &e
