@@ -553,8 +553,11 @@ func writeFD(fd int, val string) error {
 	}
 }
 
+// readFile reads a cgroup file with raw system calls (procfs.Read): no
+// os.File, whose first use starts the runtime's poller (epoll, an eventfd,
+// its code and memory) in every create, run and delete of rawns-oci.
 func readFile(dir, file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := procfs.Read(filepath.Join(dir, file), make([]byte, 512))
 	return strings.TrimSpace(string(b)), err
 }
 

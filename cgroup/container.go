@@ -21,9 +21,18 @@ import (
 // process finds it: each directory is matched to its hierarchy in the
 // calling process's layout. A directory already gone counts as removed.
 func Load(name string, dirs []string) (*Cgroup, error) {
-	lay, err := ReadLayout()
-	if err != nil {
-		return nil, err
+	return LoadIn(nil, name, dirs)
+}
+
+// LoadIn is Load in a layout read already (nil: read it), for a process
+// that made the cgroup and removes it (rawns-oci run): one read and parse
+// of /proc/self/mountinfo, not two.
+func LoadIn(lay *Layout, name string, dirs []string) (*Cgroup, error) {
+	if lay == nil {
+		var err error
+		if lay, err = ReadLayout(); err != nil {
+			return nil, err
+		}
 	}
 	c := &Cgroup{Name: name, layout: lay}
 	for _, d := range dirs {
@@ -57,6 +66,9 @@ func Load(name string, dirs []string) (*Cgroup, error) {
 	}
 	return c, nil
 }
+
+// Layout is the layout the cgroup was made or loaded in.
+func (c *Cgroup) Layout() *Layout { return c.layout }
 
 // Join opens what Start needs to clone a new process into the loaded
 // cgroup (the v2 directory's fd for CLONE_INTO_CGROUP): exec's process

@@ -1,8 +1,11 @@
 package cgroup
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // TestLayoutShadowed: a hierarchy mounted below a later mount (a new
@@ -45,4 +48,54 @@ func TestLayoutShadowed(t *testing.T) {
 	if lay.V2 == nil || lay.V2.Own != "/sys/fs/cgroup/unified/u" {
 		t.Errorf("v2 %+v; want /sys/fs/cgroup/unified/u", lay.V2)
 	}
+}
+
+// TestCgroupMountsMatchesParse: the in-place scan finds the mounts that
+// parsing every line (procfs.Mounts) and dropping the covered ones finds,
+// on this host's mountinfo and on shapes with escapes, covering mounts
+// above and on the point, a mount on /, and malformed lines.
+func TestCgroupMountsMatchesParse(t *testing.T) {
+	host, err := procfs.Read("/proc/self/mountinfo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []string{string(host),
+		"25 1 0:24 / /sys/fs/cgroup ro - tmpfs tmpfs ro\n26 25 0:25 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n27 25 0:26 / /sys/fs/cgroup/a\\040b rw - cgroup cgroup rw,pids\n28 1 0:1 / / rw - ext4 /dev/x rw\n",
+		"26 25 0:25 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n29 1 0:27 / /sys/fs rw - tmpfs tmpfs rw",
+		"27 25 0:26 / /c\\040d rw - cgroup cgroup rw,pids\n30 1 0:27 / /c\\040d rw - tmpfs tmpfs rw\n\n",
+		"27 25 0:26 / /c rw - cgroup cgroup rw,pids\n30 1 0:27 / /cd rw - tmpfs tmpfs rw\n",
+		"27 25 0:26 / /c rw cgroup cgroup rw,pids\n", "27 25 / /c - cgroup cgroup rw\n", "x\n", "",
+	}
+	for _, doc := range docs {
+		got, gotErr := cgroupMounts([]byte(doc))
+		all, wantErr := procfs.Mounts([]byte(doc))
+		var want []procfs.Mount
+		for i, m := range all {
+			if (m.FSType == "cgroup" || m.FSType == "cgroup2") && !coveredParsed(all, i) {
+				want = append(want, m)
+			}
+		}
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("%q: %v; procfs.Mounts: %v", doc, gotErr, wantErr)
+			continue
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%q:\n %+v\nwant %+v", doc, got, want)
+		}
+	}
+}
+
+// coveredParsed is coveredLater over parsed mounts, as it was written
+// before the scan.
+func coveredParsed(mounts []procfs.Mount, i int) bool {
+	p := mounts[i].Point
+	for _, n := range mounts[i+1:] {
+		if n.Point == "/" {
+			continue
+		}
+		if n.Point == p || strings.HasPrefix(p, n.Point+"/") {
+			return true
+		}
+	}
+	return false
 }

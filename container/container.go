@@ -15,6 +15,8 @@ type Container struct {
 	// Dir is the container's directory in the state root.
 	Dir  string
 	lock *lock
+	// layout is the Store's cgroup layout, nil to read it (cgroup).
+	layout *cgroup.Layout
 }
 
 // Load finds the container id and locks it, shared for a reader,
@@ -33,7 +35,7 @@ func (s *Store) Load(id string, exclusive bool) (*Container, error) {
 		l.release()
 		return nil, err
 	}
-	return &Container{State: *st, Dir: dir, lock: l}, nil
+	return &Container{State: *st, Dir: dir, lock: l, layout: s.layout}, nil
 }
 
 // Release drops the container's lock.
@@ -46,7 +48,7 @@ func (c *Container) cgroup() (*cgroup.Cgroup, error) {
 	if len(c.State.CgroupDirs) == 0 {
 		return nil, nil
 	}
-	return cgroup.Load(c.State.Cgroup, c.State.CgroupDirs)
+	return cgroup.LoadIn(c.layout, c.State.Cgroup, c.State.CgroupDirs)
 }
 
 // remove deletes the container's directory; the lock's fd stays valid

@@ -149,6 +149,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 	if err != nil {
 		return nil, nil, cgroupError(err)
 	}
+	s.layout = cg.Layout()
 
 	spec := pl.Spec // a copy: what belongs to this start goes in here
 	spec.NoParentDeathSignal = !o.Foreground

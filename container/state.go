@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/rawns/rawns/internal/jsontext"
+	"github.com/rawns/rawns/internal/procfs"
 )
 
 // The files of a container's directory.
@@ -162,36 +164,141 @@ func (s *State) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// decodeState decodes what appendJSON (or json.Marshal) wrote: the
-// object into its raw values, then each into its field, all of them
-// types that encoding/json decodes without building any struct's fields.
+// stateKeys are State's properties, in the order decodeState decodes
+// them.
+var stateKeys = [...]string{"ociVersion", "id", "pid", "pidStart", "bundle", "rootfs", "created", "owner",
+	"annotations", "cgroup", "cgroupPaths", "freezeFile", "cgroupParentsMade", "hooks", "rootMount"}
+
+// decodeState decodes what appendJSON (or json.Marshal) wrote, as
+// json.Unmarshal into a map of the properties and then each into its
+// field read it (the last of a repeated property counts): with
+// jsontext.Reader, so that start, delete, state and kill page in none of
+// encoding/json's decoder (the hooks, which few containers have, still go
+// through it). FuzzDecodeState holds it to encoding/json.
 func decodeState(data []byte, s *State) error {
-	var props map[string]json.RawMessage
-	if err := json.Unmarshal(data, &props); err != nil {
+	var raws [len(stateKeys)][]byte
+	r := jsontext.NewReader(data)
+	err := r.Object(func(key string) error {
+		for i, k := range stateKeys {
+			if k == key {
+				raw, err := r.Raw()
+				raws[i] = raw
+				return err
+			}
+		}
+		return r.Skip()
+	})
+	if err == nil {
+		err = r.End()
+	}
+	if err != nil {
 		return err
 	}
-	for _, f := range [...]struct {
-		key string
-		ptr any
-	}{
-		{"ociVersion", &s.OCIVersion}, {"id", &s.ID}, {"pid", &s.Pid}, {"pidStart", &s.PidStart},
-		{"bundle", &s.Bundle}, {"rootfs", &s.Rootfs}, {"created", &s.Created}, {"owner", &s.Owner},
-		{"annotations", &s.Annotations}, {"cgroup", &s.Cgroup}, {"cgroupPaths", &s.CgroupDirs},
-		{"freezeFile", &s.FreezeFile}, {"cgroupParentsMade", &s.CgroupParents}, {"hooks", &s.Hooks},
-		{"rootMount", &s.RootMount},
-	} {
-		if v, ok := props[f.key]; ok {
-			if err := json.Unmarshal(v, f.ptr); err != nil {
-				return fmt.Errorf("%s: %v", f.key, err)
-			}
+	for i, raw := range raws {
+		if raw == nil {
+			continue
+		}
+		if err := decodeStateField(jsontext.NewReader(raw), i, s); err != nil {
+			return fmt.Errorf("%s: %v", stateKeys[i], err)
 		}
 	}
 	return nil
 }
 
-// loadState reads dir/state.json.
+// decodeStateField decodes property stateKeys[i] from r, which holds its
+// value alone; null leaves a field as it is, as json.Unmarshal does.
+func decodeStateField(r *jsontext.Reader, i int, s *State) error {
+	str := func(p *string) error {
+		if r.Null() {
+			return nil
+		}
+		v, err := r.String()
+		*p = v
+		return err
+	}
+	var err error
+	switch stateKeys[i] {
+	case "ociVersion":
+		err = str(&s.OCIVersion)
+	case "id":
+		err = str(&s.ID)
+	case "pid":
+		if !r.Null() {
+			var v int64
+			v, err = r.Int()
+			s.Pid = int(v)
+		}
+	case "pidStart":
+		if !r.Null() {
+			s.PidStart, err = r.Uint()
+		}
+	case "bundle":
+		err = str(&s.Bundle)
+	case "rootfs":
+		err = str(&s.Rootfs)
+	case "created":
+		return s.Created.UnmarshalJSON(r.Bytes())
+	case "owner":
+		err = str(&s.Owner)
+	case "annotations":
+		if r.Null() {
+			s.Annotations = nil
+			break
+		}
+		s.Annotations = map[string]string{}
+		err = r.Object(func(k string) error {
+			v := ""
+			err := str(&v)
+			s.Annotations[k] = v
+			return err
+		})
+	case "cgroup":
+		err = str(&s.Cgroup)
+	case "cgroupPaths":
+		s.CgroupDirs, err = r.Strings()
+	case "freezeFile":
+		err = str(&s.FreezeFile)
+	case "cgroupParentsMade":
+		s.CgroupParents, err = r.Strings()
+	case "hooks":
+		return json.Unmarshal(r.Bytes(), &s.Hooks)
+	case "rootMount":
+		if r.Null() {
+			s.RootMount = nil
+			break
+		}
+		m := &rootMount{}
+		s.RootMount = m
+		// As json.Unmarshal matches a struct's fields: the last match,
+		// case-insensitively.
+		err = r.Object(func(k string) error {
+			var err error
+			switch {
+			case strings.EqualFold(k, "id"):
+				if !r.Null() {
+					m.ID, err = r.Uint()
+				}
+			case strings.EqualFold(k, "unique"):
+				if !r.Null() {
+					m.Unique, err = r.Bool()
+				}
+			default:
+				err = r.Skip()
+			}
+			return err
+		})
+	}
+	if err == nil {
+		err = r.End()
+	}
+	return err
+}
+
+// loadState reads dir/state.json, with raw system calls into one buffer
+// (no os.File, whose first use starts the runtime's poller).
 func loadState(dir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	name := filepath.Join(dir, stateFile)
+	data, err := procfs.Read(name, make([]byte, 1024))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotExist
@@ -200,7 +307,7 @@ func loadState(dir string) (*State, error) {
 	}
 	var s State
 	if err := decodeState(data, &s); err != nil {
-		return nil, fmt.Errorf("%s: %v (the state is damaged: delete --force removes it)", filepath.Join(dir, stateFile), err)
+		return nil, fmt.Errorf("%s: %v (the state is damaged: delete --force removes it)", name, err)
 	}
 	return &s, nil
 }
@@ -233,6 +340,47 @@ func (c *Container) OCIState() OCIState {
 		Bundle: c.State.Bundle, Rootfs: c.State.Rootfs, Created: c.State.Created,
 		Annotations: c.State.Annotations, Owner: c.State.Owner,
 	}
+}
+
+// AppendJSON appends the state as json.MarshalIndent(st, "", "  ")
+// writes it, by hand (TestOCIStateJSON): `state` then pages in nothing of
+// encoding/json's encoder.
+func (st *OCIState) AppendJSON(b []byte) ([]byte, error) {
+	str := func(key, v string) {
+		b = append(b, ",\n  \""...)
+		b = append(b, key...)
+		b = append(b, `": `...)
+		b = jsontext.AppendString(b, v)
+	}
+	b = append(b, "{\n  \"ociVersion\": "...)
+	b = jsontext.AppendString(b, st.OCIVersion)
+	str("id", st.ID)
+	b = append(b, ",\n  \"pid\": "...)
+	b = strconv.AppendInt(b, int64(st.Pid), 10)
+	str("status", string(st.Status))
+	str("bundle", st.Bundle)
+	str("rootfs", st.Rootfs)
+	created, err := st.Created.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, ",\n  \"created\": "...)
+	b = append(b, created...)
+	if len(st.Annotations) > 0 {
+		b = append(b, ",\n  \"annotations\": {"...)
+		for i, k := range slices.Sorted(maps.Keys(st.Annotations)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n    "...)
+			b = jsontext.AppendString(b, k)
+			b = append(b, ": "...)
+			b = jsontext.AppendString(b, st.Annotations[k])
+		}
+		b = append(b, "\n  }"...)
+	}
+	str("owner", st.Owner)
+	return append(b, "\n}"...), nil
 }
 
 // hookState is the state a hook reads on its stdin (runtime.md), with the

@@ -99,16 +99,111 @@ func TestStateJSONEveryField(t *testing.T) {
 // TestStateDecodeErrors: a damaged state is an error naming the property.
 func TestStateDecodeErrors(t *testing.T) {
 	for _, c := range []struct{ doc, want string }{
-		{`{"id": 5}`, "id: json: cannot unmarshal number"},
-		{`{"pid": "x"}`, "pid: json: cannot unmarshal string"},
+		{`{"id": 5}`, "id: not a string"},
+		{`{"pid": "x"}`, "pid: not a number"},
+		{`{"pid": 1.5}`, "pid: number 1.5 is not an integer"},
 		{`{"created": "yesterday"}`, "created:"},
 		{`{"id": "a"`, "unexpected end of JSON input"},
-		{`[]`, "cannot unmarshal array"},
+		{`{"id": "a"} x`, "invalid character after the top-level value"},
+		{`{"rootMount": {"id": -1}}`, "rootMount: number -1 is not an unsigned integer"},
+		{`{"hooks": {"poststop": 5}}`, "hooks: json: cannot unmarshal number"},
+		{`[]`, "not an object"},
 	} {
 		var s State
 		err := decodeState([]byte(c.doc), &s)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("decodeState(%s): %v; want %q", c.doc, err, c.want)
 		}
+	}
+}
+
+// decodeStateUnmarshal is how state.json was read before decodeState read
+// it by hand (json.Unmarshal into its properties, then each into its
+// field): FuzzDecodeState holds decodeState to it.
+func decodeStateUnmarshal(data []byte, s *State) error {
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(data, &props); err != nil {
+		return err
+	}
+	for _, f := range [...]struct {
+		key string
+		ptr any
+	}{
+		{"ociVersion", &s.OCIVersion}, {"id", &s.ID}, {"pid", &s.Pid}, {"pidStart", &s.PidStart},
+		{"bundle", &s.Bundle}, {"rootfs", &s.Rootfs}, {"created", &s.Created}, {"owner", &s.Owner},
+		{"annotations", &s.Annotations}, {"cgroup", &s.Cgroup}, {"cgroupPaths", &s.CgroupDirs},
+		{"freezeFile", &s.FreezeFile}, {"cgroupParentsMade", &s.CgroupParents}, {"hooks", &s.Hooks},
+		{"rootMount", &s.RootMount},
+	} {
+		if v, ok := props[f.key]; ok {
+			if err := json.Unmarshal(v, f.ptr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// FuzzDecodeState: any document decodes as encoding/json decoded it, or
+// fails where it failed.
+func FuzzDecodeState(f *testing.F) {
+	for _, s := range states() {
+		b, err := json.Marshal(&s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, doc := range []string{
+		`null`, ` {} `, `{"pid": -0, "pidStart": 0}`, `{"pid": 1e2}`, `{"cgroupPaths": [null, "a"]}`,
+		`{"annotations": {"a": null, "a": "b"}, "annotations": {"c": "\ud800\u0041"}}`,
+		`{"i\u0064": "x\u00e9\ud83d\ude00", "rootMount": {"ID": 3, "Unique": true}}`,
+		`{"rootMount": null, "hooks": null, "created": null, "owner": null}`,
+		`{"id": "a\/b\u0000"}`, "{\"id\": \"\xff\xfe\"}", `{"x": [1, {"y": [true, false, null]}], "id": "z"}`,
+	} {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want State
+		gotErr := decodeState(data, &got)
+		wantErr := decodeStateUnmarshal(data, &want)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("decodeState(%q): %v; encoding/json: %v", data, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeState(%q)\n = %+v\nwant %+v", data, got, want)
+		}
+	})
+}
+
+// TestOCIStateJSON: `state` prints what json.MarshalIndent(st, "", "  ")
+// prints, for the states above and random ones.
+func TestOCIStateJSON(t *testing.T) {
+	check := func(st OCIState) {
+		t.Helper()
+		want, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("AppendJSON:\n%s\nwant\n%s", got, want)
+		}
+	}
+	for _, s := range states() {
+		for _, status := range []Status{Created, Stopped, "a\"b"} {
+			check(OCIState{OCIVersion: s.OCIVersion, ID: s.ID, Pid: s.Pid, Status: status, Bundle: s.Bundle,
+				Rootfs: s.Rootfs, Created: s.Created, Annotations: s.Annotations, Owner: s.Owner})
+		}
+	}
+	rnd := rand.New(rand.NewSource(2))
+	for i := 0; i < 200; i++ {
+		var st OCIState
+		testutil.Fill(reflect.ValueOf(&st).Elem(), rnd)
+		st.Created = time.Unix(rnd.Int63n(1<<33), rnd.Int63n(1e9)).UTC()
+		check(st)
 	}
 }

@@ -2,7 +2,6 @@ package container
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -61,15 +60,20 @@ func (c *Container) Status() Status {
 	if !c.alive() {
 		return Stopped
 	}
+	// Raw system calls into the stack: no os.File, whose first use
+	// starts the runtime's poller (epoll, eventfd) in every start and
+	// delete.
 	if c.State.FreezeFile != "" {
-		if b, err := os.ReadFile(c.State.FreezeFile); err == nil {
-			v := string(bytes.TrimSpace(b))
-			if v == "1" || v == "FROZEN" || v == "FREEZING" {
+		var buf [64]byte // "FREEZING\n" (v1 freezer.state), "1\n" (v2 cgroup.freeze)
+		if b, err := procfs.ReadFile(c.State.FreezeFile, buf[:]); err == nil {
+			v := bytes.TrimSpace(b)
+			if string(v) == "1" || string(v) == "FROZEN" || string(v) == "FREEZING" {
 				return Paused
 			}
 		}
 	}
-	if _, err := os.Lstat(filepath.Join(c.Dir, gateFile)); err == nil {
+	var st unix.Stat_t
+	if unix.Lstat(filepath.Join(c.Dir, gateFile), &st) == nil {
 		return Created
 	}
 	return Running

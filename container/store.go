@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawns/rawns/cgroup"
 )
 
 // DefaultRoot is the state root when --root is not given: /run/rawns for
@@ -57,6 +59,10 @@ func CheckID(id string) error {
 // Store is a state root: one directory per container.
 type Store struct {
 	Root string
+	// layout is the cgroup layout a Create through this Store read, for
+	// the containers it Loads after (rawns-oci run removes the cgroup it
+	// made: one read of /proc/self/mountinfo, not two).
+	layout *cgroup.Layout
 }
 
 // dir is the container's directory.

@@ -6,9 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/rawns/rawns/container"
 	"github.com/rawns/rawns/internal/cli"
+	"github.com/rawns/rawns/internal/procfs"
 	ocispec "github.com/rawns/rawns/oci"
 )
 
@@ -80,13 +84,27 @@ func (g *globals) createOptions(flags cli.Flags, id string) (*container.CreateOp
 		return nil, fmt.Errorf("--bundle %s: %v", bundle, err)
 	}
 	o.Bundle = abs
-	if o.ConfigData, err = os.ReadFile(filepath.Join(abs, ocispec.ConfigFile)); err != nil {
+	// Raw system calls (procfs.Read), not os.ReadFile: an os.File's
+	// first use starts the runtime's poller, in every create and run.
+	// The buffer is the file's size and one byte (to see EOF), as
+	// os.ReadFile sizes it: a larger one would be a fresh page or two.
+	name := filepath.Join(abs, ocispec.ConfigFile)
+	size := 512
+	var st unix.Stat_t
+	if unix.Stat(name, &st) == nil && st.Size > 0 && st.Size < 1<<30 {
+		size = int(st.Size) + 1
+	}
+	if o.ConfigData, err = procfs.Read(name, make([]byte, size)); err != nil {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			err = errno // worded as unwrap words os's path errors
+		}
 		if _, serr := os.Stat(abs); serr != nil {
 			return nil, fmt.Errorf("--bundle %s: %v; give the bundle's directory", bundle, unwrap(serr))
 		}
 		return nil, fmt.Errorf("--bundle %s: %v; a bundle holds config.json (rawns-oci spec writes one)", bundle, unwrap(err))
 	}
-	if o.Config, err = ocispec.Parse(filepath.Join(abs, ocispec.ConfigFile), o.ConfigData); err != nil {
+	if o.Config, err = ocispec.Parse(name, o.ConfigData); err != nil {
 		return nil, err
 	}
 	if o.Plan, err = ocispec.Convert(o.Config, ocispec.Options{Bundle: abs}); err != nil {

@@ -1,10 +1,5 @@
 package oci
 
-import (
-	"encoding/json"
-	"fmt"
-)
-
 var stateVerb = verb{
 	name:  "state",
 	usage: "print the state of a container (JSON)",
@@ -21,10 +16,11 @@ func runState(g *globals, args []string) error {
 		return err
 	}
 	defer c.Release()
-	data, err := json.MarshalIndent(c.OCIState(), "", "  ")
+	st := c.OCIState()
+	data, err := st.AppendJSON(nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s\n", data)
-	return nil
+	_, err = g.stdout.Write(append(data, '\n'))
+	return err
 }
