@@ -196,13 +196,22 @@ func (e *copyError) Unwrap() error { return e.err }
 
 // openSource opens name in the directory fd at of the root with flags,
 // O_NOATIME where the caller may (the owner, or CAP_FOWNER): copying
-// leaves the root's access times as they were.
-func openSource(at int, name string, flags int) (int, error) {
+// leaves the root's access times as they were. It returns what the fd
+// is (fstat(2)), which is what gets copied.
+func openSource(at int, name string, flags int) (int, *unix.Stat_t, error) {
 	fd, err := unix.Openat(at, name, flags|unix.O_NOATIME, 0)
 	if err == unix.EPERM {
 		fd, err = unix.Openat(at, name, flags, 0)
 	}
-	return fd, err
+	if err != nil {
+		return -1, nil, fmt.Errorf("opening it: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("fstat: %w", err)
+	}
+	return fd, &st, nil
 }
 
 // names reads every name of the directory src but "." and "..".
@@ -252,15 +261,11 @@ func (c *copier) dir(src, dst int, name, p string, depth int) error {
 	}
 	// O_NOFOLLOW|O_DIRECTORY: what is opened is the directory fstatat
 	// saw, or the open fails (a symlink put there since: ELOOP).
-	s, err := openSource(src, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	s, st, err := openSource(src, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("opening it: %w", err)
+		return err
 	}
 	defer unix.Close(s)
-	var st unix.Stat_t
-	if err := unix.Fstat(s, &st); err != nil {
-		return fmt.Errorf("fstat: %w", err)
-	}
 	// 0700 until its entries are in; its own mode, owner and times last
 	// (each entry made changes its times).
 	if err := unix.Mkdirat(dst, name, 0o700); err != nil {
@@ -275,7 +280,7 @@ func (c *copier) dir(src, dst int, name, p string, depth int) error {
 	if err != nil {
 		return err
 	}
-	return setAttrsAt(dst, name, &st)
+	return setAttrsAt(dst, name, st)
 }
 
 // file copies the regular file name with its contents.
@@ -283,15 +288,11 @@ func (c *copier) file(src, dst int, name string) error {
 	// O_NOFOLLOW: never through a symlink; O_NONBLOCK and O_NOCTTY: a
 	// FIFO or terminal put there since fstatat neither blocks nor
 	// becomes ours, and the fstat below refuses it.
-	s, err := openSource(src, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC)
+	s, st, err := openSource(src, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("opening it: %w", err)
+		return err
 	}
 	defer unix.Close(s)
-	var st unix.Stat_t
-	if err := unix.Fstat(s, &st); err != nil {
-		return fmt.Errorf("fstat: %w", err)
-	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return errors.New("no longer a regular file; the root changed while it was copied")
 	}
@@ -304,7 +305,7 @@ func (c *copier) file(src, dst int, name string) error {
 	if err != nil {
 		return fmt.Errorf("copying its contents: %w", err)
 	}
-	return setAttrsAt(dst, name, &st)
+	return setAttrsAt(dst, name, st)
 }
 
 // copyContents copies the regular file s, from its offset to its end,
