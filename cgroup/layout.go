@@ -60,15 +60,7 @@ func ReadLayout() (*Layout, error) {
 func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 	// /proc/self/cgroup: "ID:CONTROLLERS:PATH"; ID 0 with empty
 	// controllers is cgroup2.
-	own1 := map[string]string{} // "cpu,cpuacct" -> path
-	own2, have2 := "", false
-	for _, c := range procfs.Cgroups(selfCgroup) {
-		if c.ID == "0" && c.Controllers == "" {
-			own2, have2 = c.Path, true
-			continue
-		}
-		own1[c.Controllers] = c.Path
-	}
+	own1, own2, have2 := ownCgroups(selfCgroup)
 	mounts, err := cgroupMounts(mountinfo)
 	if err != nil {
 		return nil, err
@@ -117,6 +109,38 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 	return lay, nil
 }
 
+// ownCgroups reads /proc/self/cgroup: the caller's path in each v1
+// hierarchy by its controllers ("cpu,cpuacct" -> path), and in cgroup2
+// (ID 0, no controllers), if it is in one. In place, as procfs.Cgroups
+// parses it (lines that are not "ID:CONTROLLERS:PATH" skipped), without a
+// string and a slice per line: every fresh allocation size is a fresh
+// page here (TestOwnCgroupsMatchesParse).
+func ownCgroups(selfCgroup []byte) (own1 map[string]string, own2 string, have2 bool) {
+	own1 = make(map[string]string, 16)
+	for rest := selfCgroup; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		id, after, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		ctrls, path, ok := bytes.Cut(after, []byte{':'})
+		if !ok {
+			continue
+		}
+		if string(id) == "0" && len(ctrls) == 0 {
+			own2, have2 = string(path), true
+			continue
+		}
+		own1[string(ctrls)] = string(path)
+	}
+	return own1, own2, have2
+}
+
 // cgroupMounts returns the cgroup and cgroup2 mounts of mountinfo that no
 // later mount covers (covered), parsed. The other lines are only checked
 // and looked at for their mount point, in place: a host or an engine's
@@ -124,7 +148,7 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 // and its strings per line) made every `rawns-oci delete` and `run` page
 // in ~25 fresh heap pages (~12 µs each on the development VM).
 func cgroupMounts(mountinfo []byte) ([]procfs.Mount, error) {
-	var out []procfs.Mount
+	out := make([]procfs.Mount, 0, 16) // a hybrid host has a dozen
 	rest := mountinfo
 	for len(rest) > 0 {
 		line := rest

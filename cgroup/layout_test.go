@@ -79,7 +79,7 @@ func TestCgroupMountsMatchesParse(t *testing.T) {
 			t.Errorf("%q: %v; procfs.Mounts: %v", doc, gotErr, wantErr)
 			continue
 		}
-		if gotErr == nil && !reflect.DeepEqual(got, want) {
+		if gotErr == nil && (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
 			t.Errorf("%q:\n %+v\nwant %+v", doc, got, want)
 		}
 	}
@@ -98,4 +98,27 @@ func coveredParsed(mounts []procfs.Mount, i int) bool {
 		}
 	}
 	return false
+}
+
+// TestOwnCgroupsMatchesParse: the in-place read of /proc/self/cgroup finds
+// what procfs.Cgroups finds.
+func TestOwnCgroupsMatchesParse(t *testing.T) {
+	host, err := procfs.Read("/proc/self/cgroup", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{string(host), "", "\n", "0::/a:b\n", "0::\n1:name=systemd:/x", "x\n2:pids\n3:memory:/m\n3:memory:/n\n0:x:/y\n", "0::/u\n0::/v"} {
+		own1, own2, have2 := ownCgroups([]byte(doc))
+		want1, want2, wantHave2 := map[string]string{}, "", false
+		for _, c := range procfs.Cgroups([]byte(doc)) {
+			if c.ID == "0" && c.Controllers == "" {
+				want2, wantHave2 = c.Path, true
+				continue
+			}
+			want1[c.Controllers] = c.Path
+		}
+		if !reflect.DeepEqual(own1, want1) || own2 != want2 || have2 != wantHave2 {
+			t.Errorf("%q: %v %q %v; want %v %q %v", doc, own1, own2, have2, want1, want2, wantHave2)
+		}
+	}
 }
