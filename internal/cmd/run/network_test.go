@@ -252,6 +252,22 @@ func get(t *testing.T, url string) string {
 var eth0Line = regexp.MustCompile(`eth0 ([0-9a-f.:]+)/\d+ via`)
 
 // addrs waits for -v's eth0 lines and returns the command's addresses.
+// waitOutput waits, bounded, until -v's output holds every one of subs:
+// rawns writes its report line by line, and a test that has read one line
+// (an address, a page) may look before the next is written (the VMs,
+// under TCG). It returns whether they all came.
+func waitOutput(out *testutil.SyncBuffer, subs ...string) bool {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		all, v := true, out.String()
+		for _, s := range subs {
+			all = all && strings.Contains(v, s)
+		}
+		if all || time.Now().After(deadline) {
+			return all
+		}
+	}
+}
+
 func addrs(t *testing.T, out *testutil.SyncBuffer, want int) []string {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -352,7 +368,7 @@ func (n *netTest) bridgeHTTPD(t *testing.T) {
 	if got := get(t, "http://"+a+":80/"); got != n.page {
 		t.Fatalf("through the bridge address %s: %q", a, got)
 	}
-	if !strings.Contains(out.String(), "published 127.0.0.1:8080->80/tcp") || !strings.Contains(out.String(), "nft table inet rawns-") {
+	if !waitOutput(out, "published 127.0.0.1:8080->80/tcp", "nft table inet rawns-") {
 		t.Errorf("-v says:\n%s", out)
 	}
 	cmd.Process.Signal(syscall.SIGTERM) // --init relays it to httpd
@@ -504,7 +520,7 @@ func (n *netTest) direct(t *testing.T) {
 	// ipv6 case has both).
 	cmd, out := n.bg(t, nil, "-v", "--network", "bridge", "--bridge", "rawns6", "--rootfs", n.root, "--", "httpd", "-f", "-p", "80", "-h", "/www")
 	a := addrs(t, out, 2)
-	if !strings.Contains(out.String(), byRawns) {
+	if !waitOutput(out, byRawns) {
 		t.Fatalf("not a direct run:\n%s", out)
 	}
 	for _, url := range []string{"http://" + a[0] + ":80/", "http://[" + a[1] + "]:80/"} {
@@ -544,7 +560,7 @@ func (n *netTest) direct(t *testing.T) {
 func (n *netTest) sigkillDirect(t *testing.T, command bool) {
 	cmd, out := n.bg(t, nil, "-v", "--network", "bridge", "--rootfs", n.root, "--", "sleep", "600")
 	addrs(t, out, 1)
-	if !strings.Contains(out.String(), "connected by rawns itself") {
+	if !waitOutput(out, "connected by rawns itself") {
 		t.Fatalf("not a direct run:\n%s", out)
 	}
 	victim := cmd.Process.Pid
