@@ -118,12 +118,8 @@ func parseLayout(mountinfo, selfCgroup []byte) (*Layout, error) {
 func ownCgroups(selfCgroup []byte) (own1 map[string]string, own2 string, have2 bool) {
 	own1 = make(map[string]string, 16)
 	for rest := selfCgroup; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
 		id, after, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
 			continue
@@ -151,12 +147,8 @@ func cgroupMounts(mountinfo []byte) ([]procfs.Mount, error) {
 	out := make([]procfs.Mount, 0, 16) // a hybrid host has a dozen
 	rest := mountinfo
 	for len(rest) > 0 {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
 		if len(line) == 0 {
 			continue
 		}
@@ -218,12 +210,8 @@ func mountPointType(line []byte) (point, fstype []byte, ok bool) {
 func coveredLater(point, later []byte) bool {
 	p := procfs.Unescape(string(point))
 	for len(later) > 0 {
-		line := later
-		if i := bytes.IndexByte(later, '\n'); i >= 0 {
-			line, later = later[:i], later[i+1:]
-		} else {
-			later = nil
-		}
+		var line []byte
+		line, later, _ = bytes.Cut(later, []byte{'\n'})
 		n, _, ok := mountPointType(line)
 		if !ok || string(n) == "/" {
 			continue

@@ -84,12 +84,8 @@ func (e *pathError) Unwrap() error { return e.err }
 // "SigCgt"), without the blanks around it.
 func StatusValue(status []byte, key string) ([]byte, bool) {
 	for len(status) > 0 {
-		line := status
-		if i := bytes.IndexByte(status, '\n'); i >= 0 {
-			line, status = status[:i], status[i+1:]
-		} else {
-			status = nil
-		}
+		var line []byte
+		line, status, _ = bytes.Cut(status, []byte{'\n'})
 		if len(line) > len(key) && line[len(key)] == ':' && string(line[:len(key)]) == key {
 			return bytes.TrimSpace(line[len(key)+1:]), true
 		}
