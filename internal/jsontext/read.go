@@ -178,37 +178,50 @@ func (r *Reader) String() (string, error) {
 	if r.peek() != '"' {
 		return "", r.fail("not a string")
 	}
-	r.pos++
-	start := r.pos
+	s, end, problem := Unquote(r.data, r.pos)
+	r.pos = end
+	if problem != "" {
+		return "", r.fail(problem)
+	}
+	return s, nil
+}
+
+// Unquote decodes the JSON string whose opening quote is data[pos] as
+// encoding/json does (escapes, surrogate pairs; invalid UTF-8 and lone
+// surrogates as U+FFFD) and returns it with the offset just after its
+// closing quote. When the string is not valid it returns what is wrong
+// ("unterminated string", "control character in a string", "invalid \u
+// escape", "invalid escape in a string") and the offset where it was
+// found: len(data) for an unterminated one. It serves Reader.String and
+// the seccomp profile parser (security/seccomp/json.go).
+func Unquote(data []byte, pos int) (s string, end int, problem string) {
+	pos++ // the opening quote
+	start := pos
 	// The common case: nothing to unescape or replace.
-	for r.pos < len(r.data) {
-		c := r.data[r.pos]
+	for pos < len(data) {
+		c := data[pos]
 		if c == '"' {
-			s := string(r.data[start:r.pos])
-			r.pos++
-			return s, nil
+			return string(data[start:pos]), pos + 1, ""
 		}
 		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 			break
 		}
-		r.pos++
+		pos++
 	}
-	b := append([]byte(nil), r.data[start:r.pos]...)
-	for r.pos < len(r.data) {
-		c := r.data[r.pos]
+	b := append([]byte(nil), data[start:pos]...)
+	for pos < len(data) {
+		c := data[pos]
 		switch {
 		case c == '"':
-			r.pos++
-			return string(b), nil
+			return string(b), pos + 1, ""
 		case c < 0x20:
-			return "", r.fail("control character in a string")
+			return "", pos, "control character in a string"
 		case c == '\\':
-			if r.pos+1 >= len(r.data) {
-				r.pos = len(r.data)
-				return "", r.fail("")
+			if pos+1 >= len(data) {
+				return "", len(data), "unterminated string"
 			}
-			e := r.data[r.pos+1]
-			r.pos += 2
+			e := data[pos+1]
+			pos += 2
 			switch e {
 			case '"', '\\', '/':
 				b = append(b, e)
@@ -223,56 +236,54 @@ func (r *Reader) String() (string, error) {
 			case 't':
 				b = append(b, '\t')
 			case 'u':
-				c1, ok := r.hex4()
+				c1, ok := hex4(data, pos)
 				if !ok {
-					return "", r.fail("invalid \\u escape")
+					return "", pos, "invalid \\u escape"
 				}
+				pos += 4
 				if utf16.IsSurrogate(c1) {
 					// A pair, when a low surrogate's escape follows;
 					// else U+FFFD, and what follows is read on its own.
-					if r.pos+6 <= len(r.data) && r.data[r.pos] == '\\' && r.data[r.pos+1] == 'u' {
-						save := r.pos
-						r.pos += 2
-						c2, ok := r.hex4()
+					if pos+6 <= len(data) && data[pos] == '\\' && data[pos+1] == 'u' {
+						c2, ok := hex4(data, pos+2)
 						if !ok {
-							return "", r.fail("invalid \\u escape")
+							return "", pos + 2, "invalid \\u escape"
 						}
 						if dec := utf16.DecodeRune(c1, c2); dec != utf8.RuneError {
 							b = utf8.AppendRune(b, dec)
+							pos += 6
 							break
 						}
-						r.pos = save
 					}
 					c1 = utf8.RuneError
 				}
 				b = utf8.AppendRune(b, c1)
 			default:
-				r.pos -= 2
-				return "", r.fail("invalid escape in a string")
+				return "", pos - 2, "invalid escape in a string"
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
-			r.pos++
+			pos++
 		default:
-			rr, size := utf8.DecodeRune(r.data[r.pos:])
+			rr, size := utf8.DecodeRune(data[pos:])
 			if rr == utf8.RuneError && size == 1 {
 				b = utf8.AppendRune(b, utf8.RuneError)
 			} else {
-				b = append(b, r.data[r.pos:r.pos+size]...)
+				b = append(b, data[pos:pos+size]...)
 			}
-			r.pos += size
+			pos += size
 		}
 	}
-	return "", r.fail("")
+	return "", len(data), "unterminated string"
 }
 
-// hex4 reads the four hex digits of a \u escape.
-func (r *Reader) hex4() (rune, bool) {
-	if len(r.data)-r.pos < 4 {
+// hex4 reads the four hex digits of a \u escape at data[pos:].
+func hex4(data []byte, pos int) (rune, bool) {
+	if len(data)-pos < 4 {
 		return 0, false
 	}
 	var v rune
-	for _, c := range r.data[r.pos : r.pos+4] {
+	for _, c := range data[pos : pos+4] {
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -285,7 +296,6 @@ func (r *Reader) hex4() (rune, bool) {
 		}
 		v = v<<4 | rune(c)
 	}
-	r.pos += 4
 	return v, true
 }
 

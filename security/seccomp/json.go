@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/rawns/rawns/internal/jsontext"
 )
 
 // A small JSON reader for profiles (RFC 8259), instead of encoding/json:
@@ -211,75 +211,14 @@ func (p *jparser) num() (jval, error) {
 	return jval{kind: jNum, s: string(p.src[start:p.pos]), off: start}, nil
 }
 
+// str reads the string at p.pos as encoding/json would (jsontext.Unquote).
 func (p *jparser) str() (string, error) {
-	p.pos++ // the opening quote
-	var b strings.Builder
-	for {
-		if p.pos >= len(p.src) {
-			return "", p.errorf("unterminated string")
-		}
-		c := p.src[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			return b.String(), nil
-		case c < 0x20:
-			return "", p.errorf("control character in a string")
-		case c == '\\':
-			if p.pos+1 >= len(p.src) {
-				return "", p.errorf("unterminated string")
-			}
-			e := p.src[p.pos+1]
-			p.pos += 2
-			switch e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return "", p.errorf("bad \\u escape")
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					if p.pos+1 < len(p.src) && p.src[p.pos] == '\\' && p.src[p.pos+1] == 'u' {
-						p.pos += 2
-						if r2, ok = p.hex4(); !ok {
-							return "", p.errorf("bad \\u escape")
-						}
-					}
-					r = utf16.DecodeRune(r, r2)
-				}
-				b.WriteRune(r)
-			default:
-				return "", p.errorf("bad escape \\%c", e)
-			}
-		default:
-			b.WriteByte(c)
-			p.pos++
-		}
+	s, end, problem := jsontext.Unquote(p.src, p.pos)
+	p.pos = end
+	if problem != "" {
+		return "", p.errorf("%s", problem)
 	}
-}
-
-func (p *jparser) hex4() (rune, bool) {
-	if p.pos+4 > len(p.src) {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(p.src[p.pos:p.pos+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	p.pos += 4
-	return rune(v), true
+	return s, nil
 }
 
 // Mapping the tree onto Profile.

@@ -254,7 +254,7 @@ func TestProfileErrors(t *testing.T) {
 		{`{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}`, "flags"},
 		{`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "includes": {"caps": ["CAP_FLY"]}}]}`, `unknown capability "CAP_FLY"`},
 		{`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "includes": {"minKernel": "five"}}]}`, "minKernel"},
-		{`{"a": "\x"}`, "bad escape"},
+		{`{"a": "\x"}`, "invalid escape in a string"},
 		{`{"a": "unterminated`, "unterminated string"},
 		{strings.Repeat("[", 100), "nested more than 64"},
 	} {
