@@ -33,6 +33,9 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCHBIN) ./cmd/rawns-bench
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OCIBIN) ./cmd/rawns-oci
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(NETBIN) ./cmd/rawns-net
+	@# The exec shim's file beside rawns-oci, which binds it read-only for
+	@# each container instead of making a tmpfs (clone/execshim.go).
+	CGO_ENABLED=0 $(GO) run ./clone/internal/shimfile bin/rawns-exec-shim
 	@# The Go peers of rawns bench --whole (bench/peers): the smallest Go
 	@# programs spawning each way, an empty main and one that imports os.
 	@for p in go-empty go-os go-clone go-os-exec go-reexec; do \

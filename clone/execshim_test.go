@@ -123,6 +123,74 @@ func TestExecShimSelfExe(t *testing.T) {
 	}
 }
 
+// shimFile writes this build's shim to a file of its own, as make build
+// does beside rawns-oci, and opens it the way OpenExecShim does first.
+func shimFile(t *testing.T) (name string, fd int) {
+	t.Helper()
+	name = filepath.Join(t.TempDir(), clone.ShimFileName)
+	if err := os.WriteFile(name, clone.ExecShim(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := clone.OpenExecShimFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return name, fd
+}
+
+// TestExecShimFile: the shim's file beside the binary, bound read-only for
+// the start, runs the program in every clone style, refuses
+// "#!/proc/self/exe" as the tmpfs's does, and cannot be opened for writing
+// through the fd the child execs (EROFS), though the file itself stays
+// writable on the host; a file that is not this build's shim is refused.
+func TestExecShimFile(t *testing.T) {
+	testutil.RequireRoot(t)
+	name, fd := shimFile(t)
+	evil := filepath.Join(t.TempDir(), "evil")
+	if err := os.WriteFile(evil, []byte("#!/proc/self/exe\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range testutil.CloneStyles {
+		spec := &clone.Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran"}, ShimFD: fd}
+		spec.Mode, spec.Syscall = s.Mode, s.Syscall
+		if out, st := run(t, spec); out != "ran\n" || st.ExitCode() != 0 {
+			t.Errorf("%s: through the shim's file: %q, %v", s.Name, out, st)
+		}
+		spec = &clone.Spec{Path: evil, ShimFD: fd}
+		spec.Mode, spec.Syscall = s.Mode, s.Syscall
+		if out, st := run(t, spec); st.ExitCode() != clone.ExitCannotInvoke || out != "" {
+			t.Errorf("%s: #!/proc/self/exe through the shim's file: status %v, output %q; want exit %d, nothing", s.Name, st, out, clone.ExitCannotInvoke)
+		}
+	}
+	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(w)
+	}
+	if err != unix.EROFS {
+		t.Errorf("opening the shim's file for writing through its fd: %v; want EROFS", err)
+	}
+	var st, fst unix.Stat_t
+	if err := unix.Stat(name, &st); err != nil || unix.Fstat(fd, &fst) != nil || st.Ino != fst.Ino || st.Dev != fst.Dev {
+		t.Errorf("the fd is not of %s: %v", name, err)
+	}
+	// Stale or foreign contents: refused, with the fix.
+	for _, bad := range [][]byte{clone.ExecShim()[:100], append(clone.ExecShim(), 0), []byte("#!/bin/sh\n")} {
+		if err := os.WriteFile(name, bad, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if fd, err := clone.OpenExecShimFile(name); err == nil || !strings.Contains(err.Error(), "make build") {
+			if err == nil {
+				unix.Close(fd)
+			}
+			t.Errorf("OpenExecShimFile of %d other bytes = %v; want a refusal naming make build", len(bad), err)
+		}
+	}
+	if _, err := clone.OpenExecShimFile(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("OpenExecShimFile of a missing file = %v; want ENOENT", err)
+	}
+}
+
 // TestExecShimMemfd: the fallback without CAP_SYS_ADMIN, a sealed memfd,
 // runs the program the same way, and cannot be written, though it can be
 // opened for writing.
@@ -166,8 +234,10 @@ func TestExecShimValidate(t *testing.T) {
 
 // BenchmarkExecShim is the shim's cost to a start of /bin/true (rawns-oci
 // pays it at every create and exec): "direct" execs the program, "shim"
-// execs it through a shim opened once, "open+shim" opens the shim (its
-// read-only tmpfs) for each start and closes it after, as rawns-oci does.
+// execs it through a shim opened once, "tmpfs+shim" makes the shim's
+// read-only tmpfs for each start and closes it after, "file+shim" binds
+// the shim's file read-only for each start instead, as rawns-oci does
+// when make build put the file beside it.
 // Besides the time, "cpu-us/op" is the CPU time (user and system) of this
 // process and its children per start, which the machine's load disturbs
 // less.
@@ -178,17 +248,26 @@ func BenchmarkExecShim(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer unix.Close(shim)
+	file := filepath.Join(b.TempDir(), clone.ShimFileName)
+	if err := os.WriteFile(file, clone.ExecShim(), 0o755); err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
-		open bool
+		open func() (int, error)
 		fd   int
-	}{{"direct", false, 0}, {"shim", false, shim}, {"open+shim", true, 0}} {
+	}{
+		{"direct", nil, 0},
+		{"shim", nil, shim},
+		{"tmpfs+shim", clone.ShimOnReadOnlyTmpfs, 0},
+		{"file+shim", func() (int, error) { return clone.OpenExecShimFile(file) }, 0},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			cpu0 := cpuTime()
 			for b.Loop() {
 				fd := c.fd
-				if c.open {
-					if fd, err = clone.OpenExecShim(); err != nil {
+				if c.open != nil {
+					if fd, err = c.open(); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -199,7 +278,7 @@ func BenchmarkExecShim(b *testing.B) {
 				if st, err := p.Wait(); err != nil || st.ExitCode() != 0 {
 					b.Fatal(st, err)
 				}
-				if c.open {
+				if c.open != nil {
 					unix.Close(fd)
 				}
 			}

@@ -25,3 +25,7 @@ func RaceEnabled() bool { return raceEnabled }
 
 // ShimInMemfd is OpenExecShim's fallback without CAP_SYS_ADMIN.
 var ShimInMemfd = shimInMemfd
+
+// ShimOnReadOnlyTmpfs is OpenExecShim's way where no shim file is beside
+// the binary.
+var ShimOnReadOnlyTmpfs = shimOnReadOnlyTmpfs

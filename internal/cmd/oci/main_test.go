@@ -13,6 +13,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/rawns/rawns/clone"
 	"github.com/rawns/rawns/container"
 	"github.com/rawns/rawns/internal/kernel"
 	"github.com/rawns/rawns/internal/testutil"
@@ -27,6 +28,10 @@ func TestMain(m *testing.M) {
 	// /bin: the VM has no go tool).
 	if b := os.Getenv("RAWNS_BIN"); b != "" {
 		ociBin = filepath.Join(filepath.Dir(b), "rawns-oci")
+		if err := writeShimBeside(ociBin); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "rawns-oci-test")
@@ -41,9 +46,29 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building rawns-oci: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	if err := writeShimBeside(ociBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// writeShimBeside puts the exec shim's file beside rawns-oci where it is
+// missing, as make build does (clone/internal/shimfile): the tests run
+// what an installed rawns-oci runs (TestExecShimBesideBinary). The test
+// binary is built for the architecture rawns-oci is, so its copy of the
+// shim is the right one, in the VMs too.
+func writeShimBeside(bin string) error {
+	name := filepath.Join(filepath.Dir(bin), clone.ShimFileName)
+	if _, err := os.Stat(name); err == nil {
+		return nil
+	}
+	if err := os.WriteFile(name, clone.ExecShim(), 0o755); err != nil {
+		return fmt.Errorf("writing the exec shim beside rawns-oci: %v", err)
+	}
+	return nil
 }
 
 type result struct {
