@@ -178,21 +178,22 @@ func New(opts Options) (*Cgroup, error) {
 			return nil, err
 		}
 	}
-	start, err := selfStart()
-	if err != nil {
-		return nil, err
-	}
 	c := &Cgroup{
-		Name:   "rawns-" + strconv.Itoa(os.Getpid()) + "-" + start + "-" + strconv.FormatUint(seq.Add(1), 10),
+		Name:   opts.Name,
 		layout: lay,
 		res:    opts.Resources,
 		parent: opts.Parent,
 	}
-	if opts.Name != "" {
-		if opts.Name != filepath.Base(opts.Name) || opts.Name == "." || opts.Name == ".." {
-			return nil, fieldErr(FieldName, "cgroup name %q: give one directory name", opts.Name)
+	if c.Name == "" {
+		// A name of this process's own; its start time read only here,
+		// where it is needed (rawns-oci names every cgroup itself).
+		start, err := selfStart()
+		if err != nil {
+			return nil, err
 		}
-		c.Name = opts.Name
+		c.Name = "rawns-" + strconv.Itoa(os.Getpid()) + "-" + start + "-" + strconv.FormatUint(seq.Add(1), 10)
+	} else if opts.Name != filepath.Base(opts.Name) || opts.Name == "." || opts.Name == ".." {
+		return nil, fieldErr(FieldName, "cgroup name %q: give one directory name", opts.Name)
 	}
 	if err := c.assign(opts.Stats, opts.Optional); err != nil {
 		return nil, err
