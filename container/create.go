@@ -122,13 +122,14 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, _ *clone.Process, err er
 		c.remove()
 		c.Release()
 	}()
+	// config.json, the lock: made, locked, then written (no one reads it
+	// before this lock is released), before the clone: after a fork-style
+	// one every page written costs a copy-on-write fault.
 	if c.lock, err = lockFile(filepath.Join(dir, lockFileName), true, true); err != nil {
 		return nil, nil, err
 	}
-	// Before the clone: after a fork-style one every page written costs
-	// a copy-on-write fault.
-	if err = writeAtomic(filepath.Join(dir, configFile), o.ConfigData, 0o600); err != nil {
-		return nil, nil, err
+	if err = c.lock.write(o.ConfigData); err != nil {
+		return nil, nil, fmt.Errorf("writing %s: %v", filepath.Join(dir, configFile), err)
 	}
 
 	// The cgroup, with its limits, before the process exists; the

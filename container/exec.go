@@ -37,12 +37,13 @@ type ExecOptions struct {
 	IgnorePaused bool
 }
 
-// Config reads the config.json create kept for the container.
+// Config reads the config.json create kept for the container, through
+// the lock's fd (config.json is the lock, state.go).
 func (c *Container) Config() (*specs.Spec, error) {
 	name := filepath.Join(c.Dir, configFile)
-	data, err := os.ReadFile(name)
+	data, err := c.lock.read()
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "read", Path: name, Err: err}
 	}
 	return oci.Parse(name, data)
 }

@@ -2,7 +2,10 @@ package container
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -205,5 +208,62 @@ func TestOCIStateJSON(t *testing.T) {
 		testutil.Fill(reflect.ValueOf(&st).Elem(), rnd)
 		st.Created = time.Unix(rnd.Int63n(1<<33), rnd.Int63n(1e9)).UTC()
 		check(st)
+	}
+}
+
+// TestRelock: rawns-oci run takes its container's lock again once the
+// process has exited (Unlock, then Relock), and must not take a container
+// that replaced it: one deleted meanwhile, or deleted and created again
+// under its id, is ErrNotExist; its own is locked again.
+func TestRelock(t *testing.T) {
+	s := &Store{Root: t.TempDir()}
+	dir := s.dir("c")
+	newContainer := func() *Container {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		l, err := lockFile(filepath.Join(dir, lockFileName), true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.write([]byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		c := &Container{Dir: dir, lock: l}
+		c.Unlock()
+		return c
+	}
+	c := newContainer()
+	if err := s.Relock(c); err != nil {
+		t.Fatalf("Relock of its own container: %v", err)
+	}
+	if data, err := c.lock.read(); err != nil || string(data) != "{}" {
+		t.Errorf("reading config.json through the lock: %q, %v", data, err)
+	}
+	// Deleted meanwhile, by another command.
+	c.Unlock()
+	if err := (&Container{Dir: dir}).remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Relock(c); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Relock of a deleted container = %v; want ErrNotExist", err)
+	}
+	// Deleted and created again under its id (the new file may even get
+	// the old one's inode number: only the kept fd tells them apart).
+	n := newContainer()
+	if err := s.Relock(c); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Relock of a container deleted and created again = %v; want ErrNotExist", err)
+	}
+	c.Release()
+	n.Release()
+	// An earlier rawns-oci's lock file does not keep the directory.
+	if err := os.WriteFile(filepath.Join(dir, oldLockFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Container{Dir: dir}).remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the container's directory with an old lock file is left: %v", err)
 	}
 }

@@ -85,13 +85,14 @@ func (s *Store) makeRoot() error {
 }
 
 // lock is a POSIX record lock (fcntl(2) F_SETLKW) on the container's
-// lock file, whole file, shared or exclusive. Record locks, not flock(2):
-// a flock belongs to the open file description, which the container's
-// process inherits when it is cloned fork-style, and it would hold it
-// while it waits at the start gate; a record lock belongs to the process
-// that took it, and fork(2) does not pass it on. (The one catch of record
-// locks, that closing any fd of the file drops them, does not bite: only
-// the lock opens the file.)
+// lock file (config.json, state.go), whole file, shared or exclusive.
+// Record locks, not flock(2): a flock belongs to the open file
+// description, which the container's process inherits when it is cloned
+// fork-style, and it would hold it while it waits at the start gate; a
+// record lock belongs to the process that took it, and fork(2) does not
+// pass it on. (The one catch of record locks, that closing any fd of the
+// file drops them, does not bite: only the lock opens the file, and
+// Config reads it through the lock's fd.)
 type lock struct {
 	fd int
 }
@@ -116,26 +117,85 @@ func lockFile(name string, exclusive, create bool) (*lock, error) {
 		}
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
+	l := &lock{fd: fd}
+	if err := l.take(name, exclusive); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return l, nil
+}
+
+// take locks the lock's file, shared or exclusive, waiting for it; a
+// file unlinked meanwhile (its container deleted) is ErrNotExist.
+func (l *lock) take(name string, exclusive bool) error {
 	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0}
 	if exclusive {
 		lk.Type = unix.F_WRLCK
 	}
+	var err error
 	for {
-		err = unix.FcntlFlock(uintptr(fd), unix.F_SETLKW, &lk)
+		err = unix.FcntlFlock(uintptr(l.fd), unix.F_SETLKW, &lk)
 		if err != unix.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		unix.Close(fd)
-		return nil, &os.PathError{Op: "lock", Path: name, Err: err}
+		return &os.PathError{Op: "lock", Path: name, Err: err}
 	}
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Nlink == 0 {
-		unix.Close(fd)
-		return nil, ErrNotExist
+	if unix.Fstat(l.fd, &st) != nil || st.Nlink == 0 {
+		l.unlock()
+		return ErrNotExist
 	}
-	return &lock{fd: fd}, nil
+	return nil
+}
+
+// unlock drops the lock and keeps the fd, and with it the file: the same
+// container's, whatever happens to its name meanwhile (take again).
+func (l *lock) unlock() {
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: 0}
+	unix.FcntlFlock(uintptr(l.fd), unix.F_SETLK, &lk)
+}
+
+// write writes data to the lock's file, which is empty, at its start, with
+// the mode 0600 whatever the umask took.
+func (l *lock) write(data []byte) error {
+	for off := 0; off < len(data); {
+		n, err := unix.Pwrite(l.fd, data[off:], int64(off))
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			return err
+		case n == 0:
+			return unix.EIO
+		default:
+			off += n
+		}
+	}
+	return unix.Fchmod(l.fd, 0o600)
+}
+
+// read reads the lock's file whole, through its fd: another fd's close
+// would drop the lock (lock).
+func (l *lock) read() ([]byte, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(l.fd, &st); err != nil {
+		return nil, err
+	}
+	data := make([]byte, st.Size)
+	for off := 0; off < len(data); {
+		n, err := unix.Pread(l.fd, data[off:], int64(off))
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return data[:off], nil
+		default:
+			off += n
+		}
+	}
+	return data, nil
 }
 
 func (l *lock) release() {

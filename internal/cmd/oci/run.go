@@ -64,14 +64,17 @@ func runRun(g *globals, args []string) error {
 			return err
 		}
 	}
-	c.Release()
 	if detach {
+		c.Release()
 		proc.Release()
 		for _, w := range c.Started() {
 			g.warn(w)
 		}
 		return nil
 	}
+	// Unlocked while the process runs, for the other commands; the file
+	// kept, to lock this container again after (Relock).
+	c.Unlock()
 	if fd := proc.PidFD(); fd >= 0 {
 		if err := sigrelay.Target(fd, proc.Pid); err != nil {
 			g.warn(fmt.Sprintf("signals will not be relayed to the container: %v", err))
@@ -83,9 +86,8 @@ func runRun(g *globals, args []string) error {
 	status, werr := proc.Wait()
 	sigrelay.Stop()
 	if !flags.Has("keep") {
-		if c, err := st.Load(o.ID, true); err == nil {
+		if err := st.Relock(c); err == nil {
 			warnings, err := c.Delete(true)
-			c.Release()
 			for _, w := range warnings {
 				g.warn(w)
 			}
@@ -94,6 +96,7 @@ func runRun(g *globals, args []string) error {
 			}
 		}
 	}
+	c.Release()
 	if werr != nil {
 		return werr
 	}
