@@ -49,7 +49,11 @@ func ReadLayout() (*Layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf [4096]byte
+	// /proc/self/cgroup: a line per hierarchy, about 150 bytes on a
+	// hybrid host and 300-400 on busier ones; procfs.Read grows past it.
+	// Not 4 KiB on the stack: that frame made the main goroutine's stack
+	// grow (and be copied) once more in every create and run.
+	var buf [512]byte
 	cg, err := procfs.Read("/proc/self/cgroup", buf[:])
 	if err != nil {
 		return nil, err
