@@ -16,15 +16,17 @@ import (
 // grammar of RFC 8259, invalid UTF-8 and lone surrogates read as U+FFFD
 // (the tests fuzz it against encoding/json). The first error sticks.
 type Reader struct {
-	data []byte
-	pos  int
-	err  error
+	data  []byte
+	pos   int
+	err   error
+	depth int // the objects and arrays open around pos
 }
 
 // NewReader reads data.
 func NewReader(data []byte) *Reader { return &Reader{data: data} }
 
-// maxDepth bounds the nesting Skip follows, as encoding/json's 10000.
+// maxDepth bounds the nesting of objects and arrays, as encoding/json's
+// 10000: a document nested deeper is an error there, so here too.
 const maxDepth = 10000
 
 // Bytes is the document the Reader reads.
@@ -93,9 +95,12 @@ func (r *Reader) Object(member func(key string) error) error {
 	if r.peek() != '{' {
 		return r.fail("not an object")
 	}
-	r.pos++
+	if err := r.open(); err != nil {
+		return err
+	}
 	if r.peek() == '}' {
 		r.pos++
+		r.depth--
 		return nil
 	}
 	for {
@@ -124,9 +129,64 @@ func (r *Reader) Object(member func(key string) error) error {
 			r.pos++
 		case '}':
 			r.pos++
+			r.depth--
 			return nil
 		default:
 			return r.fail("want a comma or } after an object's value")
+		}
+	}
+}
+
+// open steps into the object or array at pos, counting its depth.
+func (r *Reader) open() error {
+	if r.depth >= maxDepth {
+		return r.fail("nested too deeply")
+	}
+	r.depth++
+	r.pos++
+	return nil
+}
+
+// Array reads an array, calling elem for each element; elem reads it (one
+// read, or Skip). A null is an empty array: a caller that tells null from
+// [] checks Null first.
+func (r *Reader) Array(elem func() error) error {
+	if r.Null() {
+		return nil
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if r.peek() != '[' {
+		return r.fail("not an array")
+	}
+	if err := r.open(); err != nil {
+		return err
+	}
+	if r.peek() == ']' {
+		r.pos++
+		r.depth--
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			if r.err == nil {
+				r.err = err
+			}
+			return err
+		}
+		if r.err != nil {
+			return r.err
+		}
+		switch r.peek() {
+		case ',':
+			r.pos++
+		case ']':
+			r.pos++
+			r.depth--
+			return nil
+		default:
+			return r.fail("want a comma or ] after an array's element")
 		}
 	}
 }
@@ -143,10 +203,13 @@ func (r *Reader) Strings() ([]string, error) {
 	if r.peek() != '[' {
 		return nil, r.fail("not an array")
 	}
-	r.pos++
+	if err := r.open(); err != nil {
+		return nil, err
+	}
 	out := []string{}
 	if r.peek() == ']' {
 		r.pos++
+		r.depth--
 		return out, nil
 	}
 	for {
@@ -163,6 +226,7 @@ func (r *Reader) Strings() ([]string, error) {
 			r.pos++
 		case ']':
 			r.pos++
+			r.depth--
 			return out, nil
 		default:
 			return nil, r.fail("want a comma or ] after an array's element")
@@ -390,53 +454,30 @@ func (r *Reader) Bool() (bool, error) {
 func (r *Reader) Raw() ([]byte, error) {
 	r.space()
 	start := r.pos
-	if err := r.skip(0); err != nil {
+	if err := r.Skip(); err != nil {
 		return nil, err
 	}
 	return r.data[start:r.pos], nil
 }
 
 // Skip reads any value and drops it.
-func (r *Reader) Skip() error { return r.skip(0) }
-
-func (r *Reader) skip(depth int) error {
+func (r *Reader) Skip() error {
 	if r.err != nil {
 		return r.err
 	}
-	if depth > maxDepth {
-		return r.fail("nested too deeply")
-	}
-	switch c := r.peek(); {
-	case c == '{':
-		return r.Object(func(string) error { return r.skip(depth + 1) })
-	case c == '[':
-		r.pos++
-		if r.peek() == ']' {
-			r.pos++
-			return nil
-		}
-		for {
-			if err := r.skip(depth + 1); err != nil {
-				return err
-			}
-			switch r.peek() {
-			case ',':
-				r.pos++
-			case ']':
-				r.pos++
-				return nil
-			default:
-				return r.fail("want a comma or ] after an array's element")
-			}
-		}
-	case c == '"':
+	switch r.peek() {
+	case '{':
+		return r.Object(func(string) error { return r.Skip() })
+	case '[':
+		return r.Array(r.Skip)
+	case '"':
 		_, err := r.String()
 		return err
-	case c == 't':
+	case 't':
 		r.literal("true")
-	case c == 'f':
+	case 'f':
 		r.literal("false")
-	case c == 'n':
+	case 'n':
 		r.literal("null")
 	default:
 		_, err := r.number()
