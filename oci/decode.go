@@ -6,6 +6,8 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+
+	"github.com/rawns/rawns/internal/jsontext"
 )
 
 // Why config.json is not one json.Unmarshal into specs.Spec: encoding/json
@@ -29,11 +31,19 @@ import (
 // ignored (config.md); a value of the wrong type is the error of the
 // earliest one in the document, with its full JSON path and offset.
 
-// splitFields are the objects decoded property by property, by JSON path:
+// splitField says which objects are decoded property by property, by JSON path:
 // those whose types reach the most. linux.resources is in every config an
 // engine sends, mostly for its devices list: split, the first Parse of
 // `rawns-oci spec`'s config takes 17 page faults, not 36.
-var splitFields = map[string]bool{"": true, "linux": true, "process": true, "linux.resources": true}
+// A switch, not a map: a package-level map is built at start-up, in
+// every rawns-oci process.
+func splitField(path string) bool {
+	switch path {
+	case "", "linux", "process", "linux.resources":
+		return true
+	}
+	return false
+}
 
 // rawValue is a JSON value where it stands in the document: UnmarshalJSON
 // keeps the slice json.Unmarshal hands it, which is a slice of the
@@ -66,7 +76,7 @@ func (d *decoder) offset(v []byte) int64 {
 
 // decode decodes v, found at path, into ptr (a pointer to the field).
 func (d *decoder) decode(v rawValue, path string, ptr reflect.Value) error {
-	if splitFields[path] {
+	if splitField(path) {
 		return d.object(v, path, ptr)
 	}
 	return d.whole(v, path, ptr)
@@ -101,6 +111,13 @@ func (d *decoder) object(v rawValue, path string, ptr reflect.Value) error {
 	if props == nil {
 		return d.whole(v, path, ptr) // null
 	}
+	t := ptr.Type().Elem()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if !onePerField(v, props, t) {
+		return d.whole(v, path, ptr)
+	}
 	st := ptr.Elem()
 	if st.Kind() == reflect.Pointer {
 		if st.IsNil() {
@@ -108,7 +125,6 @@ func (d *decoder) object(v rawValue, path string, ptr reflect.Value) error {
 		}
 		st = st.Elem()
 	}
-	t := st.Type()
 	for i := 0; i < t.NumField(); i++ {
 		name := jsonName(t.Field(i))
 		if name == "" {
@@ -131,6 +147,39 @@ func (d *decoder) object(v rawValue, path string, ptr reflect.Value) error {
 		}
 	}
 	return nil
+}
+
+// onePerField reports whether the object v, whose properties are props,
+// gives each field of the struct type t at most once. When it gives one
+// twice, exactly or in another case, encoding/json decodes both in the
+// document's order (the later string wins, objects merge), which a map
+// of the properties cannot tell; the object is then decoded whole.
+func onePerField(v rawValue, props map[string]rawValue, t reflect.Type) bool {
+	keys := 0
+	r := jsontext.NewReader(v)
+	err := r.Object(func(string) error {
+		keys++
+		return r.Skip()
+	})
+	if err != nil || keys != len(props) {
+		return false // a key twice
+	}
+	for i := 0; i < t.NumField(); i++ {
+		name := jsonName(t.Field(i))
+		if name == "" {
+			continue
+		}
+		n := 0
+		for k := range props {
+			if strings.EqualFold(k, name) {
+				n++
+			}
+		}
+		if n > 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonName is the JSON name of a struct field, "" when it has none.
