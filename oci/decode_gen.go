@@ -19,8 +19,8 @@ import (
 // readSpec reads a specs.Spec.
 func readSpec(r *jsontext.Reader, v *specs.Spec) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "ociVersion":
 			return once(&seen, 1<<0, str(r, &v.Version))
 		case "process":
@@ -55,8 +55,8 @@ func readSpec(r *jsontext.Reader, v *specs.Spec) error {
 // readProcess reads a specs.Process.
 func readProcess(r *jsontext.Reader, v *specs.Process) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "terminal":
 			return once(&seen, 1<<0, boolean(r, &v.Terminal))
 		case "consoleSize":
@@ -97,8 +97,8 @@ func readProcess(r *jsontext.Reader, v *specs.Process) error {
 // readRoot reads a specs.Root.
 func readRoot(r *jsontext.Reader, v *specs.Root) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "path":
 			return once(&seen, 1<<0, str(r, &v.Path))
 		case "readonly":
@@ -111,8 +111,8 @@ func readRoot(r *jsontext.Reader, v *specs.Root) error {
 // readMount reads a specs.Mount.
 func readMount(r *jsontext.Reader, v *specs.Mount) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "destination":
 			return once(&seen, 1<<0, str(r, &v.Destination))
 		case "type":
@@ -133,8 +133,8 @@ func readMount(r *jsontext.Reader, v *specs.Mount) error {
 // readHooks reads a specs.Hooks.
 func readHooks(r *jsontext.Reader, v *specs.Hooks) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "prestart":
 			return once(&seen, 1<<0, slice(r, &v.Prestart, readHook))
 		case "createRuntime":
@@ -155,8 +155,8 @@ func readHooks(r *jsontext.Reader, v *specs.Hooks) error {
 // readLinux reads a specs.Linux.
 func readLinux(r *jsontext.Reader, v *specs.Linux) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "uidMappings":
 			return once(&seen, 1<<0, slice(r, &v.UIDMappings, readLinuxIDMapping))
 		case "gidMappings":
@@ -195,8 +195,8 @@ func readLinux(r *jsontext.Reader, v *specs.Linux) error {
 // readBox reads a specs.Box.
 func readBox(r *jsontext.Reader, v *specs.Box) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "height":
 			return once(&seen, 1<<0, unsigned(r, &v.Height))
 		case "width":
@@ -209,8 +209,8 @@ func readBox(r *jsontext.Reader, v *specs.Box) error {
 // readUser reads a specs.User.
 func readUser(r *jsontext.Reader, v *specs.User) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "uid":
 			return once(&seen, 1<<0, unsigned(r, &v.UID))
 		case "gid":
@@ -229,8 +229,8 @@ func readUser(r *jsontext.Reader, v *specs.User) error {
 // readLinuxCapabilities reads a specs.LinuxCapabilities.
 func readLinuxCapabilities(r *jsontext.Reader, v *specs.LinuxCapabilities) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "bounding":
 			return once(&seen, 1<<0, slice(r, &v.Bounding, str[string]))
 		case "effective":
@@ -249,8 +249,8 @@ func readLinuxCapabilities(r *jsontext.Reader, v *specs.LinuxCapabilities) error
 // readPOSIXRlimit reads a specs.POSIXRlimit.
 func readPOSIXRlimit(r *jsontext.Reader, v *specs.POSIXRlimit) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "type":
 			return once(&seen, 1<<0, str(r, &v.Type))
 		case "hard":
@@ -265,8 +265,8 @@ func readPOSIXRlimit(r *jsontext.Reader, v *specs.POSIXRlimit) error {
 // readScheduler reads a specs.Scheduler.
 func readScheduler(r *jsontext.Reader, v *specs.Scheduler) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "policy":
 			return once(&seen, 1<<0, str(r, &v.Policy))
 		case "nice":
@@ -289,8 +289,8 @@ func readScheduler(r *jsontext.Reader, v *specs.Scheduler) error {
 // readLinuxIOPriority reads a specs.LinuxIOPriority.
 func readLinuxIOPriority(r *jsontext.Reader, v *specs.LinuxIOPriority) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "class":
 			return once(&seen, 1<<0, str(r, &v.Class))
 		case "priority":
@@ -303,8 +303,8 @@ func readLinuxIOPriority(r *jsontext.Reader, v *specs.LinuxIOPriority) error {
 // readCPUAffinity reads a specs.CPUAffinity.
 func readCPUAffinity(r *jsontext.Reader, v *specs.CPUAffinity) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "initial":
 			return once(&seen, 1<<0, str(r, &v.Initial))
 		case "final":
@@ -317,8 +317,8 @@ func readCPUAffinity(r *jsontext.Reader, v *specs.CPUAffinity) error {
 // readLinuxIDMapping reads a specs.LinuxIDMapping.
 func readLinuxIDMapping(r *jsontext.Reader, v *specs.LinuxIDMapping) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "containerID":
 			return once(&seen, 1<<0, unsigned(r, &v.ContainerID))
 		case "hostID":
@@ -333,8 +333,8 @@ func readLinuxIDMapping(r *jsontext.Reader, v *specs.LinuxIDMapping) error {
 // readHook reads a specs.Hook.
 func readHook(r *jsontext.Reader, v *specs.Hook) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "path":
 			return once(&seen, 1<<0, str(r, &v.Path))
 		case "args":
@@ -351,8 +351,8 @@ func readHook(r *jsontext.Reader, v *specs.Hook) error {
 // readLinuxResources reads a specs.LinuxResources.
 func readLinuxResources(r *jsontext.Reader, v *specs.LinuxResources) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "devices":
 			return once(&seen, 1<<0, slice(r, &v.Devices, readLinuxDeviceCgroup))
 		case "memory":
@@ -379,8 +379,8 @@ func readLinuxResources(r *jsontext.Reader, v *specs.LinuxResources) error {
 // readLinuxNamespace reads a specs.LinuxNamespace.
 func readLinuxNamespace(r *jsontext.Reader, v *specs.LinuxNamespace) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "type":
 			return once(&seen, 1<<0, str(r, &v.Type))
 		case "path":
@@ -393,8 +393,8 @@ func readLinuxNamespace(r *jsontext.Reader, v *specs.LinuxNamespace) error {
 // readLinuxDevice reads a specs.LinuxDevice.
 func readLinuxDevice(r *jsontext.Reader, v *specs.LinuxDevice) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "path":
 			return once(&seen, 1<<0, str(r, &v.Path))
 		case "type":
@@ -417,8 +417,8 @@ func readLinuxDevice(r *jsontext.Reader, v *specs.LinuxDevice) error {
 // readLinuxSeccomp reads a specs.LinuxSeccomp.
 func readLinuxSeccomp(r *jsontext.Reader, v *specs.LinuxSeccomp) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "defaultAction":
 			return once(&seen, 1<<0, str(r, &v.DefaultAction))
 		case "defaultErrnoRet":
@@ -441,8 +441,8 @@ func readLinuxSeccomp(r *jsontext.Reader, v *specs.LinuxSeccomp) error {
 // readLinuxIntelRdt reads a specs.LinuxIntelRdt.
 func readLinuxIntelRdt(r *jsontext.Reader, v *specs.LinuxIntelRdt) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "closID":
 			return once(&seen, 1<<0, str(r, &v.ClosID))
 		case "l3CacheSchema":
@@ -461,8 +461,8 @@ func readLinuxIntelRdt(r *jsontext.Reader, v *specs.LinuxIntelRdt) error {
 // readLinuxPersonality reads a specs.LinuxPersonality.
 func readLinuxPersonality(r *jsontext.Reader, v *specs.LinuxPersonality) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "domain":
 			return once(&seen, 1<<0, str(r, &v.Domain))
 		case "flags":
@@ -475,8 +475,8 @@ func readLinuxPersonality(r *jsontext.Reader, v *specs.LinuxPersonality) error {
 // readLinuxTimeOffset reads a specs.LinuxTimeOffset.
 func readLinuxTimeOffset(r *jsontext.Reader, v *specs.LinuxTimeOffset) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "secs":
 			return once(&seen, 1<<0, integer(r, &v.Secs))
 		case "nanosecs":
@@ -489,8 +489,8 @@ func readLinuxTimeOffset(r *jsontext.Reader, v *specs.LinuxTimeOffset) error {
 // readLinuxDeviceCgroup reads a specs.LinuxDeviceCgroup.
 func readLinuxDeviceCgroup(r *jsontext.Reader, v *specs.LinuxDeviceCgroup) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "allow":
 			return once(&seen, 1<<0, boolean(r, &v.Allow))
 		case "type":
@@ -509,8 +509,8 @@ func readLinuxDeviceCgroup(r *jsontext.Reader, v *specs.LinuxDeviceCgroup) error
 // readLinuxMemory reads a specs.LinuxMemory.
 func readLinuxMemory(r *jsontext.Reader, v *specs.LinuxMemory) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "limit":
 			return once(&seen, 1<<0, ptr(r, &v.Limit, integer[int64]))
 		case "reservation":
@@ -537,8 +537,8 @@ func readLinuxMemory(r *jsontext.Reader, v *specs.LinuxMemory) error {
 // readLinuxCPU reads a specs.LinuxCPU.
 func readLinuxCPU(r *jsontext.Reader, v *specs.LinuxCPU) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "shares":
 			return once(&seen, 1<<0, ptr(r, &v.Shares, unsigned[uint64]))
 		case "quota":
@@ -565,8 +565,8 @@ func readLinuxCPU(r *jsontext.Reader, v *specs.LinuxCPU) error {
 // readLinuxPids reads a specs.LinuxPids.
 func readLinuxPids(r *jsontext.Reader, v *specs.LinuxPids) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "limit":
 			return once(&seen, 1<<0, integer(r, &v.Limit))
 		}
@@ -577,8 +577,8 @@ func readLinuxPids(r *jsontext.Reader, v *specs.LinuxPids) error {
 // readLinuxBlockIO reads a specs.LinuxBlockIO.
 func readLinuxBlockIO(r *jsontext.Reader, v *specs.LinuxBlockIO) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "weight":
 			return once(&seen, 1<<0, ptr(r, &v.Weight, unsigned[uint16]))
 		case "leafWeight":
@@ -601,8 +601,8 @@ func readLinuxBlockIO(r *jsontext.Reader, v *specs.LinuxBlockIO) error {
 // readLinuxHugepageLimit reads a specs.LinuxHugepageLimit.
 func readLinuxHugepageLimit(r *jsontext.Reader, v *specs.LinuxHugepageLimit) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "pageSize":
 			return once(&seen, 1<<0, str(r, &v.Pagesize))
 		case "limit":
@@ -615,8 +615,8 @@ func readLinuxHugepageLimit(r *jsontext.Reader, v *specs.LinuxHugepageLimit) err
 // readLinuxNetwork reads a specs.LinuxNetwork.
 func readLinuxNetwork(r *jsontext.Reader, v *specs.LinuxNetwork) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "classID":
 			return once(&seen, 1<<0, ptr(r, &v.ClassID, unsigned[uint32]))
 		case "priorities":
@@ -629,8 +629,8 @@ func readLinuxNetwork(r *jsontext.Reader, v *specs.LinuxNetwork) error {
 // readLinuxRdma reads a specs.LinuxRdma.
 func readLinuxRdma(r *jsontext.Reader, v *specs.LinuxRdma) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "hcaHandles":
 			return once(&seen, 1<<0, ptr(r, &v.HcaHandles, unsigned[uint32]))
 		case "hcaObjects":
@@ -643,8 +643,8 @@ func readLinuxRdma(r *jsontext.Reader, v *specs.LinuxRdma) error {
 // readLinuxSyscall reads a specs.LinuxSyscall.
 func readLinuxSyscall(r *jsontext.Reader, v *specs.LinuxSyscall) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "names":
 			return once(&seen, 1<<0, slice(r, &v.Names, str[string]))
 		case "action":
@@ -661,8 +661,8 @@ func readLinuxSyscall(r *jsontext.Reader, v *specs.LinuxSyscall) error {
 // readLinuxWeightDevice reads a specs.LinuxWeightDevice.
 func readLinuxWeightDevice(r *jsontext.Reader, v *specs.LinuxWeightDevice) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "major":
 			return once(&seen, 1<<0, integer(r, &v.Major))
 		case "minor":
@@ -679,8 +679,8 @@ func readLinuxWeightDevice(r *jsontext.Reader, v *specs.LinuxWeightDevice) error
 // readLinuxThrottleDevice reads a specs.LinuxThrottleDevice.
 func readLinuxThrottleDevice(r *jsontext.Reader, v *specs.LinuxThrottleDevice) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "major":
 			return once(&seen, 1<<0, integer(r, &v.Major))
 		case "minor":
@@ -695,8 +695,8 @@ func readLinuxThrottleDevice(r *jsontext.Reader, v *specs.LinuxThrottleDevice) e
 // readLinuxInterfacePriority reads a specs.LinuxInterfacePriority.
 func readLinuxInterfacePriority(r *jsontext.Reader, v *specs.LinuxInterfacePriority) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "name":
 			return once(&seen, 1<<0, str(r, &v.Name))
 		case "priority":
@@ -709,8 +709,8 @@ func readLinuxInterfacePriority(r *jsontext.Reader, v *specs.LinuxInterfacePrior
 // readLinuxSeccompArg reads a specs.LinuxSeccompArg.
 func readLinuxSeccompArg(r *jsontext.Reader, v *specs.LinuxSeccompArg) error {
 	var seen uint64
-	return r.Object(func(key string) error {
-		switch key {
+	return r.Members(func(key []byte) error {
+		switch string(key) {
 		case "index":
 			return once(&seen, 1<<0, unsigned(r, &v.Index))
 		case "value":

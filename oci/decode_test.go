@@ -454,3 +454,37 @@ func TestParseFaultHelper(t *testing.T) {
 	fmt.Printf("faults %d cpu %d\n", ru1.Minflt-ru0.Minflt, (ts1.Nano()-ts0.Nano())/1000)
 	os.Exit(0)
 }
+
+// BenchmarkParse: Parse in a loop (the fast path, warm), against the slow
+// decoder and json.Unmarshal, for the configs of TestParseFaultBudget.
+func BenchmarkParse(b *testing.B) {
+	for _, c := range []struct{ name, doc string }{
+		{"spec", specConfig}, {"bench", benchConfig}, {"podman", podmanConfig(b)},
+	} {
+		data := []byte(c.doc)
+		b.Run(c.name+"/parse", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse("config.json", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/slow", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := decodeSpec(data, new(specs.Spec)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/unmarshal", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := json.Unmarshal(data, new(specs.Spec)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

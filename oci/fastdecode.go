@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"unicode/utf8"
@@ -47,7 +48,7 @@ func once(seen *uint64, bit uint64, err error) error {
 // names are the struct's JSON names in lower case, separated by spaces.
 // A key with non-ASCII bytes gives up (Unicode folding takes the Kelvin
 // sign for a k, ſ for an s), without looking further: no config has one.
-func unknown(r *jsontext.Reader, key, names string) error {
+func unknown(r *jsontext.Reader, key []byte, names string) error {
 	for i := 0; i < len(key); i++ {
 		if key[i] >= utf8.RuneSelf {
 			return errOffPath
@@ -56,7 +57,7 @@ func unknown(r *jsontext.Reader, key, names string) error {
 	for names != "" {
 		var name string
 		name, names, _ = strings.Cut(names, " ")
-		if strings.EqualFold(key, name) {
+		if bytes.EqualFold(key, []byte(name)) {
 			return errOffPath
 		}
 	}
@@ -151,10 +152,10 @@ func mapOf[T any](r *jsontext.Reader, p *map[string]T, read func(*jsontext.Reade
 		return r.Err()
 	}
 	m := map[string]T{}
-	err := r.Object(func(key string) error {
+	err := r.Members(func(key []byte) error {
 		var v T
 		err := read(r, &v)
-		m[key] = v
+		m[string(key)] = v
 		return err
 	})
 	*p = m

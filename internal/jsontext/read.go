@@ -86,6 +86,14 @@ func (r *Reader) literal(lit string) bool {
 // Object reads an object, calling member with each key; member reads the
 // value (one read, or Skip). A null is an empty object.
 func (r *Reader) Object(member func(key string) error) error {
+	return r.Members(func(key []byte) error { return member(string(key)) })
+}
+
+// Members is Object with each key as bytes, valid until member returns
+// (a slice of the document, or of a buffer when the key has escapes): a
+// decoder that switches on string(key) or skips the value allocates
+// nothing for the key.
+func (r *Reader) Members(member func(key []byte) error) error {
 	if r.Null() {
 		return nil
 	}
@@ -107,9 +115,10 @@ func (r *Reader) Object(member func(key string) error) error {
 		if r.peek() != '"' {
 			return r.fail("want a property name")
 		}
-		key, err := r.String()
-		if err != nil {
-			return err
+		key, end, problem := unquote(r.data, r.pos)
+		r.pos = end
+		if problem != "" {
+			return r.fail(problem)
 		}
 		if r.peek() != ':' {
 			return r.fail("want a colon after a property name")
@@ -259,13 +268,20 @@ func (r *Reader) String() (string, error) {
 // found: len(data) for an unterminated one. It serves Reader.String and
 // the seccomp profile parser (security/seccomp/json.go).
 func Unquote(data []byte, pos int) (s string, end int, problem string) {
+	b, end, problem := unquote(data, pos)
+	return string(b), end, problem
+}
+
+// unquote is Unquote's bytes: a slice of data when the string has nothing
+// to unescape or replace, else a new buffer.
+func unquote(data []byte, pos int) (s []byte, end int, problem string) {
 	pos++ // the opening quote
 	start := pos
 	// The common case: nothing to unescape or replace.
 	for pos < len(data) {
 		c := data[pos]
 		if c == '"' {
-			return string(data[start:pos]), pos + 1, ""
+			return data[start:pos], pos + 1, ""
 		}
 		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 			break
@@ -277,12 +293,12 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 		c := data[pos]
 		switch {
 		case c == '"':
-			return string(b), pos + 1, ""
+			return b, pos + 1, ""
 		case c < 0x20:
-			return "", pos, "control character in a string"
+			return nil, pos, "control character in a string"
 		case c == '\\':
 			if pos+1 >= len(data) {
-				return "", len(data), "unterminated string"
+				return nil, len(data), "unterminated string"
 			}
 			e := data[pos+1]
 			pos += 2
@@ -302,7 +318,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 			case 'u':
 				c1, ok := hex4(data, pos)
 				if !ok {
-					return "", pos, "invalid \\u escape"
+					return nil, pos, "invalid \\u escape"
 				}
 				pos += 4
 				if utf16.IsSurrogate(c1) {
@@ -311,7 +327,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 					if pos+6 <= len(data) && data[pos] == '\\' && data[pos+1] == 'u' {
 						c2, ok := hex4(data, pos+2)
 						if !ok {
-							return "", pos + 2, "invalid \\u escape"
+							return nil, pos + 2, "invalid \\u escape"
 						}
 						if dec := utf16.DecodeRune(c1, c2); dec != utf8.RuneError {
 							b = utf8.AppendRune(b, dec)
@@ -323,7 +339,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 				}
 				b = utf8.AppendRune(b, c1)
 			default:
-				return "", pos - 2, "invalid escape in a string"
+				return nil, pos - 2, "invalid escape in a string"
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -338,7 +354,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 			pos += size
 		}
 	}
-	return "", len(data), "unterminated string"
+	return nil, len(data), "unterminated string"
 }
 
 // hex4 reads the four hex digits of a \u escape at data[pos:].
@@ -467,7 +483,7 @@ func (r *Reader) Skip() error {
 	}
 	switch r.peek() {
 	case '{':
-		return r.Object(func(string) error { return r.Skip() })
+		return r.Members(func([]byte) error { return r.Skip() })
 	case '[':
 		return r.Array(r.Skip)
 	case '"':

@@ -116,3 +116,19 @@ func TestArray(t *testing.T) {
 		}
 	}
 }
+
+// TestMembers: keys come unescaped, as Object's strings.
+func TestMembers(t *testing.T) {
+	r := NewReader([]byte(`{"a\u0062": 1, "c": {"d": 2}, "\ud83d\ude00": 3}`))
+	var keys []string
+	err := r.Members(func(key []byte) error {
+		keys = append(keys, string(key))
+		return r.Skip()
+	})
+	if err == nil {
+		err = r.End()
+	}
+	if want := []string{"ab", "c", "😀"}; err != nil || !slices.Equal(keys, want) {
+		t.Errorf("Members: %q, %v; want %q", keys, err, want)
+	}
+}

@@ -156,7 +156,7 @@ func (g *gen) structFunc(t reflect.Type) ([]reflect.Type, error) {
 	b := &g.body
 	fmt.Fprintf(b, "\n// %s reads a specs.%s.\n", funcName(t), t.Name())
 	fmt.Fprintf(b, "func %s(r *jsontext.Reader, v *specs.%s) error {\n", funcName(t), t.Name())
-	fmt.Fprintf(b, "var seen uint64\nreturn r.Object(func(key string) error {\nswitch key {\n")
+	fmt.Fprintf(b, "var seen uint64\nreturn r.Members(func(key []byte) error {\nswitch string(key) {\n")
 	for i, f := range fs {
 		names = append(names, strings.ToLower(f.json))
 		fmt.Fprintf(b, "case %q:\n", f.json)
