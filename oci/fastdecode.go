@@ -2,7 +2,6 @@ package oci
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +15,14 @@ import (
 // errOffPath is the fast decoder giving up: the document holds something
 // it does not decode as encoding/json would (a syntax or type error, a
 // key in another case, a field twice, a number that does not fit), and
-// decodeSpec decodes it from the start.
-var errOffPath = errors.New("off the fast decoder's path")
+// decodeSpec decodes it from the start. A constant, not errors.New: a
+// package-level variable with a value to compute is start-up work in
+// every rawns-oci process.
+const errOffPath = offPath("off the fast decoder's path")
+
+type offPath string
+
+func (e offPath) Error() string { return string(e) }
 
 // decodeFast decodes a config.json with the generated readers
 // (decode_gen.go); ok is false when it gave up, and then s means nothing.
