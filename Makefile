@@ -322,6 +322,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNamespaces$$' -fuzztime $(FUZZTIME) ./clone/
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./clone/
 	$(GO) test -run '^$$' -fuzz '^FuzzModeAndPropagation$$' -fuzztime $(FUZZTIME) ./clone/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./oci/
 
 # Runs internal/sigrelay's tests for arm64 under qemu-aarch64 user emulation
 # (apt-get install qemu-user), which executes the arm64 handler for real.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+
+	"github.com/rawns/rawns/internal/jsontext"
 )
 
 // Why config.json is not one json.Unmarshal into specs.Spec: encoding/json
@@ -19,21 +21,50 @@ import (
 // for the same bytes into a map. Every `rawns-oci create` and `run` pays
 // it.
 //
-// So the top level, process, linux and linux.resources are decoded property by property: the object
-// into a map of its raw values, then each property present into its field,
-// with encoding/json itself. Only the types of the properties a config
-// has are ever built; the result is the same specs.Spec, field for field
-// (TestParseMatchesUnmarshal fills every field of the runtime-spec's types
-// at random and compares). What encoding/json does is kept: keys match a
-// field's name exactly, else without regard to case; unknown keys are
-// ignored (config.md); a value of the wrong type is the error of the
+// So Parse decodes in two ways, with one result: that of one
+// json.Unmarshal into a specs.Spec, its error worded by jsonError.
+//
+// The fast path, decodeFast (fastdecode.go, decode_gen.go): plain Go, one
+// function per struct type, generated from the runtime-spec's types by
+// oci/internal/specgen, reading the document once with jsontext.Reader;
+// no reflection, no encoding/json, no map but those of the config's own
+// (annotations, sysctl...). The first Parse of `rawns-oci spec`'s config
+// in a fresh process takes 7 page faults and 31 µs of CPU, against 19 and
+// 222 µs here below, 80 and 480 µs for json.Unmarshal (TestParseFaultBudget,
+// RAWNS_PARSE_REPORT=1). It decodes what a well-formed config holds and
+// gives up, for the slow path to decode the document from the start,
+// wherever encoding/json's result would take imitating: any syntax or
+// type error (whose wording is the slow path's), a key that names a field
+// only in another case, a field given twice (encoding/json merges
+// objects), a number that does not fit its field, a Solaris, Windows, VM
+// or z/OS section. Unknown keys are skipped, as config.md requires.
+//
+// The slow path, decodeSpec, below: the top level, process, linux and
+// linux.resources are decoded property by property, the object into a map
+// of its raw values, then each property present into its field with
+// encoding/json itself, so that only the types of the properties a config
+// has are built. What encoding/json does is kept: keys match a field's
+// name exactly, else without regard to case; an object that gives a field
+// twice is decoded whole; a value of the wrong type is the error of the
 // earliest one in the document, with its full JSON path and offset.
+//
+// TestParseMatchesUnmarshal fills every field of the runtime-spec's types
+// at random, compares with json.Unmarshal and requires the fast path;
+// TestParseFallsBack holds each reason to give up, FuzzParse everything.
 
-// splitFields are the objects decoded property by property, by JSON path:
-// those whose types reach the most. linux.resources is in every config an
-// engine sends, mostly for its devices list: split, the first Parse of
-// `rawns-oci spec`'s config takes 17 page faults, not 36.
-var splitFields = map[string]bool{"": true, "linux": true, "process": true, "linux.resources": true}
+// splitField says which objects the slow path decodes property by
+// property, by JSON path: those whose types reach the most.
+// linux.resources is in every config an engine sends, mostly for its
+// devices list: split, the first decodeSpec of `rawns-oci spec`'s config
+// takes 17 page faults, not 36. A switch, not a map: a package-level map
+// is built at start-up, in every rawns-oci process.
+func splitField(path string) bool {
+	switch path {
+	case "", "linux", "process", "linux.resources":
+		return true
+	}
+	return false
+}
 
 // rawValue is a JSON value where it stands in the document: UnmarshalJSON
 // keeps the slice json.Unmarshal hands it, which is a slice of the
@@ -66,7 +97,7 @@ func (d *decoder) offset(v []byte) int64 {
 
 // decode decodes v, found at path, into ptr (a pointer to the field).
 func (d *decoder) decode(v rawValue, path string, ptr reflect.Value) error {
-	if splitFields[path] {
+	if splitField(path) {
 		return d.object(v, path, ptr)
 	}
 	return d.whole(v, path, ptr)
@@ -101,6 +132,13 @@ func (d *decoder) object(v rawValue, path string, ptr reflect.Value) error {
 	if props == nil {
 		return d.whole(v, path, ptr) // null
 	}
+	t := ptr.Type().Elem()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if !onePerField(v, props, t) {
+		return d.whole(v, path, ptr)
+	}
 	st := ptr.Elem()
 	if st.Kind() == reflect.Pointer {
 		if st.IsNil() {
@@ -108,7 +146,6 @@ func (d *decoder) object(v rawValue, path string, ptr reflect.Value) error {
 		}
 		st = st.Elem()
 	}
-	t := st.Type()
 	for i := 0; i < t.NumField(); i++ {
 		name := jsonName(t.Field(i))
 		if name == "" {
@@ -131,6 +168,39 @@ func (d *decoder) object(v rawValue, path string, ptr reflect.Value) error {
 		}
 	}
 	return nil
+}
+
+// onePerField reports whether the object v, whose properties are props,
+// gives each field of the struct type t at most once. When it gives one
+// twice, exactly or in another case, encoding/json decodes both in the
+// document's order (the later string wins, objects merge), which a map
+// of the properties cannot tell; the object is then decoded whole.
+func onePerField(v rawValue, props map[string]rawValue, t reflect.Type) bool {
+	keys := 0
+	r := jsontext.NewReader(v)
+	err := r.Object(func(string) error {
+		keys++
+		return r.Skip()
+	})
+	if err != nil || keys != len(props) {
+		return false // a key twice
+	}
+	for i := 0; i < t.NumField(); i++ {
+		name := jsonName(t.Field(i))
+		if name == "" {
+			continue
+		}
+		n := 0
+		for k := range props {
+			if strings.EqualFold(k, name) {
+				n++
+			}
+		}
+		if n > 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonName is the JSON name of a struct field, "" when it has none.

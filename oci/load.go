@@ -44,9 +44,12 @@ func Load(bundle string) (*specs.Spec, error) {
 // its start-up cost (decode.go says why); data must not change while it
 // runs.
 func Parse(name string, data []byte) (*specs.Spec, error) {
-	var s specs.Spec
-	if err := decodeSpec(data, &s); err != nil {
-		return nil, jsonError(name, data, err)
+	s, ok := decodeFast(data)
+	if !ok {
+		s = new(specs.Spec)
+		if err := decodeSpec(data, s); err != nil {
+			return nil, jsonError(name, data, err)
+		}
 	}
 	if s.Version == "" {
 		return nil, fmt.Errorf("%s: ociVersion is missing; give the runtime-spec version the file follows, e.g. %q", name, specs.Version)
@@ -54,7 +57,7 @@ func Parse(name string, data []byte) (*specs.Spec, error) {
 	if !strings.HasPrefix(s.Version, "1.") {
 		return nil, fmt.Errorf("%s: ociVersion %q: rawns runs configurations of runtime-spec 1.x", name, s.Version)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // jsonError words a decoding error in one line: where, and what.

@@ -16,15 +16,17 @@ import (
 // grammar of RFC 8259, invalid UTF-8 and lone surrogates read as U+FFFD
 // (the tests fuzz it against encoding/json). The first error sticks.
 type Reader struct {
-	data []byte
-	pos  int
-	err  error
+	data  []byte
+	pos   int
+	err   error
+	depth int // the objects and arrays open around pos
 }
 
 // NewReader reads data.
 func NewReader(data []byte) *Reader { return &Reader{data: data} }
 
-// maxDepth bounds the nesting Skip follows, as encoding/json's 10000.
+// maxDepth bounds the nesting of objects and arrays, as encoding/json's
+// 10000: a document nested deeper is an error there, so here too.
 const maxDepth = 10000
 
 // Bytes is the document the Reader reads.
@@ -84,6 +86,14 @@ func (r *Reader) literal(lit string) bool {
 // Object reads an object, calling member with each key; member reads the
 // value (one read, or Skip). A null is an empty object.
 func (r *Reader) Object(member func(key string) error) error {
+	return r.Members(func(key []byte) error { return member(string(key)) })
+}
+
+// Members is Object with each key as bytes, valid until member returns
+// (a slice of the document, or of a buffer when the key has escapes): a
+// decoder that switches on string(key) or skips the value allocates
+// nothing for the key.
+func (r *Reader) Members(member func(key []byte) error) error {
 	if r.Null() {
 		return nil
 	}
@@ -93,18 +103,22 @@ func (r *Reader) Object(member func(key string) error) error {
 	if r.peek() != '{' {
 		return r.fail("not an object")
 	}
-	r.pos++
+	if err := r.open(); err != nil {
+		return err
+	}
 	if r.peek() == '}' {
 		r.pos++
+		r.depth--
 		return nil
 	}
 	for {
 		if r.peek() != '"' {
 			return r.fail("want a property name")
 		}
-		key, err := r.String()
-		if err != nil {
-			return err
+		key, end, problem := unquote(r.data, r.pos)
+		r.pos = end
+		if problem != "" {
+			return r.fail(problem)
 		}
 		if r.peek() != ':' {
 			return r.fail("want a colon after a property name")
@@ -124,9 +138,64 @@ func (r *Reader) Object(member func(key string) error) error {
 			r.pos++
 		case '}':
 			r.pos++
+			r.depth--
 			return nil
 		default:
 			return r.fail("want a comma or } after an object's value")
+		}
+	}
+}
+
+// open steps into the object or array at pos, counting its depth.
+func (r *Reader) open() error {
+	if r.depth >= maxDepth {
+		return r.fail("nested too deeply")
+	}
+	r.depth++
+	r.pos++
+	return nil
+}
+
+// Array reads an array, calling elem for each element; elem reads it (one
+// read, or Skip). A null is an empty array: a caller that tells null from
+// [] checks Null first.
+func (r *Reader) Array(elem func() error) error {
+	if r.Null() {
+		return nil
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if r.peek() != '[' {
+		return r.fail("not an array")
+	}
+	if err := r.open(); err != nil {
+		return err
+	}
+	if r.peek() == ']' {
+		r.pos++
+		r.depth--
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			if r.err == nil {
+				r.err = err
+			}
+			return err
+		}
+		if r.err != nil {
+			return r.err
+		}
+		switch r.peek() {
+		case ',':
+			r.pos++
+		case ']':
+			r.pos++
+			r.depth--
+			return nil
+		default:
+			return r.fail("want a comma or ] after an array's element")
 		}
 	}
 }
@@ -143,10 +212,13 @@ func (r *Reader) Strings() ([]string, error) {
 	if r.peek() != '[' {
 		return nil, r.fail("not an array")
 	}
-	r.pos++
+	if err := r.open(); err != nil {
+		return nil, err
+	}
 	out := []string{}
 	if r.peek() == ']' {
 		r.pos++
+		r.depth--
 		return out, nil
 	}
 	for {
@@ -163,6 +235,7 @@ func (r *Reader) Strings() ([]string, error) {
 			r.pos++
 		case ']':
 			r.pos++
+			r.depth--
 			return out, nil
 		default:
 			return nil, r.fail("want a comma or ] after an array's element")
@@ -195,13 +268,20 @@ func (r *Reader) String() (string, error) {
 // found: len(data) for an unterminated one. It serves Reader.String and
 // the seccomp profile parser (security/seccomp/json.go).
 func Unquote(data []byte, pos int) (s string, end int, problem string) {
+	b, end, problem := unquote(data, pos)
+	return string(b), end, problem
+}
+
+// unquote is Unquote's bytes: a slice of data when the string has nothing
+// to unescape or replace, else a new buffer.
+func unquote(data []byte, pos int) (s []byte, end int, problem string) {
 	pos++ // the opening quote
 	start := pos
 	// The common case: nothing to unescape or replace.
 	for pos < len(data) {
 		c := data[pos]
 		if c == '"' {
-			return string(data[start:pos]), pos + 1, ""
+			return data[start:pos], pos + 1, ""
 		}
 		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 			break
@@ -213,12 +293,12 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 		c := data[pos]
 		switch {
 		case c == '"':
-			return string(b), pos + 1, ""
+			return b, pos + 1, ""
 		case c < 0x20:
-			return "", pos, "control character in a string"
+			return nil, pos, "control character in a string"
 		case c == '\\':
 			if pos+1 >= len(data) {
-				return "", len(data), "unterminated string"
+				return nil, len(data), "unterminated string"
 			}
 			e := data[pos+1]
 			pos += 2
@@ -238,7 +318,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 			case 'u':
 				c1, ok := hex4(data, pos)
 				if !ok {
-					return "", pos, "invalid \\u escape"
+					return nil, pos, "invalid \\u escape"
 				}
 				pos += 4
 				if utf16.IsSurrogate(c1) {
@@ -247,7 +327,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 					if pos+6 <= len(data) && data[pos] == '\\' && data[pos+1] == 'u' {
 						c2, ok := hex4(data, pos+2)
 						if !ok {
-							return "", pos + 2, "invalid \\u escape"
+							return nil, pos + 2, "invalid \\u escape"
 						}
 						if dec := utf16.DecodeRune(c1, c2); dec != utf8.RuneError {
 							b = utf8.AppendRune(b, dec)
@@ -259,7 +339,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 				}
 				b = utf8.AppendRune(b, c1)
 			default:
-				return "", pos - 2, "invalid escape in a string"
+				return nil, pos - 2, "invalid escape in a string"
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -274,7 +354,7 @@ func Unquote(data []byte, pos int) (s string, end int, problem string) {
 			pos += size
 		}
 	}
-	return "", len(data), "unterminated string"
+	return nil, len(data), "unterminated string"
 }
 
 // hex4 reads the four hex digits of a \u escape at data[pos:].
@@ -390,53 +470,30 @@ func (r *Reader) Bool() (bool, error) {
 func (r *Reader) Raw() ([]byte, error) {
 	r.space()
 	start := r.pos
-	if err := r.skip(0); err != nil {
+	if err := r.Skip(); err != nil {
 		return nil, err
 	}
 	return r.data[start:r.pos], nil
 }
 
 // Skip reads any value and drops it.
-func (r *Reader) Skip() error { return r.skip(0) }
-
-func (r *Reader) skip(depth int) error {
+func (r *Reader) Skip() error {
 	if r.err != nil {
 		return r.err
 	}
-	if depth > maxDepth {
-		return r.fail("nested too deeply")
-	}
-	switch c := r.peek(); {
-	case c == '{':
-		return r.Object(func(string) error { return r.skip(depth + 1) })
-	case c == '[':
-		r.pos++
-		if r.peek() == ']' {
-			r.pos++
-			return nil
-		}
-		for {
-			if err := r.skip(depth + 1); err != nil {
-				return err
-			}
-			switch r.peek() {
-			case ',':
-				r.pos++
-			case ']':
-				r.pos++
-				return nil
-			default:
-				return r.fail("want a comma or ] after an array's element")
-			}
-		}
-	case c == '"':
+	switch r.peek() {
+	case '{':
+		return r.Members(func([]byte) error { return r.Skip() })
+	case '[':
+		return r.Array(r.Skip)
+	case '"':
 		_, err := r.String()
 		return err
-	case c == 't':
+	case 't':
 		r.literal("true")
-	case c == 'f':
+	case 'f':
 		r.literal("false")
-	case c == 'n':
+	case 'n':
 		r.literal("null")
 	default:
 		_, err := r.number()
