@@ -91,6 +91,11 @@ test-deps:
 	@command -v setpriv >/dev/null || $(SUDO) apt-get install -y -qq util-linux
 	@# jq: docs/cli.md's example of --info-fd, run by TestDocExamples.
 	@command -v jq >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq jq; }
+	@# pasta (passt) and slirp4netns for TestNetwork's --network pasta and
+	@# rootless cases: installed here, outside the test's 10-minute
+	@# time-out, which a slow mirror ate when the test installed them
+	@# itself (2026-12-07: TestNetwork timed out in apt-get).
+	@command -v pasta >/dev/null && command -v slirp4netns >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends passt slirp4netns; }
 
 # The whole suite: vet, gofmt, and every test under -race, as root. A root
 # test that would skip fails instead (RAWNS_REQUIRE_ROOT=1). -p 1: one
