@@ -94,24 +94,7 @@ func (r *Reader) Object(member func(key string) error) error {
 // decoder that switches on string(key) or skips the value allocates
 // nothing for the key.
 func (r *Reader) Members(member func(key []byte) error) error {
-	if r.Null() {
-		return nil
-	}
-	if r.err != nil {
-		return r.err
-	}
-	if r.peek() != '{' {
-		return r.fail("not an object")
-	}
-	if err := r.open(); err != nil {
-		return err
-	}
-	if r.peek() == '}' {
-		r.pos++
-		r.depth--
-		return nil
-	}
-	for {
+	return r.items('{', '}', "not an object", "want a comma or } after an object's value", func() error {
 		if r.peek() != '"' {
 			return r.fail("want a property name")
 		}
@@ -124,26 +107,8 @@ func (r *Reader) Members(member func(key []byte) error) error {
 			return r.fail("want a colon after a property name")
 		}
 		r.pos++
-		if err := member(key); err != nil {
-			if r.err == nil {
-				r.err = err
-			}
-			return err
-		}
-		if r.err != nil {
-			return r.err
-		}
-		switch r.peek() {
-		case ',':
-			r.pos++
-		case '}':
-			r.pos++
-			r.depth--
-			return nil
-		default:
-			return r.fail("want a comma or } after an object's value")
-		}
-	}
+		return member(key)
+	})
 }
 
 // open steps into the object or array at pos, counting its depth.
@@ -160,25 +125,33 @@ func (r *Reader) open() error {
 // read, or Skip). A null is an empty array: a caller that tells null from
 // [] checks Null first.
 func (r *Reader) Array(elem func() error) error {
+	return r.items('[', ']', "not an array", "want a comma or ] after an array's element", elem)
+}
+
+// items reads an object or an array, between open and close, calling item
+// for each member or element, which reads it; notOne and badSep are the
+// errors for a value of another kind and for what follows an item. A null
+// is an empty one. An error of item's is kept as the Reader's.
+func (r *Reader) items(open, close byte, notOne, badSep string, item func() error) error {
 	if r.Null() {
 		return nil
 	}
 	if r.err != nil {
 		return r.err
 	}
-	if r.peek() != '[' {
-		return r.fail("not an array")
+	if r.peek() != open {
+		return r.fail(notOne)
 	}
 	if err := r.open(); err != nil {
 		return err
 	}
-	if r.peek() == ']' {
+	if r.peek() == close {
 		r.pos++
 		r.depth--
 		return nil
 	}
 	for {
-		if err := elem(); err != nil {
+		if err := item(); err != nil {
 			if r.err == nil {
 				r.err = err
 			}
@@ -190,12 +163,12 @@ func (r *Reader) Array(elem func() error) error {
 		switch r.peek() {
 		case ',':
 			r.pos++
-		case ']':
+		case close:
 			r.pos++
 			r.depth--
 			return nil
 		default:
-			return r.fail("want a comma or ] after an array's element")
+			return r.fail(badSep)
 		}
 	}
 }
