@@ -1,11 +1,13 @@
 package cve
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -75,8 +77,16 @@ func TestCVE_2019_5736_RuntimeBinaryFromContainer(t *testing.T) {
 			}
 		}
 		// A process that lives long enough for the watcher to open its
-		// exe (busybox, the container's own): proof that it can.
-		if res := r.do("exec", idA, "/bin/sleep", "0.5"); res.err != nil {
+		// exe (busybox, the container's own): proof that it can. Where
+		// the hole is open, the watcher may hold the runtime's binary
+		// open for writing right then, and its execve(2) fails with
+		// ETXTBSY: that is the hole, seen from the host (a reopened
+		// build hit it in CI on 2026-12-07, the test failing instead of
+		// finding it).
+		var holes []string
+		if res := r.do("exec", idA, "/bin/sleep", "0.5"); errors.Is(res.err, syscall.ETXTBSY) {
+			holes = append(holes, fmt.Sprintf("the runtime's binary %s was open for writing (exec: %v)", r.rt.path, res.err))
+		} else if res.err != nil {
 			t.Fatalf("exec sleep: %v", res)
 		}
 		if err := os.WriteFile(filepath.Join(rootA, "stop"), nil, 0o644); err != nil {
@@ -92,10 +102,9 @@ func TestCVE_2019_5736_RuntimeBinaryFromContainer(t *testing.T) {
 		if _, err := fmt.Sscanf(rep, "processes seen %d, exe handles %d, of the container's own files %d", &seen, &handles, &own); err != nil {
 			t.Fatalf("no report from the watcher: %q", rep)
 		}
-		if seen < 10 || own < 1 {
+		if (seen < 10 || own < 1) && len(holes) == 0 {
 			t.Fatalf("the watcher saw %d processes and opened the exe of %d of the container's own: it proves nothing", seen, own)
 		}
-		var holes []string
 		if after := sha(t, r.rt.path); after != before {
 			holes = append(holes, fmt.Sprintf("the runtime's binary %s changed (sha256 %s -> %s)", r.rt.path, before[:12], after[:12]))
 		}
