@@ -104,9 +104,14 @@ func ExecShim() []byte { return append([]byte(nil), execShimELF[:]...) }
 // OpenExecShim returns a new close-on-exec fd of the exec shim, read-only,
 // for Spec.ShimFD; the caller closes it after Start.
 func OpenExecShim() (int, error) {
-	if exe, err := os.Executable(); err == nil {
-		if fd, err := OpenExecShimFile(filepath.Join(filepath.Dir(exe), ShimFileName)); err == nil {
-			return fd, nil
+	// Before 5.12 the bind cannot be made read-only (no mount_setattr):
+	// not even tried, its open_tree and the detached mount's teardown
+	// would be paid for nothing at every start.
+	if kernelAtLeast(5, 12) {
+		if exe, err := os.Executable(); err == nil {
+			if fd, err := OpenExecShimFile(filepath.Join(filepath.Dir(exe), ShimFileName)); err == nil {
+				return fd, nil
+			}
 		}
 	}
 	fd, err := shimOnReadOnlyTmpfs()

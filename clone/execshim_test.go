@@ -144,8 +144,23 @@ func shimFile(t *testing.T) (name string, fd int) {
 // "#!/proc/self/exe" as the tmpfs's does, and cannot be opened for writing
 // through the fd the child execs (EROFS), though the file itself stays
 // writable on the host; a file that is not this build's shim is refused.
+// Before Linux 5.12 (no mount_setattr(2)) the bind cannot be made
+// read-only: OpenExecShimFile refuses, and OpenExecShim makes the tmpfs.
 func TestExecShimFile(t *testing.T) {
 	testutil.RequireRoot(t)
+	if !clone.KernelAtLeast(5, 12) {
+		name := filepath.Join(t.TempDir(), clone.ShimFileName)
+		if err := os.WriteFile(name, clone.ExecShim(), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if fd, err := clone.OpenExecShimFile(name); !errors.Is(err, unix.ENOSYS) {
+			if err == nil {
+				unix.Close(fd)
+			}
+			t.Fatalf("OpenExecShimFile before Linux 5.12 = %v; want mount_setattr's ENOSYS", err)
+		}
+		return
+	}
 	name, fd := shimFile(t)
 	evil := filepath.Join(t.TempDir(), "evil")
 	if err := os.WriteFile(evil, []byte("#!/proc/self/exe\n"), 0o755); err != nil {
@@ -251,6 +266,11 @@ func BenchmarkExecShim(b *testing.B) {
 	file := filepath.Join(b.TempDir(), clone.ShimFileName)
 	if err := os.WriteFile(file, clone.ExecShim(), 0o755); err != nil {
 		b.Fatal(err)
+	}
+	if fd, err := clone.OpenExecShimFile(file); err != nil {
+		b.Fatalf("%v (Linux 5.12+)", err)
+	} else {
+		unix.Close(fd)
 	}
 	for _, c := range []struct {
 		name string
