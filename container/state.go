@@ -75,7 +75,11 @@ type State struct {
 	RootMount *rootMount `json:"rootMount,omitempty"`
 }
 
-// save writes state.json atomically.
+// save writes state.json atomically. Create alone calls it, once: the
+// status is derived (pid, start time, freezer, gate), never stored, and
+// Store.Relock (rawns-oci run) keeps the State it wrote instead of
+// reading the file again. A command that had to change the state after
+// create would have to make Relock read it.
 func (c *Container) save() error {
 	data, err := c.State.appendJSON(nil)
 	if err != nil {
