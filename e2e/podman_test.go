@@ -439,25 +439,34 @@ func (p podmanClient) testRmLeavesNothing(t *testing.T) {
 // its id, its runtime's state directory.
 func checkGone(t *testing.T, id, pid string, cgroups []string, rootfs string, state []string) {
 	t.Helper()
+	for _, l := range leftovers(id, pid, cgroups, rootfs, state) {
+		t.Error(l)
+	}
+}
+
+// leftovers lists what checkGone fails on, one line each.
+func leftovers(id, pid string, cgroups []string, rootfs string, state []string) []string {
+	var out []string
 	if _, err := os.Stat("/proc/" + pid); err == nil {
-		t.Errorf("process %s of %s still exists: %s", pid, id, describeProcess(atoi(pid)))
+		out = append(out, fmt.Sprintf("process %s of %s still exists: %s", pid, id, describeProcess(atoi(pid))))
 	}
 	for _, cg := range cgroups {
 		if _, err := os.Stat(cg); err == nil {
-			t.Errorf("cgroup %s of %s is left", cg, id)
+			out = append(out, fmt.Sprintf("cgroup %s of %s is left", cg, id))
 		}
 	}
 	ms, _ := readMounts()
 	for _, m := range ms {
 		if (rootfs != "" && m.target == rootfs) || strings.Contains(m.target, id) {
-			t.Errorf("mount left: %s", m)
+			out = append(out, fmt.Sprintf("mount left: %s", m))
 		}
 	}
 	for _, d := range state {
 		if _, err := os.Stat(d); err == nil {
-			t.Errorf("runtime state directory %s is left", d)
+			out = append(out, fmt.Sprintf("runtime state directory %s is left", d))
 		}
 	}
+	return out
 }
 
 // runtimeStateDirs finds the directories named id in a runtime's state
