@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 stage=$1
 cache=$2
 shift 2
-timeout=${VMTEST_TIMEOUT:-300}
+timeout=${VMTEST_TIMEOUT:-450}
 arch=${VMTEST_ARCH:-amd64}
 case "$arch" in
 amd64)
