@@ -114,13 +114,7 @@ func TestExecShimSelfExe(t *testing.T) {
 			t.Errorf("%s: #!/proc/self/exe through the shim: status %v, output %q; want exit %d, nothing", s.Name, st, out, clone.ExitCannotInvoke)
 		}
 	}
-	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(shim), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		unix.Close(w)
-	}
-	if err != unix.EROFS {
-		t.Errorf("opening the shim for writing: %v; want EROFS", err)
-	}
+	wantNotWritable(t, shim, "the shim")
 }
 
 // shimFile writes this build's shim to a file of its own, as make build
@@ -178,13 +172,7 @@ func TestExecShimFile(t *testing.T) {
 			t.Errorf("%s: #!/proc/self/exe through the shim's file: status %v, output %q; want exit %d, nothing", s.Name, st, out, clone.ExitCannotInvoke)
 		}
 	}
-	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		unix.Close(w)
-	}
-	if err != unix.EROFS {
-		t.Errorf("opening the shim's file for writing through its fd: %v; want EROFS", err)
-	}
+	wantNotWritable(t, fd, "the shim's file")
 	var st, fst unix.Stat_t
 	if err := unix.Stat(name, &st); err != nil || unix.Fstat(fd, &fst) != nil || st.Ino != fst.Ino || st.Dev != fst.Dev {
 		t.Errorf("the fd is not of %s: %v", name, err)
@@ -314,4 +302,17 @@ func cpuTime() int64 {
 	unix.Getrusage(unix.RUSAGE_SELF, &self)
 	unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
 	return self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano()
+}
+
+// wantNotWritable fails t unless opening fd's file for writing, through
+// /proc/self/fd as a container would reach it, is refused with EROFS.
+func wantNotWritable(t *testing.T, fd int, what string) {
+	t.Helper()
+	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(w)
+	}
+	if err != unix.EROFS {
+		t.Errorf("opening %s for writing through its fd: %v; want EROFS", what, err)
+	}
 }
