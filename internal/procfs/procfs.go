@@ -138,6 +138,34 @@ func State(stat []byte) byte {
 	return 0
 }
 
+// Exited reports whether the process whose /proc/PID/stat is stat has
+// exited: dead (X), or a zombie (Z) that is the only thread left of its
+// thread group; also when stat has no state.
+//
+// Z alone does not say so: /proc/PID/stat shows the thread-group
+// leader's state, and a leader can exit while other threads of the
+// process run. A multi-threaded program whose execve(2) comes from a
+// thread other than the main one (a Go program's syscall.Exec, most
+// often) goes through that on every exec: de_thread (fs/exec.c) kills
+// the other threads, waits for the leader to become a zombie, and only
+// then gives the execing thread the leader's pid, start time and all. A
+// leader that called pthread_exit(3) stays a zombie while the process
+// lives on. In both, num_threads (field 20) still counts the leader and
+// the live threads; only a process whose every thread has exited is a
+// zombie alone. That is the kernel's own test for a pidfd's readiness
+// (pidfd_poll, thread_group_exited): the leader has exited and its
+// thread group is empty.
+func Exited(stat []byte) bool {
+	switch State(stat) {
+	case 0, 'X':
+		return true
+	case 'Z':
+		f, ok := StatField(stat, 20)
+		return !ok || string(f) == "1" || string(f) == "0"
+	}
+	return false
+}
+
 // StartTime returns when process pid (0: this one) started, in clock ticks
 // since boot: field 22 of /proc/PID/stat. With the pid, it names a process
 // for good, pid reuse notwithstanding.

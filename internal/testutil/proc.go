@@ -43,14 +43,15 @@ func Descendants(pid int) []int {
 	return all
 }
 
-// ProcessAlive reports whether pid exists and is not a zombie.
+// ProcessAlive reports whether pid exists and has not exited (a zombie
+// whose other threads run has not: procfs.Exited).
 func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
 	var buf [1024]byte
 	b, err := procfs.ReadFile(procfs.Path(pid, "stat"), buf[:])
-	return err == nil && procfs.State(b) != 0 && procfs.State(b) != 'Z'
+	return err == nil && !procfs.Exited(b)
 }
 
 // AssertNoChildren fails t if the calling process has a child left: a
