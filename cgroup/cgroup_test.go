@@ -304,33 +304,23 @@ func TestPidsLimitStopsForks(t *testing.T) {
 
 // A busy loop under a quarter of a CPU gets about a quarter, as the
 // kernel counts it: CPU time over the CFS periods that passed (cpu.stat),
-// not wall time.
+// not wall time. A limit that is not there fails at once: without a quota
+// the kernel counts no periods at all.
 //
-// A limit that is not there fails at once: without a quota the kernel
-// counts no periods at all. A share out of bounds is measured again, up to
-// three times, and fails only if every measure is: CI's arm64 VM (TCG, two
-// emulated CPUs on a shared host) once gave the loop 0.889 of a CPU while
-// cpu.max read the quota and all 24 periods were throttled, and 50 runs in
-// that VM afterwards, 25 of them with the host's CPUs kept busy, gave
-// 0.242-0.263. The kernel enforced the quota late that once; a limit rawns
-// did not set would fail every measure.
+// vmtest/plan-arm64 leaves this test out: in some boots of the arm64 VM
+// (TCG), the kernel's CPU accounting itself is wrong, for every measure
+// of the boot (vmtest/plan-arm64 says how).
 func TestCPUQuota(t *testing.T) {
 	testutil.RequireRoot(t)
 	threadsHome(t)
-	var shares []string
-	for range 3 {
-		share := cpuShare(t, cgroup.CPU{Quota: 25000, Period: 100000})
-		if share >= 0.10 && share <= 0.30 {
-			return
-		}
-		shares = append(shares, fmt.Sprintf("%.3f", share))
+	if share := cpuShare(t, cgroup.CPU{Quota: 25000, Period: 100000}); share < 0.10 || share > 0.30 {
+		t.Fatalf("the busy loop got %.3f of a CPU under --cpus 0.25", share)
 	}
-	t.Fatalf("the busy loop got %s of a CPU under --cpus 0.25, in three runs", strings.Join(shares, ", "))
 }
 
 // cpuShare runs a two-second busy loop under cpu's quota and period and
-// returns the share of a CPU it got, as the kernel
-// counted it. It fails the test if the kernel counted no period: no limit.
+// returns the share of a CPU it got, as the kernel counted it. It fails
+// the test if the kernel counted no period: no limit.
 func cpuShare(t *testing.T, cpu cgroup.CPU) float64 {
 	t.Helper()
 	opts := cgroup.Options{Resources: cgroup.Resources{CPU: cpu}}
@@ -356,10 +346,7 @@ func cpuShare(t *testing.T, cpu cgroup.CPU) float64 {
 		t.Fatalf("CPU time %v over %d periods: the quota is not in force", r.stats.CPUTime, periods)
 	}
 	share := float64(r.stats.CPUTime) / float64(time.Duration(periods)*period)
-	t.Logf("CPU time %v over %d periods of %v (%d throttled), in %v: %.3f of a CPU", r.stats.CPUTime, periods, period, throttled, wall.Round(time.Millisecond), share)
-	if share < 0.10 || share > 0.30 {
-		t.Logf("cpu.stat:\n%s", stat)
-	}
+	t.Logf("CPU time %v over %d periods of %v (%d throttled), in %v: %.3f of a CPU; cpu.stat:\n%s", r.stats.CPUTime, periods, period, throttled, wall.Round(time.Millisecond), share, stat)
 	return share
 }
 
