@@ -12,8 +12,9 @@
 //
 // The status is derived, not trusted: state.json keeps the pid of the
 // container's process and the time it started (field 22 of /proc/PID/stat,
-// clock ticks since boot); a pid that is gone, a zombie, or a pid reused
-// by another process (another start time) reads as stopped. A frozen
+// clock ticks since boot); a pid that is gone, a process that has exited
+// (a zombie with no thread left: procfs.Exited), or a pid reused by
+// another process (another start time) reads as stopped. A frozen
 // cgroup reads as paused; a process still waiting at the start gate as
 // created.
 package container
