@@ -149,8 +149,10 @@ func (d dockerClient) testExitCodes(t *testing.T) {
 
 // ttySize prints the terminal's size once it is set: the docker 20.10
 // client sets it with a resize call after the container started, not in
-// the create request, so at first it may be 0x0 (which busybox's stty
-// size refuses).
+// the create request, and podman 4.3's exec -t has conmon resize the
+// terminal while the process starts, not in process.consoleSize (podman
+// issues 10560 and 10710; PR 28957 passes consoleSize), so at first it
+// may be 0x0 (which busybox's stty size refuses: "stty: standard input").
 const ttySize = `i=0; while [ $i -lt 100 ]; do s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && break; i=$((i+1)); sleep 0.1; done; echo "$s"; tty`
 
 // testTTY: docker run -it on a real terminal of 33x111.

@@ -242,7 +242,7 @@ func (p podmanClient) testDetached(t *testing.T) {
 	wantCode(t, p.run(t, "exec", name, "sh", "-c", "exit 5"), 5)
 	wantCode(t, p.run(t, "exec", name, "/no/such/command"), 127)
 	wantOut(t, p.run(t, "exec", "--user", "1000:1000", name, "id", "-u"), "1000")
-	out, code := onPTY(t, 33, 111, p.eng.env, "podman", "--runtime", p.rt.Path, "exec", "-t", name, "sh", "-c", "stty size; tty")
+	out, code := onPTY(t, 33, 111, p.eng.env, "podman", "--runtime", p.rt.Path, "exec", "-t", name, "sh", "-c", ttySize)
 	if code != 0 || !strings.Contains(out, "33 111") || !strings.Contains(out, "/dev/pts/") {
 		t.Errorf("podman exec -t: want \"33 111\" and a /dev/pts tty; got exit %d, %q", code, out)
 	}
