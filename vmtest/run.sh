@@ -133,7 +133,7 @@ for suite in "$@"; do
 	# with its first log kept as $log.first: no VMTEST DONE line (a stall
 	# or hang past the VM's timeout), or a test binary past its
 	# -test.timeout (its goroutines' stacks are in that log). Under TCG the
-	# guest kernel's timers go wrong in some boots, never on the host:
+	# guest kernel goes wrong in some boots, never on the host:
 	# - bullseye's 5.10 stalled a CPU for good ("soft lockup" every 22 s)
 	#   in about half the runs on 2026-12-07, in a different test each
 	#   time: the cpuset static key patched on and off with every cgroup a
@@ -142,7 +142,8 @@ for suite in "$@"; do
 	#   CFS period timer idle, in 4 of 15 boots on 2026-12-08
 	#   (vmtest/plan-arm64, TestCPUQuota), and one amd64 boot of 6.1 in CI
 	#   hung that day in TestChildInCgroupAtExec, a cat under a CPU quota.
-	# A hang rawns caused would hang the second boot too. The console's
+	# A hang rawns caused would most likely hang the second boot too, and
+	# the first boot's log says where it hung either way. The console's
 	# loglevel=5 (not quiet) puts a stalled CPU's stack in the log.
 	for attempt in 1 2; do
 		echo "vmtest: $suite: booting $(basename "$kernel") under $qemu (TCG), log in $log"
